@@ -1,0 +1,129 @@
+//! The one error type of tpm. Each variant knows its exit code (the seed's table) and a
+//! help line telling the user what to do; front ends only render it.
+
+use std::io;
+use std::path::PathBuf;
+
+/// Exit code for invalid usage or arguments.
+pub const EXIT_USAGE: i32 = 64;
+/// Exit code when no PORT could be detected.
+pub const EXIT_NO_PORT: i32 = 65;
+/// Exit code when the script or program is missing or cannot be run.
+pub const EXIT_NOT_RUNNABLE: i32 = 66;
+/// Exit code for every other failure.
+pub const EXIT_FAILURE: i32 = 1;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Usage(String),
+
+    #[error("invalid process name {name:?}: {reason}")]
+    InvalidName { name: String, reason: &'static str },
+
+    #[error("no PORT found for {target}")]
+    NoPort { target: String },
+
+    #[error("script not found: {}", path.display())]
+    ScriptNotFound { path: PathBuf },
+
+    #[error("{}: not executable", path.display())]
+    NotExecutable { path: PathBuf },
+
+    #[error("command not found: {program}")]
+    CommandNotFound { program: String },
+
+    #[error("working directory not found: {}", path.display())]
+    CwdNotFound { path: PathBuf },
+
+    #[error("{name} could not be started: {message}")]
+    ExecFailed { name: String, message: String },
+
+    #[error("no process named {name}")]
+    NotFound { name: String },
+
+    #[error("{name} is already {status}{}", pid.map(|p| format!(" (pid {p})")).unwrap_or_default())]
+    AlreadyRunning {
+        name: String,
+        status: String,
+        pid: Option<u32>,
+    },
+
+    #[error("{name} is busy: {what}")]
+    Busy { name: String, what: String },
+
+    #[error("corrupt record {}: {detail}", path.display())]
+    CorruptRecord { path: PathBuf, detail: String },
+
+    #[error("{name}: the supervisor failed: {message}")]
+    Supervisor { name: String, message: String },
+
+    #[error("{action} {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl Error {
+    /// The documented exit code for this error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Usage(_) | Error::InvalidName { .. } => EXIT_USAGE,
+            Error::NoPort { .. } => EXIT_NO_PORT,
+            Error::ScriptNotFound { .. }
+            | Error::NotExecutable { .. }
+            | Error::CommandNotFound { .. }
+            | Error::CwdNotFound { .. }
+            | Error::ExecFailed { .. } => EXIT_NOT_RUNNABLE,
+            Error::NotFound { .. }
+            | Error::AlreadyRunning { .. }
+            | Error::Busy { .. }
+            | Error::CorruptRecord { .. }
+            | Error::Supervisor { .. }
+            | Error::Io { .. } => EXIT_FAILURE,
+        }
+    }
+
+    /// One line telling the user what to do about it, where there is something to say.
+    pub fn help(&self) -> Option<String> {
+        Some(match self {
+            Error::Usage(_) => "run `tpm help` for usage".into(),
+            Error::InvalidName { .. } => {
+                "names use letters, digits, '.', '_' and '-', do not start with '.', and are at most 100 characters".into()
+            }
+            Error::NoPort { .. } => {
+                "give one with --port N, set PORT=N in the environment, or add `export PORT=N` to the script".into()
+            }
+            Error::ScriptNotFound { .. } => "check the path (relative paths are resolved against the current directory)".into(),
+            Error::NotExecutable { path } => format!(
+                "run `chmod +x {}`, or use a .sh, .py, .js, .cjs or .mjs file, which tpm runs with its interpreter",
+                path.display()
+            ),
+            Error::CommandNotFound { .. } => "check the spelling, or give the program's full path".into(),
+            Error::CwdNotFound { .. } => "--cwd must name an existing directory".into(),
+            Error::ExecFailed { name, .. } => format!("see `tpm logs {name}`"),
+            Error::NotFound { .. } => "`tpm list` shows the processes tpm knows".into(),
+            Error::AlreadyRunning { name, .. } => format!("use `tpm restart {name}` to restart it"),
+            Error::Busy { .. } => "another tpm command is working on it; try again in a moment".into(),
+            Error::CorruptRecord { path, .. } => format!(
+                "inspect or remove {}; `tpm delete NAME` removes it",
+                path.display()
+            ),
+            Error::Supervisor { name, .. } => format!("see `tpm logs {name}`"),
+            Error::Io { .. } => return None,
+        })
+    }
+
+    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
+        Error::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+}

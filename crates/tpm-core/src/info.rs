@@ -1,0 +1,145 @@
+//! `ProcessInfo`: a process as observed now, the one type every front end renders.
+//!
+//! The CLI's `--json` fields and the Nushell plugin's columns are this struct's fields,
+//! with the same names and meanings. It joins the record (what the supervisor last wrote)
+//! with what is true now: whether the supervisor still holds its lock, whether the pid is
+//! still the same process, and its CPU and memory.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use chrono::{DateTime, FixedOffset, Local, TimeZone};
+use serde::Serialize;
+
+use crate::name::Name;
+use crate::proc::{self, Identity};
+use crate::record::Record;
+use crate::status::Status;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProcessInfo {
+    pub name: String,
+    pub id: Option<u32>,
+    pub status: Status,
+    /// The running process; `None` unless it is verified alive.
+    pub pid: Option<u32>,
+    pub port: u16,
+    /// Seconds since the current run began; `None` when not running.
+    pub uptime: Option<u64>,
+    pub restarts: u32,
+    /// CPU use in percent of one core, averaged over the run (as `ps` shows it).
+    pub cpu: Option<f64>,
+    /// Resident memory in bytes.
+    pub mem: Option<u64>,
+    /// When the current (or last) run began.
+    pub started: Option<DateTime<FixedOffset>>,
+    pub script: String,
+    pub cmd: Vec<String>,
+    pub cwd: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub exit_code: Option<i32>,
+    pub reason: Option<String>,
+    /// The supervisor's pid, while one is alive.
+    pub supervisor: Option<u32>,
+    pub autorestart: bool,
+    pub log_dropped: u64,
+}
+
+/// Time, read once for a whole listing.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    pub now: i64,
+    /// Seconds since boot, for CPU averages.
+    pub boot_uptime: Option<f64>,
+}
+
+impl Clock {
+    pub fn now() -> Clock {
+        Clock {
+            now: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64),
+            boot_uptime: proc::uptime_seconds(),
+        }
+    }
+}
+
+/// Joins a record with what is true now. `supervised` tells whether the name's lock is held.
+pub fn observe(name: &Name, record: &Record, supervised: bool, clock: Clock) -> ProcessInfo {
+    let (status, reason) = effective_status(record, supervised);
+    let live = if matches!(
+        status,
+        Status::Online | Status::Stopping | Status::Launching
+    ) {
+        Identity::from_parts(record.pid, record.pid_start, record.boot_id.as_deref())
+            .and_then(|id| id.stat_if_alive())
+    } else {
+        None
+    };
+    let supervisor = if supervised {
+        Identity::from_parts(record.spid, record.spid_start, record.boot_id.as_deref())
+            .filter(Identity::is_alive)
+            .map(|id| id.pid)
+    } else {
+        None
+    };
+    let hz = proc::ticks_per_second() as f64;
+    let cpu = live.and_then(|s| {
+        let ran = clock.boot_uptime? - s.start_ticks as f64 / hz;
+        (ran > 0.0).then(|| round1(s.cpu_ticks as f64 / hz / ran * 100.0))
+    });
+    ProcessInfo {
+        name: name.to_string(),
+        id: record.id,
+        status,
+        pid: live.map(|s| s.pid),
+        port: record.port,
+        uptime: live
+            .and(record.start_time)
+            .map(|t| (clock.now - t).max(0) as u64),
+        restarts: record.restarts,
+        cpu,
+        mem: live.map(|s| s.rss_pages * proc::page_size()),
+        started: record.start_time.and_then(local_time),
+        script: record.script.clone(),
+        cmd: record.cmd.clone(),
+        cwd: record.cwd.clone(),
+        kind: record.kind.clone(),
+        exit_code: record.exit_code,
+        reason,
+        supervisor,
+        autorestart: record.policy.autorestart,
+        log_dropped: record.log_dropped,
+    }
+}
+
+/// A record in an active status whose supervisor is gone did not end the way it says.
+pub(crate) fn effective_status(record: &Record, supervised: bool) -> (Status, Option<String>) {
+    if supervised || !record.status.is_active() {
+        return (record.status, record.reason.clone());
+    }
+    if record
+        .boot_id
+        .as_deref()
+        .is_some_and(|b| b != proc::boot_id())
+    {
+        (Status::Stopped, Some("the system restarted".into()))
+    } else {
+        (
+            Status::Errored,
+            Some("its supervisor exited unexpectedly (killed?)".into()),
+        )
+    }
+}
+
+/// A Unix time in the local time zone.
+pub fn local_time(secs: i64) -> Option<DateTime<FixedOffset>> {
+    Local
+        .timestamp_opt(secs, 0)
+        .single()
+        .map(|t| t.fixed_offset())
+}
+
+fn round1(v: f64) -> f64 {
+    (v * 10.0).round() / 10.0
+}

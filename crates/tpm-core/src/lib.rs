@@ -1,0 +1,43 @@
+//! `tpm_core`: everything that knows what a process is.
+//!
+//! Front ends (the `tpm` CLI, the Nushell plugin) parse arguments, call [`Tpm`], and render
+//! [`ProcessInfo`]s; they hold no process logic. Module map:
+//!
+//! | module | owns |
+//! |---|---|
+//! | `name` | name validation, `basename-PORT`, `*` selectors |
+//! | `port` | PORT detection |
+//! | `target` | what a start runs: script or command string, interpreters |
+//! | `record` | the `.meta` line format |
+//! | `store` | the folder layout, atomic writes, permissions |
+//! | `lock` | the supervisor-alive lock |
+//! | `proc` | `/proc`: identities, stats, trees |
+//! | `status`, `policy` | the status enum; the restart policy |
+//! | `info` | the observed view front ends render |
+//! | `logs` | reading, merging and following logs |
+//! | `ops` | the operations: start, list, stop, restart, delete, logs, ports |
+//! | `supervisor` | the per-process supervisor |
+
+pub mod context;
+pub mod error;
+pub mod info;
+pub mod lock;
+pub mod logs;
+pub mod name;
+pub mod ops;
+pub mod policy;
+pub mod port;
+pub mod proc;
+pub mod record;
+pub mod status;
+pub mod store;
+pub mod supervisor;
+pub mod target;
+
+pub use context::Context;
+pub use error::{Error, Result};
+pub use info::ProcessInfo;
+pub use name::{Name, Selector};
+pub use ops::{Listing, StartRequest, Tpm};
+pub use status::Status;
+pub use store::Stream;

@@ -1,0 +1,155 @@
+//! Locks on files, Linux open-file-description (OFD) locks.
+//!
+//! A supervisor holds the write lock on `pids/NAME.lock` for its whole life: a held lock,
+//! not a pid, is how a reader knows it is alive (the kernel drops the lock when the last
+//! descriptor closes, however the supervisor dies). OFD locks are chosen over `flock`
+//! because a reader can *test* one (`F_OFD_GETLK`) without taking it, so `tpm list` never
+//! makes a concurrent `tpm start` fail, and over classic POSIX locks because they belong
+//! to the open file, so `tpm start` can take the lock and hand it to the supervisor it
+//! spawns: two starts of one name can never both win.
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::Path;
+
+use nix::errno::Errno;
+use nix::fcntl::{fcntl, FcntlArg};
+
+/// A held write lock; dropping it releases the lock.
+#[derive(Debug)]
+pub struct FileLock {
+    file: File,
+}
+
+fn whole_file(kind: libc::c_short) -> libc::flock {
+    // SAFETY: flock is a plain C struct; all-zero is a valid value for every field.
+    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+    fl.l_type = kind;
+    fl.l_whence = libc::SEEK_SET as libc::c_short;
+    fl
+}
+
+impl FileLock {
+    /// Takes the lock if nobody holds it; `Ok(None)` when somebody does.
+    pub fn try_acquire(path: &Path) -> io::Result<Option<FileLock>> {
+        Self::acquire(path, false)
+    }
+
+    /// Waits for the lock.
+    pub fn acquire_blocking(path: &Path) -> io::Result<FileLock> {
+        Self::acquire(path, true).map(|l| l.expect("a blocking lock is always taken"))
+    }
+
+    fn acquire(path: &Path, wait: bool) -> io::Result<Option<FileLock>> {
+        loop {
+            let file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .custom_flags(libc::O_CLOEXEC)
+                .open(path)?;
+            let fl = whole_file(libc::F_WRLCK as libc::c_short);
+            let arg = if wait {
+                FcntlArg::F_OFD_SETLKW(&fl)
+            } else {
+                FcntlArg::F_OFD_SETLK(&fl)
+            };
+            match fcntl(&file, arg) {
+                Ok(_) => {}
+                Err(Errno::EAGAIN | Errno::EACCES) => return Ok(None),
+                Err(Errno::EINTR) => continue,
+                Err(e) => return Err(e.into()),
+            }
+            // The file may have been unlinked (by `tpm delete`) between our open and our
+            // lock; a lock on a file no longer at `path` protects nothing, so try again.
+            match std::fs::metadata(path) {
+                Ok(m) if m.ino() == file.metadata()?.ino() => return Ok(Some(FileLock { file })),
+                Ok(_) => continue,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Tests whether someone holds the lock, without taking it. A missing file is unheld.
+    pub fn is_held(path: &Path) -> io::Result<bool> {
+        let file = match OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_CLOEXEC)
+            .open(path)
+        {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        let mut fl = whole_file(libc::F_WRLCK as libc::c_short);
+        fcntl(&file, FcntlArg::F_OFD_GETLK(&mut fl))?;
+        Ok(fl.l_type != libc::F_UNLCK as libc::c_short)
+    }
+
+    /// Gives up this handle without releasing the lock: the descriptor (and with it the
+    /// lock) goes to whoever keeps the returned fd, typically a spawned supervisor.
+    pub fn into_fd(self) -> OwnedFd {
+        self.file.into()
+    }
+
+    /// Adopts a descriptor that carries a held lock (the supervisor's side of the handover).
+    pub fn from_fd(fd: OwnedFd) -> FileLock {
+        FileLock { file: fd.into() }
+    }
+
+    pub fn raw_fd(&self) -> i32 {
+        self.file.as_raw_fd()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_held_lock_excludes_others_and_is_seen_without_taking_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.lock");
+        assert!(!FileLock::is_held(&path).unwrap(), "no file: not held");
+        let first = FileLock::try_acquire(&path).unwrap().expect("free");
+        assert!(FileLock::is_held(&path).unwrap());
+        assert!(
+            FileLock::try_acquire(&path).unwrap().is_none(),
+            "second taker fails"
+        );
+        // Testing did not take it: still held by `first` only.
+        drop(first);
+        assert!(!FileLock::is_held(&path).unwrap());
+        assert!(FileLock::try_acquire(&path).unwrap().is_some());
+    }
+
+    #[test]
+    fn the_lock_survives_handover_of_its_descriptor() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.lock");
+        let lock = FileLock::try_acquire(&path).unwrap().unwrap();
+        let fd = lock.into_fd();
+        assert!(FileLock::is_held(&path).unwrap());
+        let adopted = FileLock::from_fd(fd);
+        assert!(FileLock::is_held(&path).unwrap());
+        drop(adopted);
+        assert!(!FileLock::is_held(&path).unwrap());
+    }
+
+    #[test]
+    fn a_lock_on_an_unlinked_file_is_not_taken() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.lock");
+        let held = FileLock::try_acquire(&path).unwrap().unwrap();
+        std::fs::remove_file(&path).unwrap();
+        // The old inode is still locked, but a new taker gets a fresh file at the path.
+        let fresh = FileLock::try_acquire(&path).unwrap();
+        assert!(fresh.is_some());
+        drop(held);
+    }
+}

@@ -1,0 +1,246 @@
+//! Process names: validation, the `basename-PORT` rule, and `*` selectors.
+//!
+//! A name becomes a file name in three folders, so it is validated before it touches a
+//! path: ASCII letters, digits, `.`, `_` and `-`; not starting with `.` (hidden files and
+//! `..`); at most [`MAX_LEN`] characters, which leaves room for suffixes like `.out.10`.
+
+use std::fmt;
+
+use crate::error::{Error, Result};
+
+/// The longest name tpm accepts.
+pub const MAX_LEN: usize = 100;
+
+/// A validated process name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Name(String);
+
+impl Name {
+    /// Validates a name given by a user or read from a file name.
+    pub fn parse(raw: &str) -> Result<Name> {
+        let invalid = |reason| Error::InvalidName {
+            name: raw.to_string(),
+            reason,
+        };
+        if raw.is_empty() {
+            return Err(invalid("it is empty"));
+        }
+        if raw.len() > MAX_LEN {
+            return Err(invalid("it is longer than 100 characters"));
+        }
+        if raw.starts_with('.') {
+            return Err(invalid("it starts with '.'"));
+        }
+        if !raw.bytes().all(is_name_byte) {
+            return Err(invalid(
+                "it may only hold letters, digits, '.', '_' and '-'",
+            ));
+        }
+        Ok(Name(raw.to_string()))
+    }
+
+    /// The `basename-PORT` rule. `base` is a custom name (validated as given) or, when
+    /// `derived` is set, a script or program base name, whose other characters become `-`.
+    /// A base that already ends in `-PORT` is not suffixed again.
+    pub fn with_port(base: &str, port: u16, derived: bool) -> Result<Name> {
+        let base = if derived {
+            sanitize(base)
+        } else {
+            base.to_string()
+        };
+        let suffix = format!("-{port}");
+        if base.ends_with(&suffix) {
+            Name::parse(&base)
+        } else {
+            Name::parse(&format!("{base}{suffix}"))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The name without its `-PORT` suffix, as the seed's `tpm ports` shows it.
+    pub fn base(&self, port: u16) -> &str {
+        self.0
+            .strip_suffix(&format!("-{port}"))
+            .filter(|b| !b.is_empty())
+            .unwrap_or(&self.0)
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl AsRef<str> for Name {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+fn is_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')
+}
+
+/// Makes a derived base name valid: other characters become `-`, leading dots go.
+fn sanitize(base: &str) -> String {
+    let mapped: String = base
+        .chars()
+        .map(|c| {
+            if c.is_ascii() && is_name_byte(c as u8) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let trimmed = mapped.trim_start_matches('.');
+    let mut out = if trimmed.is_empty() {
+        "process".to_string()
+    } else {
+        trimmed.to_string()
+    };
+    // Leave room for "-65535".
+    out.truncate(MAX_LEN - 6);
+    out
+}
+
+/// What a command acts on: one name, or a pattern where `*` matches any run of characters
+/// (`*` alone is every process).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selector {
+    Exact(Name),
+    Pattern(String),
+}
+
+impl Selector {
+    pub fn parse(raw: &str) -> Result<Selector> {
+        if raw.contains('*') {
+            let without_stars = raw.replace('*', "");
+            if !without_stars.bytes().all(is_name_byte) || raw.len() > MAX_LEN {
+                return Err(Error::InvalidName {
+                    name: raw.to_string(),
+                    reason: "a pattern may only hold name characters and '*'",
+                });
+            }
+            Ok(Selector::Pattern(raw.to_string()))
+        } else {
+            Name::parse(raw).map(Selector::Exact)
+        }
+    }
+
+    pub fn matches(&self, name: &Name) -> bool {
+        match self {
+            Selector::Exact(n) => n == name,
+            Selector::Pattern(p) => glob_match(p.as_bytes(), name.as_str().as_bytes()),
+        }
+    }
+}
+
+/// `*`-only glob matching, iterative with backtracking to the last star.
+fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
+    let (mut p, mut t) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        if p < pattern.len() && pattern[p] == b'*' {
+            star = Some((p, t));
+            p += 1;
+        } else if p < pattern.len() && pattern[p] == text[t] {
+            p += 1;
+            t += 1;
+        } else if let Some((sp, st)) = star {
+            p = sp + 1;
+            t = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    pattern[p..].iter().all(|&c| c == b'*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn valid_names_pass() {
+        for ok in ["server-3000", "a", "web.api_v2-8080", "X-1"] {
+            assert_eq!(Name::parse(ok).unwrap().as_str(), ok);
+        }
+    }
+
+    #[test]
+    fn hostile_names_are_rejected() {
+        let long = "a".repeat(MAX_LEN + 1);
+        for bad in [
+            "", "../x", "a/b", ".x", "..", ".", "a b", "a\nb", "a\0b", "é", &long, "*", "a\\b",
+        ] {
+            assert!(Name::parse(bad).is_err(), "{bad:?} should be rejected");
+        }
+        assert_eq!(Name::parse("../x").unwrap_err().exit_code(), 64);
+    }
+
+    #[test]
+    fn basename_port_rule_matches_the_seed_tables() {
+        assert_eq!(
+            Name::with_port("server", 3000, true).unwrap().as_str(),
+            "server-3000"
+        );
+        assert_eq!(
+            Name::with_port("backend", 8080, true).unwrap().as_str(),
+            "backend-8080"
+        );
+        assert_eq!(
+            Name::with_port("api", 8080, false).unwrap().as_str(),
+            "api-8080"
+        );
+        assert_eq!(
+            Name::with_port("web-7777", 7777, false).unwrap().as_str(),
+            "web-7777"
+        );
+        // Only the exact port is recognised as a suffix.
+        assert_eq!(
+            Name::with_port("web-777", 7777, false).unwrap().as_str(),
+            "web-777-7777"
+        );
+    }
+
+    #[test]
+    fn derived_names_are_sanitized_but_custom_names_are_not() {
+        assert_eq!(
+            Name::with_port("my server", 1, true).unwrap().as_str(),
+            "my-server-1"
+        );
+        assert_eq!(
+            Name::with_port(".hidden", 1, true).unwrap().as_str(),
+            "hidden-1"
+        );
+        assert!(Name::with_port("my server", 1, false).is_err());
+        assert!(Name::with_port("../x", 1, false).is_err());
+    }
+
+    #[test]
+    fn base_strips_only_the_port_suffix() {
+        let n = Name::parse("server-3000").unwrap();
+        assert_eq!(n.base(3000), "server");
+        assert_eq!(n.base(4000), "server-3000");
+    }
+
+    #[test]
+    fn selectors_match_names_and_patterns() {
+        let web = Name::parse("web-8080").unwrap();
+        let api = Name::parse("api-9000").unwrap();
+        let all = Selector::parse("*").unwrap();
+        assert!(all.matches(&web) && all.matches(&api));
+        let webs = Selector::parse("web-*").unwrap();
+        assert!(webs.matches(&web) && !webs.matches(&api));
+        let mid = Selector::parse("*-80*0").unwrap();
+        assert!(mid.matches(&web) && !mid.matches(&api));
+        assert!(Selector::parse("web-8080").unwrap().matches(&web));
+        assert!(Selector::parse("../*").is_err());
+    }
+}

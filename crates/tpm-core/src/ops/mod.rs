@@ -1,0 +1,89 @@
+//! The operations, one file each: what both front ends call.
+//!
+//! Every write to a record happens under the name's lock: a live supervisor holds it for
+//! its whole life and is then the only writer; otherwise a command takes it for the length
+//! of its change. Commands that need a supervisor to act (stop) ask it with a signal,
+//! verified against the recorded start time, and wait for its lock to be released.
+
+mod cleanup;
+mod list;
+mod start;
+mod stop;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+pub use list::{Listing, PortInfo};
+pub use start::StartRequest;
+
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::name::{Name, Selector};
+use crate::store::Store;
+
+/// The entry point: a store, the caller's context, and the binary that can be re-executed
+/// as a supervisor.
+#[derive(Debug, Clone)]
+pub struct Tpm {
+    store: Store,
+    ctx: Context,
+    exe: PathBuf,
+}
+
+/// The result for one process of an operation on several.
+pub type Each<T> = Vec<(Name, Result<T>)>;
+
+impl Tpm {
+    /// `supervisor_exe` must be a binary that calls `supervisor::run_if_requested` first.
+    pub fn new(ctx: Context, supervisor_exe: PathBuf) -> Result<Tpm> {
+        Ok(Tpm {
+            store: Store::locate(&ctx)?,
+            ctx,
+            exe: supervisor_exe,
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn context(&self) -> &Context {
+        &self.ctx
+    }
+
+    /// Turns names and `*` patterns into the names they select, in order, once each.
+    /// An exact name that does not exist, or a pattern (other than `*`) that matches
+    /// nothing, is an error.
+    pub fn resolve(&self, selectors: &[String]) -> Result<Vec<Name>> {
+        let (all, _) = self.store.names()?;
+        let mut out: Vec<Name> = Vec::new();
+        for raw in selectors {
+            let selector = Selector::parse(raw)?;
+            let matched: Vec<&Name> = all.iter().filter(|n| selector.matches(n)).collect();
+            if matched.is_empty() && raw != "*" {
+                return Err(Error::NotFound { name: raw.clone() });
+            }
+            for name in matched {
+                if !out.contains(name) {
+                    out.push(name.clone());
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Polls `ready` with a short, growing pause until it holds or `deadline` passes.
+fn wait_until(deadline: Instant, mut ready: impl FnMut() -> bool) -> bool {
+    let mut pause = Duration::from_millis(1);
+    loop {
+        if ready() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(25));
+    }
+}

@@ -1,0 +1,283 @@
+//! What the kernel says about processes, read from Linux's `/proc`.
+//!
+//! A pid alone is never trusted: tpm records each pid with its start time (clock ticks
+//! after boot) and the boot id, and treats a pid whose start time or boot differs as dead.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::Read;
+use std::sync::OnceLock;
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+/// The fields of `/proc/PID/stat` tpm uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stat {
+    pub pid: u32,
+    pub state: u8,
+    pub ppid: u32,
+    pub pgrp: u32,
+    pub session: u32,
+    /// User plus system CPU time, in clock ticks.
+    pub cpu_ticks: u64,
+    /// Start time in clock ticks after boot.
+    pub start_ticks: u64,
+    /// Resident set size in pages.
+    pub rss_pages: u64,
+}
+
+impl Stat {
+    /// Reads `/proc/PID/stat`; `None` when the process does not exist (or is unreadable).
+    pub fn read(pid: u32) -> Option<Stat> {
+        let mut buf = [0u8; 1024];
+        let mut file = fs::File::open(format!("/proc/{pid}/stat")).ok()?;
+        let n = file.read(&mut buf).ok()?;
+        Stat::parse(pid, &buf[..n])
+    }
+
+    /// The command name may hold spaces and parentheses: fields start after the last `)`.
+    fn parse(pid: u32, raw: &[u8]) -> Option<Stat> {
+        let close = raw.iter().rposition(|&b| b == b')')?;
+        let rest = std::str::from_utf8(raw.get(close + 2..)?).ok()?;
+        let f: Vec<&str> = rest.split_ascii_whitespace().collect();
+        // `rest` starts at field 3 (state); field N is f[N - 3].
+        let num = |n: usize| f.get(n - 3).and_then(|v| v.parse::<u64>().ok());
+        Some(Stat {
+            pid,
+            state: *f.first()?.as_bytes().first()?,
+            ppid: num(4)? as u32,
+            pgrp: num(5)? as u32,
+            session: num(6)? as u32,
+            cpu_ticks: num(14)? + num(15)?,
+            start_ticks: num(22)?,
+            rss_pages: num(24)?,
+        })
+    }
+
+    /// A zombie has exited and only waits to be reaped.
+    pub fn is_zombie(&self) -> bool {
+        matches!(self.state, b'Z' | b'X')
+    }
+}
+
+/// A process as tpm remembers it: pid, start time and boot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub pid: u32,
+    pub start_ticks: u64,
+    pub boot_id: String,
+}
+
+impl Identity {
+    /// The identity of a live process now.
+    pub fn of(pid: u32) -> Option<Identity> {
+        let stat = Stat::read(pid)?;
+        Some(Identity {
+            pid,
+            start_ticks: stat.start_ticks,
+            boot_id: boot_id().to_string(),
+        })
+    }
+
+    /// Rebuilds a remembered identity from its parts; `None` if any part is missing.
+    pub fn from_parts(
+        pid: Option<u32>,
+        start: Option<u64>,
+        boot: Option<&str>,
+    ) -> Option<Identity> {
+        Some(Identity {
+            pid: pid.filter(|&p| p > 1)?,
+            start_ticks: start?,
+            boot_id: boot?.to_string(),
+        })
+    }
+
+    /// The process is alive and is the one remembered (not a reused pid, not a zombie).
+    pub fn stat_if_alive(&self) -> Option<Stat> {
+        if self.boot_id != boot_id() {
+            return None;
+        }
+        Stat::read(self.pid).filter(|s| s.start_ticks == self.start_ticks && !s.is_zombie())
+    }
+
+    pub fn is_alive(&self) -> bool {
+        self.stat_if_alive().is_some()
+    }
+
+    /// Signals the process only if it is still the one remembered. There is a window
+    /// between the check and the signal, but a pid is only reused after the process is
+    /// reaped, and tpm signals processes it verified a moment before.
+    pub fn signal(&self, signal: Signal) -> bool {
+        self.is_alive() && kill(Pid::from_raw(self.pid as i32), signal).is_ok()
+    }
+}
+
+/// The current boot's id ("" where the kernel does not give one).
+pub fn boot_id() -> &'static str {
+    static ID: OnceLock<String> = OnceLock::new();
+    ID.get_or_init(|| {
+        fs::read_to_string("/proc/sys/kernel/random/boot_id")
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    })
+}
+
+/// Clock ticks per second (`_SC_CLK_TCK`).
+pub fn ticks_per_second() -> u64 {
+    static HZ: OnceLock<u64> = OnceLock::new();
+    *HZ.get_or_init(|| {
+        nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+            .ok()
+            .flatten()
+            .filter(|&v| v > 0)
+            .map_or(100, |v| v as u64)
+    })
+}
+
+pub fn page_size() -> u64 {
+    static SIZE: OnceLock<u64> = OnceLock::new();
+    *SIZE.get_or_init(|| {
+        nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
+            .ok()
+            .flatten()
+            .filter(|&v| v > 0)
+            .map_or(4096, |v| v as u64)
+    })
+}
+
+/// Seconds since boot, from `/proc/uptime`.
+pub fn uptime_seconds() -> Option<f64> {
+    let text = fs::read_to_string("/proc/uptime").ok()?;
+    text.split_ascii_whitespace().next()?.parse().ok()
+}
+
+/// Every process's stat, read once, for tree walks.
+pub fn all() -> Vec<Stat> {
+    let Ok(dir) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(Stat::read)
+        .collect()
+}
+
+/// All descendants of `root` (not `root` itself), parents before children.
+pub fn descendants(root: u32, table: &[Stat]) -> Vec<u32> {
+    let mut children: HashMap<u32, Vec<u32>> = HashMap::new();
+    for s in table {
+        children.entry(s.ppid).or_default().push(s.pid);
+    }
+    let mut out = Vec::new();
+    let mut queue = vec![root];
+    while let Some(p) = queue.pop() {
+        if let Some(kids) = children.get(&p) {
+            for &k in kids {
+                if k != root && !out.contains(&k) {
+                    out.push(k);
+                    queue.push(k);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Reads `/proc/PID/environ` and tells whether it holds `KEY=VALUE` exactly.
+pub fn has_env(pid: u32, entry: &[u8]) -> bool {
+    match fs::read(format!("/proc/{pid}/environ")) {
+        Ok(env) => env.split(|&b| b == 0).any(|e| e == entry),
+        Err(_) => false,
+    }
+}
+
+/// TCP ports with a socket in the LISTEN state, from `/proc/net/tcp` and `tcp6`.
+pub fn listening_ports() -> Vec<u16> {
+    let mut ports = Vec::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = fs::read_to_string(table) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let mut cols = line.split_ascii_whitespace();
+            let local = cols.nth(1);
+            let state = cols.nth(1);
+            if state != Some("0A") {
+                continue;
+            }
+            if let Some(port) = local
+                .and_then(|l| l.rsplit_once(':'))
+                .and_then(|(_, p)| u16::from_str_radix(p, 16).ok())
+            {
+                if !ports.contains(&port) {
+                    ports.push(port);
+                }
+            }
+        }
+    }
+    ports
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_parses_names_with_spaces_and_parens() {
+        let raw = b"42 (a) b (c)) S 1 42 42 0 -1 4194560 1 0 0 0 7 3 0 0 20 0 1 0 5555 1000 250 18446744073709551615";
+        let s = Stat::parse(42, raw).unwrap();
+        assert_eq!((s.state, s.ppid, s.pgrp, s.session), (b'S', 1, 42, 42));
+        assert_eq!((s.cpu_ticks, s.start_ticks, s.rss_pages), (10, 5555, 250));
+        assert!(Stat::parse(1, b"garbage").is_none());
+        assert!(Stat::parse(1, b"1 (x) S 1").is_none());
+    }
+
+    #[test]
+    fn our_own_identity_is_alive_and_a_forged_one_is_not() {
+        let me = Identity::of(std::process::id()).unwrap();
+        assert!(me.is_alive());
+        let reused = Identity {
+            start_ticks: me.start_ticks + 1,
+            ..me.clone()
+        };
+        assert!(!reused.is_alive());
+        let other_boot = Identity {
+            boot_id: "not-this-boot".into(),
+            ..me.clone()
+        };
+        assert!(!other_boot.is_alive());
+        assert!(
+            !reused.signal(Signal::SIGTERM),
+            "a reused pid is never signalled"
+        );
+    }
+
+    #[test]
+    fn descendants_walk_the_tree() {
+        let mk = |pid, ppid| Stat {
+            pid,
+            state: b'S',
+            ppid,
+            pgrp: 0,
+            session: 0,
+            cpu_ticks: 0,
+            start_ticks: 0,
+            rss_pages: 0,
+        };
+        let table = [mk(10, 1), mk(11, 10), mk(12, 11), mk(13, 10), mk(20, 1)];
+        let mut d = descendants(10, &table);
+        d.sort();
+        assert_eq!(d, [11, 12, 13]);
+    }
+
+    #[test]
+    fn identity_needs_every_part() {
+        assert!(Identity::from_parts(Some(5), Some(1), Some("b")).is_some());
+        assert!(Identity::from_parts(Some(5), None, Some("b")).is_none());
+        assert!(
+            Identity::from_parts(Some(1), Some(1), Some("b")).is_none(),
+            "never init"
+        );
+        assert!(Identity::from_parts(Some(0), Some(1), Some("b")).is_none());
+    }
+}

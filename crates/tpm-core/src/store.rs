@@ -1,0 +1,403 @@
+//! The file store under `$TETRA_DIR/tpm/` (the on-disk contract):
+//!
+//! ```text
+//! processes/NAME.meta   the record, one line (see `record`)
+//! pids/NAME.pid         the managed process's pid, digits only, while it runs
+//! pids/NAME.lock        held by the supervisor for its whole life (see `lock`)
+//! logs/NAME.out|err     timestamped stdout and stderr
+//! ```
+//! Folders are 0700 and files 0600: the store is private to its user. Every write of a
+//! record or pid file is atomic (a temp file in the same folder, then a rename), so a
+//! reader never sees half a record.
+
+use std::ffi::OsStr;
+use std::fs::{self, DirBuilder, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::lock::FileLock;
+use crate::name::Name;
+use crate::record::Record;
+
+/// Records larger than this are corrupt, not read into memory.
+const MAX_RECORD: u64 = 64 * 1024;
+
+/// Which log stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stream {
+    Out,
+    Err,
+}
+
+impl Stream {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stream::Out => "out",
+            Stream::Err => "err",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Store {
+    root: PathBuf,
+}
+
+/// A file in `processes/` that is not a readable record.
+#[derive(Debug)]
+pub struct Problem {
+    pub file: PathBuf,
+    pub error: Error,
+}
+
+impl Store {
+    /// `$TETRA_DIR/tpm`, with `TETRA_DIR` defaulting to `$HOME/tetra`. Relative values are
+    /// taken from the caller's working directory.
+    pub fn locate(ctx: &Context) -> Result<Store> {
+        let base =
+            match ctx.var("TETRA_DIR").filter(|v| !v.is_empty()) {
+                Some(dir) => PathBuf::from(dir),
+                None => match ctx.var("HOME").filter(|v| !v.is_empty()) {
+                    Some(home) => Path::new(home).join("tetra"),
+                    None => return Err(Error::Usage(
+                        "neither TETRA_DIR nor HOME is set, so tpm has nowhere to keep its files"
+                            .into(),
+                    )),
+                },
+            };
+        Ok(Store::at(ctx.cwd.join(base).join("tpm")))
+    }
+
+    /// A store at an exact path (the supervisor is given it).
+    pub fn at(root: PathBuf) -> Store {
+        Store { root }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn dir(&self, which: &str) -> PathBuf {
+        self.root.join(which)
+    }
+
+    pub fn meta_path(&self, name: &Name) -> PathBuf {
+        self.dir("processes").join(format!("{name}.meta"))
+    }
+
+    pub fn pid_path(&self, name: &Name) -> PathBuf {
+        self.dir("pids").join(format!("{name}.pid"))
+    }
+
+    pub fn lock_path(&self, name: &Name) -> PathBuf {
+        self.dir("pids").join(format!("{name}.lock"))
+    }
+
+    pub fn log_path(&self, name: &Name, stream: Stream) -> PathBuf {
+        self.dir("logs").join(format!("{name}.{}", stream.as_str()))
+    }
+
+    /// Creates the folders (0700) if they are missing.
+    pub fn ensure(&self) -> Result<()> {
+        let mut builder = DirBuilder::new();
+        builder.recursive(true).mode(0o700);
+        for sub in ["processes", "pids", "logs"] {
+            let path = self.dir(sub);
+            builder
+                .create(&path)
+                .map_err(|e| Error::io("cannot create", path, e))?;
+        }
+        Ok(())
+    }
+
+    /// Names of all records, sorted; files that are not `VALID.meta` come back as problems.
+    pub fn names(&self) -> Result<(Vec<Name>, Vec<Problem>)> {
+        let dir = self.dir("processes");
+        let entries = match fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((Vec::new(), Vec::new())),
+            Err(e) => return Err(Error::io("cannot read", dir, e)),
+        };
+        let mut names = Vec::new();
+        let mut problems = Vec::new();
+        for entry in entries.flatten() {
+            let file_name = entry.file_name();
+            let path = entry.path();
+            let Some(stem) = strip_meta(&file_name) else {
+                continue; // temp files and anything not ending in .meta
+            };
+            match stem
+                .to_str()
+                .ok_or(())
+                .and_then(|s| Name::parse(s).map_err(|_| ()))
+            {
+                Ok(name) => names.push(name),
+                Err(()) => problems.push(Problem {
+                    error: Error::CorruptRecord {
+                        path: path.clone(),
+                        detail: "the file name is not a valid process name".into(),
+                    },
+                    file: path,
+                }),
+            }
+        }
+        names.sort();
+        Ok((names, problems))
+    }
+
+    pub fn exists(&self, name: &Name) -> bool {
+        self.meta_path(name).exists()
+    }
+
+    /// Reads a record: `Ok(None)` if there is none, `CorruptRecord` if it cannot be read.
+    pub fn read(&self, name: &Name) -> Result<Option<Record>> {
+        let path = self.meta_path(name);
+        let file = match fs::File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io("cannot read", path, e)),
+        };
+        let mut raw = Vec::with_capacity(1024);
+        file.take(MAX_RECORD + 1)
+            .read_to_end(&mut raw)
+            .map_err(|e| Error::io("cannot read", &path, e))?;
+        let corrupt = |detail: String| Error::CorruptRecord {
+            path: path.clone(),
+            detail,
+        };
+        if raw.len() as u64 > MAX_RECORD {
+            return Err(corrupt(format!("larger than {MAX_RECORD} bytes")));
+        }
+        let text = String::from_utf8(raw).map_err(|_| corrupt("not UTF-8 text".into()))?;
+        Record::parse(&text).map(Some).map_err(corrupt)
+    }
+
+    /// Reads a record that must exist.
+    pub fn load(&self, name: &Name) -> Result<Record> {
+        self.read(name)?.ok_or_else(|| Error::NotFound {
+            name: name.to_string(),
+        })
+    }
+
+    /// Writes a record atomically. Callers hold the name's lock (see `ops`).
+    pub fn write(&self, name: &Name, record: &Record) -> Result<()> {
+        write_atomic(
+            &self.meta_path(name),
+            record.to_line(name.as_str()).as_bytes(),
+        )
+    }
+
+    pub fn write_pid(&self, name: &Name, pid: u32) -> Result<()> {
+        write_atomic(&self.pid_path(name), format!("{pid}\n").as_bytes())
+    }
+
+    pub fn remove_pid(&self, name: &Name) -> Result<()> {
+        remove_if_present(&self.pid_path(name))
+    }
+
+    /// Removes every file of a process: record, pid file, logs (rotated ones too), lock.
+    pub fn remove_all(&self, name: &Name) -> Result<()> {
+        remove_if_present(&self.pid_path(name))?;
+        let logs = self.dir("logs");
+        if let Ok(entries) = fs::read_dir(&logs) {
+            for entry in entries.flatten() {
+                if is_log_of(&entry.file_name(), name) {
+                    remove_if_present(&entry.path())?;
+                }
+            }
+        }
+        remove_if_present(&self.meta_path(name))?;
+        remove_if_present(&self.lock_path(name))
+    }
+
+    /// Serializes operations that touch several records (id allocation).
+    pub fn lock_all(&self) -> Result<FileLock> {
+        self.ensure()?;
+        let path = self.root.join(".lock");
+        FileLock::acquire_blocking(&path).map_err(|e| Error::io("cannot lock", path, e))
+    }
+
+    /// Takes a name's lock if free: `Ok(None)` means a supervisor (or another command) has it.
+    pub fn try_lock(&self, name: &Name) -> Result<Option<FileLock>> {
+        let path = self.lock_path(name);
+        FileLock::try_acquire(&path).map_err(|e| Error::io("cannot lock", path, e))
+    }
+
+    /// True while a supervisor (or a command) holds the name's lock.
+    pub fn is_locked(&self, name: &Name) -> bool {
+        // An unreadable lock file is treated as held: never act on a process we cannot
+        // prove unsupervised.
+        FileLock::is_held(&self.lock_path(name)).unwrap_or(true)
+    }
+}
+
+fn strip_meta(file_name: &OsStr) -> Option<&OsStr> {
+    let bytes = file_name.as_encoded_bytes();
+    let stem = bytes.strip_suffix(b".meta")?;
+    if stem.is_empty() || stem.starts_with(b".") {
+        return None;
+    }
+    // SAFETY: `stem` is a prefix of a valid OsStr that ends before an ASCII suffix.
+    Some(unsafe { OsStr::from_encoded_bytes_unchecked(stem) })
+}
+
+/// `NAME.out`, `NAME.err`, and rotated `NAME.out.1`, `NAME.err.2.gz`, ...
+fn is_log_of(file_name: &OsStr, name: &Name) -> bool {
+    let Some(rest) = file_name
+        .to_str()
+        .and_then(|f| f.strip_prefix(name.as_str()))
+    else {
+        return false;
+    };
+    ["out", "err"].iter().any(|s| {
+        rest.strip_prefix('.')
+            .and_then(|r| r.strip_prefix(s))
+            .is_some_and(|tail| tail.is_empty() || tail.starts_with('.'))
+    })
+}
+
+/// Writes `bytes` to a temp file beside `path` (0600), then renames it over `path`.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let file_name = path.file_name().and_then(OsStr::to_str).unwrap_or("file");
+    let tmp = dir.join(format!(
+        ".{file_name}.{}.{}.tmp",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let result = (|| {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(bytes)?;
+        fs::rename(&tmp, path)
+    })();
+    result.map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        Error::io("cannot write", path, e)
+    })
+}
+
+fn remove_if_present(path: &Path) -> Result<()> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io("cannot remove", path, e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::at(dir.path().join("tpm"));
+        store.ensure().unwrap();
+        (dir, store)
+    }
+
+    fn mode(path: &Path) -> u32 {
+        fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn folders_and_files_are_private() {
+        let (_d, store) = store();
+        for sub in ["processes", "pids", "logs"] {
+            assert_eq!(mode(&store.root().join(sub)), 0o700);
+        }
+        let name = Name::parse("a-1").unwrap();
+        store
+            .write(
+                &name,
+                &Record::new("s".into(), vec!["s".into()], "/".into(), 1),
+            )
+            .unwrap();
+        store.write_pid(&name, 42).unwrap();
+        assert_eq!(mode(&store.meta_path(&name)), 0o600);
+        assert_eq!(fs::read_to_string(store.pid_path(&name)).unwrap(), "42\n");
+    }
+
+    #[test]
+    fn writes_are_atomic_and_leave_no_temp_files() {
+        let (_d, store) = store();
+        let name = Name::parse("a-1").unwrap();
+        let mut rec = Record::new("s".into(), vec!["s".into()], "/".into(), 1);
+        for i in 0..50 {
+            rec.restarts = i;
+            store.write(&name, &rec).unwrap();
+        }
+        assert_eq!(store.read(&name).unwrap().unwrap().restarts, 49);
+        let files: Vec<_> = fs::read_dir(store.root().join("processes"))
+            .unwrap()
+            .collect();
+        assert_eq!(files.len(), 1);
+    }
+
+    #[test]
+    fn bad_files_are_problems_and_the_rest_still_list() {
+        let (_d, store) = store();
+        let dir = store.root().join("processes");
+        let good = Name::parse("good-1").unwrap();
+        store
+            .write(
+                &good,
+                &Record::new("s".into(), vec!["s".into()], "/".into(), 1),
+            )
+            .unwrap();
+        fs::write(dir.join("bad name.meta"), "script=x port=1").unwrap();
+        fs::write(dir.join(".hidden.meta"), "").unwrap();
+        fs::write(dir.join("notes.txt"), "").unwrap();
+        fs::write(dir.join("broken-2.meta"), b"\xff\xfe garbage").unwrap();
+        fs::write(dir.join("huge-3.meta"), "x".repeat(100_000)).unwrap();
+        let (names, problems) = store.names().unwrap();
+        let listed: Vec<_> = names.iter().map(|n| n.as_str()).collect();
+        assert_eq!(listed, ["broken-2", "good-1", "huge-3"]);
+        assert_eq!(problems.len(), 1);
+        assert!(store.read(&good).unwrap().is_some());
+        for bad in ["broken-2", "huge-3"] {
+            let err = store.read(&Name::parse(bad).unwrap()).unwrap_err();
+            assert!(matches!(err, Error::CorruptRecord { .. }), "{err}");
+        }
+    }
+
+    #[test]
+    fn remove_all_takes_every_file_of_that_name_only() {
+        let (_d, store) = store();
+        let a = Name::parse("web-1").unwrap();
+        let other = Name::parse("web-10").unwrap();
+        for n in [&a, &other] {
+            store
+                .write(n, &Record::new("s".into(), vec!["s".into()], "/".into(), 1))
+                .unwrap();
+            store.write_pid(n, 5).unwrap();
+            for f in ["out", "err", "out.1", "err.2.gz"] {
+                fs::write(store.root().join("logs").join(format!("{n}.{f}")), "x").unwrap();
+            }
+        }
+        store.remove_all(&a).unwrap();
+        assert!(!store.exists(&a) && !store.pid_path(&a).exists());
+        assert!(!store.log_path(&a, Stream::Out).exists());
+        let left: Vec<_> = fs::read_dir(store.root().join("logs")).unwrap().collect();
+        assert_eq!(left.len(), 4, "web-10's logs stay");
+        assert!(store.exists(&other));
+    }
+
+    #[test]
+    fn missing_store_lists_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::at(dir.path().join("nope"));
+        let (names, problems) = store.names().unwrap();
+        assert!(names.is_empty() && problems.is_empty());
+    }
+}
