@@ -46,7 +46,8 @@ impl Name {
         let base = if derived {
             sanitize(base)
         } else {
-            base.to_string()
+            // A custom name must be valid on its own, not only once suffixed.
+            Name::parse(base)?.0
         };
         let suffix = format!("-{port}");
         if base.ends_with(&suffix) {
@@ -221,6 +222,7 @@ mod tests {
         );
         assert!(Name::with_port("my server", 1, false).is_err());
         assert!(Name::with_port("../x", 1, false).is_err());
+        assert!(Name::with_port("", 1, false).is_err(), "not `-1`");
     }
 
     #[test]

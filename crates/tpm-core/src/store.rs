@@ -225,7 +225,15 @@ impl Store {
     /// Takes a name's lock if free: `Ok(None)` means a supervisor (or another command) has it.
     pub fn try_lock(&self, name: &Name) -> Result<Option<FileLock>> {
         let path = self.lock_path(name);
-        FileLock::try_acquire(&path).map_err(|e| Error::io("cannot lock", path, e))
+        match FileLock::try_acquire(&path) {
+            // A store written by another tool may lack `pids/`.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                self.ensure()?;
+                FileLock::try_acquire(&path)
+            }
+            other => other,
+        }
+        .map_err(|e| Error::io("cannot lock", path, e))
     }
 
     /// True while a supervisor (or a command) holds the name's lock.

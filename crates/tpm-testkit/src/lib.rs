@@ -1,0 +1,284 @@
+//! Shared helpers for end-to-end tests, so every suite drives real binaries the same way:
+//! a scratch `TETRA_DIR`, real scripts, waits on conditions with deadlines (never bare
+//! sleeps), and a safety net that stops every process a test started.
+
+use std::ffi::OsStr;
+use std::fs;
+use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// How long a condition may take before a test fails. Generous: CI machines are slow,
+/// and a passing test returns as soon as its condition holds.
+pub const DEADLINE: Duration = Duration::from_secs(20);
+
+/// A built binary of this workspace (`target/debug/NAME` beside the test executable).
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    // target/debug/deps/test-hash -> target/debug/NAME
+    let dir = exe.parent().and_then(Path::parent).expect("target/debug");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is not built (cargo build --workspace)",
+        path.display()
+    );
+    path
+}
+
+/// Waits until `cond` holds, polling with a short pause; panics with `what` at the deadline.
+pub fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + DEADLINE;
+    let mut pause = Duration::from_millis(2);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}
+
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Whether a process with this pid exists (and is not a zombie).
+pub fn alive(pid: u32) -> bool {
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => {
+            let state = stat
+                .rsplit_once(')')
+                .and_then(|(_, r)| r.trim_start().chars().next());
+            !matches!(state, Some('Z' | 'X') | None)
+        }
+        Err(_) => false,
+    }
+}
+
+/// The pids of live processes in process group `pgid`.
+pub fn group_members(pgid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        // After the name: state, ppid, pgrp.
+        if f.len() > 2 && f[2] == pgid.to_string() && !matches!(f[0], "Z" | "X") {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+/// The output of one command, with readable assertions.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(out: Output) -> Run {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Asserts the exit code, showing the output when it differs.
+    #[track_caller]
+    pub fn code(&self, expected: i32) -> &Run {
+        assert_eq!(
+            self.code, expected,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn ok(&self) -> &Run {
+        self.code(0)
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "not JSON ({e}):\n{}\n--- stderr\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+}
+
+/// A scratch home with its own `TETRA_DIR`, cleaned up (processes included) on drop.
+pub struct Sandbox {
+    dir: tempfile::TempDir,
+    tpm: PathBuf,
+}
+
+impl Default for Sandbox {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        Sandbox {
+            dir: tempfile::Builder::new()
+                .prefix("tpm-test-")
+                .tempdir()
+                .expect("a temp dir"),
+            tpm: binary("tpm"),
+        }
+    }
+
+    /// The scratch folder; commands run here.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `$TETRA_DIR`.
+    pub fn tetra_dir(&self) -> PathBuf {
+        self.path().join("tetra")
+    }
+
+    /// `$TETRA_DIR/tpm`.
+    pub fn store(&self) -> PathBuf {
+        self.tetra_dir().join("tpm")
+    }
+
+    pub fn tpm_binary(&self) -> &Path {
+        &self.tpm
+    }
+
+    /// A `tpm` command with this sandbox's environment (no inherited PORT).
+    pub fn command(&self) -> Command {
+        let mut c = Command::new(&self.tpm);
+        self.apply_env(&mut c);
+        c
+    }
+
+    /// Points any command at this sandbox's store and folder.
+    pub fn apply_env(&self, c: &mut Command) {
+        c.current_dir(self.path())
+            .env("TETRA_DIR", self.tetra_dir())
+            .env("HOME", self.path())
+            .env("NO_COLOR", "1")
+            .env_remove("PORT")
+            .stdin(Stdio::null());
+    }
+
+    /// Runs `tpm ARGS` and waits for it.
+    pub fn tpm<I, S>(&self, args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        Run::from(self.command().args(args).output().expect("run tpm"))
+    }
+
+    /// Runs `tpm ARGS` with extra environment variables.
+    pub fn tpm_env<I, S>(&self, env: &[(&str, &str)], args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut c = self.command();
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        Run::from(c.args(args).output().expect("run tpm"))
+    }
+
+    /// Writes a file (creating folders) with the given mode; returns its path.
+    pub fn file(&self, rel: &str, body: &str, mode: u32) -> PathBuf {
+        let path = self.path().join(rel);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).expect("create folders");
+        }
+        fs::write(&path, body).expect("write file");
+        fs::set_permissions(&path, fs::Permissions::from_mode(mode)).expect("chmod");
+        path
+    }
+
+    /// A bash script that announces itself and then sleeps, with `export PORT=port`.
+    pub fn server_script(&self, rel: &str, port: u16) -> PathBuf {
+        self.file(
+            rel,
+            &format!(
+                "#!/usr/bin/env bash\nexport PORT={port}\necho \"Starting server on port $PORT\"\nwhile true; do sleep 1; done\n"
+            ),
+            0o755,
+        )
+    }
+
+    /// `tpm list --json` as values.
+    pub fn list(&self) -> Vec<Value> {
+        match self.tpm(["list", "--json"]).ok().json() {
+            Value::Array(items) => items,
+            other => panic!("list --json is not an array: {other}"),
+        }
+    }
+
+    /// One process from `tpm list --json`.
+    pub fn get(&self, name: &str) -> Option<Value> {
+        self.list().into_iter().find(|p| p["name"] == name)
+    }
+
+    /// Waits until `name` has `status`; returns its entry.
+    pub fn wait_status(&self, name: &str, status: &str) -> Value {
+        let mut last = None;
+        wait_for(&format!("{name} to be {status}"), || {
+            last = self.get(name);
+            last.as_ref().is_some_and(|p| p["status"] == status)
+        });
+        last.expect("seen")
+    }
+
+    /// The raw record file.
+    pub fn record(&self, name: &str) -> String {
+        fs::read_to_string(self.store().join("processes").join(format!("{name}.meta")))
+            .unwrap_or_default()
+    }
+
+    pub fn log(&self, name: &str, stream: &str) -> String {
+        fs::read_to_string(self.store().join("logs").join(format!("{name}.{stream}")))
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Sandbox {
+    /// The safety net: whatever a test left running is stopped, even when it failed.
+    fn drop(&mut self) {
+        if self.store().join("processes").exists() {
+            let _ = self
+                .command()
+                .args(["delete", "*"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! One file per command. Each parses nothing (clap did), calls `tpm_core`, renders, and
+//! returns its exit code.
+
+pub mod list;
+pub mod logs;
+pub mod ports;
+pub mod start;
+pub mod stop;
+
+/// The exit code of an operation on several processes: the first failure's, or 0.
+pub fn first_failure(codes: impl IntoIterator<Item = i32>) -> i32 {
+    codes.into_iter().find(|&c| c != 0).unwrap_or(0)
+}

@@ -1,0 +1,72 @@
+//! `tpm`: the bash/zsh front end. Parses arguments, calls `tpm_core`, renders the result.
+
+mod cli;
+mod commands;
+mod render;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+use tpm_core::error::EXIT_USAGE;
+use tpm_core::{Context, Tpm};
+
+use crate::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    // First: this binary may have been re-executed as a process's supervisor.
+    tpm_core::supervisor::run_if_requested();
+    // Like other Unix tools, die quietly when the reader of our output goes away
+    // (`tpm logs -f | head`). Rust ignores SIGPIPE by default.
+    // SAFETY: setting a signal's disposition to the default before any thread exists.
+    unsafe {
+        let _ = nix::sys::signal::signal(
+            nix::sys::signal::Signal::SIGPIPE,
+            nix::sys::signal::SigHandler::SigDfl,
+        );
+    }
+    ExitCode::from(run() as u8)
+}
+
+fn run() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_USAGE } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let Some(command) = cli.command else {
+        use clap::CommandFactory;
+        let _ = Cli::command().print_help();
+        return 0;
+    };
+    let tpm = match open() {
+        Ok(tpm) => tpm,
+        Err(e) => return render::error(&e),
+    };
+    let result = match command {
+        Command::Start(args) => commands::start::run(&tpm, args),
+        Command::List(args) => commands::list::run(&tpm, args),
+        Command::Stop(args) => commands::stop::run(&tpm, args, commands::stop::Action::Stop),
+        Command::Restart(args) => commands::stop::run(&tpm, args, commands::stop::Action::Restart),
+        Command::Delete(args) => commands::stop::run(&tpm, args, commands::stop::Action::Delete),
+        Command::Logs(args) => commands::logs::run(&tpm, args),
+        Command::Ports(args) => commands::ports::run(&tpm, args),
+    };
+    let _ = std::io::stdout().flush();
+    match result {
+        Ok(code) => code,
+        Err(e) => render::error(&e),
+    }
+}
+
+fn open() -> tpm_core::Result<Tpm> {
+    let ctx = Context::from_process()?;
+    let exe = std::env::current_exe().map_err(|e| tpm_core::Error::Supervisor {
+        name: "tpm".into(),
+        message: format!("cannot find the tpm binary to run supervisors: {e}"),
+    })?;
+    Tpm::new(ctx, exe)
+}

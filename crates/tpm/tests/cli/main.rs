@@ -1,0 +1,13 @@
+//! End-to-end tests of the `tpm` binary: real processes, real signals, a scratch
+//! `TETRA_DIR` per test, and waits on conditions with deadlines.
+//!
+//! One test binary with a module per behaviour keeps link time down.
+
+mod exit_codes;
+mod lifecycle;
+mod logs;
+mod naming_and_port;
+mod real_servers;
+mod restart_policy;
+mod store_contract;
+mod supervision;

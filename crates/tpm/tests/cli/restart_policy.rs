@@ -1,0 +1,74 @@
+//! The restart policy: unasked exits restart with backoff; a process that keeps dying at
+//! once ends `errored` and is left alone.
+
+use tpm_testkit::{alive, wait_for, Sandbox};
+
+#[test]
+fn a_process_that_exits_is_restarted_and_restarts_rise() {
+    let s = Sandbox::new();
+    s.file("flaky.sh", "PORT=3500\necho up\nsleep 0.3\nexit 1\n", 0o644);
+    s.tpm(["start", "flaky.sh", "--restart-delay", "0"]).ok();
+    let mut last = serde_json::Value::Null;
+    wait_for("three restarts", || {
+        last = s.get("flaky-3500").unwrap();
+        last["restarts"].as_u64().unwrap_or(0) >= 3
+    });
+    assert_eq!(last["exit_code"], 1);
+    assert!(s.log("flaky-3500", "err").contains("exited with code 1"));
+}
+
+#[test]
+fn a_process_that_always_fails_ends_errored_and_is_not_restarted() {
+    let s = Sandbox::new();
+    s.file("broken.sh", "PORT=3501\necho trying\nexit 2\n", 0o644);
+    s.tpm(["start", "broken.sh", "--max-restarts", "4"]).ok();
+    let p = s.wait_status("broken-3501", "errored");
+    assert_eq!(
+        p["restarts"], 3,
+        "4 quick exits: the first run and 3 restarts"
+    );
+    assert!(
+        p["reason"].as_str().unwrap().contains("4 times in a row"),
+        "{p}"
+    );
+    // No supervisor is left to restart it: the proof it stays down.
+    let spid: u32 = s
+        .record("broken-3501")
+        .split_whitespace()
+        .find_map(|kv| kv.strip_prefix("spid=")?.parse().ok())
+        .expect("spid in the record");
+    wait_for("the supervisor to exit", || !alive(spid));
+    assert!(p["supervisor"].is_null());
+    assert_eq!(s.log("broken-3501", "out").matches("trying").count(), 4);
+    // A user's restart brings it back for another round.
+    s.tpm(["restart", "broken-3501"]).ok();
+    assert_eq!(
+        s.get("broken-3501").unwrap()["restarts"].as_u64().unwrap(),
+        4
+    );
+}
+
+#[test]
+fn no_autorestart_leaves_an_exited_process_stopped() {
+    let s = Sandbox::new();
+    s.file("once.sh", "PORT=3502\necho done\nexit 0\n", 0o644);
+    s.file("fail.sh", "PORT=3503\nexit 7\n", 0o644);
+    s.tpm(["start", "once.sh", "--no-autorestart"]).ok();
+    s.tpm(["start", "fail.sh", "--no-autorestart"]).ok();
+    let p = s.wait_status("once-3502", "stopped");
+    assert_eq!(
+        (p["restarts"].as_u64(), p["exit_code"].as_i64()),
+        (Some(0), Some(0))
+    );
+    let p = s.wait_status("fail-3503", "errored");
+    assert_eq!(p["exit_code"], 7);
+}
+
+#[test]
+fn zero_delay_restarts_reach_errored_after_ten_quick_exits_by_default() {
+    let s = Sandbox::new();
+    s.file("crash.sh", "PORT=3504\nexit 1\n", 0o644);
+    s.tpm(["start", "crash.sh", "--restart-delay", "0"]).ok();
+    let p = s.wait_status("crash-3504", "errored");
+    assert_eq!(p["restarts"], 9);
+}

@@ -1,0 +1,143 @@
+//! The on-disk contract: record keys, shell-readable quoting, modes, corrupt records.
+
+use std::os::unix::fs::PermissionsExt;
+use std::process::Command;
+
+use tpm_testkit::Sandbox;
+
+fn mode(path: &std::path::Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn records_have_the_seed_keys_and_bash_can_eval_them() {
+    let s = Sandbox::new();
+    s.file("my app/server.sh", "PORT=3600\nsleep 300\n", 0o644);
+    s.tpm(["start", "my app/server.sh", "--env", "MSG=it's here"])
+        .ok();
+    s.wait_status("server-3600", "online");
+    let meta = s.store().join("processes/server-3600.meta");
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(r#"eval "$(cat "$1")"; echo "$script|$pid|$port|$start_time|$type|$status|$env""#)
+        .arg("_")
+        .arg(&meta)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let f: Vec<&str> = text.trim_end().split('|').collect();
+    assert_eq!(f[0], s.path().join("my app/server.sh").to_str().unwrap());
+    let pid = std::fs::read_to_string(s.store().join("pids/server-3600.pid")).unwrap();
+    assert_eq!(
+        f[1],
+        pid.trim(),
+        "the pid file holds the same pid, digits only"
+    );
+    assert_eq!((f[2], f[4], f[5]), ("3600", "cli", "online"));
+    assert!(f[3].parse::<i64>().unwrap() > 1_600_000_000);
+    assert_eq!(f[6], "'MSG=it'\\''s here'");
+    assert_eq!(std::fs::read_to_string(&meta).unwrap().lines().count(), 1);
+}
+
+#[test]
+fn the_store_is_private() {
+    let s = Sandbox::new();
+    s.server_script("server.sh", 3601);
+    s.tpm(["start", "server.sh"]).ok();
+    for dir in ["processes", "pids", "logs"] {
+        assert_eq!(mode(&s.store().join(dir)), 0o700, "{dir}");
+    }
+    for file in [
+        "processes/server-3601.meta",
+        "pids/server-3601.pid",
+        "logs/server-3601.out",
+        "logs/server-3601.err",
+    ] {
+        assert_eq!(mode(&s.store().join(file)), 0o600, "{file}");
+    }
+}
+
+#[test]
+fn a_corrupt_record_is_reported_and_the_good_ones_still_list() {
+    let s = Sandbox::new();
+    s.server_script("good.sh", 3602);
+    s.tpm(["start", "good.sh"]).ok();
+    let dir = s.store().join("processes");
+    std::fs::write(dir.join("truncated-1.meta"), "script=/x port=").unwrap();
+    std::fs::write(dir.join("binary-2.meta"), [0u8, 159, 146, 150, 255]).unwrap();
+    std::fs::write(dir.join("dupes-3.meta"), "script=a port=1 port=2").unwrap();
+    std::fs::write(
+        dir.join("huge-4.meta"),
+        format!("script={} port=1", "x".repeat(200_000)),
+    )
+    .unwrap();
+
+    let run = s.tpm(["list"]);
+    run.ok();
+    assert!(run.stdout.contains("good-3602"), "{}", run.stdout);
+    for bad in ["truncated-1", "binary-2", "dupes-3", "huge-4"] {
+        assert!(
+            run.stderr.contains(bad),
+            "{bad} is reported: {}",
+            run.stderr
+        );
+    }
+    let listed = s.list();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["status"], "online");
+    // A corrupt record can be deleted; the good one is untouched.
+    s.tpm(["delete", "truncated-1"]).ok();
+    assert!(!dir.join("truncated-1.meta").exists());
+    s.tpm(["stop", "binary-2"]).code(1);
+    assert_eq!(s.get("good-3602").unwrap()["status"], "online");
+}
+
+#[test]
+fn records_of_the_shell_version_are_read() {
+    let s = Sandbox::new();
+    let dir = s.store().join("processes");
+    std::fs::create_dir_all(&dir).unwrap();
+    // The seed's own example, with a pid that is certainly not ours to trust.
+    std::fs::write(
+        dir.join("legacy-3000.meta"),
+        "script=/path/to/script.sh pid=1 port=3000 start_time=1694123456 type=cli\n",
+    )
+    .unwrap();
+    let p = s.get("legacy-3000").expect("listed");
+    assert_eq!(p["status"], "stopped");
+    assert!(
+        p["pid"].is_null(),
+        "an unverifiable pid is never shown as running"
+    );
+    s.tpm(["stop", "legacy-3000"]).ok();
+    let ports = s.tpm(["ports"]).ok().stdout.clone();
+    assert_eq!(ports.trim(), "Process: legacy, Port: 3000");
+}
+
+#[test]
+fn list_table_has_the_documented_columns() {
+    let s = Sandbox::new();
+    s.server_script("server.sh", 3603);
+    s.tpm(["start", "server.sh"]).ok();
+    let run = s.tpm(["list"]);
+    let out = &run.ok().stdout;
+    for col in [
+        "id", "name", "status", "pid", "port", "uptime", "restarts", "cpu", "mem",
+    ] {
+        assert!(
+            out.lines().nth(1).unwrap().contains(&format!(" {col} ")),
+            "{col}: {out}"
+        );
+    }
+    assert!(out.starts_with('┌') && out.trim_end().ends_with('┘'));
+    let row = out.lines().nth(3).unwrap();
+    assert!(
+        row.contains("server-3603") && row.contains("online") && row.contains("3603"),
+        "{row}"
+    );
+    assert_eq!(
+        s.tpm(["ls"]).ok().stdout.lines().count(),
+        out.lines().count(),
+        "ls is list"
+    );
+}
