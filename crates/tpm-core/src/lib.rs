@@ -14,10 +14,12 @@
 //! | `proc` | `/proc`: identities, stats, trees |
 //! | `status`, `policy` | the status enum; the restart policy |
 //! | `info` | the observed view front ends render |
+//! | `complete` | process-name completion for every front end |
 //! | `logs` | reading, merging and following logs |
 //! | `ops` | the operations: start, list, stop, restart, delete, logs, ports |
 //! | `supervisor` | the per-process supervisor |
 
+pub mod complete;
 pub mod context;
 pub mod error;
 pub mod info;

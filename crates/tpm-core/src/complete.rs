@@ -1,0 +1,75 @@
+//! Completion of process names, the one function every front end's completer calls
+//! (the CLI's clap completer, the Nushell plugin's dynamic completion).
+//!
+//! It must be fast and silent: it never fails, never prints, and gives no candidates when
+//! the store does not exist yet.
+
+use crate::context::Context;
+use crate::info;
+use crate::status::Status;
+use crate::store::Store;
+
+/// A process name and its status now, for shells that show a description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub name: String,
+    pub status: Status,
+}
+
+/// Every process name with its status, sorted by name. Corrupt records are left out.
+pub fn process_names(ctx: &Context) -> Vec<Candidate> {
+    let Ok(store) = Store::locate(ctx) else {
+        return Vec::new();
+    };
+    let Ok((names, _)) = store.names() else {
+        return Vec::new();
+    };
+    names
+        .into_iter()
+        .filter_map(|name| {
+            let record = store.read(&name).ok()??;
+            let (status, _) = info::effective_status(&record, store.is_locked(&name));
+            Some(Candidate {
+                name: name.to_string(),
+                status,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::name::Name;
+    use crate::record::Record;
+
+    fn ctx(dir: &std::path::Path) -> Context {
+        Context {
+            env: vec![("TETRA_DIR".into(), dir.into())],
+            cwd: dir.to_path_buf(),
+        }
+    }
+
+    #[test]
+    fn no_store_means_no_candidates() {
+        let d = tempfile::tempdir().unwrap();
+        assert!(process_names(&ctx(&d.path().join("nothing-here"))).is_empty());
+    }
+
+    #[test]
+    fn names_come_sorted_with_their_status_and_corrupt_ones_are_skipped() {
+        let d = tempfile::tempdir().unwrap();
+        let store = Store::locate(&ctx(d.path())).unwrap();
+        store.ensure().unwrap();
+        for n in ["web-2", "api-1"] {
+            let mut r = Record::new("s".into(), vec!["s".into()], "/".into(), 1);
+            r.status = Status::Stopped;
+            store.write(&Name::parse(n).unwrap(), &r).unwrap();
+        }
+        std::fs::write(store.root().join("processes/bad-3.meta"), "garbage").unwrap();
+        let got = process_names(&ctx(d.path()));
+        let names: Vec<_> = got.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["api-1", "web-2"]);
+        assert!(got.iter().all(|c| c.status == Status::Stopped));
+    }
+}
