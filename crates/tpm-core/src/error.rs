@@ -60,6 +60,9 @@ pub enum Error {
     #[error("{name}: the supervisor failed: {message}")]
     Supervisor { name: String, message: String },
 
+    #[error("{} belongs to uid {owner}, not to you (uid {me}); tpm will not use another user's store", path.display())]
+    ForeignStore { path: PathBuf, owner: u32, me: u32 },
+
     #[error("{action} {}: {source}", path.display())]
     Io {
         action: &'static str,
@@ -85,6 +88,7 @@ impl Error {
             | Error::Busy { .. }
             | Error::CorruptRecord { .. }
             | Error::Supervisor { .. }
+            | Error::ForeignStore { .. }
             | Error::Io { .. } => EXIT_FAILURE,
         }
     }
@@ -115,6 +119,9 @@ impl Error {
                 path.display()
             ),
             Error::Supervisor { name, .. } => format!("see `tpm logs {name}`"),
+            Error::ForeignStore { .. } => {
+                "set TETRA_DIR to a folder of your own (tpm keeps its files in $TETRA_DIR/tpm)".into()
+            }
             Error::Io { .. } => return None,
         })
     }

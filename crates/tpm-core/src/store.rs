@@ -13,7 +13,7 @@
 use std::ffi::OsStr;
 use std::fs::{self, DirBuilder, OpenOptions};
 use std::io::{self, Read, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -113,6 +113,43 @@ impl Store {
                 .map_err(|e| Error::io("cannot create", path, e))?;
         }
         Ok(())
+    }
+
+    /// Checks the store is ours and private, as ssh does for `~/.ssh`: a store owned by
+    /// another user is refused; a folder that others may read or write is made 0700 again,
+    /// and each repair is returned as a warning to show. A missing store is fine.
+    pub fn secure(&self) -> Result<Vec<String>> {
+        let me = nix::unistd::geteuid().as_raw();
+        let mut repairs = Vec::new();
+        for dir in [
+            self.root.clone(),
+            self.dir("processes"),
+            self.dir("pids"),
+            self.dir("logs"),
+        ] {
+            let meta = match fs::metadata(&dir) {
+                Ok(m) => m,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(Error::io("cannot inspect", dir, e)),
+            };
+            if meta.uid() != me {
+                return Err(Error::ForeignStore {
+                    path: dir,
+                    owner: meta.uid(),
+                    me,
+                });
+            }
+            let mode = meta.mode() & 0o777;
+            if mode & 0o077 != 0 {
+                fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))
+                    .map_err(|e| Error::io("cannot make private", &dir, e))?;
+                repairs.push(format!(
+                    "{} was open to other users (mode {mode:o}); made it 0700",
+                    dir.display()
+                ));
+            }
+        }
+        Ok(repairs)
     }
 
     /// Names of all records, sorted; files that are not `VALID.meta` come back as problems.
@@ -305,7 +342,6 @@ fn remove_if_present(path: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
 
     fn store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
@@ -399,6 +435,18 @@ mod tests {
         let left: Vec<_> = fs::read_dir(store.root().join("logs")).unwrap().collect();
         assert_eq!(left.len(), 4, "web-10's logs stay");
         assert!(store.exists(&other));
+    }
+
+    #[test]
+    fn an_open_store_is_made_private_with_a_warning() {
+        let (_d, store) = store();
+        fs::set_permissions(store.root().join("logs"), fs::Permissions::from_mode(0o777)).unwrap();
+        fs::set_permissions(store.root(), fs::Permissions::from_mode(0o755)).unwrap();
+        let repairs = store.secure().unwrap();
+        assert_eq!(repairs.len(), 2, "{repairs:?}");
+        assert_eq!(mode(&store.root().join("logs")), 0o700);
+        assert_eq!(mode(store.root()), 0o700);
+        assert!(store.secure().unwrap().is_empty(), "nothing left to repair");
     }
 
     #[test]

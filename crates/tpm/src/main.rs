@@ -46,6 +46,9 @@ fn run() -> i32 {
         Ok(tpm) => tpm,
         Err(e) => return render::error(&e),
     };
+    for warning in tpm.warnings() {
+        eprintln!("tpm: warning: {warning}");
+    }
     let result = match command {
         Command::Start(args) => commands::start::run(&tpm, args),
         Command::List(args) => commands::list::run(&tpm, args),

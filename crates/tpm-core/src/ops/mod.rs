@@ -28,6 +28,7 @@ pub struct Tpm {
     store: Store,
     ctx: Context,
     exe: PathBuf,
+    warnings: Vec<String>,
 }
 
 /// The result for one process of an operation on several.
@@ -35,12 +36,22 @@ pub type Each<T> = Vec<(Name, Result<T>)>;
 
 impl Tpm {
     /// `supervisor_exe` must be a binary that calls `supervisor::run_if_requested` first.
+    /// Fails on a store that belongs to another user; repairs one open to others (see
+    /// [`Tpm::warnings`]).
     pub fn new(ctx: Context, supervisor_exe: PathBuf) -> Result<Tpm> {
+        let store = Store::locate(&ctx)?;
+        let warnings = store.secure()?;
         Ok(Tpm {
-            store: Store::locate(&ctx)?,
+            store,
             ctx,
             exe: supervisor_exe,
+            warnings,
         })
+    }
+
+    /// What opening the store repaired, for the front end to show.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     pub fn store(&self) -> &Store {

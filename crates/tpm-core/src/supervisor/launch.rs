@@ -23,7 +23,7 @@ use std::time::Duration;
 use nix::fcntl::OFlag;
 
 use super::handshake::{self, Outcome};
-use super::SUPERVISE_ARG;
+use super::{ENV_ID, ENV_NAME, ENV_SUPERVISOR, SUPERVISE_ARG};
 use crate::error::{Error, Result};
 use crate::lock::FileLock;
 use crate::name::Name;
@@ -63,7 +63,13 @@ pub fn launch(
         .arg(inherit[0].to_string())
         .arg(inherit[1].to_string())
         .env_clear()
-        .envs(env.iter().map(|(k, v)| (k, v)))
+        // A tpm started from inside a managed process must not carry that process's
+        // markers: cleanup after a dead supervisor finds its tree by them.
+        .envs(
+            env.iter()
+                .filter(|(k, _)| !is_marker(k))
+                .map(|(k, v)| (k, v)),
+        )
         .current_dir("/")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -85,6 +91,10 @@ pub fn launch(
         Ok(None) => Err(fail("it exited before starting the process".into())),
         Err(e) => Err(fail(e.to_string())),
     }
+}
+
+fn is_marker(key: &OsString) -> bool {
+    [ENV_NAME, ENV_ID, ENV_SUPERVISOR].iter().any(|m| key == m)
 }
 
 /// Runs in the forked child before exec: new session, second fork, keep `fds` open.

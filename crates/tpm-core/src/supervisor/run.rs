@@ -41,6 +41,8 @@ use crate::store::{Store, Stream};
 const KILL_ROUND: Duration = Duration::from_millis(100);
 /// How long SIGKILL rounds go on before the supervisor gives up on unkillable processes.
 const KILL_GIVE_UP: Duration = Duration::from_secs(10);
+/// How often, at most, the count of dropped log bytes is written to the record.
+const DROPPED_SAVE_INTERVAL: Duration = Duration::from_secs(1);
 /// Bytes read from one pipe per wake-up, so one noisy stream cannot starve the other.
 const READ_CHUNK: usize = 64 * 1024;
 
@@ -93,6 +95,9 @@ struct Supervisor {
     phase: Phase,
     /// The main process and when it started, until it is reaped.
     main: Option<(u32, Instant)>,
+    /// Dropped log bytes as last written to the record, and when it was last written.
+    saved_dropped: u64,
+    last_save: Instant,
     /// The handshake pipe, until the first spawn is reported.
     ready: Option<OwnedFd>,
     env: Vec<(OsString, OsString)>,
@@ -158,6 +163,11 @@ impl Supervisor {
         let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
             .map_err(|e| format!("signalfd: {e}"))?;
         nix::sys::prctl::set_child_subreaper(true).map_err(|e| format!("subreaper: {e}"))?;
+        // Past RLIMIT_FSIZE a write raises SIGXFSZ, which would kill us; ignored, the write
+        // fails with EFBIG and the bytes are counted as dropped. (`spawn` restores it.)
+        // SAFETY: setting a disposition to SIG_IGN installs no handler.
+        unsafe { nix::sys::signal::signal(Signal::SIGXFSZ, nix::sys::signal::SigHandler::SigIgn) }
+            .map_err(|e| format!("SIGXFSZ: {e}"))?;
 
         let store = Store::at(root);
         let record = match store.load(&name) {
@@ -191,6 +201,8 @@ impl Supervisor {
             pipes: Vec::new(),
             phase: Phase::Running,
             main: None,
+            saved_dropped: 0,
+            last_save: Instant::now(),
             ready: Some(ready),
             env,
         })
@@ -485,10 +497,14 @@ impl Supervisor {
     // ---- timers -------------------------------------------------------------------------
 
     fn next_timer(&self) -> Option<Instant> {
-        match &self.phase {
+        let phase = match &self.phase {
             Phase::Draining { deadline, .. } => Some(*deadline),
             Phase::Backoff { until } => Some(*until),
             Phase::Running | Phase::Done => None,
+        };
+        match (phase, self.dropped_due()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
     }
 
@@ -499,6 +515,9 @@ impl Supervisor {
             GiveUp,
         }
         let now = Instant::now();
+        if self.dropped_due().is_some_and(|due| now >= due) {
+            self.save();
+        }
         let fire = match &mut self.phase {
             Phase::Backoff { until } if now >= *until => Fire::Restart,
             Phase::Draining {
@@ -601,11 +620,23 @@ impl Supervisor {
     }
 
     fn save(&mut self) {
-        self.record.log_dropped = self.out.dropped + self.err.dropped;
+        self.record.log_dropped = self.dropped();
+        self.saved_dropped = self.record.log_dropped;
+        self.last_save = Instant::now();
         if let Err(e) = self.store.write(&self.name, &self.record) {
             let msg = e.to_string();
             self.event(&msg);
         }
+    }
+
+    fn dropped(&self) -> u64 {
+        self.out.dropped + self.err.dropped
+    }
+
+    /// When dropped log bytes are not in the record yet: the time to write them, at most
+    /// once a second (a full disk must not turn into a record rewrite per line).
+    fn dropped_due(&self) -> Option<Instant> {
+        (self.dropped() != self.saved_dropped).then(|| self.last_save + DROPPED_SAVE_INTERVAL)
     }
 }
 

@@ -38,12 +38,15 @@ pub fn spawn(cmd: &[String], cwd: &str, env: &[(OsString, OsString)]) -> io::Res
     if !cwd.is_empty() {
         command.current_dir(cwd);
     }
-    // SAFETY: only async-signal-safe calls (sigprocmask, prctl, getppid) run in the child.
+    // SAFETY: only async-signal-safe calls (sigprocmask, signal, prctl, getppid) run in the
+    // child.
     unsafe {
         command.pre_exec(move || {
             // The supervisor blocks the signals it reads from a signalfd; the child must not
             // inherit that mask.
             nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)?;
+            // The supervisor ignores SIGXFSZ (see `run`); ignored signals survive exec.
+            libc::signal(libc::SIGXFSZ, libc::SIG_DFL);
             nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
             if nix::unistd::getppid() != supervisor {
                 return Err(io::Error::other("the supervisor exited"));
