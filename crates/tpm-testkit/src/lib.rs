@@ -51,41 +51,75 @@ pub fn free_port() -> u16 {
 
 /// Whether a process with this pid exists (and is not a zombie).
 pub fn alive(pid: u32) -> bool {
-    match fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => {
-            let state = stat
-                .rsplit_once(')')
-                .and_then(|(_, r)| r.trim_start().chars().next());
-            !matches!(state, Some('Z' | 'X') | None)
-        }
-        Err(_) => false,
-    }
+    Proc::read(pid).is_some()
 }
 
 /// The pids of live processes in process group `pgid`.
 pub fn group_members(pgid: u32) -> Vec<u32> {
-    let mut out = Vec::new();
-    for entry in fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        let Some((_, rest)) = stat.rsplit_once(')') else {
-            continue;
-        };
+    all_processes()
+        .into_iter()
+        .filter(|p| p.pgrp == pgid)
+        .map(|p| p.pid)
+        .collect()
+}
+
+/// The environment variable that marks a sandbox's processes.
+pub const MARKER: &str = "TPM_TEST_SANDBOX";
+
+/// A live process, as `/proc` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proc {
+    pub pid: u32,
+    pub ppid: u32,
+    pub pgrp: u32,
+    /// Start time in clock ticks after boot: with the pid, the process's identity.
+    pub start: u64,
+    pub cmdline: String,
+}
+
+impl Proc {
+    pub fn read(pid: u32) -> Option<Proc> {
+        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let (_, rest) = stat.rsplit_once(')')?;
         let f: Vec<&str> = rest.split_whitespace().collect();
-        // After the name: state, ppid, pgrp.
-        if f.len() > 2 && f[2] == pgid.to_string() && !matches!(f[0], "Z" | "X") {
-            out.push(pid);
+        // After the name: state(0) ppid(1) pgrp(2) ... starttime(19).
+        if matches!(*f.first()?, "Z" | "X") {
+            return None;
         }
+        let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        Some(Proc {
+            pid,
+            ppid: f.get(1)?.parse().ok()?,
+            pgrp: f.get(2)?.parse().ok()?,
+            start: f.get(19)?.parse().ok()?,
+            cmdline: String::from_utf8_lossy(&cmdline)
+                .replace('\0', " ")
+                .trim_end()
+                .to_string(),
+        })
     }
-    out
+
+    /// Still the same process (not exited, pid not reused).
+    pub fn is_alive(&self) -> bool {
+        Proc::read(self.pid).is_some_and(|p| p.start == self.start)
+    }
+
+    fn has_env(&self, entry: &[u8]) -> bool {
+        fs::read(format!("/proc/{}/environ", self.pid))
+            .map(|env| env.split(|&b| b == 0).any(|e| e == entry))
+            .unwrap_or(false)
+    }
+}
+
+/// Every live process.
+pub fn all_processes() -> Vec<Proc> {
+    fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(Proc::read)
+        .collect()
 }
 
 /// The output of one command, with readable assertions.
@@ -97,7 +131,7 @@ pub struct Run {
 }
 
 impl Run {
-    fn from(out: Output) -> Run {
+    pub fn from_output(out: Output) -> Run {
         Run {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -180,9 +214,11 @@ impl Sandbox {
         c
     }
 
-    /// Points any command at this sandbox's store and folder.
+    /// Points any command at this sandbox's store and folder, and marks it (and so every
+    /// supervisor and process it starts) as this sandbox's.
     pub fn apply_env(&self, c: &mut Command) {
         c.current_dir(self.path())
+            .env(MARKER, self.path())
             .env("TETRA_DIR", self.tetra_dir())
             .env("HOME", self.path())
             .env("NO_COLOR", "1")
@@ -196,7 +232,7 @@ impl Sandbox {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        Run::from(self.command().args(args).output().expect("run tpm"))
+        Run::from_output(self.command().args(args).output().expect("run tpm"))
     }
 
     /// Runs `tpm ARGS` with extra environment variables.
@@ -209,7 +245,7 @@ impl Sandbox {
         for (k, v) in env {
             c.env(k, v);
         }
-        Run::from(c.args(args).output().expect("run tpm"))
+        Run::from_output(c.args(args).output().expect("run tpm"))
     }
 
     /// Writes a file (creating folders) with the given mode; returns its path.
@@ -255,6 +291,18 @@ impl Sandbox {
             last.as_ref().is_some_and(|p| p["status"] == status)
         });
         last.expect("seen")
+    }
+
+    /// Every live process started through this sandbox (supervisors and their trees),
+    /// found by the marker they inherited.
+    pub fn processes(&self) -> Vec<Proc> {
+        let mut entry = MARKER.as_bytes().to_vec();
+        entry.push(b'=');
+        entry.extend_from_slice(self.path().as_os_str().as_encoded_bytes());
+        all_processes()
+            .into_iter()
+            .filter(|p| p.pid != std::process::id() && p.has_env(&entry))
+            .collect()
     }
 
     /// The raw record file.
