@@ -64,6 +64,10 @@ impl LogLine {
 /// The last `n` lines of a file (without line ends), read backwards from the end so a
 /// large log costs only what is shown.
 pub fn tail(path: &std::path::Path, n: usize) -> io::Result<Vec<String>> {
+    tail_in_blocks(path, n, 64 * 1024)
+}
+
+fn tail_in_blocks(path: &std::path::Path, n: usize, block: u64) -> io::Result<Vec<String>> {
     if n == 0 {
         return Ok(Vec::new());
     }
@@ -75,10 +79,9 @@ pub fn tail(path: &std::path::Path, n: usize) -> io::Result<Vec<String>> {
     let len = file.metadata()?.len();
     let mut pos = len;
     let mut data: Vec<u8> = Vec::new();
-    const BLOCK: u64 = 64 * 1024;
     // Stop once the buffer holds n line ends before the last byte (or the file start).
     while pos > 0 {
-        let step = BLOCK.min(pos);
+        let step = block.min(pos);
         pos -= step;
         file.seek(SeekFrom::Start(pos))?;
         let mut block = vec![0u8; step as usize];
@@ -231,6 +234,27 @@ mod tests {
         assert_eq!(tail(&p, 200_000).unwrap().len(), 100_000);
         assert!(tail(&d.path().join("missing"), 5).unwrap().is_empty());
         assert!(tail(&p, 0).unwrap().is_empty());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn tail_is_the_last_lines_whatever_the_block_size(
+            lines in proptest::collection::vec("[a-z]{0,6}", 0..40),
+            trailing_newline: bool,
+            n in 0usize..45,
+            block in 1u64..20,
+        ) {
+            let d = tempfile::tempdir().unwrap();
+            let p = d.path().join("x");
+            let mut text = lines.join("\n");
+            if trailing_newline && !lines.is_empty() {
+                text.push('\n');
+            }
+            std::fs::write(&p, &text).unwrap();
+            let all: Vec<&str> = text.lines().collect();
+            let expected = &all[all.len().saturating_sub(n)..];
+            proptest::prop_assert_eq!(tail_in_blocks(&p, n, block).unwrap(), expected);
+        }
     }
 
     #[test]

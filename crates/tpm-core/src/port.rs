@@ -119,7 +119,11 @@ fn script_line() -> &'static Regex {
 /// The first valid `PORT=` line of a script, scanning at most [`SCAN_LIMIT`] bytes.
 pub fn from_script(path: &Path) -> Option<u16> {
     let file = File::open(path).ok()?;
-    let mut reader = BufReader::new(file.take(SCAN_LIMIT));
+    scan(BufReader::new(file.take(SCAN_LIMIT)))
+}
+
+/// The first valid `PORT=` line of a text, which may be any bytes.
+pub fn scan(mut reader: impl BufRead) -> Option<u16> {
     let mut line = Vec::with_capacity(256);
     loop {
         line.clear();

@@ -133,6 +133,30 @@ mod tests {
         assert_eq!(out, b"T one\nU two\nV three\n", "nothing left to flush");
     }
 
+    proptest::proptest! {
+        #[test]
+        fn every_byte_comes_out_once_in_order_whatever_the_chunks(
+            input in proptest::collection::vec(proptest::prop_oneof![proptest::strategy::Just(b'\n'), proptest::arbitrary::any::<u8>()], 0..400),
+            cuts in proptest::collection::vec(0usize..400, 0..10),
+        ) {
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(input.len())).collect();
+            cuts.sort();
+            let mut s = LineSplitter::default();
+            let mut out = Vec::new();
+            let mut at = 0;
+            for cut in cuts.into_iter().chain([input.len()]) {
+                s.feed(&input[at..cut], "", &mut out);
+                at = cut;
+            }
+            s.finish("", &mut out);
+            let mut expected = input.clone();
+            if !expected.is_empty() && expected.last() != Some(&b'\n') {
+                expected.push(b'\n');
+            }
+            proptest::prop_assert_eq!(out, expected);
+        }
+    }
+
     #[test]
     fn overlong_lines_are_cut() {
         let mut s = LineSplitter::default();
