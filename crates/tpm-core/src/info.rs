@@ -56,12 +56,17 @@ pub struct Clock {
 impl Clock {
     pub fn now() -> Clock {
         Clock {
-            now: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs() as i64),
+            now: unix_now(),
             boot_uptime: proc::uptime_seconds(),
         }
     }
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// Joins a record with what is true now. `supervised` tells whether the name's lock is held.

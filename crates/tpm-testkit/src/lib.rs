@@ -305,6 +305,14 @@ impl Sandbox {
             .collect()
     }
 
+    /// One numeric field of a record (`spid`, `pid_start`, ...).
+    pub fn record_field(&self, name: &str, key: &str) -> Option<u64> {
+        let prefix = format!("{key}=");
+        self.record(name)
+            .split_whitespace()
+            .find_map(|kv| kv.strip_prefix(&prefix)?.parse().ok())
+    }
+
     /// The raw record file.
     pub fn record(&self, name: &str) -> String {
         fs::read_to_string(self.store().join("processes").join(format!("{name}.meta")))

@@ -3,11 +3,11 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use super::{cleanup, wait_until, Tpm};
 use crate::error::{Error, Result, EXIT_NOT_RUNNABLE};
-use crate::info::{observe, Clock, ProcessInfo};
+use crate::info::{observe, unix_now, Clock, ProcessInfo};
 use crate::lock::FileLock;
 use crate::name::Name;
 use crate::policy::Policy;
@@ -184,14 +184,18 @@ impl Tpm {
         record.spid = None;
         record.spid_start = None;
         cleanup::clear_pid(&mut record);
-        if record.id.is_none() {
-            // Ids are unique: allocate under the store-wide lock and write before releasing.
-            let _all = self.store.lock_all()?;
-            record.id = Some(self.next_id()?);
-            self.store.write(name, &record)?;
-        } else {
-            self.store.write(name, &record)?;
-        }
+        // Ids are unique: a new one is allocated under the store-wide lock, held until the
+        // record carrying it is written.
+        let _all = match record.id {
+            Some(_) => None,
+            None => {
+                let all = self.store.lock_all()?;
+                record.id = Some(self.next_id()?);
+                Some(all)
+            }
+        };
+        self.store.write(name, &record)?;
+        drop(_all);
         let env: Vec<(OsString, OsString)> = self.ctx.env.clone();
         match supervisor::launch(&self.store, name, &self.exe, &env, lock)? {
             Outcome::Spawned { .. } => {
@@ -230,10 +234,4 @@ impl Tpm {
 fn supervisor_alive(record: &Record) -> bool {
     Identity::from_parts(record.spid, record.spid_start, record.boot_id.as_deref())
         .is_some_and(|id| id.is_alive())
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }

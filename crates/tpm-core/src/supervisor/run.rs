@@ -14,7 +14,7 @@
 use std::ffi::{OsStr, OsString};
 use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 use std::path::PathBuf;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag};
@@ -29,6 +29,7 @@ use super::logpump::{LineSplitter, LogFile, Stamp};
 use super::spawn;
 use super::{ENV_ID, ENV_NAME, ENV_SUPERVISOR};
 use crate::error::{EXIT_FAILURE, EXIT_NOT_RUNNABLE};
+use crate::info::unix_now;
 use crate::lock::FileLock;
 use crate::name::Name;
 use crate::policy::{Decision, Tracker};
@@ -658,12 +659,6 @@ fn child_env(name: &Name, record: &Record, me: &Identity) -> Vec<(OsString, OsSt
     }
     set(ENV_SUPERVISOR, format!("{}.{}", me.pid, me.start_ticks));
     env
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// `250ms`, `3.2s`, `15s`.

@@ -32,11 +32,9 @@ fn a_process_that_always_fails_ends_errored_and_is_not_restarted() {
         "{p}"
     );
     // No supervisor is left to restart it: the proof it stays down.
-    let spid: u32 = s
-        .record("broken-3501")
-        .split_whitespace()
-        .find_map(|kv| kv.strip_prefix("spid=")?.parse().ok())
-        .expect("spid in the record");
+    let spid = s
+        .record_field("broken-3501", "spid")
+        .expect("spid in the record") as u32;
     wait_for("the supervisor to exit", || !alive(spid));
     assert!(p["supervisor"].is_null());
     assert_eq!(s.log("broken-3501", "out").matches("trying").count(), 4);

@@ -2,19 +2,13 @@
 
 use tpm_testkit::Sandbox;
 
-fn field(record: &str, key: &str) -> Option<u32> {
-    record
-        .split_whitespace()
-        .find_map(|kv| kv.strip_prefix(&format!("{key}="))?.parse().ok())
-}
-
 #[test]
 fn the_supervisor_is_detached_in_its_own_session() {
     let s = Sandbox::new();
     s.server_script("server.sh", 3701);
     s.tpm(["start", "server.sh"]).ok();
     s.wait_status("server-3701", "online");
-    let spid = field(&s.record("server-3701"), "spid").unwrap();
+    let spid = s.record_field("server-3701", "spid").unwrap() as u32;
     let stat = std::fs::read_to_string(format!("/proc/{spid}/stat")).unwrap();
     let f: Vec<&str> = stat
         .rsplit_once(')')

@@ -9,12 +9,3 @@ mod log_faults;
 mod orphans;
 mod pid_reuse;
 mod supervisor_killed;
-
-use tpm_testkit::Sandbox;
-
-/// The `spid` field of a record.
-pub fn record_field(s: &Sandbox, name: &str, key: &str) -> Option<u64> {
-    s.record(name)
-        .split_whitespace()
-        .find_map(|kv| kv.strip_prefix(&format!("{key}="))?.parse().ok())
-}

@@ -8,8 +8,6 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use tpm_testkit::{alive, wait_for, Sandbox};
 
-use crate::record_field;
-
 #[test]
 fn killing_the_supervisor_takes_the_whole_tree_down_by_the_next_command() {
     let s = Sandbox::new();
@@ -24,7 +22,7 @@ fn killing_the_supervisor_takes_the_whole_tree_down_by_the_next_command() {
         .as_u64()
         .unwrap() as u32;
     wait_for("the tree up", || s.processes().len() >= 6);
-    let spid = record_field(&s, "tree-4800", "spid").unwrap() as u32;
+    let spid = s.record_field("tree-4800", "spid").unwrap() as u32;
 
     kill(Pid::from_raw(spid as i32), Signal::SIGKILL).unwrap();
     let killed = Instant::now();
@@ -65,7 +63,7 @@ fn the_same_holds_when_the_next_command_is_a_start_or_a_stop() {
         s.wait_status("tree-4801", "online");
         wait_for("the tree up", || s.processes().len() >= 3);
         let before = s.processes();
-        let spid = record_field(&s, "tree-4801", "spid").unwrap() as i32;
+        let spid = s.record_field("tree-4801", "spid").unwrap() as i32;
         kill(Pid::from_raw(spid), Signal::SIGKILL).unwrap();
         wait_for("the supervisor gone", || !alive(spid as u32));
         match next {
