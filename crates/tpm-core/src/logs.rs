@@ -1,10 +1,11 @@
-//! Reading logs: the last N lines of a process's stdout and stderr, merged in time order,
-//! and following them as they grow.
+//! Logs: how big they may grow ([`LogLimits`], applied by the supervisor's log pump), and
+//! reading them: the last N lines of stdout and stderr merged in time order, across rotated
+//! files, and following them as they grow.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
-use std::os::unix::fs::MetadataExt;
-use std::path::PathBuf;
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, Local, NaiveDateTime, TimeZone};
@@ -15,6 +16,42 @@ use crate::store::{Store, Stream};
 
 /// The length of the `YYYY-MM-DD HH:MM:SS ` prefix.
 const STAMP_LEN: usize = 20;
+
+/// Size-based rotation: when a log would grow past `max_size`, it becomes `NAME.out.1`
+/// (`.1` becomes `.2`, and so on, `keep` files at most) and a new one begins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogLimits {
+    /// Bytes per file; 0 never rotates.
+    pub max_size: u64,
+    /// Rotated files kept per stream.
+    pub keep: u32,
+}
+
+impl Default for LogLimits {
+    fn default() -> Self {
+        LogLimits {
+            max_size: 10 * 1024 * 1024,
+            keep: 5,
+        }
+    }
+}
+
+/// A size such as `10M`, `512k`, `1GiB` or `4096` (binary units).
+pub fn parse_size(raw: &str) -> Option<u64> {
+    let lower = raw.trim().to_ascii_lowercase();
+    let digits_end = lower
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(lower.len());
+    let (digits, unit) = lower.split_at(digits_end);
+    let scale: u64 = match unit.trim_end_matches("ib").trim_end_matches('b') {
+        "" => 1,
+        "k" => 1 << 10,
+        "m" => 1 << 20,
+        "g" => 1 << 30,
+        _ => return None,
+    };
+    digits.parse::<u64>().ok()?.checked_mul(scale)
+}
 
 /// One log line.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -61,33 +98,38 @@ impl LogLine {
     }
 }
 
+/// Bytes read at a time when reading a log backwards.
+const BLOCK: u64 = 64 * 1024;
+
 /// The last `n` lines of a file (without line ends), read backwards from the end so a
 /// large log costs only what is shown.
-pub fn tail(path: &std::path::Path, n: usize) -> io::Result<Vec<String>> {
-    tail_in_blocks(path, n, 64 * 1024)
+pub fn tail(path: &Path, n: usize) -> io::Result<Vec<String>> {
+    match File::open(path) {
+        Ok(file) => {
+            let end = file.metadata()?.len();
+            tail_of(&file, end, n, BLOCK)
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
 }
 
-fn tail_in_blocks(path: &std::path::Path, n: usize, block: u64) -> io::Result<Vec<String>> {
+/// The last `n` lines of the first `end` bytes of `file`, with positional reads (the
+/// file's offset is left alone, so a followed file can be tailed first).
+fn tail_of(file: &File, end: u64, n: usize, block: u64) -> io::Result<Vec<String>> {
     if n == 0 {
         return Ok(Vec::new());
     }
-    let mut file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e),
-    };
-    let len = file.metadata()?.len();
-    let mut pos = len;
+    let mut pos = end;
     let mut data: Vec<u8> = Vec::new();
     // Stop once the buffer holds n line ends before the last byte (or the file start).
     while pos > 0 {
         let step = block.min(pos);
         pos -= step;
-        file.seek(SeekFrom::Start(pos))?;
-        let mut block = vec![0u8; step as usize];
-        file.read_exact(&mut block)?;
-        block.extend_from_slice(&data);
-        data = block;
+        let mut chunk = vec![0u8; step as usize];
+        file.read_exact_at(&mut chunk, pos)?;
+        chunk.extend_from_slice(&data);
+        data = chunk;
         let body = data.strip_suffix(b"\n").unwrap_or(&data);
         if body.iter().filter(|&&b| b == b'\n').count() >= n {
             break;
@@ -99,24 +141,59 @@ fn tail_in_blocks(path: &std::path::Path, n: usize, block: u64) -> io::Result<Ve
     Ok(lines[skip..].iter().map(|l| l.to_string()).collect())
 }
 
-/// The last `n` lines of a process's logs, stdout and stderr merged in time order.
-pub fn last_lines(store: &Store, name: &Name, n: usize) -> io::Result<Vec<LogLine>> {
-    let mut all = Vec::new();
-    for stream in [Stream::Out, Stream::Err] {
-        let lines = tail(&store.log_path(name, stream), n)?;
-        all.push(
-            lines
-                .iter()
-                .map(|l| LogLine::parse(name, stream, l))
-                .collect::<Vec<_>>(),
-        );
+/// Puts lines from rotated files (`.1`, `.2`, ...) before `lines` until there are `n`.
+fn reach_back(
+    store: &Store,
+    name: &Name,
+    stream: Stream,
+    n: usize,
+    mut lines: Vec<String>,
+) -> io::Result<Vec<String>> {
+    let mut k = 1;
+    while lines.len() < n {
+        let older = store.rotated_log_path(name, stream, k);
+        if !older.exists() {
+            break;
+        }
+        let mut more = tail(&older, n - lines.len())?;
+        more.append(&mut lines);
+        lines = more;
+        k += 1;
     }
-    let err = all.pop().unwrap_or_default();
-    let out = all.pop().unwrap_or_default();
-    let mut merged = merge(out, err);
+    Ok(lines)
+}
+
+/// Merges one process's two streams and keeps the last `n` lines.
+fn last_of(name: &Name, out: Vec<String>, err: Vec<String>, n: usize) -> Vec<LogLine> {
+    let parse = |stream, lines: Vec<String>| -> Vec<LogLine> {
+        lines
+            .iter()
+            .map(|l| LogLine::parse(name, stream, l))
+            .collect()
+    };
+    let mut merged = merge(parse(Stream::Out, out), parse(Stream::Err, err));
     let skip = merged.len().saturating_sub(n);
     merged.drain(..skip);
-    Ok(merged)
+    merged
+}
+
+/// The last `n` lines of a process's logs, stdout and stderr merged in time order.
+pub fn last_lines(store: &Store, name: &Name, n: usize) -> io::Result<Vec<LogLine>> {
+    let out = reach_back(
+        store,
+        name,
+        Stream::Out,
+        n,
+        tail(&store.log_path(name, Stream::Out), n)?,
+    )?;
+    let err = reach_back(
+        store,
+        name,
+        Stream::Err,
+        n,
+        tail(&store.log_path(name, Stream::Err), n)?,
+    )?;
+    Ok(last_of(name, out, err, n))
 }
 
 /// Merges lines of several sources in time order, each source's own order kept; a line
@@ -147,68 +224,126 @@ pub fn merge(a: Vec<LogLine>, b: Vec<LogLine>) -> Vec<LogLine> {
     out
 }
 
-/// Follows log files as they grow, calling `on_line` for every new line until it returns
-/// false. Notices truncation and rotation (a new file at the path) and reads from its start.
+/// Shows the last `lines` lines of each process (as [`last_lines`]), then every new line as
+/// it is written, until `on_line` returns false or, asked whenever no line has come for a
+/// moment, `keep_going` does (so a reader that went away is noticed without a new line).
+/// The backlog is read from the same open files that are then followed, up to the offset
+/// where following begins: no line falls between the two, and none is shown twice. A
+/// rotated file is read to its end before the new one is followed from its start; a
+/// truncated one is followed from its start.
 pub fn follow(
     store: &Store,
     names: &[Name],
+    lines: usize,
+    mut keep_going: impl FnMut() -> bool,
     mut on_line: impl FnMut(LogLine) -> bool,
 ) -> io::Result<()> {
-    struct Watched {
-        name: Name,
-        stream: Stream,
-        path: PathBuf,
-        ino: u64,
-        offset: u64,
-        partial: Vec<u8>,
-    }
-    let mut files: Vec<Watched> = Vec::new();
+    let mut files: Vec<Followed> = Vec::new();
     for name in names {
+        let mut backlog = Vec::new();
         for stream in [Stream::Out, Stream::Err] {
-            let path = store.log_path(name, stream);
-            let (ino, offset) = std::fs::metadata(&path).map_or((0, 0), |m| (m.ino(), m.len()));
-            files.push(Watched {
+            let mut f = Followed {
                 name: name.clone(),
                 stream,
-                path,
-                ino,
-                offset,
+                path: store.log_path(name, stream),
+                file: None,
                 partial: Vec::new(),
-            });
+            };
+            f.reopen(true)?;
+            let recent = match f.file.as_mut() {
+                Some(file) => {
+                    let end = file.stream_position()?;
+                    tail_of(file, end, lines, BLOCK)?
+                }
+                None => Vec::new(),
+            };
+            backlog.push(reach_back(store, name, stream, lines, recent)?);
+            files.push(f);
+        }
+        let err = backlog.pop().unwrap_or_default();
+        let out = backlog.pop().unwrap_or_default();
+        for line in last_of(name, out, err, lines) {
+            if !on_line(line) {
+                return Ok(());
+            }
         }
     }
     loop {
         let mut any = false;
-        for w in &mut files {
-            let Ok(meta) = std::fs::metadata(&w.path) else {
-                continue;
-            };
-            if meta.ino() != w.ino || meta.len() < w.offset {
-                w.ino = meta.ino();
-                w.offset = 0;
-                w.partial.clear();
+        for f in &mut files {
+            let mut lines = f.read_lines()?;
+            if f.replaced()? {
+                f.partial.clear();
+                f.reopen(false)?;
+                lines.extend(f.read_lines()?);
             }
-            if meta.len() == w.offset {
-                continue;
-            }
-            let mut file = File::open(&w.path)?;
-            file.seek(SeekFrom::Start(w.offset))?;
-            let mut fresh = Vec::new();
-            file.take(4 << 20).read_to_end(&mut fresh)?;
-            w.offset += fresh.len() as u64;
-            w.partial.extend_from_slice(&fresh);
-            while let Some(nl) = w.partial.iter().position(|&b| b == b'\n') {
-                let raw: Vec<u8> = w.partial.drain(..=nl).collect();
-                let text = String::from_utf8_lossy(&raw[..raw.len() - 1]);
+            for text in lines {
                 any = true;
-                if !on_line(LogLine::parse(&w.name, w.stream, &text)) {
+                if !on_line(LogLine::parse(&f.name, f.stream, &text)) {
                     return Ok(());
                 }
             }
         }
         if !any {
+            if !keep_going() {
+                return Ok(());
+            }
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+}
+
+/// One log file being followed, through rotations.
+struct Followed {
+    name: Name,
+    stream: Stream,
+    path: PathBuf,
+    file: Option<File>,
+    partial: Vec<u8>,
+}
+
+impl Followed {
+    /// Opens the file now at the path, at its end or its start.
+    fn reopen(&mut self, at_end: bool) -> io::Result<()> {
+        self.file = match File::open(&self.path) {
+            Ok(mut f) => {
+                if at_end {
+                    f.seek(SeekFrom::End(0))?;
+                }
+                Some(f)
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e),
+        };
+        Ok(())
+    }
+
+    /// The complete lines written since the last read (to the end of a rotated file too:
+    /// the open descriptor still reads it).
+    fn read_lines(&mut self) -> io::Result<Vec<String>> {
+        let Some(file) = self.file.as_mut() else {
+            return Ok(Vec::new());
+        };
+        file.read_to_end(&mut self.partial)?;
+        let mut lines = Vec::new();
+        while let Some(nl) = self.partial.iter().position(|&b| b == b'\n') {
+            let raw: Vec<u8> = self.partial.drain(..=nl).collect();
+            lines.push(String::from_utf8_lossy(&raw[..raw.len() - 1]).into_owned());
+        }
+        Ok(lines)
+    }
+
+    /// Whether the path now names another file (rotation) or the file shrank (truncation).
+    fn replaced(&mut self) -> io::Result<bool> {
+        let Ok(at_path) = std::fs::metadata(&self.path) else {
+            return Ok(false);
+        };
+        Ok(match self.file.as_mut() {
+            None => true,
+            Some(f) => {
+                at_path.ino() != f.metadata()?.ino() || at_path.len() < f.stream_position()?
+            }
+        })
     }
 }
 
@@ -253,7 +388,9 @@ mod tests {
             std::fs::write(&p, &text).unwrap();
             let all: Vec<&str> = text.lines().collect();
             let expected = &all[all.len().saturating_sub(n)..];
-            proptest::prop_assert_eq!(tail_in_blocks(&p, n, block).unwrap(), expected);
+            let file = File::open(&p).unwrap();
+            let end = file.metadata().unwrap().len();
+            proptest::prop_assert_eq!(tail_of(&file, end, n, block).unwrap(), expected);
         }
     }
 
@@ -265,6 +402,18 @@ mod tests {
         assert_eq!(tail(&p, 2).unwrap(), ["b", "c"]);
         std::fs::write(&p, "").unwrap();
         assert!(tail(&p, 2).unwrap().is_empty());
+    }
+
+    #[test]
+    fn sizes_take_binary_units() {
+        assert_eq!(parse_size("4096"), Some(4096));
+        assert_eq!(parse_size("10M"), Some(10 << 20));
+        assert_eq!(parse_size("512k"), Some(512 << 10));
+        assert_eq!(parse_size("1GiB"), Some(1 << 30));
+        assert_eq!(parse_size("2mb"), Some(2 << 20));
+        for bad in ["", "M", "10X", "-1", "1.5M", "99999999999999999999G"] {
+            assert_eq!(parse_size(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! 1. `--port N` given to tpm;
 //! 2. the command's own arguments: `--port N`, `--port=N`, `-p N`, then a bare number
 //!    (what the server will actually bind, so it beats an ambient `PORT`);
-//! 3. `PORT` in the caller's environment;
+//! 3. `PORT` in the environment (`--env PORT=N` first, then the caller's);
 //! 4. for scripts, `PORT=N` / `export PORT=N` lines (also `PORT=${PORT:-N}` and the
 //!    `PORT = N` of Python and JavaScript files).
 //!

@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use crate::logs::LogLimits;
 use crate::policy::Policy;
 use crate::status::Status;
 
@@ -44,6 +45,8 @@ pub struct Record {
     /// Why the process is in its status, when that is worth saying.
     pub reason: Option<String>,
     pub policy: Policy,
+    /// When logs rotate.
+    pub logs: LogLimits,
     /// Log bytes that could not be written (full disk, file size limit).
     pub log_dropped: u64,
     /// Keys this version does not know, kept as they were.
@@ -73,6 +76,7 @@ impl Record {
             exit_code: None,
             reason: None,
             policy: Policy::default(),
+            logs: LogLimits::default(),
             log_dropped: 0,
             extra: Vec::new(),
         }
@@ -81,7 +85,7 @@ impl Record {
     /// Serializes to the one-line format, ending in a newline.
     pub fn to_line(&self, name: &str) -> String {
         let opt = |v: Option<String>| v.unwrap_or_default();
-        let fields: [(&str, String); 24] = [
+        let fields: [(&str, String); 26] = [
             ("name", name.to_string()),
             ("id", opt(self.id.map(|v| v.to_string()))),
             ("script", self.script.clone()),
@@ -115,6 +119,8 @@ impl Record {
             ("boot_id", opt(self.boot_id.clone())),
             ("created_at", opt(self.created_at.map(|v| v.to_string()))),
             ("log_dropped", self.log_dropped.to_string()),
+            ("log_max_size", self.logs.max_size.to_string()),
+            ("log_keep", self.logs.keep.to_string()),
         ];
         let mut out = String::with_capacity(512);
         let known = fields.iter().map(|(k, v)| (*k, v.as_str()));
@@ -192,6 +198,13 @@ impl Record {
                 .map(Duration::from_millis)
                 .unwrap_or(defaults.kill_timeout),
         };
+        let log_defaults = LogLimits::default();
+        let logs = LogLimits {
+            max_size: fields
+                .parse("log_max_size")?
+                .unwrap_or(log_defaults.max_size),
+            keep: fields.parse("log_keep")?.unwrap_or(log_defaults.keep),
+        };
         // The name is the file's; a `name` key is only for shell readers.
         fields.take("name");
         Ok(Record {
@@ -216,6 +229,7 @@ impl Record {
             exit_code: fields.parse("exit_code")?,
             reason: fields.take("reason").filter(|r| !r.is_empty()),
             policy,
+            logs,
             log_dropped: fields.parse("log_dropped")?.unwrap_or(0),
             script,
             extra: fields.0,

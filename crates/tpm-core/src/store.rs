@@ -102,6 +102,12 @@ impl Store {
         self.dir("logs").join(format!("{name}.{}", stream.as_str()))
     }
 
+    /// The `n`th rotated log: `NAME.out.1` is the newest.
+    pub fn rotated_log_path(&self, name: &Name, stream: Stream, n: u32) -> PathBuf {
+        self.dir("logs")
+            .join(format!("{name}.{}.{n}", stream.as_str()))
+    }
+
     /// Creates the folders (0700) if they are missing.
     pub fn ensure(&self) -> Result<()> {
         let mut builder = DirBuilder::new();

@@ -8,6 +8,7 @@ use std::time::Duration;
 use proptest::collection::vec;
 use proptest::option;
 use proptest::prelude::*;
+use tpm_core::logs::LogLimits;
 use tpm_core::name::{Name, Selector};
 use tpm_core::policy::Policy;
 use tpm_core::port;
@@ -24,7 +25,7 @@ fn status() -> impl Strategy<Value = Status> {
     prop::sample::select(Status::ALL.to_vec())
 }
 
-const KNOWN: [&str; 24] = [
+const KNOWN: [&str; 26] = [
     "name",
     "id",
     "script",
@@ -49,6 +50,8 @@ const KNOWN: [&str; 24] = [
     "boot_id",
     "created_at",
     "log_dropped",
+    "log_max_size",
+    "log_keep",
 ];
 
 prop_compose! {
@@ -79,6 +82,7 @@ prop_compose! {
         exit_code in option::of(any::<i32>()),
         reason in option::of("\\PC{1,40}"),
         policy in policy(),
+        logs in (any::<u64>(), any::<u32>()),
         log_dropped: u64,
         extra in vec(("[a-z_][a-z0-9_]{0,10}", text()), 0..4),
     ) -> Record {
@@ -93,6 +97,7 @@ prop_compose! {
             pid: pids.0, pid_start: pids.1, spid: pids.2, spid_start: pids.3,
             boot_id, start_time: times.0, created_at: times.1, restarts, exit_code,
             reason, policy, log_dropped, extra,
+            logs: LogLimits { max_size: logs.0, keep: logs.1 },
         }
     }
 }

@@ -63,6 +63,74 @@ pub fn group_members(pgid: u32) -> Vec<u32> {
         .collect()
 }
 
+/// A running command whose output lines are read as they come, with a deadline (never a
+/// read that can hang a test). The command is killed when this is dropped.
+pub struct Follower {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Follower {
+    pub fn spawn(mut command: Command) -> Follower {
+        use std::io::BufRead;
+        let mut child = command
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn the follower");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Follower { child, lines }
+    }
+
+    /// Lines until `last` says a line is the last one; panics at the deadline.
+    pub fn until(&mut self, mut last: impl FnMut(&str) -> bool) -> Vec<String> {
+        let deadline = Instant::now() + DEADLINE;
+        let mut got = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    let done = last(&line);
+                    got.push(line);
+                    if done {
+                        return got;
+                    }
+                }
+                Err(_) => panic!(
+                    "no end line before the deadline; got {} lines: {got:?}",
+                    got.len()
+                ),
+            }
+        }
+    }
+
+    /// The next `n` lines; panics at the deadline.
+    pub fn take(&mut self, n: usize) -> Vec<String> {
+        let mut count = 0;
+        self.until(|_| {
+            count += 1;
+            count == n
+        })
+    }
+}
+
+impl Drop for Follower {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// The environment variable that marks a sandbox's processes.
 pub const MARKER: &str = "TPM_TEST_SANDBOX";
 

@@ -91,6 +91,12 @@ pub struct StartArgs {
     /// Milliseconds between TERM and KILL when stopping
     #[arg(long, value_name = "MS", default_value_t = 3000)]
     pub kill_timeout: u64,
+    /// Rotate a log file when it would grow past this size (e.g. 10M, 512K; 0: never)
+    #[arg(long, value_name = "SIZE", default_value = "10M", value_parser = parse_size)]
+    pub max_log_size: u64,
+    /// Rotated log files kept per stream (NAME.out.1 is the newest)
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub log_keep: u32,
     /// Print the started process as JSON
     #[arg(long)]
     pub json: bool,
@@ -117,6 +123,11 @@ pub struct LogsArgs {
 
 fn parse_port(raw: &str) -> Result<u16, String> {
     tpm_core::port::parse_port(raw).ok_or_else(|| format!("{raw:?} is not a port (1-65535)"))
+}
+
+fn parse_size(raw: &str) -> Result<u64, String> {
+    tpm_core::logs::parse_size(raw)
+        .ok_or_else(|| format!("{raw:?} is not a size (such as 10M, 512K or 4096)"))
 }
 
 fn parse_env(raw: &str) -> Result<(String, String), String> {

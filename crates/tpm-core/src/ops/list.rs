@@ -97,9 +97,16 @@ impl Tpm {
         Ok(out)
     }
 
-    /// Follows the logs of `names` until `on_line` returns false.
-    pub fn follow(&self, names: &[Name], on_line: impl FnMut(LogLine) -> bool) -> Result<()> {
-        logs::follow(&self.store, names, on_line).map_err(|e| {
+    /// The last `lines` lines of each process, then every new line, until `on_line` or
+    /// (asked when no line comes) `keep_going` returns false. See [`logs::follow`].
+    pub fn follow(
+        &self,
+        names: &[Name],
+        lines: usize,
+        keep_going: impl FnMut() -> bool,
+        on_line: impl FnMut(LogLine) -> bool,
+    ) -> Result<()> {
+        logs::follow(&self.store, names, lines, keep_going, on_line).map_err(|e| {
             Error::io(
                 "cannot follow the logs in",
                 self.store.root().join("logs"),

@@ -9,6 +9,7 @@ use super::{cleanup, wait_until, Tpm};
 use crate::error::{Error, Result, EXIT_NOT_RUNNABLE};
 use crate::info::{observe, unix_now, Clock, ProcessInfo};
 use crate::lock::FileLock;
+use crate::logs::LogLimits;
 use crate::name::Name;
 use crate::policy::Policy;
 use crate::port::{self, PortInputs};
@@ -36,6 +37,8 @@ pub struct StartRequest {
     pub args: Vec<String>,
     /// `None` keeps the defaults.
     pub policy: Option<Policy>,
+    /// `None` keeps the defaults.
+    pub logs: Option<LogLimits>,
 }
 
 impl Tpm {
@@ -62,7 +65,8 @@ impl Tpm {
 
     /// `tpm start NAME` for a stopped process that exists, when no file of that name does.
     fn existing_target(&self, req: &StartRequest) -> Option<Name> {
-        let plain = req.name.is_none()
+        let plain = req.logs.is_none()
+            && req.name.is_none()
             && req.port.is_none()
             && req.cwd.is_none()
             && req.env.is_empty()
@@ -77,10 +81,14 @@ impl Tpm {
     /// default name.
     fn plan(&self, req: &StartRequest) -> Result<(Record, String)> {
         let target = target::resolve(&req.target, &req.args, &self.ctx)?;
-        let env_port = self
-            .ctx
-            .var("PORT")
-            .map(|v| v.to_string_lossy().into_owned());
+        // `--env PORT=N` is what the process will see, so it counts before the caller's PORT.
+        let env_port = match req.env.iter().rev().find(|(k, _)| k == "PORT") {
+            Some((_, v)) => Some(v.clone()),
+            None => self
+                .ctx
+                .var("PORT")
+                .map(|v| v.to_string_lossy().into_owned()),
+        };
         let detected = port::detect(&PortInputs {
             flag: req.port,
             args: target.args(),
@@ -129,6 +137,7 @@ impl Tpm {
         );
         record.env = req.env.clone();
         record.policy = req.policy.unwrap_or_default();
+        record.logs = req.logs.unwrap_or_default();
         Ok((record, target.base))
     }
 

@@ -7,10 +7,14 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use chrono::{Local, TimeZone};
+
+use crate::logs::LogLimits;
+use crate::name::Name;
+use crate::store::{Store, Stream};
 
 /// Lines longer than this are split.
 pub const MAX_LINE: usize = 64 * 1024;
@@ -75,29 +79,91 @@ impl LineSplitter {
     }
 }
 
-/// An append-only log file that never fails its caller.
+/// An append-only log file that rotates by size and never fails its caller.
 #[derive(Debug)]
 pub struct LogFile {
+    path: PathBuf,
+    /// `NAME.out.1`, `NAME.out.2`, ...: where rotated files go, newest first.
+    rotated: Vec<PathBuf>,
+    limits: LogLimits,
     file: Option<File>,
+    size: u64,
     pub dropped: u64,
 }
 
 impl LogFile {
-    pub fn open(path: &Path) -> LogFile {
-        let file = OpenOptions::new()
+    pub fn open(store: &Store, name: &Name, stream: Stream, limits: LogLimits) -> LogFile {
+        let rotated = (1..=limits.keep)
+            .map(|k| store.rotated_log_path(name, stream, k))
+            .collect();
+        let mut log = LogFile {
+            path: store.log_path(name, stream),
+            rotated,
+            limits,
+            file: None,
+            size: 0,
+            dropped: 0,
+        };
+        log.reopen();
+        log
+    }
+
+    fn reopen(&mut self) {
+        self.file = OpenOptions::new()
             .append(true)
             .create(true)
             .mode(0o600)
-            .open(path)
+            .open(&self.path)
             .ok();
-        LogFile { file, dropped: 0 }
+        self.size = self
+            .file
+            .as_ref()
+            .and_then(|f| f.metadata().ok())
+            .map_or(0, |m| m.len());
     }
 
-    /// Writes all of `bytes`, or counts what could not be written.
-    pub fn write(&mut self, bytes: &[u8]) {
-        if bytes.is_empty() {
-            return;
+    /// Moves `NAME.out` to `NAME.out.1` (and each older file one further, the oldest
+    /// beyond `keep` overwritten), then starts a new file.
+    fn rotate(&mut self) {
+        self.file = None;
+        for k in (1..self.rotated.len()).rev() {
+            let _ = std::fs::rename(&self.rotated[k - 1], &self.rotated[k]);
         }
+        let _ = match self.rotated.first() {
+            Some(newest) => std::fs::rename(&self.path, newest),
+            None => std::fs::remove_file(&self.path),
+        };
+        self.reopen();
+    }
+
+    /// Writes whole lines, rotating between lines whenever the next ones would not fit
+    /// (a single line longer than the limit gets a file of its own), or counts what could
+    /// not be written.
+    pub fn write(&mut self, mut bytes: &[u8]) {
+        let max = self.limits.max_size;
+        while !bytes.is_empty() {
+            let room = max.saturating_sub(self.size) as usize;
+            let take = if max == 0 || bytes.len() <= room {
+                bytes.len()
+            } else {
+                match bytes[..room].iter().rposition(|&b| b == b'\n') {
+                    Some(nl) => nl + 1,
+                    None if self.size > 0 => {
+                        self.rotate();
+                        continue;
+                    }
+                    None => bytes
+                        .iter()
+                        .position(|&b| b == b'\n')
+                        .map_or(bytes.len(), |nl| nl + 1),
+                }
+            };
+            self.write_raw(&bytes[..take]);
+            bytes = &bytes[take..];
+        }
+    }
+
+    fn write_raw(&mut self, bytes: &[u8]) {
         let Some(file) = self.file.as_mut() else {
             self.dropped += bytes.len() as u64;
             return;
@@ -111,6 +177,7 @@ impl LogFile {
                 Err(_) => break,
             }
         }
+        self.size += (bytes.len() - rest.len()) as u64;
         self.dropped += rest.len() as u64;
     }
 }
@@ -177,17 +244,88 @@ mod tests {
         );
     }
 
+    fn log(dir: &std::path::Path, limits: LogLimits) -> (Store, Name, LogFile) {
+        let store = Store::at(dir.join("tpm"));
+        let name = Name::parse("web-1").unwrap();
+        let log = LogFile::open(&store, &name, Stream::Out, limits);
+        (store, name, log)
+    }
+
     #[test]
     fn failed_writes_are_counted_not_raised() {
-        let mut log = LogFile::open(Path::new("/nonexistent-dir/x.out"));
-        log.write(b"12345");
-        assert_eq!(log.dropped, 5);
-        let full = LogFile {
-            file: File::options().write(true).open("/dev/full").ok(),
-            dropped: 0,
-        };
-        let mut full = full;
+        let d = tempfile::tempdir().unwrap();
+        // No logs/ folder: nothing can be opened.
+        let (_, _, mut missing) = log(d.path(), LogLimits::default());
+        missing.write(b"12345");
+        assert_eq!(missing.dropped, 5);
+        let (_, _, mut full) = log(d.path(), LogLimits::default());
+        full.file = File::options().write(true).open("/dev/full").ok();
         full.write(b"abc");
         assert_eq!(full.dropped, 3);
+    }
+
+    #[test]
+    fn logs_rotate_at_their_size_and_keep_so_many_files() {
+        let d = tempfile::tempdir().unwrap();
+        let (store, name, mut log) = log(
+            d.path(),
+            LogLimits {
+                max_size: 100,
+                keep: 2,
+            },
+        );
+        store.ensure().unwrap();
+        log.reopen();
+        let line = |i: usize| format!("{i:039}\n"); // 40 bytes
+        for i in 0..4 {
+            log.write(line(i).as_bytes());
+        }
+        // A batch bigger than a file is split at line ends.
+        log.write((4..10).map(line).collect::<String>().as_bytes());
+        let read = |p: PathBuf| std::fs::read_to_string(p).unwrap_or_default();
+        // 2 lines a file (a third would pass 100 bytes); lines 0-3 rotated away.
+        assert_eq!(read(store.log_path(&name, Stream::Out)), line(8) + &line(9));
+        assert_eq!(
+            read(store.rotated_log_path(&name, Stream::Out, 1)),
+            line(6) + &line(7)
+        );
+        assert_eq!(
+            read(store.rotated_log_path(&name, Stream::Out, 2)),
+            line(4) + &line(5)
+        );
+        assert!(!store.rotated_log_path(&name, Stream::Out, 3).exists());
+        assert_eq!(log.dropped, 0);
+        // A line longer than the limit gets a file of its own.
+        let long = format!("{}\n", "y".repeat(250));
+        log.write(long.as_bytes());
+        assert_eq!(
+            read(store.rotated_log_path(&name, Stream::Out, 1)),
+            line(8) + &line(9)
+        );
+        log.write(line(10).as_bytes());
+        assert_eq!(read(store.rotated_log_path(&name, Stream::Out, 1)), long);
+    }
+
+    #[test]
+    fn a_zero_size_never_rotates() {
+        let d = tempfile::tempdir().unwrap();
+        let (store, name, mut log) = log(
+            d.path(),
+            LogLimits {
+                max_size: 0,
+                keep: 2,
+            },
+        );
+        store.ensure().unwrap();
+        log.reopen();
+        for _ in 0..100 {
+            log.write(&[b'x'; 100]);
+        }
+        assert_eq!(
+            std::fs::metadata(store.log_path(&name, Stream::Out))
+                .unwrap()
+                .len(),
+            10_000
+        );
     }
 }

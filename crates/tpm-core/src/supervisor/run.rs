@@ -187,8 +187,8 @@ impl Supervisor {
         let me = Identity::of(std::process::id()).ok_or("cannot read /proc/self/stat")?;
         let env = child_env(&name, &record, &me);
         Ok(Supervisor {
-            out: LogFile::open(&store.log_path(&name, Stream::Out)),
-            err: LogFile::open(&store.log_path(&name, Stream::Err)),
+            out: LogFile::open(&store, &name, Stream::Out, record.logs),
+            err: LogFile::open(&store, &name, Stream::Err, record.logs),
             tracker: Tracker::new(record.policy),
             store,
             name,

@@ -29,13 +29,14 @@ pub fn run(tpm: &Tpm, args: LogsArgs) -> tpm_core::Result<i32> {
         // When following, every line is shown as it comes.
         writeln!(out, "{text}").is_ok() && (!args.follow || out.flush().is_ok())
     };
+    if args.follow {
+        tpm.follow(&names, args.lines, || true, |line| print(&line))?;
+        return Ok(0);
+    }
     for line in tpm.logs(&names, args.lines)? {
         if !print(&line) {
-            return Ok(0);
+            break;
         }
-    }
-    if args.follow {
-        tpm.follow(&names, |line| print(&line))?;
     }
     Ok(0)
 }

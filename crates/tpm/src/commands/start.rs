@@ -1,5 +1,6 @@
 use std::time::Duration;
 
+use tpm_core::logs::LogLimits;
 use tpm_core::policy::Policy;
 use tpm_core::{StartRequest, Tpm};
 
@@ -13,6 +14,10 @@ pub fn run(tpm: &Tpm, args: StartArgs) -> tpm_core::Result<i32> {
         restart_delay: Duration::from_millis(args.restart_delay),
         kill_timeout: Duration::from_millis(args.kill_timeout),
     };
+    let logs = LogLimits {
+        max_size: args.max_log_size,
+        keep: args.log_keep,
+    };
     let request = StartRequest {
         target: args.target,
         name: args.name.or(args.custom_name),
@@ -21,6 +26,7 @@ pub fn run(tpm: &Tpm, args: StartArgs) -> tpm_core::Result<i32> {
         env: args.env,
         args: args.args,
         policy: (policy != Policy::default()).then_some(policy),
+        logs: (logs != LogLimits::default()).then_some(logs),
     };
     let info = tpm.start(&request)?;
     if args.json {

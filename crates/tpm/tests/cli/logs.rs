@@ -1,6 +1,6 @@
 //! `tpm logs`: the last N timestamped lines, stdout and stderr, one process or all.
 
-use tpm_testkit::{wait_for, Sandbox};
+use tpm_testkit::{wait_for, Follower, Sandbox};
 
 fn is_stamped(line: &str) -> bool {
     line.len() > 20 && chrono_like(&line[..19]) && &line[19..20] == " "
@@ -114,32 +114,123 @@ fn every_line_in_the_log_files_is_timestamped() {
 }
 
 #[test]
-fn follow_prints_new_lines_as_they_come() {
-    use std::io::{BufRead, BufReader};
+fn follow_prints_new_lines_as_they_come_with_none_lost_at_the_start() {
     let s = Sandbox::new();
     s.file(
         "tick.sh",
-        "PORT=3405\nfor i in $(seq 1 1000); do echo tick $i; sleep 0.05; done\nsleep 300\n",
+        "PORT=3405\nfor i in $(seq 1 1000); do echo tick $i; sleep 0.01; done\nsleep 300\n",
         0o644,
     );
     s.tpm(["start", "tick.sh"]).ok();
-    let mut child = s
-        .command()
-        .args(["logs", "tick-3405", "-f", "--lines", "1"])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let reader = BufReader::new(child.stdout.take().unwrap());
-    let ticks: Vec<String> = reader.lines().take(5).map(|l| l.unwrap()).collect();
-    let _ = child.kill();
-    let _ = child.wait();
-    let numbers: Vec<u32> = ticks
+    wait_for("some ticks", || {
+        s.log("tick-3405", "out").contains("tick 5")
+    });
+    let mut c = s.command();
+    c.args(["logs", "tick-3405", "-f", "--lines", "3"]);
+    let mut follower = Follower::spawn(c);
+    // The last 3 lines written before it started, then the new ones: consecutive, with no
+    // line lost or repeated where the backlog ends and following begins.
+    let ticks: Vec<u32> = follower
+        .take(30)
         .iter()
         .filter_map(|l| l.rsplit(' ').next()?.parse().ok())
         .collect();
-    assert_eq!(numbers.len(), 5, "{ticks:?}");
+    assert_eq!(ticks.len(), 30, "{ticks:?}");
     assert!(
-        numbers.windows(2).all(|w| w[1] == w[0] + 1),
-        "consecutive: {numbers:?}"
+        ticks.windows(2).all(|w| w[1] == w[0] + 1),
+        "consecutive: {ticks:?}"
+    );
+}
+
+#[test]
+fn logs_rotate_by_size_and_logs_reads_across_the_rotated_files() {
+    let s = Sandbox::new();
+    // 300 lines of about 32 bytes: ~9.6 KB through files of at most 2 KiB, 3 kept.
+    s.file(
+        "noisy.sh",
+        "PORT=3406\nfor i in $(seq 1 300); do echo \"line $i\"; done\nsleep 300\n",
+        0o644,
+    );
+    s.tpm([
+        "start",
+        "noisy.sh",
+        "--max-log-size",
+        "2K",
+        "--log-keep",
+        "3",
+    ])
+    .ok();
+    wait_for("the last line", || {
+        s.log("noisy-3406", "out").contains("line 300")
+    });
+    let logs = s.store().join("logs");
+    let sizes: Vec<u64> = [
+        "noisy-3406.out",
+        "noisy-3406.out.1",
+        "noisy-3406.out.2",
+        "noisy-3406.out.3",
+    ]
+    .iter()
+    .map(|f| {
+        std::fs::metadata(logs.join(f))
+            .map(|m| m.len())
+            .unwrap_or(0)
+    })
+    .collect();
+    assert!(
+        sizes[1..].iter().all(|&n| n > 0 && n <= 2048),
+        "rotated files: {sizes:?}"
+    );
+    assert!(!logs.join("noisy-3406.out.4").exists(), "only 3 kept");
+    // `logs --lines` reaches back into the rotated files, in order.
+    let run = s.tpm(["logs", "noisy-3406", "--lines", "120", "--json"]);
+    let lines: Vec<String> = run
+        .ok()
+        .stdout
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["line"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let expected: Vec<String> = (181..=300).map(|i| format!("line {i}")).collect();
+    assert_eq!(lines, expected);
+}
+
+#[test]
+fn follow_goes_on_across_a_rotation_without_losing_lines() {
+    let s = Sandbox::new();
+    s.file(
+        "tick.sh",
+        "PORT=3407\nfor i in $(seq 1 400); do echo \"tick $i\"; sleep 0.005; done\nsleep 300\n",
+        0o644,
+    );
+    s.tpm([
+        "start",
+        "tick.sh",
+        "--max-log-size",
+        "1K",
+        "--log-keep",
+        "50",
+    ])
+    .ok();
+    let mut c = s.command();
+    c.args(["logs", "tick-3407", "-f", "--lines", "1000"]);
+    let mut follower = Follower::spawn(c);
+    let got: Vec<u32> = follower
+        .until(|l| l.ends_with("tick 400"))
+        .iter()
+        .filter_map(|l| l.rsplit(' ').next()?.parse().ok())
+        .collect();
+    assert!(
+        s.store().join("logs/tick-3407.out.3").exists(),
+        "it rotated while followed"
+    );
+    assert_eq!(
+        got,
+        (1..=400).collect::<Vec<_>>(),
+        "every line once, in order"
     );
 }

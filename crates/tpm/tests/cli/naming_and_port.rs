@@ -50,6 +50,20 @@ fn seed_env_port_names_worker_9000() {
 }
 
 #[test]
+fn an_env_flag_port_names_the_process_and_reaches_it() {
+    let s = Sandbox::new();
+    s.file("worker.sh", "echo \"port=$PORT\"\nsleep 100\n", 0o644);
+    let run = s.tpm_env(
+        &[("PORT", "9000")],
+        ["start", "worker.sh", "--env", "PORT=9100"],
+    );
+    assert_eq!(started_name(&run), "worker-9100");
+    tpm_testkit::wait_for("the port in the log", || {
+        s.log("worker-9100", "out").contains("port=9100")
+    });
+}
+
+#[test]
 fn env_port_beats_the_script_line_as_the_seed_orders_it() {
     let s = Sandbox::new();
     s.server_script("server.sh", 3000);
