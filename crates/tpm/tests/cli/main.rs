@@ -3,6 +3,7 @@
 //!
 //! One test binary with a module per behaviour keeps link time down.
 
+mod completion;
 mod exit_codes;
 mod lifecycle;
 mod logs;
