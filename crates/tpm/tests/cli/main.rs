@@ -12,3 +12,4 @@ mod real_servers;
 mod restart_policy;
 mod store_contract;
 mod supervision;
+mod tetra_shim;
