@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod tmux;
+
 /// How long a condition may take before a test fails. Generous: CI machines are slow,
 /// and a passing test returns as soon as its condition holds.
 pub const DEADLINE: Duration = Duration::from_secs(20);

@@ -5,6 +5,7 @@
 
 mod completion;
 mod exit_codes;
+mod interactive_completion;
 mod lifecycle;
 mod logs;
 mod naming_and_port;
