@@ -36,7 +36,7 @@ _tetra_tpm_found() {
 _tetra_tpm_run() {
     if ! _tetra_tpm_found "${TPM_BIN:-tpm}"; then
         printf '%s\n' "tetra_tpm: cannot find the tpm binary (${TPM_BIN:-tpm})" \
-            "help: install it (./install.sh in a tpm clone), or set TPM_BIN to its path" >&2
+            "  help: install it (./install.sh in a tpm clone), or set TPM_BIN to its path" >&2
         return 127
     fi
     # `command`: a function or alias named tpm is not the binary.

@@ -204,7 +204,7 @@ TPM_BIN=/nowhere/tpm; rc=0; tetra_tpm_list || rc=$?; echo "wrong TPM_BIN: $rc"
         assert!(run.stdout.contains("wrong TPM_BIN: 127\n"), "{context}");
         assert!(
             run.stderr
-                .contains("tetra_tpm: cannot find the tpm binary (tpm)\nhelp: install it"),
+                .contains("tetra_tpm: cannot find the tpm binary (tpm)\n  help: install it"),
             "{context}"
         );
         assert!(
