@@ -61,6 +61,7 @@ fn home_env(s: &Sandbox, c: &mut Command) {
         "XDG_CONFIG_HOME",
         "BASH_COMPLETION_USER_DIR",
         "ZDOTDIR",
+        "TMUX", // when the tests themselves run inside tmux
     ] {
         c.env_remove(var);
     }
