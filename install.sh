@@ -1,13 +1,61 @@
 #!/usr/bin/env bash
-# Builds and installs tpm into cargo's bin folder (~/.cargo/bin by default).
-# Usage: ./install.sh            (then: tpm start examples/server.sh && tpm list)
+# Builds and installs tpm into cargo's bin folder (~/.cargo/bin by default), then its shell
+# completions and the tetra module shell/tpm.sh.
+# Usage: ./install.sh              (then: tpm start examples/server.sh && tpm list)
+#        ./install.sh --no-build   only the completions and the module, for the tpm in PATH
 set -euo pipefail
 cd "$(dirname "$0")"
-cargo install --locked --quiet --path crates/tpm
+
+build=1
+case "${1-}" in
+  "") ;;
+  --no-build) build=0 ;;
+  *)
+    echo "usage: ./install.sh [--no-build]" >&2
+    exit 64
+    ;;
+esac
+
+if ((build)); then
+  cargo install --locked --quiet --path crates/tpm
+fi
 bin="$(command -v tpm || true)"
 if [[ -z "$bin" ]]; then
   echo "tpm is installed in ${CARGO_HOME:-$HOME/.cargo}/bin, which is not on your PATH." >&2
   echo "Add it: export PATH=\"${CARGO_HOME:-$HOME/.cargo}/bin:\$PATH\"" >&2
   exit 1
 fi
-echo "installed $bin ($(tpm --version))"
+if ((build)); then
+  echo "installed $bin ($(tpm --version))"
+else
+  echo "using $bin ($(tpm --version))"
+fi
+
+data="${XDG_DATA_HOME:-$HOME/.local/share}"
+config="${XDG_CONFIG_HOME:-$HOME/.config}"
+
+# Writes stdin to $1, creating its folder; says where.
+put() {
+  mkdir -p "$(dirname "$1")"
+  cat >"$1"
+  echo "  $1"
+}
+
+echo "completions (new shells complete tpm's commands and your processes' names):"
+"$bin" completions bash |
+  put "${BASH_COMPLETION_USER_DIR:-$data/bash-completion}/completions/tpm"
+if command -v zsh >/dev/null 2>&1; then
+  "$bin" completions zsh | put "$data/zsh/site-functions/_tpm"
+  echo "    zsh: if that folder is not in your fpath yet, add this line to ~/.zshrc, before compinit:"
+  echo "    fpath=(${data/#"$HOME"/\~}/zsh/site-functions \$fpath)"
+fi
+if command -v fish >/dev/null 2>&1; then
+  "$bin" completions fish | put "$config/fish/completions/tpm.fish"
+fi
+
+module="$data/tpm/tpm.sh"
+echo "the tetra module (tetra_tpm_* functions, and completion in bash and zsh):"
+put "$module" <shell/tpm.sh
+echo "    tetra users: link it where bootstrap.sh sources modules:"
+echo "      mkdir -p \"\$TETRA_SRC/bash/tpm\" && ln -sf \"$module\" \"\$TETRA_SRC/bash/tpm/tpm.sh\""
+echo "    others: add to ~/.bashrc or ~/.zshrc (zsh: after compinit): source \"$module\""

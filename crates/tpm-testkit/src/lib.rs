@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod tmux;
+
 /// How long a condition may take before a test fails. Generous: CI machines are slow,
 /// and a passing test returns as soon as its condition holds.
 pub const DEADLINE: Duration = Duration::from_secs(20);
@@ -28,6 +30,17 @@ pub fn binary(name: &str) -> PathBuf {
         path.display()
     );
     path
+}
+
+/// The path of a program the tests drive (zsh, fish, tmux...). A missing one fails the
+/// test with how to get it, rather than skipping what it proves.
+pub fn program(name: &str) -> PathBuf {
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join(name))
+        .find(|p| fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
+        .unwrap_or_else(|| panic!("{name} is not installed: `bash .ci/run` installs it"))
 }
 
 /// Waits until `cond` holds, polling with a short pause; panics with `what` at the deadline.

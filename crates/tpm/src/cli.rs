@@ -2,7 +2,10 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum, ValueHint};
+use clap_complete::{ArgValueCandidates, ArgValueCompleter};
+
+use crate::complete;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -35,6 +38,8 @@ pub enum Command {
     Logs(LogsArgs),
     /// Show the PORT of every process
     Ports(JsonFlag),
+    /// Print the shell script that makes Tab complete tpm's commands and process names
+    Completions(CompletionsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -47,7 +52,7 @@ pub struct JsonFlag {
 #[derive(Debug, Args)]
 pub struct Targets {
     /// Process names; `*` matches any characters (quote it: "*")
-    #[arg(required = true, value_name = "NAME|*")]
+    #[arg(required = true, value_name = "NAME|*", add = ArgValueCandidates::new(complete::process_names))]
     pub names: Vec<String>,
     /// Print the affected processes as JSON
     #[arg(long)]
@@ -61,7 +66,7 @@ pub struct Targets {
 pub struct StartArgs {
     /// A script (.sh, .py, .js, or any executable), a command string in quotes, or the
     /// name of a stopped process
-    #[arg(value_name = "SCRIPT|COMMAND")]
+    #[arg(value_name = "SCRIPT|COMMAND", add = ArgValueCompleter::new(complete::start_target))]
     pub target: String,
     /// Custom name, used instead of the script's base name (as --name)
     #[arg(value_name = "CUSTOM_NAME", conflicts_with = "name")]
@@ -74,7 +79,7 @@ pub struct StartArgs {
     #[arg(long, short = 'p', value_parser = parse_port)]
     pub port: Option<u16>,
     /// Working directory of the process (default: the current directory)
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath)]
     pub cwd: Option<PathBuf>,
     /// Set an environment variable for the process (repeatable)
     #[arg(long = "env", short = 'e', value_name = "KEY=VALUE", value_parser = parse_env)]
@@ -108,7 +113,7 @@ pub struct StartArgs {
 #[derive(Debug, Args)]
 pub struct LogsArgs {
     /// Process names; `*` shows every process's logs, each line prefixed by its name
-    #[arg(required = true, value_name = "NAME|*")]
+    #[arg(required = true, value_name = "NAME|*", add = ArgValueCandidates::new(complete::process_names))]
     pub names: Vec<String>,
     /// How many lines to show
     #[arg(long, short = 'n', value_name = "N", default_value_t = 50)]
@@ -119,6 +124,24 @@ pub struct LogsArgs {
     /// Print one JSON object per line
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Install it (./install.sh does), or load it in the running shell:\n  bash: source <(tpm completions bash)\n  zsh:  source <(tpm completions zsh)     (after compinit)\n  fish: tpm completions fish | source"
+)]
+pub struct CompletionsArgs {
+    /// The shell to print the script for
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+/// The shells `tpm completions` writes a script for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 fn parse_port(raw: &str) -> Result<u16, String> {

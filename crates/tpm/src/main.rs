@@ -2,12 +2,13 @@
 
 mod cli;
 mod commands;
+mod complete;
 mod render;
 
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use tpm_core::error::EXIT_USAGE;
 use tpm_core::{Context, Tpm};
 
@@ -16,6 +17,9 @@ use crate::cli::{Cli, Command};
 fn main() -> ExitCode {
     // First: this binary may have been re-executed as a process's supervisor.
     tpm_core::supervisor::run_if_requested();
+    // Second: a shell asking for completions (`COMPLETE=bash tpm -- tpm stop w`) is
+    // answered, and the process exits, before anything else is read or printed.
+    clap_complete::CompleteEnv::with_factory(Cli::command).complete();
     // Like other Unix tools, die quietly when the reader of our output goes away
     // (`tpm logs -f | head`). Rust ignores SIGPIPE by default.
     // SAFETY: setting a signal's disposition to the default before any thread exists.
@@ -38,10 +42,13 @@ fn run() -> i32 {
         }
     };
     let Some(command) = cli.command else {
-        use clap::CommandFactory;
         let _ = Cli::command().print_help();
         return 0;
     };
+    // Needs no store: answered before one is opened.
+    if let Command::Completions(args) = command {
+        return commands::completions::run(args);
+    }
     let tpm = match open() {
         Ok(tpm) => tpm,
         Err(e) => return render::error(&e),
@@ -57,6 +64,7 @@ fn run() -> i32 {
         Command::Delete(args) => commands::stop::run(&tpm, args, commands::stop::Action::Delete),
         Command::Logs(args) => commands::logs::run(&tpm, args),
         Command::Ports(args) => commands::ports::run(&tpm, args),
+        Command::Completions(_) => unreachable!("answered above"),
     };
     let _ = std::io::stdout().flush();
     match result {

@@ -1,6 +1,7 @@
 //! One file per command. Each parses nothing (clap did), calls `tpm_core`, renders, and
 //! returns its exit code.
 
+pub mod completions;
 pub mod list;
 pub mod logs;
 pub mod ports;

@@ -3,7 +3,9 @@
 //!
 //! One test binary with a module per behaviour keeps link time down.
 
+mod completion;
 mod exit_codes;
+mod interactive_completion;
 mod lifecycle;
 mod logs;
 mod naming_and_port;
@@ -11,3 +13,4 @@ mod real_servers;
 mod restart_policy;
 mod store_contract;
 mod supervision;
+mod tetra_shim;
