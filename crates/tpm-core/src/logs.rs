@@ -149,6 +149,18 @@ pub fn merge(a: Vec<LogLine>, b: Vec<LogLine>) -> Vec<LogLine> {
 pub fn follow(
     store: &Store,
     names: &[Name],
+    on_line: impl FnMut(LogLine) -> bool,
+) -> io::Result<()> {
+    follow_while(store, names, || true, on_line)
+}
+
+/// [`follow`], which also ends when `keep_going` returns false; it is asked whenever no new
+/// line has come for a moment, so a reader that went away is noticed without waiting for the
+/// next line (the Nushell plugin's stream, when its consumer is dropped or interrupted).
+pub fn follow_while(
+    store: &Store,
+    names: &[Name],
+    mut keep_going: impl FnMut() -> bool,
     mut on_line: impl FnMut(LogLine) -> bool,
 ) -> io::Result<()> {
     struct Watched {
@@ -204,6 +216,9 @@ pub fn follow(
             }
         }
         if !any {
+            if !keep_going() {
+                return Ok(());
+            }
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -251,6 +266,25 @@ mod tests {
         assert_eq!(l.stamped(), "2024-01-15 10:30:00 Error: x");
         let l = LogLine::parse(&n, Stream::Out, "no stamp here at all");
         assert_eq!((l.time, l.line.as_str()), (None, "no stamp here at all"));
+    }
+
+    #[test]
+    fn following_ends_when_asked_even_without_new_lines() {
+        let d = tempfile::tempdir().unwrap();
+        let store = Store::at(d.path().to_path_buf());
+        let name = Name::parse("quiet-1").unwrap();
+        let mut asked = 0;
+        follow_while(
+            &store,
+            std::slice::from_ref(&name),
+            || {
+                asked += 1;
+                asked < 3
+            },
+            |_| panic!("no line was written"),
+        )
+        .unwrap();
+        assert_eq!(asked, 3);
     }
 
     #[test]

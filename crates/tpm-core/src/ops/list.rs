@@ -99,7 +99,17 @@ impl Tpm {
 
     /// Follows the logs of `names` until `on_line` returns false.
     pub fn follow(&self, names: &[Name], on_line: impl FnMut(LogLine) -> bool) -> Result<()> {
-        logs::follow(&self.store, names, on_line).map_err(|e| {
+        self.follow_while(names, || true, on_line)
+    }
+
+    /// [`Tpm::follow`], which also ends once `keep_going` returns false while no line comes.
+    pub fn follow_while(
+        &self,
+        names: &[Name],
+        keep_going: impl FnMut() -> bool,
+        on_line: impl FnMut(LogLine) -> bool,
+    ) -> Result<()> {
+        logs::follow_while(&self.store, names, keep_going, on_line).map_err(|e| {
             Error::io(
                 "cannot follow the logs in",
                 self.store.root().join("logs"),
