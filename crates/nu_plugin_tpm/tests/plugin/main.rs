@@ -5,6 +5,7 @@
 //! The end-to-end tests need `nu` 0.115.1: `$TPM_TEST_NU`, else the copy `.ci/run` installs in
 //! `.ci/cache`, else `nu` on PATH. Without it they fail, saying how to get it.
 
+mod completion;
 mod examples;
 mod in_process;
 mod real_nu;

@@ -114,11 +114,18 @@ pub fn nu_binary() -> &'static Path {
 }
 
 fn find_nu() -> PathBuf {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let cached = repo.join(".ci/cache/node_modules/@nushell/linux-x64/bin/nu");
+    // `npm install nushell` puts the binary in a package per platform: @nushell/linux-x64, ...
+    let npm = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.ci/cache/node_modules/@nushell");
     let candidates: Vec<PathBuf> = match std::env::var_os("TPM_TEST_NU") {
         Some(path) => vec![PathBuf::from(path)],
-        None => vec![cached, PathBuf::from("nu")],
+        None => std::fs::read_dir(npm)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|platform| platform.path().join("bin/nu"))
+            .filter(|nu| nu.is_file())
+            .chain([PathBuf::from("nu")])
+            .collect(),
     };
     let how = format!(
         "the Nushell plugin's end-to-end tests need nu {NU_VERSION}: run `bash .ci/run` once \
