@@ -136,6 +136,27 @@ fn tpm_stop_returns_the_stopped_process_and_list_shows_it_stopped() {
         world.sandbox.get("server-3000").unwrap()["status"],
         "stopped"
     );
+    // A stopped process starts again by its name.
+    let again = world.nu_json("tpm start server-3000");
+    assert_eq!(again["status"], "online");
+    assert_eq!(again["id"], 0);
+}
+
+#[test]
+fn a_corrupt_record_is_a_warning_and_the_others_still_list() {
+    let world = World::running();
+    let bad = world.sandbox.store().join("processes/bad-1.meta");
+    std::fs::write(&bad, "not a record\n").unwrap();
+    let run = world.nu("tpm list | get name | to json -r");
+    assert_eq!(run.ok().json(), json!(["server-3000", "api-8080"]));
+    assert!(
+        run.stderr.contains("tpm: warning: corrupt record"),
+        "{}",
+        run.stderr
+    );
+    let deleted = world.nu_json("tpm delete bad-1 | get name");
+    assert_eq!(deleted, json!(["bad-1"]));
+    assert!(!bad.exists());
 }
 
 #[test]
