@@ -3,8 +3,9 @@
 //! Examples double as tests. An example with a `result` holds in the examples' world: in a
 //! folder holding `server.sh` (`export PORT=3000`, prints `Starting server on port 3000`),
 //! `api/backend.sh` (`PORT=8080`) and `worker.sh` (no PORT), with `server-3000` and `api-8080`
-//! running. The tests build that world, check every result in-process
-//! (`test_command_examples`), and run every example in a real `nu`.
+//! running (for `tpm start`: nothing running yet). The tests build that world, check every
+//! result in-process (`PluginTest::test_examples`, as `test_command_examples` does), and run
+//! every example in a real `nu`.
 
 mod delete;
 mod list;
@@ -19,28 +20,19 @@ use nu_plugin::PluginCommand;
 
 use crate::TpmPlugin;
 
-pub use delete::{Del, Delete};
-pub use list::{List, Ls};
-pub use logs::Logs;
-pub use ports::Ports;
-pub use restart::Restart;
-pub use start::Start;
-pub use stop::Stop;
-pub use tpm::Tpm;
-
 /// Every command, the bare `tpm` first.
 pub fn all() -> Vec<Box<dyn PluginCommand<Plugin = TpmPlugin>>> {
     vec![
-        Box::new(Tpm),
-        Box::new(List),
-        Box::new(Ls),
-        Box::new(Ports),
-        Box::new(Start),
-        Box::new(Stop),
-        Box::new(Restart),
-        Box::new(Delete),
-        Box::new(Del),
-        Box::new(Logs),
+        Box::new(tpm::Tpm),
+        Box::new(list::List),
+        Box::new(list::Ls),
+        Box::new(ports::Ports),
+        Box::new(start::Start),
+        Box::new(stop::Stop),
+        Box::new(restart::Restart),
+        Box::new(delete::Delete),
+        Box::new(delete::Del),
+        Box::new(logs::Logs),
     ]
 }
 
