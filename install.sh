@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds and installs tpm into cargo's bin folder (~/.cargo/bin by default), then its shell
-# completions and the tetra module shell/tpm.sh.
+# Builds and installs tpm and its Nushell plugin into cargo's bin folder (~/.cargo/bin by
+# default), then tpm's shell completions and the tetra module shell/tpm.sh, and registers
+# the plugin with Nushell when `nu` is on PATH.
 # Usage: ./install.sh              (then: tpm start examples/server.sh && tpm list)
 #        ./install.sh --no-build   only the completions and the module, for the tpm in PATH
 set -euo pipefail
@@ -18,6 +19,7 @@ esac
 
 if ((build)); then
   cargo install --locked --quiet --path crates/tpm
+  cargo install --locked --quiet --path crates/nu_plugin_tpm
 fi
 bin="$(command -v tpm || true)"
 if [[ -z "$bin" ]]; then
@@ -59,3 +61,20 @@ put "$module" <shell/tpm.sh
 echo "    tetra users: link it where bootstrap.sh sources modules:"
 echo "      mkdir -p \"\$TETRA_SRC/bash/tpm\" && ln -sf \"$module\" \"\$TETRA_SRC/bash/tpm/tpm.sh\""
 echo "    others: add to ~/.bashrc or ~/.zshrc (zsh: after compinit): source \"$module\""
+
+if ((build)); then
+  plugin="$(dirname "$bin")/nu_plugin_tpm"
+  echo "the Nushell plugin: $plugin"
+  if command -v nu >/dev/null 2>&1; then
+    # `plugin add` records the plugin in Nushell's plugin registry; new nu sessions load it.
+    if nu -c "plugin add '$plugin'"; then
+      echo "    registered with nu $(nu --version): new nu sessions have \`tpm\`; in a running one: plugin use tpm"
+    else
+      echo "    nu $(nu --version) could not register it (the plugin is built for nu 0.115)." >&2
+      echo "    By hand, in nu: plugin add $plugin; plugin use tpm" >&2
+      exit 1
+    fi
+  else
+    echo "    nu is not on PATH; to use tpm from Nushell: plugin add $plugin; plugin use tpm"
+  fi
+fi

@@ -1,0 +1,190 @@
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::Arc;
+
+use nu_plugin::{DynamicCompletionCall, EngineInterface, EvaluatedCall, PluginCommand};
+use nu_protocol::engine::ArgType;
+use nu_protocol::{
+    Category, DynamicSuggestion, Example, LabeledError, ListStream, PipelineData, ShellError,
+    Signature, Spanned, SyntaxShape, Type, Value,
+};
+use tpm_core::logs::LogLine;
+
+use crate::error;
+use crate::{complete, context, selection, value, TpmPlugin};
+
+/// The CLI's default for `--lines`.
+const DEFAULT_LINES: usize = 50;
+
+/// `tpm logs`: the last lines of processes' stdout and stderr, as rows.
+pub struct Logs;
+
+impl PluginCommand for Logs {
+    type Plugin = TpmPlugin;
+
+    fn name(&self) -> &str {
+        "tpm logs"
+    }
+
+    fn description(&self) -> &str {
+        "Show the last lines of processes' stdout and stderr, merged in time order."
+    }
+
+    fn extra_description(&self) -> &str {
+        "The columns are the fields of the CLI's `tpm logs --json`: name, time (a date), \
+stream (out or err) and line. tpm's own lines (exits, restarts, kills) are on err and start \
+with [tpm]. With --follow the table is a stream that goes on as lines are written, until \
+interrupted (ctrl-c) or no longer read (`first 10`)."
+    }
+
+    fn signature(&self) -> Signature {
+        selection::names_arg(Signature::build(self.name()))
+            .input_output_types(selection::input_types(Type::table()))
+            .named(
+                "lines",
+                SyntaxShape::Int,
+                "How many lines to show, per process (default 50).",
+                Some('n'),
+            )
+            .switch(
+                "follow",
+                "Keep streaming lines as they are written.",
+                Some('f'),
+            )
+            .category(Category::System)
+    }
+
+    fn search_terms(&self) -> Vec<&str> {
+        vec!["log", "output", "stdout", "stderr", "tail"]
+    }
+
+    fn examples(&self) -> Vec<Example<'_>> {
+        vec![
+            Example {
+                example: "tpm logs server-3000",
+                description: "The last 50 lines of a process's stdout and stderr",
+                result: None,
+            },
+            Example {
+                example: "tpm logs api-8080 | where stream == err",
+                description: "Only what it wrote to stderr (and tpm's own [tpm] lines)",
+                result: None,
+            },
+            Example {
+                example: "tpm logs \"*\" --lines 10 | sort-by time",
+                description: "The last lines of every process, one timeline",
+                result: None,
+            },
+            Example {
+                example: "tpm logs server-3000 --follow | where line =~ error",
+                description: "Watch for errors as they are written (ctrl-c to stop)",
+                result: None,
+            },
+            Example {
+                example: "(tpm logs server-3000 --lines 1).line",
+                description: "The text of the last line, without its timestamp",
+                result: Some(Value::test_list(vec![Value::test_string(
+                    "Starting server on port 3000",
+                )])),
+            },
+        ]
+    }
+
+    #[expect(deprecated, reason = "the completion API is marked experimental")]
+    fn get_dynamic_completion(
+        &self,
+        _plugin: &TpmPlugin,
+        engine: &EngineInterface,
+        _call: DynamicCompletionCall,
+        arg_type: ArgType,
+        _experimental: nu_protocol::engine::ExperimentalMarker,
+    ) -> Option<Vec<DynamicSuggestion>> {
+        complete::positional_names(engine, &arg_type)
+    }
+
+    fn run(
+        &self,
+        plugin: &TpmPlugin,
+        engine: &EngineInterface,
+        call: &EvaluatedCall,
+        input: PipelineData,
+    ) -> Result<PipelineData, LabeledError> {
+        let head = call.head;
+        let lines = lines_flag(call)?;
+        let follow = call.has_flag("follow")?;
+        let selectors = selection::selectors(call, input)?;
+        let tpm = context::open(plugin, engine, head)?;
+        let (names, blame) = selection::resolve(&tpm, head, selectors)?;
+        if !follow {
+            let past = tpm
+                .logs(&names, lines)
+                .map_err(|e| error::labeled(&e, &blame))?;
+            let rows = past.iter().map(|l| value::log_line(l, head)).collect();
+            return Ok(PipelineData::value(Value::list(rows, head), None));
+        }
+
+        // Following: a thread sends the last lines, then each new one, into a channel the
+        // stream reads from (the core starts following exactly where those last lines end).
+        // It ends when Nushell is interrupted, or when the stream is dropped (`Following`).
+        let signals = engine.signals().clone();
+        let stop = Arc::new(AtomicBool::new(false));
+        let (tx, rx) = sync_channel::<Result<LogLine, LabeledError>>(256);
+        let follower = {
+            let (stop, signals) = (stop.clone(), signals.clone());
+            move || {
+                let keep_going = || !stop.load(Ordering::Relaxed) && !signals.interrupted();
+                let sent = |line| tx.send(Ok(line)).is_ok();
+                if let Err(e) = tpm.follow(&names, lines, keep_going, sent) {
+                    let _ = tx.send(Err(error::labeled(&e, &blame)));
+                }
+            }
+        };
+        std::thread::Builder::new()
+            .name("tpm logs --follow".into())
+            .spawn(follower)
+            .map_err(|e| {
+                LabeledError::new(format!("cannot follow the logs: {e}")).with_label("here", head)
+            })?;
+        let rows = Following { rx, stop }.map(move |line| match line {
+            Ok(line) => value::log_line(&line, head),
+            Err(e) => Value::error(ShellError::from(e), head),
+        });
+        Ok(PipelineData::list_stream(
+            ListStream::new(rows, head, signals),
+            None,
+        ))
+    }
+}
+
+fn lines_flag(call: &EvaluatedCall) -> Result<usize, LabeledError> {
+    match call.get_flag::<Spanned<i64>>("lines")? {
+        None => Ok(DEFAULT_LINES),
+        Some(n) => usize::try_from(n.item).map_err(|_| {
+            LabeledError::new(format!("--lines {} is negative", n.item))
+                .with_label("not a number of lines", n.span)
+                .with_code("tpm::usage")
+                .with_help("give 0 or more")
+        }),
+    }
+}
+
+/// The followed lines. Dropping it (the stream's reader went away) tells the following
+/// thread to end.
+struct Following {
+    rx: Receiver<Result<LogLine, LabeledError>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Iterator for Following {
+    type Item = Result<LogLine, LabeledError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.rx.recv().ok()
+    }
+}
+
+impl Drop for Following {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,84 @@
+use nu_plugin::{DynamicCompletionCall, EngineInterface, EvaluatedCall, PluginCommand};
+use nu_protocol::engine::ArgType;
+use nu_protocol::{
+    Category, DynamicSuggestion, Example, LabeledError, PipelineData, Signature, Type, Value,
+};
+
+use crate::{complete, selection, TpmPlugin};
+
+/// `tpm stop`: stop processes, whole trees.
+pub struct Stop;
+
+impl PluginCommand for Stop {
+    type Plugin = TpmPlugin;
+
+    fn name(&self) -> &str {
+        "tpm stop"
+    }
+
+    fn description(&self) -> &str {
+        "Stop processes: TERM to the whole process tree, KILL after the kill timeout."
+    }
+
+    fn extra_description(&self) -> &str {
+        "Returns the stopped processes, as `tpm list` shows them. Their records, logs and \
+names stay: `tpm start NAME` or `tpm restart NAME` starts them again."
+    }
+
+    fn signature(&self) -> Signature {
+        selection::names_arg(Signature::build(self.name()))
+            .input_output_types(selection::input_types(Type::table()))
+            .category(Category::System)
+    }
+
+    fn search_terms(&self) -> Vec<&str> {
+        vec!["kill", "terminate", "halt"]
+    }
+
+    fn examples(&self) -> Vec<Example<'_>> {
+        vec![
+            Example {
+                example: "tpm stop server-3000",
+                description: "Stop one process",
+                result: None,
+            },
+            Example {
+                example: "tpm stop \"api-*\"",
+                description: "Stop every process whose name starts with api-",
+                result: None,
+            },
+            Example {
+                example: "tpm list | where port >= 8000 | tpm stop",
+                description: "Stop the processes piped in",
+                result: None,
+            },
+            Example {
+                example: "(tpm stop server-3000).status",
+                description: "The stopped processes are returned",
+                result: Some(Value::test_list(vec![Value::test_string("stopped")])),
+            },
+        ]
+    }
+
+    #[expect(deprecated, reason = "the completion API is marked experimental")]
+    fn get_dynamic_completion(
+        &self,
+        _plugin: &TpmPlugin,
+        engine: &EngineInterface,
+        _call: DynamicCompletionCall,
+        arg_type: ArgType,
+        _experimental: nu_protocol::engine::ExperimentalMarker,
+    ) -> Option<Vec<DynamicSuggestion>> {
+        complete::positional_names(engine, &arg_type)
+    }
+
+    fn run(
+        &self,
+        plugin: &TpmPlugin,
+        engine: &EngineInterface,
+        call: &EvaluatedCall,
+        input: PipelineData,
+    ) -> Result<PipelineData, LabeledError> {
+        selection::act(plugin, engine, call, input, |t, n| t.stop(n), "stopped")
+    }
+}

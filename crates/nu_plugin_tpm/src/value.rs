@@ -1,0 +1,240 @@
+//! The core's records as Nushell values: the one place where a `ProcessInfo`, a `PortInfo` or
+//! a `LogLine` becomes a row.
+//!
+//! Columns are the CLI's `--json` fields, in the same order and with the same meanings; only
+//! the types are richer: `uptime` is a duration, `mem` and `log_dropped` are file sizes,
+//! `started` and `time` are dates, and a missing value is `nothing`.
+
+use nu_protocol::{Record, Span, Value};
+use tpm_core::logs::LogLine;
+use tpm_core::ops::PortInfo;
+use tpm_core::ProcessInfo;
+
+/// The columns of a process row, in order (the CLI's `--json` fields).
+pub const PROCESS_COLUMNS: [&str; 19] = [
+    "name",
+    "id",
+    "status",
+    "pid",
+    "port",
+    "uptime",
+    "restarts",
+    "cpu",
+    "mem",
+    "started",
+    "script",
+    "cmd",
+    "cwd",
+    "type",
+    "exit_code",
+    "reason",
+    "supervisor",
+    "autorestart",
+    "log_dropped",
+];
+
+/// A process as a record.
+pub fn process(p: &ProcessInfo, span: Span) -> Value {
+    let int = |v: Option<i64>| v.map_or_else(|| Value::nothing(span), |v| Value::int(v, span));
+    let text = |v: &Option<String>| {
+        v.as_ref()
+            .map_or_else(|| Value::nothing(span), |v| Value::string(v, span))
+    };
+    let values = [
+        Value::string(&p.name, span),
+        int(p.id.map(i64::from)),
+        Value::string(p.status.as_str(), span),
+        int(p.pid.map(i64::from)),
+        Value::int(i64::from(p.port), span),
+        p.uptime.map_or_else(
+            || Value::nothing(span),
+            |secs| Value::duration(nanos(secs), span),
+        ),
+        Value::int(i64::from(p.restarts), span),
+        p.cpu
+            .map_or_else(|| Value::nothing(span), |c| Value::float(c, span)),
+        p.mem
+            .map_or_else(|| Value::nothing(span), |b| bytes(b, span)),
+        p.started
+            .map_or_else(|| Value::nothing(span), |t| Value::date(t, span)),
+        Value::string(&p.script, span),
+        Value::list(p.cmd.iter().map(|a| Value::string(a, span)).collect(), span),
+        Value::string(&p.cwd, span),
+        Value::string(&p.kind, span),
+        int(p.exit_code.map(i64::from)),
+        text(&p.reason),
+        int(p.supervisor.map(i64::from)),
+        Value::bool(p.autorestart, span),
+        bytes(p.log_dropped, span),
+    ];
+    row(&PROCESS_COLUMNS, values, span)
+}
+
+/// The columns of a `tpm ports` row (the CLI's `tpm ports --json` fields).
+pub const PORT_COLUMNS: [&str; 4] = ["name", "port", "status", "listening"];
+
+pub fn port(p: &PortInfo, span: Span) -> Value {
+    let values = [
+        Value::string(&p.name, span),
+        Value::int(i64::from(p.port), span),
+        Value::string(p.status.as_str(), span),
+        Value::bool(p.listening, span),
+    ];
+    row(&PORT_COLUMNS, values, span)
+}
+
+/// The columns of a `tpm logs` row (the CLI's `tpm logs --json` fields).
+pub const LOG_COLUMNS: [&str; 4] = ["name", "time", "stream", "line"];
+
+pub fn log_line(l: &LogLine, span: Span) -> Value {
+    let values = [
+        Value::string(&l.name, span),
+        l.time
+            .map_or_else(|| Value::nothing(span), |t| Value::date(t, span)),
+        Value::string(l.stream.as_str(), span),
+        Value::string(&l.line, span),
+    ];
+    row(&LOG_COLUMNS, values, span)
+}
+
+fn row<const N: usize>(columns: &[&str; N], values: [Value; N], span: Span) -> Value {
+    let record: Record = columns.iter().map(|c| c.to_string()).zip(values).collect();
+    Value::record(record, span)
+}
+
+fn nanos(secs: u64) -> i64 {
+    i64::try_from(secs)
+        .ok()
+        .and_then(|s| s.checked_mul(1_000_000_000))
+        .unwrap_or(i64::MAX)
+}
+
+fn bytes(n: u64, span: Span) -> Value {
+    Value::filesize(i64::try_from(n).unwrap_or(i64::MAX), span)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{FixedOffset, TimeZone};
+    use tpm_core::{Status, Stream};
+
+    fn sample() -> ProcessInfo {
+        ProcessInfo {
+            name: "web-8080".into(),
+            id: Some(3),
+            status: Status::Online,
+            pid: Some(4242),
+            port: 8080,
+            uptime: Some(90),
+            restarts: 2,
+            cpu: Some(1.5),
+            mem: Some(3 * 1024 * 1024),
+            started: FixedOffset::east_opt(3600)
+                .and_then(|tz| tz.with_ymd_and_hms(2024, 1, 15, 10, 30, 0).single()),
+            script: "/srv/web.sh".into(),
+            cmd: vec!["/srv/web.sh".into(), "--verbose".into()],
+            cwd: "/srv".into(),
+            kind: "cli".into(),
+            exit_code: None,
+            reason: None,
+            supervisor: Some(4241),
+            autorestart: true,
+            log_dropped: 0,
+        }
+    }
+
+    fn columns(value: &Value) -> Vec<String> {
+        value.as_record().unwrap().columns().cloned().collect()
+    }
+
+    fn json_keys<T: serde::Serialize>(v: &T) -> Vec<String> {
+        // serde_json's map keeps insertion order only with a feature; compare as sets and
+        // check the order against the declared list separately.
+        let mut keys: Vec<String> = match serde_json::to_value(v).unwrap() {
+            serde_json::Value::Object(map) => map.keys().cloned().collect(),
+            other => panic!("not an object: {other}"),
+        };
+        keys.sort();
+        keys
+    }
+
+    fn sorted(mut v: Vec<String>) -> Vec<String> {
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn process_columns_are_exactly_the_json_fields() {
+        let p = sample();
+        let value = process(&p, Span::test_data());
+        assert_eq!(columns(&value), PROCESS_COLUMNS.map(String::from).to_vec());
+        assert_eq!(sorted(columns(&value)), json_keys(&p));
+    }
+
+    #[test]
+    fn process_values_are_typed() {
+        let v = process(&sample(), Span::test_data());
+        let r = v.as_record().unwrap();
+        assert_eq!(
+            r.get("uptime").unwrap().as_duration().unwrap(),
+            90_000_000_000
+        );
+        assert_eq!(
+            r.get("mem").unwrap().as_filesize().unwrap().get(),
+            3 * 1024 * 1024
+        );
+        assert_eq!(r.get("cpu").unwrap().as_float().unwrap(), 1.5);
+        assert_eq!(r.get("pid").unwrap().as_int().unwrap(), 4242);
+        assert_eq!(r.get("id").unwrap().as_int().unwrap(), 3);
+        assert_eq!(r.get("status").unwrap().as_str().unwrap(), "online");
+        let started = r.get("started").unwrap().as_date().unwrap();
+        assert_eq!(started.to_rfc3339(), "2024-01-15T10:30:00+01:00");
+        assert!(r.get("exit_code").unwrap().is_nothing());
+        assert!(r.get("reason").unwrap().is_nothing());
+        let cmd = r.get("cmd").unwrap().as_list().unwrap();
+        assert_eq!(cmd[1].as_str().unwrap(), "--verbose");
+    }
+
+    #[test]
+    fn a_process_that_is_not_running_has_nothing_where_the_cli_has_null() {
+        let mut p = sample();
+        (p.pid, p.uptime, p.cpu, p.mem, p.supervisor) = (None, None, None, None, None);
+        p.status = Status::Errored;
+        p.exit_code = Some(1);
+        p.reason = Some("it crashed".into());
+        let v = process(&p, Span::test_data());
+        let r = v.as_record().unwrap();
+        for column in ["pid", "uptime", "cpu", "mem", "supervisor"] {
+            assert!(r.get(column).unwrap().is_nothing(), "{column}");
+        }
+        assert_eq!(r.get("exit_code").unwrap().as_int().unwrap(), 1);
+        assert_eq!(r.get("reason").unwrap().as_str().unwrap(), "it crashed");
+    }
+
+    #[test]
+    fn port_and_log_columns_are_exactly_the_json_fields() {
+        let p = PortInfo {
+            name: "web-8080".into(),
+            port: 8080,
+            status: Status::Stopped,
+            listening: false,
+        };
+        let v = port(&p, Span::test_data());
+        assert_eq!(columns(&v), PORT_COLUMNS.map(String::from).to_vec());
+        assert_eq!(sorted(columns(&v)), json_keys(&p));
+
+        let l = LogLine {
+            name: "web-8080".into(),
+            time: None,
+            stream: Stream::Err,
+            line: "boom".into(),
+        };
+        let v = log_line(&l, Span::test_data());
+        assert_eq!(columns(&v), LOG_COLUMNS.map(String::from).to_vec());
+        assert_eq!(sorted(columns(&v)), json_keys(&l));
+        let r = v.as_record().unwrap();
+        assert_eq!(r.get("stream").unwrap().as_str().unwrap(), "err");
+        assert!(r.get("time").unwrap().is_nothing());
+    }
+}

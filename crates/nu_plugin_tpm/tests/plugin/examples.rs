@@ -1,0 +1,75 @@
+//! Every example of every command, run in the real `nu`, each in a fresh examples' world;
+//! where an example gives its result, the result must be the same. (`--follow` examples run
+//! until interrupted; streaming is tested in `real_nu`.)
+
+use nu_plugin::Plugin;
+use nu_plugin_tpm::TpmPlugin;
+use tpm_testkit::binary;
+
+use crate::world::{json_of, World};
+
+fn run_examples(name: &str, world: fn() -> World) {
+    let plugin = TpmPlugin::new(binary("nu_plugin_tpm"));
+    let command = plugin
+        .commands()
+        .into_iter()
+        .find(|c| c.name() == name)
+        .unwrap_or_else(|| panic!("no command {name}"));
+    for example in command.examples() {
+        if example.example.contains("--follow") {
+            continue;
+        }
+        let world = world();
+        let got = world.nu_json(&format!("{} | collect", example.example));
+        if let Some(expected) = &example.result {
+            assert_eq!(
+                got,
+                json_of(expected),
+                "the result of `{}`",
+                example.example
+            );
+        }
+    }
+}
+
+#[test]
+fn examples_of_tpm_run_in_nu() {
+    run_examples("tpm", World::files);
+}
+
+#[test]
+fn examples_of_tpm_list_and_ls_run_in_nu() {
+    run_examples("tpm list", World::running);
+    run_examples("tpm ls", World::running);
+}
+
+#[test]
+fn examples_of_tpm_ports_run_in_nu() {
+    run_examples("tpm ports", World::running);
+}
+
+#[test]
+fn examples_of_tpm_start_run_in_nu() {
+    run_examples("tpm start", World::files);
+}
+
+#[test]
+fn examples_of_tpm_stop_run_in_nu() {
+    run_examples("tpm stop", World::running);
+}
+
+#[test]
+fn examples_of_tpm_restart_run_in_nu() {
+    run_examples("tpm restart", World::running);
+}
+
+#[test]
+fn examples_of_tpm_delete_and_del_run_in_nu() {
+    run_examples("tpm delete", World::running);
+    run_examples("tpm del", World::running);
+}
+
+#[test]
+fn examples_of_tpm_logs_run_in_nu() {
+    run_examples("tpm logs", World::running);
+}

@@ -1,0 +1,240 @@
+//! In-process: the plugin's commands in `nu-plugin-test-support`'s engine (core language
+//! only: no `where`, `get` or `to json`; pipelines are tested with the real `nu`).
+
+use std::collections::BTreeSet;
+
+use nu_plugin::{Plugin, PluginCommand};
+use nu_plugin_test_support::PluginTest;
+use nu_plugin_tpm::TpmPlugin;
+use nu_protocol::{Category, Span, Value};
+use tpm_testkit::binary;
+
+use crate::world::World;
+
+fn plugin() -> TpmPlugin {
+    // Supervisors are the built plugin binary, which calls `run_if_requested` first.
+    TpmPlugin::new(binary("nu_plugin_tpm"))
+}
+
+/// A test engine whose environment and directory are the world's.
+fn engine(world: &World) -> PluginTest {
+    let mut test = PluginTest::new("tpm", plugin().into()).expect("a test engine");
+    let state = test.engine_state_mut();
+    let text = |s: &std::path::Path| Value::string(s.to_string_lossy(), Span::unknown());
+    state.add_env_var("PWD".into(), text(world.path()));
+    state.add_env_var("HOME".into(), text(world.path()));
+    state.add_env_var("TETRA_DIR".into(), text(&world.sandbox.tetra_dir()));
+    let path = std::env::var("PATH").unwrap_or_default();
+    state.add_env_var("PATH".into(), Value::string(path, Span::unknown()));
+    test
+}
+
+/// Evaluates Nushell source in the world's test engine; the error as text.
+fn eval(world: &World, source: &str) -> Result<Value, String> {
+    let data = engine(world).eval(source).map_err(|e| format!("{e:?}"))?;
+    data.into_value(Span::test_data())
+        .map_err(|e| format!("{e:?}"))
+}
+
+fn command(name: &str) -> Box<dyn PluginCommand<Plugin = TpmPlugin>> {
+    plugin()
+        .commands()
+        .into_iter()
+        .find(|c| c.name() == name)
+        .unwrap_or_else(|| panic!("no command {name}"))
+}
+
+#[test]
+fn every_command_is_documented_with_examples() {
+    for c in plugin().commands() {
+        let s = c.signature();
+        assert!(
+            c.name() == "tpm" || c.name().starts_with("tpm "),
+            "{}",
+            c.name()
+        );
+        assert_eq!(s.name, c.name());
+        assert_eq!(s.category, Category::System, "{}", c.name());
+        assert!(c.description().ends_with('.'), "{}", c.name());
+        assert!(!c.examples().is_empty(), "{} has no example", c.name());
+        for e in c.examples() {
+            assert!(
+                e.example.starts_with("tpm")
+                    || e.example.starts_with("(tpm")
+                    || e.example.starts_with("with-env"),
+                "{}: {}",
+                c.name(),
+                e.example
+            );
+        }
+    }
+}
+
+/// The CLI's subcommands and their long flags, from its `--help` (without `--json`, which
+/// Nushell does not need, and `--help`, which Nushell adds).
+/// A command's names (with aliases) and its flags (long name, short letter).
+type CliCommand = (Vec<String>, BTreeSet<(String, Option<char>)>);
+
+fn cli_commands() -> Vec<CliCommand> {
+    let help = |args: &[&str]| {
+        let out = std::process::Command::new(binary("tpm"))
+            .args(args)
+            .output()
+            .expect("run tpm --help");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let top = help(&["--help"]);
+    let mut out = Vec::new();
+    let section = top
+        .split("Commands:\n")
+        .nth(1)
+        .and_then(|s| s.split("\n\n").next())
+        .expect("a Commands: section");
+    for line in section.lines() {
+        let name = line.split_whitespace().next().expect("a command");
+        if name == "help" {
+            continue;
+        }
+        let mut names = vec![name.to_string()];
+        if let Some(alias) = line.split("[alias: ").nth(1) {
+            names.push(alias.trim_end_matches(']').to_string());
+        }
+        let flags = help(&[name, "--help"])
+            .lines()
+            .filter_map(|l| {
+                let l = l.trim_start();
+                let (short, rest) = match l.strip_prefix('-') {
+                    Some(r) if !r.starts_with('-') => (r.chars().next(), l.get(4..)?),
+                    _ => (None, l),
+                };
+                let long = rest.strip_prefix("--")?.split([' ', '<']).next()?;
+                Some((long.to_string(), short))
+            })
+            .filter(|(long, _)| long != "json" && long != "help")
+            .collect();
+        out.push((names, flags));
+    }
+    assert!(out.len() >= 7, "parsed too few CLI commands: {out:?}");
+    out
+}
+
+#[test]
+fn the_plugin_has_every_cli_command_and_flag() {
+    for (names, cli_flags) in cli_commands() {
+        for name in names {
+            let c = command(&format!("tpm {name}"));
+            let flags: BTreeSet<(String, Option<char>)> = c
+                .signature()
+                .named
+                .iter()
+                .filter(|f| f.long != "help")
+                .map(|f| (f.long.clone(), f.short))
+                .collect();
+            assert_eq!(flags, cli_flags, "the flags of tpm {name}");
+        }
+    }
+}
+
+#[test]
+fn commands_that_take_names_take_them_from_arguments_and_input() {
+    for name in [
+        "tpm stop",
+        "tpm restart",
+        "tpm delete",
+        "tpm del",
+        "tpm logs",
+    ] {
+        let s = command(name).signature();
+        assert_eq!(
+            s.rest_positional.as_ref().map(|r| r.name.as_str()),
+            Some("names")
+        );
+        let inputs: Vec<String> = s
+            .input_output_types
+            .iter()
+            .map(|(i, _)| i.to_string())
+            .collect();
+        assert_eq!(
+            inputs,
+            ["nothing", "string", "list<string>", "record", "table"]
+        );
+    }
+}
+
+/// Runs every example that has a result, in its world.
+fn examples_hold(name: &str, world: World) {
+    let c = command(name);
+    engine(&world)
+        .test_examples(&c.examples())
+        .unwrap_or_else(|e| panic!("the examples of {name}: {e:?}"));
+}
+
+#[test]
+fn examples_of_tpm_hold() {
+    examples_hold("tpm", World::files());
+}
+
+#[test]
+fn examples_of_tpm_list_and_ls_hold() {
+    examples_hold("tpm list", World::running());
+    examples_hold("tpm ls", World::running());
+}
+
+#[test]
+fn examples_of_tpm_ports_hold() {
+    examples_hold("tpm ports", World::running());
+}
+
+#[test]
+fn examples_of_tpm_start_hold() {
+    examples_hold("tpm start", World::files());
+}
+
+#[test]
+fn examples_of_tpm_stop_hold() {
+    examples_hold("tpm stop", World::running());
+}
+
+#[test]
+fn examples_of_tpm_restart_hold() {
+    examples_hold("tpm restart", World::running());
+}
+
+#[test]
+fn examples_of_tpm_delete_and_del_hold() {
+    examples_hold("tpm delete", World::running());
+    examples_hold("tpm del", World::running());
+}
+
+#[test]
+fn examples_of_tpm_logs_hold() {
+    examples_hold("tpm logs", World::running());
+}
+
+#[test]
+fn list_rows_are_typed_in_process() {
+    let world = World::running();
+    let value = eval(&world, "tpm list").expect("tpm list");
+    let rows = value.as_list().expect("a list");
+    assert_eq!(rows.len(), 2);
+    let row = rows[0].as_record().expect("a record");
+    assert_eq!(
+        row.get("name").and_then(|v| v.as_str().ok()),
+        Some("server-3000")
+    );
+    assert_eq!(
+        row.get("status").and_then(|v| v.as_str().ok()),
+        Some("online")
+    );
+    assert!(row.get("uptime").is_some_and(|v| v.as_duration().is_ok()));
+    assert!(row.get("mem").is_some_and(|v| v.as_filesize().is_ok()));
+    assert!(row.get("started").is_some_and(|v| v.as_date().is_ok()));
+    assert!(row.get("pid").is_some_and(|v| v.as_int().is_ok()));
+}
+
+#[test]
+fn an_unknown_name_is_an_error_in_process() {
+    let world = World::files();
+    let text = eval(&world, "tpm stop nope-1").expect_err("no such process");
+    assert!(text.contains("no process named nope-1"), "{text}");
+}
