@@ -1,0 +1,554 @@
+//! The measurements. Each takes a manager from empty to empty again, so they can run in any
+//! order, and each times what a user waits for, from the moment the command is issued.
+
+use std::fs::{self, File};
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::clock::mono_ns;
+use crate::managers::{describe, wait_until, App, Manager};
+use crate::procfs::{self, Memory};
+use crate::stats::Samples;
+
+/// How many of everything: the full run and the smoke run differ only in these.
+#[derive(Debug, Clone)]
+pub struct Counts {
+    /// Managed processes for the list and memory figures.
+    pub populations: Vec<usize>,
+    pub list_runs: usize,
+    pub start_runs: usize,
+    pub restarts: usize,
+    /// How long each run of the crashing process lasts.
+    pub crash_life: Duration,
+    pub log_bytes: u64,
+    pub log_runs: usize,
+    pub nu_cold_runs: usize,
+    pub nu_warm_runs: usize,
+    /// Pause after starting a population, before memory is read.
+    pub settle: Duration,
+}
+
+impl Counts {
+    pub fn full() -> Counts {
+        Counts {
+            populations: vec![1, 10, 100],
+            list_runs: 20,
+            start_runs: 10,
+            restarts: 20,
+            crash_life: Duration::from_millis(100),
+            log_bytes: 1 << 30,
+            log_runs: 3,
+            nu_cold_runs: 20,
+            nu_warm_runs: 100,
+            settle: Duration::from_secs(2),
+        }
+    }
+
+    pub fn smoke() -> Counts {
+        Counts {
+            populations: vec![1, 3],
+            list_runs: 3,
+            start_runs: 2,
+            restarts: 2,
+            crash_life: Duration::from_millis(50),
+            log_bytes: 4 << 20,
+            log_runs: 1,
+            nu_cold_runs: 2,
+            nu_warm_runs: 3,
+            settle: Duration::from_millis(100),
+        }
+    }
+}
+
+/// Where the figures' files go, and the program the managers run.
+pub struct Env {
+    pub scratch: PathBuf,
+    /// This binary: the managed program (`tpm-bench child ...`).
+    pub me: PathBuf,
+    pub sleep: PathBuf,
+}
+
+impl Env {
+    fn child(&self, role: &[&str]) -> Vec<String> {
+        std::iter::once(self.me.to_string_lossy().into_owned())
+            .chain(std::iter::once("child".to_string()))
+            .chain(role.iter().map(|s| s.to_string()))
+            .collect()
+    }
+
+    fn file(&self, name: &str) -> PathBuf {
+        self.scratch.join(name)
+    }
+
+    fn err_file(&self) -> PathBuf {
+        self.scratch.join("last-command.err")
+    }
+}
+
+/// Runs `cmd` with its output discarded and returns when it has exited; fails if it failed.
+fn run_quiet(cmd: &mut Command, env: &Env) -> Result<(), String> {
+    let err = File::create(env.err_file()).map_err(|e| e.to_string())?;
+    let status = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(err)
+        .status()
+        .map_err(|e| format!("cannot run {}: {e}", describe(cmd)))?;
+    if status.success() {
+        Ok(())
+    } else {
+        let why = fs::read_to_string(env.err_file()).unwrap_or_default();
+        Err(format!(
+            "{} failed ({status}): {}",
+            describe(cmd),
+            why.trim()
+        ))
+    }
+}
+
+/// The wall time of a command, output discarded.
+fn timed(cmd: &mut Command, env: &Env) -> Result<Duration, String> {
+    let t = Instant::now();
+    run_quiet(cmd, env)?;
+    Ok(t.elapsed())
+}
+
+/// A stamp line written by the child: `start NS PID` or `exit NS`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stamp {
+    Start { ns: u64, pid: u32 },
+    Exit { ns: u64 },
+}
+
+pub fn read_stamps(path: &Path) -> Vec<Stamp> {
+    let text = fs::read_to_string(path).unwrap_or_default();
+    parse_stamps(&text)
+}
+
+fn parse_stamps(text: &str) -> Vec<Stamp> {
+    // Only complete lines: the child may be writing the last one.
+    text.split_inclusive('\n')
+        .filter(|l| l.ends_with('\n'))
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            match f.as_slice() {
+                ["start", ns, pid] => Some(Stamp::Start {
+                    ns: ns.parse().ok()?,
+                    pid: pid.parse().ok()?,
+                }),
+                ["exit", ns] => Some(Stamp::Exit {
+                    ns: ns.parse().ok()?,
+                }),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// The gaps between each exit and the start that follows it.
+pub fn restart_gaps(stamps: &[Stamp]) -> Vec<Duration> {
+    stamps
+        .windows(2)
+        .filter_map(|w| match (w[0], w[1]) {
+            (Stamp::Exit { ns: exit }, Stamp::Start { ns: start, .. }) if start >= exit => {
+                Some(Duration::from_nanos(start - exit))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn wait_for_start(path: &Path, limit: Duration) -> Result<(u64, u32), String> {
+    let mut found = None;
+    wait_until(
+        &format!("a start stamp in {}", path.display()),
+        limit,
+        || {
+            found = read_stamps(path).into_iter().find_map(|s| match s {
+                Stamp::Start { ns, pid } => Some((ns, pid)),
+                Stamp::Exit { .. } => None,
+            });
+            Ok(found.is_some())
+        },
+    )?;
+    found.ok_or_else(|| "no start stamp".into())
+}
+
+/// Whether the last 4 KiB of `path` hold `needle`. A missing file holds nothing (a log
+/// being rotated is briefly missing).
+fn tail_has(path: &Path, needle: &[u8]) -> bool {
+    let Ok(mut f) = File::open(path) else {
+        return false;
+    };
+    let len = f.metadata().map_or(0, |m| m.len());
+    let _ = f.seek(SeekFrom::Start(len.saturating_sub(4096)));
+    let mut buf = Vec::with_capacity(4096);
+    let _ = f.read_to_end(&mut buf);
+    buf.windows(needle.len()).any(|w| w == needle)
+}
+
+// ---- list and memory ----------------------------------------------------------------------
+
+/// A manager running `n` sleeps: the memory of its own processes, and its list times.
+pub struct Population {
+    pub memory: Memory,
+    /// How many processes of its own the manager had (supervisors, daemon).
+    pub processes: usize,
+    pub list: Samples,
+}
+
+/// Starts `n` sleeps, reads memory, times the listing, then runs `also` (the Nushell
+/// figures use the same population) and stops everything.
+pub fn population(
+    m: &mut dyn Manager,
+    n: usize,
+    counts: &Counts,
+    env: &Env,
+    also: impl FnOnce(&dyn Manager) -> Result<(), String>,
+) -> Result<Population, String> {
+    m.up()?;
+    let apps: Vec<App> = (0..n)
+        .map(|i| App {
+            name: format!("sleep{i}"),
+            port: 30000 + i as u16,
+            argv: vec![env.sleep.to_string_lossy().into_owned(), "100000".into()],
+            restart: true,
+        })
+        .collect();
+    m.add(&apps)?;
+    std::thread::sleep(counts.settle);
+    let pids = m.own_pids()?;
+    let mut memory = Memory::default();
+    for &pid in &pids {
+        memory = memory + procfs::memory(pid)?;
+    }
+    let mut list = Samples::default();
+    run_quiet(&mut m.list(), env)?; // warm-up: the page cache, the daemon's first answer
+    for _ in 0..counts.list_runs {
+        list.push_duration(timed(&mut m.list(), env)?);
+    }
+    let online = m.online()?.len();
+    if online != n {
+        return Err(format!("{}: {online} of {n} processes online", m.label()));
+    }
+    also(m)?;
+    m.down()?;
+    Ok(Population {
+        memory,
+        processes: pids.len(),
+        list,
+    })
+}
+
+// ---- start and stop -----------------------------------------------------------------------
+
+/// Start: from the command issued until it has returned and the process runs (its own
+/// stamp). Stop: until the command has returned and the process is gone.
+pub fn start_stop(
+    m: &mut dyn Manager,
+    counts: &Counts,
+    env: &Env,
+) -> Result<(Samples, Samples), String> {
+    m.up()?;
+    let stamp = env.file("start.stamp");
+    let app = App {
+        name: "bench".into(),
+        port: 39000,
+        argv: env.child(&["stamp", &stamp.to_string_lossy()]),
+        restart: true,
+    };
+    let (mut starts, mut stops) = (Samples::default(), Samples::default());
+    // One warm-up round, not counted.
+    for round in 0..=counts.start_runs {
+        let _ = fs::remove_file(&stamp);
+        m.prepare(&app)?;
+        let t0 = mono_ns();
+        run_quiet(&mut m.start(&app), env)?;
+        let returned = mono_ns();
+        let (ran, pid) = wait_for_start(&stamp, Duration::from_secs(30))?;
+        let started = Duration::from_nanos(returned.max(ran) - t0);
+
+        let t0 = mono_ns();
+        run_quiet(&mut m.stop(&app), env)?;
+        let returned = mono_ns();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let gone = loop {
+            if !procfs::is_running(pid) {
+                break mono_ns();
+            }
+            if Instant::now() > deadline {
+                return Err(format!("{}: pid {pid} still runs after stop", m.label()));
+            }
+            std::thread::sleep(Duration::from_micros(100));
+        };
+        let stopped = Duration::from_nanos(returned.max(gone) - t0);
+        m.remove(&app)?;
+        if round > 0 {
+            starts.push_duration(started);
+            stops.push_duration(stopped);
+        }
+    }
+    m.down()?;
+    Ok((starts, stops))
+}
+
+// ---- crash to restart ---------------------------------------------------------------------
+
+/// A process that exits with code 1 after a short life, restarted with no delay: the gap
+/// from each exit (stamped by the process just before it exits) to the next start.
+pub fn crash_restart(m: &mut dyn Manager, counts: &Counts, env: &Env) -> Result<Samples, String> {
+    m.up()?;
+    let stamp = env.file("crash.stamp");
+    let _ = fs::remove_file(&stamp);
+    let life = counts.crash_life.as_millis().to_string();
+    let app = App {
+        name: "crash".into(),
+        port: 39001,
+        argv: env.child(&["crash", &stamp.to_string_lossy(), &life]),
+        restart: true,
+    };
+    m.launch(std::slice::from_ref(&app))?;
+    let want = counts.restarts;
+    let limit =
+        (counts.crash_life + Duration::from_secs(2)) * want as u32 + Duration::from_secs(30);
+    wait_until(&format!("{} restarts", want), limit, || {
+        Ok(restart_gaps(&read_stamps(&stamp)).len() >= want)
+    })?;
+    m.remove(&app)?;
+    m.down()?;
+    let mut gaps = Samples::default();
+    for g in restart_gaps(&read_stamps(&stamp)).into_iter().take(want) {
+        gaps.push_duration(g);
+    }
+    Ok(gaps)
+}
+
+// ---- log throughput -----------------------------------------------------------------------
+
+/// One run of writing `bytes` of lines: the time from the child's start until its last line
+/// is in the log file, and the CPU time the manager spent meanwhile.
+pub struct LogRun {
+    pub wall: Duration,
+    pub manager_cpu: f64,
+}
+
+/// The child writes `bytes` of lines to stdout under the manager, which logs them.
+pub fn log_throughput(
+    m: &mut dyn Manager,
+    counts: &Counts,
+    env: &Env,
+) -> Result<Vec<LogRun>, String> {
+    m.up()?;
+    let mut runs = Vec::new();
+    for run in 0..counts.log_runs {
+        let stamp = env.file(&format!("log-{run}.stamp"));
+        let sentinel = format!("END-OF-BENCH-{}-{run}", std::process::id());
+        let app = App {
+            name: format!("spew{run}"),
+            port: 39100 + run as u16,
+            argv: env.child(&[
+                "spew",
+                &stamp.to_string_lossy(),
+                &counts.log_bytes.to_string(),
+                &sentinel,
+            ]),
+            restart: false,
+        };
+        // A daemon's CPU time so far; tpm's supervisors are new with each process.
+        let before: f64 = m
+            .own_pids()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|&p| procfs::cpu_seconds(p))
+            .sum();
+        m.launch(std::slice::from_ref(&app))?;
+        let (t0, _) = wait_for_start(&stamp, Duration::from_secs(30))?;
+        let log = m.out_log(&app);
+        let limit = Duration::from_secs(60) + Duration::from_secs(counts.log_bytes >> 20);
+        wait_until("the last line in the log", limit, || {
+            Ok(tail_has(&log, sentinel.as_bytes()))
+        })?;
+        let wall = Duration::from_nanos(mono_ns() - t0);
+        let after: f64 = m
+            .own_pids()?
+            .iter()
+            .filter_map(|&p| procfs::cpu_seconds(p))
+            .sum();
+        m.remove(&app)?;
+        remove_logs(&log);
+        runs.push(LogRun {
+            wall,
+            manager_cpu: (after - before).max(0.0),
+        });
+    }
+    m.down()?;
+    Ok(runs)
+}
+
+/// The log and its rotated files (`x.out`, `x.out.1`, `x.out.2`, ...).
+fn remove_logs(log: &Path) {
+    let (Some(dir), Some(name)) = (log.parent(), log.file_name()) else {
+        return;
+    };
+    let name = name.to_string_lossy().into_owned();
+    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+        if entry.file_name().to_string_lossy().starts_with(&name) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// The same child, its stdout straight into a file: the baseline.
+pub fn log_direct(counts: &Counts, env: &Env) -> Result<Vec<LogRun>, String> {
+    let mut runs = Vec::new();
+    for run in 0..counts.log_runs {
+        let stamp = env.file(&format!("direct-{run}.stamp"));
+        let log = env.file(&format!("direct-{run}.out"));
+        let sentinel = format!("END-OF-BENCH-{}-direct-{run}", std::process::id());
+        let out = File::create(&log).map_err(|e| e.to_string())?;
+        let mut child = Command::new(&env.me)
+            .args([
+                "child",
+                "spew",
+                &stamp.to_string_lossy(),
+                &counts.log_bytes.to_string(),
+                &sentinel,
+            ])
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        let waited = (|| {
+            let (t0, _) = wait_for_start(&stamp, Duration::from_secs(30))?;
+            let limit = Duration::from_secs(60) + Duration::from_secs(counts.log_bytes >> 20);
+            wait_until("the last line in the file", limit, || {
+                Ok(tail_has(&log, sentinel.as_bytes()))
+            })?;
+            Ok::<_, String>(Duration::from_nanos(mono_ns() - t0))
+        })();
+        let _ = child.kill();
+        let _ = child.wait();
+        let _ = fs::remove_file(&log);
+        runs.push(LogRun {
+            wall: waited?,
+            manager_cpu: 0.0,
+        });
+    }
+    Ok(runs)
+}
+
+// ---- Nushell ------------------------------------------------------------------------------
+
+pub struct Nushell {
+    pub nu: PathBuf,
+    pub plugin: PathBuf,
+}
+
+pub struct NuFigures {
+    /// `nu -c 'tpm list'`: a new nu, so a new plugin process, each time.
+    pub cold: Samples,
+    /// `tpm list | table` inside one nu session, the plugin already running.
+    pub warm: Samples,
+    /// `nu -c '[] | ignore'`: what starting nu alone costs.
+    pub nu_alone: Samples,
+}
+
+impl Nushell {
+    fn nu(&self, env: &Env, tetra_dir: &Path) -> Command {
+        let mut c = Command::new(&self.nu);
+        // A private config folder: nothing of the user's is read or written.
+        c.env("TETRA_DIR", tetra_dir)
+            .env("XDG_CONFIG_HOME", env.file("nu-config"))
+            .env("XDG_DATA_HOME", env.file("nu-data"))
+            .arg("-n");
+        c
+    }
+
+    /// Run while tpm manages the largest population.
+    pub fn measure(
+        &self,
+        counts: &Counts,
+        env: &Env,
+        tetra_dir: &Path,
+    ) -> Result<NuFigures, String> {
+        let plugin = self.plugin.to_string_lossy().into_owned();
+        let cold_cmd = || {
+            let mut c = self.nu(env, tetra_dir);
+            c.args(["--plugins", &plugin, "-c", "tpm list"]);
+            c
+        };
+        let alone_cmd = || {
+            let mut c = self.nu(env, tetra_dir);
+            c.args(["-c", "[] | ignore"]);
+            c
+        };
+        let (mut cold, mut nu_alone) = (Samples::default(), Samples::default());
+        run_quiet(&mut cold_cmd(), env)?;
+        for _ in 0..counts.nu_cold_runs {
+            cold.push_duration(timed(&mut cold_cmd(), env)?);
+            nu_alone.push_duration(timed(&mut alone_cmd(), env)?);
+        }
+        let script = format!(
+            "tpm list | ignore; 1..{} | each {{ timeit {{ tpm list | table | ignore }} | into int }} | to json -r",
+            counts.nu_warm_runs
+        );
+        let out = self
+            .nu(env, tetra_dir)
+            .args(["--plugins", &plugin, "-c", &script])
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot run nu: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "nu failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        let ns: Vec<u64> = serde_json::from_slice(&out.stdout).map_err(|e| {
+            format!(
+                "nu's timings: {e}: {}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        })?;
+        let mut warm = Samples::default();
+        for v in ns {
+            warm.push_duration(Duration::from_nanos(v));
+        }
+        Ok(NuFigures {
+            cold,
+            warm,
+            nu_alone,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamps_parse_and_gaps_pair_each_exit_with_the_next_start() {
+        let text = "start 100 7\nexit 200\nstart 260 8\nexit 300\nstart 301 9\nexit 4";
+        let stamps = parse_stamps(text);
+        assert_eq!(stamps.len(), 5, "the unfinished last line is left out");
+        assert_eq!(stamps[0], Stamp::Start { ns: 100, pid: 7 });
+        assert_eq!(
+            restart_gaps(&stamps),
+            [Duration::from_nanos(60), Duration::from_nanos(1)]
+        );
+    }
+
+    #[test]
+    fn the_tail_of_a_file_is_searched() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("log");
+        assert!(!tail_has(&f, b"END"), "missing file");
+        fs::write(&f, format!("{}END\n", "x".repeat(100_000))).unwrap();
+        assert!(tail_has(&f, b"END"));
+        fs::write(&f, format!("END\n{}", "x".repeat(100_000))).unwrap();
+        assert!(!tail_has(&f, b"END"), "only the tail is read");
+    }
+}
