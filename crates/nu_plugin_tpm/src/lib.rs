@@ -17,8 +17,8 @@ use std::path::PathBuf;
 
 use nu_plugin::{Plugin, PluginCommand};
 
-/// The plugin. It re-executes its own binary as each process's supervisor, so it works
-/// without a `tpm` on PATH.
+/// The plugin. Each process's supervisor is the `tpm-supervisor` installed beside it, or
+/// else the plugin's own binary re-executed, so it works without a `tpm` on PATH.
 pub struct TpmPlugin {
     supervisor_exe: PathBuf,
 }

@@ -269,6 +269,14 @@ impl Sandbox {
         }
     }
 
+    /// A sandbox whose `tpm` is `binary` (a copy or link elsewhere, with or without a
+    /// `tpm-supervisor` beside it).
+    pub fn with_tpm(binary: PathBuf) -> Sandbox {
+        let mut s = Sandbox::new();
+        s.tpm = binary;
+        s
+    }
+
     /// The scratch folder; commands run here.
     pub fn path(&self) -> &Path {
         self.dir.path()

@@ -35,7 +35,8 @@ pub struct Tpm {
 pub type Each<T> = Vec<(Name, Result<T>)>;
 
 impl Tpm {
-    /// `supervisor_exe` must be a binary that calls `supervisor::run_if_requested` first.
+    /// `supervisor_exe` must be a binary that calls `supervisor::run_if_requested` first
+    /// (the front end's own); a `tpm-supervisor` beside it is preferred (see `supervisor`).
     /// Fails on a store that belongs to another user; repairs one open to others (see
     /// [`Tpm::warnings`]).
     pub fn new(ctx: Context, supervisor_exe: PathBuf) -> Result<Tpm> {

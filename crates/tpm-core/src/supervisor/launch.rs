@@ -1,14 +1,18 @@
 //! Launching a supervisor, from the front end's side.
 //!
-//! The supervisor is a front-end binary re-executed with [`SUPERVISE_ARG`] (see `mod.rs`).
-//! It is detached by a double fork inside `pre_exec`: the forked child calls `setsid` and
+//! The supervisor is [`SUPERVISOR_BIN`] when it is installed beside the front end and is
+//! of the same build; otherwise (missing, not runnable, dead without a word, or answering
+//! that it is another build) the front-end binary itself, re-executed with [`SUPERVISE_ARG`] (see `mod.rs`).
+//! Either way, the front end holds the name's lock until the answer comes, so falling back
+//! never leaves the name free. The supervisor is detached by a double fork inside `pre_exec`: the forked child calls `setsid` and
 //! forks again; the middle process exits at once and is reaped here, so the supervisor is
 //! never our child (no zombie in a long-lived caller such as the Nushell plugin) and, not
 //! being a session leader, can never acquire a terminal. Only async-signal-safe calls run
 //! between fork and exec, which keeps this correct in multi-threaded callers.
 //!
 //! Two descriptors cross the exec: the name's lock (so the lock passes to the supervisor
-//! without ever being free) and the write end of the handshake pipe.
+//! without ever being free) and the write end of the handshake pipe. The launcher's build
+//! ([`BUILD`]) goes along as the last argument.
 
 use std::ffi::OsString;
 use std::fs::OpenOptions;
@@ -22,8 +26,8 @@ use std::time::Duration;
 
 use nix::fcntl::OFlag;
 
-use super::handshake::{self, Outcome};
-use super::{ENV_ID, ENV_NAME, ENV_SUPERVISOR, SUPERVISE_ARG};
+use super::handshake::{self, Outcome, Reply};
+use super::{BUILD, ENV_ID, ENV_NAME, ENV_SUPERVISOR, SUPERVISE_ARG, SUPERVISOR_BIN};
 use crate::error::{Error, Result};
 use crate::lock::FileLock;
 use crate::name::Name;
@@ -33,20 +37,66 @@ use crate::store::{Store, Stream};
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Starts the supervisor for `name`, handing it `lock`, and waits for the handshake.
+/// `front_end` is the binary of the calling front end; [`SUPERVISOR_BIN`] beside it is
+/// preferred.
 pub fn launch(
+    store: &Store,
+    name: &Name,
+    front_end: &Path,
+    env: &[(OsString, OsString)],
+    lock: FileLock,
+) -> Result<Outcome> {
+    let lock_fd: OwnedFd = lock.into_fd();
+    let dedicated = front_end.with_file_name(SUPERVISOR_BIN);
+    let fail = |message: String| Error::Supervisor {
+        name: name.to_string(),
+        message,
+    };
+    if dedicated != front_end && dedicated.is_file() {
+        // Another build, a binary that cannot run, or one that died without a word (had it
+        // spawned the process, the process died with it): the front end's own binary
+        // supervises instead.
+        if let Answer::Reply(Reply::Outcome(outcome)) =
+            start(store, name, &dedicated, env, &lock_fd)?
+        {
+            return Ok(outcome);
+        }
+    }
+    match start(store, name, front_end, env, &lock_fd)? {
+        Answer::Reply(Reply::Outcome(outcome)) => Ok(outcome),
+        Answer::Reply(Reply::OtherBuild { build }) => Err(fail(format!(
+            "{} is build {build}, not {BUILD}",
+            front_end.display()
+        ))),
+        Answer::Died => Err(fail(DIED.into())),
+        Answer::Unrunnable(message) => Err(fail(message)),
+    }
+}
+
+const DIED: &str = "it exited before starting the process";
+
+enum Answer {
+    Reply(Reply),
+    /// The pipe closed without a reply.
+    Died,
+    /// The binary could not be run at all, so nothing was started.
+    Unrunnable(String),
+}
+
+/// Runs `exe` as the supervisor and waits for its answer.
+fn start(
     store: &Store,
     name: &Name,
     exe: &Path,
     env: &[(OsString, OsString)],
-    lock: FileLock,
-) -> Result<Outcome> {
+    lock_fd: &OwnedFd,
+) -> Result<Answer> {
     let fail = |message: String| Error::Supervisor {
         name: name.to_string(),
         message,
     };
     let (ready_r, ready_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC)
         .map_err(|e| fail(format!("cannot create a pipe: {e}")))?;
-    let lock_fd: OwnedFd = lock.into_fd();
     let inherit = [lock_fd.as_raw_fd(), ready_w.as_raw_fd()];
     // The supervisor's own stderr (a panic, should one ever happen) goes to the err log.
     let err_log = OpenOptions::new()
@@ -62,6 +112,7 @@ pub fn launch(
         .arg(name.as_str())
         .arg(inherit[0].to_string())
         .arg(inherit[1].to_string())
+        .arg(BUILD)
         .env_clear()
         // A tpm started from inside a managed process must not carry that process's
         // markers: cleanup after a dead supervisor finds its tree by them.
@@ -78,17 +129,23 @@ pub fn launch(
     unsafe {
         cmd.pre_exec(move || detach(&inherit));
     }
-    let mut middle = cmd
-        .spawn()
-        .map_err(|e| fail(format!("cannot run {}: {e}", exe.display())))?;
+    let mut middle = match cmd.spawn() {
+        Ok(middle) => middle,
+        Err(e) => {
+            return Ok(Answer::Unrunnable(format!(
+                "cannot run {}: {e}",
+                exe.display()
+            )))
+        }
+    };
     // The middle process exits as soon as it has forked the supervisor.
     let _ = middle.wait();
-    // Our copies go: the supervisor holds the lock now, and a closed pipe means it died.
+    // Our copy goes: a closed pipe means the supervisor died. (The lock stays ours too
+    // until the caller returns, so a fallback to another binary never finds it free.)
     drop(ready_w);
-    drop(lock_fd);
     match handshake::receive(ready_r, HANDSHAKE_TIMEOUT) {
-        Ok(Some(outcome)) => Ok(outcome),
-        Ok(None) => Err(fail("it exited before starting the process".into())),
+        Ok(Some(reply)) => Ok(Answer::Reply(reply)),
+        Ok(None) => Ok(Answer::Died),
         Err(e) => Err(fail(e.to_string())),
     }
 }

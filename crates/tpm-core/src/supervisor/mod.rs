@@ -5,8 +5,10 @@
 //!   policy (`crate::policy`), stop the whole tree on request;
 //! - `handshake` is the one message it sends back to the command that launched it.
 //!
-//! Both front-end binaries call [`run_if_requested`] first thing in `main`, so either can
-//! be re-executed as a supervisor.
+//! The supervisor runs from [`SUPERVISOR_BIN`], a small binary installed beside the front
+//! ends (one runs per managed process, so its size is paid many times over). Both front-end
+//! binaries also call [`run_if_requested`] first thing in `main`, so either can be
+//! re-executed as a supervisor when that binary is missing or from another build.
 
 mod handshake;
 mod launch;
@@ -27,6 +29,13 @@ pub const ENV_ID: &str = "TPM_ID";
 /// `SPID.SPID_START` of the supervisor: how the leftovers of a killed supervisor's tree are
 /// found again (see `ops::cleanup`).
 pub const ENV_SUPERVISOR: &str = "TPM_SUPERVISOR";
+
+/// The dedicated supervisor binary, looked for beside the front end (see `launch`).
+pub const SUPERVISOR_BIN: &str = "tpm-supervisor";
+
+/// This build of tpm-core: its version and a digest of its sources (`build.rs`). A launcher
+/// passes its own; a supervisor binary of another build refuses to run (see `launch`).
+pub const BUILD: &str = concat!(env!("CARGO_PKG_VERSION"), "+", env!("TPM_CORE_SOURCES"));
 
 /// If this process was started as a supervisor, runs it and exits; otherwise returns.
 pub fn run_if_requested() {

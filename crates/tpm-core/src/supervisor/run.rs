@@ -24,10 +24,10 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
-use super::handshake::{self, Outcome};
+use super::handshake::{self, Outcome, Reply};
 use super::logpump::{LineSplitter, LogFile, Stamp};
 use super::spawn;
-use super::{ENV_ID, ENV_NAME, ENV_SUPERVISOR};
+use super::{BUILD, ENV_ID, ENV_NAME, ENV_SUPERVISOR};
 use crate::error::{EXIT_FAILURE, EXIT_NOT_RUNNABLE};
 use crate::info::unix_now;
 use crate::lock::FileLock;
@@ -104,8 +104,21 @@ struct Supervisor {
     env: Vec<(OsString, OsString)>,
 }
 
-/// `args`: store root, name, lock fd, handshake fd (see `launch`).
+/// `args`: store root, name, lock fd, handshake fd, the launcher's build (see `launch`).
 pub fn main(args: &[OsString]) -> i32 {
+    if args.get(4).map(OsString::as_os_str) != Some(OsStr::new(BUILD)) {
+        // Launched by another build: say so and touch nothing (the lock stays with the
+        // launcher, which then supervises with its own binary).
+        if let Ok(ready) = adopt(args.get(3)) {
+            handshake::send(
+                ready,
+                &Reply::OtherBuild {
+                    build: BUILD.into(),
+                },
+            );
+        }
+        return EXIT_FAILURE;
+    }
     match Supervisor::new(args) {
         Ok(mut s) => {
             s.run();
@@ -179,7 +192,8 @@ impl Supervisor {
                     &Outcome::Failed {
                         code: EXIT_FAILURE,
                         message: e.to_string(),
-                    },
+                    }
+                    .into(),
                 );
                 return Err(e.to_string());
             }
@@ -304,7 +318,7 @@ impl Supervisor {
                 self.main = Some((child.pid, Instant::now()));
                 self.phase = Phase::Running;
                 if let Some(ready) = self.ready.take() {
-                    handshake::send(ready, &Outcome::Spawned { pid: child.pid });
+                    handshake::send(ready, &Outcome::Spawned { pid: child.pid }.into());
                 }
             }
             Err(e) => {
@@ -324,7 +338,7 @@ impl Supervisor {
                         _ => EXIT_FAILURE,
                     };
                     self.finish(Status::Errored, Some(message.clone()));
-                    handshake::send(ready, &Outcome::Failed { code, message });
+                    handshake::send(ready, &Outcome::Failed { code, message }.into());
                     return;
                 }
                 self.after_exit(message, Duration::ZERO);

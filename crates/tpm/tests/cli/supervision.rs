@@ -25,3 +25,73 @@ fn the_supervisor_is_detached_in_its_own_session() {
     assert_ne!(session, spid, "not a session leader (double fork)");
     assert_eq!(tty, 0, "no controlling terminal");
 }
+
+/// The binary a supervisor runs.
+fn supervisor_exe(s: &Sandbox, name: &str) -> std::path::PathBuf {
+    s.wait_status(name, "online");
+    let spid = s.record_field(name, "spid").unwrap();
+    std::fs::read_link(format!("/proc/{spid}/exe")).unwrap()
+}
+
+/// `tpm` alone in a folder of its own (linked, not copied: it is large), plus `extra` files.
+fn lone_tpm(dir: &std::path::Path, extra: &[(&str, &str)]) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let tpm = dir.join("tpm");
+    if std::fs::hard_link(tpm_testkit::binary("tpm"), &tpm).is_err() {
+        std::fs::copy(tpm_testkit::binary("tpm"), &tpm).unwrap();
+    }
+    for (name, body) in extra {
+        let path = dir.join(name);
+        std::fs::write(&path, body).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    tpm
+}
+
+#[test]
+fn supervisors_run_the_small_tpm_supervisor_installed_beside_tpm() {
+    let s = Sandbox::new();
+    s.server_script("server.sh", 3702);
+    s.tpm(["start", "server.sh"]).ok();
+    let exe = supervisor_exe(&s, "server-3702");
+    assert_eq!(exe, tpm_testkit::binary("tpm-supervisor"));
+}
+
+#[test]
+fn without_tpm_supervisor_beside_it_tpm_supervises_with_itself() {
+    let bin = tempfile::tempdir().unwrap();
+    let s = Sandbox::with_tpm(lone_tpm(bin.path(), &[]));
+    s.server_script("server.sh", 3703);
+    s.tpm(["start", "server.sh"]).ok();
+    assert_eq!(supervisor_exe(&s, "server-3703"), bin.path().join("tpm"));
+    s.tpm(["stop", "server-3703"]).ok();
+}
+
+#[test]
+fn a_tpm_supervisor_of_another_build_or_broken_is_passed_over() {
+    use std::os::unix::fs::PermissionsExt;
+    // One answers the handshake (its 5th argument is the pipe) that it is another build;
+    // one exits without a word; one cannot be executed at all. None may start anything,
+    // or keep the name from the tpm that supervises instead.
+    for (fake, mode) in [
+        (
+            "#!/usr/bin/env bash\necho 'build 0.0.0+other' >&\"$5\"\n",
+            0o755,
+        ),
+        ("#!/bin/sh\nexit 3\n", 0o755),
+        ("#!/bin/sh\n", 0o644),
+    ] {
+        let bin = tempfile::tempdir().unwrap();
+        let s = Sandbox::with_tpm(lone_tpm(bin.path(), &[("tpm-supervisor", fake)]));
+        std::fs::set_permissions(
+            bin.path().join("tpm-supervisor"),
+            std::fs::Permissions::from_mode(mode),
+        )
+        .unwrap();
+        s.server_script("server.sh", 3704);
+        s.tpm(["start", "server.sh"]).ok();
+        assert_eq!(supervisor_exe(&s, "server-3704"), bin.path().join("tpm"));
+        assert_eq!(s.list().len(), 1);
+        s.tpm(["stop", "server-3704"]).ok();
+    }
+}
