@@ -344,6 +344,7 @@ pub fn log_throughput(
     let mut runs = Vec::new();
     for run in 0..counts.log_runs {
         let stamp = env.file(&format!("log-{run}.stamp"));
+        let _ = fs::remove_file(&stamp);
         let sentinel = format!("END-OF-BENCH-{}-{run}", std::process::id());
         let app = App {
             name: format!("spew{run}"),
@@ -405,6 +406,7 @@ pub fn log_direct(counts: &Counts, env: &Env) -> Result<Vec<LogRun>, String> {
     let mut runs = Vec::new();
     for run in 0..counts.log_runs {
         let stamp = env.file(&format!("direct-{run}.stamp"));
+        let _ = fs::remove_file(&stamp);
         let log = env.file(&format!("direct-{run}.out"));
         let sentinel = format!("END-OF-BENCH-{}-direct-{run}", std::process::id());
         let out = File::create(&log).map_err(|e| e.to_string())?;

@@ -22,7 +22,7 @@ use stats::Samples;
 
 const USAGE: &str = "usage: tpm-bench run --tpm PATH --scratch DIR --out FILE [--smoke]
          [--pm2 PATH] [--supervisord PATH --supervisorctl PATH] [--nu PATH --plugin PATH]
-         [--readme FILE] [--build TEXT]
+         [--readme FILE] [--build TEXT] [--log-mib N]
        tpm-bench child stamp|crash|spew ...   (the program the managers run)";
 
 fn main() {
@@ -57,6 +57,7 @@ struct Options {
     out: PathBuf,
     readme: Option<PathBuf>,
     build: Option<String>,
+    log_mib: Option<u64>,
 }
 
 impl Options {
@@ -83,6 +84,13 @@ impl Options {
                 "--out" => o.out = path,
                 "--readme" => o.readme = Some(path),
                 "--build" => o.build = Some(value.clone()),
+                "--log-mib" => {
+                    o.log_mib = Some(
+                        value
+                            .parse()
+                            .map_err(|_| format!("--log-mib {value}: not a number"))?,
+                    )
+                }
                 _ => return Err(format!("unknown option {flag}\n{USAGE}")),
             }
         }
@@ -110,11 +118,14 @@ fn say(what: &str) {
 /// Runs every figure; whatever happens, every manager is brought down before returning.
 fn run(o: &Options) -> Result<(), String> {
     let began = Instant::now();
-    let counts = if o.smoke {
+    let mut counts = if o.smoke {
         Counts::smoke()
     } else {
         Counts::full()
     };
+    if let Some(mib) = o.log_mib {
+        counts.log_bytes = mib << 20;
+    }
     std::fs::create_dir_all(&o.scratch).map_err(|e| format!("{}: {e}", o.scratch.display()))?;
     let env = Env {
         scratch: o.scratch.clone(),
