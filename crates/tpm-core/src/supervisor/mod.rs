@@ -13,6 +13,7 @@
 mod handshake;
 mod launch;
 mod logpump;
+mod resident;
 mod run;
 mod spawn;
 

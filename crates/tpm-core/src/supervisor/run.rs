@@ -230,6 +230,7 @@ impl Supervisor {
         self.record.status = Status::Launching;
         self.save();
         self.start_child();
+        super::resident::release_code();
         while !matches!(self.phase, Phase::Done) {
             self.wait_and_dispatch();
         }

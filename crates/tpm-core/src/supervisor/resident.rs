@@ -1,0 +1,88 @@
+//! Keeping the supervisor's resident set small. One supervisor runs per managed process,
+//! so what each keeps mapped is paid many times over.
+//!
+//! Once the process is spawned, the code and constants that starting up used (argument and
+//! record parsing, the first spawn, the handshake) are not needed again for a long time,
+//! yet they stay mapped, and counted in the supervisor's RSS, with the 64 KiB around each
+//! page the kernel maps at a fault. [`release_code`] unmaps this binary's read-only
+//! segments from the process: the pages stay in the page cache (one copy for every
+//! supervisor), and whatever the supervisor runs next faults back in as it is used.
+
+/// Drops this binary's never-written segments (code and constants: `PT_LOAD` without
+/// `PF_W`) from the process's page tables. Harmless: those pages are file-backed and
+/// unmodified, so a later access reads them again from the page cache. Writable segments
+/// (data, and RELRO, which was written when it was relocated) are left alone.
+pub fn release_code() {
+    #[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+    // SAFETY: the kernel gives AT_PHDR/AT_PHNUM for the running program; the headers are
+    // mapped for the life of the process. MADV_DONTNEED on a private file mapping whose
+    // pages were never written only drops their mappings.
+    unsafe {
+        let at = libc::getauxval(libc::AT_PHDR) as usize;
+        let count = libc::getauxval(libc::AT_PHNUM) as usize;
+        if at == 0 || count == 0 {
+            return;
+        }
+        let headers = std::slice::from_raw_parts(at as *const libc::Elf64_Phdr, count);
+        // Where the program was loaded (0 unless it is position-independent).
+        let Some(bias) = headers
+            .iter()
+            .find(|h| h.p_type == libc::PT_PHDR)
+            .map(|h| at.wrapping_sub(h.p_vaddr as usize))
+        else {
+            return;
+        };
+        let page = libc::sysconf(libc::_SC_PAGESIZE).max(4096) as usize;
+        for h in headers
+            .iter()
+            .filter(|h| h.p_type == libc::PT_LOAD && h.p_flags & libc::PF_W == 0)
+        {
+            let start = bias.wrapping_add(h.p_vaddr as usize) & !(page - 1);
+            let end =
+                (bias.wrapping_add((h.p_vaddr + h.p_memsz) as usize) + page - 1) & !(page - 1);
+            libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Resident KiB of this binary's code mappings, from /proc/self/smaps.
+    fn code_rss_kib() -> u64 {
+        let exe = std::fs::read_link("/proc/self/exe").unwrap();
+        let exe = exe.to_string_lossy().into_owned();
+        let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+        let mut ours = false;
+        let mut total = 0;
+        for line in smaps.lines() {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            if fields
+                .first()
+                .is_some_and(|f| f.contains('-') && !f.ends_with(':'))
+            {
+                ours = fields.get(1).is_some_and(|p| p.starts_with("r-x")) && line.ends_with(&exe);
+            } else if ours && fields.first() == Some(&"Rss:") {
+                total += fields[1].parse::<u64>().unwrap();
+            }
+        }
+        total
+    }
+
+    #[test]
+    fn code_pages_are_released_and_fault_back_in_when_run() {
+        let before = code_rss_kib();
+        assert!(before > 0, "the test binary's code is resident");
+        release_code();
+        let after = code_rss_kib();
+        // Other test threads run code meanwhile, faulting a little back in.
+        assert!(
+            after < before,
+            "{after} KiB resident after, {before} KiB before"
+        );
+        // And the code still runs: formatting, allocation, the file system.
+        assert_eq!(format!("{:?}", vec![1, 2]), "[1, 2]");
+        assert!(std::fs::read_to_string("/proc/self/stat").is_ok());
+    }
+}
