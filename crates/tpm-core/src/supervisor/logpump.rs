@@ -123,9 +123,14 @@ impl LogFile {
     }
 
     /// Moves `NAME.out` to `NAME.out.1` (and each older file one further, the oldest
-    /// beyond `keep` overwritten), then starts a new file.
+    /// beyond `keep` removed), then starts a new file.
     fn rotate(&mut self) {
         self.file = None;
+        // Removed first, not renamed over: ext4 writes a file renamed over another to disk
+        // at once (its guard for replace-by-rename), which would stall the pump.
+        if let Some(oldest) = self.rotated.last() {
+            let _ = std::fs::remove_file(oldest);
+        }
         for k in (1..self.rotated.len()).rev() {
             let _ = std::fs::rename(&self.rotated[k - 1], &self.rotated[k]);
         }
