@@ -51,15 +51,18 @@ pub struct LineSplitter {
 impl LineSplitter {
     /// Appends every complete line in `chunk` to `out`, each prefixed with `stamp`.
     pub fn feed(&mut self, chunk: &[u8], stamp: &str, out: &mut Vec<u8>) {
-        let mut rest = chunk;
-        while let Some(nl) = rest.iter().position(|&b| b == b'\n') {
-            let (line, tail) = rest.split_at(nl + 1);
+        // Room for every line of a chunk of 100-byte lines, stamped, without regrowing.
+        out.reserve(chunk.len() + chunk.len() / 4 + self.partial.len() + stamp.len());
+        let mut start = 0;
+        for nl in memchr::memchr_iter(b'\n', chunk) {
             out.extend_from_slice(stamp.as_bytes());
-            out.append(&mut self.partial);
-            out.extend_from_slice(line);
-            rest = tail;
+            if !self.partial.is_empty() {
+                out.append(&mut self.partial);
+            }
+            out.extend_from_slice(&chunk[start..=nl]);
+            start = nl + 1;
         }
-        self.partial.extend_from_slice(rest);
+        self.partial.extend_from_slice(&chunk[start..]);
         while self.partial.len() >= MAX_LINE {
             let tail = self.partial.split_off(MAX_LINE);
             out.extend_from_slice(stamp.as_bytes());

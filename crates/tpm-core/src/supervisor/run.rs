@@ -46,6 +46,9 @@ const KILL_GIVE_UP: Duration = Duration::from_secs(10);
 const DROPPED_SAVE_INTERVAL: Duration = Duration::from_secs(1);
 /// Bytes read from one pipe per wake-up, so one noisy stream cannot starve the other.
 const READ_CHUNK: usize = 64 * 1024;
+/// The pipe size a busy stream gets (Linux's default limit for unprivileged users), so the
+/// process writes on while the supervisor logs, instead of the two taking turns.
+const BUSY_PIPE: i32 = 1024 * 1024;
 
 enum Phase {
     Running,
@@ -76,6 +79,8 @@ struct Pipe {
     fd: OwnedFd,
     stream: Stream,
     split: LineSplitter,
+    /// Whether it was made [`BUSY_PIPE`] large (quiet streams keep the default 64 KiB).
+    grown: bool,
 }
 
 struct Supervisor {
@@ -314,6 +319,7 @@ impl Supervisor {
                         fd,
                         stream,
                         split: LineSplitter::default(),
+                        grown: false,
                     });
                 }
                 self.main = Some((child.pid, Instant::now()));
@@ -585,6 +591,12 @@ impl Supervisor {
         match n {
             Ok(0) => Pumped::Closed,
             Ok(n) => {
+                if n == self.chunk.len() && !pipe.grown {
+                    // A full read: the writer may be waiting on us. (Refused beyond the
+                    // user's pipe memory limit: then the pipe keeps its size.)
+                    pipe.grown = true;
+                    let _ = fcntl(&pipe.fd, FcntlArg::F_SETPIPE_SZ(BUSY_PIPE));
+                }
                 self.buf.clear();
                 pipe.split
                     .feed(&self.chunk[..n], self.stamp.now(), &mut self.buf);
