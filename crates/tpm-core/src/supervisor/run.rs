@@ -21,7 +21,7 @@ use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, SigSet, SigmaskHow, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
-use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::sys::wait::{waitid, waitpid, Id, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
 use super::handshake::{self, Outcome, Reply};
@@ -429,8 +429,13 @@ impl Supervisor {
             Then::Restart(_) => Status::Waiting,
             Then::Finish(..) => Status::Stopping,
         };
-        self.save();
         self.begin_draining(then);
+        // Written only if the draining goes on: had it ended at once (nothing was left of
+        // the tree), the restart, backoff or finish it led to has written the record
+        // already, and a `waiting` record overwritten a moment later costs a restart time.
+        if let Phase::Draining { .. } = self.phase {
+            self.save();
+        }
     }
 
     fn request_stop(&mut self) {
@@ -503,6 +508,12 @@ impl Supervisor {
         if let Some(pgid) = group {
             // Safe while the main process is unreaped: its pid, and so its group id, is ours.
             let _ = kill(Pid::from_raw(-(pgid as i32)), signal);
+        }
+        // Without a single child there is no descendant either (a subreaper adopts them
+        // all): no need to read every process on the machine. This is the common case of
+        // a process that exits leaving nothing behind, on the way to its restart.
+        if !has_children() {
+            return 0;
         }
         let table = proc::all();
         let mut count = 0;
@@ -666,6 +677,12 @@ impl Supervisor {
     fn dropped_due(&self) -> Option<Instant> {
         (self.dropped() != self.saved_dropped).then(|| self.last_save + DROPPED_SAVE_INTERVAL)
     }
+}
+
+/// Whether this process has any child, running or exited, without reaping one.
+fn has_children() -> bool {
+    let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+    !matches!(waitid(Id::All, flags), Err(Errno::ECHILD))
 }
 
 /// The managed process's environment: the caller's, the record's `--env`, then what tpm
