@@ -106,6 +106,9 @@ struct Supervisor {
     last_save: Instant,
     /// The handshake pipe, until the first spawn is reported.
     ready: Option<OwnedFd>,
+    /// A restart is under way: one that fails leads to another through the loop, never
+    /// through a nested call (a program gone for good, at zero delay, would recurse).
+    restarting: bool,
     env: Vec<(OsString, OsString)>,
 }
 
@@ -224,6 +227,7 @@ impl Supervisor {
             saved_dropped: 0,
             last_save: Instant::now(),
             ready: Some(ready),
+            restarting: false,
             env,
         })
     }
@@ -244,9 +248,12 @@ impl Supervisor {
 
     fn wait_and_dispatch(&mut self) {
         let timeout = self.next_timer().map_or(PollTimeout::NONE, |at| {
-            let ms = at.saturating_duration_since(Instant::now()).as_millis();
+            let left = at.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return PollTimeout::ZERO; // due now: look at the fds, then fire it
+            }
             // Round up, so a timer is never polled a millisecond early, in a loop.
-            PollTimeout::from(u16::try_from(ms + 1).unwrap_or(u16::MAX))
+            PollTimeout::from(u16::try_from(left.as_millis() + 1).unwrap_or(u16::MAX))
         });
         let (signal_ready, ready_pipes) = {
             let mut fds = Vec::with_capacity(1 + self.pipes.len());
@@ -474,7 +481,7 @@ impl Supervisor {
             return;
         };
         match then {
-            Then::Restart(delay) if delay.is_zero() => self.restart(),
+            Then::Restart(delay) if delay.is_zero() && !self.restarting => self.restart(),
             Then::Restart(delay) => {
                 self.phase = Phase::Backoff {
                     until: Instant::now() + delay,
@@ -487,8 +494,10 @@ impl Supervisor {
     }
 
     fn restart(&mut self) {
+        self.restarting = true;
         self.record.restarts += 1;
         self.start_child();
+        self.restarting = false;
     }
 
     fn finish(&mut self, status: Status, reason: Option<String>) {

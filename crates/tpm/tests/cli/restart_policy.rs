@@ -70,3 +70,28 @@ fn zero_delay_restarts_reach_errored_after_ten_quick_exits_by_default() {
     let p = s.wait_status("crash-3504", "errored");
     assert_eq!(p["restarts"], 9);
 }
+
+#[test]
+fn a_program_gone_for_good_at_zero_delay_keeps_its_supervisor_responsive() {
+    // Each restart fails to spawn (the program was removed) and is retried at once, for
+    // ever: the supervisor must still answer a stop.
+    let s = Sandbox::new();
+    let program = s.file("vanish", "#!/bin/sh\nsleep 0.2\nexit 1\n", 0o755);
+    s.tpm([
+        "start",
+        "./vanish",
+        "--port",
+        "3507",
+        "--restart-delay",
+        "0",
+        "--max-restarts",
+        "0",
+    ])
+    .ok();
+    std::fs::remove_file(&program).unwrap();
+    wait_for("failed restarts", || {
+        s.log("vanish-3507", "err").matches("cannot run").count() >= 3
+    });
+    s.tpm(["stop", "vanish-3507"]).ok();
+    assert_eq!(s.get("vanish-3507").unwrap()["status"], "stopped");
+}
