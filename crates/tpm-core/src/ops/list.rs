@@ -11,6 +11,11 @@ use crate::proc;
 use crate::status::Status;
 use crate::store::Problem;
 
+/// Records a listing thread reads at least: fewer, and a thread costs more than it saves.
+const PER_THREAD: usize = 24;
+/// Threads a listing uses at most.
+const MAX_THREADS: usize = 4;
+
 /// Every process, plus the files that could not be read.
 #[derive(Debug)]
 pub struct Listing {
@@ -31,29 +36,45 @@ pub struct PortInfo {
 impl Tpm {
     /// Every process, ordered by id. A record left active by a dead supervisor is settled
     /// here (its leftovers stopped), so the next command after a crash cleans up.
+    ///
+    /// Each record costs a few system calls (its file, its lock, `/proc` for the process
+    /// and its supervisor), so a long list is read by several threads, one part each.
     pub fn list(&self) -> Result<Listing> {
         let (names, mut problems) = self.store.names()?;
         let clock = Clock::now();
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(MAX_THREADS)
+            .min(names.len() / PER_THREAD)
+            .max(1);
+        let parts: Vec<(Vec<ProcessInfo>, Vec<Problem>)> = if threads == 1 {
+            vec![self.observe_all(&names, clock)]
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = names
+                    .chunks(names.len().div_ceil(threads))
+                    .map(|part| {
+                        let thread = std::thread::Builder::new()
+                            .spawn_scoped(scope, move || self.observe_all(part, clock));
+                        // No thread to be had: this part is read here, now.
+                        thread.map_err(|_| self.observe_all(part, clock))
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| match h {
+                        Ok(thread) => thread
+                            .join()
+                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                        Err(done) => done,
+                    })
+                    .collect()
+            })
+        };
         let mut processes = Vec::with_capacity(names.len());
-        for name in names {
-            match self.store.read(&name) {
-                Ok(Some(mut record)) => {
-                    let mut supervised = self.store.is_locked(&name);
-                    if record.status.is_active() && !supervised {
-                        if let Ok(Some(_lock)) = self.store.try_lock(&name) {
-                            cleanup::settle(&self.store, &name, &mut record);
-                        } else {
-                            supervised = true; // someone took it since
-                        }
-                    }
-                    processes.push(observe(&name, &record, supervised, clock));
-                }
-                Ok(None) => {} // deleted while listing
-                Err(error) => problems.push(Problem {
-                    file: self.store.meta_path(&name),
-                    error,
-                }),
-            }
+        for (mut seen, mut bad) in parts {
+            processes.append(&mut seen);
+            problems.append(&mut bad);
         }
         processes
             .sort_by(|a, b| (a.id.is_none(), a.id, &a.name).cmp(&(b.id.is_none(), b.id, &b.name)));
@@ -61,6 +82,33 @@ impl Tpm {
             processes,
             problems,
         })
+    }
+
+    /// Reads and observes `names`, in order.
+    fn observe_all(&self, names: &[Name], clock: Clock) -> (Vec<ProcessInfo>, Vec<Problem>) {
+        let mut processes = Vec::with_capacity(names.len());
+        let mut problems = Vec::new();
+        for name in names {
+            match self.store.read(name) {
+                Ok(Some(mut record)) => {
+                    let mut supervised = self.store.is_locked(name);
+                    if record.status.is_active() && !supervised {
+                        if let Ok(Some(_lock)) = self.store.try_lock(name) {
+                            cleanup::settle(&self.store, name, &mut record);
+                        } else {
+                            supervised = true; // someone took it since
+                        }
+                    }
+                    processes.push(observe(name, &record, supervised, clock));
+                }
+                Ok(None) => {} // deleted while listing
+                Err(error) => problems.push(Problem {
+                    file: self.store.meta_path(name),
+                    error,
+                }),
+            }
+        }
+        (processes, problems)
     }
 
     /// The PORT of every process, and whether something listens on it.
