@@ -11,7 +11,7 @@ use chrono::{DateTime, FixedOffset, Local, TimeZone};
 use serde::Serialize;
 
 use crate::name::Name;
-use crate::proc::{self, Identity};
+use crate::proc::{self, Identity, Stat};
 use crate::record::Record;
 use crate::status::Status;
 
@@ -71,22 +71,48 @@ pub fn unix_now() -> i64 {
 
 /// Joins a record with what is true now. `supervised` tells whether the name's lock is held.
 pub fn observe(name: &Name, record: &Record, supervised: bool, clock: Clock) -> ProcessInfo {
+    observe_seen(name, record, supervised, clock, None)
+}
+
+/// The record's process, if it runs and is still the one recorded.
+pub(crate) fn live_process(record: &Record) -> Option<Stat> {
+    Identity::from_parts(record.pid, record.pid_start, record.boot_id.as_deref())
+        .and_then(|id| id.stat_if_alive())
+}
+
+/// Whether the live process `stat` of `record` proves its supervisor alive: its parent is
+/// the recorded supervisor, so that supervisor lives, and is that one (an orphan is adopted
+/// by an ancestor, never by a process that took a dead one's pid). A live supervisor holds
+/// the name's lock: a listing need not ask the lock, nor read the supervisor's `/proc`.
+pub(crate) fn parent_is_supervisor(record: &Record, stat: &Stat) -> bool {
+    record.spid == Some(stat.ppid)
+}
+
+/// [`observe`], given the process's stat when the caller has just read it.
+pub(crate) fn observe_seen(
+    name: &Name,
+    record: &Record,
+    supervised: bool,
+    clock: Clock,
+    seen: Option<Stat>,
+) -> ProcessInfo {
     let (status, reason) = effective_status(record, supervised);
     let live = if matches!(
         status,
         Status::Online | Status::Stopping | Status::Launching
     ) {
-        Identity::from_parts(record.pid, record.pid_start, record.boot_id.as_deref())
-            .and_then(|id| id.stat_if_alive())
+        seen.or_else(|| live_process(record))
     } else {
         None
     };
-    let supervisor = if supervised {
+    let supervisor = if !supervised {
+        None
+    } else if let Some(stat) = live.filter(|s| parent_is_supervisor(record, s)) {
+        Some(stat.ppid)
+    } else {
         Identity::from_parts(record.spid, record.spid_start, record.boot_id.as_deref())
             .filter(Identity::is_alive)
             .map(|id| id.pid)
-    } else {
-        None
     };
     let hz = proc::ticks_per_second() as f64;
     let cpu = live.and_then(|s| {

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::{cleanup, Tpm};
 use crate::error::{Error, Result};
-use crate::info::{observe, Clock, ProcessInfo};
+use crate::info::{live_process, observe_seen, parent_is_supervisor, Clock, ProcessInfo};
 use crate::logs::{self, LogLine};
 use crate::name::Name;
 use crate::proc;
@@ -91,15 +91,22 @@ impl Tpm {
         for name in names {
             match self.store.read(name) {
                 Ok(Some(mut record)) => {
-                    let mut supervised = self.store.is_locked(name);
+                    let mut live = record
+                        .status
+                        .is_active()
+                        .then(|| live_process(&record))
+                        .flatten();
+                    let mut supervised = live.is_some_and(|s| parent_is_supervisor(&record, &s))
+                        || self.store.is_locked(name);
                     if record.status.is_active() && !supervised {
                         if let Ok(Some(_lock)) = self.store.try_lock(name) {
                             cleanup::settle(&self.store, name, &mut record);
+                            live = None;
                         } else {
                             supervised = true; // someone took it since
                         }
                     }
-                    processes.push(observe(name, &record, supervised, clock));
+                    processes.push(observe_seen(name, &record, supervised, clock, live));
                 }
                 Ok(None) => {} // deleted while listing
                 Err(error) => problems.push(Problem {
