@@ -402,15 +402,45 @@ fn remove_logs(log: &Path) {
 }
 
 /// The same child, its stdout straight into a file: the baseline.
-pub fn log_direct(counts: &Counts, env: &Env) -> Result<Vec<LogRun>, String> {
+/// How the no-manager baselines get the child's lines into a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Baseline {
+    /// The child's stdout is the file: the fastest the lines can land.
+    Direct,
+    /// The child writes into a pipe that `cat` copies to the file: what any manager that
+    /// reads its child's output must at least do, with no work on the lines.
+    Cat,
+}
+
+/// The no-manager baselines for the log figure.
+pub fn log_baseline(how: Baseline, counts: &Counts, env: &Env) -> Result<Vec<LogRun>, String> {
+    let tag = match how {
+        Baseline::Direct => "direct",
+        Baseline::Cat => "cat",
+    };
     let mut runs = Vec::new();
     for run in 0..counts.log_runs {
-        let stamp = env.file(&format!("direct-{run}.stamp"));
+        let stamp = env.file(&format!("{tag}-{run}.stamp"));
         let _ = fs::remove_file(&stamp);
-        let log = env.file(&format!("direct-{run}.out"));
-        let sentinel = format!("END-OF-BENCH-{}-direct-{run}", std::process::id());
+        let log = env.file(&format!("{tag}-{run}.out"));
+        let sentinel = format!("END-OF-BENCH-{}-{tag}-{run}", std::process::id());
         let out = File::create(&log).map_err(|e| e.to_string())?;
-        let mut child = Command::new(&env.me)
+        let mut cat = match how {
+            Baseline::Direct => None,
+            Baseline::Cat => Some(
+                Command::new("cat")
+                    .stdin(Stdio::piped())
+                    .stdout(out.try_clone().map_err(|e| e.to_string())?)
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .map_err(|e| format!("cannot run cat: {e}"))?,
+            ),
+        };
+        let stdout = match cat.as_mut().and_then(|c| c.stdin.take()) {
+            Some(pipe) => Stdio::from(pipe),
+            None => Stdio::from(out),
+        };
+        let child = Command::new(&env.me)
             .args([
                 "child",
                 "spew",
@@ -419,20 +449,26 @@ pub fn log_direct(counts: &Counts, env: &Env) -> Result<Vec<LogRun>, String> {
                 &sentinel,
             ])
             .stdin(Stdio::null())
-            .stdout(out)
+            .stdout(stdout)
             .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| e.to_string())?;
-        let waited = (|| {
-            let (t0, _) = wait_for_start(&stamp, Duration::from_secs(30))?;
-            let limit = Duration::from_secs(60) + Duration::from_secs(counts.log_bytes >> 20);
-            wait_until("the last line in the file", limit, || {
-                Ok(tail_has(&log, sentinel.as_bytes()))
-            })?;
-            Ok::<_, String>(Duration::from_nanos(mono_ns() - t0))
-        })();
-        let _ = child.kill();
-        let _ = child.wait();
+            .spawn();
+        let waited = child.map_err(|e| e.to_string()).and_then(|mut child| {
+            let waited = (|| {
+                let (t0, _) = wait_for_start(&stamp, Duration::from_secs(30))?;
+                let limit = Duration::from_secs(60) + Duration::from_secs(counts.log_bytes >> 20);
+                wait_until("the last line in the file", limit, || {
+                    Ok(tail_has(&log, sentinel.as_bytes()))
+                })?;
+                Ok::<_, String>(Duration::from_nanos(mono_ns() - t0))
+            })();
+            let _ = child.kill();
+            let _ = child.wait();
+            waited
+        });
+        // The child gone, cat reads the end of its pipe and exits.
+        if let Some(mut cat) = cat {
+            let _ = cat.wait();
+        }
         let _ = fs::remove_file(&log);
         runs.push(LogRun {
             wall: waited?,
