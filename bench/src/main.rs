@@ -173,6 +173,14 @@ fn run(o: &Options) -> Result<(), String> {
     let labels: Vec<&'static str> = managers.iter().map(|m| m.label()).collect();
     let mut facts = machine();
     facts.push((
+        "scratch folder (stores, logs, the daemons' homes)".into(),
+        format!(
+            "{} ({})",
+            o.scratch.display(),
+            filesystem(&o.scratch).unwrap_or_else(|| "?".into())
+        ),
+    ));
+    facts.push((
         "load average (1, 5, 15 min)".into(),
         format!("{load_before} before, {} after", loadavg()),
     ));
@@ -489,7 +497,7 @@ fn notes(c: &Counts) -> Vec<String> {
             c.restarts
         ),
         format!(
-            "logs: a child writes {} of 100-byte lines to stdout in 64 KiB writes; the time from its start until its last line is in the log file, {} runs. Each manager at its defaults: tpm prefixes every line with a timestamp and rotates at 10 MiB (5 kept); pm2 writes lines as they come (no timestamps, no rotation); supervisord rotates at 50 MB (10 kept). CPU time: the manager's own processes. The `cat` baseline is the floor for a manager that reads its child's output from a pipe: one more copy of every byte, and no work on the lines.",
+            "logs: a child writes {} of 100-byte lines to stdout in 64 KiB writes; the time from its start until its last line is in the log file (in the scratch folder, see above), {} runs, each after `sync`. Each manager at its defaults: tpm prefixes every line with a timestamp and rotates at 10 MiB (5 kept); pm2 writes lines as they come (no timestamps, no rotation); supervisord rotates at 50 MB (10 kept). CPU time: the manager's own processes. The `cat` baseline is the floor for a manager that reads its child's output from a pipe: one more copy of every byte, and no work on the lines.",
             human_bytes(c.log_bytes),
             c.log_runs
         ),
@@ -585,6 +593,21 @@ fn machine() -> Vec<(String, String)> {
             mem_kib as f64 / 1048576.0
         ),
     )]
+}
+
+/// The type of the file system `path` is on: the longest mount point that holds it.
+fn filesystem(path: &Path) -> Option<String> {
+    let mounts = std::fs::read_to_string("/proc/mounts").ok()?;
+    mounts
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let (point, kind) = (f.get(1)?, f.get(2)?);
+            path.starts_with(point)
+                .then(|| (point.len(), kind.to_string()))
+        })
+        .max_by_key(|(len, _)| *len)
+        .map(|(_, kind)| kind)
 }
 
 fn versions(managers: &[Box<dyn Manager>], o: &Options) -> String {
