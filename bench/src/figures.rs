@@ -39,7 +39,7 @@ impl Counts {
             restarts: 20,
             crash_life: Duration::from_millis(100),
             log_bytes: 1 << 30,
-            log_runs: 3,
+            log_runs: 5,
             nu_cold_runs: 20,
             nu_warm_runs: 100,
             settle: Duration::from_secs(2),
