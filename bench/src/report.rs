@@ -23,13 +23,16 @@ impl Unit {
     }
 }
 
-/// One figure: a median per manager.
+/// One figure: a median per manager, or for a floor, the fastest run.
 #[derive(Debug, Clone)]
 pub struct Row {
     pub key: String,
     pub title: String,
     pub unit: Unit,
     pub cells: Vec<(&'static str, Samples)>,
+    /// A baseline without a manager, shown by its fastest run: what the machine can do.
+    /// (Its slow runs measure the machine's bad moments, not the work.)
+    pub floor: bool,
 }
 
 impl Row {
@@ -39,14 +42,18 @@ impl Row {
             title: title.into(),
             unit,
             cells: Vec::new(),
+            floor: false,
         }
     }
 
-    pub fn median(&self, manager: &str) -> Option<f64> {
-        self.cells
-            .iter()
-            .find(|(m, _)| *m == manager)
-            .and_then(|(_, s)| s.median())
+    /// The figure for `manager`: the median of its runs, the fastest for a floor.
+    pub fn figure(&self, manager: &str) -> Option<f64> {
+        let (_, s) = self.cells.iter().find(|(m, _)| *m == manager)?;
+        if self.floor {
+            s.min()
+        } else {
+            s.median()
+        }
     }
 }
 
@@ -108,11 +115,11 @@ impl Report {
         for row in &self.rows {
             let _ = write!(out, "| {} |", row.title);
             for m in &self.managers {
-                let cell = row.median(m).map_or("—".into(), |v| row.unit.show(v));
+                let cell = row.figure(m).map_or("—".into(), |v| row.unit.show(v));
                 let _ = write!(out, " {cell} |");
             }
             for m in &others {
-                let cell = match (row.median(m), row.median("tpm")) {
+                let cell = match (row.figure(m), row.figure("tpm")) {
                     (Some(o), Some(t)) if t > 0.0 => ratio(o / t),
                     _ => "—".into(),
                 };
