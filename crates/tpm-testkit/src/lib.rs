@@ -40,7 +40,7 @@ pub fn program(name: &str) -> PathBuf {
         .flat_map(std::env::split_paths)
         .map(|dir| dir.join(name))
         .find(|p| fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
-        .unwrap_or_else(|| panic!("{name} is not installed: `bash .ci/run` installs it"))
+        .unwrap_or_else(|| panic!("{name} is not installed: `./test.sh` installs it"))
 }
 
 /// Waits until `cond` holds, polling with a short pause; panics with `what` at the deadline.

@@ -36,7 +36,7 @@ impl Tmux {
             .args(argv)
             .stdin(Stdio::null())
             .status()
-            .expect("run tmux (is it installed? `bash .ci/run` installs it)");
+            .expect("run tmux (is it installed? `./test.sh` installs it)");
         assert!(status.success(), "tmux new-session failed: {status}");
         tmux
     }

@@ -128,7 +128,7 @@ fn find_nu() -> PathBuf {
             .collect(),
     };
     let how = format!(
-        "the Nushell plugin's end-to-end tests need nu {NU_VERSION}: run `bash .ci/run` once \
+        "the Nushell plugin's end-to-end tests need nu {NU_VERSION}: run `./test.sh` \
          (it installs it in .ci/cache), or `npm install --prefix .ci/cache nushell@{NU_VERSION}`, \
          or set TPM_TEST_NU to a nu {NU_VERSION} binary"
     );

@@ -106,7 +106,7 @@ fn run_line(t: &Tmux, command: &str) {
 fn bash_completes_subcommands_and_the_one_matching_process() {
     assert!(
         Path::new(BASH_COMPLETION).exists(),
-        "bash-completion is not installed: `bash .ci/run` installs it"
+        "bash-completion is not installed: `./test.sh` installs it"
     );
     let st = stage();
     let t = interactive(

@@ -13,4 +13,5 @@ mod real_servers;
 mod restart_policy;
 mod store_contract;
 mod supervision;
+mod test_command;
 mod tetra_shim;

@@ -76,10 +76,7 @@ fn env_port_beats_the_script_line_as_the_seed_orders_it() {
 #[test]
 fn seed_backend_js_is_backend_8080_run_with_node() {
     let s = Sandbox::new();
-    if tpm_core_which("node").is_none() {
-        eprintln!("node is not installed; skipping");
-        return;
-    }
+    tpm_testkit::program("node");
     s.file("api/backend.js", "setInterval(() => {}, 1000);\n", 0o644);
     assert_eq!(
         started_name(&s.tpm(["start", "api/backend.js", "--port", "8080"])),
@@ -169,11 +166,4 @@ fn commands_are_not_run_through_a_shell() {
         s.log("python3-4100", "out")
     );
     assert!(!marker.exists());
-}
-
-/// Whether a program is on PATH (tests skip cleanly when an optional runtime is absent).
-fn tpm_core_which(program: &str) -> Option<std::path::PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|d| d.join(program))
-        .find(|p| p.is_file())
 }

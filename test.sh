@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# The whole test suite, on any machine: installs what the tests drive when it is missing,
+# then runs every test of the workspace and ends with the total.
+#
+# Usage: ./test.sh [--check] [-- ARGS for cargo test]
+#   --check   only check for the tools; never install; exit 69 when one is missing
+#
+# The tests start real bash scripts and real python3 and node servers, and drive bash
+# (with bash-completion), zsh, fish, tmux and the real Nushell (the version the plugin's
+# nu crates are pinned to). Debian packages are installed with apt-get when this runs as
+# root or with password-less sudo; Nushell comes from npm into the git-ignored .ci/cache,
+# which needs no root. Where something cannot be installed, nothing is built: one message
+# lists what is missing and the command that installs it.
+#
+# TPM_TEST_ROOT (default /) is where system files are looked for: the dependency check's own
+# test points it at a fake root.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+cd "$here"
+
+check_only=0
+cargo_args=()
+while (($#)); do
+  case "$1" in
+    --check) check_only=1 ;;
+    --) shift; cargo_args=("$@"); break ;;
+    -h | --help) sed -n '2,17s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    *) echo "test.sh: unknown argument $1" >&2; echo "usage: ./test.sh [--check] [-- ARGS for cargo test]" >&2; exit 64 ;;
+  esac
+  shift
+done
+
+root=${TPM_TEST_ROOT:-/}
+root=${root%/}
+nu_version=0.115.1
+nu_cache=.ci/cache
+npm_install_nu="npm install --prefix $nu_cache --no-audit --no-fund --loglevel=error nushell@$nu_version"
+
+# A tool the tests run, and the Debian package that has it.
+tools=(bash:bash python3:python3 node:nodejs npm:npm setsid:util-linux zsh:zsh fish:fish tmux:tmux)
+# A file the tests need, and its package.
+files=(/usr/share/bash-completion/bash_completion:bash-completion)
+
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# The nu the plugin's tests will use (the same search as crates/nu_plugin_tpm/tests/plugin/world.rs):
+# $TPM_TEST_NU, else npm's copy in .ci/cache, else nu on PATH; only the pinned version counts.
+find_nu() {
+  local candidates=()
+  if [[ -n ${TPM_TEST_NU-} ]]; then
+    candidates=("$TPM_TEST_NU")
+  else
+    local f
+    for f in "$nu_cache"/node_modules/@nushell/*/bin/nu; do [[ -f $f ]] && candidates+=("$PWD/$f"); done
+    have nu && candidates+=("$(command -v nu)")
+  fi
+  local nu
+  for nu in ${candidates[@]+"${candidates[@]}"}; do
+    if [[ $("$nu" --version 2>/dev/null) == "$nu_version" ]]; then
+      echo "$nu"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# Fills `missing` (what is absent) and `packages` (the Debian packages that bring it).
+survey() {
+  missing=()
+  packages=()
+  local entry
+  for entry in "${tools[@]}"; do
+    have "${entry%%:*}" || { missing+=("${entry%%:*}"); packages+=("${entry#*:}"); }
+  done
+  for entry in "${files[@]}"; do
+    [[ -f $root${entry%%:*} ]] || { missing+=("${entry#*:}"); packages+=("${entry#*:}"); }
+  done
+  nu_bin=$(find_nu) || nu_bin=""
+}
+
+# How packages get installed here: "" (as root), "sudo", or "no" (not possible).
+installer() {
+  if [[ ! -x $root/usr/bin/apt-get ]]; then
+    echo no
+  elif [[ $(id -u) == 0 ]]; then
+    echo ""
+  elif have sudo && sudo -n true 2>/dev/null; then
+    echo sudo
+  else
+    echo no
+  fi
+}
+
+survey
+how=$(installer)
+if ((${#packages[@]})) && ((check_only == 0)) && [[ $how != no ]]; then
+  echo "test.sh: installing ${packages[*]} (apt-get)"
+  $how apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $how apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+fi
+survey
+if [[ -z $nu_bin ]] && ((check_only == 0)) && have npm; then
+  echo "test.sh: installing nu $nu_version (npm) into $nu_cache"
+  mkdir -p "$nu_cache"
+  $npm_install_nu
+  survey
+fi
+
+if ((${#missing[@]})) || [[ -z $nu_bin ]]; then
+  {
+    echo "test.sh: the tests need programs this machine does not have:"
+    for m in ${missing[@]+"${missing[@]}"}; do echo "  - $m"; done
+    [[ -n $nu_bin ]] || echo "  - nu $nu_version (Nushell, for the plugin's tests)"
+    echo "Install them, then run ./test.sh again:"
+    if ((${#packages[@]})); then
+      if [[ -x $root/usr/bin/apt-get ]]; then
+        echo "  sudo apt-get install -y ${packages[*]}"
+      else
+        echo "  with your system's package manager: ${packages[*]}"
+      fi
+    fi
+    if [[ -z $nu_bin ]]; then
+      have npm || [[ " ${packages[*]} " == *" npm "* ]] || echo "  (npm, from Node.js, is needed for the next line)"
+      echo "  $npm_install_nu"
+    fi
+    if [[ $how == no ]] && ((check_only == 0)); then
+      echo "(./test.sh installs them itself when run as root or with password-less sudo on Debian or Ubuntu.)"
+    fi
+  } >&2
+  exit 69
+fi
+echo "test.sh: every tool is here (nu $nu_version at $nu_bin)"
+((check_only == 0)) || exit 0
+
+export TPM_TEST_NU="$nu_bin"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+cargo test --workspace --locked ${cargo_args[@]+"${cargo_args[@]}"} 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# cargo's last lines are doc-test runs (often "0 passed"): end with the total instead.
+total=$(awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "%d passed, %d failed, %d ignored", p, f, i }' "$log")
+echo "test.sh: $total"
+if ((status == 0)) && [[ $total == "0 passed, "* ]]; then
+  echo "test.sh: no test ran" >&2
+  exit 1
+fi
+exit "$status"
