@@ -25,7 +25,7 @@ if ((build)); then
   # the same flags, so the crates they share are compiled once. `--target` keeps the flag
   # off build scripts. Where static glibc is missing, the ordinary build is installed.
   host=$(rustc -vV | sed -n 's/^host: //p')
-  packages=(crates/tpm crates/nu_plugin_tpm)
+  packages=(crates/tpm crates/tpm-core crates/nu_plugin_tpm) # tpm-core: tpm-supervisor
   static_install() {
     RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" \
       cargo install --locked --quiet --target "$host" --path "$1"

@@ -12,28 +12,28 @@ use tpm_core::name::Name;
 use tpm_core::port::{self, PortInputs};
 use tpm_core::record::Record;
 use tpm_core::store::Store;
-use tpm_core::{Context, Status, Tpm};
+use tpm_core::{Context, Spec, Status, Tpm};
 
 const RECORDS: usize = 1_000;
 
 /// A record as a supervisor leaves it after a stop: every field filled in.
 fn record(i: usize) -> Record {
-    let mut r = Record::new(
+    let mut r = Record::new(Spec::new(
         format!("/srv/app{i}/server.sh"),
         vec![format!("/srv/app{i}/server.sh"), "--verbose".into()],
         format!("/srv/app{i}"),
         3000 + (i % 60_000) as u16,
-    );
+    ));
     r.id = Some(i as u32);
-    r.status = Status::Stopped;
-    r.restarts = (i % 7) as u32;
-    r.exit_code = Some(0);
-    r.spid = Some(10_000 + i as u32);
-    r.spid_start = Some(146_925 + i as u64);
-    r.boot_id = Some("b29de52c-8d6d-404f-876d-74cba1d61de9".into());
-    r.start_time = Some(1_795_459_838);
+    r.state.status = Status::Stopped;
+    r.state.restarts = (i % 7) as u32;
+    r.state.exit_code = Some(0);
+    r.state.spid = Some(10_000 + i as u32);
+    r.state.spid_start = Some(146_925 + i as u64);
+    r.state.boot_id = Some("b29de52c-8d6d-404f-876d-74cba1d61de9".into());
+    r.state.start_time = Some(1_795_459_838);
     r.created_at = Some(1_795_459_838);
-    r.env = vec![("NODE_ENV".into(), "production".into())];
+    r.spec.env = vec![("NODE_ENV".into(), "production".into())];
     r
 }
 

@@ -11,6 +11,7 @@ mod complete;
 mod context;
 mod error;
 mod selection;
+mod start_options;
 pub mod value;
 
 use std::path::PathBuf;

@@ -62,8 +62,13 @@ mod tests {
         let store = Store::locate(&ctx(d.path())).unwrap();
         store.ensure().unwrap();
         for n in ["web-2", "api-1"] {
-            let mut r = Record::new("s".into(), vec!["s".into()], "/".into(), 1);
-            r.status = Status::Stopped;
+            let mut r = Record::new(crate::spec::Spec::new(
+                "s".into(),
+                vec!["s".into()],
+                "/".into(),
+                1,
+            ));
+            r.state.status = Status::Stopped;
             store.write(&Name::parse(n).unwrap(), &r).unwrap();
         }
         std::fs::write(store.root().join("processes/bad-3.meta"), "garbage").unwrap();

@@ -76,8 +76,12 @@ pub fn observe(name: &Name, record: &Record, supervised: bool, clock: Clock) -> 
 
 /// The record's process, if it runs and is still the one recorded.
 pub(crate) fn live_process(record: &Record) -> Option<Stat> {
-    Identity::from_parts(record.pid, record.pid_start, record.boot_id.as_deref())
-        .and_then(|id| id.stat_if_alive())
+    Identity::from_parts(
+        record.state.pid,
+        record.state.pid_start,
+        record.state.boot_id.as_deref(),
+    )
+    .and_then(|id| id.stat_if_alive())
 }
 
 /// Whether the live process `stat` of `record` proves its supervisor alive: its parent is
@@ -85,7 +89,7 @@ pub(crate) fn live_process(record: &Record) -> Option<Stat> {
 /// by an ancestor, never by a process that took a dead one's pid). A live supervisor holds
 /// the name's lock: a listing need not ask the lock, nor read the supervisor's `/proc`.
 pub(crate) fn parent_is_supervisor(record: &Record, stat: &Stat) -> bool {
-    record.spid == Some(stat.ppid)
+    record.state.spid == Some(stat.ppid)
 }
 
 /// [`observe`], given the process's stat when the caller has just read it.
@@ -110,9 +114,13 @@ pub(crate) fn observe_seen(
     } else if let Some(stat) = live.filter(|s| parent_is_supervisor(record, s)) {
         Some(stat.ppid)
     } else {
-        Identity::from_parts(record.spid, record.spid_start, record.boot_id.as_deref())
-            .filter(Identity::is_alive)
-            .map(|id| id.pid)
+        Identity::from_parts(
+            record.state.spid,
+            record.state.spid_start,
+            record.state.boot_id.as_deref(),
+        )
+        .filter(Identity::is_alive)
+        .map(|id| id.pid)
     };
     let hz = proc::ticks_per_second() as f64;
     let cpu = live.and_then(|s| {
@@ -124,32 +132,33 @@ pub(crate) fn observe_seen(
         id: record.id,
         status,
         pid: live.map(|s| s.pid),
-        port: record.port,
+        port: record.spec.port,
         uptime: live
-            .and(record.start_time)
+            .and(record.state.start_time)
             .map(|t| (clock.now - t).max(0) as u64),
-        restarts: record.restarts,
+        restarts: record.state.restarts,
         cpu,
         mem: live.map(|s| s.rss_pages * proc::page_size()),
-        started: record.start_time.and_then(local_time),
-        script: record.script.clone(),
-        cmd: record.cmd.clone(),
-        cwd: record.cwd.clone(),
-        kind: record.kind.clone(),
-        exit_code: record.exit_code,
+        started: record.state.start_time.and_then(local_time),
+        script: record.spec.script.clone(),
+        cmd: record.spec.cmd.clone(),
+        cwd: record.spec.cwd.clone(),
+        kind: record.spec.kind.clone(),
+        exit_code: record.state.exit_code,
         reason,
         supervisor,
-        autorestart: record.policy.autorestart,
-        log_dropped: record.log_dropped,
+        autorestart: record.spec.policy.autorestart,
+        log_dropped: record.state.log_dropped,
     }
 }
 
 /// A record in an active status whose supervisor is gone did not end the way it says.
 pub(crate) fn effective_status(record: &Record, supervised: bool) -> (Status, Option<String>) {
-    if supervised || !record.status.is_active() {
-        return (record.status, record.reason.clone());
+    if supervised || !record.state.status.is_active() {
+        return (record.state.status, record.state.reason.clone());
     }
     if record
+        .state
         .boot_id
         .as_deref()
         .is_some_and(|b| b != proc::boot_id())

@@ -8,7 +8,10 @@
 //! | `name` | name validation, `basename-PORT`, `*` selectors |
 //! | `port` | PORT detection |
 //! | `target` | what a start runs: script or command string, interpreters |
-//! | `record` | the `.meta` line format |
+//! | `options` | the start options, declared once: flags, file fields, kinds, defaults |
+//! | `spec`, `state` | what should run; what is happening |
+//! | `record` | the `.meta` line format: a spec, a state and an id |
+//! | `rotation` | how big logs may grow |
 //! | `store` | the folder layout, atomic writes, permissions |
 //! | `lock` | the supervisor-alive lock |
 //! | `proc` | `/proc`: identities, stats, trees |
@@ -27,10 +30,14 @@ pub mod lock;
 pub mod logs;
 pub mod name;
 pub mod ops;
+pub mod options;
 pub mod policy;
 pub mod port;
 pub mod proc;
 pub mod record;
+pub mod rotation;
+pub mod spec;
+pub mod state;
 pub mod status;
 pub mod store;
 pub mod supervisor;
@@ -40,6 +47,8 @@ pub use context::Context;
 pub use error::{Error, Result};
 pub use info::ProcessInfo;
 pub use name::{Name, Selector};
-pub use ops::{Listing, StartRequest, Tpm};
+pub use ops::{Listing, Plan, StartRequest, Tpm};
+pub use options::{Opt, Options};
+pub use spec::Spec;
 pub use status::Status;
 pub use store::Stream;

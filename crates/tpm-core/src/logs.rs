@@ -1,6 +1,6 @@
-//! Logs: how big they may grow ([`LogLimits`], applied by the supervisor's log pump), and
-//! reading them: the last N lines of stdout and stderr merged in time order, across rotated
-//! files, and following them as they grow.
+//! Reading logs: the last N lines of stdout and stderr merged in time order, across
+//! rotated files, and following them as they grow. (How big they may grow is `rotation`;
+//! writing them is the supervisor's log pump.)
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -16,42 +16,6 @@ use crate::store::{Store, Stream};
 
 /// The length of the `YYYY-MM-DD HH:MM:SS ` prefix.
 const STAMP_LEN: usize = 20;
-
-/// Size-based rotation: when a log would grow past `max_size`, it becomes `NAME.out.1`
-/// (`.1` becomes `.2`, and so on, `keep` files at most) and a new one begins.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LogLimits {
-    /// Bytes per file; 0 never rotates.
-    pub max_size: u64,
-    /// Rotated files kept per stream.
-    pub keep: u32,
-}
-
-impl Default for LogLimits {
-    fn default() -> Self {
-        LogLimits {
-            max_size: 10 * 1024 * 1024,
-            keep: 5,
-        }
-    }
-}
-
-/// A size such as `10M`, `512k`, `1GiB` or `4096` (binary units).
-pub fn parse_size(raw: &str) -> Option<u64> {
-    let lower = raw.trim().to_ascii_lowercase();
-    let digits_end = lower
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(lower.len());
-    let (digits, unit) = lower.split_at(digits_end);
-    let scale: u64 = match unit.trim_end_matches("ib").trim_end_matches('b') {
-        "" => 1,
-        "k" => 1 << 10,
-        "m" => 1 << 20,
-        "g" => 1 << 30,
-        _ => return None,
-    };
-    digits.parse::<u64>().ok()?.checked_mul(scale)
-}
 
 /// One log line.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -402,18 +366,6 @@ mod tests {
         assert_eq!(tail(&p, 2).unwrap(), ["b", "c"]);
         std::fs::write(&p, "").unwrap();
         assert!(tail(&p, 2).unwrap().is_empty());
-    }
-
-    #[test]
-    fn sizes_take_binary_units() {
-        assert_eq!(parse_size("4096"), Some(4096));
-        assert_eq!(parse_size("10M"), Some(10 << 20));
-        assert_eq!(parse_size("512k"), Some(512 << 10));
-        assert_eq!(parse_size("1GiB"), Some(1 << 30));
-        assert_eq!(parse_size("2mb"), Some(2 << 20));
-        for bad in ["", "M", "10X", "-1", "1.5M", "99999999999999999999G"] {
-            assert_eq!(parse_size(bad), None, "{bad:?}");
-        }
     }
 
     #[test]

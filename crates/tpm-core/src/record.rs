@@ -1,83 +1,77 @@
 //! The process record: `processes/NAME.meta`, one line of `key=value` pairs.
 //!
-//! Values are quoted with POSIX shell rules, so `eval "$(cat NAME.meta)"` in bash sets one
-//! variable per key. The seed's keys (`script pid port start_time type`, and `cwd`) come
-//! first; the keys supervision needs follow; keys this version does not know are kept, in
-//! order, when the record is rewritten. Every known key is always written (empty when it
+//! A record joins a process's [`Spec`] (what should run) and its [`State`] (what is
+//! happening), with its id. Values are quoted with POSIX shell rules, so
+//! `eval "$(cat NAME.meta)"` in bash sets one variable per key. The keys of the README's
+//! file contract come first (`script pid port start_time type cwd node_env`, as the shell
+//! version of tpm wrote them); tpm's own follow; keys this version does not know are kept,
+//! in order, when the record is rewritten. Every known key is always written (empty when it
 //! has no value), so a shell loop that evals several records never sees a stale value.
 
 use std::time::Duration;
 
-use crate::logs::LogLimits;
 use crate::policy::Policy;
+use crate::rotation::LogLimits;
+use crate::spec::{Spec, KIND_CLI};
+use crate::state::State;
 use crate::status::Status;
+
+/// Every key tpm writes, in the order it writes them: the file contract's first.
+pub const KEYS: [&str; 28] = [
+    "script",
+    "pid",
+    "port",
+    "start_time",
+    "type",
+    "cwd",
+    "node_env",
+    "name",
+    "id",
+    "status",
+    "restarts",
+    "exit_code",
+    "reason",
+    "cmd",
+    "env",
+    "wanted",
+    "autorestart",
+    "max_restarts",
+    "restart_delay",
+    "kill_timeout",
+    "pid_start",
+    "spid",
+    "spid_start",
+    "boot_id",
+    "created_at",
+    "log_dropped",
+    "log_max_size",
+    "log_keep",
+];
 
 /// A record as stored. The name is the file name, not a field.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
+    /// The number `tpm list` shows; commands take it in place of the name.
     pub id: Option<u32>,
-    /// The script's absolute path, or the command string as given.
-    pub script: String,
-    /// Exactly what is executed: program and arguments.
-    pub cmd: Vec<String>,
-    pub cwd: String,
-    /// Variables given with `--env`, applied over the caller's environment.
-    pub env: Vec<(String, String)>,
-    pub port: u16,
-    /// `cli`, or `ecosystem` for processes from an ecosystem file.
-    pub kind: String,
-    pub status: Status,
-    /// The running process, with its start time in clock ticks after boot (see `proc`).
-    pub pid: Option<u32>,
-    pub pid_start: Option<u64>,
-    /// The supervisor, likewise.
-    pub spid: Option<u32>,
-    pub spid_start: Option<u64>,
-    /// The boot the pids above belong to.
-    pub boot_id: Option<String>,
-    /// Unix time the current run began.
-    pub start_time: Option<i64>,
     /// Unix time the record was first created.
     pub created_at: Option<i64>,
-    pub restarts: u32,
-    /// The last exit: the code, or 128 + the signal number.
-    pub exit_code: Option<i32>,
-    /// Why the process is in its status, when that is worth saying.
-    pub reason: Option<String>,
-    pub policy: Policy,
-    /// When logs rotate.
-    pub logs: LogLimits,
-    /// Log bytes that could not be written (full disk, file size limit).
-    pub log_dropped: u64,
+    pub spec: Spec,
+    pub state: State,
     /// Keys this version does not know, kept as they were.
     pub extra: Vec<(String, String)>,
 }
 
 impl Record {
     /// A fresh record for a process about to be launched.
-    pub fn new(script: String, cmd: Vec<String>, cwd: String, port: u16) -> Record {
+    pub fn new(spec: Spec) -> Record {
         Record {
             id: None,
-            script,
-            cmd,
-            cwd,
-            env: Vec::new(),
-            port,
-            kind: "cli".into(),
-            status: Status::Launching,
-            pid: None,
-            pid_start: None,
-            spid: None,
-            spid_start: None,
-            boot_id: None,
-            start_time: None,
             created_at: None,
-            restarts: 0,
-            exit_code: None,
-            reason: None,
-            policy: Policy::default(),
-            logs: LogLimits::default(),
-            log_dropped: 0,
+            spec,
+            state: State {
+                status: Status::Launching,
+                ..State::default()
+            },
             extra: Vec::new(),
         }
     }
@@ -85,45 +79,41 @@ impl Record {
     /// Serializes to the one-line format, ending in a newline.
     pub fn to_line(&self, name: &str) -> String {
         let opt = |v: Option<String>| v.unwrap_or_default();
-        let fields: [(&str, String); 26] = [
-            ("name", name.to_string()),
-            ("id", opt(self.id.map(|v| v.to_string()))),
-            ("script", self.script.clone()),
-            ("pid", opt(self.pid.map(|v| v.to_string()))),
-            ("port", self.port.to_string()),
-            ("start_time", opt(self.start_time.map(|v| v.to_string()))),
-            ("type", self.kind.clone()),
-            ("cwd", self.cwd.clone()),
-            ("status", self.status.to_string()),
-            ("restarts", self.restarts.to_string()),
-            ("exit_code", opt(self.exit_code.map(|v| v.to_string()))),
-            ("reason", one_line(self.reason.as_deref().unwrap_or(""))),
-            ("cmd", shell_words::join(&self.cmd)),
-            (
-                "env",
-                shell_words::join(self.env.iter().map(|(k, v)| format!("{k}={v}"))),
-            ),
-            ("autorestart", self.policy.autorestart.to_string()),
-            ("max_restarts", self.policy.max_restarts.to_string()),
-            (
-                "restart_delay",
-                self.policy.restart_delay.as_millis().to_string(),
-            ),
-            (
-                "kill_timeout",
-                self.policy.kill_timeout.as_millis().to_string(),
-            ),
-            ("pid_start", opt(self.pid_start.map(|v| v.to_string()))),
-            ("spid", opt(self.spid.map(|v| v.to_string()))),
-            ("spid_start", opt(self.spid_start.map(|v| v.to_string()))),
-            ("boot_id", opt(self.boot_id.clone())),
-            ("created_at", opt(self.created_at.map(|v| v.to_string()))),
-            ("log_dropped", self.log_dropped.to_string()),
-            ("log_max_size", self.logs.max_size.to_string()),
-            ("log_keep", self.logs.keep.to_string()),
+        let (spec, state) = (&self.spec, &self.state);
+        let values: [String; KEYS.len()] = [
+            // The file contract's keys, in its order.
+            spec.script.clone(),
+            opt(state.pid.map(|v| v.to_string())),
+            spec.port.to_string(),
+            opt(state.start_time.map(|v| v.to_string())),
+            spec.kind.clone(),
+            spec.cwd.clone(),
+            spec.node_env().unwrap_or_default().to_string(),
+            // tpm's.
+            name.to_string(),
+            opt(self.id.map(|v| v.to_string())),
+            state.status.to_string(),
+            state.restarts.to_string(),
+            opt(state.exit_code.map(|v| v.to_string())),
+            one_line(state.reason.as_deref().unwrap_or("")),
+            shell_words::join(&spec.cmd),
+            shell_words::join(spec.env.iter().map(|(k, v)| format!("{k}={v}"))),
+            spec.wanted.to_string(),
+            spec.policy.autorestart.to_string(),
+            spec.policy.max_restarts.to_string(),
+            spec.policy.restart_delay.as_millis().to_string(),
+            spec.policy.kill_timeout.as_millis().to_string(),
+            opt(state.pid_start.map(|v| v.to_string())),
+            opt(state.spid.map(|v| v.to_string())),
+            opt(state.spid_start.map(|v| v.to_string())),
+            opt(state.boot_id.clone()),
+            opt(self.created_at.map(|v| v.to_string())),
+            state.log_dropped.to_string(),
+            spec.logs.max_size.to_string(),
+            spec.logs.keep.to_string(),
         ];
         let mut out = String::with_capacity(512);
-        let known = fields.iter().map(|(k, v)| (*k, v.as_str()));
+        let known = KEYS.iter().zip(&values).map(|(k, v)| (*k, v.as_str()));
         let extra = self.extra.iter().map(|(k, v)| (k.as_str(), v.as_str()));
         for (i, (key, value)) in known.chain(extra).enumerate() {
             if i > 0 {
@@ -166,7 +156,7 @@ impl Record {
             // Records written by the shell version of tpm have no cmd: run the script.
             None => vec![script.clone()],
         };
-        let env = match fields.take("env") {
+        let mut env = match fields.take("env") {
             Some(e) => shell_words::split(&e)
                 .map_err(|e| format!("env: unreadable quoting ({e})"))?
                 .into_iter()
@@ -177,6 +167,12 @@ impl Record {
                 .collect::<Result<Vec<_>, _>>()?,
             None => Vec::new(),
         };
+        // The shell version of tpm kept NODE_ENV only here: it was part of the environment.
+        if let Some(node_env) = fields.take("node_env").filter(|v| !v.is_empty()) {
+            if !env.iter().any(|(k, _)| k == "NODE_ENV") {
+                env.push(("NODE_ENV".into(), node_env));
+            }
+        }
         let status = match fields.take("status").filter(|s| !s.is_empty()) {
             Some(s) => s
                 .parse::<Status>()
@@ -207,8 +203,7 @@ impl Record {
         };
         // The name is the file's; a `name` key is only for shell readers.
         fields.take("name");
-        Ok(Record {
-            id: fields.parse("id")?,
+        let spec = Spec {
             cmd,
             cwd: fields.take("cwd").unwrap_or_default(),
             env,
@@ -216,7 +211,14 @@ impl Record {
             kind: fields
                 .take("type")
                 .filter(|t| !t.is_empty())
-                .unwrap_or_else(|| "cli".into()),
+                .unwrap_or_else(|| KIND_CLI.into()),
+            policy,
+            logs,
+            // Older records have no `wanted`: a process left running was wanted.
+            wanted: fields.parse("wanted")?.unwrap_or(status.is_active()),
+            script,
+        };
+        let state = State {
             status,
             pid: fields.parse("pid")?,
             pid_start: fields.parse("pid_start")?,
@@ -224,14 +226,16 @@ impl Record {
             spid_start: fields.parse("spid_start")?,
             boot_id: fields.take("boot_id").filter(|b| !b.is_empty()),
             start_time: fields.parse("start_time")?,
-            created_at: fields.parse("created_at")?,
             restarts: fields.parse("restarts")?.unwrap_or(0),
             exit_code: fields.parse("exit_code")?,
             reason: fields.take("reason").filter(|r| !r.is_empty()),
-            policy,
-            logs,
             log_dropped: fields.parse("log_dropped")?.unwrap_or(0),
-            script,
+        };
+        Ok(Record {
+            id: fields.parse("id")?,
+            created_at: fields.parse("created_at")?,
+            spec,
+            state,
             extra: fields.0,
         })
     }
@@ -288,24 +292,24 @@ mod tests {
     use super::*;
 
     fn sample() -> Record {
-        let mut r = Record::new(
+        let mut r = Record::new(Spec::new(
             "/srv/my app/server.sh".into(),
             vec!["bash".into(), "/srv/my app/server.sh".into(), "it's".into()],
             "/srv/my app".into(),
             3000,
-        );
+        ));
         r.id = Some(7);
-        r.env = vec![
+        r.spec.env = vec![
             ("GREETING".into(), "hello world".into()),
             ("EMPTY".into(), String::new()),
         ];
-        r.status = Status::Online;
-        r.pid = Some(1234);
-        r.pid_start = Some(99);
-        r.start_time = Some(1_694_123_456);
-        r.reason = Some("line one\nline two".into());
+        r.state.status = Status::Online;
+        r.state.pid = Some(1234);
+        r.state.pid_start = Some(99);
+        r.state.start_time = Some(1_694_123_456);
+        r.state.reason = Some("line one\nline two".into());
         r.extra = vec![
-            ("node_env".into(), "production".into()),
+            ("team".into(), "web".into()),
             ("zz".into(), "$(rm -rf /)".into()),
         ];
         r
@@ -318,7 +322,7 @@ mod tests {
         assert_eq!(line.matches('\n').count(), 1, "one line: {line}");
         let back = Record::parse(&line).unwrap();
         let mut expected = r;
-        expected.reason = Some("line one line two".into());
+        expected.state.reason = Some("line one line two".into());
         assert_eq!(back, expected);
     }
 
@@ -329,21 +333,27 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            (cli.port, cli.pid, cli.kind.as_str()),
+            (cli.spec.port, cli.state.pid, cli.spec.kind.as_str()),
             (3000, Some(12345), "cli")
         );
-        assert_eq!(cli.cmd, ["/path/to/script.sh"]);
+        assert_eq!(cli.spec.cmd, ["/path/to/script.sh"]);
         // No pid_start: the pid can never be verified, so it is never signalled.
-        assert_eq!(cli.pid_start, None);
-        assert_eq!(cli.status, Status::Stopped);
+        assert_eq!(cli.state.pid_start, None);
+        assert_eq!(cli.state.status, Status::Stopped);
+        assert!(!cli.spec.wanted);
         let eco = Record::parse(
             "script=./server/server.js pid=12346 port=4000 start_time=1694123500 type=ecosystem cwd=/path/to/project node_env=production",
         )
         .unwrap();
-        assert_eq!(eco.cwd, "/path/to/project");
-        assert_eq!(
-            eco.extra,
-            [("node_env".to_string(), "production".to_string())]
+        assert_eq!(eco.spec.cwd, "/path/to/project");
+        assert_eq!(eco.spec.kind, "ecosystem");
+        assert_eq!(eco.spec.node_env(), Some("production"));
+        assert!(eco.extra.is_empty());
+        // Written back, the file contract's keys lead, in its order.
+        let line = eco.to_line("server-4000");
+        assert!(
+            line.starts_with("script=./server/server.js pid=12346 port=4000 start_time=1694123500 type=ecosystem cwd=/path/to/project node_env=production name=server-4000 "),
+            "{line}"
         );
     }
 

@@ -370,7 +370,12 @@ mod tests {
         store
             .write(
                 &name,
-                &Record::new("s".into(), vec!["s".into()], "/".into(), 1),
+                &Record::new(crate::spec::Spec::new(
+                    "s".into(),
+                    vec!["s".into()],
+                    "/".into(),
+                    1,
+                )),
             )
             .unwrap();
         store.write_pid(&name, 42).unwrap();
@@ -382,12 +387,17 @@ mod tests {
     fn writes_are_atomic_and_leave_no_temp_files() {
         let (_d, store) = store();
         let name = Name::parse("a-1").unwrap();
-        let mut rec = Record::new("s".into(), vec!["s".into()], "/".into(), 1);
+        let mut rec = Record::new(crate::spec::Spec::new(
+            "s".into(),
+            vec!["s".into()],
+            "/".into(),
+            1,
+        ));
         for i in 0..50 {
-            rec.restarts = i;
+            rec.state.restarts = i;
             store.write(&name, &rec).unwrap();
         }
-        assert_eq!(store.read(&name).unwrap().unwrap().restarts, 49);
+        assert_eq!(store.read(&name).unwrap().unwrap().state.restarts, 49);
         let files: Vec<_> = fs::read_dir(store.root().join("processes"))
             .unwrap()
             .collect();
@@ -402,7 +412,12 @@ mod tests {
         store
             .write(
                 &good,
-                &Record::new("s".into(), vec!["s".into()], "/".into(), 1),
+                &Record::new(crate::spec::Spec::new(
+                    "s".into(),
+                    vec!["s".into()],
+                    "/".into(),
+                    1,
+                )),
             )
             .unwrap();
         fs::write(dir.join("bad name.meta"), "script=x port=1").unwrap();
@@ -428,7 +443,15 @@ mod tests {
         let other = Name::parse("web-10").unwrap();
         for n in [&a, &other] {
             store
-                .write(n, &Record::new("s".into(), vec!["s".into()], "/".into(), 1))
+                .write(
+                    n,
+                    &Record::new(crate::spec::Spec::new(
+                        "s".into(),
+                        vec!["s".into()],
+                        "/".into(),
+                        1,
+                    )),
+                )
                 .unwrap();
             store.write_pid(n, 5).unwrap();
             for f in ["out", "err", "out.1", "err.2.gz"] {

@@ -2,9 +2,11 @@
 //!
 //! A target that names an existing file is a script. `.sh`, `.py`, `.js`, `.cjs` and
 //! `.mjs` files run with their interpreter (`bash`, `python3`, `node`) unless they are
-//! executable and carry a `#!` line; any other file must be executable. Anything else is a
-//! command string, split with POSIX shell rules (`shell-words`) and executed directly:
-//! nothing the user did not write goes through a shell.
+//! executable and carry a `#!` line; any other file must be executable. An interpreter
+//! given by the user (`--interpreter`, pm2's `interpreter`) replaces that choice, and
+//! `none` runs the file itself. Anything else is a command string, split with POSIX shell
+//! rules (`shell-words`) and executed directly: nothing the user did not write goes
+//! through a shell.
 
 use std::ffi::OsStr;
 use std::fs;
@@ -13,6 +15,20 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::context::Context;
 use crate::error::{Error, Result};
+
+/// How to run a target, besides the target itself.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Launch<'a> {
+    /// Arguments for the script or program.
+    pub args: &'a [String],
+    /// The interpreter for a script file; `none` runs the file itself.
+    pub interpreter: Option<&'a str>,
+    /// Arguments for the interpreter, before the script.
+    pub interpreter_args: &'a [String],
+}
+
+/// The interpreter value that means "run the file itself", as pm2 spells it.
+pub const NO_INTERPRETER: &str = "none";
 
 /// A resolved target.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,24 +41,21 @@ pub struct Target {
     pub base: String,
     /// The script file, scanned for `PORT=` lines.
     pub script_path: Option<PathBuf>,
+    /// Where in `cmd` the script's or program's own arguments begin.
+    args_from: usize,
 }
 
 impl Target {
-    /// The program's arguments, where PORT detection looks for `--port N`. For scripts
-    /// run by an interpreter, the interpreter's own argument (the script) is skipped.
+    /// The program's arguments, where PORT detection looks for `--port N`: the script's
+    /// own, not the interpreter's.
     pub fn args(&self) -> &[String] {
-        let skip =
-            if self.script_path.is_some() && self.cmd.get(1).is_some_and(|a| a == &self.script) {
-                2
-            } else {
-                1
-            };
-        self.cmd.get(skip..).unwrap_or(&[])
+        self.cmd.get(self.args_from..).unwrap_or(&[])
     }
 }
 
-/// Resolves `target` (plus arguments given after `--`) in the caller's context.
-pub fn resolve(target: &str, extra: &[String], ctx: &Context) -> Result<Target> {
+/// Resolves `target` (plus the arguments and interpreter in `how`) in the caller's context.
+pub fn resolve(target: &str, how: &Launch<'_>, ctx: &Context) -> Result<Target> {
+    let extra = how.args;
     if target.trim().is_empty() {
         return Err(Error::Usage(
             "nothing to start: the script or command is empty".into(),
@@ -50,7 +63,7 @@ pub fn resolve(target: &str, extra: &[String], ctx: &Context) -> Result<Target> 
     }
     let as_path = normalize(&ctx.cwd.join(target));
     if as_path.is_file() {
-        return script(&as_path, extra, ctx);
+        return script(&as_path, how, ctx);
     }
     if as_path.is_dir() {
         return Err(Error::NotExecutable { path: as_path });
@@ -70,9 +83,21 @@ pub fn resolve(target: &str, extra: &[String], ctx: &Context) -> Result<Target> 
         }
         let mut all_args = args.to_vec();
         all_args.extend_from_slice(extra);
-        let mut t = script(&path, &all_args, ctx)?;
+        let mut t = script(
+            &path,
+            &Launch {
+                args: &all_args,
+                ..*how
+            },
+            ctx,
+        )?;
         t.script = target.to_string();
         return Ok(t);
+    }
+    if how.interpreter.is_some_and(|i| i != NO_INTERPRETER) || !how.interpreter_args.is_empty() {
+        return Err(Error::Usage(format!(
+            "{target:?} is a command, not a script file: an interpreter applies to script files only"
+        )));
     }
     if which(program, ctx).is_none() {
         // `tpm start server.sh` with no such file is a missing script, not a command.
@@ -95,10 +120,11 @@ pub fn resolve(target: &str, extra: &[String], ctx: &Context) -> Result<Target> 
         base: stem(Path::new(program)),
         cmd,
         script_path: None,
+        args_from: 1,
     })
 }
 
-fn script(path: &Path, extra: &[String], ctx: &Context) -> Result<Target> {
+fn script(path: &Path, how: &Launch<'_>, ctx: &Context) -> Result<Target> {
     let text_path = path
         .to_str()
         .ok_or_else(|| Error::Usage(format!("{}: tpm needs UTF-8 paths", path.display())))?
@@ -109,29 +135,44 @@ fn script(path: &Path, extra: &[String], ctx: &Context) -> Result<Target> {
         .mode();
     let executable =
         mode & 0o111 != 0 && nix::unistd::access(path, nix::unistd::AccessFlags::X_OK).is_ok();
-    let interpreter = interpreter_for(path);
+    let interpreter = match how.interpreter {
+        Some(NO_INTERPRETER) => None,
+        Some(chosen) => Some(chosen),
+        None if executable && has_shebang(path) => None,
+        None => interpreter_for(path),
+    };
     let mut cmd = match interpreter {
-        Some(interp) if !(executable && has_shebang(path)) => {
-            if which(interp, ctx).is_none() {
+        Some(interp) => {
+            let found = if interp.contains('/') {
+                Some(ctx.cwd.join(interp)).filter(|p| p.is_file())
+            } else {
+                which(interp, ctx)
+            };
+            if found.is_none() {
                 return Err(Error::CommandNotFound {
                     program: format!("{interp} (needed to run {})", path.display()),
                 });
             }
-            vec![interp.to_string(), text_path.clone()]
+            let mut cmd = vec![interp.to_string()];
+            cmd.extend_from_slice(how.interpreter_args);
+            cmd
         }
-        _ if executable => vec![text_path.clone()],
-        _ => {
+        None if executable => Vec::new(),
+        None => {
             return Err(Error::NotExecutable {
                 path: path.to_path_buf(),
             })
         }
     };
-    cmd.extend_from_slice(extra);
+    cmd.push(text_path.clone());
+    let args_from = cmd.len();
+    cmd.extend_from_slice(how.args);
     Ok(Target {
         script: text_path,
         cmd,
         base: stem(path),
         script_path: Some(path.to_path_buf()),
+        args_from,
     })
 }
 
@@ -174,7 +215,7 @@ pub fn which(program: &str, ctx: &Context) -> Option<PathBuf> {
 }
 
 /// Removes `.` and resolves `..` lexically, so stored paths read cleanly.
-fn normalize(path: &Path) -> PathBuf {
+pub(crate) fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for part in path.components() {
         match part {
@@ -214,7 +255,7 @@ mod tests {
     fn scripts_with_known_extensions_run_with_their_interpreter() {
         let d = tempfile::tempdir().unwrap();
         let p = file(d.path(), "api/backend.sh", "echo hi\n", 0o644);
-        let t = resolve("api/backend.sh", &[], &ctx(d.path())).unwrap();
+        let t = resolve("api/backend.sh", &Launch::default(), &ctx(d.path())).unwrap();
         assert_eq!(t.cmd, ["bash", p.to_str().unwrap()]);
         assert_eq!(
             (t.base.as_str(), t.script.as_str()),
@@ -227,13 +268,23 @@ mod tests {
     fn executable_scripts_with_a_shebang_run_directly() {
         let d = tempfile::tempdir().unwrap();
         let p = file(d.path(), "s.sh", "#!/bin/sh\necho\n", 0o755);
-        let t = resolve("./s.sh", &["--port".into(), "5".into()], &ctx(d.path())).unwrap();
+        let t = resolve(
+            "./s.sh",
+            &Launch {
+                args: &["--port".into(), "5".into()],
+                ..Launch::default()
+            },
+            &ctx(d.path()),
+        )
+        .unwrap();
         assert_eq!(t.cmd, [p.to_str().unwrap(), "--port", "5"]);
         assert_eq!(t.args(), ["--port", "5"]);
         // Executable but no shebang: bash runs it (exec would fail with ENOEXEC).
         let p = file(d.path(), "n.sh", "echo\n", 0o755);
         assert_eq!(
-            resolve("n.sh", &[], &ctx(d.path())).unwrap().cmd,
+            resolve("n.sh", &Launch::default(), &ctx(d.path()))
+                .unwrap()
+                .cmd,
             ["bash", p.to_str().unwrap()]
         );
     }
@@ -242,10 +293,10 @@ mod tests {
     fn other_files_must_be_executable() {
         let d = tempfile::tempdir().unwrap();
         file(d.path(), "server", "#!/bin/sh\n", 0o644);
-        let err = resolve("server", &[], &ctx(d.path())).unwrap_err();
+        let err = resolve("server", &Launch::default(), &ctx(d.path())).unwrap_err();
         assert!(matches!(err, Error::NotExecutable { .. }));
         assert_eq!(err.exit_code(), 66);
-        let err = resolve(".", &[], &ctx(d.path())).unwrap_err();
+        let err = resolve(".", &Launch::default(), &ctx(d.path())).unwrap_err();
         assert_eq!(err.exit_code(), 66, "a directory is not runnable");
     }
 
@@ -254,7 +305,7 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         for target in ["missing.sh", "./missing", "no-such-program-xyz --port 1"] {
             assert_eq!(
-                resolve(target, &[], &ctx(d.path()))
+                resolve(target, &Launch::default(), &ctx(d.path()))
                     .unwrap_err()
                     .exit_code(),
                 66,
@@ -262,7 +313,7 @@ mod tests {
             );
         }
         assert!(matches!(
-            resolve("missing.sh", &[], &ctx(d.path())).unwrap_err(),
+            resolve("missing.sh", &Launch::default(), &ctx(d.path())).unwrap_err(),
             Error::ScriptNotFound { .. }
         ));
     }
@@ -270,10 +321,15 @@ mod tests {
     #[test]
     fn commands_are_split_not_given_to_a_shell() {
         let d = tempfile::tempdir().unwrap();
-        let t = resolve("sleep '1 2' ; rm -rf x", &[], &ctx(d.path())).unwrap();
+        let t = resolve("sleep '1 2' ; rm -rf x", &Launch::default(), &ctx(d.path())).unwrap();
         assert_eq!(t.cmd, ["sleep", "1 2", ";", "rm", "-rf", "x"]);
         assert_eq!(t.base, "sleep");
-        let t = resolve("python3 -m http.server 7777", &[], &ctx(d.path())).unwrap();
+        let t = resolve(
+            "python3 -m http.server 7777",
+            &Launch::default(),
+            &ctx(d.path()),
+        )
+        .unwrap();
         assert_eq!(
             (t.base.as_str(), t.args()),
             (
@@ -282,13 +338,15 @@ mod tests {
             )
         );
         assert_eq!(
-            resolve("sleep 'open", &[], &ctx(d.path()))
+            resolve("sleep 'open", &Launch::default(), &ctx(d.path()))
                 .unwrap_err()
                 .exit_code(),
             64
         );
         assert_eq!(
-            resolve("  ", &[], &ctx(d.path())).unwrap_err().exit_code(),
+            resolve("  ", &Launch::default(), &ctx(d.path()))
+                .unwrap_err()
+                .exit_code(),
             64
         );
     }

@@ -8,11 +8,13 @@ use std::time::Duration;
 use proptest::collection::vec;
 use proptest::option;
 use proptest::prelude::*;
-use tpm_core::logs::LogLimits;
 use tpm_core::name::{Name, Selector};
 use tpm_core::policy::Policy;
 use tpm_core::port;
 use tpm_core::record::Record;
+use tpm_core::rotation::LogLimits;
+use tpm_core::spec::Spec;
+use tpm_core::state::State;
 use tpm_core::store::Store;
 use tpm_core::Status;
 
@@ -24,35 +26,6 @@ fn text() -> impl Strategy<Value = String> {
 fn status() -> impl Strategy<Value = Status> {
     prop::sample::select(Status::ALL.to_vec())
 }
-
-const KNOWN: [&str; 26] = [
-    "name",
-    "id",
-    "script",
-    "pid",
-    "port",
-    "start_time",
-    "type",
-    "cwd",
-    "status",
-    "restarts",
-    "exit_code",
-    "reason",
-    "cmd",
-    "env",
-    "autorestart",
-    "max_restarts",
-    "restart_delay",
-    "kill_timeout",
-    "pid_start",
-    "spid",
-    "spid_start",
-    "boot_id",
-    "created_at",
-    "log_dropped",
-    "log_max_size",
-    "log_keep",
-];
 
 prop_compose! {
     fn policy()(autorestart: bool, max_restarts: u32, delay in 0u64..1 << 40, kill in 0u64..1 << 40) -> Policy {
@@ -84,20 +57,30 @@ prop_compose! {
         policy in policy(),
         logs in (any::<u64>(), any::<u32>()),
         log_dropped: u64,
+        wanted: bool,
         extra in vec(("[a-z_][a-z0-9_]{0,10}", text()), 0..4),
     ) -> Record {
         let mut extra: Vec<(String, String)> = extra
             .into_iter()
-            .filter(|(k, _)| !KNOWN.contains(&k.as_str()))
+            .filter(|(k, _)| !tpm_core::record::KEYS.contains(&k.as_str()))
             .collect();
         extra.sort_by(|a, b| a.0.cmp(&b.0));
         extra.dedup_by(|a, b| a.0 == b.0);
+        // A NODE_ENV variable is also written as `node_env`, and read back as one.
+        let env: Vec<(String, String)> = env.into_iter().filter(|(k, _)| k != "NODE_ENV").collect();
         Record {
-            id, script, cmd, cwd, env, port, kind, status,
-            pid: pids.0, pid_start: pids.1, spid: pids.2, spid_start: pids.3,
-            boot_id, start_time: times.0, created_at: times.1, restarts, exit_code,
-            reason, policy, log_dropped, extra,
-            logs: LogLimits { max_size: logs.0, keep: logs.1 },
+            id,
+            created_at: times.1,
+            spec: Spec {
+                script, cmd, cwd, env, port, kind, policy, wanted,
+                logs: LogLimits { max_size: logs.0, keep: logs.1 },
+            },
+            state: State {
+                status,
+                pid: pids.0, pid_start: pids.1, spid: pids.2, spid_start: pids.3,
+                boot_id, start_time: times.0, restarts, exit_code, reason, log_dropped,
+            },
+            extra,
         }
     }
 }

@@ -1,11 +1,10 @@
 //! The command line, as clap sees it. Behaviour lives in `commands/` and `tpm_core`.
 
-use std::path::PathBuf;
-
-use clap::{Args, Parser, Subcommand, ValueEnum, ValueHint};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use clap_complete::{ArgValueCandidates, ArgValueCompleter};
 
 use crate::complete;
+use crate::start_options::StartOptions;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -71,37 +70,8 @@ pub struct StartArgs {
     /// Custom name, used instead of the script's base name (as --name)
     #[arg(value_name = "CUSTOM_NAME", conflicts_with = "name")]
     pub custom_name: Option<String>,
-    /// Custom name, used instead of the script's base name
-    #[arg(long, short = 'n')]
-    pub name: Option<String>,
-    /// The PORT (otherwise: the command's own --port/-p/number argument, $PORT, or a
-    /// PORT= line in the script)
-    #[arg(long, short = 'p', value_parser = parse_port)]
-    pub port: Option<u16>,
-    /// Working directory of the process (default: the current directory)
-    #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath)]
-    pub cwd: Option<PathBuf>,
-    /// Set an environment variable for the process (repeatable)
-    #[arg(long = "env", short = 'e', value_name = "KEY=VALUE", value_parser = parse_env)]
-    pub env: Vec<(String, String)>,
-    /// Do not restart the process when it exits
-    #[arg(long)]
-    pub no_autorestart: bool,
-    /// Quick exits (within 1s of starting) in a row before the process is marked errored
-    #[arg(long, value_name = "N", default_value_t = tpm_core::policy::DEFAULT_MAX_RESTARTS)]
-    pub max_restarts: u32,
-    /// First restart delay in milliseconds; doubles on each restart, up to 15s
-    #[arg(long, value_name = "MS", default_value_t = 100)]
-    pub restart_delay: u64,
-    /// Milliseconds between TERM and KILL when stopping
-    #[arg(long, value_name = "MS", default_value_t = 3000)]
-    pub kill_timeout: u64,
-    /// Rotate a log file when it would grow past this size (e.g. 10M, 512K; 0: never)
-    #[arg(long, value_name = "SIZE", default_value = "10M", value_parser = parse_size)]
-    pub max_log_size: u64,
-    /// Rotated log files kept per stream (NAME.out.1 is the newest)
-    #[arg(long, value_name = "N", default_value_t = 5)]
-    pub log_keep: u32,
+    #[command(flatten)]
+    pub options: StartOptions,
     /// Print the started process as JSON
     #[arg(long)]
     pub json: bool,
@@ -142,22 +112,6 @@ pub enum Shell {
     Bash,
     Zsh,
     Fish,
-}
-
-fn parse_port(raw: &str) -> Result<u16, String> {
-    tpm_core::port::parse_port(raw).ok_or_else(|| format!("{raw:?} is not a port (1-65535)"))
-}
-
-fn parse_size(raw: &str) -> Result<u64, String> {
-    tpm_core::logs::parse_size(raw)
-        .ok_or_else(|| format!("{raw:?} is not a size (such as 10M, 512K or 4096)"))
-}
-
-fn parse_env(raw: &str) -> Result<(String, String), String> {
-    match raw.split_once('=') {
-        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
-        _ => Err(format!("{raw:?} is not KEY=VALUE")),
-    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ mod cli;
 mod commands;
 mod complete;
 mod render;
+mod start_options;
 
 use std::io::Write;
 use std::process::ExitCode;

@@ -22,21 +22,21 @@ use crate::supervisor::ENV_SUPERVISOR;
 /// Called with the name's lock held. Ends what is left of a dead supervisor's tree and
 /// writes the status the record should have (see `info::effective_status`).
 pub(super) fn settle(store: &Store, name: &Name, record: &mut Record) {
-    if !record.status.is_active() {
+    if !record.state.status.is_active() {
         return;
     }
     kill_leftovers(record);
     let (status, reason) = info::effective_status(record, false);
-    record.status = status;
-    record.reason = reason;
+    record.state.status = status;
+    record.state.reason = reason;
     clear_pid(record);
     let _ = store.remove_pid(name);
     let _ = store.write(name, record);
 }
 
 pub(super) fn clear_pid(record: &mut Record) {
-    record.pid = None;
-    record.pid_start = None;
+    record.state.pid = None;
+    record.state.pid_start = None;
 }
 
 /// The processes of a dead supervisor's tree that are still alive.
@@ -45,16 +45,16 @@ fn leftovers(record: &Record) -> Vec<Identity> {
     let mut found: Vec<&Stat> = Vec::new();
     // The group: its id is the main pid. If a live process has that pid but another start
     // time, the pid (and with it the group id) was reused: nothing there is ours.
-    if let (Some(pgid), Some(start)) = (record.pid, record.pid_start) {
+    if let (Some(pgid), Some(start)) = (record.state.pid, record.state.pid_start) {
         let reused = table
             .iter()
             .any(|s| s.pid == pgid && s.start_ticks != start);
-        if !reused && record.boot_id.as_deref() == Some(proc::boot_id()) {
+        if !reused && record.state.boot_id.as_deref() == Some(proc::boot_id()) {
             found.extend(table.iter().filter(|s| s.pgrp == pgid));
         }
     }
     // The marker: every process the supervisor's child started inherited it.
-    if let (Some(spid), Some(sstart)) = (record.spid, record.spid_start) {
+    if let (Some(spid), Some(sstart)) = (record.state.spid, record.state.spid_start) {
         let marker = format!("{ENV_SUPERVISOR}={spid}.{sstart}");
         found.extend(
             table
@@ -83,7 +83,7 @@ fn kill_leftovers(record: &Record) {
     for id in &left {
         id.signal(Signal::SIGTERM);
     }
-    let timeout = record.policy.kill_timeout;
+    let timeout = record.spec.policy.kill_timeout;
     let gone = || left.iter().all(|id| !id.is_alive());
     if !wait_until(Instant::now() + timeout, gone) {
         for id in &left {
@@ -99,7 +99,7 @@ fn kill_leftovers(record: &Record) {
 
 /// The status a record in `status` gets when settled after a user's stop.
 pub(super) fn stopped(record: &mut Record) {
-    record.status = Status::Stopped;
-    record.reason = None;
+    record.state.status = Status::Stopped;
+    record.state.reason = None;
     clear_pid(record);
 }

@@ -92,13 +92,14 @@ impl Tpm {
             match self.store.read(name) {
                 Ok(Some(mut record)) => {
                     let mut live = record
+                        .state
                         .status
                         .is_active()
                         .then(|| live_process(&record))
                         .flatten();
                     let mut supervised = live.is_some_and(|s| parent_is_supervisor(&record, &s))
                         || self.store.is_locked(name);
-                    if record.status.is_active() && !supervised {
+                    if record.state.status.is_active() && !supervised {
                         if let Ok(Some(_lock)) = self.store.try_lock(name) {
                             cleanup::settle(&self.store, name, &mut record);
                             live = None;

@@ -7,6 +7,7 @@
 
 mod cleanup;
 mod list;
+mod plan;
 mod start;
 mod stop;
 
@@ -14,7 +15,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 pub use list::{Listing, PortInfo};
-pub use start::StartRequest;
+pub use plan::{Plan, StartRequest};
 
 use crate::context::Context;
 use crate::error::{Error, Result};

@@ -102,12 +102,15 @@ impl Tpm {
                 self.store.remove_pid(name)?;
                 return Ok(Asked::Done);
             }
-            let supervisor =
-                Identity::from_parts(record.spid, record.spid_start, record.boot_id.as_deref());
+            let supervisor = Identity::from_parts(
+                record.state.spid,
+                record.state.spid_start,
+                record.state.boot_id.as_deref(),
+            );
             if let Some(sup) = supervisor.filter(|s| s.is_alive()) {
                 sup.signal(Signal::SIGTERM);
                 return Ok(Asked::Waiting(
-                    Instant::now() + record.policy.kill_timeout + STOP_MARGIN,
+                    Instant::now() + record.spec.policy.kill_timeout + STOP_MARGIN,
                 ));
             }
             // Held by a command, or by a supervisor that has not written its pid yet.

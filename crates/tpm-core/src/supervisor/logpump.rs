@@ -12,8 +12,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use chrono::{Local, TimeZone};
 
-use crate::logs::LogLimits;
 use crate::name::Name;
+use crate::rotation::LogLimits;
 use crate::store::{Store, Stream};
 
 /// Lines longer than this are split.

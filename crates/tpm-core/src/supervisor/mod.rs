@@ -1,8 +1,11 @@
 //! The supervisor: one detached process per managed process, no central daemon.
 //!
 //! - `launch` starts it from a front end (double fork, lock handover, handshake);
-//! - `run` is its life: spawn (`spawn`), drain logs (`logpump`), reap, apply the restart
-//!   policy (`crate::policy`), stop the whole tree on request;
+//! - `entry` is its start (descriptors, signals, the record), `run` its event loop;
+//! - `phase` is the phase machine: spawn (`spawn`), reap, apply the restart policy
+//!   (`crate::policy`), stop on request;
+//! - `tree` signals the whole process tree; `pipes` drains the output into the logs
+//!   (`logpump`);
 //! - `handshake` is the one message it sends back to the command that launched it.
 //!
 //! The supervisor runs from [`SUPERVISOR_BIN`], a small binary installed beside the front
@@ -10,12 +13,16 @@
 //! binaries also call [`run_if_requested`] first thing in `main`, so either can be
 //! re-executed as a supervisor when that binary is missing or from another build.
 
+mod entry;
 mod handshake;
 mod launch;
 mod logpump;
+mod phase;
+mod pipes;
 mod resident;
 mod run;
 mod spawn;
+mod tree;
 
 pub use handshake::Outcome;
 pub use launch::launch;
@@ -43,6 +50,13 @@ pub fn run_if_requested() {
     let mut args = std::env::args_os().skip(1);
     if args.next().is_some_and(|a| a == SUPERVISE_ARG) {
         let rest: Vec<_> = args.collect();
-        std::process::exit(run::main(&rest));
+        std::process::exit(entry::main(&rest));
     }
+}
+
+/// The whole of the `tpm-supervisor` binary: supervise, or explain that tpm runs it.
+pub fn main() -> ! {
+    run_if_requested();
+    eprintln!("tpm-supervisor is started by tpm, one per managed process; run `tpm` instead");
+    std::process::exit(crate::error::EXIT_USAGE);
 }

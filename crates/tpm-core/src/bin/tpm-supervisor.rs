@@ -2,7 +2,5 @@
 //! `tpm` and the Nushell plugin run, one per managed process, when it is installed beside them.
 
 fn main() {
-    tpm_core::supervisor::run_if_requested();
-    eprintln!("tpm-supervisor is started by tpm, one per managed process; run `tpm` instead");
-    std::process::exit(tpm_core::error::EXIT_USAGE);
+    tpm_core::supervisor::main()
 }

@@ -1,0 +1,147 @@
+//! From a request to a [`Spec`]: the one place where what a user asked for (CLI flags,
+//! plugin flags, an ecosystem app, a record piped in from Nushell) becomes what will run.
+//! Nothing is written here: a plan can be made for every app of a file before any starts.
+
+use std::path::PathBuf;
+
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::name::Name;
+use crate::options::{Opt, Options};
+use crate::policy::Policy;
+use crate::port::{self, PortInputs};
+use crate::rotation::LogLimits;
+use crate::spec::{Spec, KIND_CLI};
+use crate::target::{self, Launch};
+
+use super::Tpm;
+
+/// A start, as any front end asks for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StartRequest {
+    /// A script path, a command string, or the name of a stopped process.
+    pub target: String,
+    /// The start options given (see `options::START_OPTIONS`); the script's arguments are
+    /// [`Opt::Args`].
+    pub options: Options,
+    /// The folder relative paths are taken from: the caller's (`None`), or an ecosystem
+    /// file's, where the script is also found from the app's `cwd`, as pm2 does.
+    pub file_dir: Option<PathBuf>,
+    /// The record's `type`: `cli`, or `ecosystem` for an app of a file.
+    pub kind: String,
+}
+
+impl StartRequest {
+    /// A request from a command line: `target` with `options`.
+    pub fn new(target: impl Into<String>, options: Options) -> StartRequest {
+        StartRequest {
+            target: target.into(),
+            options,
+            file_dir: None,
+            kind: KIND_CLI.into(),
+        }
+    }
+}
+
+/// What a start will create: the name and the spec.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub name: Name,
+    pub spec: Spec,
+}
+
+impl Tpm {
+    /// Validates a request and makes its plan, touching nothing.
+    pub fn plan(&self, req: &StartRequest) -> Result<Plan> {
+        let opts = &req.options;
+        if let Some(env_name) = opts.env_names().first() {
+            return Err(Error::Usage(format!(
+                "--env {env_name}: a name without '=' picks env_{env_name} of an ecosystem file, and {} is not one; to set a variable, give KEY=VALUE",
+                req.target
+            )));
+        }
+        let base = match &req.file_dir {
+            Some(dir) => dir.clone(),
+            None => self.ctx.cwd.clone(),
+        };
+        let cwd = match opts.dir(Opt::Cwd) {
+            Some(dir) => {
+                let dir = target::normalize(&base.join(dir));
+                if !dir.is_dir() {
+                    return Err(Error::CwdNotFound { path: dir });
+                }
+                dir
+            }
+            None => base.clone(),
+        };
+        // pm2 finds an app's script from its cwd; a command line's, from where it is typed.
+        let script_ctx = Context {
+            env: self.ctx.env.clone(),
+            cwd: if req.file_dir.is_some() {
+                cwd.clone()
+            } else {
+                base
+            },
+        };
+        let args = opts.words(Opt::Args).unwrap_or(&[]);
+        let target = target::resolve(
+            &req.target,
+            &Launch {
+                args,
+                interpreter: opts.text(Opt::Interpreter),
+                interpreter_args: opts.words(Opt::InterpreterArgs).unwrap_or(&[]),
+            },
+            &script_ctx,
+        )?;
+        let env = opts.env_vars();
+        // `--env PORT=N` is what the process will see, so it counts before the caller's PORT.
+        let env_port = match env.iter().rev().find(|(k, _)| k == "PORT") {
+            Some((_, v)) => Some(v.clone()),
+            None => self
+                .ctx
+                .var("PORT")
+                .map(|v| v.to_string_lossy().into_owned()),
+        };
+        let detected = port::detect(&PortInputs {
+            flag: opts.port(),
+            args: target.args(),
+            env: env_port.as_deref(),
+            script: target.script_path.as_deref(),
+            target: &req.target,
+        })?;
+        let cwd = cwd
+            .to_str()
+            .ok_or_else(|| Error::Usage(format!("{}: tpm needs UTF-8 paths", cwd.display())))?
+            .to_string();
+        let texts = target
+            .cmd
+            .iter()
+            .chain([&cwd, &target.script])
+            .chain(env.iter().flat_map(|(k, v)| [k, v]));
+        for text in texts {
+            if text.contains(['\n', '\r', '\0']) {
+                return Err(Error::Usage(format!(
+                    "{text:?}: line breaks cannot be stored in a process record"
+                )));
+            }
+        }
+        let name = match opts.text(Opt::Name) {
+            Some(custom) => Name::with_port(custom, detected.port, false)?,
+            None => Name::with_port(&target.base, detected.port, true)?,
+        };
+        let mut spec = Spec::new(target.script, target.cmd, cwd, detected.port);
+        spec.env = env;
+        spec.kind = req.kind.clone();
+        spec.policy = Policy {
+            autorestart: opts.bool(Opt::Autorestart),
+            max_restarts: opts.count(Opt::MaxRestarts),
+            restart_delay: opts.millis(Opt::RestartDelay),
+            kill_timeout: opts.millis(Opt::KillTimeout),
+        };
+        spec.logs = LogLimits {
+            max_size: opts.size(Opt::MaxLogSize),
+            keep: opts.count(Opt::LogKeep),
+        };
+        Ok(Plan { name, spec })
+    }
+}

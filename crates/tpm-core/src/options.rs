@@ -1,0 +1,855 @@
+//! The start options, declared once.
+//!
+//! Every option a process can be started with is one [`OptionDef`] in [`START_OPTIONS`]: its
+//! flag, its field name in ecosystem files (pm2's name where pm2 has one), the other names
+//! pm2 files use for it, its kind, its default and its help. The CLI builds its flags from
+//! this table, the Nushell plugin its signature, and ecosystem files, piped records and
+//! `tpm dump` their fields; [`Options`] holds the values given, typed by kind, and
+//! `ops::plan` turns them into a [`Spec`](crate::spec::Spec).
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::policy;
+use crate::rotation;
+
+/// Identifies a start option.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Opt {
+    Name,
+    Port,
+    Cwd,
+    Env,
+    Interpreter,
+    InterpreterArgs,
+    Args,
+    Autorestart,
+    MaxRestarts,
+    RestartDelay,
+    KillTimeout,
+    MaxLogSize,
+    LogKeep,
+}
+
+/// What values an option takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Free text.
+    Text,
+    /// A TCP port, 1-65535.
+    Port,
+    /// A folder; relative to the caller's folder (or the ecosystem file's).
+    Dir,
+    /// Environment variables: `KEY=VALUE` (repeatable) on a command line, an object in a
+    /// file. On a command line a bare `NAME` picks an ecosystem file's `env_NAME`.
+    Env,
+    /// On or off. A flag named `no-...` turns it off.
+    Bool,
+    /// A whole number, 0 or more.
+    Count,
+    /// A duration: milliseconds as a number, or text with a unit (`500ms`, `2s`, `1m`).
+    Millis,
+    /// A size in bytes: a number, or text with a binary unit (`512K`, `10M`, `1G`).
+    Size,
+    /// A list of words: an array, or one string split as a shell would.
+    Words,
+}
+
+/// A default, as the user sees it and as the spec gets it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Default {
+    /// No fixed default: the help text says what happens.
+    None,
+    Bool(bool),
+    Count(u32),
+    Millis(Duration),
+    Size(u64),
+}
+
+/// One start option.
+#[derive(Debug)]
+pub struct OptionDef {
+    pub id: Opt,
+    /// The long flag of the CLI and the plugin (`max-restarts`); `None` for a field that
+    /// only files have (the CLI takes `args` after `--`).
+    pub flag: Option<&'static str>,
+    pub short: Option<char>,
+    /// The field in ecosystem files, piped records and `tpm dump`.
+    pub field: &'static str,
+    /// Other names pm2 files use for the same field.
+    pub aliases: &'static [&'static str],
+    pub kind: Kind,
+    pub default: Default,
+    /// The placeholder in usage lines (`MS`, `SIZE`).
+    pub value_name: &'static str,
+    pub help: &'static str,
+}
+
+/// Every start option. The order is the order of `--help` and of `tpm dump`'s fields.
+pub static START_OPTIONS: &[OptionDef] = &[
+    OptionDef {
+        id: Opt::Name,
+        flag: Some("name"),
+        short: Some('n'),
+        field: "name",
+        aliases: &[],
+        kind: Kind::Text,
+        default: Default::None,
+        value_name: "NAME",
+        help: "Custom name, used instead of the script's base name (NAME-PORT)",
+    },
+    OptionDef {
+        id: Opt::Port,
+        flag: Some("port"),
+        short: Some('p'),
+        field: "port",
+        aliases: &[],
+        kind: Kind::Port,
+        default: Default::None,
+        value_name: "PORT",
+        help: "The PORT (otherwise: the command's own --port/-p/number argument, $PORT, or a PORT= line in the script)",
+    },
+    OptionDef {
+        id: Opt::Cwd,
+        flag: Some("cwd"),
+        short: None,
+        field: "cwd",
+        aliases: &[],
+        kind: Kind::Dir,
+        default: Default::None,
+        value_name: "DIR",
+        help: "Working directory of the process (default: the current directory; in a file, the file's folder)",
+    },
+    OptionDef {
+        id: Opt::Env,
+        flag: Some("env"),
+        short: Some('e'),
+        field: "env",
+        aliases: &[],
+        kind: Kind::Env,
+        default: Default::None,
+        value_name: "KEY=VALUE",
+        help: "Set an environment variable for the process (repeatable); with an ecosystem file, a NAME without '=' also applies the file's env_NAME",
+    },
+    OptionDef {
+        id: Opt::Interpreter,
+        flag: Some("interpreter"),
+        short: None,
+        field: "interpreter",
+        aliases: &["exec_interpreter"],
+        kind: Kind::Text,
+        default: Default::None,
+        value_name: "PROGRAM",
+        help: "Program that runs the script (default: bash for .sh, python3 for .py, node for .js; none: run it directly)",
+    },
+    OptionDef {
+        id: Opt::InterpreterArgs,
+        flag: Some("interpreter-args"),
+        short: None,
+        field: "interpreter_args",
+        aliases: &["node_args"],
+        kind: Kind::Words,
+        default: Default::None,
+        value_name: "ARGS",
+        help: "Arguments for the interpreter, before the script (split like a shell would)",
+    },
+    OptionDef {
+        id: Opt::Args,
+        flag: None,
+        short: None,
+        field: "args",
+        aliases: &[],
+        kind: Kind::Words,
+        default: Default::None,
+        value_name: "ARGS",
+        help: "Arguments for the script (on the command line: after --)",
+    },
+    OptionDef {
+        id: Opt::Autorestart,
+        flag: Some("no-autorestart"),
+        short: None,
+        field: "autorestart",
+        aliases: &[],
+        kind: Kind::Bool,
+        default: Default::Bool(true),
+        value_name: "BOOL",
+        help: "Do not restart the process when it exits",
+    },
+    OptionDef {
+        id: Opt::MaxRestarts,
+        flag: Some("max-restarts"),
+        short: None,
+        field: "max_restarts",
+        aliases: &[],
+        kind: Kind::Count,
+        default: Default::Count(policy::DEFAULT_MAX_RESTARTS),
+        value_name: "N",
+        help: "Quick exits (within 1s of starting) in a row before the process is marked errored (0: never give up)",
+    },
+    OptionDef {
+        id: Opt::RestartDelay,
+        flag: Some("restart-delay"),
+        short: None,
+        field: "restart_delay",
+        aliases: &[],
+        kind: Kind::Millis,
+        default: Default::Millis(policy::DEFAULT_RESTART_DELAY),
+        value_name: "MS",
+        help: "First restart delay (milliseconds, or 500ms, 2s); doubles on each restart, up to 15s",
+    },
+    OptionDef {
+        id: Opt::KillTimeout,
+        flag: Some("kill-timeout"),
+        short: None,
+        field: "kill_timeout",
+        aliases: &[],
+        kind: Kind::Millis,
+        default: Default::Millis(policy::DEFAULT_KILL_TIMEOUT),
+        value_name: "MS",
+        help: "Time between TERM and KILL when stopping (milliseconds, or 500ms, 2s)",
+    },
+    OptionDef {
+        id: Opt::MaxLogSize,
+        flag: Some("max-log-size"),
+        short: None,
+        field: "max_log_size",
+        aliases: &[],
+        kind: Kind::Size,
+        default: Default::Size(rotation::DEFAULT_MAX_SIZE),
+        value_name: "SIZE",
+        help: "Rotate a log file when it would grow past this size (10M, 512K, bytes; 0: never)",
+    },
+    OptionDef {
+        id: Opt::LogKeep,
+        flag: Some("log-keep"),
+        short: None,
+        field: "log_keep",
+        aliases: &[],
+        kind: Kind::Count,
+        default: Default::Count(rotation::DEFAULT_KEEP),
+        value_name: "N",
+        help: "Rotated log files kept per stream (NAME.out.1 is the newest)",
+    },
+];
+
+impl Opt {
+    /// This option's definition.
+    pub fn def(self) -> &'static OptionDef {
+        // Every `Opt` has exactly one row (a test checks).
+        START_OPTIONS
+            .iter()
+            .find(|d| d.id == self)
+            .unwrap_or(&START_OPTIONS[0])
+    }
+}
+
+impl OptionDef {
+    /// The definition whose flag is `flag` (without dashes).
+    pub fn by_flag(flag: &str) -> Option<&'static OptionDef> {
+        START_OPTIONS.iter().find(|d| d.flag == Some(flag))
+    }
+
+    /// The definition a file field names (its field name or a pm2 alias).
+    pub fn by_field(field: &str) -> Option<&'static OptionDef> {
+        START_OPTIONS
+            .iter()
+            .find(|d| d.field == field || d.aliases.contains(&field))
+    }
+
+    /// The default as text for help screens (`100ms`, `10M`), if there is one.
+    pub fn default_text(&self) -> Option<String> {
+        match self.default {
+            Default::None => None,
+            Default::Bool(b) => Some(b.to_string()),
+            Default::Count(n) => Some(n.to_string()),
+            Default::Millis(d) => Some(d.as_millis().to_string()),
+            Default::Size(n) => Some(format_size(n)),
+        }
+    }
+
+    /// Whether the flag is a switch (takes no value).
+    pub fn is_switch(&self) -> bool {
+        self.kind == Kind::Bool
+    }
+
+    /// The value a switch flag sets: `--no-autorestart` sets `autorestart` to false.
+    pub fn switch_value(&self) -> bool {
+        !self.flag.is_some_and(|f| f.starts_with("no-"))
+    }
+
+    /// Parses one command-line value of this option.
+    pub fn parse_text(&self, raw: &str) -> Result<Value, String> {
+        let bad = |what: &str| format!("{raw:?} is not {what}");
+        Ok(match self.kind {
+            Kind::Text => {
+                if raw.is_empty() {
+                    return Err("the value is empty".into());
+                }
+                Value::Text(raw.to_string())
+            }
+            Kind::Port => {
+                Value::Port(crate::port::parse_port(raw).ok_or_else(|| bad("a port (1-65535)"))?)
+            }
+            Kind::Dir => Value::Dir(PathBuf::from(raw)),
+            Kind::Env => match raw.split_once('=') {
+                Some((k, v)) => {
+                    check_env_key(k)?;
+                    Value::Env(vec![EnvItem::Var(k.to_string(), v.to_string())])
+                }
+                None => {
+                    check_env_key(raw)?;
+                    Value::Env(vec![EnvItem::Named(raw.to_string())])
+                }
+            },
+            Kind::Bool => match raw {
+                "true" | "yes" | "on" | "1" => Value::Bool(true),
+                "false" | "no" | "off" | "0" => Value::Bool(false),
+                _ => return Err(bad("true or false")),
+            },
+            Kind::Count => Value::Count(
+                raw.trim()
+                    .parse()
+                    .map_err(|_| bad("a whole number (0 or more)"))?,
+            ),
+            Kind::Millis => Value::Millis(
+                parse_millis(raw)
+                    .ok_or_else(|| bad("a duration (milliseconds, or 500ms, 2s, 1m)"))?,
+            ),
+            Kind::Size => Value::Size(
+                rotation::parse_size(raw)
+                    .ok_or_else(|| bad("a size (such as 10M, 512K or 4096)"))?,
+            ),
+            Kind::Words => Value::Words(
+                shell_words::split(raw).map_err(|e| format!("cannot split {raw:?}: {e}"))?,
+            ),
+        })
+    }
+
+    /// Reads this option's value from a file field (JSON, or YAML/TOML/JS converted to it).
+    pub fn parse_json(&self, json: &serde_json::Value) -> Result<Value, String> {
+        use serde_json::Value as J;
+        let kind_name = match self.kind {
+            Kind::Text | Kind::Dir => "a string",
+            Kind::Port => "a port number",
+            Kind::Env => "an object of variables",
+            Kind::Bool => "true or false",
+            Kind::Count => "a whole number",
+            Kind::Millis => "milliseconds (a number) or a duration such as \"2s\"",
+            Kind::Size => "bytes (a number) or a size such as \"10M\"",
+            Kind::Words => "a list of strings, or one string",
+        };
+        let wrong = || format!("expected {kind_name}, found {}", describe(json));
+        match (self.kind, json) {
+            (
+                Kind::Text
+                | Kind::Dir
+                | Kind::Port
+                | Kind::Count
+                | Kind::Millis
+                | Kind::Size
+                | Kind::Words,
+                J::String(s),
+            ) => self.parse_text(s),
+            (Kind::Bool, J::Bool(b)) => Ok(Value::Bool(*b)),
+            (Kind::Bool, J::String(s)) => self.parse_text(s),
+            (Kind::Port | Kind::Count | Kind::Millis | Kind::Size, J::Number(n)) => {
+                let n = n.as_u64().ok_or_else(wrong)?;
+                Ok(match self.kind {
+                    Kind::Port => Value::Port(
+                        u16::try_from(n)
+                            .ok()
+                            .filter(|&p| p > 0)
+                            .ok_or_else(|| format!("{n} is not a port (1-65535)"))?,
+                    ),
+                    Kind::Count => {
+                        Value::Count(u32::try_from(n).map_err(|_| format!("{n} is too large"))?)
+                    }
+                    Kind::Millis => Value::Millis(Duration::from_millis(n)),
+                    _ => Value::Size(n),
+                })
+            }
+            (Kind::Env, J::Object(map)) => {
+                let mut vars = Vec::with_capacity(map.len());
+                for (k, v) in map {
+                    check_env_key(k)?;
+                    let text = match v {
+                        J::String(s) => s.clone(),
+                        J::Number(n) => n.to_string(),
+                        J::Bool(b) => b.to_string(),
+                        other => {
+                            return Err(format!(
+                                "{k}: expected text, a number or a boolean, found {}",
+                                describe(other)
+                            ))
+                        }
+                    };
+                    if text.contains('\0') {
+                        return Err(format!("{k}: a value cannot hold a NUL byte"));
+                    }
+                    vars.push(EnvItem::Var(k.clone(), text));
+                }
+                Ok(Value::Env(vars))
+            }
+            (Kind::Words, J::Array(items)) => items
+                .iter()
+                .map(|item| match item {
+                    J::String(s) => Ok(s.clone()),
+                    J::Number(n) => Ok(n.to_string()),
+                    J::Bool(b) => Ok(b.to_string()),
+                    other => Err(format!(
+                        "expected strings in the list, found {}",
+                        describe(other)
+                    )),
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Words),
+            _ => Err(wrong()),
+        }
+    }
+}
+
+/// A value given for an option.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Text(String),
+    Port(u16),
+    Dir(PathBuf),
+    Env(Vec<EnvItem>),
+    Bool(bool),
+    Count(u32),
+    Millis(Duration),
+    Size(u64),
+    Words(Vec<String>),
+}
+
+impl Value {
+    /// The value as a file field (what `tpm dump` writes and `parse_json` reads back).
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match self {
+            Value::Text(s) => J::String(s.clone()),
+            Value::Dir(p) => J::String(p.to_string_lossy().into_owned()),
+            Value::Port(p) => J::from(*p),
+            Value::Bool(b) => J::Bool(*b),
+            Value::Count(n) => J::from(*n),
+            Value::Millis(d) => J::from(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            Value::Size(n) => J::from(*n),
+            Value::Words(w) => J::Array(w.iter().cloned().map(J::String).collect()),
+            Value::Env(items) => J::Object(
+                items
+                    .iter()
+                    .filter_map(|i| match i {
+                        EnvItem::Var(k, v) => Some((k.clone(), J::String(v.clone()))),
+                        EnvItem::Named(_) => None,
+                    })
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// One `--env` item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnvItem {
+    /// `KEY=VALUE`.
+    Var(String, String),
+    /// `NAME`: apply an ecosystem file's `env_NAME`.
+    Named(String),
+}
+
+/// The options given for one start, each at most once (`env` accumulates).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Options {
+    values: Vec<(Opt, Value)>,
+}
+
+impl Options {
+    pub fn new() -> Options {
+        Options::default()
+    }
+
+    /// Sets an option; `env` items add to those given before, the others replace.
+    pub fn set(&mut self, opt: Opt, value: Value) {
+        if let (Opt::Env, Value::Env(more)) = (opt, &value) {
+            if let Some((_, Value::Env(items))) =
+                self.values.iter_mut().find(|(o, _)| *o == Opt::Env)
+            {
+                items.extend(more.iter().cloned());
+                return;
+            }
+        }
+        match self.values.iter_mut().find(|(o, _)| *o == opt) {
+            Some(slot) => slot.1 = value,
+            None => self.values.push((opt, value)),
+        }
+    }
+
+    pub fn get(&self, opt: Opt) -> Option<&Value> {
+        self.values.iter().find(|(o, _)| *o == opt).map(|(_, v)| v)
+    }
+
+    pub fn remove(&mut self, opt: Opt) -> Option<Value> {
+        let i = self.values.iter().position(|(o, _)| *o == opt)?;
+        Some(self.values.remove(i).1)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// The options given, in the order they were set.
+    pub fn iter(&self) -> impl Iterator<Item = (Opt, &Value)> {
+        self.values.iter().map(|(o, v)| (*o, v))
+    }
+
+    pub fn text(&self, opt: Opt) -> Option<&str> {
+        match self.get(opt)? {
+            Value::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn port(&self) -> Option<u16> {
+        match self.get(Opt::Port)? {
+            Value::Port(p) => Some(*p),
+            _ => None,
+        }
+    }
+
+    pub fn dir(&self, opt: Opt) -> Option<&std::path::Path> {
+        match self.get(opt)? {
+            Value::Dir(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    pub fn words(&self, opt: Opt) -> Option<&[String]> {
+        match self.get(opt)? {
+            Value::Words(w) => Some(w),
+            _ => None,
+        }
+    }
+
+    /// The `KEY=VALUE` pairs of `env`, in order (a later one of the same key wins when
+    /// applied).
+    pub fn env_vars(&self) -> Vec<(String, String)> {
+        self.env_items()
+            .filter_map(|i| match i {
+                EnvItem::Var(k, v) => Some((k.clone(), v.clone())),
+                EnvItem::Named(_) => None,
+            })
+            .collect()
+    }
+
+    /// The `env` names given (`--env production`).
+    pub fn env_names(&self) -> Vec<String> {
+        self.env_items()
+            .filter_map(|i| match i {
+                EnvItem::Named(n) => Some(n.clone()),
+                EnvItem::Var(..) => None,
+            })
+            .collect()
+    }
+
+    fn env_items(&self) -> impl Iterator<Item = &EnvItem> {
+        match self.get(Opt::Env) {
+            Some(Value::Env(items)) => items.iter(),
+            _ => [].iter(),
+        }
+    }
+
+    /// A bool option, or its default.
+    pub fn bool(&self, opt: Opt) -> bool {
+        match (self.get(opt), opt.def().default) {
+            (Some(Value::Bool(b)), _) => *b,
+            (_, Default::Bool(b)) => b,
+            _ => false,
+        }
+    }
+
+    /// A count option, or its default.
+    pub fn count(&self, opt: Opt) -> u32 {
+        match (self.get(opt), opt.def().default) {
+            (Some(Value::Count(n)), _) => *n,
+            (_, Default::Count(n)) => n,
+            _ => 0,
+        }
+    }
+
+    /// A duration option, or its default.
+    pub fn millis(&self, opt: Opt) -> Duration {
+        match (self.get(opt), opt.def().default) {
+            (Some(Value::Millis(d)), _) => *d,
+            (_, Default::Millis(d)) => d,
+            _ => Duration::ZERO,
+        }
+    }
+
+    /// A size option, or its default.
+    pub fn size(&self, opt: Opt) -> u64 {
+        match (self.get(opt), opt.def().default) {
+            (Some(Value::Size(n)), _) => *n,
+            (_, Default::Size(n)) => n,
+            _ => 0,
+        }
+    }
+}
+
+impl fmt::Display for Opt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.def().field)
+    }
+}
+
+/// An environment variable name that can be stored and passed on.
+fn check_env_key(key: &str) -> Result<(), String> {
+    if key.is_empty() || key.contains(['=', '\0']) {
+        return Err(format!("{key:?} cannot be a variable name"));
+    }
+    Ok(())
+}
+
+/// `500`, `500ms`, `1.5s`, `2m`, `1h`: a duration; a bare number is milliseconds.
+pub fn parse_millis(raw: &str) -> Option<Duration> {
+    let raw = raw.trim();
+    let split = raw
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(raw.len());
+    let (number, unit) = raw.split_at(split);
+    let number: f64 = number.parse().ok()?;
+    let scale = match unit.trim() {
+        "" | "ms" => 1.0,
+        "s" | "sec" => 1e3,
+        "m" | "min" => 60e3,
+        "h" | "hr" => 3600e3,
+        _ => return None,
+    };
+    let ms = number * scale;
+    (0.0..1e15).contains(&ms)
+        .then(|| Duration::from_micros((ms * 1e3).round() as u64))
+}
+
+/// `10485760` → `10M`: the shortest exact form, for help screens and dumps.
+pub fn format_size(bytes: u64) -> String {
+    for (unit, scale) in [("G", 1u64 << 30), ("M", 1 << 20), ("K", 1 << 10)] {
+        if bytes >= scale && bytes.is_multiple_of(scale) {
+            return format!("{}{unit}", bytes / scale);
+        }
+    }
+    bytes.to_string()
+}
+
+fn describe(json: &serde_json::Value) -> &'static str {
+    use serde_json::Value as J;
+    match json {
+        J::Null => "null",
+        J::Bool(_) => "a boolean",
+        J::Number(_) => "a number",
+        J::String(_) => "a string",
+        J::Array(_) => "a list",
+        J::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn every_option_has_one_row_and_unique_names() {
+        let all = [
+            Opt::Name,
+            Opt::Port,
+            Opt::Cwd,
+            Opt::Env,
+            Opt::Interpreter,
+            Opt::InterpreterArgs,
+            Opt::Args,
+            Opt::Autorestart,
+            Opt::MaxRestarts,
+            Opt::RestartDelay,
+            Opt::KillTimeout,
+            Opt::MaxLogSize,
+            Opt::LogKeep,
+        ];
+        assert_eq!(all.len(), START_OPTIONS.len());
+        for opt in all {
+            assert_eq!(
+                START_OPTIONS.iter().filter(|d| d.id == opt).count(),
+                1,
+                "{opt:?}"
+            );
+        }
+        let mut names: Vec<&str> = START_OPTIONS
+            .iter()
+            .flat_map(|d| {
+                d.flag
+                    .into_iter()
+                    .chain([d.field])
+                    .chain(d.aliases.iter().copied())
+            })
+            .collect();
+        let n = names.len();
+        names.sort();
+        names.dedup();
+        // A flag may equal its own field (`port`), never another option's name.
+        for d in START_OPTIONS {
+            for other in START_OPTIONS.iter().filter(|o| o.id != d.id) {
+                assert_ne!(d.flag, other.flag);
+                assert!(other.flag != Some(d.field) && !other.aliases.contains(&d.field));
+            }
+        }
+        assert!(names.len() <= n);
+    }
+
+    #[test]
+    fn command_line_values_parse_by_kind() {
+        let v = |opt: Opt, raw: &str| opt.def().parse_text(raw);
+        assert_eq!(
+            v(Opt::RestartDelay, "250"),
+            Ok(Value::Millis(Duration::from_millis(250)))
+        );
+        assert_eq!(
+            v(Opt::RestartDelay, "1.5s"),
+            Ok(Value::Millis(Duration::from_millis(1500)))
+        );
+        assert_eq!(
+            v(Opt::KillTimeout, "2m"),
+            Ok(Value::Millis(Duration::from_secs(120)))
+        );
+        assert!(v(Opt::KillTimeout, "soon").is_err());
+        assert!(v(Opt::KillTimeout, "-5").is_err());
+        assert_eq!(v(Opt::MaxLogSize, "10M"), Ok(Value::Size(10 << 20)));
+        assert_eq!(v(Opt::Port, "8080"), Ok(Value::Port(8080)));
+        assert!(v(Opt::Port, "0").is_err() && v(Opt::Port, "70000").is_err());
+        assert_eq!(
+            v(Opt::Env, "A=b=c"),
+            Ok(Value::Env(vec![EnvItem::Var("A".into(), "b=c".into())]))
+        );
+        assert_eq!(
+            v(Opt::Env, "production"),
+            Ok(Value::Env(vec![EnvItem::Named("production".into())]))
+        );
+        assert!(v(Opt::Env, "=x").is_err());
+        assert_eq!(
+            v(
+                Opt::InterpreterArgs,
+                "--max-old-space-size=512 '--title=a b'"
+            ),
+            Ok(Value::Words(vec![
+                "--max-old-space-size=512".into(),
+                "--title=a b".into()
+            ]))
+        );
+    }
+
+    #[test]
+    fn file_values_parse_by_kind_and_say_what_was_expected() {
+        let j = |opt: Opt, v: serde_json::Value| opt.def().parse_json(&v);
+        assert_eq!(
+            j(Opt::RestartDelay, json!(4000)),
+            Ok(Value::Millis(Duration::from_secs(4)))
+        );
+        assert_eq!(
+            j(Opt::RestartDelay, json!("4s")),
+            Ok(Value::Millis(Duration::from_secs(4)))
+        );
+        assert_eq!(j(Opt::Autorestart, json!(false)), Ok(Value::Bool(false)));
+        assert_eq!(j(Opt::Port, json!(3000)), Ok(Value::Port(3000)));
+        assert_eq!(j(Opt::Port, json!("3000")), Ok(Value::Port(3000)));
+        assert_eq!(
+            j(Opt::Args, json!("--a 'b c'")),
+            Ok(Value::Words(vec!["--a".into(), "b c".into()]))
+        );
+        assert_eq!(
+            j(Opt::Args, json!(["x", 1])),
+            Ok(Value::Words(vec!["x".into(), "1".into()]))
+        );
+        assert_eq!(
+            j(Opt::Env, json!({"A": "x", "N": 4, "B": true})),
+            // In the order the map keeps its keys (sorted).
+            Ok(Value::Env(vec![
+                EnvItem::Var("A".into(), "x".into()),
+                EnvItem::Var("B".into(), "true".into()),
+                EnvItem::Var("N".into(), "4".into()),
+            ]))
+        );
+        assert_eq!(
+            j(Opt::MaxRestarts, json!("ten")).unwrap_err(),
+            "\"ten\" is not a whole number (0 or more)"
+        );
+        assert_eq!(
+            j(Opt::MaxRestarts, json!(-1)).unwrap_err(),
+            "expected a whole number, found a number"
+        );
+        assert!(j(Opt::Env, json!({"A": {"nested": 1}})).is_err());
+        assert!(j(Opt::Port, json!(0)).is_err());
+        assert!(j(Opt::Name, json!(["x"])).is_err());
+    }
+
+    #[test]
+    fn file_values_round_trip_through_json() {
+        for (opt, raw) in [
+            (Opt::RestartDelay, "1500"),
+            (Opt::MaxLogSize, "512K"),
+            (Opt::Port, "3000"),
+            (Opt::Env, "A=1"),
+            (Opt::Args, "--x 'y z'"),
+            (Opt::Name, "api"),
+            (Opt::LogKeep, "3"),
+        ] {
+            let value = opt.def().parse_text(raw).unwrap();
+            assert_eq!(opt.def().parse_json(&value.to_json()), Ok(value), "{opt:?}");
+        }
+    }
+
+    #[test]
+    fn pm2_names_find_their_option() {
+        assert_eq!(
+            OptionDef::by_field("node_args").map(|d| d.id),
+            Some(Opt::InterpreterArgs)
+        );
+        assert_eq!(
+            OptionDef::by_field("exec_interpreter").map(|d| d.id),
+            Some(Opt::Interpreter)
+        );
+        assert_eq!(
+            OptionDef::by_field("kill_timeout").map(|d| d.id),
+            Some(Opt::KillTimeout)
+        );
+        assert!(OptionDef::by_field("instances").is_none());
+        assert_eq!(
+            OptionDef::by_flag("no-autorestart").map(|d| d.switch_value()),
+            Some(false)
+        );
+    }
+
+    #[test]
+    fn defaults_read_from_the_table() {
+        let o = Options::new();
+        assert_eq!(o.count(Opt::MaxRestarts), policy::DEFAULT_MAX_RESTARTS);
+        assert_eq!(o.millis(Opt::KillTimeout), policy::DEFAULT_KILL_TIMEOUT);
+        assert!(o.bool(Opt::Autorestart));
+        assert_eq!(Opt::MaxLogSize.def().default_text().as_deref(), Some("10M"));
+    }
+
+    #[test]
+    fn env_accumulates_other_options_replace() {
+        let mut o = Options::new();
+        o.set(
+            Opt::Env,
+            Value::Env(vec![EnvItem::Var("A".into(), "1".into())]),
+        );
+        o.set(
+            Opt::Env,
+            Value::Env(vec![EnvItem::Named("production".into())]),
+        );
+        o.set(Opt::Port, Value::Port(1));
+        o.set(Opt::Port, Value::Port(2));
+        assert_eq!(o.env_vars(), [("A".to_string(), "1".to_string())]);
+        assert_eq!(o.env_names(), ["production"]);
+        assert_eq!(o.port(), Some(2));
+    }
+}

@@ -1,0 +1,55 @@
+//! What is happening: a process's [`State`], kept current by its supervisor.
+//!
+//! Every pid is stored with its start time (clock ticks after boot) and the boot it
+//! belongs to, so a pid that now names another process is never taken for ours (see
+//! `proc::Identity`).
+
+use crate::status::Status;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct State {
+    pub status: Status,
+    /// The running process, and its start time.
+    pub pid: Option<u32>,
+    pub pid_start: Option<u64>,
+    /// The supervisor, likewise.
+    pub spid: Option<u32>,
+    pub spid_start: Option<u64>,
+    /// The boot the pids above belong to.
+    pub boot_id: Option<String>,
+    /// Unix time the current (or last) run began.
+    pub start_time: Option<i64>,
+    pub restarts: u32,
+    /// The last exit: the code, or 128 + the signal number.
+    pub exit_code: Option<i32>,
+    /// Why the process is in its status, when that is worth saying.
+    pub reason: Option<String>,
+    /// Log bytes that could not be written (full disk, file size limit).
+    pub log_dropped: u64,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State {
+            status: Status::Stopped,
+            pid: None,
+            pid_start: None,
+            spid: None,
+            spid_start: None,
+            boot_id: None,
+            start_time: None,
+            restarts: 0,
+            exit_code: None,
+            reason: None,
+            log_dropped: 0,
+        }
+    }
+}
+
+impl State {
+    /// Forgets the running process (it exited, or was never verified).
+    pub fn clear_pid(&mut self) {
+        self.pid = None;
+        self.pid_start = None;
+    }
+}

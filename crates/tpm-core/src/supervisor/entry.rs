@@ -1,0 +1,159 @@
+//! The supervisor's entry: checking it was launched by the same build, taking over the
+//! descriptors the launcher handed it (the name's lock, the handshake pipe), blocking the
+//! signals it reads from a signalfd, and loading the record.
+
+use std::ffi::{OsStr, OsString};
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use nix::fcntl::{fcntl, FcntlArg, FdFlag};
+use nix::sys::signal::{SigSet, SigmaskHow, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+
+use super::handshake::{self, Outcome, Reply};
+use super::phase::Phase;
+use super::pipes::Output;
+use super::run::Supervisor;
+use super::{BUILD, ENV_ID, ENV_NAME, ENV_SUPERVISOR};
+use crate::error::EXIT_FAILURE;
+use crate::lock::FileLock;
+use crate::name::Name;
+use crate::policy::Tracker;
+use crate::proc::Identity;
+use crate::record::Record;
+use crate::store::Store;
+
+/// `args`: store root, name, lock fd, handshake fd, the launcher's build (see `launch`).
+pub(super) fn main(args: &[OsString]) -> i32 {
+    if args.get(4).map(OsString::as_os_str) != Some(OsStr::new(BUILD)) {
+        // Launched by another build: say so and touch nothing (the lock stays with the
+        // launcher, which then supervises with its own binary).
+        if let Ok(ready) = adopt(args.get(3)) {
+            handshake::send(
+                ready,
+                &Reply::OtherBuild {
+                    build: BUILD.into(),
+                },
+            );
+        }
+        return EXIT_FAILURE;
+    }
+    match new(args) {
+        Ok(mut s) => {
+            s.run();
+            0
+        }
+        Err(message) => {
+            eprintln!("tpm supervisor: {message}");
+            EXIT_FAILURE
+        }
+    }
+}
+
+/// Takes ownership of an inherited descriptor and marks it close-on-exec, so the managed
+/// process does not inherit it (a child holding the lock would look like a live supervisor).
+fn adopt(raw: Option<&OsString>) -> Result<OwnedFd, String> {
+    let fd: i32 = raw
+        .and_then(|r| r.to_str()?.parse().ok())
+        .filter(|&fd| fd > 2)
+        .ok_or("bad descriptor argument")?;
+    // SAFETY: F_GETFD only inspects the descriptor; it fails if `fd` is not open.
+    if unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1 {
+        return Err(format!("descriptor {fd} is not open"));
+    }
+    // SAFETY: the launcher passed us this open descriptor for us alone to own.
+    let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+    fcntl(&owned, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC)).map_err(|e| e.to_string())?;
+    Ok(owned)
+}
+
+fn new(args: &[OsString]) -> Result<Supervisor, String> {
+    let root = PathBuf::from(args.first().ok_or("missing store argument")?);
+    let name = args
+        .get(1)
+        .and_then(|n| n.to_str())
+        .and_then(|n| Name::parse(n).ok())
+        .ok_or("missing or invalid name argument")?;
+    let lock = FileLock::from_fd(adopt(args.get(2))?);
+    let ready = adopt(args.get(3))?;
+
+    let mask = {
+        let mut m = SigSet::empty();
+        for s in [
+            Signal::SIGCHLD,
+            Signal::SIGTERM,
+            Signal::SIGINT,
+            Signal::SIGQUIT,
+            Signal::SIGHUP,
+        ] {
+            m.add(s);
+        }
+        m
+    };
+    nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&mask), None)
+        .map_err(|e| e.to_string())?;
+    let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
+        .map_err(|e| format!("signalfd: {e}"))?;
+    nix::sys::prctl::set_child_subreaper(true).map_err(|e| format!("subreaper: {e}"))?;
+    // Past RLIMIT_FSIZE a write raises SIGXFSZ, which would kill us; ignored, the write
+    // fails with EFBIG and the bytes are counted as dropped. (`spawn` restores it.)
+    // SAFETY: setting a disposition to SIG_IGN installs no handler.
+    unsafe { nix::sys::signal::signal(Signal::SIGXFSZ, nix::sys::signal::SigHandler::SigIgn) }
+        .map_err(|e| format!("SIGXFSZ: {e}"))?;
+
+    let store = Store::at(root);
+    let record = match store.load(&name) {
+        Ok(r) => r,
+        Err(e) => {
+            handshake::send(
+                ready,
+                &Outcome::Failed {
+                    code: EXIT_FAILURE,
+                    message: e.to_string(),
+                }
+                .into(),
+            );
+            return Err(e.to_string());
+        }
+    };
+    let me = Identity::of(std::process::id()).ok_or("cannot read /proc/self/stat")?;
+    let env = child_env(&name, &record, &me);
+    Ok(Supervisor {
+        output: Output::open(&store, &name, record.spec.logs),
+        tracker: Tracker::new(record.spec.policy),
+        store,
+        name,
+        record,
+        _lock: lock,
+        me,
+        signals,
+        phase: Phase::Running,
+        main: None,
+        saved_dropped: 0,
+        last_save: Instant::now(),
+        ready: Some(ready),
+        restarting: false,
+        env,
+    })
+}
+
+/// The managed process's environment: the caller's, the spec's variables, then what tpm
+/// promises (PORT, TPM_NAME, TPM_ID, and the supervisor marker).
+fn child_env(name: &Name, record: &Record, me: &Identity) -> Vec<(OsString, OsString)> {
+    let mut env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+    let mut set = |k: &str, v: String| {
+        env.retain(|(key, _)| key.as_os_str() != OsStr::new(k));
+        env.push((k.into(), v.into()));
+    };
+    for (k, v) in &record.spec.env {
+        set(k, v.clone());
+    }
+    set("PORT", record.spec.port.to_string());
+    set(ENV_NAME, name.to_string());
+    if let Some(id) = record.id {
+        set(ENV_ID, id.to_string());
+    }
+    set(ENV_SUPERVISOR, format!("{}.{}", me.pid, me.start_ticks));
+    env
+}

@@ -1,0 +1,314 @@
+//! The phase machine: what the supervisor does with its process, and why.
+//!
+//! ```text
+//! Running ──main exits──▶ Draining(then) ──no children left──▶ Backoff ──▶ Running
+//!    │                       │ deadline: SIGKILL                  │
+//!    └──stop──▶ Draining(Finish stopped)                          └──stop──▶ Done
+//! ```
+//! Every transition is a method here: a spawn, a reaped child, an unasked exit (the restart
+//! policy decides), a stop request, the tree drained, and the timers (the backoff, the
+//! kill deadline).
+
+use std::os::fd::OwnedFd;
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::sys::signal::Signal;
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+
+use super::handshake::{self, Outcome};
+use super::run::{human, Supervisor};
+use super::{spawn, tree};
+use crate::error::{EXIT_FAILURE, EXIT_NOT_RUNNABLE};
+use crate::info::unix_now;
+use crate::policy::Decision;
+use crate::proc::Identity;
+use crate::status::Status;
+
+/// How often SIGKILL is repeated, once sent, for processes forked since the last round.
+const KILL_ROUND: Duration = Duration::from_millis(100);
+/// How long SIGKILL rounds go on before the supervisor gives up on unkillable processes.
+const KILL_GIVE_UP: Duration = Duration::from_secs(10);
+
+pub(super) enum Phase {
+    Running,
+    /// The main process is gone or going; what is left of its tree is being terminated.
+    Draining {
+        deadline: Instant,
+        killing_since: Option<Instant>,
+        then: Then,
+    },
+    Backoff {
+        until: Instant,
+    },
+    Done,
+}
+
+/// What follows once the tree is drained.
+pub(super) enum Then {
+    Restart(Duration),
+    Finish(Status, Option<String>),
+}
+
+impl Supervisor {
+    pub(super) fn start_child(&mut self) {
+        match spawn::spawn(&self.record.spec.cmd, &self.record.spec.cwd, &self.env) {
+            Ok(child) => {
+                let id = Identity::of(child.pid);
+                let state = &mut self.record.state;
+                state.pid = Some(child.pid);
+                state.pid_start = id.map(|i| i.start_ticks);
+                state.start_time = Some(unix_now());
+                state.status = Status::Online;
+                state.reason = None;
+                if let Err(e) = self.store.write_pid(&self.name, child.pid) {
+                    self.event(&e.to_string());
+                }
+                self.save();
+                self.output
+                    .attach(OwnedFd::from(child.stdout), OwnedFd::from(child.stderr));
+                self.main = Some((child.pid, Instant::now()));
+                self.phase = Phase::Running;
+                if let Some(ready) = self.ready.take() {
+                    handshake::send(ready, &Outcome::Spawned { pid: child.pid }.into());
+                }
+            }
+            Err(e) => {
+                let program = self.record.spec.cmd.first().map_or("", String::as_str);
+                let message = format!("cannot run {program}: {e}");
+                self.event(&message);
+                if let Some(ready) = self.ready.take() {
+                    // The first start failed: report it and leave the record `errored`.
+                    let code = match e.raw_os_error() {
+                        Some(
+                            libc::ENOENT
+                            | libc::EACCES
+                            | libc::ENOEXEC
+                            | libc::ENOTDIR
+                            | libc::EISDIR,
+                        ) => EXIT_NOT_RUNNABLE,
+                        _ => EXIT_FAILURE,
+                    };
+                    self.finish(Status::Errored, Some(message.clone()));
+                    handshake::send(ready, &Outcome::Failed { code, message }.into());
+                    return;
+                }
+                self.after_exit(message, Duration::ZERO);
+            }
+        }
+    }
+
+    /// Reaps every child that has exited; finishes draining when none is left.
+    pub(super) fn reap(&mut self) {
+        let no_children = loop {
+            match waitpid(None::<Pid>, Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::StillAlive) => break false,
+                Ok(WaitStatus::Exited(pid, code)) => self.on_reaped(pid, code, None),
+                Ok(WaitStatus::Signaled(pid, sig, _)) => {
+                    self.on_reaped(pid, 128 + sig as i32, Some(sig))
+                }
+                Ok(_) => {}
+                Err(Errno::EINTR) => {}
+                Err(Errno::ECHILD) => break true,
+                Err(_) => break false,
+            }
+        };
+        if no_children {
+            if let Phase::Draining { .. } = self.phase {
+                self.drained();
+            }
+        }
+    }
+
+    fn on_reaped(&mut self, pid: Pid, code: i32, signal: Option<Signal>) {
+        let Some((main, started)) = self.main else {
+            return;
+        };
+        if pid.as_raw() as u32 != main {
+            return; // an orphan of the tree, re-parented to us
+        }
+        self.main = None;
+        self.output.drain();
+        self.record.state.exit_code = Some(code);
+        self.record.state.clear_pid();
+        if let Err(e) = self.store.remove_pid(&self.name) {
+            self.event(&e.to_string());
+        }
+        let how = match signal {
+            Some(sig) => format!("was killed by {sig}"),
+            None => format!("exited with code {code}"),
+        };
+        if let Phase::Draining { .. } = self.phase {
+            return; // a stop is under way; its outcome is already decided
+        }
+        let ran = started.elapsed();
+        self.after_exit(format!("{how} after {}", human(ran)), ran);
+    }
+
+    /// An unasked end of a run (an exit, or a failed spawn): the policy decides.
+    fn after_exit(&mut self, how: String, ran: Duration) {
+        let then = match self.tracker.on_exit(ran) {
+            Decision::Restart(delay) => {
+                self.event(&format!("{how}; restarting in {}", human(delay)));
+                Then::Restart(delay)
+            }
+            Decision::Stay => {
+                self.event(&format!("{how}; autorestart is off"));
+                let status = if self.record.state.exit_code == Some(0) {
+                    Status::Stopped
+                } else {
+                    Status::Errored
+                };
+                Then::Finish(status, Some(format!("{how} (autorestart is off)")))
+            }
+            Decision::GiveUp { quick_exits } => {
+                let why = format!(
+                    "{how}; it ended {quick_exits} times in a row within 1s of starting, so it is not restarted"
+                );
+                self.event(&why);
+                Then::Finish(Status::Errored, Some(why))
+            }
+        };
+        self.record.state.status = match then {
+            Then::Restart(_) => Status::Waiting,
+            Then::Finish(..) => Status::Stopping,
+        };
+        self.begin_draining(then);
+        // Written only if the draining goes on: had it ended at once (nothing was left of
+        // the tree), the restart, backoff or finish it led to has written the record
+        // already, and a `waiting` record overwritten a moment later costs a restart time.
+        if let Phase::Draining { .. } = self.phase {
+            self.save();
+        }
+    }
+
+    pub(super) fn request_stop(&mut self) {
+        let finish = Then::Finish(Status::Stopped, None);
+        match &mut self.phase {
+            Phase::Running => {
+                self.record.state.status = Status::Stopping;
+                self.save();
+                self.begin_draining(finish);
+            }
+            Phase::Draining { then, .. } => {
+                *then = finish;
+                self.record.state.status = Status::Stopping;
+                self.save();
+            }
+            Phase::Backoff { .. } => self.finish(Status::Stopped, None),
+            Phase::Done => {}
+        }
+    }
+
+    fn begin_draining(&mut self, then: Then) {
+        self.signal_tree(Signal::SIGTERM);
+        self.phase = Phase::Draining {
+            deadline: Instant::now() + self.record.spec.policy.kill_timeout,
+            killing_since: None,
+            then,
+        };
+        // If nothing is left to wait for, the next reap says so at once.
+        self.reap();
+    }
+
+    fn drained(&mut self) {
+        let phase = std::mem::replace(&mut self.phase, Phase::Running);
+        let Phase::Draining { then, .. } = phase else {
+            self.phase = phase;
+            return;
+        };
+        match then {
+            Then::Restart(delay) if delay.is_zero() && !self.restarting => self.restart(),
+            Then::Restart(delay) => {
+                self.phase = Phase::Backoff {
+                    until: Instant::now() + delay,
+                };
+                self.record.state.status = Status::Waiting;
+                self.save();
+            }
+            Then::Finish(status, reason) => self.finish(status, reason),
+        }
+    }
+
+    fn restart(&mut self) {
+        self.restarting = true;
+        self.record.state.restarts += 1;
+        self.start_child();
+        self.restarting = false;
+    }
+
+    fn finish(&mut self, status: Status, reason: Option<String>) {
+        self.record.state.status = status;
+        self.record.state.reason = reason;
+        self.record.state.clear_pid();
+        let _ = self.store.remove_pid(&self.name);
+        self.save();
+        self.phase = Phase::Done;
+    }
+
+    fn signal_tree(&mut self, signal: Signal) -> usize {
+        tree::signal(self.me.pid, self.main.map(|(pid, _)| pid), signal)
+    }
+
+    // ---- timers -------------------------------------------------------------------------
+
+    pub(super) fn next_timer(&self) -> Option<Instant> {
+        let phase = match &self.phase {
+            Phase::Draining { deadline, .. } => Some(*deadline),
+            Phase::Backoff { until } => Some(*until),
+            Phase::Running | Phase::Done => None,
+        };
+        match (phase, self.dropped_due()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    pub(super) fn fire_timers(&mut self) {
+        enum Fire {
+            Restart,
+            Kill { first: bool },
+            GiveUp,
+        }
+        let now = Instant::now();
+        if self.dropped_due().is_some_and(|due| now >= due) {
+            self.save();
+        }
+        let fire = match &mut self.phase {
+            Phase::Backoff { until } if now >= *until => Fire::Restart,
+            Phase::Draining {
+                deadline,
+                killing_since,
+                ..
+            } if now >= *deadline => {
+                let first = killing_since.is_none();
+                let since = *killing_since.get_or_insert(now);
+                *deadline = now + KILL_ROUND;
+                if now.duration_since(since) > KILL_GIVE_UP {
+                    Fire::GiveUp
+                } else {
+                    Fire::Kill { first }
+                }
+            }
+            _ => return,
+        };
+        match fire {
+            Fire::Restart => self.restart(),
+            Fire::GiveUp => {
+                self.event("processes survived SIGKILL for 10s; giving up on them");
+                self.drained();
+            }
+            Fire::Kill { first } => {
+                let left = self.signal_tree(Signal::SIGKILL);
+                if first && left > 0 {
+                    let timeout = human(self.record.spec.policy.kill_timeout);
+                    self.event(&format!(
+                        "{left} process(es) still running after {timeout}; sent SIGKILL"
+                    ));
+                }
+                self.reap();
+            }
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! The managed process's output: its stdout and stderr pipes, drained into the log files
+//! (through the log pump), and tpm's own `[tpm]` lines in the err log.
+
+use std::os::fd::{AsFd, OwnedFd};
+
+use nix::errno::Errno;
+use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::poll::{PollFd, PollFlags};
+
+use super::logpump::{LineSplitter, LogFile, Stamp};
+use crate::name::Name;
+use crate::rotation::LogLimits;
+use crate::store::{Store, Stream};
+
+/// Bytes read from one pipe per wake-up, so one noisy stream cannot starve the other.
+const READ_CHUNK: usize = 64 * 1024;
+/// The pipe size a busy stream gets (Linux's default limit for unprivileged users), so the
+/// process writes on while the supervisor logs, instead of the two taking turns.
+const BUSY_PIPE: i32 = 1024 * 1024;
+
+/// What one read from a pipe found.
+pub(super) enum Pumped {
+    Data,
+    Empty,
+    Closed,
+}
+
+struct Pipe {
+    fd: OwnedFd,
+    stream: Stream,
+    split: LineSplitter,
+    /// Whether it was made [`BUSY_PIPE`] large (quiet streams keep the default 64 KiB).
+    grown: bool,
+}
+
+/// The open pipes and the two log files they feed.
+pub(super) struct Output {
+    pipes: Vec<Pipe>,
+    out: LogFile,
+    err: LogFile,
+    stamp: Stamp,
+    /// Read buffer, and the stamped lines made from it.
+    chunk: Vec<u8>,
+    buf: Vec<u8>,
+}
+
+impl Output {
+    pub(super) fn open(store: &Store, name: &Name, limits: LogLimits) -> Output {
+        Output {
+            pipes: Vec::new(),
+            out: LogFile::open(store, name, Stream::Out, limits),
+            err: LogFile::open(store, name, Stream::Err, limits),
+            stamp: Stamp::default(),
+            chunk: vec![0; READ_CHUNK],
+            buf: Vec::with_capacity(READ_CHUNK + 1024),
+        }
+    }
+
+    /// Starts draining a new child's pipes.
+    pub(super) fn attach(&mut self, stdout: OwnedFd, stderr: OwnedFd) {
+        for (fd, stream) in [(stdout, Stream::Out), (stderr, Stream::Err)] {
+            let _ = fcntl(&fd, FcntlArg::F_SETFL(OFlag::O_NONBLOCK));
+            self.pipes.push(Pipe {
+                fd,
+                stream,
+                split: LineSplitter::default(),
+                grown: false,
+            });
+        }
+    }
+
+    /// One poll entry per open pipe, in order (see [`Output::pumped`]).
+    pub(super) fn poll_fds(&self) -> impl Iterator<Item = PollFd<'_>> {
+        self.pipes
+            .iter()
+            .map(|p| PollFd::new(p.fd.as_fd(), PollFlags::POLLIN))
+    }
+
+    /// Pumps the pipes that poll found ready (`ready[i]` for the i-th of `poll_fds`).
+    pub(super) fn pumped(&mut self, ready: &[bool]) {
+        for i in (0..self.pipes.len().min(ready.len())).rev() {
+            if ready[i] {
+                if let Pumped::Closed = self.pump(i) {
+                    self.close(i);
+                }
+            }
+        }
+    }
+
+    /// Reads once from pipe `i` and writes the complete lines to its log.
+    fn pump(&mut self, i: usize) -> Pumped {
+        let pipe = &mut self.pipes[i];
+        let n = loop {
+            match nix::unistd::read(&pipe.fd, &mut self.chunk) {
+                Err(Errno::EINTR) => continue,
+                other => break other,
+            }
+        };
+        match n {
+            Ok(0) => Pumped::Closed,
+            Ok(n) => {
+                if n == self.chunk.len() && !pipe.grown {
+                    // A full read: the writer may be waiting on us. (Refused beyond the
+                    // user's pipe memory limit: then the pipe keeps its size.)
+                    pipe.grown = true;
+                    let _ = fcntl(&pipe.fd, FcntlArg::F_SETPIPE_SZ(BUSY_PIPE));
+                }
+                self.buf.clear();
+                pipe.split
+                    .feed(&self.chunk[..n], self.stamp.now(), &mut self.buf);
+                let sink = match pipe.stream {
+                    Stream::Out => &mut self.out,
+                    Stream::Err => &mut self.err,
+                };
+                sink.write(&self.buf);
+                Pumped::Data
+            }
+            Err(Errno::EAGAIN) => Pumped::Empty,
+            Err(_) => Pumped::Closed,
+        }
+    }
+
+    /// Flushes a pipe's unfinished line and forgets the pipe.
+    fn close(&mut self, i: usize) {
+        let mut pipe = self.pipes.swap_remove(i);
+        self.buf.clear();
+        pipe.split.finish(self.stamp.now(), &mut self.buf);
+        let sink = match pipe.stream {
+            Stream::Out => &mut self.out,
+            Stream::Err => &mut self.err,
+        };
+        sink.write(&self.buf);
+    }
+
+    /// Reads every pipe until it would block (bounded, for a child that writes without
+    /// end); closes those at end of stream.
+    pub(super) fn drain(&mut self) {
+        for i in (0..self.pipes.len()).rev() {
+            for _ in 0..64 {
+                match self.pump(i) {
+                    Pumped::Data => {}
+                    Pumped::Empty => break,
+                    Pumped::Closed => {
+                        self.close(i);
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// A line from tpm itself, in the err log, marked `[tpm]`.
+    pub(super) fn event(&mut self, name: &Name, message: &str) {
+        let line = format!("{}[tpm] {name}: {message}\n", self.stamp.now());
+        self.err.write(line.as_bytes());
+    }
+
+    /// Log bytes that could not be written so far.
+    pub(super) fn dropped(&self) -> u64 {
+        self.out.dropped + self.err.dropped
+    }
+}
