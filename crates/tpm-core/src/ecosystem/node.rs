@@ -3,8 +3,8 @@
 //! pm2 `require()`s a config inside its own CLI, so the file sees the user's environment
 //! and may use any Node API. tpm keeps that: a small evaluator script is run by `node` with
 //! the caller's environment (`ctx.env`, not tpm's) and the file's folder as cwd. It loads
-//! the file with `require()` (`.js`, `.cjs`; an ES module that `require` refuses is
-//! imported instead) or `import()` (`.mjs`), takes the `default` export of an ES module,
+//! the file with `require()` (`.js`, `.cjs`; an ES module that `require` refuses, as
+//! older nodes do and newer ones do for top-level `await`, is imported instead) or `import()` (`.mjs`), takes the `default` export of an ES module,
 //! waits for a promise, and prints one JSON line on stdout: `{"value": ...}`, or
 //! `{"error": ..., "stack": ..., "url": ...}` before re-throwing so that node prints its own
 //! report (the only place the line of an ES module's syntax error appears). The file's own
@@ -54,7 +54,8 @@ const url = require('url').pathToFileURL(file).href;
 const esm = () => import(url);
 const unwrap = m => (m && m[Symbol.toStringTag] === 'Module' && m.default !== undefined ? m.default : m);
 const loaded = how === 'import' ? esm()
-  : new Promise(ok => ok(require(file))).catch(e => (e && e.code === 'ERR_REQUIRE_ESM' ? esm() : Promise.reject(e)));
+  : new Promise(ok => ok(require(file)))
+    .catch(e => (e && /^ERR_REQUIRE_(ESM|ASYNC_MODULE)$/.test(e.code) ? esm() : Promise.reject(e)));
 loaded.then(unwrap).then(value => JSON.stringify({ value })).then(
   text => print(text + '\n', () => process.exit(0)),
   e => print(JSON.stringify({

@@ -278,6 +278,32 @@ fn wrong_shapes_are_errors_naming_the_file_and_the_app() {
 }
 
 #[test]
+fn errors_show_the_file_then_the_line_then_the_app() {
+    let err = |line, app: Option<&str>| Error::Ecosystem {
+        file: "/srv/ecosystem.yaml".into(),
+        app: app.map(String::from),
+        line,
+        message: "`port` must be a number".into(),
+    };
+    assert_eq!(
+        err(Some(7), Some("api")).to_string(),
+        "/srv/ecosystem.yaml, line 7: api: `port` must be a number"
+    );
+    assert_eq!(
+        err(None, Some("app #2")).to_string(),
+        "/srv/ecosystem.yaml: app #2: `port` must be a number"
+    );
+    assert_eq!(
+        err(None, None).to_string(),
+        "/srv/ecosystem.yaml: `port` must be a number"
+    );
+    for e in [err(Some(7), None), err(None, Some("api")), err(None, None)] {
+        assert_eq!(e.exit_code(), 64);
+        assert!(e.help().unwrap().contains("tpm init"));
+    }
+}
+
+#[test]
 fn other_file_names_are_refused() {
     let d = tempfile::tempdir().unwrap();
     write(d.path(), "server.js", "module.exports = {}\n");
@@ -568,7 +594,7 @@ fn an_es_module_config_js_and_a_promised_config_are_read() {
     write(
         d.path(),
         "esm/ecosystem.config.js",
-        "import os from 'node:os';\nexport default { apps: [{ name: 'e', ok: typeof os.hostname() === 'string' }] };\n",
+        "import os from 'node:os';\nconst name = await Promise.resolve('e');\nexport default { apps: [{ name, ok: typeof os.hostname() === 'string' }] };\n",
     );
     assert_eq!(
         apps(&read_in(d.path(), "esm/ecosystem.config.js").unwrap()),
