@@ -85,7 +85,9 @@ pub(super) fn evaluate(path: &Path, dir: &Path, ctx: &Context, timeout: Duration
         _ => "require",
     };
     let mut cmd = Command::new(&node);
-    cmd.arg("-e")
+    // The evaluator is CommonJS (it needs `require`), whatever NODE_OPTIONS say.
+    cmd.arg("--input-type=commonjs")
+        .arg("-e")
         .arg(EVALUATOR)
         .arg("--")
         .arg(&real)
@@ -118,7 +120,9 @@ pub(super) fn evaluate(path: &Path, dir: &Path, ctx: &Context, timeout: Duration
 
 /// How a run of node ended.
 struct Run {
-    /// `None` when node had to be killed at the deadline.
+    /// node was still running at the deadline, and was killed.
+    timed_out: bool,
+    /// `None` if it could not be had (someone else reaped node).
     status: Option<ExitStatus>,
     stdout: Vec<u8>,
     stderr: Vec<u8>,
@@ -174,7 +178,8 @@ fn run(mut cmd: Command, timeout: Duration) -> io::Result<Run> {
     let deadline = Instant::now() + timeout;
     let mut drain_until: Option<Instant> = None;
     let mut timed_out = false;
-    // Only used while both pipes are closed and node has not yet been seen to exit.
+    // node's exit is noticed by polling, between reads of its output: a short pause that
+    // grows, so a quick evaluation is not kept waiting.
     let mut pause = Duration::from_millis(1);
     loop {
         let now = Instant::now();
@@ -196,8 +201,8 @@ fn run(mut cmd: Command, timeout: Duration) -> io::Result<Run> {
         let until = drain_until.unwrap_or(deadline);
         let mut wait = until.saturating_duration_since(now);
         if !open || drain_until.is_none() {
-            // Exit is noticed by polling (pipes can close a moment before, or a grandchild
-            // can hold them open after): a short, growing pause bounds the delay.
+            // Closed pipes do not mean node has exited (they close a moment before; a
+            // grandchild can hold them open after), so exit is checked on its own.
             wait = wait.min(pause);
             pause = (pause * 2).min(Duration::from_millis(20));
         }
@@ -236,7 +241,8 @@ fn run(mut cmd: Command, timeout: Duration) -> io::Result<Run> {
     // node has exited or been sent SIGKILL: this returns at once.
     let status = child.wait().ok();
     Ok(Run {
-        status: if timed_out { None } else { status },
+        timed_out,
+        status,
         stdout: out.buf,
         stderr: err.buf,
         overflowed: out.overflowed,
@@ -267,7 +273,7 @@ fn interpret(path: &Path, real: &Path, run: &Run, timeout: Duration) -> Result<V
             ),
         ));
     }
-    let Some(status) = run.status else {
+    if run.timed_out {
         return Err(fail(
             path,
             None,
@@ -276,7 +282,7 @@ fn interpret(path: &Path, real: &Path, run: &Run, timeout: Duration) -> Result<V
                 timeout.as_secs_f64()
             ),
         ));
-    };
+    }
     let stdout = String::from_utf8_lossy(&run.stdout);
     let stderr = String::from_utf8_lossy(&run.stderr);
     // The evaluator's line is the last one; anything before it was written past the
@@ -312,7 +318,7 @@ fn interpret(path: &Path, real: &Path, run: &Run, timeout: Duration) -> Result<V
             None,
             "the file exports nothing: set `module.exports = { apps: [...] }` (or `export default { apps: [...] }` in an ES module)",
         )),
-        Some(Err(e)) if status.success() => Err(fail(
+        Some(Err(e)) if run.status.is_some_and(|s| s.success()) => Err(fail(
             path,
             None,
             format!("cannot read the apps node printed: {e}"),
@@ -321,7 +327,9 @@ fn interpret(path: &Path, real: &Path, run: &Run, timeout: Duration) -> Result<V
             let names = [real.to_string_lossy().into_owned()];
             let line = line_in(&stderr, &names);
             let why = report_line(&stderr);
-            let message = match (status.code(), status.signal(), why) {
+            let code = run.status.and_then(|s| s.code());
+            let signal = run.status.and_then(|s| s.signal());
+            let message = match (code, signal, why) {
                 (_, _, Some(why)) => why.to_string(),
                 (Some(0), _, None) => {
                     "node ended before the apps were printed: does the file call process.exit()?"
