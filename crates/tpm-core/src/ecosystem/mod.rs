@@ -231,10 +231,17 @@ fn apps_of(value: Value, path: &Path) -> Result<Vec<RawApp>> {
                     format!("`apps` must be a list of apps, not {}", kind(&other)),
                 ))
             }
-            None if top.is_empty() => return Err(fail(path, None, "no apps: the object is empty")),
+            None if top.is_empty() => {
+                return Err(fail(
+                    path,
+                    None,
+                    "no apps: the file holds an empty object or table",
+                ))
+            }
             None => vec![Value::Object(top)],
         },
         Value::Array(list) => list,
+        Value::Null => return Err(fail(path, None, "no apps: the file holds nothing")),
         other => {
             return Err(fail(
                 path,

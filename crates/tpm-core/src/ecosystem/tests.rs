@@ -240,7 +240,7 @@ fn yaml_merge_keys_share_settings_and_toml_datetimes_become_text() {
 #[test]
 fn wrong_shapes_are_errors_naming_the_file_and_the_app() {
     let d = tempfile::tempdir().unwrap();
-    let cases: [(&str, &str, Option<&str>, &str); 9] = [
+    let cases: [(&str, &str, Option<&str>, &str); 12] = [
         ("n.json", "42", None, "found a number"),
         ("s.yaml", "just text\n", None, "found a string"),
         (
@@ -254,6 +254,19 @@ fn wrong_shapes_are_errors_naming_the_file_and_the_app() {
         ("l.yaml", "[]\n", None, "no apps"),
         ("o.json", "{}", None, "no apps"),
         ("w.json", "  \n", None, "the file is empty"),
+        (
+            "c.yaml",
+            "# only a comment\n",
+            None,
+            "no apps: the file holds nothing",
+        ),
+        (
+            "c.toml",
+            "# only a comment\n",
+            None,
+            "no apps: the file holds an empty",
+        ),
+        ("null.json", "null", None, "no apps"),
         (
             "i.json",
             r#"{"apps": [{"name": "a"}, "b.sh"]}"#,
