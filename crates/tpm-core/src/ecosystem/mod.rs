@@ -119,21 +119,25 @@ fn read_within(path: &Path, ctx: &Context, js_timeout: Duration) -> Result<Docum
             drop(file);
             node::evaluate(&path, &dir, ctx, js_timeout)?
         }
-        _ => {
-            let text = read_text(file, &path)?;
-            if text.trim().is_empty() {
-                return Err(fail(&path, None, "the file is empty: no apps"));
-            }
-            let parsed = match format {
-                Format::Json => parse::json(&text),
-                Format::Yaml => parse::yaml(&text),
-                _ => parse::toml(&text),
-            };
-            parsed.map_err(|f| fail(&path, f.line, f.message))?
-        }
+        Format::Json => parsed(file, &path, parse::json)?,
+        Format::Yaml => parsed(file, &path, parse::yaml)?,
+        Format::Toml => parsed(file, &path, parse::toml)?,
     };
     let apps = apps_of(value, &path)?;
     Ok(Document { path, dir, apps })
+}
+
+/// The file read as text and parsed in Rust.
+fn parsed(
+    file: File,
+    path: &Path,
+    parse: fn(&str) -> Result<Value, parse::Failure>,
+) -> Result<Value> {
+    let text = read_text(file, path)?;
+    if text.trim().is_empty() {
+        return Err(fail(path, None, "the file is empty: no apps"));
+    }
+    parse(&text).map_err(|f| fail(path, f.line, f.message))
 }
 
 /// An [`Error::Ecosystem`] about the whole file.
