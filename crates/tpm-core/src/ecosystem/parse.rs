@@ -36,7 +36,7 @@ pub(super) fn json(text: &str) -> Result<Value, Failure> {
             == Some(&b'/');
         if at_slash || message.contains("trailing comma") {
             message.push_str(
-                " (JSON has no comments or trailing commas; pm2 read .json files as JavaScript: rename the file to *.config.js to keep them)",
+                " (JSON has no comments or trailing commas; pm2 read .json files as JavaScript: to keep them, make the file an ecosystem.config.js holding `module.exports = { ... }`)",
             );
         }
         Failure {
