@@ -70,6 +70,24 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+
+    /// An ecosystem file that cannot be read as apps: a syntax error, a wrong shape, an app
+    /// whose fields make no sense, or JavaScript that threw. `app` is the app's label
+    /// (its name, or `app #N`), `line` the 1-based line, when known.
+    #[error("{}{}{}: {message}",
+        file.display(),
+        line.map(|n| format!(", line {n}")).unwrap_or_default(),
+        app.as_ref().map(|a| format!(": {a}")).unwrap_or_default())]
+    Ecosystem {
+        file: PathBuf,
+        app: Option<String>,
+        line: Option<usize>,
+        message: String,
+    },
+
+    /// A JavaScript ecosystem file, and no `node` on the caller's PATH to evaluate it.
+    #[error("{} is JavaScript, and there is no `node` on PATH to evaluate it", file.display())]
+    NodeMissing { file: PathBuf },
 }
 
 impl Error {
@@ -90,6 +108,9 @@ impl Error {
             | Error::Supervisor { .. }
             | Error::ForeignStore { .. }
             | Error::Io { .. } => EXIT_FAILURE,
+            Error::Ecosystem { .. } => EXIT_USAGE,
+            // Like a script whose interpreter is missing.
+            Error::NodeMissing { .. } => EXIT_NOT_RUNNABLE,
         }
     }
 
@@ -123,6 +144,18 @@ impl Error {
                 "set TETRA_DIR to a folder of your own (tpm keeps its files in $TETRA_DIR/tpm)".into()
             }
             Error::Io { .. } => return None,
+            Error::Ecosystem { line: Some(n), .. } => format!(
+                "fix the file at line {n}; `tpm init` writes a commented example of each format"
+            ),
+            Error::Ecosystem { app: Some(_), .. } => {
+                "an app is an object of pm2's fields (`name`, `script`, `args`, `cwd`, `env`, ...); `tpm init` writes a commented example".into()
+            }
+            Error::Ecosystem { .. } => {
+                "an ecosystem file holds `{ apps: [...] }`, a single app, or a list of apps; `tpm init` writes a commented example".into()
+            }
+            Error::NodeMissing { .. } => {
+                "install Node.js (tpm evaluates .config.js, .cjs and .mjs files with the `node` on PATH), or write the apps as JSON, YAML or TOML".into()
+            }
         })
     }
 

@@ -19,11 +19,13 @@
 //! | `info` | the observed view front ends render |
 //! | `complete` | process-name completion for every front end |
 //! | `logs` | reading, merging and following logs |
+//! | `ecosystem` | ecosystem files (JS, JSON, YAML, TOML) read into raw apps; `tpm init` starters |
 //! | `ops` | the operations: start, list, stop, restart, delete, logs, ports |
 //! | `supervisor` | the per-process supervisor |
 
 pub mod complete;
 pub mod context;
+pub mod ecosystem;
 pub mod error;
 pub mod info;
 pub mod lock;

@@ -1,0 +1,308 @@
+//! Ecosystem files: reading a file of apps, as pm2 users write them, into [`RawApp`]s.
+//!
+//! This module owns the file side only: which files are ecosystem files ([`format_of`]),
+//! turning one into a list of apps ([`read`]) and the starter `tpm init` writes
+//! ([`starter`]). What an app's fields *mean* (start options) is decided elsewhere, from
+//! [`RawApp::fields`].
+//!
+//! | file | owns |
+//! |---|---|
+//! | `parse` | JSON, YAML and TOML text to a JSON value, errors with their line |
+//! | `node` | JavaScript files, evaluated by the caller's `node` |
+//! | `template` | the starter files |
+//!
+//! The shapes pm2 accepts are accepted in every format: `{apps: [...]}`, a single app (an
+//! object with no `apps` key), or a list of apps.
+
+mod node;
+mod parse;
+mod template;
+
+use std::fs::{File, OpenOptions};
+use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Component, Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use crate::context::Context;
+use crate::error::{Error, Result};
+
+pub use template::starter;
+
+/// The largest ecosystem file tpm reads. A real one is a few KiB; anything near this is
+/// not a config, and reading it whole would only cost memory.
+pub const MAX_FILE_BYTES: u64 = 4 << 20;
+
+/// The file formats tpm reads apps from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Js,
+    Json,
+    Yaml,
+    Toml,
+}
+
+/// The format of an ecosystem file, by its name: `*.config.js|.cjs|.mjs`, `*.json`,
+/// `*.yaml|*.yml`, `*.toml`. A plain `x.js` is a script, not a config, as pm2 decides, so
+/// `tpm start server.js` keeps running the script.
+pub fn format_of(path: &Path) -> Option<Format> {
+    let name = path.file_name()?.to_str()?;
+    let (stem, ext) = name.rsplit_once('.').filter(|(stem, _)| !stem.is_empty())?;
+    match ext {
+        "js" | "cjs" | "mjs" if stem.ends_with(".config") => Some(Format::Js),
+        "json" => Some(Format::Json),
+        "yaml" | "yml" => Some(Format::Yaml),
+        "toml" => Some(Format::Toml),
+        _ => None,
+    }
+}
+
+/// A parsed file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document {
+    /// The file, absolute.
+    pub path: PathBuf,
+    /// Its folder: an app's relative `cwd` and `script` are taken from here, not from
+    /// wherever tpm was run.
+    pub dir: PathBuf,
+    /// At least one app, in file order.
+    pub apps: Vec<RawApp>,
+}
+
+/// One app as written, before any meaning is given to its fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawApp {
+    /// 0-based position in the file.
+    pub index: usize,
+    pub fields: Map<String, Value>,
+}
+
+impl RawApp {
+    /// `name` if it is a (non-empty) string, else `app #N` (1-based), for messages.
+    pub fn label(&self) -> String {
+        match self.fields.get("name") {
+            Some(Value::String(name)) if !name.is_empty() => name.clone(),
+            _ => label_at(self.index),
+        }
+    }
+}
+
+fn label_at(index: usize) -> String {
+    format!("app #{}", index + 1)
+}
+
+/// Reads and parses `path` (relative paths from `ctx.cwd`). JSON, YAML and TOML are parsed
+/// here; JavaScript is evaluated by the `node` on the caller's PATH, with the caller's
+/// environment, in the file's folder, and killed if it runs longer than 10 s.
+pub fn read(path: &Path, ctx: &Context) -> Result<Document> {
+    read_within(path, ctx, node::TIMEOUT)
+}
+
+/// [`read`] with the time JavaScript may take as a parameter, so tests of the timeout do
+/// not wait 10 s.
+fn read_within(path: &Path, ctx: &Context, js_timeout: Duration) -> Result<Document> {
+    let path = normalize(&ctx.cwd.join(path));
+    let format = format_of(&path).ok_or_else(|| {
+        fail(
+            &path,
+            None,
+            "not an ecosystem file: tpm reads *.config.js, *.config.cjs, *.config.mjs, *.json, *.yaml, *.yml and *.toml",
+        )
+    })?;
+    let file = open(&path)?;
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let value = match format {
+        Format::Js => {
+            // node reads the file itself; it was opened only to check what it is.
+            drop(file);
+            node::evaluate(&path, &dir, ctx, js_timeout)?
+        }
+        Format::Json => parsed(file, &path, parse::json)?,
+        Format::Yaml => parsed(file, &path, parse::yaml)?,
+        Format::Toml => parsed(file, &path, parse::toml)?,
+    };
+    let apps = apps_of(value, &path)?;
+    Ok(Document { path, dir, apps })
+}
+
+/// The file read as text and parsed in Rust.
+fn parsed(
+    file: File,
+    path: &Path,
+    parse: fn(&str) -> Result<Value, parse::Failure>,
+) -> Result<Value> {
+    let text = read_text(file, path)?;
+    if text.trim().is_empty() {
+        return Err(fail(path, None, "the file is empty: no apps"));
+    }
+    parse(&text).map_err(|f| fail(path, f.line, f.message))
+}
+
+/// An [`Error::Ecosystem`] about the whole file.
+fn fail(path: &Path, line: Option<usize>, message: impl Into<String>) -> Error {
+    Error::Ecosystem {
+        file: path.to_path_buf(),
+        app: None,
+        line,
+        message: message.into(),
+    }
+}
+
+/// Opens the file after checking it is one: a FIFO would block a plain open, a directory
+/// or a device is never a config, and the size cap is checked before anything is read.
+fn open(path: &Path) -> Result<File> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::ScriptNotFound {
+                path: path.to_path_buf(),
+            },
+            _ => Error::io("cannot open", path, e),
+        })?;
+    let meta = file
+        .metadata()
+        .map_err(|e| Error::io("cannot read", path, e))?;
+    if meta.is_dir() {
+        return Err(fail(
+            path,
+            None,
+            "is a directory; give the ecosystem file inside it",
+        ));
+    }
+    if !meta.is_file() {
+        return Err(fail(path, None, "not a regular file"));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(too_big(path));
+    }
+    Ok(file)
+}
+
+fn too_big(path: &Path) -> Error {
+    fail(
+        path,
+        None,
+        format!(
+            "larger than {} MiB: not an ecosystem file",
+            MAX_FILE_BYTES >> 20
+        ),
+    )
+}
+
+/// The file as text: at most [`MAX_FILE_BYTES`] (it may have grown since it was opened),
+/// UTF-8, without the byte-order mark some editors write.
+fn read_text(file: File, path: &Path) -> Result<String> {
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io("cannot read", path, e))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_big(path));
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        fail(
+            path,
+            Some(line_at(good, good.len())),
+            "not UTF-8 text (is it a binary file?)",
+        )
+    })?;
+    Ok(match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
+    })
+}
+
+/// The 1-based line of byte `offset` in `text`.
+fn line_at(text: &[u8], offset: usize) -> usize {
+    let end = offset.min(text.len());
+    memchr::memchr_iter(b'\n', &text[..end]).count() + 1
+}
+
+/// The apps in a parsed file, in pm2's three shapes.
+fn apps_of(value: Value, path: &Path) -> Result<Vec<RawApp>> {
+    let list = match value {
+        Value::Object(mut top) => match top.remove("apps") {
+            Some(Value::Array(list)) => list,
+            Some(other) => {
+                return Err(fail(
+                    path,
+                    None,
+                    format!("`apps` must be a list of apps, not {}", kind(&other)),
+                ))
+            }
+            None if top.is_empty() => {
+                return Err(fail(
+                    path,
+                    None,
+                    "no apps: the file holds an empty object or table",
+                ))
+            }
+            None => vec![Value::Object(top)],
+        },
+        Value::Array(list) => list,
+        Value::Null => return Err(fail(path, None, "no apps: the file holds nothing")),
+        other => {
+            return Err(fail(
+                path,
+                None,
+                format!(
+                    "expected `apps: [...]`, one app or a list of apps, found {}",
+                    kind(&other)
+                ),
+            ))
+        }
+    };
+    if list.is_empty() {
+        return Err(fail(path, None, "no apps: the list is empty"));
+    }
+    list.into_iter()
+        .enumerate()
+        .map(|(index, app)| match app {
+            Value::Object(fields) => Ok(RawApp { index, fields }),
+            other => Err(Error::Ecosystem {
+                file: path.to_path_buf(),
+                app: Some(label_at(index)),
+                line: None,
+                message: format!("an app must be an object, not {}", kind(&other)),
+            }),
+        })
+        .collect()
+}
+
+/// A value's kind, as messages name it.
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Removes `.` and resolves `..` lexically, so the path in messages reads cleanly (the
+/// same rule as target resolution).
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

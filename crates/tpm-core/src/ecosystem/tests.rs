@@ -1,0 +1,780 @@
+//! The reader's behaviour, through `read`: shapes, formats, errors, JavaScript, hostile
+//! files, starters. JavaScript tests run the real `node` and fail (not skip) without it.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use super::*;
+
+/// Long enough for node to start on a loaded machine, short enough to keep tests quick.
+const TIMEOUT_FOR_TESTS: Duration = Duration::from_secs(3);
+
+/// The caller's context: the test process's PATH (to find node) plus a variable the test
+/// process itself does not have, to prove JavaScript sees `ctx.env`.
+fn ctx(dir: &Path) -> Context {
+    Context {
+        env: vec![
+            ("PATH".into(), std::env::var_os("PATH").unwrap_or_default()),
+            ("TPM_ECO_GREETING".into(), "hello from ctx".into()),
+        ],
+        cwd: dir.to_path_buf(),
+    }
+}
+
+fn write(dir: &Path, rel: &str, text: &str) -> PathBuf {
+    let p = dir.join(rel);
+    fs::create_dir_all(p.parent().unwrap()).unwrap();
+    fs::write(&p, text).unwrap();
+    p
+}
+
+fn read_in(dir: &Path, rel: &str) -> Result<Document> {
+    read(Path::new(rel), &ctx(dir))
+}
+
+fn apps(doc: &Document) -> Vec<Value> {
+    doc.apps
+        .iter()
+        .map(|a| Value::Object(a.fields.clone()))
+        .collect()
+}
+
+/// The error's parts, for matching.
+fn eco(err: Error) -> (Option<String>, Option<usize>, String) {
+    match err {
+        Error::Ecosystem {
+            app, line, message, ..
+        } => (app, line, message),
+        other => panic!("expected an ecosystem error, got {other:?}"),
+    }
+}
+
+fn wait_until(deadline: Duration, mut ready: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + deadline;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        if ready() {
+            return true;
+        }
+        if Instant::now() >= end {
+            return false;
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(25));
+    }
+}
+
+/// Alive means there and not a zombie (an orphan's zombie waits for init to reap it).
+fn alive(pid: u32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(") ")
+            .is_some_and(|(_, rest)| !rest.starts_with('Z'))
+    })
+}
+
+fn two_apps() -> Vec<Value> {
+    vec![
+        json!({"name": "api", "script": "server.js", "port": 3000, "env": {"A": "1"}}),
+        json!({"name": "web", "script": "python3 -m http.server 8080"}),
+    ]
+}
+
+// ---------------------------------------------------------------- formats and shapes
+
+#[test]
+fn file_names_decide_the_format_and_a_plain_js_file_is_a_script() {
+    let cases = [
+        ("ecosystem.config.js", Some(Format::Js)),
+        ("app/pm2.config.cjs", Some(Format::Js)),
+        ("x.config.mjs", Some(Format::Js)),
+        ("server.js", None),
+        ("config.js", None),
+        ("ecosystem.json", Some(Format::Json)),
+        ("ecosystem.config.json", Some(Format::Json)),
+        ("apps.yaml", Some(Format::Yaml)),
+        ("apps.yml", Some(Format::Yaml)),
+        ("apps.toml", Some(Format::Toml)),
+        ("server.sh", None),
+        ("README", None),
+        (".json", None),
+    ];
+    for (name, want) in cases {
+        assert_eq!(format_of(Path::new(name)), want, "{name}");
+    }
+}
+
+#[test]
+fn the_apps_shape_reads_in_json_yaml_and_toml() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "e.json",
+        r#"{"apps": [
+            {"name": "api", "script": "server.js", "port": 3000, "env": {"A": "1"}},
+            {"name": "web", "script": "python3 -m http.server 8080"}]}"#,
+    );
+    write(
+        d.path(),
+        "e.yaml",
+        "apps:\n  - name: api\n    script: server.js\n    port: 3000\n    env: {A: \"1\"}\n  - name: web\n    script: python3 -m http.server 8080\n",
+    );
+    write(
+        d.path(),
+        "e.toml",
+        "[[apps]]\nname = \"api\"\nscript = \"server.js\"\nport = 3000\nenv = { A = \"1\" }\n\n[[apps]]\nname = \"web\"\nscript = \"python3 -m http.server 8080\"\n",
+    );
+    for file in ["e.json", "e.yaml", "e.toml"] {
+        let doc = read_in(d.path(), file).unwrap();
+        assert_eq!(apps(&doc), two_apps(), "{file}");
+        assert_eq!(doc.apps.iter().map(|a| a.index).collect::<Vec<_>>(), [0, 1]);
+        assert_eq!(doc.path, d.path().join(file));
+        assert_eq!(doc.dir, d.path());
+    }
+}
+
+#[test]
+fn a_single_app_object_is_one_app_in_every_format() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "one.json", r#"{"name": "api", "script": "s.sh"}"#);
+    write(d.path(), "one.yml", "name: api\nscript: s.sh\n");
+    write(d.path(), "one.toml", "name = \"api\"\nscript = \"s.sh\"\n");
+    for file in ["one.json", "one.yml", "one.toml"] {
+        let doc = read_in(d.path(), file).unwrap();
+        assert_eq!(
+            apps(&doc),
+            [json!({"name": "api", "script": "s.sh"})],
+            "{file}"
+        );
+    }
+}
+
+#[test]
+fn a_top_level_list_is_the_apps_and_toml_writes_it_as_an_inline_apps_array() {
+    // TOML has no top-level array; its third way of writing a list is `apps = [...]`.
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "list.json",
+        r#"[{"name": "api", "script": "server.js", "port": 3000, "env": {"A": "1"}},
+            {"name": "web", "script": "python3 -m http.server 8080"}]"#,
+    );
+    write(
+        d.path(),
+        "list.yaml",
+        "- name: api\n  script: server.js\n  port: 3000\n  env:\n    A: \"1\"\n- {name: web, script: python3 -m http.server 8080}\n",
+    );
+    write(
+        d.path(),
+        "list.toml",
+        "apps = [\n  { name = \"api\", script = \"server.js\", port = 3000, env = { A = \"1\" } },\n  { name = \"web\", script = \"python3 -m http.server 8080\" },\n]\n",
+    );
+    for file in ["list.json", "list.yaml", "list.toml"] {
+        assert_eq!(
+            apps(&read_in(d.path(), file).unwrap()),
+            two_apps(),
+            "{file}"
+        );
+    }
+}
+
+#[test]
+fn relative_paths_are_taken_from_the_callers_directory() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "svc/e.json", r#"{"script": "a.sh"}"#);
+    let doc = read(Path::new("./svc/../svc/e.json"), &ctx(d.path())).unwrap();
+    assert_eq!(doc.path, d.path().join("svc/e.json"));
+    assert_eq!(doc.dir, d.path().join("svc"));
+    // An absolute path ignores the caller's directory.
+    let doc = read(&d.path().join("svc/e.json"), &ctx(Path::new("/"))).unwrap();
+    assert_eq!(doc.dir, d.path().join("svc"));
+}
+
+#[test]
+fn apps_are_labelled_by_name_or_by_position() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "e.json",
+        r#"[{"name": "api"}, {"script": "x"}, {"name": 7}, {"name": ""}]"#,
+    );
+    let labels: Vec<String> = read_in(d.path(), "e.json")
+        .unwrap()
+        .apps
+        .iter()
+        .map(RawApp::label)
+        .collect();
+    assert_eq!(labels, ["api", "app #2", "app #3", "app #4"]);
+}
+
+#[test]
+fn yaml_merge_keys_share_settings_and_toml_datetimes_become_text() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "e.yaml",
+        "defaults: &d\n  autorestart: false\n  env: {NODE_ENV: production}\napps:\n  - <<: *d\n    name: a\n  - <<: *d\n    name: b\n    autorestart: true\n",
+    );
+    let doc = read_in(d.path(), "e.yaml").unwrap();
+    assert_eq!(
+        apps(&doc),
+        [
+            json!({"name": "a", "autorestart": false, "env": {"NODE_ENV": "production"}}),
+            json!({"name": "b", "autorestart": true, "env": {"NODE_ENV": "production"}}),
+        ]
+    );
+    write(
+        d.path(),
+        "e.toml",
+        "name = \"a\"\nsince = 2024-01-15T10:30:00Z\nday = 2024-01-15\nratio = 0.5\n",
+    );
+    let doc = read_in(d.path(), "e.toml").unwrap();
+    assert_eq!(
+        apps(&doc),
+        [json!({"name": "a", "since": "2024-01-15T10:30:00Z", "day": "2024-01-15", "ratio": 0.5})]
+    );
+}
+
+#[test]
+fn wrong_shapes_are_errors_naming_the_file_and_the_app() {
+    let d = tempfile::tempdir().unwrap();
+    let cases: [(&str, &str, Option<&str>, &str); 12] = [
+        ("n.json", "42", None, "found a number"),
+        ("s.yaml", "just text\n", None, "found a string"),
+        (
+            "a.json",
+            r#"{"apps": {"name": "x"}}"#,
+            None,
+            "`apps` must be a list of apps, not an object",
+        ),
+        ("t.toml", "apps = \"x\"\n", None, "`apps` must be a list"),
+        ("e.json", r#"{"apps": []}"#, None, "no apps"),
+        ("l.yaml", "[]\n", None, "no apps"),
+        ("o.json", "{}", None, "no apps"),
+        ("w.json", "  \n", None, "the file is empty"),
+        (
+            "c.yaml",
+            "# only a comment\n",
+            None,
+            "no apps: the file holds nothing",
+        ),
+        (
+            "c.toml",
+            "# only a comment\n",
+            None,
+            "no apps: the file holds an empty",
+        ),
+        ("null.json", "null", None, "no apps"),
+        (
+            "i.json",
+            r#"{"apps": [{"name": "a"}, "b.sh"]}"#,
+            Some("app #2"),
+            "an app must be an object, not a string",
+        ),
+    ];
+    for (file, text, app, needle) in cases {
+        write(d.path(), file, text);
+        let err = read_in(d.path(), file).unwrap_err();
+        assert_eq!(err.exit_code(), 64, "{file}");
+        let shown = err.to_string();
+        assert!(
+            shown.starts_with(d.path().join(file).to_str().unwrap()),
+            "{shown}"
+        );
+        assert!(err.help().is_some());
+        let (got_app, _, message) = eco(err);
+        assert_eq!(got_app.as_deref(), app, "{file}");
+        assert!(message.contains(needle), "{file}: {message}");
+    }
+}
+
+#[test]
+fn errors_show_the_file_then_the_line_then_the_app() {
+    let err = |line, app: Option<&str>| Error::Ecosystem {
+        file: "/srv/ecosystem.yaml".into(),
+        app: app.map(String::from),
+        line,
+        message: "`port` must be a number".into(),
+    };
+    assert_eq!(
+        err(Some(7), Some("api")).to_string(),
+        "/srv/ecosystem.yaml, line 7: api: `port` must be a number"
+    );
+    assert_eq!(
+        err(None, Some("app #2")).to_string(),
+        "/srv/ecosystem.yaml: app #2: `port` must be a number"
+    );
+    assert_eq!(
+        err(None, None).to_string(),
+        "/srv/ecosystem.yaml: `port` must be a number"
+    );
+    for e in [err(Some(7), None), err(None, Some("api")), err(None, None)] {
+        assert_eq!(e.exit_code(), 64);
+        assert!(e.help().unwrap().contains("tpm init"));
+    }
+}
+
+#[test]
+fn other_file_names_are_refused() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "server.js", "module.exports = {}\n");
+    let (_, _, message) = eco(read_in(d.path(), "server.js").unwrap_err());
+    assert!(message.contains("not an ecosystem file"), "{message}");
+}
+
+// ---------------------------------------------------------------- syntax errors
+
+#[test]
+fn a_json_syntax_error_reports_its_line() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "e.json",
+        "{\n  \"apps\": [\n    {\"name\": \"a\"}\n    {\"name\": \"b\"}\n  ]\n}\n",
+    );
+    let err = read_in(d.path(), "e.json").unwrap_err();
+    assert!(err.to_string().contains(", line 4: "), "{err}");
+    assert!(err.help().unwrap().contains("at line 4"));
+    let (_, line, message) = eco(err);
+    assert_eq!(line, Some(4));
+    assert!(message.contains("at column 5"), "{message}");
+    assert!(
+        !message.contains("pm2"),
+        "no comment hint without a comment: {message}"
+    );
+}
+
+#[test]
+fn json_with_pm2_style_comments_says_why_it_fails() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "e.json",
+        "{\n  \"apps\": [{\"script\": \"http://x\"}],\n  // the api\n}\n",
+    );
+    let (_, line, message) = eco(read_in(d.path(), "e.json").unwrap_err());
+    assert_eq!(line, Some(3));
+    assert!(message.contains("module.exports"), "{message}");
+}
+
+#[test]
+fn a_yaml_syntax_error_reports_its_line() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "e.yaml",
+        "apps:\n  - name: a\n    script: x\n  - name: b\n   script: y\n",
+    );
+    let err = read_in(d.path(), "e.yaml").unwrap_err();
+    let (_, line, message) = eco(err);
+    assert_eq!(line, Some(5), "{message}");
+    // An unclosed flow list is found on the line where the file ends.
+    write(d.path(), "f.yml", "apps: [\n  {name: a},\n  {name: b}\n");
+    let (_, line, _) = eco(read_in(d.path(), "f.yml").unwrap_err());
+    assert_eq!(line, Some(4));
+}
+
+#[test]
+fn a_toml_syntax_error_reports_its_line() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "e.toml",
+        "[[apps]]\nname = \"a\"\n\n[[apps]]\nname = \"b\"\nscript = x.sh\n",
+    );
+    let err = read_in(d.path(), "e.toml").unwrap_err();
+    assert!(err.to_string().contains(", line 6: "), "{err}");
+    let (_, line, message) = eco(err);
+    assert_eq!(line, Some(6));
+    assert!(message.contains("at column 10"), "{message}");
+    // A duplicate key is found where it is written twice.
+    write(d.path(), "d.toml", "name = \"a\"\n\nname = \"b\"\n");
+    assert_eq!(eco(read_in(d.path(), "d.toml").unwrap_err()).1, Some(3));
+}
+
+#[test]
+fn numbers_json_cannot_hold_are_refused() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "e.yaml", "name: a\nratio: .nan\n");
+    write(d.path(), "e.toml", "name = \"a\"\nratio = inf\n");
+    for file in ["e.yaml", "e.toml"] {
+        let (_, _, message) = eco(read_in(d.path(), file).unwrap_err());
+        assert!(message.contains("not a usable number"), "{file}: {message}");
+    }
+}
+
+// ---------------------------------------------------------------- hostile input
+
+#[test]
+fn a_missing_file_is_66_like_a_missing_script() {
+    let d = tempfile::tempdir().unwrap();
+    for file in ["nope.json", "nope.config.js"] {
+        let err = read_in(d.path(), file).unwrap_err();
+        assert!(matches!(err, Error::ScriptNotFound { .. }), "{err:?}");
+        assert_eq!(err.exit_code(), 66);
+    }
+}
+
+#[test]
+fn a_directory_is_an_error() {
+    let d = tempfile::tempdir().unwrap();
+    fs::create_dir(d.path().join("apps.json")).unwrap();
+    fs::create_dir(d.path().join("dir.config.js")).unwrap();
+    for file in ["apps.json", "dir.config.js"] {
+        let (_, _, message) = eco(read_in(d.path(), file).unwrap_err());
+        assert!(message.contains("is a directory"), "{message}");
+    }
+}
+
+#[test]
+fn a_fifo_or_a_device_is_refused_without_blocking() {
+    let d = tempfile::tempdir().unwrap();
+    let fifo = d.path().join("pipe.json");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let (_, _, message) = eco(read_in(d.path(), "pipe.json").unwrap_err());
+    assert!(message.contains("not a regular file"), "{message}");
+    let dev = d.path().join("zero.yaml");
+    std::os::unix::fs::symlink("/dev/zero", &dev).unwrap();
+    let (_, _, message) = eco(read_in(d.path(), "zero.yaml").unwrap_err());
+    assert!(message.contains("not a regular file"), "{message}");
+}
+
+#[test]
+fn a_huge_file_is_refused_before_it_is_read() {
+    let d = tempfile::tempdir().unwrap();
+    for file in ["big.json", "big.config.js"] {
+        let f = fs::File::create(d.path().join(file)).unwrap();
+        f.set_len(MAX_FILE_BYTES + 1).unwrap();
+        let (_, _, message) = eco(read_in(d.path(), file).unwrap_err());
+        assert!(message.contains("larger than 4 MiB"), "{message}");
+    }
+}
+
+#[test]
+fn binary_junk_is_an_error_with_the_line_of_the_first_bad_byte() {
+    let d = tempfile::tempdir().unwrap();
+    let mut junk = b"{\n\"apps\": [\n".to_vec();
+    junk.extend((0..=255u8).cycle().take(4096));
+    fs::write(d.path().join("junk.toml"), &junk).unwrap();
+    let (_, line, message) = eco(read_in(d.path(), "junk.toml").unwrap_err());
+    assert!(message.contains("not UTF-8"), "{message}");
+    assert!(line.is_some_and(|l| l >= 3), "{line:?}");
+    // Valid UTF-8 junk is a syntax error, not a panic.
+    fs::write(
+        d.path().join("ctl.yaml"),
+        "\u{0}\u{1}\u{7f}\u{feff}apps:\t- ",
+    )
+    .unwrap();
+    assert_eq!(read_in(d.path(), "ctl.yaml").unwrap_err().exit_code(), 64);
+    // A byte-order mark is not junk.
+    fs::write(d.path().join("bom.json"), "\u{feff}{\"script\": \"a\"}").unwrap();
+    assert_eq!(read_in(d.path(), "bom.json").unwrap().apps.len(), 1);
+}
+
+#[test]
+fn deep_nesting_is_an_error_not_a_stack_overflow() {
+    let d = tempfile::tempdir().unwrap();
+    let depth = 100_000;
+    let deep = |open: &str, close: &str| format!("{}{}", open.repeat(depth), close.repeat(depth));
+    write(d.path(), "deep.json", &deep("[", "]"));
+    write(d.path(), "deep.yaml", &deep("[", "]"));
+    write(d.path(), "deep.toml", &format!("a = {}", deep("[", "]")));
+    write(d.path(), "deepmap.yaml", &deep("{a: ", "}"));
+    for file in ["deep.json", "deep.yaml", "deep.toml", "deepmap.yaml"] {
+        let t = Instant::now();
+        assert_eq!(
+            read_in(d.path(), file).unwrap_err().exit_code(),
+            64,
+            "{file}"
+        );
+        // The YAML parser is quadratic in flow depth: 100 000 levels once took minutes.
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "{file}: {:?}",
+            t.elapsed()
+        );
+    }
+}
+
+#[test]
+fn yaml_alias_bombs_are_bounded() {
+    let d = tempfile::tempdir().unwrap();
+    let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+    for (name, prev) in ["b", "c", "d", "e", "f", "g", "h", "i"]
+        .iter()
+        .zip(["a", "b", "c", "d", "e", "f", "g", "h"])
+    {
+        bomb.push_str(&format!(
+            "{name}: &{name} [{}]\n",
+            vec![format!("*{prev}"); 10].join(", ")
+        ));
+    }
+    write(d.path(), "bomb.yaml", &bomb);
+    let started = Instant::now();
+    assert_eq!(read_in(d.path(), "bomb.yaml").unwrap_err().exit_code(), 64);
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+// ---------------------------------------------------------------- JavaScript
+
+#[test]
+fn a_config_js_is_evaluated_by_node_with_the_callers_environment() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "svc/ecosystem.config.js",
+        r#"const path = require('path');
+console.log('this line must not spoil the result');
+module.exports = {
+  apps: [{
+    name: 'api',
+    script: 'server.js',
+    cwd: path.join(__dirname, 'srv'),
+    ran_in: process.cwd(),
+    env: { GREETING: process.env.TPM_ECO_GREETING, ABSENT_IS_UNDEFINED: process.env.TPM_ECO_ABSENT === undefined },
+  }],
+};
+"#,
+    );
+    assert!(std::env::var_os("TPM_ECO_GREETING").is_none());
+    let doc = read_in(d.path(), "svc/ecosystem.config.js").unwrap();
+    let svc = fs::canonicalize(d.path().join("svc")).unwrap();
+    assert_eq!(
+        apps(&doc),
+        [json!({
+            "name": "api",
+            "script": "server.js",
+            "cwd": svc.join("srv"),
+            "ran_in": svc,
+            "env": {"GREETING": "hello from ctx", "ABSENT_IS_UNDEFINED": true},
+        })]
+    );
+    assert_eq!(doc.dir, d.path().join("svc"));
+}
+
+#[test]
+fn a_cjs_config_is_required() {
+    let d = tempfile::tempdir().unwrap();
+    // Even where package.json makes .js files ES modules, .cjs stays CommonJS.
+    write(d.path(), "package.json", r#"{"type": "module"}"#);
+    write(
+        d.path(),
+        "pm2.config.cjs",
+        "const { join } = require('node:path');\nmodule.exports = [{ name: process.env.TPM_ECO_GREETING, cwd: join(__dirname, 'srv') }];\n",
+    );
+    let doc = read_in(d.path(), "pm2.config.cjs").unwrap();
+    let dir = fs::canonicalize(d.path()).unwrap();
+    assert_eq!(
+        apps(&doc),
+        [json!({"name": "hello from ctx", "cwd": dir.join("srv")})]
+    );
+}
+
+#[test]
+fn an_mjs_config_is_imported_and_its_default_export_used() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "ecosystem.config.mjs",
+        r#"import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+const here = path.dirname(fileURLToPath(import.meta.url));
+export default { apps: [{ name: 'api', cwd: path.join(here, 'srv'), env: { G: process.env.TPM_ECO_GREETING } }] };
+"#,
+    );
+    let doc = read_in(d.path(), "ecosystem.config.mjs").unwrap();
+    let dir = fs::canonicalize(d.path()).unwrap();
+    assert_eq!(
+        apps(&doc),
+        [json!({"name": "api", "cwd": dir.join("srv"), "env": {"G": "hello from ctx"}})]
+    );
+    // Without a default export, an `apps` export is the list.
+    write(
+        d.path(),
+        "named.config.mjs",
+        "export const apps = [{ name: 'a' }, { name: 'b' }];\n",
+    );
+    let doc = read_in(d.path(), "named.config.mjs").unwrap();
+    assert_eq!(apps(&doc), [json!({"name": "a"}), json!({"name": "b"})]);
+}
+
+#[test]
+fn an_es_module_config_js_and_a_promised_config_are_read() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "esm/package.json", r#"{"type": "module"}"#);
+    write(
+        d.path(),
+        "esm/ecosystem.config.js",
+        "import os from 'node:os';\nconst name = await Promise.resolve('e');\nexport default { apps: [{ name, ok: typeof os.hostname() === 'string' }] };\n",
+    );
+    assert_eq!(
+        apps(&read_in(d.path(), "esm/ecosystem.config.js").unwrap()),
+        [json!({"name": "e", "ok": true})]
+    );
+    write(
+        d.path(),
+        "later.config.js",
+        "module.exports = new Promise(ok => setTimeout(() => ok({ name: 'later' }), 10));\n",
+    );
+    assert_eq!(
+        apps(&read_in(d.path(), "later.config.js").unwrap()),
+        [json!({"name": "later"})]
+    );
+}
+
+#[test]
+fn a_config_that_throws_reports_node_message_and_line() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "ecosystem.config.js",
+        "const path = require('path');\n\nif (!process.env.NOPE) throw new Error('set NOPE first');\nmodule.exports = {};\n",
+    );
+    let err = read_in(d.path(), "ecosystem.config.js").unwrap_err();
+    assert_eq!(err.exit_code(), 64);
+    let (_, line, message) = eco(err);
+    assert_eq!(message, "Error: set NOPE first");
+    assert_eq!(line, Some(3));
+
+    write(
+        d.path(),
+        "missing.config.js",
+        "module.exports = require('./no-such-helper');\n",
+    );
+    let (_, line, message) = eco(read_in(d.path(), "missing.config.js").unwrap_err());
+    assert_eq!(message, "Error: Cannot find module './no-such-helper'");
+    assert_eq!(line, Some(1));
+
+    write(d.path(), "str.config.mjs", "\n\nthrow 'plain text';\n");
+    let (_, _, message) = eco(read_in(d.path(), "str.config.mjs").unwrap_err());
+    assert_eq!(message, "plain text");
+}
+
+#[test]
+fn a_js_syntax_error_reports_its_line_in_commonjs_and_es_modules() {
+    let d = tempfile::tempdir().unwrap();
+    let text = "module.exports = {\n  apps: [\n    { name: 'a' script: 'x' },\n  ],\n};\n";
+    write(d.path(), "bad.config.js", text);
+    write(
+        d.path(),
+        "bad.config.mjs",
+        &text.replace("module.exports =", "export default"),
+    );
+    for file in ["bad.config.js", "bad.config.mjs"] {
+        let (_, line, message) = eco(read_in(d.path(), file).unwrap_err());
+        assert!(message.starts_with("SyntaxError: "), "{file}: {message}");
+        assert_eq!(line, Some(3), "{file}: {message}");
+    }
+}
+
+#[test]
+fn a_config_that_exports_nothing_or_exits_says_so() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "none.config.js", "const x = 1;\n");
+    let (_, _, message) = eco(read_in(d.path(), "none.config.js").unwrap_err());
+    assert!(message.contains("exports nothing"), "{message}");
+    write(d.path(), "exit.config.js", "process.exit(3);\n");
+    let (_, _, message) = eco(read_in(d.path(), "exit.config.js").unwrap_err());
+    assert!(message.contains("status 3"), "{message}");
+    write(
+        d.path(),
+        "big.config.js",
+        "module.exports = { apps: [{ name: 'a', n: 10n }] };\n",
+    );
+    let (_, _, message) = eco(read_in(d.path(), "big.config.js").unwrap_err());
+    assert!(message.contains("BigInt"), "{message}");
+}
+
+#[test]
+fn a_config_that_never_ends_is_killed_with_everything_it_started() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "hang.config.js",
+        "const fs = require('fs');\nconst child = require('child_process').spawn('sleep', ['600'], { stdio: 'inherit' });\nfs.writeFileSync(__dirname + '/pids', process.pid + ' ' + child.pid);\nwhile (true) {}\n",
+    );
+    let started = Instant::now();
+    let err = read_within(
+        Path::new("hang.config.js"),
+        &ctx(d.path()),
+        TIMEOUT_FOR_TESTS,
+    )
+    .unwrap_err();
+    assert!(started.elapsed() < TIMEOUT_FOR_TESTS + Duration::from_secs(3));
+    let (_, _, message) = eco(err);
+    assert!(message.contains("still running after 3 s"), "{message}");
+    let pids: Vec<u32> = fs::read_to_string(d.path().join("pids"))
+        .expect("node wrote its pid before looping")
+        .split(' ')
+        .map(|p| p.parse().unwrap())
+        .collect();
+    // node itself is reaped before `read` returns; what it started dies with its group.
+    assert!(!Path::new(&format!("/proc/{}", pids[0])).exists());
+    assert!(wait_until(Duration::from_secs(5), || !alive(pids[1])));
+}
+
+#[test]
+fn nothing_a_config_started_outlives_its_evaluation() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "bg.config.js",
+        "const child = require('child_process').spawn('sleep', ['600'], { stdio: 'ignore' });\nchild.unref();\nrequire('fs').writeFileSync(__dirname + '/pid', String(child.pid));\nmodule.exports = { name: 'bg' };\n",
+    );
+    let doc = read_within(Path::new("bg.config.js"), &ctx(d.path()), node::TIMEOUT).unwrap();
+    assert_eq!(apps(&doc), [json!({"name": "bg"})]);
+    let pid: u32 = fs::read_to_string(d.path().join("pid"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(wait_until(Duration::from_secs(5), || !alive(pid)));
+}
+
+#[test]
+fn without_node_on_path_a_js_config_is_a_clear_error() {
+    let d = tempfile::tempdir().unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    write(d.path(), "ecosystem.config.js", "module.exports = {};\n");
+    let ctx = Context {
+        env: vec![("PATH".into(), empty.path().into())],
+        cwd: d.path().to_path_buf(),
+    };
+    let err = read(Path::new("ecosystem.config.js"), &ctx).unwrap_err();
+    assert!(matches!(err, Error::NodeMissing { .. }), "{err:?}");
+    assert_eq!(err.exit_code(), 66);
+    assert!(err.to_string().contains("no `node` on PATH"), "{err}");
+    let help = err.help().unwrap();
+    assert!(help.contains("install Node.js") && help.contains("JSON, YAML or TOML"));
+}
+
+// ---------------------------------------------------------------- starters
+
+#[test]
+fn every_starter_reads_back_as_the_same_two_apps() {
+    let d = tempfile::tempdir().unwrap();
+    let files = [
+        ("ecosystem.config.js", Format::Js),
+        ("ecosystem.json", Format::Json),
+        ("ecosystem.yaml", Format::Yaml),
+        ("ecosystem.toml", Format::Toml),
+    ];
+    let want = [
+        json!({
+            "name": "api", "script": "server.js", "args": [], "cwd": ".", "port": 3000,
+            "env": {"NODE_ENV": "development"}, "env_production": {"NODE_ENV": "production"},
+            "autorestart": true, "max_restarts": 10, "restart_delay": 100, "kill_timeout": 3000,
+        }),
+        json!({"name": "web", "script": "python3 -m http.server 8080"}),
+    ];
+    for (file, format) in files {
+        assert_eq!(format_of(Path::new(file)), Some(format));
+        write(d.path(), file, starter(format));
+        let doc = read_in(d.path(), file).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(apps(&doc), want, "{file}");
+        if format != Format::Json {
+            assert!(starter(format).contains("max_log_size"), "{file}");
+        }
+    }
+}
