@@ -52,6 +52,8 @@ fn label_and_code(e: &Error) -> (&'static str, &'static str) {
         Error::Supervisor { .. } => ("the supervisor failed", "tpm::supervisor"),
         Error::ForeignStore { .. } => ("another user's store", "tpm::foreign_store"),
         Error::Io { .. } => ("input/output error", "tpm::io"),
+        Error::Ecosystem { .. } => ("cannot read this ecosystem file", "tpm::ecosystem"),
+        Error::NodeMissing { .. } => ("needs node to be read", "tpm::node_missing"),
     }
 }
 
@@ -66,7 +68,9 @@ fn span_for(e: &Error, b: &Blame) -> Span {
         | Error::NoPort { .. }
         | Error::ScriptNotFound { .. }
         | Error::NotExecutable { .. }
-        | Error::CommandNotFound { .. } => b.target,
+        | Error::CommandNotFound { .. }
+        | Error::Ecosystem { .. }
+        | Error::NodeMissing { .. } => b.target,
         Error::ExecFailed { name, .. }
         | Error::AlreadyRunning { name, .. }
         | Error::Busy { name, .. }

@@ -640,7 +640,8 @@ pub fn format_size(bytes: u64) -> String {
     bytes.to_string()
 }
 
-fn describe(json: &serde_json::Value) -> &'static str {
+/// A JSON value's kind, as messages name it (`a number`, `an object`).
+pub(crate) fn describe(json: &serde_json::Value) -> &'static str {
     use serde_json::Value as J;
     match json {
         J::Null => "null",

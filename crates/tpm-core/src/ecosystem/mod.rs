@@ -21,7 +21,7 @@ mod template;
 use std::fs::{File, OpenOptions};
 use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::{Map, Value};
@@ -103,7 +103,7 @@ pub fn read(path: &Path, ctx: &Context) -> Result<Document> {
 /// [`read`] with the time JavaScript may take as a parameter, so tests of the timeout do
 /// not wait 10 s.
 fn read_within(path: &Path, ctx: &Context, js_timeout: Duration) -> Result<Document> {
-    let path = normalize(&ctx.cwd.join(path));
+    let path = crate::target::normalize(&ctx.cwd.join(path));
     let format = format_of(&path).ok_or_else(|| {
         fail(
             &path,
@@ -232,7 +232,7 @@ fn apps_of(value: Value, path: &Path) -> Result<Vec<RawApp>> {
                 return Err(fail(
                     path,
                     None,
-                    format!("`apps` must be a list of apps, not {}", kind(&other)),
+                    format!("`apps` must be a list of apps, not {}", crate::options::describe(&other)),
                 ))
             }
             None if top.is_empty() => {
@@ -252,7 +252,7 @@ fn apps_of(value: Value, path: &Path) -> Result<Vec<RawApp>> {
                 None,
                 format!(
                     "expected `apps: [...]`, one app or a list of apps, found {}",
-                    kind(&other)
+                    crate::options::describe(&other)
                 ),
             ))
         }
@@ -268,40 +268,10 @@ fn apps_of(value: Value, path: &Path) -> Result<Vec<RawApp>> {
                 file: path.to_path_buf(),
                 app: Some(label_at(index)),
                 line: None,
-                message: format!("an app must be an object, not {}", kind(&other)),
+                message: format!("an app must be an object, not {}", crate::options::describe(&other)),
             }),
         })
         .collect()
-}
-
-/// A value's kind, as messages name it.
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
-    }
-}
-
-/// Removes `.` and resolves `..` lexically, so the path in messages reads cleanly (the
-/// same rule as target resolution).
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for part in path.components() {
-        match part {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    out.push("..");
-                }
-            }
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
