@@ -56,21 +56,31 @@ pub struct Problem {
 }
 
 impl Store {
-    /// `$TETRA_DIR/tpm`, with `TETRA_DIR` defaulting to `$HOME/tetra`. Relative values are
-    /// taken from the caller's working directory.
+    /// `$TETRA_DIR/tpm`, with `TETRA_DIR` defaulting to `$HOME/tetra`. A relative value is
+    /// refused: it would name another store from every other folder, so processes started
+    /// from one folder would be invisible from the next.
     pub fn locate(ctx: &Context) -> Result<Store> {
-        let base =
+        let (var, base) =
             match ctx.var("TETRA_DIR").filter(|v| !v.is_empty()) {
-                Some(dir) => PathBuf::from(dir),
+                Some(dir) => ("TETRA_DIR", PathBuf::from(dir)),
                 None => match ctx.var("HOME").filter(|v| !v.is_empty()) {
-                    Some(home) => Path::new(home).join("tetra"),
+                    Some(home) => ("HOME", Path::new(home).join("tetra")),
                     None => return Err(Error::Usage(
                         "neither TETRA_DIR nor HOME is set, so tpm has nowhere to keep its files"
                             .into(),
                     )),
                 },
             };
-        Ok(Store::at(ctx.cwd.join(base).join("tpm")))
+        if base.is_relative() {
+            return Err(Error::RelativeStore {
+                var,
+                value: ctx
+                    .var(var)
+                    .map(|v| v.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            });
+        }
+        Ok(Store::at(base.join("tpm")))
     }
 
     /// A store at an exact path (the supervisor is given it).
