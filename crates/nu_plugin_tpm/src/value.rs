@@ -11,7 +11,7 @@ use tpm_core::ops::PortInfo;
 use tpm_core::ProcessInfo;
 
 /// The columns of a process row, in order (the CLI's `--json` fields).
-pub const PROCESS_COLUMNS: [&str; 19] = [
+pub const PROCESS_COLUMNS: [&str; 20] = [
     "name",
     "id",
     "status",
@@ -31,6 +31,7 @@ pub const PROCESS_COLUMNS: [&str; 19] = [
     "supervisor",
     "autorestart",
     "log_dropped",
+    "tracking",
 ];
 
 /// A process as a record.
@@ -66,6 +67,7 @@ pub fn process(p: &ProcessInfo, span: Span) -> Value {
         int(p.supervisor.map(i64::from)),
         Value::bool(p.autorestart, span),
         bytes(p.log_dropped, span),
+        Value::string(p.tracking.as_str(), span),
     ];
     row(&PROCESS_COLUMNS, values, span)
 }
@@ -141,6 +143,7 @@ mod tests {
             supervisor: Some(4241),
             autorestart: true,
             log_dropped: 0,
+            tracking: tpm_core::cgroup::Tracking::Cgroup,
         }
     }
 

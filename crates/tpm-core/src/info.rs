@@ -10,6 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use chrono::{DateTime, FixedOffset, Local, TimeZone};
 use serde::Serialize;
 
+use crate::cgroup::Tracking;
 use crate::name::Name;
 use crate::proc::{self, Identity, Stat};
 use crate::record::Record;
@@ -43,6 +44,9 @@ pub struct ProcessInfo {
     pub supervisor: Option<u32>,
     pub autorestart: bool,
     pub log_dropped: u64,
+    /// How the process's tree is (or was last) found: `cgroup` where tpm could give it one,
+    /// else `process-tree` (see `cgroup::Tracking`).
+    pub tracking: Tracking,
 }
 
 /// Time, read once for a whole listing.
@@ -149,6 +153,7 @@ pub(crate) fn observe_seen(
         supervisor,
         autorestart: record.spec.policy.autorestart,
         log_dropped: record.state.log_dropped,
+        tracking: record.state.tracking(),
     }
 }
 

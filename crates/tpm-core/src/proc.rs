@@ -162,7 +162,70 @@ pub fn all() -> Vec<Stat> {
         .collect()
 }
 
-/// All descendants of `root` (not `root` itself), parents before children.
+/// Whether this kernel lists each thread's children in `/proc/PID/task/TID/children`
+/// (`CONFIG_PROC_CHILDREN`, on in every mainstream distribution's kernel).
+fn has_children_files() -> bool {
+    static HAS: OnceLock<bool> = OnceLock::new();
+    *HAS.get_or_init(|| {
+        let me = std::process::id();
+        fs::metadata(format!("/proc/{me}/task/{me}/children")).is_ok()
+    })
+}
+
+/// The children of `pid`: each of its threads lists those it forked. Empty when the
+/// process is gone.
+fn children(pid: u32, out: &mut Vec<u32>) {
+    let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
+        return;
+    };
+    let mut buf = String::new();
+    for task in tasks.flatten() {
+        let mut path = task.path();
+        path.push("children");
+        buf.clear();
+        if fs::File::open(&path)
+            .and_then(|mut f| f.read_to_string(&mut buf))
+            .is_ok()
+        {
+            out.extend(
+                buf.split_ascii_whitespace()
+                    .filter_map(|p| p.parse::<u32>().ok()),
+            );
+        }
+    }
+}
+
+/// Every descendant of `root` (not `root` itself), parents before children, found by
+/// walking down from `root`: a few reads per process of the tree, whatever else runs on
+/// the machine. (Where the kernel has no children files, every process's stat is read.)
+pub fn tree(root: u32) -> Vec<u32> {
+    if !has_children_files() {
+        return descendants(root, &all());
+    }
+    let mut out = Vec::new();
+    children(root, &mut out);
+    let mut i = 0;
+    while i < out.len() {
+        let pid = out[i];
+        let before = out.len();
+        children(pid, &mut out);
+        // A pid seen twice (it exited and the number came back between two reads) is
+        // walked once.
+        let mut j = before;
+        while j < out.len() {
+            if out[..before].contains(&out[j]) || out[j] == root {
+                out.swap_remove(j);
+            } else {
+                j += 1;
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+/// All descendants of `root` (not `root` itself), parents before children, from a table of
+/// every process.
 pub fn descendants(root: u32, table: &[Stat]) -> Vec<u32> {
     let mut children: HashMap<u32, Vec<u32>> = HashMap::new();
     for s in table {
@@ -268,6 +331,35 @@ mod tests {
         let mut d = descendants(10, &table);
         d.sort();
         assert_eq!(d, [11, 12, 13]);
+    }
+
+    #[test]
+    fn the_tree_is_walked_down_from_its_root_without_the_process_table() {
+        use std::process::{Command, Stdio};
+        // bash, its sleep, and a subshell with a sleep of its own.
+        let mut child = Command::new("bash")
+            .args(["-c", "sleep 30 & (sleep 31; true) & wait"])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let root = child.id();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let mut found = tree(root);
+        while found.len() < 3 {
+            assert!(std::time::Instant::now() < deadline, "tree: {found:?}");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            found = tree(root);
+        }
+        let mut expected = descendants(root, &all());
+        expected.sort();
+        let mut sorted = found.clone();
+        sorted.sort();
+        assert_eq!(sorted, expected);
+        for pid in found {
+            let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
+        }
+        let _ = child.kill();
+        let _ = child.wait();
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::state::State;
 use crate::status::Status;
 
 /// Every key tpm writes, in the order it writes them: the file contract's first.
-pub const KEYS: [&str; 28] = [
+pub const KEYS: [&str; 29] = [
     "script",
     "pid",
     "port",
@@ -46,6 +46,7 @@ pub const KEYS: [&str; 28] = [
     "log_dropped",
     "log_max_size",
     "log_keep",
+    "cgroup",
 ];
 
 /// A record as stored. The name is the file name, not a field.
@@ -111,6 +112,7 @@ impl Record {
             state.log_dropped.to_string(),
             spec.logs.max_size.to_string(),
             spec.logs.keep.to_string(),
+            opt(state.cgroup.clone()),
         ];
         let mut out = String::with_capacity(512);
         let known = KEYS.iter().zip(&values).map(|(k, v)| (*k, v.as_str()));
@@ -240,6 +242,7 @@ impl Record {
             exit_code: fields.parse("exit_code")?,
             reason: fields.take("reason").filter(|r| !r.is_empty()),
             log_dropped: fields.parse("log_dropped")?.unwrap_or(0),
+            cgroup: fields.take("cgroup").filter(|c| !c.is_empty()),
         };
         Ok(Record {
             id: fields.parse("id")?,

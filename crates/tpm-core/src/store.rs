@@ -13,7 +13,8 @@
 use std::ffi::OsStr;
 use std::fs::{self, DirBuilder, OpenOptions};
 use std::io::{self, Read, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{DirBuilderExt, FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -102,6 +103,12 @@ impl Store {
 
     pub fn pid_path(&self, name: &Name) -> PathBuf {
         self.dir("pids").join(format!("{name}.pid"))
+    }
+
+    /// A hidden file, room set aside on disk for one more record (see
+    /// [`Store::write_reserved`]).
+    pub fn reserve_path(&self, name: &Name) -> PathBuf {
+        self.dir("processes").join(format!(".{name}.meta.reserve"))
     }
 
     pub fn lock_path(&self, name: &Name) -> PathBuf {
@@ -245,6 +252,60 @@ impl Store {
         )
     }
 
+    /// Sets aside room for one record of `len` bytes (see [`Store::write_reserved`]), unless
+    /// it is there already. Best effort: on a full disk there is none to set aside.
+    pub fn reserve(&self, name: &Name, len: usize) {
+        let path = self.reserve_path(name);
+        let room = (len * 2).max(4096) as u64;
+        if fs::metadata(&path).is_ok_and(|m| m.len() >= room) {
+            return;
+        }
+        let made = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&path)
+            .and_then(|f| {
+                // SAFETY: fallocate on a descriptor we own; it only allocates.
+                if unsafe { libc::fallocate(f.as_raw_fd(), 0, 0, room as libc::off_t) } == 0 {
+                    Ok(())
+                } else {
+                    // File systems without fallocate: zeros take the room just as well.
+                    f.write_all_at(&vec![0; room as usize], 0)
+                }
+            });
+        if made.is_err() {
+            let _ = fs::remove_file(&path);
+        }
+    }
+
+    /// Writes a record even when the disk is full, for the writes that must not be lost
+    /// (a supervisor's last word: `stopped`, `errored`): when the usual atomic write finds
+    /// no room, the record is written into the room set aside by [`Store::reserve`] (no
+    /// block is allocated for it) and renamed into place. The reserve is used up; the
+    /// supervisor sets aside another when it can.
+    pub fn write_reserved(&self, name: &Name, record: &Record) -> Result<()> {
+        let err = match self.write(name, record) {
+            Err(e) if e.is_no_space() => e,
+            other => return other,
+        };
+        let path = self.reserve_path(name);
+        let line = record.to_line(name.as_str());
+        let used = OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .and_then(|f| {
+                if f.metadata()?.len() < line.len() as u64 {
+                    return Err(io::Error::from_raw_os_error(libc::ENOSPC));
+                }
+                f.write_all_at(line.as_bytes(), 0)?;
+                f.set_len(line.len() as u64)
+            })
+            .and_then(|()| fs::rename(&path, self.meta_path(name)));
+        used.map_err(|_| err)
+    }
+
     pub fn write_pid(&self, name: &Name, pid: u32) -> Result<()> {
         write_atomic(&self.pid_path(name), format!("{pid}\n").as_bytes())
     }
@@ -265,7 +326,37 @@ impl Store {
             }
         }
         remove_if_present(&self.meta_path(name))?;
+        remove_if_present(&self.reserve_path(name))?;
         remove_if_present(&self.lock_path(name))
+    }
+
+    /// `next_id`: the id the next new process gets.
+    pub fn next_id_path(&self) -> PathBuf {
+        self.root.join("next_id")
+    }
+
+    /// Gives a new process its id: the number in `next_id`, which then grows by one, so a
+    /// start costs the same with 1 or 1 000 records and ids are never given twice. A store
+    /// without the file (made by an older tpm, or wiped) is read once for its largest id.
+    /// Call with [`Store::lock_all`] held.
+    pub fn take_id(&self) -> Result<u32> {
+        let path = self.next_id_path();
+        let next = match fs::read_to_string(&path)
+            .ok()
+            .and_then(|t| t.trim().parse::<u32>().ok())
+        {
+            Some(n) => n,
+            None => {
+                let (names, _) = self.names()?;
+                names
+                    .iter()
+                    .filter_map(|n| self.read(n).ok().flatten()?.id)
+                    .max()
+                    .map_or(0, |m| m.saturating_add(1))
+            }
+        };
+        write_atomic(&path, format!("{}\n", next.saturating_add(1)).as_bytes())?;
+        Ok(next)
     }
 
     /// Serializes operations that touch several records (id allocation).

@@ -3,7 +3,8 @@
 //! Every write to a record happens under the name's lock: a live supervisor holds it for
 //! its whole life and is then the only writer; otherwise a command takes it for the length
 //! of its change. Commands that need a supervisor to act (stop) ask it with a signal,
-//! verified against the recorded start time, and wait for its lock to be released.
+//! verified against the recorded start time, and wait for that supervisor to exit: for as
+//! long as it is alive and answering, not for a fixed time.
 
 mod cleanup;
 mod list;
@@ -17,10 +18,14 @@ use std::time::{Duration, Instant};
 pub use list::{Listing, PortInfo};
 pub use plan::{Plan, StartRequest};
 
+use crate::claim::Claim;
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::name::{Name, Selector};
+use crate::proc::Identity;
+use crate::record::Record;
 use crate::store::Store;
+use crate::supervisor::HANDSHAKE_TIMEOUT;
 
 /// The entry point: a store, the caller's context, and the binary that can be re-executed
 /// as a supervisor.
@@ -84,6 +89,47 @@ impl Tpm {
         }
         Ok(out)
     }
+}
+
+/// How long a record that its supervisor is repairing (junk, or gone with a wiped store;
+/// see `supervisor::heal`, once a second) is waited for.
+const REPAIR_WAIT: Duration = Duration::from_secs(3);
+
+/// How long a command waits for a name held by another command (not a supervisor): the
+/// longest a start holds it (the cleanup of a dead supervisor's leftovers, up to the kill
+/// timeout, then the new supervisor's handshake), and a margin.
+fn busy_wait(kill_timeout: Duration) -> Duration {
+    kill_timeout + HANDSHAKE_TIMEOUT + Duration::from_secs(7)
+}
+
+impl Tpm {
+    /// Reads a record. One that is unreadable while a supervisor holds the name is being
+    /// repaired (it rewrites its record within a second): it is waited for, briefly.
+    fn read_record(&self, name: &Name) -> Result<Option<Record>> {
+        let deadline = Instant::now() + REPAIR_WAIT;
+        let mut result = None;
+        wait_until(deadline, || {
+            let read = self.store.read(name);
+            let repairing = matches!(read, Err(Error::CorruptRecord { .. }))
+                && (self.store.is_locked(name) || Claim::holder(self.store.root(), name).is_some());
+            result = Some(read);
+            !repairing
+        });
+        result.unwrap_or(Ok(None))
+    }
+
+    /// [`Tpm::read_record`] for a record that must exist.
+    fn load_record(&self, name: &Name) -> Result<Record> {
+        self.read_record(name)?.ok_or_else(|| Error::NotFound {
+            name: name.to_string(),
+        })
+    }
+}
+
+/// The record's supervisor, if it is alive and is that one (not a reused pid).
+fn live_supervisor(record: &Record) -> Option<Identity> {
+    let s = &record.state;
+    Identity::from_parts(s.spid, s.spid_start, s.boot_id.as_deref()).filter(Identity::is_alive)
 }
 
 /// Polls `ready` with a short, growing pause until it holds or `deadline` passes.

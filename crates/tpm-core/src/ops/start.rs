@@ -1,21 +1,27 @@
-//! `tpm start`: validate everything, take the name's lock, write the record, launch the
-//! supervisor, and return once it reports the process spawned (or why it could not).
+//! `tpm start`: validate everything, take the name's lock and claim, write the record,
+//! launch the supervisor, and return once it reports the process spawned (or why it could
+//! not).
 
 use std::ffi::OsString;
 use std::time::{Duration, Instant};
 
+use super::cleanup::{self, Patience};
 use super::plan::{Plan, StartRequest};
-use super::{cleanup, wait_until, Tpm};
+use super::{busy_wait, live_supervisor, Tpm};
+use crate::claim::{Claim, Taken};
 use crate::error::{Error, Result, EXIT_NOT_RUNNABLE};
 use crate::info::{observe, unix_now, Clock, ProcessInfo};
 use crate::lock::FileLock;
 use crate::name::Name;
-use crate::proc::Identity;
+use crate::policy::DEFAULT_KILL_TIMEOUT;
 use crate::record::Record;
 use crate::supervisor::{self, Outcome};
 
-/// How long a start waits for a name held by another command (not a supervisor).
-const BUSY_WAIT: Duration = Duration::from_secs(5);
+/// What a start holds until it hands both to the supervisor.
+struct Held {
+    lock: FileLock,
+    claim: Option<Claim>,
+}
 
 impl Tpm {
     /// Starts what `req` asks for: a new process, or (`tpm start NAME`) a stopped one.
@@ -32,14 +38,15 @@ impl Tpm {
     pub fn start_planned(&self, plan: Plan) -> Result<ProcessInfo> {
         let Plan { name, spec } = plan;
         self.store.ensure()?;
-        let lock = self.lock_for_start(&name)?;
+        let held = self.lock_for_start(&name)?;
         let mut record = Record::new(spec);
         if let Some(mut prev) = self.store.read(&name).ok().flatten() {
-            cleanup::settle(&self.store, &name, &mut prev);
+            cleanup::settle(&self.store, &name, &mut prev, Patience::Graceful);
             record.id = prev.id;
             record.created_at = prev.created_at;
+            record.state.log_dropped = prev.state.log_dropped;
         }
-        self.launch(&name, record, lock)
+        self.launch(&name, record, held)
     }
 
     /// `tpm start NAME` for a stopped process that exists, when no file of that name does.
@@ -52,71 +59,111 @@ impl Tpm {
 
     /// Starts a process that has a record (`tpm restart`, or `tpm start NAME`).
     pub(super) fn start_existing(&self, name: &Name, count_restart: bool) -> Result<ProcessInfo> {
-        let lock = self.lock_for_start(name)?;
+        let held = self.lock_for_start(name)?;
+        // Deleted meanwhile: the lock file goes with the lock (no record, no lock file).
         let mut record = self.store.load(name)?;
-        cleanup::settle(&self.store, name, &mut record);
+        cleanup::settle(&self.store, name, &mut record, Patience::Graceful);
         if count_restart {
             record.state.restarts += 1;
         }
         record.spec.wanted = true;
-        self.launch(name, record, lock)
+        self.launch(name, record, held)
     }
 
-    /// Takes the name's lock for a start. A live supervisor holding it means the process
-    /// is already running; another command holding it is waited for, briefly.
-    fn lock_for_start(&self, name: &Name) -> Result<FileLock> {
-        let deadline = Instant::now() + BUSY_WAIT;
-        let mut result = None;
-        wait_until(deadline, || {
-            result = match self.store.try_lock(name) {
-                Ok(Some(lock)) => Some(Ok(lock)),
-                Err(e) => Some(Err(e)),
-                Ok(None) => match self.store.read(name) {
-                    Ok(Some(r)) if r.state.status.is_active() && supervisor_alive(&r) => {
-                        let info = observe(name, &r, true, Clock::now());
-                        Some(Err(Error::AlreadyRunning {
-                            name: name.to_string(),
-                            status: info.status.to_string(),
-                            pid: info.pid,
-                        }))
-                    }
-                    _ => None,
+    /// Takes the name's lock and claim for a start. A live supervisor holding them means the
+    /// process is already running (also when the store was wiped, or its record is junk:
+    /// the claim says so); another command holding them is waited for, as long as a start
+    /// may take.
+    fn lock_for_start(&self, name: &Name) -> Result<Held> {
+        let kill_timeout = self
+            .store
+            .read(name)
+            .ok()
+            .flatten()
+            .map_or(DEFAULT_KILL_TIMEOUT, |r| r.spec.policy.kill_timeout);
+        let deadline = Instant::now() + busy_wait(kill_timeout);
+        let mut pause = Duration::from_millis(1);
+        loop {
+            match self.store.try_lock(name)? {
+                Some(lock) => match Claim::take(self.store.root(), name) {
+                    Ok(claim) => return Ok(Held { lock, claim }),
+                    Err(Taken::By(spid)) => return Err(self.already_running(name, Some(spid))),
+                    // A start under way elsewhere, between its claim and its lock (the
+                    // store was wiped meanwhile): wait for it.
+                    Err(Taken::Starting) => drop(lock),
                 },
-            };
-            result.is_some()
-        });
-        result.unwrap_or_else(|| {
-            Err(Error::Busy {
-                name: name.to_string(),
-                what: "another tpm command holds it".into(),
-            })
-        })
+                None => match self.store.read(name) {
+                    Ok(Some(r)) if r.state.status.is_active() && live_supervisor(&r).is_some() => {
+                        return Err(self.already_running(name, None));
+                    }
+                    Err(Error::CorruptRecord { .. }) => {
+                        if let Some(spid) = Claim::holder(self.store.root(), name) {
+                            return Err(self.already_running(name, Some(spid)));
+                        }
+                    }
+                    _ => {}
+                },
+            }
+            if Instant::now() >= deadline {
+                return Err(Error::Busy {
+                    name: name.to_string(),
+                    what: "another tpm command holds it".into(),
+                });
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(25));
+        }
     }
 
-    /// With the lock held: writes the record (`launching`), hands the lock to a new
-    /// supervisor and waits for its handshake.
-    fn launch(&self, name: &Name, mut record: Record, lock: FileLock) -> Result<ProcessInfo> {
+    /// The error for a name whose supervisor runs: its status and pid from the record, or,
+    /// where the record is missing or junk (the supervisor rewrites it), the supervisor's pid.
+    fn already_running(&self, name: &Name, spid: Option<u32>) -> Error {
+        match self.store.read(name) {
+            Ok(Some(r)) if r.state.status.is_active() => {
+                let info = observe(name, &r, true, Clock::now());
+                Error::AlreadyRunning {
+                    name: name.to_string(),
+                    status: info.status.to_string(),
+                    pid: info.pid,
+                }
+            }
+            _ => Error::AlreadyRunning {
+                name: name.to_string(),
+                status: match spid {
+                    Some(spid) => format!("supervised (supervisor pid {spid})"),
+                    None => "supervised".into(),
+                },
+                pid: None,
+            },
+        }
+    }
+
+    /// With the lock held: writes the record (`launching`), hands the lock and claim to a
+    /// new supervisor and waits for its handshake.
+    fn launch(&self, name: &Name, mut record: Record, held: Held) -> Result<ProcessInfo> {
         let now = unix_now();
         record.state.status = crate::status::Status::Launching;
         record.state.reason = None;
         record.created_at.get_or_insert(now);
         record.state.spid = None;
         record.state.spid_start = None;
+        record.state.cgroup = None;
         record.state.clear_pid();
-        // Ids are unique: a new one is allocated under the store-wide lock, held until the
+        // Ids are unique: a new one is taken under the store-wide lock, held until the
         // record carrying it is written.
         let _all = match record.id {
             Some(_) => None,
             None => {
                 let all = self.store.lock_all()?;
-                record.id = Some(self.next_id()?);
+                record.id = Some(self.store.take_id()?);
                 Some(all)
             }
         };
+        // On failure the lock goes, and with it its file (no record, no lock file).
         self.store.write(name, &record)?;
         drop(_all);
         let env: Vec<(OsString, OsString)> = self.ctx.env.clone();
-        match supervisor::launch(&self.store, name, &self.exe, &env, lock)? {
+        match supervisor::launch(&self.store, name, &self.exe, &env, held.lock, held.claim)? {
             Outcome::Spawned { .. } => {
                 let record = self.store.load(name)?;
                 Ok(observe(
@@ -138,19 +185,4 @@ impl Tpm {
             }),
         }
     }
-
-    /// One more than the largest id in use (ids start at 0, as pm2's do).
-    fn next_id(&self) -> Result<u32> {
-        let (names, _) = self.store.names()?;
-        let max = names
-            .iter()
-            .filter_map(|n| self.store.read(n).ok().flatten()?.id)
-            .max();
-        Ok(max.map_or(0, |m| m + 1))
-    }
-}
-
-fn supervisor_alive(record: &Record) -> bool {
-    let s = &record.state;
-    Identity::from_parts(s.spid, s.spid_start, s.boot_id.as_deref()).is_some_and(|id| id.is_alive())
 }

@@ -6,7 +6,8 @@
 //!   (`crate::policy`), stop on request;
 //! - `tree` signals the whole process tree; `pipes` drains the output into the logs
 //!   (`logpump`);
-//! - `handshake` is the one message it sends back to the command that launched it.
+//! - `handshake` is the one message it sends back to the command that launched it;
+//! - `heal` keeps the store true to what it knows (a wiped store, a junk record, a full disk).
 //!
 //! The supervisor runs from [`SUPERVISOR_BIN`], a small binary installed beside the front
 //! ends (one runs per managed process, so its size is paid many times over). Both front-end
@@ -15,6 +16,7 @@
 
 mod entry;
 mod handshake;
+mod heal;
 mod launch;
 mod logpump;
 mod phase;
@@ -25,7 +27,7 @@ mod spawn;
 mod tree;
 
 pub use handshake::Outcome;
-pub use launch::launch;
+pub use launch::{launch, HANDSHAKE_TIMEOUT};
 pub use logpump::Stamp;
 
 /// The hidden first argument that turns a front-end binary into a supervisor.

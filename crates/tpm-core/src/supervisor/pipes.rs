@@ -155,6 +155,12 @@ impl Output {
         self.err.write(line.as_bytes());
     }
 
+    /// Tries again what failed in the log files (see `LogFile::heal`).
+    pub(super) fn heal(&mut self) {
+        self.out.heal();
+        self.err.heal();
+    }
+
     /// Log bytes that could not be written so far.
     pub(super) fn dropped(&self) -> u64 {
         self.out.dropped + self.err.dropped

@@ -6,9 +6,12 @@
 //! `PR_SET_PDEATHSIG` closes the race where the supervisor died before the call.
 //! Spawning happens on the supervisor's only thread: the death signal fires when the
 //! *thread* that forked exits, so it must be one that lives as long as the supervisor.
+//! Where the process has a cgroup (see `crate::cgroup`), the child enters it before exec,
+//! so nothing it ever forks is born outside it.
 
 use std::ffi::OsString;
 use std::io;
+use std::os::fd::RawFd;
 use std::os::unix::process::CommandExt;
 use std::process::{ChildStderr, ChildStdout, Command, Stdio};
 
@@ -21,7 +24,13 @@ pub struct Spawned {
     pub stderr: ChildStderr,
 }
 
-pub fn spawn(cmd: &[String], cwd: &str, env: &[(OsString, OsString)]) -> io::Result<Spawned> {
+/// `cgroup_procs`: the process's `cgroup.procs`, open for writing, if it has a cgroup.
+pub fn spawn(
+    cmd: &[String],
+    cwd: &str,
+    env: &[(OsString, OsString)],
+    cgroup_procs: Option<RawFd>,
+) -> io::Result<Spawned> {
     let (program, args) = cmd
         .split_first()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command"))?;
@@ -38,10 +47,15 @@ pub fn spawn(cmd: &[String], cwd: &str, env: &[(OsString, OsString)]) -> io::Res
     if !cwd.is_empty() {
         command.current_dir(cwd);
     }
-    // SAFETY: only async-signal-safe calls (sigprocmask, signal, prctl, getppid) run in the
-    // child.
+    // SAFETY: only async-signal-safe calls (write, sigprocmask, signal, prctl, getppid) run
+    // in the child.
     unsafe {
         command.pre_exec(move || {
+            if let Some(fd) = cgroup_procs {
+                // "0" moves the writer. A refusal leaves it in the supervisor's cgroup, which
+                // the supervisor sees after the spawn (it then tracks the process tree).
+                libc::write(fd, b"0".as_ptr().cast(), 1);
+            }
             // The supervisor blocks the signals it reads from a signalfd; the child must not
             // inherit that mask.
             nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)?;
