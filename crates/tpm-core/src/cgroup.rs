@@ -96,8 +96,18 @@ impl Cgroup {
         &self.dir
     }
 
-    /// `cgroup.procs`, open for writing: a child writes `0` to it between fork and exec,
-    /// so it is in the cgroup before it runs a single instruction of the program.
+    /// The folder, open: `clone3(CLONE_INTO_CGROUP)` takes it, so a child is born in the
+    /// cgroup (see `supervisor::spawn`).
+    pub fn open(&self) -> io::Result<OwnedFd> {
+        fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+            .open(&self.dir)
+            .map(OwnedFd::from)
+    }
+
+    /// `cgroup.procs`, open for writing: a process that writes `0` to it moves itself in
+    /// (slower than being born in it: the write waits for an RCU grace period).
     pub fn procs_writer(&self) -> io::Result<OwnedFd> {
         fs::OpenOptions::new()
             .write(true)

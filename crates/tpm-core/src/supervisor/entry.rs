@@ -15,7 +15,7 @@ use super::handshake::{self, Outcome, Reply};
 use super::phase::Phase;
 use super::pipes::Output;
 use super::run::Supervisor;
-use super::{BUILD, ENV_ID, ENV_NAME, ENV_SUPERVISOR};
+use super::{BUILD, ENV_CGROUP, ENV_ID, ENV_NAME, ENV_SUPERVISOR};
 use crate::cgroup::Cgroup;
 use crate::claim::Claim;
 use crate::error::EXIT_FAILURE;
@@ -127,7 +127,10 @@ fn new(args: &[OsString]) -> Result<Supervisor, String> {
     };
     let me = Identity::of(std::process::id()).ok_or("cannot read /proc/self/stat")?;
     let env = child_env(&name, &record, &me);
-    let cgroup = Cgroup::create(&name, me.pid, me.start_ticks);
+    let cgroup = match std::env::var_os(ENV_CGROUP) {
+        Some(v) if v == "off" => None,
+        _ => Cgroup::create(&name, me.pid, me.start_ticks),
+    };
     Ok(Supervisor {
         cgroup,
         claim,

@@ -40,6 +40,10 @@ pub const ENV_ID: &str = "TPM_ID";
 /// found again (see `ops::cleanup`).
 pub const ENV_SUPERVISOR: &str = "TPM_SUPERVISOR";
 
+/// `TPM_CGROUP=off` in the environment of `tpm start` (or restart): the process gets no
+/// cgroup of its own, and its tree is tracked by ancestry (see `crate::cgroup`).
+pub const ENV_CGROUP: &str = "TPM_CGROUP";
+
 /// The dedicated supervisor binary, looked for beside the front end (see `launch`).
 pub const SUPERVISOR_BIN: &str = "tpm-supervisor";
 

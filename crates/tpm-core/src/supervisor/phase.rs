@@ -9,7 +9,7 @@
 //! policy decides), a stop request, the tree drained, and the timers (the backoff, the
 //! kill deadline).
 
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
@@ -53,20 +53,20 @@ pub(super) enum Then {
 
 impl Supervisor {
     pub(super) fn start_child(&mut self) {
-        let procs = self.cgroup.as_ref().and_then(|cg| cg.procs_writer().ok());
+        let dir = self.cgroup.as_ref().and_then(|cg| cg.open().ok());
         let spawned = spawn::spawn(
             &self.record.spec.cmd,
             &self.record.spec.cwd,
             &self.env,
-            procs.as_ref().map(AsRawFd::as_raw_fd),
+            dir.as_ref().map(AsFd::as_fd),
         );
-        drop(procs);
+        drop(dir);
         match spawned {
             Ok(child) => {
                 if let Some(cg) = &self.cgroup {
-                    if !cg.contains(child.pid) {
-                        // The kernel refused the move (no write access to the common
-                        // ancestor's cgroup.procs): the tree is tracked by ancestry instead.
+                    if !child.in_cgroup {
+                        // The kernel refused (no clone3, or no right to the cgroup): the
+                        // tree is tracked by ancestry instead.
                         cg.remove();
                         self.cgroup = None;
                     }
@@ -86,8 +86,7 @@ impl Supervisor {
                     self.event(&e.to_string());
                 }
                 self.save();
-                self.output
-                    .attach(OwnedFd::from(child.stdout), OwnedFd::from(child.stderr));
+                self.output.attach(child.stdout, child.stderr);
                 self.main = Some((child.pid, Instant::now()));
                 self.phase = Phase::Running;
                 if let Some(ready) = self.ready.take() {

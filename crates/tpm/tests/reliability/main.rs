@@ -9,4 +9,5 @@ mod hostile_input;
 mod log_faults;
 mod orphans;
 mod pid_reuse;
+mod scale;
 mod supervisor_killed;
