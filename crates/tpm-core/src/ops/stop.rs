@@ -25,6 +25,7 @@ use crate::info::{observe, Clock, ProcessInfo};
 use crate::name::Name;
 use crate::proc::Identity;
 use crate::record::Record;
+use crate::status::Status;
 
 /// A supervisor stopped (SIGSTOP, a debugger) for this long is reported as not answering.
 const STOPPED_GRACE: Duration = Duration::from_secs(1);
@@ -70,22 +71,39 @@ impl Tpm {
     }
 
     /// Stops, then starts again. A process that another command restarted meanwhile (after
-    /// this one asked) is restarted: it is returned as it runs now.
+    /// this one asked) is restarted: it is returned as it runs now. One that another command
+    /// stopped meanwhile is started again (this restart counts as the later command).
     pub fn restart(&self, names: &[Name]) -> Each<ProcessInfo> {
         self.stop(names)
             .into_iter()
             .map(|(name, stopped)| {
                 let result = match stopped {
-                    Ok(info) if info.status.is_active() => Ok(info),
-                    Ok(_) => match self.start_existing(&name, true) {
-                        Err(Error::AlreadyRunning { .. }) => self.observe_now(&name),
-                        other => other,
-                    },
+                    Ok(info) if info.status.is_active() => self.observe_settled(&name),
+                    Ok(_) => self.start_again(&name),
                     Err(e) => Err(e),
                 };
                 (name, result)
             })
             .collect()
+    }
+
+    /// The start half of a restart, among other commands acting on the same process.
+    fn start_again(&self, name: &Name) -> Result<ProcessInfo> {
+        const ATTEMPTS: usize = 5;
+        for _ in 1..ATTEMPTS {
+            match self.start_existing(name, true) {
+                // Started by another command since: done, once it is through.
+                Err(Error::AlreadyRunning { .. }) => {
+                    let info = self.observe_settled(name)?;
+                    if info.status.is_active() {
+                        return Ok(info);
+                    }
+                    // ...and stopped again by a third: start it after all.
+                }
+                other => return other,
+            }
+        }
+        self.observe_settled(name)
     }
 
     /// Stops, then removes every file of the process (first: a full disk has room again).
@@ -130,14 +148,28 @@ impl Tpm {
         }
     }
 
-    fn observe_now(&self, name: &Name) -> Result<ProcessInfo> {
-        let record = self.load_record(name)?;
-        Ok(observe(
-            name,
-            &record,
-            self.store.is_locked(name),
-            Clock::now(),
-        ))
+    /// The process as another command left it, once that command is through: a start
+    /// (`launching` until the process is spawned, or has clearly failed) or a stop
+    /// (`stopping` until the tree is gone).
+    fn observe_settled(&self, name: &Name) -> Result<ProcessInfo> {
+        let mut deadline = None;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            let record = self.load_record(name)?;
+            let until = *deadline
+                .get_or_insert_with(|| Instant::now() + busy_wait(record.spec.policy.kill_timeout));
+            let passing = matches!(record.state.status, Status::Launching | Status::Stopping);
+            if !passing || Instant::now() >= until {
+                return Ok(observe(
+                    name,
+                    &record,
+                    self.store.is_locked(name),
+                    Clock::now(),
+                ));
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(25));
+        }
     }
 
     fn ask_to_stop(&self, name: &Name, then: Then) -> Result<Asked> {
@@ -203,7 +235,7 @@ impl Tpm {
             }
             // Taken again since: another command started it (a restart racing with us).
             if live_supervisor(&record).is_some() {
-                return Ok(observe(name, &record, true, Clock::now()));
+                return self.observe_settled(name);
             }
             if Instant::now() >= deadline {
                 return Err(Error::Busy {

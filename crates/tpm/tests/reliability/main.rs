@@ -10,4 +10,5 @@ mod log_faults;
 mod orphans;
 mod pid_reuse;
 mod scale;
+mod store_damage;
 mod supervisor_killed;
