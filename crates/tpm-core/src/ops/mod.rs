@@ -132,6 +132,47 @@ fn live_supervisor(record: &Record) -> Option<Identity> {
     Identity::from_parts(s.spid, s.spid_start, s.boot_id.as_deref()).filter(Identity::is_alive)
 }
 
+/// `f` of every item, in order, by up to `threads` threads (scoped; one part each). Starting
+/// supervisors is mostly waiting for their handshake, so a few at once go faster even on
+/// one core.
+fn parallel_map<T: Send, R: Send>(
+    items: Vec<T>,
+    threads: usize,
+    f: impl Fn(T) -> R + Sync,
+) -> Vec<R> {
+    let threads = threads.min(items.len()).max(1);
+    if threads == 1 {
+        return items.into_iter().map(&f).collect();
+    }
+    let size = items.len().div_ceil(threads);
+    let mut parts: Vec<Vec<T>> = Vec::with_capacity(threads);
+    let mut rest = items.into_iter();
+    loop {
+        let part: Vec<T> = rest.by_ref().take(size).collect();
+        if part.is_empty() {
+            break;
+        }
+        parts.push(part);
+    }
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = parts
+            .into_iter()
+            .map(|part| {
+                let job = move || part.into_iter().map(f).collect::<Vec<R>>();
+                scope.spawn(job)
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
+}
+
 /// Polls `ready` with a short, growing pause until it holds or `deadline` passes.
 fn wait_until(deadline: Instant, mut ready: impl FnMut() -> bool) -> bool {
     let mut pause = Duration::from_millis(1);

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 
 use super::cleanup::{self, Patience};
-use super::{busy_wait, live_supervisor, Each, Tpm};
+use super::{busy_wait, live_supervisor, parallel_map, Each, Tpm};
 use crate::error::{Error, Result};
 use crate::info::{observe, Clock, ProcessInfo};
 use crate::name::Name;
@@ -27,6 +27,8 @@ use crate::proc::Identity;
 use crate::record::Record;
 use crate::status::Status;
 
+/// Supervisors a restart of many processes starts at once.
+const START_THREADS: usize = 4;
 /// A supervisor stopped (SIGSTOP, a debugger) for this long is reported as not answering.
 const STOPPED_GRACE: Duration = Duration::from_secs(1);
 /// Beyond the kill timeout, how long a supervisor may show no sign of life (no CPU time
@@ -74,17 +76,14 @@ impl Tpm {
     /// this one asked) is restarted: it is returned as it runs now. One that another command
     /// stopped meanwhile is started again (this restart counts as the later command).
     pub fn restart(&self, names: &[Name]) -> Each<ProcessInfo> {
-        self.stop(names)
-            .into_iter()
-            .map(|(name, stopped)| {
-                let result = match stopped {
-                    Ok(info) if info.status.is_active() => self.observe_settled(&name),
-                    Ok(_) => self.start_again(&name),
-                    Err(e) => Err(e),
-                };
-                (name, result)
-            })
-            .collect()
+        parallel_map(self.stop(names), START_THREADS, |(name, stopped)| {
+            let result = match stopped {
+                Ok(info) if info.status.is_active() => self.observe_settled(&name),
+                Ok(_) => self.start_again(&name),
+                Err(e) => Err(e),
+            };
+            (name, result)
+        })
     }
 
     /// The start half of a restart, among other commands acting on the same process.
