@@ -316,13 +316,16 @@ fn measure(
             row.cells.push(("tpm", samples));
             row
         };
+        // A count the population figures have already has its list row.
+        if !counts.populations.contains(&n) {
+            rows.push(row("list", format!("list, {procs}"), f.list));
+        }
         rows.extend([
             row(
                 "start-each",
                 format!("start, each of {procs} started one by one"),
                 f.start_each,
             ),
-            row("list-scale", format!("list, {procs}"), f.list),
             row("stop-all", format!("`stop '*'`, {procs}"), f.stop),
             row(
                 "restart-all",
