@@ -57,10 +57,15 @@ impl FileLock {
 
     /// Whether `path` is this lock's file (not one made after it was removed).
     pub fn is_at(&self, path: &Path) -> bool {
-        match (std::fs::metadata(path), self.file.metadata()) {
-            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        match (std::fs::metadata(path), self.file_id()) {
+            (Ok(a), Some(b)) => (a.dev(), a.ino()) == b,
             _ => false,
         }
+    }
+
+    /// The locked file's device and inode.
+    pub fn file_id(&self) -> Option<(u64, u64)> {
+        self.file.metadata().ok().map(|m| (m.dev(), m.ino()))
     }
 
     /// Releases the lock and removes its file, if the file at `path` is still this lock's.

@@ -711,8 +711,8 @@ fn too_large_size(raw: &str) -> Option<u64> {
 /// `600000` ms → `10 min`, for range texts.
 fn human_millis(ms: u64) -> String {
     match ms {
-        m if m >= 3_600_000 && m % 3_600_000 == 0 => format!("{} h", m / 3_600_000),
-        m if m >= 60_000 && m % 60_000 == 0 => format!("{} min", m / 60_000),
+        m if m >= 3_600_000 && m.is_multiple_of(3_600_000) => format!("{} h", m / 3_600_000),
+        m if m >= 60_000 && m.is_multiple_of(60_000) => format!("{} min", m / 60_000),
         m => format!("{} s", m as f64 / 1000.0),
     }
 }

@@ -315,14 +315,32 @@ impl Store {
     }
 
     /// Removes every file of a process: record, pid file, logs (rotated ones too), lock.
+    ///
+    /// Rotated logs are removed by name (`NAME.out.1`, `NAME.err.1.gz`, ...) up to the
+    /// record's `log_keep` and on while more are found, not by listing the logs folder: with
+    /// a thousand processes, `delete "*"` would otherwise read that folder a thousand times.
     pub fn remove_all(&self, name: &Name) -> Result<()> {
         remove_if_present(&self.pid_path(name))?;
-        let logs = self.dir("logs");
-        if let Ok(entries) = fs::read_dir(&logs) {
-            for entry in entries.flatten() {
-                if is_log_of(&entry.file_name(), name) {
-                    remove_if_present(&entry.path())?;
+        let keep = self
+            .read(name)
+            .ok()
+            .flatten()
+            .map_or(crate::rotation::DEFAULT_KEEP, |r| r.spec.logs.keep);
+        for stream in [Stream::Out, Stream::Err] {
+            remove_if_present(&self.log_path(name, stream))?;
+        }
+        for k in 1.. {
+            let mut found = false;
+            for stream in [Stream::Out, Stream::Err] {
+                let rotated = self.rotated_log_path(name, stream, k);
+                let mut gz = rotated.clone().into_os_string();
+                gz.push(".gz");
+                for path in [rotated, PathBuf::from(gz)] {
+                    found |= remove_existing(&path)?;
                 }
+            }
+            if !found && k >= keep {
+                break;
             }
         }
         remove_if_present(&self.meta_path(name))?;
@@ -398,21 +416,6 @@ fn strip_meta(file_name: &OsStr) -> Option<&OsStr> {
     Some(unsafe { OsStr::from_encoded_bytes_unchecked(stem) })
 }
 
-/// `NAME.out`, `NAME.err`, and rotated `NAME.out.1`, `NAME.err.2.gz`, ...
-fn is_log_of(file_name: &OsStr, name: &Name) -> bool {
-    let Some(rest) = file_name
-        .to_str()
-        .and_then(|f| f.strip_prefix(name.as_str()))
-    else {
-        return false;
-    };
-    ["out", "err"].iter().any(|s| {
-        rest.strip_prefix('.')
-            .and_then(|r| r.strip_prefix(s))
-            .is_some_and(|tail| tail.is_empty() || tail.starts_with('.'))
-    })
-}
-
 /// Writes `bytes` to a temp file beside `path` (0600), then renames it over `path`.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -436,6 +439,15 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         let _ = fs::remove_file(&tmp);
         Error::io("cannot write", path, e)
     })
+}
+
+/// Removes `path`; whether it was there.
+fn remove_existing(path: &Path) -> Result<bool> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(Error::io("cannot remove", path, e)),
+    }
 }
 
 fn remove_if_present(path: &Path) -> Result<()> {

@@ -75,6 +75,7 @@ impl Tpm {
     pub fn resolve(&self, selectors: &[String]) -> Result<Vec<Name>> {
         let (all, _) = self.store.names()?;
         let mut out: Vec<Name> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for raw in selectors {
             let selector = Selector::parse(raw)?;
             let matched: Vec<&Name> = all.iter().filter(|n| selector.matches(n)).collect();
@@ -82,7 +83,7 @@ impl Tpm {
                 return Err(Error::NotFound { name: raw.clone() });
             }
             for name in matched {
-                if !out.contains(name) {
+                if seen.insert(name.as_str()) {
                     out.push(name.clone());
                 }
             }

@@ -80,6 +80,7 @@ fn new(args: &[OsString]) -> Result<Supervisor, String> {
         .and_then(|n| Name::parse(n).ok())
         .ok_or("missing or invalid name argument")?;
     let lock = FileLock::from_fd(adopt(args.get(2))?);
+    let lock_id = lock.file_id();
     let ready = adopt(args.get(3))?;
     let claim = match args.get(5).and_then(|a| a.to_str()) {
         Some("-1") | None => None,
@@ -131,6 +132,7 @@ fn new(args: &[OsString]) -> Result<Supervisor, String> {
         Some(v) if v == "off" => None,
         _ => Cgroup::create(&name, me.pid, me.start_ticks),
     };
+    let (meta_path, lock_path) = (store.meta_path(&name), store.lock_path(&name));
     Ok(Supervisor {
         cgroup,
         claim,
@@ -150,6 +152,10 @@ fn new(args: &[OsString]) -> Result<Supervisor, String> {
         written: None,
         dirty: false,
         next_heal: Instant::now() + super::heal::HEAL_EVERY,
+        heals: 0,
+        lock_id,
+        meta_path,
+        lock_path,
         ready: Some(ready),
         restarting: false,
         env,

@@ -3,10 +3,12 @@
 //! A live supervisor is the only writer of its process's files, so any difference between
 //! them and what it last wrote is damage: a wiped store (`rm -rf $TETRA_DIR/tpm`), a record
 //! overwritten with junk, a log file deleted, a write that failed on a full disk. Once a
-//! second it compares, by a few `stat`s, and writes again what is missing or wrong: the
-//! folders, its lock file (locked again), its record, its pid file, the reserve, its log
-//! files (reopened), and a rotation that failed. So tpm can always reach every running
-//! supervisor, within about a second of any damage.
+//! second it compares what makes it reachable, its lock file and its record (two `stat`s:
+//! a thousand idle supervisors cost a few milliseconds of CPU a second), and writes again
+//! what is missing or wrong; every tenth time, or at once when something was missing or a
+//! write or rotation failed, it also looks at its pid file, the reserve and its log files
+//! (reopened). So tpm can always reach every running supervisor, within about a second of
+//! any damage.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -43,29 +45,39 @@ impl FileId {
 impl Supervisor {
     pub(super) fn heal(&mut self) {
         self.next_heal = Instant::now() + HEAL_EVERY;
-        let lock_path = self.store.lock_path(&self.name);
-        if !self.lock.is_at(&lock_path) {
+        self.heals = self.heals.wrapping_add(1);
+        let mut damaged = false;
+        let at_path = std::fs::metadata(&self.lock_path)
+            .ok()
+            .map(|m| (m.dev(), m.ino()));
+        if at_path.is_none() || at_path != self.lock_id {
             // The file is gone or replaced: lock the one at the path again (a command that
             // made it in the meantime gives it up: it cannot take the claim).
+            damaged = true;
             let _ = self.store.ensure();
-            if let Ok(Some(lock)) = FileLock::try_acquire(&lock_path) {
+            if let Ok(Some(lock)) = FileLock::try_acquire(&self.lock_path) {
+                self.lock_id = lock.file_id();
                 self.lock = lock;
             }
         }
-        let meta = self.store.meta_path(&self.name);
-        if self.dirty || self.written.is_none() || self.written != FileId::of(&meta) {
+        if self.dirty || self.written.is_none() || self.written != FileId::of(&self.meta_path) {
+            damaged |= !self.dirty;
             let _ = self.store.ensure();
             self.save();
         }
-        if let Some((pid, _)) = self.main {
-            if !self.store.pid_path(&self.name).exists() {
-                let _ = self.store.write_pid(&self.name, pid);
+        if damaged || self.heals.is_multiple_of(10) {
+            if let Some((pid, _)) = self.main {
+                if !self.store.pid_path(&self.name).exists() {
+                    let _ = self.store.write_pid(&self.name, pid);
+                }
             }
+            if !self.store.reserve_path(&self.name).exists() {
+                self.reserve();
+            }
+            self.output.heal();
+        } else if self.output.failing() {
+            self.output.heal();
         }
-        if !self.store.reserve_path(&self.name).exists() {
-            self.reserve();
-        }
-        self.output.heal();
     }
 
     /// Sets aside room for the record's last write (see `Store::write_reserved`).

@@ -255,6 +255,11 @@ impl LogFile {
         self.dropped += (bytes.len() - done) as u64;
     }
 
+    /// Whether the file could not be opened, or a rotation waits to be tried again.
+    pub fn failing(&self) -> bool {
+        self.file.is_none() || self.rotate_after.is_some()
+    }
+
     /// Tries again what failed: opens the file if it could not be (or was removed, or
     /// replaced: lines go where readers look), and retries a due rotation.
     pub fn heal(&mut self) {

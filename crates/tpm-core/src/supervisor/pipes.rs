@@ -155,6 +155,11 @@ impl Output {
         self.err.write(line.as_bytes());
     }
 
+    /// Whether a log file could not be opened, or a rotation waits to be tried again.
+    pub(super) fn failing(&self) -> bool {
+        self.out.failing() || self.err.failing()
+    }
+
     /// Tries again what failed in the log files (see `LogFile::heal`).
     pub(super) fn heal(&mut self) {
         self.out.heal();

@@ -49,8 +49,14 @@ pub(super) struct Supervisor {
     /// write failed (it is retried at the next heal).
     pub(super) written: Option<FileId>,
     pub(super) dirty: bool,
-    /// When the store is next checked (see `heal`).
+    /// When the store is next checked (see `heal`), how many times it was, and the lock
+    /// file's identity (to tell it from one made after it was removed).
     pub(super) next_heal: Instant,
+    pub(super) heals: u32,
+    pub(super) lock_id: Option<(u64, u64)>,
+    /// The record's and the lock's paths, made once (they are looked at every second).
+    pub(super) meta_path: std::path::PathBuf,
+    pub(super) lock_path: std::path::PathBuf,
     /// The handshake pipe, until the first spawn is reported.
     pub(super) ready: Option<OwnedFd>,
     /// A restart is under way: one that fails leads to another through the loop, never
@@ -87,9 +93,8 @@ impl Supervisor {
     /// Leaves the name: the claim first, then the lock file and the lock, so a command that
     /// finds the lock free finds the claim free too.
     pub(super) fn release(self) {
-        let lock_path = self.store.lock_path(&self.name);
         drop(self.claim);
-        self.lock.remove(&lock_path);
+        self.lock.remove(&self.lock_path);
     }
 
     fn wait_and_dispatch(&mut self) {
@@ -181,7 +186,7 @@ impl Supervisor {
         match written {
             Ok(()) => {
                 self.dirty = false;
-                self.written = FileId::of(&self.store.meta_path(&self.name));
+                self.written = FileId::of(&self.meta_path);
             }
             Err(e) => {
                 if !self.dirty && !e.is_no_space() {
