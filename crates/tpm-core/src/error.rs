@@ -88,6 +88,16 @@ pub enum Error {
     /// A JavaScript ecosystem file, and no `node` on the caller's PATH to evaluate it.
     #[error("{} is JavaScript, and there is no `node` on PATH to evaluate it", file.display())]
     NodeMissing { file: PathBuf },
+
+    /// An app of an ecosystem file that cannot be started as written (its script is
+    /// missing, it has no PORT, ...): the error says which file and which app, and keeps
+    /// the exit code and help of what went wrong.
+    #[error("{}: {app}: {source}", file.display())]
+    App {
+        file: PathBuf,
+        app: String,
+        source: Box<Error>,
+    },
 }
 
 impl Error {
@@ -111,6 +121,7 @@ impl Error {
             Error::Ecosystem { .. } => EXIT_USAGE,
             // Like a script whose interpreter is missing.
             Error::NodeMissing { .. } => EXIT_NOT_RUNNABLE,
+            Error::App { source, .. } => source.exit_code(),
         }
     }
 
@@ -156,6 +167,9 @@ impl Error {
             Error::NodeMissing { .. } => {
                 "install Node.js (tpm evaluates .config.js, .cjs and .mjs files with the `node` on PATH), or write the apps as JSON, YAML or TOML".into()
             }
+            Error::App { source, .. } => return source.help().map(|h| {
+                format!("{h} (relative paths in an ecosystem file are taken from its folder, a script from its app's cwd)")
+            }),
         })
     }
 

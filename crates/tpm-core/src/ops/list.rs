@@ -84,6 +84,18 @@ impl Tpm {
         })
     }
 
+    /// One process as `list` shows it.
+    pub fn info(&self, name: &Name) -> Result<ProcessInfo> {
+        let (mut found, mut problems) = self.observe_all(std::slice::from_ref(name), Clock::now());
+        match (found.pop(), problems.pop()) {
+            (Some(info), _) => Ok(info),
+            (None, Some(problem)) => Err(problem.error),
+            (None, None) => Err(Error::NotFound {
+                name: name.to_string(),
+            }),
+        }
+    }
+
     /// Reads and observes `names`, in order.
     fn observe_all(&self, names: &[Name], clock: Clock) -> (Vec<ProcessInfo>, Vec<Problem>) {
         let mut processes = Vec::with_capacity(names.len());

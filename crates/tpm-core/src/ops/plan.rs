@@ -11,7 +11,7 @@ use crate::options::{Opt, Options};
 use crate::policy::Policy;
 use crate::port::{self, PortInputs};
 use crate::rotation::LogLimits;
-use crate::spec::{Spec, KIND_CLI};
+use crate::spec::{Spec, KIND_CLI, KIND_ECOSYSTEM};
 use crate::target::{self, Launch};
 
 use super::Tpm;
@@ -24,9 +24,12 @@ pub struct StartRequest {
     /// The start options given (see `options::START_OPTIONS`); the script's arguments are
     /// [`Opt::Args`].
     pub options: Options,
-    /// The folder relative paths are taken from: the caller's (`None`), or an ecosystem
-    /// file's, where the script is also found from the app's `cwd`, as pm2 does.
-    pub file_dir: Option<PathBuf>,
+    /// The folder a relative `cwd` is taken from: the caller's (`None`), or an ecosystem
+    /// file's.
+    pub base_dir: Option<PathBuf>,
+    /// An app (of a file, or a record piped in): its script is found from its `cwd`, as
+    /// pm2 does; a command line's, from where it is typed.
+    pub script_in_cwd: bool,
     /// The record's `type`: `cli`, or `ecosystem` for an app of a file.
     pub kind: String,
 }
@@ -37,8 +40,29 @@ impl StartRequest {
         StartRequest {
             target: target.into(),
             options,
-            file_dir: None,
+            base_dir: None,
+            script_in_cwd: false,
             kind: KIND_CLI.into(),
+        }
+    }
+
+    /// An app of an ecosystem file in folder `dir`.
+    pub fn app(target: impl Into<String>, options: Options, dir: PathBuf) -> StartRequest {
+        StartRequest {
+            target: target.into(),
+            options,
+            base_dir: Some(dir),
+            script_in_cwd: true,
+            kind: KIND_ECOSYSTEM.into(),
+        }
+    }
+
+    /// An app given as data (a record piped into the plugin's `tpm start`): like a file's,
+    /// but relative to the caller's folder.
+    pub fn record(target: impl Into<String>, options: Options) -> StartRequest {
+        StartRequest {
+            script_in_cwd: true,
+            ..StartRequest::new(target, options)
         }
     }
 }
@@ -60,7 +84,7 @@ impl Tpm {
                 req.target
             )));
         }
-        let base = match &req.file_dir {
+        let base = match &req.base_dir {
             Some(dir) => dir.clone(),
             None => self.ctx.cwd.clone(),
         };
@@ -77,7 +101,7 @@ impl Tpm {
         // pm2 finds an app's script from its cwd; a command line's, from where it is typed.
         let script_ctx = Context {
             env: self.ctx.env.clone(),
-            cwd: if req.file_dir.is_some() {
+            cwd: if req.script_in_cwd {
                 cwd.clone()
             } else {
                 base

@@ -30,6 +30,12 @@ impl Tpm {
     /// Starts a process as planned (see [`Tpm::plan`]); its id and creation time are kept
     /// when the name exists.
     pub fn start_planned(&self, plan: Plan) -> Result<ProcessInfo> {
+        self.start_plan(plan, false)
+    }
+
+    /// [`Tpm::start_planned`]; `count_restart` adds one to the process's restarts (a
+    /// restart with a new spec).
+    pub(super) fn start_plan(&self, plan: Plan, count_restart: bool) -> Result<ProcessInfo> {
         let Plan { name, spec } = plan;
         self.store.ensure()?;
         let lock = self.lock_for_start(&name)?;
@@ -38,13 +44,16 @@ impl Tpm {
             cleanup::settle(&self.store, &name, &mut prev);
             record.id = prev.id;
             record.created_at = prev.created_at;
+            if count_restart {
+                record.state.restarts = prev.state.restarts + 1;
+            }
         }
         self.launch(&name, record, lock)
     }
 
     /// `tpm start NAME` for a stopped process that exists, when no file of that name does.
     fn existing_target(&self, req: &StartRequest) -> Option<Name> {
-        let plain = req.options.is_empty() && req.file_dir.is_none();
+        let plain = req.options.is_empty() && !req.script_in_cwd;
         let name = Name::parse(&req.target).ok()?;
         (plain && self.store.exists(&name) && !self.ctx.cwd.join(&req.target).exists())
             .then_some(name)
