@@ -49,7 +49,7 @@ pub use context::Context;
 pub use error::{Error, Result};
 pub use info::ProcessInfo;
 pub use name::{Name, Selector};
-pub use ops::{Listing, Plan, StartRequest, Tpm};
+pub use ops::{FileChoice, Listing, Plan, StartRequest, Tpm};
 pub use options::{Opt, Options};
 pub use spec::Spec;
 pub use status::Status;

@@ -626,7 +626,8 @@ pub fn parse_millis(raw: &str) -> Option<Duration> {
         _ => return None,
     };
     let ms = number * scale;
-    (0.0..1e15).contains(&ms)
+    (0.0..1e15)
+        .contains(&ms)
         .then(|| Duration::from_micros((ms * 1e3).round() as u64))
 }
 

@@ -37,6 +37,10 @@ pub enum Command {
     Logs(LogsArgs),
     /// Show the PORT of every process
     Ports(JsonFlag),
+    /// Write a commented starter ecosystem file (ecosystem.config.js, or --format)
+    Init(InitArgs),
+    /// Print processes as an ecosystem file that `tpm start` reads back
+    Dump(DumpArgs),
     /// Print the shell script that makes Tab complete tpm's commands and process names
     Completions(CompletionsArgs),
 }
@@ -50,12 +54,26 @@ pub struct JsonFlag {
 
 #[derive(Debug, Args)]
 pub struct Targets {
-    /// Process names; `*` matches any characters (quote it: "*")
-    #[arg(required = true, value_name = "NAME|*", add = ArgValueCandidates::new(complete::process_names))]
+    /// Process names or ids, `all`, patterns (`*` matches any characters; quote it: "*"), or
+    /// an ecosystem file (its apps)
+    #[arg(required = true, value_name = "NAME|ID|all|FILE", add = ArgValueCandidates::new(complete::process_names))]
     pub names: Vec<String>,
+    #[command(flatten)]
+    pub file: FileArgs,
     /// Print the affected processes as JSON
     #[arg(long)]
     pub json: bool,
+}
+
+/// How an ecosystem file given as a target is read.
+#[derive(Debug, Args)]
+pub struct FileArgs {
+    /// With an ecosystem file: only these apps, by name (comma-separated or repeated)
+    #[arg(long, value_name = "APP", value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// With an ecosystem file: apply its apps' env_NAME over their env (repeatable)
+    #[arg(long = "env", short = 'e', value_name = "NAME")]
+    pub env: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -63,15 +81,19 @@ pub struct Targets {
     after_help = "Examples:\n  tpm start server.sh\n  tpm start api/backend.sh api\n  tpm start \"python3 -m http.server 7777\" --name web\n  PORT=9000 tpm start worker.sh\n  tpm start app.js --port 4000 -- --verbose"
 )]
 pub struct StartArgs {
-    /// A script (.sh, .py, .js, or any executable), a command string in quotes, or the
-    /// name of a stopped process
-    #[arg(value_name = "SCRIPT|COMMAND", add = ArgValueCompleter::new(complete::start_target))]
+    /// A script (.sh, .py, .js, or any executable), a command string in quotes, the
+    /// name or id of a stopped process, or an ecosystem file (*.config.js, .json, .yaml,
+    /// .toml)
+    #[arg(value_name = "SCRIPT|COMMAND|FILE", add = ArgValueCompleter::new(complete::start_target))]
     pub target: String,
     /// Custom name, used instead of the script's base name (as --name)
     #[arg(value_name = "CUSTOM_NAME", conflicts_with = "name")]
     pub custom_name: Option<String>,
     #[command(flatten)]
     pub options: StartOptions,
+    /// With an ecosystem file: only these apps, by name (comma-separated or repeated)
+    #[arg(long, value_name = "APP", value_delimiter = ',')]
+    pub only: Vec<String>,
     /// Print the started process as JSON
     #[arg(long)]
     pub json: bool,
@@ -94,6 +116,62 @@ pub struct LogsArgs {
     /// Print one JSON object per line
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  tpm init                       # ecosystem.config.js\n  tpm init --format yaml         # ecosystem.yaml\n  tpm init apps.toml\nThen: tpm start ecosystem.config.js"
+)]
+pub struct InitArgs {
+    /// The file to write (default: ecosystem.config.js, or ecosystem.FORMAT)
+    #[arg(value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub file: Option<std::path::PathBuf>,
+    /// The file's format (default: the file name's, else js)
+    #[arg(long, value_enum)]
+    pub format: Option<FileFormat>,
+    /// Replace the file if it exists
+    #[arg(long)]
+    pub force: bool,
+    /// Print what was written as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  tpm dump > ecosystem.json      # then, anywhere: tpm start ecosystem.json\n  tpm dump api-3000 --format yaml"
+)]
+pub struct DumpArgs {
+    /// Processes to print (names, ids, patterns; default: all)
+    #[arg(value_name = "NAME|ID|*", add = ArgValueCandidates::new(complete::process_names))]
+    pub names: Vec<String>,
+    /// The format (default: json)
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: FileFormat,
+    /// The same as --format json
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The ecosystem file formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FileFormat {
+    Js,
+    Json,
+    Yaml,
+    Toml,
+}
+
+impl FileFormat {
+    pub fn core(self) -> tpm_core::ecosystem::Format {
+        use tpm_core::ecosystem::Format;
+        match self {
+            FileFormat::Js => Format::Js,
+            FileFormat::Json => Format::Json,
+            FileFormat::Yaml => Format::Yaml,
+            FileFormat::Toml => Format::Toml,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

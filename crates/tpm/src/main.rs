@@ -65,6 +65,8 @@ fn run() -> i32 {
         Command::Delete(args) => commands::stop::run(&tpm, args, commands::stop::Action::Delete),
         Command::Logs(args) => commands::logs::run(&tpm, args),
         Command::Ports(args) => commands::ports::run(&tpm, args),
+        Command::Init(args) => commands::init::run(&tpm, args),
+        Command::Dump(args) => commands::dump::run(&tpm, args),
         Command::Completions(_) => unreachable!("answered above"),
     };
     let _ = std::io::stdout().flush();

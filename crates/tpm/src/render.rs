@@ -11,6 +11,12 @@ pub fn line(text: &str) {
     let _ = writeln!(out, "{text}");
 }
 
+/// Text as it is (it ends with its own line break).
+pub fn text(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+}
+
 pub fn json<T: Serialize + ?Sized>(value: &T) {
     match serde_json::to_string(value) {
         Ok(text) => line(&text),

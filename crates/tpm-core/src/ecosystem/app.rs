@@ -12,8 +12,8 @@ use serde_json::Value as Json;
 
 use super::RawApp;
 use crate::error::{Error, Result};
-use crate::options::{Opt, OptionDef, Options};
 use crate::ops::StartRequest;
+use crate::options::{Opt, OptionDef, Options};
 
 /// pm2 fields tpm knows of but does not do (yet): said as such, not as unknown.
 const PM2_UNSUPPORTED: &[&str] = &[

@@ -237,7 +237,10 @@ fn apps_of(value: Value, path: &Path) -> Result<Vec<RawApp>> {
                 return Err(fail(
                     path,
                     None,
-                    format!("`apps` must be a list of apps, not {}", crate::options::describe(&other)),
+                    format!(
+                        "`apps` must be a list of apps, not {}",
+                        crate::options::describe(&other)
+                    ),
                 ))
             }
             None if top.is_empty() => {
@@ -273,7 +276,10 @@ fn apps_of(value: Value, path: &Path) -> Result<Vec<RawApp>> {
                 file: path.to_path_buf(),
                 app: Some(label_at(index)),
                 line: None,
-                message: format!("an app must be an object, not {}", crate::options::describe(&other)),
+                message: format!(
+                    "an app must be an object, not {}",
+                    crate::options::describe(&other)
+                ),
             }),
         })
         .collect()

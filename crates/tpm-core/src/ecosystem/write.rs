@@ -119,7 +119,11 @@ mod tests {
             let file = d.path().join(format.default_file());
             std::fs::write(&file, render(&doc, format).unwrap()).unwrap();
             let back = super::super::read(&file, &ctx(d.path())).unwrap();
-            let apps: Vec<Value> = back.apps.into_iter().map(|a| Value::Object(a.fields)).collect();
+            let apps: Vec<Value> = back
+                .apps
+                .into_iter()
+                .map(|a| Value::Object(a.fields))
+                .collect();
             assert_eq!(Value::Array(apps), doc["apps"], "{format:?}");
         }
     }
@@ -128,13 +132,26 @@ mod tests {
     fn init_writes_each_format_once_and_keeps_what_exists() {
         let d = tempfile::tempdir().unwrap();
         let (path, format) = write_starter(d.path(), None, None, false).unwrap();
-        assert_eq!((path.file_name().unwrap().to_str(), format), (Some("ecosystem.config.js"), Format::Js));
+        assert_eq!(
+            (path.file_name().unwrap().to_str(), format),
+            (Some("ecosystem.config.js"), Format::Js)
+        );
         let err = write_starter(d.path(), None, None, false).unwrap_err();
         assert!(err.to_string().contains("exists already"), "{err}");
         assert!(write_starter(d.path(), None, None, true).is_ok());
-        let (path, format) = write_starter(d.path(), Some(Path::new("apps.yaml")), None, false).unwrap();
-        assert_eq!((path.file_name().unwrap().to_str(), format), (Some("apps.yaml"), Format::Yaml));
-        assert!(write_starter(d.path(), Some(Path::new("apps.json")), Some(Format::Toml), false).is_err());
+        let (path, format) =
+            write_starter(d.path(), Some(Path::new("apps.yaml")), None, false).unwrap();
+        assert_eq!(
+            (path.file_name().unwrap().to_str(), format),
+            (Some("apps.yaml"), Format::Yaml)
+        );
+        assert!(write_starter(
+            d.path(),
+            Some(Path::new("apps.json")),
+            Some(Format::Toml),
+            false
+        )
+        .is_err());
         assert!(write_starter(d.path(), Some(Path::new("notes.txt")), None, false).is_err());
     }
 }

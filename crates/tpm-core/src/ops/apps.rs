@@ -28,6 +28,31 @@ pub struct FileChoice {
     pub overrides: Options,
 }
 
+impl FileChoice {
+    /// A choice from command-line options: `--env NAME`s pick `env_NAME` sections; every
+    /// other option (`--env KEY=VALUE` among them) applies to each app.
+    pub fn from_options(mut options: Options, only: Vec<String>) -> FileChoice {
+        let env_names = options.env_names();
+        let vars = options.env_vars();
+        options.remove(Opt::Env);
+        if !vars.is_empty() {
+            options.set(
+                Opt::Env,
+                crate::options::Value::Env(
+                    vars.into_iter()
+                        .map(|(k, v)| crate::options::EnvItem::Var(k, v))
+                        .collect(),
+                ),
+            );
+        }
+        FileChoice {
+            only,
+            env_names,
+            overrides: options,
+        }
+    }
+}
+
 /// A file's chosen apps, planned.
 #[derive(Debug, Clone)]
 pub struct FilePlan {

@@ -4,8 +4,6 @@
 //! Each spec is turned back into start options ([`Tpm::plan`]'s inverse) and written with
 //! the start-option table's field names; options at their defaults are left out.
 
-use std::time::Duration;
-
 use serde_json::{Map, Value as Json};
 
 use super::Tpm;
@@ -64,6 +62,9 @@ pub fn options_of(name: &Name, spec: &Spec) -> (String, Options) {
                     o.set(Opt::Interpreter, Value::Text(NO_INTERPRETER.into()))
                 }
                 0 => {}
+                // The interpreter its extension picks goes without saying.
+                1 if interpreter_for(std::path::Path::new(&spec.script))
+                    == Some(spec.cmd[0].as_str()) => {}
                 _ => {
                     o.set(Opt::Interpreter, Value::Text(spec.cmd[0].clone()));
                     if i > 1 {
@@ -126,6 +127,8 @@ fn is_default(opt: Opt, value: &Value) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
     use crate::spec::Spec;
 
@@ -148,7 +151,10 @@ mod tests {
         let (target, o) = options_of(&name, &s);
         assert_eq!(target, "/srv/app.js");
         assert_eq!(o.text(Opt::Interpreter), Some("node"));
-        assert_eq!(o.words(Opt::InterpreterArgs), Some(&["--inspect".to_string()][..]));
+        assert_eq!(
+            o.words(Opt::InterpreterArgs),
+            Some(&["--inspect".to_string()][..])
+        );
         assert_eq!(o.words(Opt::Args), Some(&["--verbose".to_string()][..]));
         // Run directly although its extension has an interpreter: said, so it stays so.
         let (_, o) = options_of(&name, &spec("/srv/run.sh", &["/srv/run.sh"]));
@@ -176,7 +182,18 @@ mod tests {
         s.env = vec![("A".into(), "1".into())];
         let fields = app(&name, &s);
         let keys: Vec<&str> = fields.keys().map(String::as_str).collect();
-        assert_eq!(keys, ["name", "script", "port", "cwd", "env", "args", "kill_timeout"]);
+        assert_eq!(
+            keys,
+            [
+                "name",
+                "script",
+                "port",
+                "cwd",
+                "env",
+                "args",
+                "kill_timeout"
+            ]
+        );
         assert_eq!(fields["kill_timeout"], 500);
     }
 }

@@ -101,11 +101,7 @@ impl Tpm {
         // pm2 finds an app's script from its cwd; a command line's, from where it is typed.
         let script_ctx = Context {
             env: self.ctx.env.clone(),
-            cwd: if req.script_in_cwd {
-                cwd.clone()
-            } else {
-                base
-            },
+            cwd: if req.script_in_cwd { cwd.clone() } else { base },
         };
         let args = opts.words(Opt::Args).unwrap_or(&[]);
         let target = target::resolve(

@@ -2,11 +2,20 @@
 //! returns its exit code.
 
 pub mod completions;
+pub mod dump;
+pub mod init;
 pub mod list;
 pub mod logs;
 pub mod ports;
 pub mod start;
 pub mod stop;
+
+/// Says on stderr what was worth a warning.
+pub fn warn_all(warnings: &[String]) {
+    for w in warnings {
+        eprintln!("tpm: warning: {w}");
+    }
+}
 
 /// The exit code of an operation on several processes: the first failure's, or 0.
 pub fn first_failure(codes: impl IntoIterator<Item = i32>) -> i32 {

@@ -106,3 +106,32 @@ fn list_table_has_the_documented_columns() {
         "ls is list"
     );
 }
+
+#[test]
+fn records_of_earlier_versions_list_and_dump() {
+    let s = Sandbox::new();
+    let dir = s.store().join("processes");
+    std::fs::create_dir_all(&dir).unwrap();
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tpm-core/tests/fixtures/records");
+    for (fixture, name) in [
+        ("shell-cli.meta", "script-3000"),
+        ("shell-ecosystem.meta", "server-4000"),
+        ("tpm-0.1.0.meta", "server-3000"),
+    ] {
+        std::fs::copy(fixtures.join(fixture), dir.join(format!("{name}.meta"))).unwrap();
+    }
+    let list = s.list();
+    let seen: Vec<(&str, &str)> = list
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap(), p["status"].as_str().unwrap()))
+        .collect();
+    // The 0.1.0 record's supervisor is long gone, so it does not run; nothing is signalled.
+    assert_eq!(seen.len(), 3, "{list:?}");
+    assert!(list.iter().all(|p| p["pid"].is_null()), "{list:?}");
+    assert_eq!(s.get("server-4000").unwrap()["type"], "ecosystem");
+    let dump = s.tpm(["dump"]);
+    dump.ok();
+    assert!(dump.stdout.contains("\"NODE_ENV\": \"production\""), "{}", dump.stdout);
+    assert!(dump.stdout.contains("\"GREETING\": \"hello world\""), "{}", dump.stdout);
+}
