@@ -228,6 +228,18 @@ fn line_at(text: &[u8], offset: usize) -> usize {
     memchr::memchr_iter(b'\n', &text[..end]).count() + 1
 }
 
+/// Apps given as data rather than a file (records piped into the Nushell plugin's
+/// `tpm start`, or `open ecosystem.json | tpm start`), in pm2's three shapes. `origin` names
+/// them in messages; relative paths are taken from `dir`.
+pub fn document_from_value(value: Value, origin: &Path, dir: &Path) -> Result<Document> {
+    let apps = apps_of(value, origin)?;
+    Ok(Document {
+        path: origin.to_path_buf(),
+        dir: dir.to_path_buf(),
+        apps,
+    })
+}
+
 /// The apps in a parsed file, in pm2's three shapes.
 fn apps_of(value: Value, path: &Path) -> Result<Vec<RawApp>> {
     let list = match value {

@@ -92,14 +92,20 @@ impl Tpm {
     /// Reads `file` and plans every chosen app, touching nothing. The first problem, in
     /// the file or in any app, is the error.
     pub fn plan_file(&self, file: &str, choice: &FileChoice) -> Result<FilePlan> {
+        let document = ecosystem::read(Path::new(file), &self.ctx)?;
+        self.plan_document(document, choice)
+    }
+
+    /// [`Tpm::plan_file`] for apps already read (see `ecosystem::document_from_value`).
+    pub fn plan_document(&self, document: Document, choice: &FileChoice) -> Result<FilePlan> {
         if let Some((opt, _)) = choice.overrides.iter().find(|(o, _)| PER_APP.contains(o)) {
             return Err(Error::Usage(format!(
-                "{file}: --{} cannot be given with an ecosystem file; set `{}` for each app in the file",
+                "{}: --{} cannot be given with an ecosystem file; set `{}` for each app in the file",
+                document.path.display(),
                 opt.def().flag.unwrap_or(opt.def().field),
                 opt.def().field
             )));
         }
-        let document = ecosystem::read(Path::new(file), &self.ctx)?;
         let apps = chosen(&document, &choice.only)?;
         let mut warnings = Vec::new();
         let mut plans: Vec<Plan> = Vec::with_capacity(apps.len());
