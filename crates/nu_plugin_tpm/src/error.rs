@@ -54,6 +54,7 @@ fn label_and_code(e: &Error) -> (&'static str, &'static str) {
         Error::Io { .. } => ("input/output error", "tpm::io"),
         Error::Ecosystem { .. } => ("cannot read this ecosystem file", "tpm::ecosystem"),
         Error::NodeMissing { .. } => ("needs node to be read", "tpm::node_missing"),
+        Error::App { source, .. } => label_and_code(source),
     }
 }
 
@@ -70,7 +71,8 @@ fn span_for(e: &Error, b: &Blame) -> Span {
         | Error::NotExecutable { .. }
         | Error::CommandNotFound { .. }
         | Error::Ecosystem { .. }
-        | Error::NodeMissing { .. } => b.target,
+        | Error::NodeMissing { .. }
+        | Error::App { .. } => b.target,
         Error::ExecFailed { name, .. }
         | Error::AlreadyRunning { name, .. }
         | Error::Busy { name, .. }
