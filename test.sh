@@ -136,7 +136,7 @@ export TPM_TEST_NU="$nu_bin"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
-cargo test --workspace --locked ${cargo_args[@]+"${cargo_args[@]}"} 2>&1 | tee "$log"
+cargo test --workspace --locked --no-fail-fast ${cargo_args[@]+"${cargo_args[@]}"} 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 # cargo's last lines are doc-test runs (often "0 passed"): end with the total instead.
