@@ -1,4 +1,4 @@
-//! The one error type of tpm. Each variant knows its exit code (the seed's table) and a
+//! The one error type of tpm. Each variant knows its exit code (the README's table) and a
 //! help line telling the user what to do; front ends only render it.
 
 use std::io;
