@@ -1,7 +1,7 @@
 //! The command line, as clap sees it. Behaviour lives in `commands/` and `tpm_core`.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use clap_complete::{ArgValueCandidates, ArgValueCompleter};
+use clap_complete::ArgValueCompleter;
 
 use crate::complete;
 use crate::start_options::StartOptions;
@@ -56,7 +56,7 @@ pub struct JsonFlag {
 pub struct Targets {
     /// Process names or ids, `all`, patterns (`*` matches any characters; quote it: "*"), or
     /// an ecosystem file (its apps)
-    #[arg(required = true, value_name = "NAME|ID|all|FILE", add = ArgValueCandidates::new(complete::process_names))]
+    #[arg(required = true, value_name = "NAME|ID|all|FILE", add = ArgValueCompleter::new(complete::process_names))]
     pub names: Vec<String>,
     #[command(flatten)]
     pub file: FileArgs,
@@ -105,7 +105,7 @@ pub struct StartArgs {
 #[derive(Debug, Args)]
 pub struct LogsArgs {
     /// Process names; `*` shows every process's logs, each line prefixed by its name
-    #[arg(required = true, value_name = "NAME|*", add = ArgValueCandidates::new(complete::process_names))]
+    #[arg(required = true, value_name = "NAME|*", add = ArgValueCompleter::new(complete::process_names))]
     pub names: Vec<String>,
     /// How many lines to show
     #[arg(long, short = 'n', value_name = "N", default_value_t = 50)]
@@ -143,7 +143,7 @@ pub struct InitArgs {
 )]
 pub struct DumpArgs {
     /// Processes to print (names, ids, patterns; default: all)
-    #[arg(value_name = "NAME|ID|*", add = ArgValueCandidates::new(complete::process_names))]
+    #[arg(value_name = "NAME|ID|*", add = ArgValueCompleter::new(complete::process_names))]
     pub names: Vec<String>,
     /// The format (default: json)
     #[arg(long, value_enum, default_value = "json")]
