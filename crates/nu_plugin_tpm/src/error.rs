@@ -55,6 +55,7 @@ fn label_and_code(e: &Error) -> (&'static str, &'static str) {
         Error::Ecosystem { .. } => ("cannot read this ecosystem file", "tpm::ecosystem"),
         Error::NodeMissing { .. } => ("needs node to be read", "tpm::node_missing"),
         Error::App { source, .. } => label_and_code(source),
+        Error::EmptyDump { .. } => ("would empty the dump", "tpm::empty_dump"),
     }
 }
 
@@ -73,6 +74,7 @@ fn span_for(e: &Error, b: &Blame) -> Span {
         | Error::Ecosystem { .. }
         | Error::NodeMissing { .. }
         | Error::App { .. } => b.target,
+        Error::EmptyDump { .. } => None,
         Error::ExecFailed { name, .. }
         | Error::AlreadyRunning { name, .. }
         | Error::Busy { name, .. }
