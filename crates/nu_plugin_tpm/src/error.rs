@@ -56,6 +56,7 @@ fn label_and_code(e: &Error) -> (&'static str, &'static str) {
         Error::NodeMissing { .. } => ("needs node to be read", "tpm::node_missing"),
         Error::App { source, .. } => label_and_code(source),
         Error::EmptyDump { .. } => ("would empty the dump", "tpm::empty_dump"),
+        Error::PortTaken { .. } => ("its port is taken", "tpm::port_taken"),
     }
 }
 
@@ -75,6 +76,7 @@ fn span_for(e: &Error, b: &Blame) -> Span {
         | Error::NodeMissing { .. }
         | Error::App { .. } => b.target,
         Error::EmptyDump { .. } => None,
+        Error::PortTaken { .. } => b.target,
         Error::ExecFailed { name, .. }
         | Error::AlreadyRunning { name, .. }
         | Error::Busy { name, .. }

@@ -39,6 +39,9 @@ pub enum Command {
     Ports(JsonFlag),
     /// Show what happened: starts, exits, restarts, verdicts, stops (newest last)
     Events(EventsArgs),
+    /// Everything about one process: spec, state, process tree, logs, last events
+    #[command(visible_aliases = ["show", "info"])]
+    Describe(DescribeArgs),
     /// Start every process meant to run that is not running (after a reboot), or a file's apps
     Resurrect(ResurrectArgs),
     /// Write the processes meant to run to $TETRA_DIR/tpm/dump.json (or FILE), for resurrect
@@ -104,6 +107,9 @@ pub struct StartArgs {
     /// With an ecosystem file: only these apps, by name (comma-separated or repeated)
     #[arg(long, value_name = "APP", value_delimiter = ',')]
     pub only: Vec<String>,
+    /// Start even when another process listens on the PORT
+    #[arg(long)]
+    pub force: bool,
     /// Print the started process as JSON
     #[arg(long)]
     pub json: bool,
@@ -124,6 +130,16 @@ pub struct LogsArgs {
     #[arg(long, short = 'f')]
     pub follow: bool,
     /// Print one JSON object per line
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DescribeArgs {
+    /// The process: its name or id
+    #[arg(value_name = "NAME|ID", add = ArgValueCompleter::new(complete::process_names))]
+    pub name: String,
+    /// Print it as JSON
     #[arg(long)]
     pub json: bool,
 }

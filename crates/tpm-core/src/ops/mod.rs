@@ -7,6 +7,7 @@
 
 mod apps;
 mod cleanup;
+mod describe;
 mod dump;
 mod history;
 mod list;
@@ -19,6 +20,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 pub use apps::{AppStart, FileChoice, FilePlan};
+pub use describe::{Description, LogFile, TreeProcess};
 
 pub use list::{Listing, PortInfo};
 pub use plan::{Plan, StartRequest};

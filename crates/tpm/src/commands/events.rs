@@ -50,7 +50,7 @@ pub fn run(tpm: &Tpm, args: EventsArgs) -> tpm_core::Result<i32> {
 }
 
 /// `2026-12-02 04:59:32.493  crash-6001  exited  pid 15808, code 3, after 0ms`
-fn line(e: &Event) -> String {
+pub fn line(e: &Event) -> String {
     let time = Local.timestamp_millis_opt(e.time_ms).single().map_or_else(
         || e.time_ms.to_string(),
         |t| t.format("%Y-%m-%d %H:%M:%S%.3f").to_string(),

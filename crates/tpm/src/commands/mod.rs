@@ -2,6 +2,7 @@
 //! returns its exit code.
 
 pub mod completions;
+pub mod describe;
 pub mod dump;
 pub mod events;
 pub mod init;
