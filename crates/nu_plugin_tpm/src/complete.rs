@@ -1,5 +1,6 @@
 //! Completion of process names for Nushell, over the core's one completion function
-//! (`tpm_core::complete::process_names`, which the CLI's completer calls too).
+//! (`tpm_core::complete::process_names`, which the CLI's completer calls too), plus `all`,
+//! which every command that takes names accepts.
 
 use std::path::Path;
 
@@ -8,13 +9,27 @@ use nu_protocol::ast::Expr;
 use nu_protocol::engine::ArgType;
 use nu_protocol::{DynamicSuggestion, Span};
 use tpm_core::complete::{process_names, Candidate};
+use tpm_core::ops::ALL;
 
 use crate::context;
 
-/// Every process name, its status as the description.
+/// Every process name, its status as the description, then `all`.
 pub fn names(engine: &EngineInterface) -> Option<Vec<DynamicSuggestion>> {
     let ctx = context::context(engine, Span::unknown()).ok()?;
-    Some(suggestions(process_names(&ctx), |_| true))
+    Some(with_all(suggestions(process_names(&ctx), |_| true)))
+}
+
+/// `all` after the names, unless a process has that name (it is then reached by name and
+/// is listed already).
+fn with_all(mut names: Vec<DynamicSuggestion>) -> Vec<DynamicSuggestion> {
+    if !names.is_empty() && !names.iter().any(|s| s.value == ALL) {
+        names.push(DynamicSuggestion {
+            value: ALL.to_string(),
+            description: Some("every process".into()),
+            ..DynamicSuggestion::default()
+        });
+    }
+    names
 }
 
 /// For commands whose every positional argument is a process name (stop, restart, delete,
@@ -136,6 +151,23 @@ mod tests {
             [("api-8080", Some("online")), ("web-7777", Some("stopped"))]
         );
         assert!(got.iter().all(|s| s.append_whitespace));
+    }
+
+    #[test]
+    fn all_comes_after_the_names_once_and_not_without_processes() {
+        let named = |n: &str| DynamicSuggestion {
+            value: n.into(),
+            ..DynamicSuggestion::default()
+        };
+        let values = |v: Vec<DynamicSuggestion>| -> Vec<String> {
+            v.into_iter().map(|s| s.value).collect()
+        };
+        assert_eq!(
+            values(with_all(vec![named("api-1"), named("web-2")])),
+            ["api-1", "web-2", "all"]
+        );
+        assert_eq!(values(with_all(vec![named("all")])), ["all"]);
+        assert!(with_all(Vec::new()).is_empty());
     }
 
     #[test]

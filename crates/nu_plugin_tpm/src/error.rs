@@ -9,7 +9,8 @@ use tpm_core::Error;
 #[derive(Debug, Default, Clone)]
 pub struct Blame {
     pub head: Span,
-    /// `tpm start`'s script or command.
+    /// `tpm start`'s script, command or ecosystem file; the apps piped into it; the
+    /// ecosystem file given to `stop`, `restart`, `delete`.
     pub target: Option<Span>,
     /// `tpm start`'s custom name (second argument or `--name`).
     pub name: Option<Span>,
@@ -37,6 +38,8 @@ impl Blame {
 /// The label under the argument, and a short code naming the kind of error.
 fn label_and_code(e: &Error) -> (&'static str, &'static str) {
     match e {
+        // An app of a file that cannot start: what went wrong is what the label says.
+        Error::App { source, .. } => label_and_code(source),
         Error::Usage(_) => ("invalid usage", "tpm::usage"),
         Error::InvalidName { .. } => ("not a valid process name", "tpm::invalid_name"),
         Error::NoPort { .. } => ("no PORT found for this", "tpm::no_port"),
@@ -52,7 +55,7 @@ fn label_and_code(e: &Error) -> (&'static str, &'static str) {
         Error::Supervisor { .. } => ("the supervisor failed", "tpm::supervisor"),
         Error::ForeignStore { .. } => ("another user's store", "tpm::foreign_store"),
         Error::Io { .. } => ("input/output error", "tpm::io"),
-        Error::Ecosystem { .. } => ("cannot read this ecosystem file", "tpm::ecosystem"),
+        Error::Ecosystem { .. } => ("in this ecosystem file", "tpm::ecosystem"),
         Error::NodeMissing { .. } => ("needs node to be read", "tpm::node_missing"),
     }
 }
@@ -70,7 +73,8 @@ fn span_for(e: &Error, b: &Blame) -> Span {
         | Error::NotExecutable { .. }
         | Error::CommandNotFound { .. }
         | Error::Ecosystem { .. }
-        | Error::NodeMissing { .. } => b.target,
+        | Error::NodeMissing { .. }
+        | Error::App { .. } => b.target,
         Error::ExecFailed { name, .. }
         | Error::AlreadyRunning { name, .. }
         | Error::Busy { name, .. }
@@ -101,6 +105,14 @@ pub fn general(e: &Error, head: Span) -> LabeledError {
 pub fn warn(problems: &[tpm_core::store::Problem]) {
     for problem in problems {
         eprintln!("tpm: warning: {}", problem.error);
+    }
+}
+
+/// What the core found worth a warning (an ecosystem file's unknown fields, an app of a
+/// file that is not started): on stderr, as the CLI says it, so the table stays data.
+pub fn warn_all(warnings: &[String]) {
+    for warning in warnings {
+        eprintln!("tpm: warning: {warning}");
     }
 }
 

@@ -71,8 +71,13 @@ interrupted (ctrl-c) or no longer read (`first 10`)."
                 result: None,
             },
             Example {
-                example: "tpm logs \"*\" --lines 10 | sort-by time",
+                example: "tpm logs all --lines 10 | sort-by time",
                 description: "The last lines of every process, one timeline",
+                result: None,
+            },
+            Example {
+                example: "tpm logs 1 --lines 5",
+                description: "The last lines of the process whose id is 1",
                 result: None,
             },
             Example {
@@ -114,7 +119,10 @@ interrupted (ctrl-c) or no longer read (`first 10`)."
         let follow = call.has_flag("follow")?;
         let selectors = selection::selectors(call, input)?;
         let tpm = context::open(plugin, engine, head)?;
-        let (names, blame) = selection::resolve(&tpm, head, selectors)?;
+        // An ecosystem file names its started apps here too; `--only` and `--env` are
+        // `stop`'s and `restart`'s, as in the CLI, whose `logs` has neither.
+        let choice = tpm_core::FileChoice::default();
+        let (names, blame) = selection::resolve(&tpm, head, selectors, &choice)?;
         if !follow {
             let past = tpm
                 .logs(&names, lines)

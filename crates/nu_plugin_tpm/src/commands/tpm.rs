@@ -26,8 +26,11 @@ impl SimplePluginCommand for Tpm {
 
     fn extra_description(&self) -> &str {
         "Every command returns data: `tpm list | where status == online`, \
-`tpm logs web-8080 | where stream == err`. Processes live in $env.TETRA_DIR/tpm \
-(default ~/tetra/tpm), shared with the `tpm` command of bash and zsh."
+`tpm logs web-8080 | where stream == err`. Apps can be declared: `tpm init` writes a starter \
+ecosystem file, `tpm start ecosystem.json` starts its apps, records piped into `tpm start` \
+start too, and `tpm dump | save apps.json` writes the processes back as such a file. \
+Processes live in $env.TETRA_DIR/tpm (default ~/tetra/tpm), shared with the `tpm` command of \
+bash and zsh."
     }
 
     fn signature(&self) -> Signature {
@@ -57,6 +60,11 @@ impl SimplePluginCommand for Tpm {
             Example {
                 example: "tpm help start",
                 description: "The help of `tpm start` (same as `help tpm start`)",
+                result: None,
+            },
+            Example {
+                example: "tpm help dump",
+                description: "The help of `tpm dump`: the processes as an ecosystem file",
                 result: None,
             },
             Example {
