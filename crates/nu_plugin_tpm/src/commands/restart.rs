@@ -56,17 +56,17 @@ those --only picks) as the file now says: an edited env, script or args takes ef
                 result: None,
             },
             Example {
+                example: "(tpm restart api-8080).restarts",
+                description: "Each restart is counted",
+                result: Some(Value::test_list(vec![Value::test_int(1)])),
+            },
+            Example {
                 example: "(tpm restart all).name",
                 description: "Restart everything (`all` selects in name order)",
                 result: Some(Value::test_list(vec![
                     Value::test_string("api-8080"),
                     Value::test_string("server-3000"),
                 ])),
-            },
-            Example {
-                example: "(tpm restart api-8080).restarts",
-                description: "Each restart is counted",
-                result: Some(Value::test_list(vec![Value::test_int(1)])),
             },
         ]
     }
