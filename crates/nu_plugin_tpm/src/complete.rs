@@ -159,9 +159,8 @@ mod tests {
             value: n.into(),
             ..DynamicSuggestion::default()
         };
-        let values = |v: Vec<DynamicSuggestion>| -> Vec<String> {
-            v.into_iter().map(|s| s.value).collect()
-        };
+        let values =
+            |v: Vec<DynamicSuggestion>| -> Vec<String> { v.into_iter().map(|s| s.value).collect() };
         assert_eq!(
             values(with_all(vec![named("api-1"), named("web-2")])),
             ["api-1", "web-2", "all"]

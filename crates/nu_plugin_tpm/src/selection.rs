@@ -273,7 +273,10 @@ pub fn act(
         .with_help("give the file too: tpm stop ecosystem.json --only web"));
     }
     let rows = |done: Vec<tpm_core::ProcessInfo>| {
-        let rows = done.iter().map(|p| crate::value::process(p, head)).collect();
+        let rows = done
+            .iter()
+            .map(|p| crate::value::process(p, head))
+            .collect();
         Ok(PipelineData::value(Value::list(rows, head), None))
     };
     // `restart FILE` reads the file again, as the CLI does: an edited app restarts as it
@@ -290,11 +293,7 @@ pub fn act(
                 .plan_file(&only_file.item, &choice)
                 .map_err(|e| error::labeled(&e, &blame))?;
             error::warn_all(&plan.warnings);
-            return rows(error::each(
-                tpm.restart_file(plan),
-                &blame,
-                action.verb(),
-            )?);
+            return rows(error::each(tpm.restart_file(plan), &blame, action.verb())?);
         }
     }
     let (names, blame) = resolve(&tpm, head, selectors, &choice)?;

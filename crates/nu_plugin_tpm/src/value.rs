@@ -279,7 +279,13 @@ mod tests {
              "env": {"A": "1"}, "args": ["--x"], "ratio": 0.5, "gone": null}
         ]});
         let v = from_json(&json, Span::test_data());
-        let app = v.as_record().unwrap().get("apps").unwrap().as_list().unwrap()[0]
+        let app = v
+            .as_record()
+            .unwrap()
+            .get("apps")
+            .unwrap()
+            .as_list()
+            .unwrap()[0]
             .as_record()
             .unwrap()
             .clone();

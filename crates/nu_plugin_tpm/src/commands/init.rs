@@ -127,10 +127,7 @@ is kept unless --force."
         )
         .map_err(|e| error::labeled(&e, &blame))?;
         let mut record = Record::new();
-        record.push(
-            "file",
-            Value::string(written.to_string_lossy(), head),
-        );
+        record.push("file", Value::string(written.to_string_lossy(), head));
         record.push("format", Value::string(format_name(format), head));
         Ok(Value::record(record, head))
     }
@@ -150,7 +147,10 @@ pub fn format_flag(call: &EvaluatedCall) -> Result<Option<Spanned<Format>>, Labe
             LabeledError::new(format!("no ecosystem file format {:?}", name.item))
                 .with_label("not js, json, yaml or toml", name.span)
                 .with_code("tpm::usage")
-                .with_help(format!("--format takes one of: {}", Format::NAMES.join(", "))),
+                .with_help(format!(
+                    "--format takes one of: {}",
+                    Format::NAMES.join(", ")
+                )),
         ),
     }
 }

@@ -52,7 +52,8 @@ those --only picks) as the file now says: an edited env, script or args takes ef
             },
             Example {
                 example: "tpm restart ecosystem.json --env production",
-                description: "Start the apps of a file again, as it now says, with its env_production",
+                description:
+                    "Start the apps of a file again, as it now says, with its env_production",
                 result: None,
             },
             Example {

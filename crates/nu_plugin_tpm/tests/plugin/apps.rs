@@ -26,7 +26,11 @@ fn strings(v: &Value) -> Vec<String> {
     v.as_array()
         .unwrap_or_else(|| panic!("not a list: {v}"))
         .iter()
-        .map(|s| s.as_str().unwrap_or_else(|| panic!("not text: {s}")).to_string())
+        .map(|s| {
+            s.as_str()
+                .unwrap_or_else(|| panic!("not text: {s}"))
+                .to_string()
+        })
         .collect()
 }
 
@@ -42,13 +46,32 @@ fn cli_names(world: &World) -> Vec<String> {
     names
 }
 
-/// The column in the script where nu's error label starts (its `^^^` marks).
+/// The column in the script where nu's first error label starts: its `^^^` marks, or the
+/// `|` alone under a one-character argument.
 fn label_column(stderr: &str) -> usize {
     let marks = stderr
         .lines()
-        .find(|l| l.contains('^'))
+        .find(|l| l.trim_start().starts_with(':') && l.contains(['^', '|']))
         .unwrap_or_else(|| panic!("no label in {stderr}"));
-    marks.find('^').unwrap() - marks.find(':').unwrap() - 2
+    let colon = marks.find(':').unwrap();
+    let mark = marks[colon..].find(['^', '|']).unwrap() + colon;
+    mark - colon - 2
+}
+
+/// nu's error output with its wrapped lines joined: `x`, `|` and indentation gone, so a
+/// message can be looked for whole, wherever nu broke it.
+fn said(stderr: &str) -> String {
+    let words: Vec<&str> = stderr
+        .lines()
+        .map(|l| {
+            let l = l.trim_start();
+            l.strip_prefix("x ")
+                .or_else(|| l.strip_prefix("| "))
+                .unwrap_or(l)
+        })
+        .flat_map(str::split_whitespace)
+        .collect();
+    words.join(" ")
 }
 
 /// The last line process `name` wrote to stdout, once one contains `part`.
@@ -119,7 +142,8 @@ fn only_takes_app_names_as_a_list_or_comma_separated_text() {
     let started = world.nu_json("tpm start ecosystem.json --only worker | get name");
     assert_eq!(strings(&started), ["worker-4001"]);
     assert_eq!(cli_names(&world), ["worker-4001"]);
-    let both = world.nu_json("tpm start ecosystem.json --only [web worker] | select name unchanged");
+    let both =
+        world.nu_json("tpm start ecosystem.json --only [web worker] | select name unchanged");
     assert_eq!(
         both,
         json!([
@@ -134,16 +158,24 @@ fn only_takes_app_names_as_a_list_or_comma_separated_text() {
     let run = world.nu(script);
     assert_ne!(run.code, 0);
     assert!(
-        run.stderr.contains("--only nothing: no app of that name (the apps: web, worker)"),
+        said(&run.stderr).contains("--only nothing: no app of that name (the apps: web, worker)"),
         "{}",
         run.stderr
     );
-    assert_eq!(label_column(&run.stderr), script.find("ecosystem.json").unwrap());
-    assert!(world.sandbox.list().iter().all(|p| p["status"] == "stopped"));
+    assert_eq!(
+        label_column(&run.stderr),
+        script.find("ecosystem.json").unwrap()
+    );
+    assert!(world
+        .sandbox
+        .list()
+        .iter()
+        .all(|p| p["status"] == "stopped"));
     // --only without a file is a usage error under the flag.
     let run = world.nu("tpm start worker.sh --port 9000 --only web");
     assert!(
-        run.stderr.contains("--only picks apps of an ecosystem file, and worker.sh is not one"),
+        said(&run.stderr)
+            .contains("--only picks apps of an ecosystem file, and worker.sh is not one"),
         "{}",
         run.stderr
     );
@@ -171,7 +203,9 @@ fn env_name_applies_env_name_over_env_and_a_record_sets_variables() {
     assert_eq!(run.ok().stdout.trim(), "2");
     assert!(
         run.stderr.contains("tpm: warning: ")
-            && run.stderr.contains("no app has env_staging; --env staging changed nothing"),
+            && run
+                .stderr
+                .contains("no app has env_staging; --env staging changed nothing"),
         "{}",
         run.stderr
     );
@@ -188,18 +222,25 @@ fn records_piped_in_start_apps_with_durations_and_file_sizes() {
     assert_eq!(started[0]["status"], "online");
     assert_eq!(started[0]["unchanged"], false);
     let record = world.sandbox.record("w-4100");
-    for key in ["restart_delay=2000", "kill_timeout=500", "max_log_size=1048576"] {
+    for key in [
+        "restart_delay=2000",
+        "kill_timeout=500",
+        "log_max_size=1048576",
+    ] {
         assert!(record.contains(key), "{key} in {record}");
     }
     let line = line_with(&world, "w-4100", "worker");
-    assert!(line.ends_with("worker a b c LOG_LEVEL=debug PORT=4100"), "{line}");
+    assert!(
+        line.ends_with("worker a b c LOG_LEVEL=debug PORT=4100"),
+        "{line}"
+    );
     // One record is one app; relative paths are taken from Nushell's directory.
     let one = world.nu_json("cd api; {script: backend.sh, name: api} | tpm start");
     assert_eq!(one[0]["name"], "api-8080");
     assert_eq!(one[0]["cwd"], world.path().join("api").to_str().unwrap());
     // Fields tpm does not know are warnings on stderr, as with a file.
     let run = world.nu("[{script: worker.sh, port: 4200, colour: blue}] | tpm start | get name");
-    assert_eq!(run.ok().stdout.contains("worker-4200"), true, "{}", run.stdout);
+    assert!(run.ok().stdout.contains("worker-4200"), "{}", run.stdout);
     assert!(
         run.stderr
             .contains("tpm: warning: <input>: app #1: unknown field `colour`; ignored"),
@@ -281,15 +322,23 @@ fn a_bad_file_or_bad_records_start_nothing_and_the_error_is_labelled_on_them() {
         assert_ne!(run.code, 0, "{why}");
         assert!(run.stderr.contains(code), "{why}: {}", run.stderr);
         assert!(run.stderr.contains("bad.json"), "{why}: {}", run.stderr);
-        assert!(run.stderr.contains(says), "{why}: {}", run.stderr);
+        assert!(said(&run.stderr).contains(says), "{why}: {}", run.stderr);
         assert!(run.stderr.contains("help:"), "{why}: {}", run.stderr);
-        assert_eq!(label_column(&run.stderr), script.find("bad.json").unwrap(), "{why}");
+        assert_eq!(
+            label_column(&run.stderr),
+            script.find("bad.json").unwrap(),
+            "{why}"
+        );
         // The same apps piped in: the same verdict, under the input.
-        let piped = format!("open bad.json --raw | from json | tpm start");
+        let piped = "open bad.json --raw | from json | tpm start";
         if why != "a syntax error" {
-            let run = world.nu(&piped);
+            let run = world.nu(piped);
             assert!(run.stderr.contains(code), "{why} piped: {}", run.stderr);
-            assert!(run.stderr.contains("<input>"), "{why} piped: {}", run.stderr);
+            assert!(
+                run.stderr.contains("<input>"),
+                "{why} piped: {}",
+                run.stderr
+            );
             assert_eq!(label_column(&run.stderr), 0, "{why} piped");
         }
         let count = world.nu_json("tpm list | length");
@@ -310,14 +359,18 @@ fn apps_piped_in_with_a_script_is_a_usage_error() {
     assert_ne!(run.code, 0);
     assert!(run.stderr.contains("tpm::usage"), "{}", run.stderr);
     assert!(
-        run.stderr.contains("apps piped in and a script given"),
+        said(&run.stderr).contains("apps piped in and a script given"),
         "{}",
         run.stderr
     );
     assert!(run.stderr.contains("a script given"), "{}", run.stderr);
     assert!(world.sandbox.list().is_empty(), "nothing started");
     let run = world.nu("open --raw ecosystem.json | tpm start");
-    assert!(run.stderr.contains("text piped into tpm start"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("text piped into tpm start"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -337,7 +390,10 @@ fn ids_and_all_select_processes_for_stop_restart_and_logs() {
     let run = world.nu(script);
     assert!(run.stderr.contains("no process named 9"), "{}", run.stderr);
     assert_eq!(label_column(&run.stderr), script.find('9').unwrap());
-    assert_eq!(world.sandbox.get("server-3000").unwrap()["status"], "online");
+    assert_eq!(
+        world.sandbox.get("server-3000").unwrap()["status"],
+        "online"
+    );
     let stopped = world.nu_json("tpm stop all | get status");
     assert_eq!(stopped, json!(["stopped", "stopped"]));
     world.nu("tpm delete all").ok();
@@ -352,7 +408,10 @@ fn stop_restart_and_delete_take_a_file_with_only_and_env() {
     world.nu("tpm start ecosystem.json").ok();
     let stopped = world.nu_json("tpm stop ecosystem.json --only web | select name status");
     assert_eq!(stopped, json!([{"name": "web-4000", "status": "stopped"}]));
-    assert_eq!(world.sandbox.get("worker-4001").unwrap()["status"], "online");
+    assert_eq!(
+        world.sandbox.get("worker-4001").unwrap()["status"],
+        "online"
+    );
     // restart FILE reads the file again: the edited args and --env production take effect.
     world.sandbox.file(
         "ecosystem.json",
@@ -362,7 +421,10 @@ fn stop_restart_and_delete_take_a_file_with_only_and_env() {
     let restarted = world.nu_json("tpm restart ecosystem.json --env production | get name");
     assert_eq!(strings(&restarted), ["web-4000", "worker-4001"]);
     let line = line_with(&world, "worker-4001", "mail");
-    assert!(line.ends_with("worker --queue mail LOG_LEVEL=warn PORT=4001"), "{line}");
+    assert!(
+        line.ends_with("worker --queue mail LOG_LEVEL=warn PORT=4001"),
+        "{line}"
+    );
     assert_eq!(world.sandbox.get("worker-4001").unwrap()["restarts"], 1);
     let deleted = world.nu_json("tpm delete ecosystem.json --only [worker] | get name");
     assert_eq!(strings(&deleted), ["worker-4001"]);
@@ -371,19 +433,24 @@ fn stop_restart_and_delete_take_a_file_with_only_and_env() {
     let run = world.nu("tpm stop ecosystem.json | get name | to json -r");
     assert_eq!(run.ok().json(), json!(["web-4000"]));
     assert!(
-        run.stderr.contains("tpm: warning: ") && run.stderr.contains("(worker-4001) is not started"),
+        run.stderr.contains("tpm: warning: ")
+            && run.stderr.contains("(worker-4001) is not started"),
         "{}",
         run.stderr
     );
     // --only and --env need a file among the names, and --env here takes a name.
     let run = world.nu("tpm stop web-4000 --only web");
     assert!(
-        run.stderr.contains("--only and --env choose apps of an ecosystem file"),
+        said(&run.stderr).contains("--only and --env choose apps of an ecosystem file"),
         "{}",
         run.stderr
     );
     let run = world.nu("tpm restart ecosystem.json --env A=1");
-    assert!(run.stderr.contains("--env here takes a NAME"), "{}", run.stderr);
+    assert!(
+        said(&run.stderr).contains("--env here takes a NAME"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -411,11 +478,18 @@ fn dump_saved_then_delete_all_then_start_restores_the_same_processes() {
     let after = world.nu_json(&format!("tpm list | {keep}"));
     assert_eq!(after, before);
     let record = world.sandbox.record("w-9300");
-    for key in ["LOG_LEVEL=debug", "kill_timeout=500", "max_log_size=2097152"] {
+    for key in [
+        "LOG_LEVEL=debug",
+        "kill_timeout=500",
+        "log_max_size=2097152",
+    ] {
         assert!(record.contains(key), "{key} in {record}");
     }
     let line = line_with(&world, "w-9300", "worker");
-    assert!(line.contains("worker --verbose two words LOG_LEVEL=debug"), "{line}");
+    assert!(
+        line.contains("worker --verbose two words LOG_LEVEL=debug"),
+        "{line}"
+    );
     // Saved as YAML or TOML by Nushell, or as the CLI's text: the same apps, all running.
     for save in [
         "tpm dump | save again.yaml; tpm start again.yaml",
@@ -439,15 +513,21 @@ fn init_format_yaml_writes_a_starter_that_start_only_web_reads_as_the_cli_does()
     );
     assert!(file.is_file());
     let run = world.nu("tpm init --format yaml");
-    assert!(run.stderr.contains("exists already; give --force"), "{}", run.stderr);
+    assert!(
+        said(&run.stderr).contains("exists already; give --force"),
+        "{}",
+        run.stderr
+    );
     world.nu("tpm init --format yaml --force").ok();
     // An app it does not have: the plugin says what the CLI says.
     let plugin = world.nu("tpm start ecosystem.yaml --only nothing");
-    let cli = world.sandbox.tpm(["start", "ecosystem.yaml", "--only", "nothing"]);
+    let cli = world
+        .sandbox
+        .tpm(["start", "ecosystem.yaml", "--only", "nothing"]);
     cli.code(64);
-    let said = "--only nothing: no app of that name (the apps: api, web)";
-    assert!(cli.stderr.contains(said), "{}", cli.stderr);
-    assert!(plugin.stderr.contains(said), "{}", plugin.stderr);
+    let message = "--only nothing: no app of that name (the apps: api, web)";
+    assert!(cli.stderr.contains(message), "{}", cli.stderr);
+    assert!(said(&plugin.stderr).contains(message), "{}", plugin.stderr);
     // Its web app is a command string; it starts as the CLI would start it.
     let web = world.nu_json("tpm start ecosystem.yaml --only web | select name cmd type");
     assert_eq!(
@@ -458,5 +538,9 @@ fn init_format_yaml_writes_a_starter_that_start_only_web_reads_as_the_cli_does()
     let toml = world.nu_json("tpm init apps.toml");
     assert_eq!(toml["format"], "toml");
     let run = world.nu("tpm init --format xml");
-    assert!(run.stderr.contains("not js, json, yaml or toml"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("not js, json, yaml or toml"),
+        "{}",
+        run.stderr
+    );
 }

@@ -120,12 +120,24 @@ fn process_names_complete_with_their_status_in_an_interactive_nu() {
     let world = World::running();
     world.sandbox.tpm(["stop", "api-8080"]).ok();
     let t = Terminal::open(&world);
-    for command in ["tpm stop ", "tpm restart ", "tpm delete ", "tpm logs "] {
+    for command in [
+        "tpm stop ",
+        "tpm restart ",
+        "tpm delete ",
+        "tpm logs ",
+        "tpm dump ",
+    ] {
         t.complete(
             command,
-            &[("server-3000", "online"), ("api-8080", "stopped")],
+            &[
+                ("server-3000", "online"),
+                ("api-8080", "stopped"),
+                ("all", "every"),
+            ],
         );
     }
+    // `--format` offers the formats.
+    t.complete("tpm init --format ", &[("yaml", ""), ("toml", "")]);
     // After a first name, the next one completes too.
     t.complete(
         "tpm stop server-3000 ",

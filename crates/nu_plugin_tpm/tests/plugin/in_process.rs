@@ -248,7 +248,14 @@ fn a_file_started_in_process_is_a_table_with_unchanged() {
     let rows = value.as_list().expect("a table");
     let names: Vec<&str> = rows
         .iter()
-        .map(|r| r.as_record().unwrap().get("name").unwrap().as_str().unwrap())
+        .map(|r| {
+            r.as_record()
+                .unwrap()
+                .get("name")
+                .unwrap()
+                .as_str()
+                .unwrap()
+        })
         .collect();
     assert_eq!(names, ["web-4000", "worker-4001"]);
     let unchanged = |v: &Value| {
@@ -270,16 +277,32 @@ fn dump_is_data_in_the_files_units_in_process() {
     let world = World::running();
     world
         .sandbox
-        .tpm(["start", "worker.sh", "--port", "9400", "--kill-timeout", "700"])
+        .tpm([
+            "start",
+            "worker.sh",
+            "--port",
+            "9400",
+            "--kill-timeout",
+            "700",
+        ])
         .ok();
     let value = eval(&world, "tpm dump worker-9400").expect("tpm dump");
-    let apps = value.as_record().unwrap().get("apps").unwrap().as_list().unwrap();
+    let apps = value
+        .as_record()
+        .unwrap()
+        .get("apps")
+        .unwrap()
+        .as_list()
+        .unwrap();
     let app = apps[0].as_record().unwrap();
     assert_eq!(app.get("name").unwrap().as_str().unwrap(), "worker-9400");
     assert_eq!(app.get("kill_timeout").unwrap().as_int().unwrap(), 700);
     assert_eq!(app.get("port").unwrap().as_int().unwrap(), 9400);
     let text = eval(&world, "tpm dump worker-9400 --format yaml").expect("as YAML");
-    assert!(text.as_str().unwrap().contains("kill_timeout: 700"), "{text:?}");
+    assert!(
+        text.as_str().unwrap().contains("kill_timeout: 700"),
+        "{text:?}"
+    );
 }
 
 #[test]
