@@ -9,7 +9,9 @@ use tpm_core::record::Record;
 use tpm_core::Status;
 
 fn fixture(name: &str) -> Record {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/records").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/records")
+        .join(name);
     let text = std::fs::read_to_string(&path).expect("fixture");
     Record::parse(&text).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
@@ -42,7 +44,10 @@ fn a_shell_tpm_ecosystem_record_keeps_its_cwd_and_node_env() {
 fn a_tpm_0_1_record_reads_with_its_spec_and_state() {
     let r = fixture("tpm-0.1.0.meta");
     assert_eq!(r.id, Some(0));
-    assert_eq!(r.spec.env, [("GREETING".to_string(), "hello world".to_string())]);
+    assert_eq!(
+        r.spec.env,
+        [("GREETING".to_string(), "hello world".to_string())]
+    );
     assert_eq!(r.spec.policy.kill_timeout, Duration::from_millis(1500));
     assert_eq!(r.spec.cmd, ["bash", "/tmp/oldrec/server.sh"]);
     assert_eq!(r.state.status, Status::Online);

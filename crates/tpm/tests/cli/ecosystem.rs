@@ -194,7 +194,7 @@ fn a_file_with_any_bad_app_starts_nothing_and_changes_no_record() {
         assert!(out.stderr.contains("bad.json"), "{why}: {}", out.stderr);
         assert!(out.stderr.contains(says), "{why}: {}", out.stderr);
         assert!(out.stderr.contains("help:"), "{why}: {}", out.stderr);
-        assert_eq!(names(&s), [name.clone()], "{why}");
+        assert_eq!(names(&s), std::slice::from_ref(&name), "{why}");
         assert_eq!(s.record(&name), record, "{why}: the record is as it was");
         assert_eq!(s.processes().len(), running, "{why}: no new process");
     }

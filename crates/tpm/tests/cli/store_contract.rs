@@ -112,8 +112,8 @@ fn records_of_earlier_versions_list_and_dump() {
     let s = Sandbox::new();
     let dir = s.store().join("processes");
     std::fs::create_dir_all(&dir).unwrap();
-    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../tpm-core/tests/fixtures/records");
+    let fixtures =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tpm-core/tests/fixtures/records");
     for (fixture, name) in [
         ("shell-cli.meta", "script-3000"),
         ("shell-ecosystem.meta", "server-4000"),
@@ -132,6 +132,14 @@ fn records_of_earlier_versions_list_and_dump() {
     assert_eq!(s.get("server-4000").unwrap()["type"], "ecosystem");
     let dump = s.tpm(["dump"]);
     dump.ok();
-    assert!(dump.stdout.contains("\"NODE_ENV\": \"production\""), "{}", dump.stdout);
-    assert!(dump.stdout.contains("\"GREETING\": \"hello world\""), "{}", dump.stdout);
+    assert!(
+        dump.stdout.contains("\"NODE_ENV\": \"production\""),
+        "{}",
+        dump.stdout
+    );
+    assert!(
+        dump.stdout.contains("\"GREETING\": \"hello world\""),
+        "{}",
+        dump.stdout
+    );
 }
