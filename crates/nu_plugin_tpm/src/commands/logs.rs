@@ -34,7 +34,8 @@ impl PluginCommand for Logs {
         "The columns are the fields of the CLI's `tpm logs --json`: name, time (a date), \
 stream (out or err) and line. tpm's own lines (exits, restarts, kills) are on err and start \
 with [tpm]. With --follow the table is a stream that goes on as lines are written, until \
-interrupted (ctrl-c) or no longer read (`first 10`)."
+interrupted (ctrl-c) or no longer read (`first 10`). A process is named by its name, its id \
+(`tpm logs 0`), a pattern, `all`, or an ecosystem file (its started apps)."
     }
 
     fn signature(&self) -> Signature {
