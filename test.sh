@@ -37,7 +37,7 @@ nu_cache=.ci/cache
 npm_install_nu="npm install --prefix $nu_cache --no-audit --no-fund --loglevel=error nushell@$nu_version"
 
 # A tool the tests run, and the Debian package that has it.
-tools=(bash:bash python3:python3 node:nodejs npm:npm setsid:util-linux zsh:zsh fish:fish tmux:tmux)
+tools=(bash:bash python3:python3 node:nodejs npm:npm setsid:util-linux zsh:zsh fish:fish tmux:tmux systemd-analyze:systemd)
 # A file the tests need, and its package.
 files=(/usr/share/bash-completion/bash_completion:bash-completion)
 
@@ -136,7 +136,7 @@ export TPM_TEST_NU="$nu_bin"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
-cargo test --workspace --locked ${cargo_args[@]+"${cargo_args[@]}"} 2>&1 | tee "$log"
+cargo test --workspace --locked --no-fail-fast ${cargo_args[@]+"${cargo_args[@]}"} 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 # cargo's last lines are doc-test runs (often "0 passed"): end with the total instead.

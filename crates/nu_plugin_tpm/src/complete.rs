@@ -135,10 +135,12 @@ mod tests {
             Candidate {
                 name: "api-8080".into(),
                 status: Status::Online,
+                id: Some(0),
             },
             Candidate {
                 name: "web-7777".into(),
                 status: Status::Stopped,
+                id: Some(1),
             },
         ];
         let got = suggestions(candidates, |_| true);

@@ -38,8 +38,6 @@ impl Blame {
 /// The label under the argument, and a short code naming the kind of error.
 fn label_and_code(e: &Error) -> (&'static str, &'static str) {
     match e {
-        // An app of a file that cannot start: what went wrong is what the label says.
-        Error::App { source, .. } => label_and_code(source),
         Error::Usage(_) => ("invalid usage", "tpm::usage"),
         Error::InvalidName { .. } => ("not a valid process name", "tpm::invalid_name"),
         Error::NoPort { .. } => ("no PORT found for this", "tpm::no_port"),
@@ -57,6 +55,9 @@ fn label_and_code(e: &Error) -> (&'static str, &'static str) {
         Error::Io { .. } => ("input/output error", "tpm::io"),
         Error::Ecosystem { .. } => ("in this ecosystem file", "tpm::ecosystem"),
         Error::NodeMissing { .. } => ("needs node to be read", "tpm::node_missing"),
+        // An app of a file that cannot start: what went wrong is what the label says.
+        Error::App { source, .. } => label_and_code(source),
+        Error::EmptyDump { .. } => ("would empty the dump", "tpm::empty_dump"),
     }
 }
 
@@ -75,6 +76,7 @@ fn span_for(e: &Error, b: &Blame) -> Span {
         | Error::Ecosystem { .. }
         | Error::NodeMissing { .. }
         | Error::App { .. } => b.target,
+        Error::EmptyDump { .. } => None,
         Error::ExecFailed { name, .. }
         | Error::AlreadyRunning { name, .. }
         | Error::Busy { name, .. }

@@ -1,4 +1,4 @@
-//! The one error type of tpm. Each variant knows its exit code (the seed's table) and a
+//! The one error type of tpm. Each variant knows its exit code (the README's table) and a
 //! help line telling the user what to do; front ends only render it.
 
 use std::io;
@@ -89,6 +89,11 @@ pub enum Error {
     #[error("{} is JavaScript, and there is no `node` on PATH to evaluate it", file.display())]
     NodeMissing { file: PathBuf },
 
+    /// `tpm save` with nothing meant to run, over a dump that lists processes: pm2's most
+    /// reported way of losing them all.
+    #[error("no process is meant to run, and saving would empty {}, which lists some", file.display())]
+    EmptyDump { file: PathBuf },
+
     /// An app of an ecosystem file that cannot be started as written (its script is
     /// missing, it has no PORT, ...): the error says which file and which app, and keeps
     /// the exit code and help of what went wrong.
@@ -122,6 +127,7 @@ impl Error {
             // Like a script whose interpreter is missing.
             Error::NodeMissing { .. } => EXIT_NOT_RUNNABLE,
             Error::App { source, .. } => source.exit_code(),
+            Error::EmptyDump { .. } => EXIT_FAILURE,
         }
     }
 
@@ -166,6 +172,9 @@ impl Error {
             }
             Error::NodeMissing { .. } => {
                 "install Node.js (tpm evaluates .config.js, .cjs and .mjs files with the `node` on PATH), or write the apps as JSON, YAML or TOML".into()
+            }
+            Error::EmptyDump { .. } => {
+                "start what should run first (then `tpm save`), or give --force to save the empty list".into()
             }
             Error::App { source, .. } => return source.help().map(|h| {
                 format!("{h} (relative paths in an ecosystem file are taken from its folder, a script from its app's cwd)")

@@ -12,6 +12,8 @@
 //! | `spec`, `state` | what should run; what is happening |
 //! | `record` | the `.meta` line format: a spec, a state and an id |
 //! | `rotation` | how big logs may grow |
+//! | `secrets` | which variables are never printed |
+//! | `startup` | running `tpm resurrect` at boot (a systemd user unit, or cron) |
 //! | `store` | the folder layout, atomic writes, permissions |
 //! | `lock` | the supervisor-alive lock |
 //! | `proc` | `/proc`: identities, stats, trees |
@@ -38,7 +40,9 @@ pub mod port;
 pub mod proc;
 pub mod record;
 pub mod rotation;
+pub mod secrets;
 pub mod spec;
+pub mod startup;
 pub mod state;
 pub mod status;
 pub mod store;

@@ -113,11 +113,20 @@ impl Identity {
     }
 }
 
+/// Where the kernel gives the current boot's id.
+const BOOT_ID: &str = "/proc/sys/kernel/random/boot_id";
+
+/// Names another file to read the boot id from: how tests simulate a reboot. The one
+/// place tpm-core reads its own process's environment (it describes the machine, not the
+/// user's request).
+pub const BOOT_ID_FILE_VAR: &str = "TPM_BOOT_ID_FILE";
+
 /// The current boot's id ("" where the kernel does not give one).
 pub fn boot_id() -> &'static str {
     static ID: OnceLock<String> = OnceLock::new();
     ID.get_or_init(|| {
-        fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        let file = std::env::var_os(BOOT_ID_FILE_VAR).unwrap_or_else(|| BOOT_ID.into());
+        fs::read_to_string(file)
             .map(|s| s.trim().to_string())
             .unwrap_or_default()
     })

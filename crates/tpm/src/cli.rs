@@ -1,7 +1,7 @@
 //! The command line, as clap sees it. Behaviour lives in `commands/` and `tpm_core`.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use clap_complete::{ArgValueCandidates, ArgValueCompleter};
+use clap_complete::ArgValueCompleter;
 
 use crate::complete;
 use crate::start_options::StartOptions;
@@ -37,6 +37,14 @@ pub enum Command {
     Logs(LogsArgs),
     /// Show the PORT of every process
     Ports(JsonFlag),
+    /// Start every process meant to run that is not running (after a reboot), or a file's apps
+    Resurrect(ResurrectArgs),
+    /// Write the processes meant to run to $TETRA_DIR/tpm/dump.json (or FILE), for resurrect
+    Save(SaveArgs),
+    /// Run `tpm resurrect` at boot: a systemd user unit, or a crontab line without systemd
+    Startup(StartupArgs),
+    /// Remove what `tpm startup` added
+    Unstartup(JsonFlag),
     /// Write a commented starter ecosystem file (ecosystem.config.js, or --format)
     Init(InitArgs),
     /// Print processes as an ecosystem file that `tpm start` reads back
@@ -56,7 +64,7 @@ pub struct JsonFlag {
 pub struct Targets {
     /// Process names or ids, `all`, patterns (`*` matches any characters; quote it: "*"), or
     /// an ecosystem file (its apps)
-    #[arg(required = true, value_name = "NAME|ID|all|FILE", add = ArgValueCandidates::new(complete::process_names))]
+    #[arg(required = true, value_name = "NAME|ID|all|FILE", add = ArgValueCompleter::new(complete::process_names))]
     pub names: Vec<String>,
     #[command(flatten)]
     pub file: FileArgs,
@@ -105,7 +113,7 @@ pub struct StartArgs {
 #[derive(Debug, Args)]
 pub struct LogsArgs {
     /// Process names; `*` shows every process's logs, each line prefixed by its name
-    #[arg(required = true, value_name = "NAME|*", add = ArgValueCandidates::new(complete::process_names))]
+    #[arg(required = true, value_name = "NAME|*", add = ArgValueCompleter::new(complete::process_names))]
     pub names: Vec<String>,
     /// How many lines to show
     #[arg(long, short = 'n', value_name = "N", default_value_t = 50)]
@@ -114,6 +122,59 @@ pub struct LogsArgs {
     #[arg(long, short = 'f')]
     pub follow: bool,
     /// Print one JSON object per line
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "A process is meant to run from its start until you stop or delete it; a reboot or a killed supervisor do not change that.\nExamples:\n  tpm resurrect                  # after a reboot (tpm startup runs it at boot)\n  tpm resurrect apps.json        # a dump or an ecosystem file, e.g. on a new machine"
+)]
+pub struct ResurrectArgs {
+    /// A dump or an ecosystem file to start the apps of (default: the processes meant to
+    /// run; with none in the store, $TETRA_DIR/tpm/dump.json)
+    #[arg(value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub file: Option<String>,
+    /// Print the processes as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "systemd: writes ~/.config/systemd/user/tpm.service and enables it; user units start at boot\nonly with lingering on (`sudo loginctl enable-linger $USER`, which tpm prints when needed).\nWithout systemd: an @reboot line in your crontab. `tpm unstartup` removes either."
+)]
+pub struct StartupArgs {
+    /// Print what would be installed, and change nothing
+    #[arg(long)]
+    pub print: bool,
+    /// How (default: systemd where it runs the machine, else cron)
+    #[arg(long, value_enum)]
+    pub method: Option<StartupMethod>,
+    /// Print what was done as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The ways `tpm startup` runs tpm at boot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StartupMethod {
+    Systemd,
+    Cron,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "The previous file is kept as FILE.bak; an empty list never replaces a non-empty one without --force."
+)]
+pub struct SaveArgs {
+    /// Where to write (default: $TETRA_DIR/tpm/dump.json)
+    #[arg(value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub file: Option<std::path::PathBuf>,
+    /// Replace a dump that lists processes with an empty one
+    #[arg(long)]
+    pub force: bool,
+    /// Print what was saved as JSON
     #[arg(long)]
     pub json: bool,
 }
@@ -143,7 +204,7 @@ pub struct InitArgs {
 )]
 pub struct DumpArgs {
     /// Processes to print (names, ids, patterns; default: all)
-    #[arg(value_name = "NAME|ID|*", add = ArgValueCandidates::new(complete::process_names))]
+    #[arg(value_name = "NAME|ID|*", add = ArgValueCompleter::new(complete::process_names))]
     pub names: Vec<String>,
     /// The format (default: json)
     #[arg(long, value_enum, default_value = "json")]

@@ -82,7 +82,7 @@ fn paint(status: Status, color: bool) -> (String, usize) {
     (format!("\x1b[{code}m{text}\x1b[0m"), text.len())
 }
 
-/// The seed's box table.
+/// The box table of the documented `tpm list` (README, "A tour").
 pub fn table(processes: &[ProcessInfo]) -> String {
     let color = color_enabled();
     let header = [

@@ -97,8 +97,10 @@ fn kill_leftovers(record: &Record) {
     }
 }
 
-/// The status a record in `status` gets when settled after a user's stop.
+/// The status a record gets when settled after a user's stop; it is no longer meant to
+/// run.
 pub(super) fn stopped(record: &mut Record) {
+    record.spec.wanted = false;
     record.state.status = Status::Stopped;
     record.state.reason = None;
     clear_pid(record);

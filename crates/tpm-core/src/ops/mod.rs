@@ -10,6 +10,7 @@ mod cleanup;
 mod dump;
 mod list;
 mod plan;
+mod resurrect;
 mod start;
 mod stop;
 
@@ -20,6 +21,7 @@ pub use apps::{AppStart, FileChoice, FilePlan};
 
 pub use list::{Listing, PortInfo};
 pub use plan::{Plan, StartRequest};
+pub use resurrect::{Resurrection, Saved};
 
 use crate::context::Context;
 use crate::error::{Error, Result};

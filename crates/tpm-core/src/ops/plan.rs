@@ -114,6 +114,12 @@ impl Tpm {
             &script_ctx,
         )?;
         let env = opts.env_vars();
+        if let Some((key, _)) = env.iter().find(|(_, v)| v == crate::secrets::MASK) {
+            return Err(Error::Usage(format!(
+                "{key} holds {:?}, what `tpm dump` prints in place of a secret: put its real value back",
+                crate::secrets::MASK
+            )));
+        }
         // `--env PORT=N` is what the process will see, so it counts before the caller's PORT.
         let env_port = match env.iter().rev().find(|(k, _)| k == "PORT") {
             Some((_, v)) => Some(v.clone()),

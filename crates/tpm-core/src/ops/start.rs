@@ -48,7 +48,10 @@ impl Tpm {
                 record.state.restarts = prev.state.restarts + 1;
             }
         }
-        self.launch(&name, record, lock)
+        // A new spec runs in the caller's environment, kept for its later restarts.
+        let env = self.ctx.env.clone();
+        self.store.write_env(&name, &env)?;
+        self.launch(&name, record, lock, &env)
     }
 
     /// `tpm start NAME` for a stopped process that exists, when no file of that name does.
@@ -68,7 +71,13 @@ impl Tpm {
             record.state.restarts += 1;
         }
         record.spec.wanted = true;
-        self.launch(name, record, lock)
+        // The environment it was started with, whoever starts it again; a process started
+        // by an earlier version of tpm, which kept none, gets the caller's.
+        let env = self
+            .store
+            .read_env(name)
+            .unwrap_or_else(|| self.ctx.env.clone());
+        self.launch(name, record, lock, &env)
     }
 
     /// Takes the name's lock for a start. A live supervisor holding it means the process
@@ -103,8 +112,15 @@ impl Tpm {
     }
 
     /// With the lock held: writes the record (`launching`), hands the lock to a new
-    /// supervisor and waits for its handshake.
-    fn launch(&self, name: &Name, mut record: Record, lock: FileLock) -> Result<ProcessInfo> {
+    /// supervisor, which runs the process in `env` (plus its spec's variables), and waits
+    /// for its handshake.
+    fn launch(
+        &self,
+        name: &Name,
+        mut record: Record,
+        lock: FileLock,
+        env: &[(OsString, OsString)],
+    ) -> Result<ProcessInfo> {
         let now = unix_now();
         record.state.status = crate::status::Status::Launching;
         record.state.reason = None;
@@ -124,8 +140,7 @@ impl Tpm {
         };
         self.store.write(name, &record)?;
         drop(_all);
-        let env: Vec<(OsString, OsString)> = self.ctx.env.clone();
-        match supervisor::launch(&self.store, name, &self.exe, &env, lock)? {
+        match supervisor::launch(&self.store, name, &self.exe, env, lock)? {
             Outcome::Spawned { .. } => {
                 let record = self.store.load(name)?;
                 Ok(observe(

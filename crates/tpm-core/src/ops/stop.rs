@@ -133,7 +133,17 @@ impl Tpm {
                 });
             }
         }
-        let record = self.store.load(name)?;
+        // A stop asked by the user is the one thing that makes a process not meant to
+        // run (a shutdown stops supervisors too, and must not). Written unless another
+        // command took the name meanwhile.
+        let mut record = self.store.load(name)?;
+        if record.spec.wanted {
+            if let Some(_lock) = self.store.try_lock(name)? {
+                record = self.store.load(name)?;
+                record.spec.wanted = false;
+                self.store.write(name, &record)?;
+            }
+        }
         Ok(observe(name, &record, false, Clock::now()))
     }
 }

@@ -7,7 +7,10 @@ pub mod init;
 pub mod list;
 pub mod logs;
 pub mod ports;
+pub mod resurrect;
+pub mod save;
 pub mod start;
+pub mod startup;
 pub mod stop;
 
 /// Says on stderr what was worth a warning.

@@ -8,7 +8,7 @@ use tpm_testkit::{free_port, Sandbox};
 fn server(s: &Sandbox, rel: &str) {
     s.file(
         rel,
-        "echo \"up on $PORT greeting=$GREETING node_env=$NODE_ENV mode=$MODE\"\nwhile true; do sleep 1; done\n",
+        "echo \"up on $PORT greeting=$GREETING node_env=$NODE_ENV mode=$MODE\"\nexec sleep 100000\n",
         0o644,
     );
 }

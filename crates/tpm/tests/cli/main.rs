@@ -12,6 +12,7 @@ mod logs;
 mod naming_and_port;
 mod real_servers;
 mod restart_policy;
+mod resurrect;
 mod store_contract;
 mod supervision;
 mod test_command;

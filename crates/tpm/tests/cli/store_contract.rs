@@ -10,7 +10,7 @@ fn mode(path: &std::path::Path) -> u32 {
 }
 
 #[test]
-fn records_have_the_seed_keys_and_bash_can_eval_them() {
+fn records_have_the_file_contract_keys_and_bash_can_eval_them() {
     let s = Sandbox::new();
     s.file("my app/server.sh", "PORT=3600\nsleep 300\n", 0o644);
     s.tpm(["start", "my app/server.sh", "--env", "MSG=it's here"])
@@ -62,7 +62,7 @@ fn records_of_the_shell_version_are_read() {
     let s = Sandbox::new();
     let dir = s.store().join("processes");
     std::fs::create_dir_all(&dir).unwrap();
-    // The seed's own example, with a pid that is certainly not ours to trust.
+    // The shell tpm's own example record, with a pid that is certainly not ours to trust.
     std::fs::write(
         dir.join("legacy-3000.meta"),
         "script=/path/to/script.sh pid=1 port=3000 start_time=1694123456 type=cli\n",
