@@ -13,14 +13,35 @@ use tpm_core::ops::ALL;
 
 use crate::context;
 
-/// Every process name, its status as the description, then `all`.
-pub fn names(engine: &EngineInterface) -> Option<Vec<DynamicSuggestion>> {
+/// Every process name, its status as the description, then `all`; once a digit is typed,
+/// the ids first (described by name and status), as the CLI's completer offers them.
+pub fn names(engine: &EngineInterface, typed: &str) -> Option<Vec<DynamicSuggestion>> {
     let ctx = context::context(engine, Span::unknown()).ok()?;
-    Some(with_all(suggestions(process_names(&ctx), |_| true)))
+    let candidates = process_names(&ctx);
+    let mut out = Vec::new();
+    if typed.starts_with(|c: char| c.is_ascii_digit()) {
+        out.extend(ids(&candidates));
+    }
+    out.extend(suggestions(candidates, |_| true));
+    Some(with_all(out))
+}
+
+/// The ids of the candidates that have one.
+fn ids(candidates: &[Candidate]) -> Vec<DynamicSuggestion> {
+    candidates
+        .iter()
+        .filter_map(|c| {
+            Some(DynamicSuggestion {
+                value: c.id?.to_string(),
+                description: Some(format!("{} ({})", c.name, c.status)),
+                ..DynamicSuggestion::default()
+            })
+        })
+        .collect()
 }
 
 /// `all` after the names, unless a process has that name (it is then reached by name and
-/// is listed already).
+/// is listed already) or there is no process at all.
 fn with_all(mut names: Vec<DynamicSuggestion>) -> Vec<DynamicSuggestion> {
     if !names.is_empty() && !names.iter().any(|s| s.value == ALL) {
         names.push(DynamicSuggestion {
@@ -32,14 +53,17 @@ fn with_all(mut names: Vec<DynamicSuggestion>) -> Vec<DynamicSuggestion> {
     names
 }
 
-/// For commands whose every positional argument is a process name (stop, restart, delete,
-/// logs); their flags take no names.
+/// For commands whose every positional argument is a process (stop, restart, delete, logs,
+/// dump); their flags take no names.
 pub fn positional_names(
     engine: &EngineInterface,
+    call: &DynamicCompletionCall,
     arg_type: &ArgType,
 ) -> Option<Vec<DynamicSuggestion>> {
     match arg_type {
-        ArgType::Positional(_) => names(engine),
+        ArgType::Positional(index) => {
+            names(engine, &typed_positional(call, *index).unwrap_or_default())
+        }
         ArgType::Flag(_) => None,
     }
 }
@@ -153,6 +177,27 @@ mod tests {
             [("api-8080", Some("online")), ("web-7777", Some("stopped"))]
         );
         assert!(got.iter().all(|s| s.append_whitespace));
+    }
+
+    #[test]
+    fn ids_are_described_by_name_and_status() {
+        let candidates = vec![
+            Candidate {
+                name: "api-8080".into(),
+                status: Status::Online,
+                id: Some(3),
+            },
+            Candidate {
+                name: "old-1".into(),
+                status: Status::Stopped,
+                id: None,
+            },
+        ];
+        let got: Vec<(String, Option<String>)> = ids(&candidates)
+            .into_iter()
+            .map(|s| (s.value, s.description))
+            .collect();
+        assert_eq!(got, [("3".into(), Some("api-8080 (online)".into()))]);
     }
 
     #[test]

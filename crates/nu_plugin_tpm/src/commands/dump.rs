@@ -94,13 +94,13 @@ With --format, the file's text instead (js writes a module.exports)."
         &self,
         _plugin: &TpmPlugin,
         engine: &EngineInterface,
-        _call: DynamicCompletionCall,
+        call: DynamicCompletionCall,
         arg_type: ArgType,
         _experimental: nu_protocol::engine::ExperimentalMarker,
     ) -> Option<Vec<DynamicSuggestion>> {
         match arg_type {
             ArgType::Flag(flag) if flag == "format" => Some(format_suggestions()),
-            other => complete::positional_names(engine, &other),
+            other => complete::positional_names(engine, &call, &other),
         }
     }
 

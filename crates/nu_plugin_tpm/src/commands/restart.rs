@@ -77,11 +77,11 @@ those --only picks) as the file now says: an edited env, script or args takes ef
         &self,
         _plugin: &TpmPlugin,
         engine: &EngineInterface,
-        _call: DynamicCompletionCall,
+        call: DynamicCompletionCall,
         arg_type: ArgType,
         _experimental: nu_protocol::engine::ExperimentalMarker,
     ) -> Option<Vec<DynamicSuggestion>> {
-        complete::positional_names(engine, &arg_type)
+        complete::positional_names(engine, &call, &arg_type)
     }
 
     fn run(

@@ -4,7 +4,7 @@ use nu_protocol::{
     Value,
 };
 
-use super::SUBCOMMANDS;
+use super::{CLI_ONLY, SUBCOMMANDS};
 use crate::TpmPlugin;
 
 /// The bare `tpm`: its help, and a clear error for a subcommand that does not exist.
@@ -124,6 +124,18 @@ fn help_of(
 }
 
 fn no_such_command(word: &Spanned<String>) -> LabeledError {
+    if CLI_ONLY.contains(&word.item.as_str()) {
+        return LabeledError::new(format!(
+            "`tpm {}` is in the tpm binary, not (yet) in the Nushell plugin",
+            word.item
+        ))
+        .with_label("the CLI's command", word.span)
+        .with_code("tpm::usage")
+        .with_help(format!(
+            "run the binary: ^tpm {} (both share the store)",
+            word.item
+        ));
+    }
     let close = SUBCOMMANDS
         .iter()
         .map(|c| (distance(c, &word.item), c))
@@ -192,5 +204,10 @@ mod tests {
         assert!(e.help.unwrap().starts_with("did you mean `tpm logs`"));
         let e = no_such_command(&word("frobnicate"));
         assert!(e.help.unwrap().starts_with("the commands are: list, ls"));
+        let e = no_such_command(&word("resurrect"));
+        assert_eq!(
+            e.help.as_deref(),
+            Some("run the binary: ^tpm resurrect (both share the store)")
+        );
     }
 }

@@ -136,6 +136,13 @@ fn process_names_complete_with_their_status_in_an_interactive_nu() {
             ],
         );
     }
+    // Once a digit is typed, the ids too, described by the name (a name that starts with a
+    // digit makes it two entries, so that nu shows a menu rather than completing in place).
+    world
+        .sandbox
+        .tpm(["start", "worker.sh", "0x", "--port", "9500"])
+        .ok();
+    t.complete("tpm stop 0", &[("0", "server-3000"), ("0x-9500", "online")]);
     // `--format` offers the formats.
     t.complete("tpm init --format ", &[("yaml", ""), ("toml", "")]);
     // After a first name, the next one completes too.

@@ -92,7 +92,12 @@ fn cli_commands() -> Vec<CliCommand> {
         .nth(1)
         .and_then(|s| s.split("\n\n").next())
         .expect("a Commands: section");
-    for line in section.lines() {
+    // A command's line is indented by two spaces; a description clap wraps goes on in lines
+    // indented further.
+    let command_lines = section
+        .lines()
+        .filter(|l| l.starts_with("  ") && !l[2..].starts_with(' '));
+    for line in command_lines {
         let name = line.split_whitespace().next().expect("a command");
         if name == "help" {
             continue;
@@ -120,9 +125,29 @@ fn cli_commands() -> Vec<CliCommand> {
     out
 }
 
+/// The CLI's commands the plugin does not have yet (the plugin's `commands::CLI_ONLY`: `tpm
+/// WORD` in Nushell says to run `^tpm WORD`). Each must still be missing from the plugin and
+/// present in the CLI, so the list shrinks as they are added.
+const CLI_ONLY: [&str; 4] = ["resurrect", "save", "startup", "unstartup"];
+
 #[test]
 fn the_plugin_has_every_cli_command_and_flag() {
-    for (names, cli_flags) in cli_commands() {
+    let cli = cli_commands();
+    for word in CLI_ONLY {
+        assert!(
+            cli.iter().any(|(names, _)| names.iter().any(|n| n == word)),
+            "{word} is no CLI command any more: take it off CLI_ONLY"
+        );
+        let name = format!("tpm {word}");
+        assert!(
+            plugin().commands().iter().all(|c| c.name() != name),
+            "the plugin has {name} now: take it off CLI_ONLY"
+        );
+    }
+    for (names, cli_flags) in cli {
+        if names.iter().any(|n| CLI_ONLY.contains(&n.as_str())) {
+            continue;
+        }
         for name in names {
             let c = command(&format!("tpm {name}"));
             let flags: BTreeSet<(String, Option<char>)> = c
