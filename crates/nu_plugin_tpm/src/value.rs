@@ -11,7 +11,7 @@ use tpm_core::ops::{AppStart, PortInfo};
 use tpm_core::ProcessInfo;
 
 /// The columns of a process row, in order (the CLI's `--json` fields).
-pub const PROCESS_COLUMNS: [&str; 19] = [
+pub const PROCESS_COLUMNS: [&str; 22] = [
     "name",
     "id",
     "status",
@@ -31,6 +31,9 @@ pub const PROCESS_COLUMNS: [&str; 19] = [
     "supervisor",
     "autorestart",
     "log_dropped",
+    "wanted",
+    "restarts_24h",
+    "uptime_pct_24h",
 ];
 
 /// A process as a record.
@@ -70,6 +73,10 @@ fn process_record(p: &ProcessInfo, span: Span) -> Record {
         int(p.supervisor.map(i64::from)),
         Value::bool(p.autorestart, span),
         bytes(p.log_dropped, span),
+        Value::bool(p.wanted, span),
+        Value::int(i64::from(p.restarts_24h), span),
+        p.uptime_pct_24h
+            .map_or_else(|| Value::nothing(span), |v| Value::float(v, span)),
     ];
     PROCESS_COLUMNS
         .iter()
@@ -187,6 +194,9 @@ mod tests {
             supervisor: Some(4241),
             autorestart: true,
             log_dropped: 0,
+            wanted: true,
+            restarts_24h: 1,
+            uptime_pct_24h: Some(99.5),
         }
     }
 

@@ -37,6 +37,8 @@ pub enum Command {
     Logs(LogsArgs),
     /// Show the PORT of every process
     Ports(JsonFlag),
+    /// Show what happened: starts, exits, restarts, verdicts, stops (newest last)
+    Events(EventsArgs),
     /// Start every process meant to run that is not running (after a reboot), or a file's apps
     Resurrect(ResurrectArgs),
     /// Write the processes meant to run to $TETRA_DIR/tpm/dump.json (or FILE), for resurrect
@@ -122,6 +124,28 @@ pub struct LogsArgs {
     #[arg(long, short = 'f')]
     pub follow: bool,
     /// Print one JSON object per line
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  tpm events                      # the last 50 events of every process\n  tpm events api-3000 --since 1h\n  tpm events -f                   # follow, also processes started later"
+)]
+pub struct EventsArgs {
+    /// Processes (names, ids, patterns, all; default: all)
+    #[arg(value_name = "NAME|ID|all", add = ArgValueCompleter::new(complete::process_names))]
+    pub names: Vec<String>,
+    /// Only events since then: a duration back (90s, 30m, 1h, 2d) or a time (2026-12-02 10:00)
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+    /// How many of the last events to show
+    #[arg(long, short = 'n', value_name = "N", default_value_t = 50)]
+    pub lines: usize,
+    /// Keep printing events as they happen
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+    /// Print one JSON object per event
     #[arg(long)]
     pub json: bool,
 }

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use super::plan::{Plan, StartRequest};
 use super::{cleanup, wait_until, Tpm};
 use crate::error::{Error, Result, EXIT_NOT_RUNNABLE};
+use crate::events::{self, Event, Kind};
 use crate::info::{observe, unix_now, Clock, ProcessInfo};
 use crate::lock::FileLock;
 use crate::name::Name;
@@ -140,6 +141,8 @@ impl Tpm {
         };
         self.store.write(name, &record)?;
         drop(_all);
+        let asked = Event::now(name, Kind::StartRequested).by("user");
+        let _ = events::append(&self.store, &asked);
         match supervisor::launch(&self.store, name, &self.exe, env, lock)? {
             Outcome::Spawned { .. } => {
                 let record = self.store.load(name)?;

@@ -3,6 +3,7 @@
 
 pub mod completions;
 pub mod dump;
+pub mod events;
 pub mod init;
 pub mod list;
 pub mod logs;
