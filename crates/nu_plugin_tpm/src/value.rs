@@ -1,13 +1,17 @@
 //! The core's records as Nushell values: the one place where a `ProcessInfo`, a `PortInfo`, a
-//! `LogLine` or `tpm dump`'s document becomes a row.
+//! `LogLine`, an `Event`, a `Description` or `tpm dump`'s document becomes a row.
 //!
 //! Columns are the CLI's `--json` fields, in the same order and with the same meanings; only
 //! the types are richer: `uptime` is a duration, `mem` and `log_dropped` are file sizes,
-//! `started` and `time` are dates, and a missing value is `nothing`.
+//! `started` and `time` are dates, and a missing value is `nothing`. Where a JSON field names
+//! its unit (`time_ms`, `ran_ms`, `bytes`), the column drops it (`time`, `ran`, `size`): the
+//! type says it.
 
+use chrono::{DateTime, FixedOffset, Local, TimeZone};
 use nu_protocol::{Record, Span, Value};
+use tpm_core::events::Event;
 use tpm_core::logs::LogLine;
-use tpm_core::ops::{AppStart, PortInfo};
+use tpm_core::ops::{AppStart, Description, LogFile, PortInfo, TreeProcess};
 use tpm_core::ProcessInfo;
 
 /// The columns of a process row, in order (the CLI's `--json` fields).
@@ -148,6 +152,131 @@ pub fn log_line(l: &LogLine, span: Span) -> Value {
         Value::string(&l.line, span),
     ];
     row(&LOG_COLUMNS, values, span)
+}
+
+/// The columns of a `tpm events` row: the CLI's `tpm events --json` fields, `time_ms`,
+/// `ran_ms` and `after_ms` as `time` (a date), `ran` and `after` (durations). A field an
+/// event does not have (the JSON leaves it out) is `nothing`.
+pub const EVENT_COLUMNS: [&str; 11] = [
+    "time", "name", "event", "pid", "code", "signal", "ran", "after", "by", "count", "reason",
+];
+
+pub fn event(e: &Event, span: Span) -> Value {
+    let nothing = || Value::nothing(span);
+    let int = |v: Option<i64>| v.map_or_else(nothing, |v| Value::int(v, span));
+    let text = |v: &Option<String>| v.as_ref().map_or_else(nothing, |v| Value::string(v, span));
+    let millis = |v: Option<u64>| v.map_or_else(nothing, |ms| duration_ms(ms, span));
+    let values = [
+        date_ms(e.time_ms, span),
+        Value::string(&e.name, span),
+        Value::string(e.event.as_str(), span),
+        int(e.pid.map(i64::from)),
+        int(e.code.map(i64::from)),
+        text(&e.signal),
+        millis(e.ran_ms),
+        millis(e.after_ms),
+        text(&e.by),
+        int(e.count.map(i64::from)),
+        text(&e.reason),
+    ];
+    row(&EVENT_COLUMNS, values, span)
+}
+
+/// The columns `tpm describe` adds after the process's row (the CLI's `describe --json`).
+pub const DESCRIBE_COLUMNS: [&str; 12] = [
+    "interpreter",
+    "env",
+    "max_restarts",
+    "restart_delay",
+    "kill_timeout",
+    "log_max_size",
+    "log_keep",
+    "log_files",
+    "listening",
+    "tree",
+    "events",
+    "created",
+];
+
+/// The columns of a `tpm describe` log file (`bytes` as `size`, a file size).
+pub const LOG_FILE_COLUMNS: [&str; 3] = ["path", "stream", "size"];
+/// The columns of a process of `tpm describe`'s tree (`rss` a file size).
+pub const TREE_COLUMNS: [&str; 4] = ["pid", "ppid", "command", "rss"];
+
+/// A process described: its `tpm list` row, then the spec and the state around it. The
+/// restart delay and kill timeout are durations, the log size a file size (0: never
+/// rotated), `env` a record (secrets masked by the core), and `log_files`, `tree` and
+/// `events` tables.
+pub fn describe(d: &Description, span: Span) -> Value {
+    let mut record = process_record(&d.process, span);
+    let env: Record = d
+        .env
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::string(v, span)))
+        .collect();
+    let values = [
+        d.interpreter
+            .as_ref()
+            .map_or_else(|| Value::nothing(span), |i| Value::string(i, span)),
+        Value::record(env, span),
+        Value::int(i64::from(d.max_restarts), span),
+        duration_ms(d.restart_delay, span),
+        duration_ms(d.kill_timeout, span),
+        bytes(d.log_max_size, span),
+        Value::int(i64::from(d.log_keep), span),
+        Value::list(
+            d.log_files.iter().map(|f| log_file(f, span)).collect(),
+            span,
+        ),
+        Value::bool(d.listening, span),
+        Value::list(d.tree.iter().map(|t| tree_process(t, span)).collect(), span),
+        Value::list(d.events.iter().map(|e| event(e, span)).collect(), span),
+        d.created
+            .map_or_else(|| Value::nothing(span), |t| Value::date(t, span)),
+    ];
+    for (column, value) in DESCRIBE_COLUMNS.iter().zip(values) {
+        record.push(*column, value);
+    }
+    Value::record(record, span)
+}
+
+fn log_file(f: &LogFile, span: Span) -> Value {
+    let values = [
+        Value::string(f.path.to_string_lossy(), span),
+        Value::string(f.stream.as_str(), span),
+        bytes(f.bytes, span),
+    ];
+    row(&LOG_FILE_COLUMNS, values, span)
+}
+
+fn tree_process(t: &TreeProcess, span: Span) -> Value {
+    let values = [
+        Value::int(i64::from(t.pid), span),
+        Value::int(i64::from(t.ppid), span),
+        Value::string(&t.command, span),
+        bytes(t.rss, span),
+    ];
+    row(&TREE_COLUMNS, values, span)
+}
+
+/// A time in milliseconds since the Unix epoch, as a date in the local time zone.
+pub fn local_date(ms: i64) -> Option<DateTime<FixedOffset>> {
+    Local
+        .timestamp_millis_opt(ms)
+        .single()
+        .map(|t| t.fixed_offset())
+}
+
+fn date_ms(ms: i64, span: Span) -> Value {
+    local_date(ms).map_or_else(|| Value::nothing(span), |t| Value::date(t, span))
+}
+
+fn duration_ms(ms: u64, span: Span) -> Value {
+    let nanos = i64::try_from(ms)
+        .ok()
+        .and_then(|ms| ms.checked_mul(1_000_000))
+        .unwrap_or(i64::MAX);
+    Value::duration(nanos, span)
 }
 
 fn row<const N: usize>(columns: &[&str; N], values: [Value; N], span: Span) -> Value {

@@ -165,7 +165,7 @@ interrupted (ctrl-c) or no longer read (`first 10`). A process is named by its n
     }
 }
 
-fn lines_flag(call: &EvaluatedCall) -> Result<usize, LabeledError> {
+pub(super) fn lines_flag(call: &EvaluatedCall) -> Result<usize, LabeledError> {
     match call.get_flag::<Spanned<i64>>("lines")? {
         None => Ok(DEFAULT_LINES),
         Some(n) => usize::try_from(n.item).map_err(|_| {

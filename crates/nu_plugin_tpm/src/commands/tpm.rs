@@ -125,16 +125,7 @@ fn help_of(
 
 fn no_such_command(word: &Spanned<String>) -> LabeledError {
     if CLI_ONLY.contains(&word.item.as_str()) {
-        return LabeledError::new(format!(
-            "`tpm {}` is in the tpm binary, not (yet) in the Nushell plugin",
-            word.item
-        ))
-        .with_label("the CLI's command", word.span)
-        .with_code("tpm::usage")
-        .with_help(format!(
-            "run the binary: ^tpm {} (both share the store)",
-            word.item
-        ));
+        return cli_only(word);
     }
     let close = SUBCOMMANDS
         .iter()
@@ -153,6 +144,20 @@ fn no_such_command(word: &Spanned<String>) -> LabeledError {
         .with_label("no such command", word.span)
         .with_code("tpm::usage")
         .with_help(help)
+}
+
+/// A command of the CLI's that the plugin does not have (yet).
+fn cli_only(word: &Spanned<String>) -> LabeledError {
+    LabeledError::new(format!(
+        "`tpm {}` is in the tpm binary, not (yet) in the Nushell plugin",
+        word.item
+    ))
+    .with_label("the CLI's command", word.span)
+    .with_code("tpm::usage")
+    .with_help(format!(
+        "run the binary: ^tpm {} (both share the store)",
+        word.item
+    ))
 }
 
 /// Edit distance (insertions, deletions, substitutions), for "did you mean".
@@ -204,10 +209,12 @@ mod tests {
         assert!(e.help.unwrap().starts_with("did you mean `tpm logs`"));
         let e = no_such_command(&word("frobnicate"));
         assert!(e.help.unwrap().starts_with("the commands are: list, ls"));
-        let e = no_such_command(&word("resurrect"));
+        let e = no_such_command(&word("evnets"));
+        assert!(e.help.unwrap().starts_with("did you mean `tpm events`"));
+        let e = cli_only(&word("frobnicate"));
         assert_eq!(
             e.help.as_deref(),
-            Some("run the binary: ^tpm resurrect (both share the store)")
+            Some("run the binary: ^tpm frobnicate (both share the store)")
         );
     }
 }
