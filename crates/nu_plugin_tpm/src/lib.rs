@@ -10,6 +10,7 @@ mod commands;
 mod complete;
 mod context;
 mod error;
+mod follow;
 mod selection;
 mod start_options;
 pub mod value;

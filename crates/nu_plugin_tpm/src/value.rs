@@ -463,4 +463,124 @@ mod tests {
         assert_eq!(r.get("stream").unwrap().as_str().unwrap(), "err");
         assert!(r.get("time").unwrap().is_nothing());
     }
+
+    /// A JSON field name as the column that holds it: the unit goes, the type says it.
+    fn column_of(field: &str) -> String {
+        match field {
+            "time_ms" => "time".into(),
+            "ran_ms" => "ran".into(),
+            "after_ms" => "after".into(),
+            "bytes" => "size".into(),
+            other => other.into(),
+        }
+    }
+
+    fn full_event() -> Event {
+        Event {
+            time_ms: 1_700_000_000_123,
+            name: "web-8080".into(),
+            event: tpm_core::events::Kind::Exited,
+            pid: Some(4242),
+            code: Some(137),
+            signal: Some("SIGKILL".into()),
+            ran_ms: Some(1500),
+            after_ms: Some(200),
+            by: Some("policy".into()),
+            count: Some(2),
+            reason: Some("it crashed".into()),
+        }
+    }
+
+    #[test]
+    fn event_columns_are_the_json_fields_with_typed_units() {
+        let e = full_event();
+        let v = event(&e, Span::test_data());
+        assert_eq!(columns(&v), EVENT_COLUMNS.map(String::from).to_vec());
+        let json: Vec<String> = json_keys(&e).iter().map(|k| column_of(k)).collect();
+        assert_eq!(sorted(columns(&v)), sorted(json));
+        let r = v.as_record().unwrap();
+        assert_eq!(
+            r.get("time").unwrap().as_date().unwrap().timestamp_millis(),
+            1_700_000_000_123
+        );
+        assert_eq!(r.get("ran").unwrap().as_duration().unwrap(), 1_500_000_000);
+        assert_eq!(r.get("after").unwrap().as_duration().unwrap(), 200_000_000);
+        assert_eq!(r.get("event").unwrap().as_str().unwrap(), "exited");
+        assert_eq!(r.get("code").unwrap().as_int().unwrap(), 137);
+
+        // What an event does not have is nothing, where the JSON leaves the field out.
+        let bare = Event::now(
+            &tpm_core::Name::parse("web-8080").unwrap(),
+            tpm_core::events::Kind::Stopped,
+        );
+        let v = event(&bare, Span::test_data());
+        let r = v.as_record().unwrap();
+        for column in [
+            "pid", "code", "signal", "ran", "after", "by", "count", "reason",
+        ] {
+            assert!(r.get(column).unwrap().is_nothing(), "{column}");
+        }
+    }
+
+    #[test]
+    fn a_description_is_the_process_row_then_the_json_fields_typed() {
+        let d = Description {
+            process: sample(),
+            interpreter: Some("bash".into()),
+            env: vec![("API_TOKEN".into(), "<hidden by tpm>".into())],
+            max_restarts: 10,
+            restart_delay: 250,
+            kill_timeout: 3000,
+            log_max_size: 10 << 20,
+            log_keep: 5,
+            log_files: vec![LogFile {
+                path: "/s/logs/web-8080.out".into(),
+                stream: Stream::Out,
+                bytes: 2048,
+            }],
+            listening: true,
+            tree: vec![TreeProcess {
+                pid: 4242,
+                ppid: 4241,
+                command: "bash /srv/web.sh".into(),
+                rss: 4096,
+            }],
+            events: vec![full_event()],
+            created: sample().started,
+        };
+        let v = describe(&d, Span::test_data());
+        let mut want = PROCESS_COLUMNS.map(String::from).to_vec();
+        want.extend(DESCRIBE_COLUMNS.map(String::from));
+        assert_eq!(columns(&v), want);
+        assert_eq!(sorted(columns(&v)), json_keys(&d));
+        let r = v.as_record().unwrap();
+        assert_eq!(
+            r.get("restart_delay").unwrap().as_duration().unwrap(),
+            250_000_000
+        );
+        assert_eq!(
+            r.get("log_max_size").unwrap().as_filesize().unwrap().get(),
+            10 << 20
+        );
+        let env = r.get("env").unwrap().as_record().unwrap();
+        assert_eq!(
+            env.get("API_TOKEN").unwrap().as_str().unwrap(),
+            "<hidden by tpm>"
+        );
+        let file = &r.get("log_files").unwrap().as_list().unwrap()[0];
+        assert_eq!(columns(file), LOG_FILE_COLUMNS.map(String::from).to_vec());
+        let json_file: Vec<String> = json_keys(&d.log_files[0])
+            .iter()
+            .map(|k| column_of(k))
+            .collect();
+        assert_eq!(sorted(columns(file)), sorted(json_file));
+        let size = file.as_record().unwrap().get("size").unwrap();
+        assert_eq!(size.as_filesize().unwrap().get(), 2048);
+        let process = &r.get("tree").unwrap().as_list().unwrap()[0];
+        assert_eq!(columns(process), TREE_COLUMNS.map(String::from).to_vec());
+        assert_eq!(sorted(columns(process)), json_keys(&d.tree[0]));
+        let event = &r.get("events").unwrap().as_list().unwrap()[0];
+        assert_eq!(columns(event), EVENT_COLUMNS.map(String::from).to_vec());
+        assert!(r.get("listening").unwrap().as_bool().unwrap());
+    }
 }

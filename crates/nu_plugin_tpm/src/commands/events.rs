@@ -1,18 +1,15 @@
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver};
-use std::sync::Arc;
-
 use nu_plugin::{DynamicCompletionCall, EngineInterface, EvaluatedCall, PluginCommand};
 use nu_protocol::engine::ArgType;
 use nu_protocol::{
-    Category, DynamicSuggestion, Example, LabeledError, ListStream, PipelineData, ShellError,
-    Signature, Span, SyntaxShape, Type, Value,
+    Category, DynamicSuggestion, Example, LabeledError, PipelineData, Signature, Span, SyntaxShape,
+    Type, Value,
 };
 use tpm_core::events::{self, Event};
 use tpm_core::ops::ALL;
 use tpm_core::FileChoice;
 
 use super::logs::lines_flag;
+use crate::follow::{self, Follower};
 use crate::{complete, context, error, selection, value, TpmPlugin};
 
 /// `tpm events`: what happened to processes (starts, exits, restarts, verdicts, stops), as
@@ -160,42 +157,18 @@ too."
             return Ok(PipelineData::value(Value::list(rows, head), None));
         }
 
-        // Following: a thread sends the last events, then each new one, into a channel the
-        // stream reads from. It ends when Nushell is interrupted, or when the stream is
-        // dropped (`Following`).
-        let signals = engine.signals().clone();
-        let stop = Arc::new(AtomicBool::new(false));
-        let (tx, rx) = sync_channel::<Result<Event, LabeledError>>(256);
-        let follower = {
-            let (stop, signals) = (stop.clone(), signals.clone());
-            move || {
-                for event in past {
-                    if tx.send(Ok(event)).is_err() {
-                        return;
-                    }
-                }
-                let keep_going = || !stop.load(Ordering::Relaxed) && !signals.interrupted();
-                let sent = |event| tx.send(Ok(event)).is_ok();
-                let followed = (!follow_all).then_some(names.as_slice());
-                if let Err(e) = tpm.follow_events(followed, keep_going, sent) {
-                    let _ = tx.send(Err(error::general(&e, head)));
-                }
+        // Following: the last events, then each new one.
+        let follow = move |follower: &Follower<Event>| {
+            if !past.into_iter().all(|event| follower.send(event)) {
+                return;
+            }
+            let followed = (!follow_all).then_some(names.as_slice());
+            let sent = |event| follower.send(event);
+            if let Err(e) = tpm.follow_events(followed, || follower.keep_going(), sent) {
+                follower.fail(error::general(&e, head));
             }
         };
-        std::thread::Builder::new()
-            .name("tpm events --follow".into())
-            .spawn(follower)
-            .map_err(|e| {
-                LabeledError::new(format!("cannot follow the events: {e}")).with_label("here", head)
-            })?;
-        let rows = Following { rx, stop }.map(move |event| match event {
-            Ok(event) => value::event(&event, head),
-            Err(e) => Value::error(ShellError::from(e), head),
-        });
-        Ok(PipelineData::list_stream(
-            ListStream::new(rows, head, signals),
-            None,
-        ))
+        follow::stream(engine, head, "tpm events --follow", follow, value::event)
     }
 }
 
@@ -223,27 +196,6 @@ fn bad_since(what: &str, span: Span) -> LabeledError {
         .with_label("not a duration or a time", span)
         .with_code("tpm::usage")
         .with_help("a duration (1hr, 30min, or 90s, 30m, 1h, 2d) or a time (2026-12-02T10:00:00+01:00, \"2026-12-02 10:00\")")
-}
-
-/// The followed events. Dropping it (the stream's reader went away) tells the following
-/// thread to end.
-struct Following {
-    rx: Receiver<Result<Event, LabeledError>>,
-    stop: Arc<AtomicBool>,
-}
-
-impl Iterator for Following {
-    type Item = Result<Event, LabeledError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        self.rx.recv().ok()
-    }
-}
-
-impl Drop for Following {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 mod apps;
 mod completion;
 mod examples;
+mod history;
 mod in_process;
 mod real_nu;
 mod world;
