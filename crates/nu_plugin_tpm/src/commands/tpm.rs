@@ -26,9 +26,11 @@ impl SimplePluginCommand for Tpm {
 
     fn extra_description(&self) -> &str {
         "Every command returns data: `tpm list | where status == online`, \
-`tpm logs web-8080 | where stream == err`. Apps can be declared: `tpm init` writes a starter \
+`tpm logs web-8080 | where stream == err`, `tpm events | where event == exited`, \
+`tpm describe web-8080 | get tree`. Apps can be declared: `tpm init` writes a starter \
 ecosystem file, `tpm start ecosystem.json` starts its apps, records piped into `tpm start` \
 start too, and `tpm dump | save apps.json` writes the processes back as such a file. \
+`tpm save`, `tpm resurrect` and `tpm startup` bring back what is meant to run after a reboot. \
 Processes live in $env.TETRA_DIR/tpm (default ~/tetra/tpm), shared with the `tpm` command of \
 bash and zsh."
     }
@@ -65,6 +67,11 @@ bash and zsh."
             Example {
                 example: "tpm help dump",
                 description: "The help of `tpm dump`: the processes as an ecosystem file",
+                result: None,
+            },
+            Example {
+                example: "tpm help events",
+                description: "The help of `tpm events`: what happened to the processes",
                 result: None,
             },
             Example {

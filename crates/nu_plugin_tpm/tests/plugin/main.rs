@@ -11,4 +11,5 @@ mod examples;
 mod history;
 mod in_process;
 mod real_nu;
+mod reboot;
 mod world;
