@@ -8,6 +8,7 @@
 mod apps;
 mod cleanup;
 mod dump;
+mod export;
 mod list;
 mod plan;
 mod resurrect;
