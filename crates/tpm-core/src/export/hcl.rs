@@ -67,23 +67,18 @@ impl Body {
 
     fn write(&self, out: &mut String, depth: usize) {
         let pad = "  ".repeat(depth);
-        // Attributes in a run line up their `=`, as `nomad fmt` does.
-        let width = self
-            .items
-            .iter()
-            .map(|i| match i {
-                Item::Attr(k, _) => k.len(),
-                _ => 0,
-            })
-            .max()
-            .unwrap_or(0);
-        let mut previous_was_block = false;
+        let mut previous: Option<&Item> = None;
         for (i, item) in self.items.iter().enumerate() {
-            let is_block = matches!(item, Item::Block(..));
-            if i > 0 && (is_block || previous_was_block) {
+            // A blank line around blocks, except after the comment that introduces one.
+            let blank = match (previous, item) {
+                (None, _) | (Some(Item::Comment(_)), _) => false,
+                (Some(Item::Block(..)), _) | (_, Item::Block(..) | Item::Comment(_)) => true,
+                _ => false,
+            };
+            if blank {
                 out.push('\n');
             }
-            previous_was_block = is_block;
+            previous = Some(item);
             match item {
                 Item::Comment(text) => {
                     for line in text.lines() {
@@ -91,6 +86,19 @@ impl Body {
                     }
                 }
                 Item::Attr(key, value) => {
+                    // A run of attributes lines up its `=`, as `nomad fmt` does.
+                    let width = self.items[i..]
+                        .iter()
+                        .map_while(|it| match it {
+                            Item::Attr(k, _) => Some(k.len()),
+                            _ => None,
+                        })
+                        .chain(self.items[..i].iter().rev().map_while(|it| match it {
+                            Item::Attr(k, _) => Some(k.len()),
+                            _ => None,
+                        }))
+                        .max()
+                        .unwrap_or(0);
                     let _ = write!(out, "{pad}{key:width$} = ");
                     value.write(out, depth);
                     out.push('\n');

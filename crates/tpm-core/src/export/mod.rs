@@ -240,6 +240,47 @@ impl<'a> Prepared<'a> {
     }
 }
 
+/// The user this process runs as (system units run the apps as that user, as tpm does).
+pub fn current_user(ctx: &Context) -> Option<String> {
+    let uid = nix::unistd::getuid();
+    match nix::unistd::User::from_uid(uid) {
+        Ok(Some(user)) => Some(user.name),
+        _ => ctx
+            .var("USER")
+            .and_then(|u| u.to_str())
+            .map(str::to_string)
+            .or_else(|| Some(uid.to_string())),
+    }
+}
+
+/// What to run once the files are in `dir`, to hand the apps over.
+pub fn next_steps(engine: Engine, options: &ExportOptions, dir: &Path) -> Vec<String> {
+    let d = dir.display();
+    let stop = "tpm stop the same apps first: they use the same ports".to_string();
+    match engine {
+        Engine::Systemd => {
+            let (ctl, units) = match options.scope {
+                UnitScope::User => ("systemctl --user", "~/.config/systemd/user"),
+                UnitScope::System => ("sudo systemctl", "/etc/systemd/system"),
+            };
+            vec![
+                stop,
+                format!("put the files in {units} (or export with -o {units})"),
+                format!("{ctl} daemon-reload && {ctl} enable --now {SET}.target"),
+            ]
+        }
+        Engine::Nomad => {
+            let file = match options.nomad_format {
+                NomadFormat::Hcl => format!("nomad job run {d}/{SET}.nomad.hcl"),
+                NomadFormat::Json => format!("nomad job run -json {d}/{SET}.nomad.json"),
+            };
+            vec![stop, file]
+        }
+        Engine::Compose => vec![stop, format!("docker compose -f {d}/compose.yaml up -d")],
+        Engine::Kubernetes => vec![format!("kubectl apply -f {d}/{SET}.yaml")],
+    }
+}
+
 /// `program` on `path` (relative PATH entries from `cwd`, as the process would see them).
 fn find(program: &str, path: &str, cwd: &str) -> Option<String> {
     let ctx = Context {

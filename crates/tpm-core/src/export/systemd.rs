@@ -182,6 +182,29 @@ fn target(apps: &[Prepared], scope: UnitScope) -> String {
     t
 }
 
+/// The major version of the systemd on this machine (`systemctl --version` says
+/// `systemd 252 (252.38-1~deb12u1)`), found on the caller's PATH; `None` without one.
+pub fn installed_version(ctx: &crate::context::Context) -> Option<u32> {
+    let program = crate::target::which("systemctl", ctx)?;
+    let out = std::process::Command::new(program)
+        .arg("--version")
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    parse_version(&String::from_utf8_lossy(&out.stdout))
+}
+
+fn parse_version(text: &str) -> Option<u32> {
+    text.lines()
+        .next()?
+        .strip_prefix("systemd ")?
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
+}
+
 /// A value (`Environment=`'s `KEY=value`, a path) as one quoted word: `"..."` with `\`
 /// and `"` escaped, control characters as `\xNN`, and `%` doubled.
 pub fn quote_value(value: &str) -> String {
@@ -268,6 +291,16 @@ mod tests {
         assert!(unit.contains("#RestartSteps=8\n"), "{unit}");
         assert!(files[1].text.contains("Wants=tpm-web-7777.service\n"));
         assert!(files[1].text.contains("WantedBy=default.target\n"));
+    }
+
+    #[test]
+    fn the_installed_version_is_read_from_systemctl() {
+        assert_eq!(
+            parse_version("systemd 252 (252.38-1~deb12u1)\n+PAM +AUDIT"),
+            Some(252)
+        );
+        assert_eq!(parse_version("systemd 256.7\n"), Some(256));
+        assert_eq!(parse_version("something else"), None);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub mod completions;
 pub mod dump;
+pub mod export;
 pub mod init;
 pub mod list;
 pub mod logs;
