@@ -94,14 +94,6 @@ pub enum Error {
     #[error("no process is meant to run, and saving would empty {}, which lists some", file.display())]
     EmptyDump { file: PathBuf },
 
-    /// `tpm export compose|kubernetes` without `--image`: those engines run containers.
-    #[error("{engine} runs containers, so `tpm export {engine}` needs the image to run the apps in (--image)")]
-    NeedsImage { engine: &'static str },
-
-    /// A file `tpm export -o DIR` would replace, which tpm did not write.
-    #[error("{} exists and was not written by tpm export", path.display())]
-    NotOurs { path: PathBuf },
-
     /// An app of an ecosystem file that cannot be started as written (its script is
     /// missing, it has no PORT, ...): the error says which file and which app, and keeps
     /// the exit code and help of what went wrong.
@@ -136,8 +128,6 @@ impl Error {
             Error::NodeMissing { .. } => EXIT_NOT_RUNNABLE,
             Error::App { source, .. } => source.exit_code(),
             Error::EmptyDump { .. } => EXIT_FAILURE,
-            Error::NeedsImage { .. } => EXIT_USAGE,
-            Error::NotOurs { .. } => EXIT_FAILURE,
         }
     }
 
@@ -185,12 +175,6 @@ impl Error {
             }
             Error::EmptyDump { .. } => {
                 "start what should run first (then `tpm save`), or give --force to save the empty list".into()
-            }
-            Error::NeedsImage { .. } => {
-                "give an image that holds the apps' programs and files at the same paths: --image registry.example/app:1.0".into()
-            }
-            Error::NotOurs { .. } => {
-                "export into another folder (-o DIR), move the file away, or give --force to replace it".into()
             }
             Error::App { source, .. } => return source.help().map(|h| {
                 format!("{h} (relative paths in an ecosystem file are taken from its folder, a script from its app's cwd)")

@@ -230,11 +230,17 @@ mod tests {
     fn the_backoff_seen_from_outside() {
         let p = Policy::default();
         let ms: Vec<u64> = p.delays(10).iter().map(|d| d.as_millis() as u64).collect();
-        assert_eq!(ms, [100, 200, 400, 800, 1600, 3200, 6400, 12800, 15000, 15000]);
+        assert_eq!(
+            ms,
+            [100, 200, 400, 800, 1600, 3200, 6400, 12800, 15000, 15000]
+        );
         // 100 ms doubles 8 times before the 15 s cap stops it.
         assert_eq!(p.steps_to_cap(), 8);
         // 10 quick exits: 10 runs under 1 s and the 9 delays between them.
-        assert_eq!(p.crash_loop_span(10), Duration::from_millis(10_000 + 40_500));
+        assert_eq!(
+            p.crash_loop_span(10),
+            Duration::from_millis(10_000 + 40_500)
+        );
         let zero = Policy {
             restart_delay: Duration::ZERO,
             ..p

@@ -86,7 +86,11 @@ fn service(app: &Prepared, image: &str, notes: &mut Vec<String>) -> Json {
     );
     s.insert(
         "restart".into(),
-        json!(if p.autorestart { "unless-stopped" } else { "no" }),
+        json!(if p.autorestart {
+            "unless-stopped"
+        } else {
+            "no"
+        }),
     );
     s.insert("stop_signal".into(), json!("SIGTERM"));
     s.insert("stop_grace_period".into(), json!(duration(p.kill_timeout)));
@@ -102,7 +106,13 @@ fn literal(value: &str) -> String {
 fn variable(key: &str) -> String {
     let mut var: String = key
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if var.starts_with(|c: char| c.is_ascii_digit()) || var.is_empty() {
         var.insert(0, '_');

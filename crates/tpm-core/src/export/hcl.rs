@@ -150,7 +150,11 @@ impl Value {
                     return;
                 }
                 let pad = "  ".repeat(depth + 1);
-                let width = entries.iter().map(|(k, _)| quote(k).len()).max().unwrap_or(0);
+                let width = entries
+                    .iter()
+                    .map(|(k, _)| quote(k).len())
+                    .max()
+                    .unwrap_or(0);
                 out.push_str("{\n");
                 for (k, v) in entries {
                     let _ = write!(out, "{pad}{:width$} = ", quote(k));
@@ -197,7 +201,10 @@ mod tests {
     #[test]
     fn strings_are_quoted_as_hcl_templates() {
         assert_eq!(quote(r#"a "b" \c"#), r#""a \"b\" \\c""#);
-        assert_eq!(quote("${x} %{y} $z %w $${v}"), r#""$${x} %%{y} $z %w $$${v}""#);
+        assert_eq!(
+            quote("${x} %{y} $z %w $${v}"),
+            r#""$${x} %%{y} $z %w $$${v}""#
+        );
         assert_eq!(quote("tab\there\u{1}"), r#""tab\there\u0001""#);
     }
 
@@ -213,10 +220,8 @@ mod tests {
                     .block(
                         "group",
                         &["g"],
-                        Body::new().attr(
-                            "env",
-                            Value::Object(vec![("a.b".into(), Value::str("1"))]),
-                        ),
+                        Body::new()
+                            .attr("env", Value::Object(vec![("a.b".into(), Value::str("1"))])),
                     ),
             )
             .render();

@@ -41,7 +41,6 @@ use crate::spec::Spec;
 use crate::supervisor::ENV_NAME;
 use crate::target::which;
 
-
 /// What every file `tpm export` writes contains (a comment, or the Nomad job's `Meta` in
 /// JSON): how [`write`] knows a file it may replace.
 pub const MARKER: &str = "written by tpm export";
@@ -161,9 +160,11 @@ pub fn render(engine: Engine, apps: &[App], options: &ExportOptions) -> Result<E
 fn image(engine: Engine, options: &ExportOptions) -> Result<&str> {
     match options.image.as_deref().map(str::trim) {
         Some(image) if !image.is_empty() => Ok(image),
-        _ => Err(Error::NeedsImage {
-            engine: engine.as_str(),
-        }),
+        // A usage error, not a variant of its own: every front end renders it already.
+        _ => Err(Error::Usage(format!(
+            "{e} runs containers, so `tpm export {e}` needs --image IMAGE: an image that holds the apps' programs and files at the paths tpm runs them from",
+            e = engine.as_str()
+        ))),
     }
 }
 
@@ -293,7 +294,7 @@ fn find(program: &str, path: &str, cwd: &str) -> Option<String> {
 /// A duration as Go, systemd and compose all read it: `3s`, `1500ms`, `0s`.
 fn duration(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         format!("{ms}ms")
@@ -309,7 +310,10 @@ pub fn write(dir: &Path, files: &[ExportFile], force: bool) -> Result<Vec<PathBu
         for path in &paths {
             match fs::read(path) {
                 Ok(bytes) if !String::from_utf8_lossy(&bytes).contains(MARKER) => {
-                    return Err(Error::NotOurs { path: path.clone() })
+                    return Err(Error::Usage(format!(
+                        "{} exists and was not written by tpm export: export into another folder, move it away, or give --force to replace it",
+                        path.display()
+                    )))
                 }
                 _ => {}
             }
@@ -379,7 +383,11 @@ mod tests {
         let a = app(
             "web-7777",
             &["sh", "-c", "exit 0"],
-            &[("PORT", "1"), ("DB_PASSWORD", "hunter2"), ("GREETING", "hi")],
+            &[
+                ("PORT", "1"),
+                ("DB_PASSWORD", "hunter2"),
+                ("GREETING", "hi"),
+            ],
         );
         let mut notes = Vec::new();
         let p = Prepared::new(&a, Engine::Systemd, &mut notes);
@@ -407,7 +415,7 @@ mod tests {
         let apps = [app("web-7777", &["sh"], &[])];
         for engine in [Engine::Compose, Engine::Kubernetes] {
             let err = render(engine, &apps, &ExportOptions::default()).unwrap_err();
-            assert!(matches!(err, Error::NeedsImage { .. }), "{err}");
+            assert!(err.to_string().contains("--image"), "{err}");
             assert_eq!(err.exit_code(), crate::error::EXIT_USAGE);
         }
     }
@@ -424,7 +432,10 @@ mod tests {
         write(dir.path(), &files, false).unwrap();
         fs::write(dir.path().join("a.service"), "mine\n").unwrap();
         let err = write(dir.path(), &files, false).unwrap_err();
-        assert!(matches!(err, Error::NotOurs { .. }), "{err}");
+        assert!(
+            err.to_string().contains("not written by tpm export"),
+            "{err}"
+        );
         assert_eq!(
             fs::read_to_string(dir.path().join("a.service")).unwrap(),
             "mine\n"

@@ -61,7 +61,11 @@ impl Restart {
         let (attempts, interval, mode) = if !p.autorestart {
             (0, MIN_INTERVAL, "fail")
         } else if p.max_restarts > 0 {
-            (p.max_restarts - 1, p.crash_loop_span(p.max_restarts), "fail")
+            (
+                p.max_restarts - 1,
+                p.crash_loop_span(p.max_restarts),
+                "fail",
+            )
         } else {
             let attempts = p.steps_to_cap().max(1);
             (attempts, p.crash_loop_span(attempts + 1), "delay")
@@ -86,14 +90,23 @@ fn logs(app: &Prepared) -> Option<(u64, u64)> {
     if l.max_size == 0 {
         return None;
     }
-    Some((u64::from(l.keep) + 1, l.max_size.div_ceil(1024 * 1024).max(1)))
+    Some((
+        u64::from(l.keep) + 1,
+        l.max_size.div_ceil(1024 * 1024).max(1),
+    ))
 }
 
 /// The input variable that holds secret `key` of `app`, as an HCL identifier.
 fn variable(app: &Prepared, key: &str) -> String {
     let raw = format!("secret_{}_{key}", app.name);
     raw.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -127,11 +140,7 @@ fn hcl(apps: &[Prepared], notes: &mut Vec<String>) -> String {
     let mut job = Body::new()
         .attr("type", Value::str("service"))
         .attr("datacenters", Value::List(vec![Value::str("*")]))
-        .block(
-            "meta",
-            &[],
-            Body::new().attr("tpm", Value::str(MARKER)),
-        );
+        .block("meta", &[], Body::new().attr("tpm", Value::str(MARKER)));
     for app in apps {
         let mut env: Vec<(String, Value)> = app
             .env
@@ -146,10 +155,7 @@ fn hcl(apps: &[Prepared], notes: &mut Vec<String>) -> String {
                 Body::new()
                     .attr("type", Value::Expr("string".into()))
                     .attr("sensitive", Value::Bool(true))
-                    .attr(
-                        "description",
-                        Value::str(format!("{key} of {}", app.name)),
-                    ),
+                    .attr("description", Value::str(format!("{key} of {}", app.name))),
             );
             env.push((key.clone(), Value::Expr(format!("var.{var}"))));
             notes.push(format!(
@@ -162,14 +168,22 @@ fn hcl(apps: &[Prepared], notes: &mut Vec<String>) -> String {
         if app.argv.len() > 1 {
             config = config.attr(
                 "args",
-                Value::List(app.argv[1..].iter().map(|a| Value::str(a.as_str())).collect()),
+                Value::List(
+                    app.argv[1..]
+                        .iter()
+                        .map(|a| Value::str(a.as_str()))
+                        .collect(),
+                ),
             );
         }
         config = config.attr("work_dir", Value::str(app.spec.cwd.as_str()));
         let mut task = Body::new()
             .attr("driver", Value::str("raw_exec"))
             .attr("kill_signal", Value::str("SIGTERM"))
-            .attr("kill_timeout", Value::str(duration(app.policy().kill_timeout)))
+            .attr(
+                "kill_timeout",
+                Value::str(duration(app.policy().kill_timeout)),
+            )
             .block("config", &[], config)
             .attr("env", Value::Object(env));
         if let Some((files, mb)) = logs(app) {
@@ -362,6 +376,9 @@ mod tests {
             autorestart: false,
             ..p
         };
-        assert_eq!((Restart::of(&off).attempts, Restart::of(&off).mode), (0, "fail"));
+        assert_eq!(
+            (Restart::of(&off).attempts, Restart::of(&off).mode),
+            (0, "fail")
+        );
     }
 }

@@ -69,7 +69,11 @@ fn service(app: &Prepared, options: &ExportOptions, notes: &mut Vec<String>) -> 
         app.name
     );
     t.push_str("[Unit]\n");
-    let _ = writeln!(t, "Description={}", escape_percent(&format!("tpm app {}", app.name)));
+    let _ = writeln!(
+        t,
+        "Description={}",
+        escape_percent(&format!("tpm app {}", app.name))
+    );
     let _ = writeln!(t, "PartOf={SET}.target");
     if p.autorestart && p.max_restarts > 0 {
         let _ = writeln!(
@@ -119,11 +123,7 @@ fn service(app: &Prepared, options: &ExportOptions, notes: &mut Vec<String>) -> 
             app.secrets.join(", ")
         ));
     }
-    let _ = writeln!(
-        t,
-        "Restart={}",
-        if p.autorestart { "always" } else { "no" }
-    );
+    let _ = writeln!(t, "Restart={}", if p.autorestart { "always" } else { "no" });
     let _ = writeln!(t, "RestartSec={}", duration(p.restart_delay));
     let steps = p.steps_to_cap();
     if p.autorestart && steps > 0 {
@@ -312,7 +312,10 @@ mod tests {
             ..ExportOptions::default()
         });
         let unit = &files[0].text;
-        assert!(unit.contains("\nRestartSteps=8\nRestartMaxDelaySec=15s\n"), "{unit}");
+        assert!(
+            unit.contains("\nRestartSteps=8\nRestartMaxDelaySec=15s\n"),
+            "{unit}"
+        );
         assert!(unit.contains("\nUser=alice\n"), "{unit}");
         assert!(files[1].text.contains("WantedBy=multi-user.target\n"));
     }

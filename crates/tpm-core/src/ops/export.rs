@@ -15,7 +15,11 @@ impl Tpm {
         choice: &FileChoice,
     ) -> Result<(Vec<App>, Vec<String>)> {
         let all = [super::ALL.to_string()];
-        let selectors = if selectors.is_empty() { &all[..] } else { selectors };
+        let selectors = if selectors.is_empty() {
+            &all[..]
+        } else {
+            selectors
+        };
         let caller_path = self
             .ctx
             .var("PATH")
@@ -30,7 +34,9 @@ impl Tpm {
         };
         for selector in selectors {
             // A process's own name comes first, as everywhere (see `Tpm::select`).
-            if self.is_ecosystem_file(selector) && !Name::parse(selector).is_ok_and(|n| self.store.exists(&n)) {
+            if self.is_ecosystem_file(selector)
+                && !Name::parse(selector).is_ok_and(|n| self.store.exists(&n))
+            {
                 let plan = self.plan_file(selector, choice)?;
                 warnings.extend(plan.warnings);
                 for p in plan.plans {

@@ -109,7 +109,8 @@ fn python_json(script: &str, file: &Path) -> Value {
     out.json()
 }
 
-const YAML_TO_JSON: &str = "import json, sys, yaml\nprint(json.dumps(list(yaml.safe_load_all(open(sys.argv[1])))))";
+const YAML_TO_JSON: &str =
+    "import json, sys, yaml\nprint(json.dumps(list(yaml.safe_load_all(open(sys.argv[1])))))";
 
 /// python-hcl2 keeps strings as HCL wrote them (quoted, escaped): decoded here, so the
 /// values read back are the strings Nomad gets.
@@ -159,7 +160,11 @@ fn systemd_units_pass_systemd_analyze_verify_with_the_exact_argv_env_and_policy(
             .collect();
         assert_eq!(
             names,
-            ["tpm-api-4000.service", "tpm-apps.target", "tpm-web-7777.service"]
+            [
+                "tpm-api-4000.service",
+                "tpm-apps.target",
+                "tpm-web-7777.service"
+            ]
         );
         let mut verify = Command::new(program("systemd-analyze"));
         verify.env("XDG_RUNTIME_DIR", runtime.path());
@@ -235,7 +240,10 @@ fn the_nomad_job_file_parses_as_hcl_and_holds_every_field() {
     assert_eq!(task["kill_timeout"], "5s");
     assert_eq!(task["kill_signal"], "SIGTERM");
     let config = &task["config"][0];
-    assert_eq!(config["command"], s.path().join("api/server.sh").to_str().unwrap());
+    assert_eq!(
+        config["command"],
+        s.path().join("api/server.sh").to_str().unwrap()
+    );
     assert_eq!(config["args"], serde_json::json!(ARGS));
     assert_eq!(config["work_dir"], s.path().join("api").to_str().unwrap());
     let env = &task["env"];
@@ -294,14 +302,21 @@ fn the_compose_file_passes_the_compose_spec_and_keeps_values_literal() {
     assert_eq!(api["restart"], "unless-stopped");
     assert_eq!(api["stop_grace_period"], "5s");
     assert_eq!(api["stop_signal"], "SIGTERM");
-    assert_eq!(doc["services"]["web-7777"]["entrypoint"], serde_json::json!(["sleep"]));
+    assert_eq!(
+        doc["services"]["web-7777"]["entrypoint"],
+        serde_json::json!(["sleep"])
+    );
 }
 
 #[test]
 fn kubernetes_manifests_pass_kubernetes_validate_with_a_deployment_and_service_per_app() {
     let s = Sandbox::new();
     started(&s);
-    let dir = export_to(&s, "k8s", &["kubernetes", "--image", "registry.example/app:1.0"]);
+    let dir = export_to(
+        &s,
+        "k8s",
+        &["kubernetes", "--image", "registry.example/app:1.0"],
+    );
     let file = dir.join("tpm-apps.yaml");
     let out = run(Command::new(validator("kubernetes-validate"))
         .arg("--strict")
@@ -321,7 +336,10 @@ fn kubernetes_manifests_pass_kubernetes_validate_with_a_deployment_and_service_p
     let pod = &deployment["spec"]["template"]["spec"];
     assert_eq!(pod["terminationGracePeriodSeconds"], 5);
     let c = &pod["containers"][0];
-    assert_eq!(c["command"], serde_json::json!([s.path().join("api/server.sh")]));
+    assert_eq!(
+        c["command"],
+        serde_json::json!([s.path().join("api/server.sh")])
+    );
     let doubled: Vec<String> = ARGS.iter().map(|a| a.replace('$', "$$")).collect();
     assert_eq!(c["args"], serde_json::json!(doubled));
     assert_eq!(c["workingDir"], s.path().join("api").to_str().unwrap());
@@ -329,7 +347,10 @@ fn kubernetes_manifests_pass_kubernetes_validate_with_a_deployment_and_service_p
     assert_eq!(c["readinessProbe"]["tcpSocket"]["port"], 4000);
     let env = env_of(&c["env"]);
     assert!(env.contains(&("PORT".into(), "4000".into())), "{env:?}");
-    assert!(env.contains(&("TPM_NAME".into(), "api-4000".into())), "{env:?}");
+    assert!(
+        env.contains(&("TPM_NAME".into(), "api-4000".into())),
+        "{env:?}"
+    );
     let secret = c["env"]
         .as_array()
         .unwrap()
@@ -347,7 +368,17 @@ fn kubernetes_manifests_pass_kubernetes_validate_with_a_deployment_and_service_p
 fn an_ecosystem_file_is_exported_without_starting_anything() {
     let s = Sandbox::new();
     let file = apps(&s);
-    let out = export(&s, &["compose", file.to_str().unwrap(), "--image", "x", "--only", "web"]);
+    let out = export(
+        &s,
+        &[
+            "compose",
+            file.to_str().unwrap(),
+            "--image",
+            "x",
+            "--only",
+            "web",
+        ],
+    );
     out.ok();
     assert!(out.stdout.contains("web-7777:"), "{}", out.stdout);
     assert!(!out.stdout.contains("api-4000"), "{}", out.stdout);
@@ -361,7 +392,10 @@ fn secrets_are_never_written_and_stderr_says_what_to_fill_in() {
     let file = file.to_str().unwrap();
     for (args, says) in [
         (vec!["systemd", file], "~/.config/tpm/api-4000.env"),
-        (vec!["nomad", file], "nomad job run -var secret_api_4000_DB_PASSWORD="),
+        (
+            vec!["nomad", file],
+            "nomad job run -var secret_api_4000_DB_PASSWORD=",
+        ),
         (vec!["compose", file, "--image", "x"], "set DB_PASSWORD"),
         (
             vec!["kubernetes", file, "--image", "x"],
@@ -387,7 +421,9 @@ fn containers_need_an_image_and_flags_belong_to_their_engine() {
     }
     let out = export(&s, &["systemd", file, "--image", "x"]);
     out.code(64);
-    assert!(out.stderr.contains("--image is for tpm export compose and kubernetes"));
+    assert!(out
+        .stderr
+        .contains("--image is for tpm export compose and kubernetes"));
     export(&s, &["compose", file, "--image", "x", "--format", "json"]).code(64);
     // Nothing to export is said, not an empty file.
     export(&s, &["nomad"]).code(64);
@@ -402,12 +438,18 @@ fn export_o_never_replaces_a_file_it_did_not_write_without_force() {
     let out_dir = dir.to_str().unwrap();
     let mine = s.file("deploy/compose.yaml", "services: {}\n", 0o644);
     let out = export(&s, &["compose", file, "--image", "x", "-o", out_dir]);
-    out.code(1);
-    assert!(out.stderr.contains("not written by tpm export"), "{}", out.stderr);
+    out.code(64);
+    assert!(
+        out.stderr.contains("not written by tpm export"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(fs::read_to_string(&mine).unwrap(), "services: {}\n");
     let out = export(
         &s,
-        &["compose", file, "--image", "x", "-o", out_dir, "--force", "--json"],
+        &[
+            "compose", file, "--image", "x", "-o", out_dir, "--force", "--json",
+        ],
     );
     out.ok();
     assert_eq!(out.json()["files"][0], mine.to_str().unwrap());
