@@ -22,6 +22,7 @@
 //! | `info` | the observed view front ends render |
 //! | `complete` | process-name completion for every front end |
 //! | `logs` | reading, merging and following logs |
+//! | `events` | the event history: what happened to each process |
 //! | `ecosystem` | ecosystem files (JS, JSON, YAML, TOML) read into raw apps; `tpm init` starters |
 //! | `ops` | the operations: start, list, stop, restart, delete, logs, ports |
 //! | `supervisor` | the per-process supervisor |
@@ -30,6 +31,7 @@ pub mod complete;
 pub mod context;
 pub mod ecosystem;
 pub mod error;
+pub mod events;
 pub mod export;
 pub mod info;
 pub mod lock;

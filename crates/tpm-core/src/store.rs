@@ -6,6 +6,7 @@
 //! pids/NAME.lock        held by the supervisor for its whole life (see `lock`)
 //! logs/NAME.out|err     timestamped stdout and stderr
 //! envs/NAME.env         the environment the process was started with (see `write_env`)
+//! events/NAME.jsonl     what happened to it (see `events`)
 //! dump.json             what `tpm save` wrote (`dump.json.bak`: the one before)
 //! ```
 //! Folders are 0700 and files 0600: the store is private to its user. Every write of a
@@ -109,6 +110,16 @@ impl Store {
         self.dir("envs").join(format!("{name}.env"))
     }
 
+    /// The event histories' folder.
+    pub fn events_dir(&self) -> PathBuf {
+        self.dir("events")
+    }
+
+    /// The event history of a process (see `events`).
+    pub fn events_path(&self, name: &Name) -> PathBuf {
+        self.dir("events").join(format!("{name}.jsonl"))
+    }
+
     /// `tpm save`'s file.
     pub fn dump_path(&self) -> PathBuf {
         self.root.join("dump.json")
@@ -145,6 +156,7 @@ impl Store {
             self.dir("pids"),
             self.dir("logs"),
             self.dir("envs"),
+            self.dir("events"),
         ] {
             let meta = match fs::metadata(&dir) {
                 Ok(m) => m,
@@ -304,6 +316,11 @@ impl Store {
     pub fn remove_all(&self, name: &Name) -> Result<()> {
         remove_if_present(&self.pid_path(name))?;
         remove_if_present(&self.env_path(name))?;
+        let events = self.events_path(name);
+        remove_if_present(&events)?;
+        let mut older = events.into_os_string();
+        older.push(".1");
+        remove_if_present(Path::new(&older))?;
         let logs = self.dir("logs");
         if let Ok(entries) = fs::read_dir(&logs) {
             for entry in entries.flatten() {

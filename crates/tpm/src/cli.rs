@@ -37,6 +37,11 @@ pub enum Command {
     Logs(LogsArgs),
     /// Show the PORT of every process
     Ports(JsonFlag),
+    /// Show what happened: starts, exits, restarts, verdicts, stops (newest last)
+    Events(EventsArgs),
+    /// Everything about one process: spec, state, process tree, logs, last events
+    #[command(visible_aliases = ["show", "info"])]
+    Describe(DescribeArgs),
     /// Start every process meant to run that is not running (after a reboot), or a file's apps
     Resurrect(ResurrectArgs),
     /// Write the processes meant to run to $TETRA_DIR/tpm/dump.json (or FILE), for resurrect
@@ -104,6 +109,9 @@ pub struct StartArgs {
     /// With an ecosystem file: only these apps, by name (comma-separated or repeated)
     #[arg(long, value_name = "APP", value_delimiter = ',')]
     pub only: Vec<String>,
+    /// Start even when another process listens on the PORT
+    #[arg(long)]
+    pub force: bool,
     /// Print the started process as JSON
     #[arg(long)]
     pub json: bool,
@@ -124,6 +132,38 @@ pub struct LogsArgs {
     #[arg(long, short = 'f')]
     pub follow: bool,
     /// Print one JSON object per line
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DescribeArgs {
+    /// The process: its name or id
+    #[arg(value_name = "NAME|ID", add = ArgValueCompleter::new(complete::process_names))]
+    pub name: String,
+    /// Print it as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  tpm events                      # the last 50 events of every process\n  tpm events api-3000 --since 1h\n  tpm events -f                   # follow, also processes started later"
+)]
+pub struct EventsArgs {
+    /// Processes (names, ids, patterns, all; default: all)
+    #[arg(value_name = "NAME|ID|all", add = ArgValueCompleter::new(complete::process_names))]
+    pub names: Vec<String>,
+    /// Only events since then: a duration back (90s, 30m, 1h, 2d) or a time (2026-12-02 10:00)
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+    /// How many of the last events to show
+    #[arg(long, short = 'n', value_name = "N", default_value_t = 50)]
+    pub lines: usize,
+    /// Keep printing events as they happen
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+    /// Print one JSON object per event
     #[arg(long)]
     pub json: bool,
 }

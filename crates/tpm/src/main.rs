@@ -65,6 +65,8 @@ fn run() -> i32 {
         Command::Delete(args) => commands::stop::run(&tpm, args, commands::stop::Action::Delete),
         Command::Logs(args) => commands::logs::run(&tpm, args),
         Command::Ports(args) => commands::ports::run(&tpm, args),
+        Command::Events(args) => commands::events::run(&tpm, args),
+        Command::Describe(args) => commands::describe::run(&tpm, args),
         Command::Resurrect(args) => commands::resurrect::run(&tpm, args),
         Command::Save(args) => commands::save::run(&tpm, args),
         Command::Startup(args) => commands::startup::run(&tpm, args),

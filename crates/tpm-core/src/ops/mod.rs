@@ -7,8 +7,10 @@
 
 mod apps;
 mod cleanup;
+mod describe;
 mod dump;
 mod export;
+mod history;
 mod list;
 mod plan;
 mod resurrect;
@@ -19,6 +21,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 pub use apps::{AppStart, FileChoice, FilePlan};
+pub use describe::{Description, LogFile, TreeProcess};
 
 pub use list::{Listing, PortInfo};
 pub use plan::{Plan, StartRequest};

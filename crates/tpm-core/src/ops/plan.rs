@@ -32,6 +32,8 @@ pub struct StartRequest {
     pub script_in_cwd: bool,
     /// The record's `type`: `cli`, or `ecosystem` for an app of a file.
     pub kind: String,
+    /// Start even when another process listens on its PORT (`--force`).
+    pub force: bool,
 }
 
 impl StartRequest {
@@ -43,6 +45,7 @@ impl StartRequest {
             base_dir: None,
             script_in_cwd: false,
             kind: KIND_CLI.into(),
+            force: false,
         }
     }
 
@@ -54,6 +57,7 @@ impl StartRequest {
             base_dir: Some(dir),
             script_in_cwd: true,
             kind: KIND_ECOSYSTEM.into(),
+            force: false,
         }
     }
 
@@ -72,6 +76,8 @@ impl StartRequest {
 pub struct Plan {
     pub name: Name,
     pub spec: Spec,
+    /// Start even when another process listens on its PORT.
+    pub force: bool,
 }
 
 impl Tpm {
@@ -168,6 +174,10 @@ impl Tpm {
             max_size: opts.size(Opt::MaxLogSize),
             keep: opts.count(Opt::LogKeep),
         };
-        Ok(Plan { name, spec })
+        Ok(Plan {
+            name,
+            spec,
+            force: req.force,
+        })
     }
 }

@@ -11,6 +11,7 @@ use nix::sys::signal::Signal;
 
 use super::{cleanup, wait_until, Each, Tpm};
 use crate::error::{Error, Result};
+use crate::events::{self, Event, Kind};
 use crate::info::{observe, Clock, ProcessInfo};
 use crate::name::Name;
 use crate::proc::Identity;
@@ -89,6 +90,10 @@ impl Tpm {
 
     fn ask_to_stop(&self, name: &Name) -> Result<Asked> {
         let deadline = Instant::now() + BUSY_WAIT;
+        if self.store.exists(name) {
+            let asked = Event::now(name, Kind::StopRequested).by("user");
+            let _ = events::append(&self.store, &asked);
+        }
         loop {
             let mut record = self.store.load(name)?;
             if let Some(_lock) = self.store.try_lock(name)? {
@@ -170,5 +175,8 @@ fn corrupt_info(name: &Name) -> ProcessInfo {
         supervisor: None,
         autorestart: false,
         log_dropped: 0,
+        wanted: false,
+        restarts_24h: 0,
+        uptime_pct_24h: None,
     }
 }

@@ -2,7 +2,9 @@
 //! returns its exit code.
 
 pub mod completions;
+pub mod describe;
 pub mod dump;
+pub mod events;
 pub mod export;
 pub mod init;
 pub mod list;
