@@ -264,11 +264,15 @@ pub fn next_steps(engine: Engine, options: &ExportOptions, dir: &Path) -> Vec<St
                 UnitScope::User => ("systemctl --user", "~/.config/systemd/user"),
                 UnitScope::System => ("sudo systemctl", "/etc/systemd/system"),
             };
-            vec![
-                stop,
-                format!("put the files in {units} (or export with -o {units})"),
-                format!("{ctl} daemon-reload && {ctl} enable --now {SET}.target"),
-            ]
+            let mut steps = vec![stop];
+            // Exported straight into a folder systemd reads: nothing to copy.
+            if !dir.ends_with("systemd/user") && !dir.ends_with("systemd/system") {
+                steps.push(format!("copy them to {units} (or export there with -o)"));
+            }
+            steps.push(format!(
+                "{ctl} daemon-reload && {ctl} enable --now {SET}.target"
+            ));
+            steps
         }
         Engine::Nomad => {
             let file = match options.nomad_format {

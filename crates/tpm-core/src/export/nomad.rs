@@ -1,6 +1,7 @@
 //! Nomad: one job, `tpm-apps`, of type `service`, with one group per app and in it one
 //! `raw_exec` task (the program runs on the client host, as under tpm: `raw_exec` must be
-//! enabled on the clients, and runs tasks as the client's user unless `user` is set). As a
+//! enabled on the clients, and runs tasks as the client's user unless `user` is set; its
+//! `work_dir`, the app's cwd, needs Nomad 1.9.2 or later). As a
 //! job file (`tpm-apps.nomad.hcl`), or as the HTTP API's JSON (`tpm-apps.nomad.json`:
 //! PascalCase, durations in nanoseconds) for `nomad job run -json` or `POST /v1/jobs`.
 //!
