@@ -6,6 +6,7 @@
 mod completion;
 mod ecosystem;
 mod exit_codes;
+mod history;
 mod interactive_completion;
 mod lifecycle;
 mod logs;
