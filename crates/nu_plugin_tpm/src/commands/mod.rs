@@ -62,4 +62,12 @@ pub const SUBCOMMANDS: [&str; 12] = [
 /// The CLI's commands the plugin does not have yet (they landed in the CLI after the
 /// plugin's commands for ecosystem files): `tpm WORD` in Nushell says to run `^tpm WORD`.
 /// The parity test checks this list against the CLI's `--help`, so it shrinks as they come.
-pub const CLI_ONLY: [&str; 5] = ["resurrect", "save", "startup", "unstartup", "events"];
+pub const CLI_ONLY: [&str; 7] = [
+    "resurrect",
+    "save",
+    "startup",
+    "unstartup",
+    "events",
+    "describe",
+    "doctor",
+];

@@ -79,7 +79,13 @@ directory."
                 SyntaxShape::String,
                 "Arguments for the script, after `--` (as in the CLI).",
             );
-        selection::only_flag(start_options::add_flags(sig)).category(Category::System)
+        selection::only_flag(start_options::add_flags(sig))
+            .switch(
+                "force",
+                "Start even when another process listens on the PORT.",
+                None,
+            )
+            .category(Category::System)
     }
 
     fn search_terms(&self) -> Vec<&str> {
@@ -194,8 +200,9 @@ directory."
             if let Some(extra) = positional_name.as_ref().map(|n| n.span).or(args_span) {
                 return Err(per_app_argument(&target, extra));
             }
-            let choice =
+            let mut choice =
                 FileChoice::from_options(options, only.map(|o| o.item).unwrap_or_default());
+            choice.force = call.has_flag("force")?;
             let blame = Blame {
                 head,
                 target: Some(target.span),
@@ -247,7 +254,8 @@ directory."
             cwd: cwd.as_ref().map(|c| c.span),
             selectors: Vec::new(),
         };
-        let request = StartRequest::new(target_path, options);
+        let mut request = StartRequest::new(target_path, options);
+        request.force = call.has_flag("force")?;
         let info = tpm
             .start(&request)
             .map_err(|e| error::labeled(&e, &blame))?;
@@ -321,7 +329,8 @@ fn start_input(
     let document =
         ecosystem::document_from_value(json, Path::new(INPUT_ORIGIN), &tpm.context().cwd)
             .map_err(|e| in_input(&e))?;
-    let choice = FileChoice::from_options(options, only.map(|o| o.item).unwrap_or_default());
+    let mut choice = FileChoice::from_options(options, only.map(|o| o.item).unwrap_or_default());
+    choice.force = call.has_flag("force")?;
     let plan = tpm
         .plan_document(document, &choice)
         .map_err(|e| in_input(&e))?;

@@ -3,6 +3,7 @@
 
 pub mod completions;
 pub mod describe;
+pub mod doctor;
 pub mod dump;
 pub mod events;
 pub mod export;

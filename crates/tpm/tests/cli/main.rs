@@ -7,6 +7,7 @@ mod completion;
 mod ecosystem;
 mod exit_codes;
 mod export;
+mod history;
 mod interactive_completion;
 mod lifecycle;
 mod logs;
