@@ -56,7 +56,7 @@ pub enum Command {
     Init(InitArgs),
     /// Print processes as an ecosystem file that `tpm start` reads back
     Dump(DumpArgs),
-    /// Write processes (or a file's apps) as files another engine runs: systemd units, a Nomad job, a compose file, Kubernetes manifests
+    /// Write processes as files another engine runs: systemd, Nomad, compose, Kubernetes
     Export(ExportArgs),
     /// Print the shell script that makes Tab complete tpm's commands and process names
     Completions(CompletionsArgs),

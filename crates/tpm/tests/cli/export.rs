@@ -69,7 +69,9 @@ fn apps(s: &Sandbox) -> PathBuf {
 /// Apps started by tpm (so exported from the store, with the PATH they run with).
 fn started(s: &Sandbox) {
     let file = apps(s);
-    s.tpm(["start", file.to_str().unwrap()]).ok();
+    // The apps listen on nothing: --force, so that whatever else on this machine holds
+    // their ports (a server, another test) does not matter.
+    s.tpm(["start", file.to_str().unwrap(), "--force"]).ok();
 }
 
 fn export(s: &Sandbox, args: &[&str]) -> Run {
