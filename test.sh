@@ -10,8 +10,9 @@
 # nu crates are pinned to). Debian packages are installed with apt-get when this runs as
 # root or with password-less sudo; Nushell comes from npm, and the validators the export
 # tests run (check-jsonschema, kubernetes-validate, python-hcl2, pinned in .ci/validators.txt)
-# from PyPI into a venv, both in the git-ignored .ci/cache, which needs no root. Where something cannot be installed, nothing is built: one message
-# lists what is missing and the command that installs it.
+# from PyPI into a venv, both in the git-ignored .ci/cache, which needs no root. Where
+# something cannot be installed, nothing is built: one message lists what is missing and
+# the command that installs it.
 #
 # TPM_TEST_ROOT (default /) is where system files are looked for: the dependency check's own
 # test points it at a fake root.
@@ -25,7 +26,7 @@ while (($#)); do
   case "$1" in
     --check) check_only=1 ;;
     --) shift; cargo_args=("$@"); break ;;
-    -h | --help) sed -n '2,17s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,18s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) echo "test.sh: unknown argument $1" >&2; echo "usage: ./test.sh [--check] [-- ARGS for cargo test]" >&2; exit 64 ;;
   esac
   shift
