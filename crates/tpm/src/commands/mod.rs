@@ -9,6 +9,7 @@ pub mod events;
 pub mod init;
 pub mod list;
 pub mod logs;
+pub mod monit;
 pub mod ports;
 pub mod resurrect;
 pub mod save;
