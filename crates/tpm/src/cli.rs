@@ -39,6 +39,8 @@ pub enum Command {
     Ports(JsonFlag),
     /// Show what happened: starts, exits, restarts, verdicts, stops (newest last)
     Events(EventsArgs),
+    /// A live view of every process: CPU and memory over the last minute, logs, keys to act
+    Monit,
     /// Check the store and the machine: ports held by others, orphans, unreadable records
     Doctor(JsonFlag),
     /// Everything about one process: spec, state, process tree, logs, last events

@@ -68,6 +68,7 @@ fn run() -> i32 {
         Command::Events(args) => commands::events::run(&tpm, args),
         Command::Describe(args) => commands::describe::run(&tpm, args),
         Command::Doctor(args) => commands::doctor::run(&tpm, args),
+        Command::Monit => commands::monit::run(&tpm),
         Command::Resurrect(args) => commands::resurrect::run(&tpm, args),
         Command::Save(args) => commands::save::run(&tpm, args),
         Command::Startup(args) => commands::startup::run(&tpm, args),

@@ -10,6 +10,7 @@ pub mod export;
 pub mod init;
 pub mod list;
 pub mod logs;
+pub mod monit;
 pub mod ports;
 pub mod resurrect;
 pub mod save;

@@ -11,6 +11,7 @@ mod history;
 mod interactive_completion;
 mod lifecycle;
 mod logs;
+mod monit;
 mod naming_and_port;
 mod real_servers;
 mod restart_policy;
