@@ -74,7 +74,10 @@ fn save_then_resurrect_after_every_supervisor_was_killed_brings_them_back() {
     world.sandbox.tpm(["delete", "all"]).ok();
     let back = world.nu_json("tpm resurrect | get name");
     assert_eq!(strings(&back), ["api-8080", "server-3000"]);
-    assert_eq!(world.nu_json("tpm list | get status"), json!(["online", "online"]));
+    assert_eq!(
+        world.nu_json("tpm list | get status"),
+        json!(["online", "online"])
+    );
 }
 
 #[test]
@@ -107,7 +110,11 @@ fn save_refuses_to_empty_a_dump_that_lists_processes() {
     assert!(err.contains("give --force"), "{err}");
     // The label is on the command.
     let marks = err.lines().find(|l| l.contains('^')).expect("a label");
-    assert_eq!(marks.find('^').unwrap() - marks.find(':').unwrap() - 2, 0, "{err}");
+    assert_eq!(
+        marks.find('^').unwrap() - marks.find(':').unwrap() - 2,
+        0,
+        "{err}"
+    );
     let dump = world.sandbox.store().join("dump.json");
     let text = std::fs::read_to_string(&dump).expect("the dump");
     assert!(text.contains("server-3000"), "kept as it was: {text}");
@@ -190,7 +197,10 @@ fn startup_and_unstartup_with_cron_add_and_remove_only_tpms_line() {
         done,
         json!({"done": ["removed tpm's @reboot line from your crontab"], "todo": []})
     );
-    assert_eq!(std::fs::read_to_string(&tab).unwrap(), "0 3 * * * backup.sh\n");
+    assert_eq!(
+        std::fs::read_to_string(&tab).unwrap(),
+        "0 3 * * * backup.sh\n"
+    );
     // Nothing left to remove.
     assert_eq!(with_fakes("tpm unstartup"), json!({"done": [], "todo": []}));
 }

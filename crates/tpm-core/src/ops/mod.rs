@@ -8,7 +8,9 @@
 mod apps;
 mod cleanup;
 mod describe;
+mod doctor;
 mod dump;
+mod export;
 mod history;
 mod list;
 mod plan;
@@ -21,6 +23,7 @@ use std::time::{Duration, Instant};
 
 pub use apps::{AppStart, FileChoice, FilePlan};
 pub use describe::{Description, LogFile, TreeProcess};
+pub use doctor::{Finding, Severity};
 
 pub use list::{Listing, PortInfo};
 pub use plan::{Plan, StartRequest};

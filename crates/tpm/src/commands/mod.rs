@@ -3,11 +3,14 @@
 
 pub mod completions;
 pub mod describe;
+pub mod doctor;
 pub mod dump;
 pub mod events;
+pub mod export;
 pub mod init;
 pub mod list;
 pub mod logs;
+pub mod monit;
 pub mod ports;
 pub mod resurrect;
 pub mod save;
