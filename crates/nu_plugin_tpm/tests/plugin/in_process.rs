@@ -18,7 +18,12 @@ fn plugin() -> TpmPlugin {
 
 /// A test engine whose environment and directory are the world's.
 fn engine(world: &World) -> PluginTest {
-    let mut test = PluginTest::new("tpm", plugin().into()).expect("a test engine");
+    engine_for(plugin(), world)
+}
+
+/// A test engine of `plugin` in the world.
+fn engine_for(plugin: TpmPlugin, world: &World) -> PluginTest {
+    let mut test = PluginTest::new("tpm", plugin.into()).expect("a test engine");
     let state = test.engine_state_mut();
     let text = |s: &std::path::Path| Value::string(s.to_string_lossy(), Span::unknown());
     state.add_env_var("PWD".into(), text(world.path()));
@@ -374,17 +379,16 @@ fn startup_needs_the_tpm_binary_and_says_so() {
     let world = World::files();
     // A plugin with no `tpm` beside it, and a PATH without one.
     let lonely = world.path().join("plugin/nu_plugin_tpm");
-    let mut test = PluginTest::new("tpm", TpmPlugin::new(lonely).into()).expect("an engine");
-    let state = test.engine_state_mut();
-    let text = |s: &std::path::Path| Value::string(s.to_string_lossy(), Span::unknown());
-    state.add_env_var("PWD".into(), text(world.path()));
-    state.add_env_var("HOME".into(), text(world.path()));
-    state.add_env_var("TETRA_DIR".into(), text(&world.sandbox.tetra_dir()));
-    state.add_env_var("PATH".into(), text(&world.path().join("empty")));
-    let error = test
-        .eval("tpm startup --print --method cron")
-        .and_then(|data| data.into_value(Span::test_data()))
-        .expect_err("no tpm binary");
+    let mut test = engine_for(TpmPlugin::new(lonely), &world);
+    let empty = world.path().join("empty").to_string_lossy().into_owned();
+    test.engine_state_mut()
+        .add_env_var("PATH".into(), Value::string(empty, Span::unknown()));
+    let error = match test.eval("tpm startup --print --method cron") {
+        Ok(data) => data
+            .into_value(Span::test_data())
+            .expect_err("no tpm binary"),
+        Err(e) => e,
+    };
     let text = format!("{error:?}");
     assert!(text.contains("the tpm binary is not installed"), "{text}");
     assert!(text.contains("tpm::not_installed"), "{text}");
