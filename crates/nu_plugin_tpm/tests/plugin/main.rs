@@ -7,6 +7,7 @@
 
 mod apps;
 mod completion;
+mod engines;
 mod examples;
 mod history;
 mod in_process;
