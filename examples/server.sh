@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# server.sh: the seed's example. tpm finds PORT in the line below and names it server-3000.
+# server.sh: the README's example. tpm finds PORT in the line below and names it server-3000.
 export PORT=3000
 
 echo "Starting server on port $PORT"

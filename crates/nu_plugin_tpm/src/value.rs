@@ -1,17 +1,21 @@
-//! The core's records as Nushell values: the one place where a `ProcessInfo`, a `PortInfo` or
-//! a `LogLine` becomes a row.
+//! The core's records as Nushell values: the one place where a `ProcessInfo`, a `PortInfo`, a
+//! `LogLine`, an `Event`, a `Description` or `tpm dump`'s document becomes a row.
 //!
 //! Columns are the CLI's `--json` fields, in the same order and with the same meanings; only
 //! the types are richer: `uptime` is a duration, `mem` and `log_dropped` are file sizes,
-//! `started` and `time` are dates, and a missing value is `nothing`.
+//! `started` and `time` are dates, and a missing value is `nothing`. Where a JSON field names
+//! its unit (`time_ms`, `ran_ms`, `bytes`), the column drops it (`time`, `ran`, `size`): the
+//! type says it.
 
+use chrono::{DateTime, FixedOffset, Local, TimeZone};
 use nu_protocol::{Record, Span, Value};
+use tpm_core::events::Event;
 use tpm_core::logs::LogLine;
-use tpm_core::ops::PortInfo;
+use tpm_core::ops::{AppStart, Description, LogFile, PortInfo, TreeProcess};
 use tpm_core::ProcessInfo;
 
 /// The columns of a process row, in order (the CLI's `--json` fields).
-pub const PROCESS_COLUMNS: [&str; 20] = [
+pub const PROCESS_COLUMNS: [&str; 23] = [
     "name",
     "id",
     "status",
@@ -31,11 +35,18 @@ pub const PROCESS_COLUMNS: [&str; 20] = [
     "supervisor",
     "autorestart",
     "log_dropped",
+    "wanted",
+    "restarts_24h",
+    "uptime_pct_24h",
     "tracking",
 ];
 
 /// A process as a record.
 pub fn process(p: &ProcessInfo, span: Span) -> Value {
+    Value::record(process_record(p, span), span)
+}
+
+fn process_record(p: &ProcessInfo, span: Span) -> Record {
     let int = |v: Option<i64>| v.map_or_else(|| Value::nothing(span), |v| Value::int(v, span));
     let text = |v: &Option<String>| {
         v.as_ref()
@@ -67,9 +78,55 @@ pub fn process(p: &ProcessInfo, span: Span) -> Value {
         int(p.supervisor.map(i64::from)),
         Value::bool(p.autorestart, span),
         bytes(p.log_dropped, span),
+        Value::bool(p.wanted, span),
+        Value::int(i64::from(p.restarts_24h), span),
+        p.uptime_pct_24h
+            .map_or_else(|| Value::nothing(span), |v| Value::float(v, span)),
         Value::string(p.tracking.as_str(), span),
     ];
-    row(&PROCESS_COLUMNS, values, span)
+    PROCESS_COLUMNS
+        .iter()
+        .map(|c| c.to_string())
+        .zip(values)
+        .collect()
+}
+
+/// The column `tpm start FILE` adds to each process row: true when the app was running
+/// already and was left as it was (the CLI says `unchanged NAME`; the core's
+/// `AppStart::unchanged`).
+pub const UNCHANGED_COLUMN: &str = "unchanged";
+
+/// An app of a file or of the apps piped in, as `tpm start` returns it: its process row,
+/// and whether it was left unchanged.
+pub fn app_start(a: &AppStart, span: Span) -> Value {
+    let mut record = process_record(&a.info, span);
+    record.push(UNCHANGED_COLUMN, Value::bool(a.unchanged, span));
+    Value::record(record, span)
+}
+
+/// JSON as Nushell data, kept in the JSON's units: `tpm dump`'s document is an ecosystem
+/// file's (milliseconds and bytes as plain ints), so that saving it writes a file that
+/// `tpm start` reads back as it was.
+pub fn from_json(json: &serde_json::Value, span: Span) -> Value {
+    use serde_json::Value as J;
+    match json {
+        J::Null => Value::nothing(span),
+        J::Bool(b) => Value::bool(*b, span),
+        J::Number(n) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => Value::int(i, span),
+            (None, Some(f)) => Value::float(f, span),
+            (None, None) => Value::string(n.to_string(), span),
+        },
+        J::String(s) => Value::string(s, span),
+        J::Array(items) => Value::list(items.iter().map(|i| from_json(i, span)).collect(), span),
+        J::Object(fields) => Value::record(
+            fields
+                .iter()
+                .map(|(k, v)| (k.clone(), from_json(v, span)))
+                .collect(),
+            span,
+        ),
+    }
 }
 
 /// The columns of a `tpm ports` row (the CLI's `tpm ports --json` fields).
@@ -97,6 +154,131 @@ pub fn log_line(l: &LogLine, span: Span) -> Value {
         Value::string(&l.line, span),
     ];
     row(&LOG_COLUMNS, values, span)
+}
+
+/// The columns of a `tpm events` row: the CLI's `tpm events --json` fields, `time_ms`,
+/// `ran_ms` and `after_ms` as `time` (a date), `ran` and `after` (durations). A field an
+/// event does not have (the JSON leaves it out) is `nothing`.
+pub const EVENT_COLUMNS: [&str; 11] = [
+    "time", "name", "event", "pid", "code", "signal", "ran", "after", "by", "count", "reason",
+];
+
+pub fn event(e: &Event, span: Span) -> Value {
+    let nothing = || Value::nothing(span);
+    let int = |v: Option<i64>| v.map_or_else(nothing, |v| Value::int(v, span));
+    let text = |v: &Option<String>| v.as_ref().map_or_else(nothing, |v| Value::string(v, span));
+    let millis = |v: Option<u64>| v.map_or_else(nothing, |ms| duration_ms(ms, span));
+    let values = [
+        date_ms(e.time_ms, span),
+        Value::string(&e.name, span),
+        Value::string(e.event.as_str(), span),
+        int(e.pid.map(i64::from)),
+        int(e.code.map(i64::from)),
+        text(&e.signal),
+        millis(e.ran_ms),
+        millis(e.after_ms),
+        text(&e.by),
+        int(e.count.map(i64::from)),
+        text(&e.reason),
+    ];
+    row(&EVENT_COLUMNS, values, span)
+}
+
+/// The columns `tpm describe` adds after the process's row (the CLI's `describe --json`).
+pub const DESCRIBE_COLUMNS: [&str; 12] = [
+    "interpreter",
+    "env",
+    "max_restarts",
+    "restart_delay",
+    "kill_timeout",
+    "log_max_size",
+    "log_keep",
+    "log_files",
+    "listening",
+    "tree",
+    "events",
+    "created",
+];
+
+/// The columns of a `tpm describe` log file (`bytes` as `size`, a file size).
+pub const LOG_FILE_COLUMNS: [&str; 3] = ["path", "stream", "size"];
+/// The columns of a process of `tpm describe`'s tree (`rss` a file size).
+pub const TREE_COLUMNS: [&str; 4] = ["pid", "ppid", "command", "rss"];
+
+/// A process described: its `tpm list` row, then the spec and the state around it. The
+/// restart delay and kill timeout are durations, the log size a file size (0: never
+/// rotated), `env` a record (secrets masked by the core), and `log_files`, `tree` and
+/// `events` tables.
+pub fn describe(d: &Description, span: Span) -> Value {
+    let mut record = process_record(&d.process, span);
+    let env: Record = d
+        .env
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::string(v, span)))
+        .collect();
+    let values = [
+        d.interpreter
+            .as_ref()
+            .map_or_else(|| Value::nothing(span), |i| Value::string(i, span)),
+        Value::record(env, span),
+        Value::int(i64::from(d.max_restarts), span),
+        duration_ms(d.restart_delay, span),
+        duration_ms(d.kill_timeout, span),
+        bytes(d.log_max_size, span),
+        Value::int(i64::from(d.log_keep), span),
+        Value::list(
+            d.log_files.iter().map(|f| log_file(f, span)).collect(),
+            span,
+        ),
+        Value::bool(d.listening, span),
+        Value::list(d.tree.iter().map(|t| tree_process(t, span)).collect(), span),
+        Value::list(d.events.iter().map(|e| event(e, span)).collect(), span),
+        d.created
+            .map_or_else(|| Value::nothing(span), |t| Value::date(t, span)),
+    ];
+    for (column, value) in DESCRIBE_COLUMNS.iter().zip(values) {
+        record.push(*column, value);
+    }
+    Value::record(record, span)
+}
+
+fn log_file(f: &LogFile, span: Span) -> Value {
+    let values = [
+        Value::string(f.path.to_string_lossy(), span),
+        Value::string(f.stream.as_str(), span),
+        bytes(f.bytes, span),
+    ];
+    row(&LOG_FILE_COLUMNS, values, span)
+}
+
+fn tree_process(t: &TreeProcess, span: Span) -> Value {
+    let values = [
+        Value::int(i64::from(t.pid), span),
+        Value::int(i64::from(t.ppid), span),
+        Value::string(&t.command, span),
+        bytes(t.rss, span),
+    ];
+    row(&TREE_COLUMNS, values, span)
+}
+
+/// A time in milliseconds since the Unix epoch, as a date in the local time zone.
+pub fn local_date(ms: i64) -> Option<DateTime<FixedOffset>> {
+    Local
+        .timestamp_millis_opt(ms)
+        .single()
+        .map(|t| t.fixed_offset())
+}
+
+fn date_ms(ms: i64, span: Span) -> Value {
+    local_date(ms).map_or_else(|| Value::nothing(span), |t| Value::date(t, span))
+}
+
+fn duration_ms(ms: u64, span: Span) -> Value {
+    let nanos = i64::try_from(ms)
+        .ok()
+        .and_then(|ms| ms.checked_mul(1_000_000))
+        .unwrap_or(i64::MAX);
+    Value::duration(nanos, span)
 }
 
 fn row<const N: usize>(columns: &[&str; N], values: [Value; N], span: Span) -> Value {
@@ -143,6 +325,9 @@ mod tests {
             supervisor: Some(4241),
             autorestart: true,
             log_dropped: 0,
+            wanted: true,
+            restarts_24h: 1,
+            uptime_pct_24h: Some(99.5),
             tracking: tpm_core::cgroup::Tracking::Cgroup,
         }
     }
@@ -216,6 +401,47 @@ mod tests {
     }
 
     #[test]
+    fn a_started_app_is_its_process_row_and_whether_it_was_left_unchanged() {
+        let a = AppStart {
+            info: sample(),
+            unchanged: true,
+        };
+        let v = app_start(&a, Span::test_data());
+        let mut want = PROCESS_COLUMNS.map(String::from).to_vec();
+        want.push(UNCHANGED_COLUMN.into());
+        assert_eq!(columns(&v), want);
+        let r = v.as_record().unwrap();
+        assert!(r.get("unchanged").unwrap().as_bool().unwrap());
+    }
+
+    #[test]
+    fn json_becomes_data_in_the_same_units() {
+        let json = serde_json::json!({"apps": [
+            {"name": "api-3000", "port": 3000, "kill_timeout": 500, "autorestart": false,
+             "env": {"A": "1"}, "args": ["--x"], "ratio": 0.5, "gone": null}
+        ]});
+        let v = from_json(&json, Span::test_data());
+        let app = v
+            .as_record()
+            .unwrap()
+            .get("apps")
+            .unwrap()
+            .as_list()
+            .unwrap()[0]
+            .as_record()
+            .unwrap()
+            .clone();
+        assert_eq!(app.get("kill_timeout").unwrap().as_int().unwrap(), 500);
+        assert!(!app.get("autorestart").unwrap().as_bool().unwrap());
+        assert_eq!(app.get("ratio").unwrap().as_float().unwrap(), 0.5);
+        assert!(app.get("gone").unwrap().is_nothing());
+        let env = app.get("env").unwrap().as_record().unwrap();
+        assert_eq!(env.get("A").unwrap().as_str().unwrap(), "1");
+        // And back: the plugin's conversion of piped records gives the same JSON.
+        assert_eq!(crate::start_options::to_json(&v).unwrap(), json);
+    }
+
+    #[test]
     fn port_and_log_columns_are_exactly_the_json_fields() {
         let p = PortInfo {
             name: "web-8080".into(),
@@ -239,5 +465,125 @@ mod tests {
         let r = v.as_record().unwrap();
         assert_eq!(r.get("stream").unwrap().as_str().unwrap(), "err");
         assert!(r.get("time").unwrap().is_nothing());
+    }
+
+    /// A JSON field name as the column that holds it: the unit goes, the type says it.
+    fn column_of(field: &str) -> String {
+        match field {
+            "time_ms" => "time".into(),
+            "ran_ms" => "ran".into(),
+            "after_ms" => "after".into(),
+            "bytes" => "size".into(),
+            other => other.into(),
+        }
+    }
+
+    fn full_event() -> Event {
+        Event {
+            time_ms: 1_700_000_000_123,
+            name: "web-8080".into(),
+            event: tpm_core::events::Kind::Exited,
+            pid: Some(4242),
+            code: Some(137),
+            signal: Some("SIGKILL".into()),
+            ran_ms: Some(1500),
+            after_ms: Some(200),
+            by: Some("policy".into()),
+            count: Some(2),
+            reason: Some("it crashed".into()),
+        }
+    }
+
+    #[test]
+    fn event_columns_are_the_json_fields_with_typed_units() {
+        let e = full_event();
+        let v = event(&e, Span::test_data());
+        assert_eq!(columns(&v), EVENT_COLUMNS.map(String::from).to_vec());
+        let json: Vec<String> = json_keys(&e).iter().map(|k| column_of(k)).collect();
+        assert_eq!(sorted(columns(&v)), sorted(json));
+        let r = v.as_record().unwrap();
+        assert_eq!(
+            r.get("time").unwrap().as_date().unwrap().timestamp_millis(),
+            1_700_000_000_123
+        );
+        assert_eq!(r.get("ran").unwrap().as_duration().unwrap(), 1_500_000_000);
+        assert_eq!(r.get("after").unwrap().as_duration().unwrap(), 200_000_000);
+        assert_eq!(r.get("event").unwrap().as_str().unwrap(), "exited");
+        assert_eq!(r.get("code").unwrap().as_int().unwrap(), 137);
+
+        // What an event does not have is nothing, where the JSON leaves the field out.
+        let bare = Event::now(
+            &tpm_core::Name::parse("web-8080").unwrap(),
+            tpm_core::events::Kind::Stopped,
+        );
+        let v = event(&bare, Span::test_data());
+        let r = v.as_record().unwrap();
+        for column in [
+            "pid", "code", "signal", "ran", "after", "by", "count", "reason",
+        ] {
+            assert!(r.get(column).unwrap().is_nothing(), "{column}");
+        }
+    }
+
+    #[test]
+    fn a_description_is_the_process_row_then_the_json_fields_typed() {
+        let d = Description {
+            process: sample(),
+            interpreter: Some("bash".into()),
+            env: vec![("API_TOKEN".into(), "<hidden by tpm>".into())],
+            max_restarts: 10,
+            restart_delay: 250,
+            kill_timeout: 3000,
+            log_max_size: 10 << 20,
+            log_keep: 5,
+            log_files: vec![LogFile {
+                path: "/s/logs/web-8080.out".into(),
+                stream: Stream::Out,
+                bytes: 2048,
+            }],
+            listening: true,
+            tree: vec![TreeProcess {
+                pid: 4242,
+                ppid: 4241,
+                command: "bash /srv/web.sh".into(),
+                rss: 4096,
+            }],
+            events: vec![full_event()],
+            created: sample().started,
+        };
+        let v = describe(&d, Span::test_data());
+        let mut want = PROCESS_COLUMNS.map(String::from).to_vec();
+        want.extend(DESCRIBE_COLUMNS.map(String::from));
+        assert_eq!(columns(&v), want);
+        assert_eq!(sorted(columns(&v)), json_keys(&d));
+        let r = v.as_record().unwrap();
+        assert_eq!(
+            r.get("restart_delay").unwrap().as_duration().unwrap(),
+            250_000_000
+        );
+        assert_eq!(
+            r.get("log_max_size").unwrap().as_filesize().unwrap().get(),
+            10 << 20
+        );
+        let env = r.get("env").unwrap().as_record().unwrap();
+        assert_eq!(
+            env.get("API_TOKEN").unwrap().as_str().unwrap(),
+            "<hidden by tpm>"
+        );
+        let file = &r.get("log_files").unwrap().as_list().unwrap()[0];
+        assert_eq!(columns(file), LOG_FILE_COLUMNS.map(String::from).to_vec());
+        let json_file: Vec<String> = json_keys(&d.log_files[0])
+            .iter()
+            .map(|k| column_of(k))
+            .collect();
+        assert_eq!(sorted(columns(file)), sorted(json_file));
+        let size = file.as_record().unwrap().get("size").unwrap();
+        assert_eq!(size.as_filesize().unwrap().get(), 2048);
+        let process = &r.get("tree").unwrap().as_list().unwrap()[0];
+        assert_eq!(columns(process), TREE_COLUMNS.map(String::from).to_vec());
+        assert_eq!(sorted(columns(process)), json_keys(&d.tree[0]));
+        let event = &r.get("events").unwrap().as_list().unwrap()[0];
+        assert_eq!(columns(event), EVENT_COLUMNS.map(String::from).to_vec());
+        assert!(r.get("listening").unwrap().as_bool().unwrap());
     }
 }

@@ -14,6 +14,8 @@ use crate::store::Store;
 pub struct Candidate {
     pub name: String,
     pub status: Status,
+    /// The id `tpm list` shows, which commands take in place of the name.
+    pub id: Option<u32>,
 }
 
 /// Every process name with its status, sorted by name. Corrupt records are left out.
@@ -32,6 +34,7 @@ pub fn process_names(ctx: &Context) -> Vec<Candidate> {
             Some(Candidate {
                 name: name.to_string(),
                 status,
+                id: record.id,
             })
         })
         .collect()

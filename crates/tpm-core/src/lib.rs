@@ -12,6 +12,9 @@
 //! | `spec`, `state` | what should run; what is happening |
 //! | `record` | the `.meta` line format: a spec, a state and an id |
 //! | `rotation` | how big logs may grow |
+//! | `secrets` | which variables are never printed |
+//! | `export` | the apps as other engines' files: systemd, Nomad, compose, Kubernetes |
+//! | `startup` | running `tpm resurrect` at boot (a systemd user unit, or cron) |
 //! | `store` | the folder layout, atomic writes, permissions |
 //! | `lock` | the supervisor-alive lock |
 //! | `claim` | the claim on a name that outlives a wiped store (an abstract socket) |
@@ -21,6 +24,7 @@
 //! | `info` | the observed view front ends render |
 //! | `complete` | process-name completion for every front end |
 //! | `logs` | reading, merging and following logs |
+//! | `events` | the event history: what happened to each process |
 //! | `ecosystem` | ecosystem files (JS, JSON, YAML, TOML) read into raw apps; `tpm init` starters |
 //! | `ops` | the operations: start, list, stop, restart, delete, logs, ports |
 //! | `supervisor` | the per-process supervisor |
@@ -31,6 +35,8 @@ pub mod complete;
 pub mod context;
 pub mod ecosystem;
 pub mod error;
+pub mod events;
+pub mod export;
 pub mod info;
 pub mod lock;
 pub mod logs;
@@ -42,7 +48,9 @@ pub mod port;
 pub mod proc;
 pub mod record;
 pub mod rotation;
+pub mod secrets;
 pub mod spec;
+pub mod startup;
 pub mod state;
 pub mod status;
 pub mod store;
@@ -53,7 +61,7 @@ pub use context::Context;
 pub use error::{Error, Result};
 pub use info::ProcessInfo;
 pub use name::{Name, Selector};
-pub use ops::{Listing, Plan, StartRequest, Tpm};
+pub use ops::{FileChoice, Listing, Plan, StartRequest, Tpm};
 pub use options::{Opt, Options};
 pub use spec::Spec;
 pub use status::Status;

@@ -61,7 +61,7 @@ impl Name {
         &self.0
     }
 
-    /// The name without its `-PORT` suffix, as the seed's `tpm ports` shows it.
+    /// The name without its `-PORT` suffix, as `tpm ports` shows it.
     pub fn base(&self, port: u16) -> &str {
         self.0
             .strip_suffix(&format!("-{port}"))
@@ -186,7 +186,7 @@ mod tests {
     }
 
     #[test]
-    fn basename_port_rule_matches_the_seed_tables() {
+    fn basename_port_rule_matches_the_documented_examples() {
         assert_eq!(
             Name::with_port("server", 3000, true).unwrap().as_str(),
             "server-3000"

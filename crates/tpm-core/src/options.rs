@@ -857,11 +857,11 @@ mod tests {
         );
         assert_eq!(
             j(Opt::Env, json!({"A": "x", "N": 4, "B": true})),
-            // In the order the map keeps its keys (sorted).
+            // In the order written.
             Ok(Value::Env(vec![
                 EnvItem::Var("A".into(), "x".into()),
-                EnvItem::Var("B".into(), "true".into()),
                 EnvItem::Var("N".into(), "4".into()),
+                EnvItem::Var("B".into(), "true".into()),
             ]))
         );
         assert_eq!(

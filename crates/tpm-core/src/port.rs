@@ -7,7 +7,7 @@
 //! 4. for scripts, `PORT=N` / `export PORT=N` lines (also `PORT=${PORT:-N}` and the
 //!    `PORT = N` of Python and JavaScript files).
 //!
-//! Steps 1, 3 and 4 are the seed's order; step 2 is where command strings differ.
+//! Steps 1, 3 and 4 are the shell tpm's order; step 2 is where command strings differ.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};

@@ -340,7 +340,7 @@ mod tests {
     }
 
     #[test]
-    fn seed_records_are_read() {
+    fn shell_tpm_records_are_read() {
         let cli = Record::parse(
             "script=/path/to/script.sh pid=12345 port=3000 start_time=1694123456 type=cli",
         )

@@ -1,7 +1,7 @@
 //! The command line, as clap sees it. Behaviour lives in `commands/` and `tpm_core`.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use clap_complete::{ArgValueCandidates, ArgValueCompleter};
+use clap_complete::ArgValueCompleter;
 
 use crate::complete;
 use crate::start_options::StartOptions;
@@ -37,6 +37,29 @@ pub enum Command {
     Logs(LogsArgs),
     /// Show the PORT of every process
     Ports(JsonFlag),
+    /// Show what happened: starts, exits, restarts, verdicts, stops (newest last)
+    Events(EventsArgs),
+    /// A live view of every process: CPU and memory over the last minute, logs, keys to act
+    Monit,
+    /// Check the store and the machine: ports held by others, orphans, unreadable records
+    Doctor(JsonFlag),
+    /// Everything about one process: spec, state, process tree, logs, last events
+    #[command(visible_aliases = ["show", "info"])]
+    Describe(DescribeArgs),
+    /// Start every process meant to run that is not running (after a reboot), or a file's apps
+    Resurrect(ResurrectArgs),
+    /// Write the processes meant to run to $TETRA_DIR/tpm/dump.json (or FILE), for resurrect
+    Save(SaveArgs),
+    /// Run `tpm resurrect` at boot: a systemd user unit, or a crontab line without systemd
+    Startup(StartupArgs),
+    /// Remove what `tpm startup` added
+    Unstartup(JsonFlag),
+    /// Write a commented starter ecosystem file (ecosystem.config.js, or --format)
+    Init(InitArgs),
+    /// Print processes as an ecosystem file that `tpm start` reads back
+    Dump(DumpArgs),
+    /// Write processes as files another engine runs: systemd, Nomad, compose, Kubernetes
+    Export(ExportArgs),
     /// Print the shell script that makes Tab complete tpm's commands and process names
     Completions(CompletionsArgs),
 }
@@ -50,12 +73,26 @@ pub struct JsonFlag {
 
 #[derive(Debug, Args)]
 pub struct Targets {
-    /// Process names; `*` matches any characters (quote it: "*")
-    #[arg(required = true, value_name = "NAME|*", add = ArgValueCandidates::new(complete::process_names))]
+    /// Process names or ids, `all`, patterns (`*` matches any characters; quote it: "*"), or
+    /// an ecosystem file (its apps)
+    #[arg(required = true, value_name = "NAME|ID|all|FILE", add = ArgValueCompleter::new(complete::process_names))]
     pub names: Vec<String>,
+    #[command(flatten)]
+    pub file: FileArgs,
     /// Print the affected processes as JSON
     #[arg(long)]
     pub json: bool,
+}
+
+/// How an ecosystem file given as a target is read.
+#[derive(Debug, Args)]
+pub struct FileArgs {
+    /// With an ecosystem file: only these apps, by name (comma-separated or repeated)
+    #[arg(long, value_name = "APP", value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// With an ecosystem file: apply its apps' env_NAME over their env (repeatable)
+    #[arg(long = "env", short = 'e', value_name = "NAME")]
+    pub env: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -63,15 +100,22 @@ pub struct Targets {
     after_help = "Examples:\n  tpm start server.sh\n  tpm start api/backend.sh api\n  tpm start \"python3 -m http.server 7777\" --name web\n  PORT=9000 tpm start worker.sh\n  tpm start app.js --port 4000 -- --verbose"
 )]
 pub struct StartArgs {
-    /// A script (.sh, .py, .js, or any executable), a command string in quotes, or the
-    /// name of a stopped process
-    #[arg(value_name = "SCRIPT|COMMAND", add = ArgValueCompleter::new(complete::start_target))]
+    /// A script (.sh, .py, .js, or any executable), a command string in quotes, the
+    /// name or id of a stopped process, or an ecosystem file (*.config.js, .json, .yaml,
+    /// .toml)
+    #[arg(value_name = "SCRIPT|COMMAND|FILE", add = ArgValueCompleter::new(complete::start_target))]
     pub target: String,
     /// Custom name, used instead of the script's base name (as --name)
     #[arg(value_name = "CUSTOM_NAME", conflicts_with = "name")]
     pub custom_name: Option<String>,
     #[command(flatten)]
     pub options: StartOptions,
+    /// With an ecosystem file: only these apps, by name (comma-separated or repeated)
+    #[arg(long, value_name = "APP", value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// Start even when another process listens on the PORT
+    #[arg(long)]
+    pub force: bool,
     /// Print the started process as JSON
     #[arg(long)]
     pub json: bool,
@@ -83,7 +127,7 @@ pub struct StartArgs {
 #[derive(Debug, Args)]
 pub struct LogsArgs {
     /// Process names; `*` shows every process's logs, each line prefixed by its name
-    #[arg(required = true, value_name = "NAME|*", add = ArgValueCandidates::new(complete::process_names))]
+    #[arg(required = true, value_name = "NAME|*", add = ArgValueCompleter::new(complete::process_names))]
     pub names: Vec<String>,
     /// How many lines to show
     #[arg(long, short = 'n', value_name = "N", default_value_t = 50)]
@@ -94,6 +138,203 @@ pub struct LogsArgs {
     /// Print one JSON object per line
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DescribeArgs {
+    /// The process: its name or id
+    #[arg(value_name = "NAME|ID", add = ArgValueCompleter::new(complete::process_names))]
+    pub name: String,
+    /// Print it as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  tpm events                      # the last 50 events of every process\n  tpm events api-3000 --since 1h\n  tpm events -f                   # follow, also processes started later"
+)]
+pub struct EventsArgs {
+    /// Processes (names, ids, patterns, all; default: all)
+    #[arg(value_name = "NAME|ID|all", add = ArgValueCompleter::new(complete::process_names))]
+    pub names: Vec<String>,
+    /// Only events since then: a duration back (90s, 30m, 1h, 2d) or a time (2026-12-02 10:00)
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+    /// How many of the last events to show
+    #[arg(long, short = 'n', value_name = "N", default_value_t = 50)]
+    pub lines: usize,
+    /// Keep printing events as they happen
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+    /// Print one JSON object per event
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "A process is meant to run from its start until you stop or delete it; a reboot or a killed supervisor do not change that.\nExamples:\n  tpm resurrect                  # after a reboot (tpm startup runs it at boot)\n  tpm resurrect apps.json        # a dump or an ecosystem file, e.g. on a new machine"
+)]
+pub struct ResurrectArgs {
+    /// A dump or an ecosystem file to start the apps of (default: the processes meant to
+    /// run; with none in the store, $TETRA_DIR/tpm/dump.json)
+    #[arg(value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub file: Option<String>,
+    /// Print the processes as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "systemd: writes ~/.config/systemd/user/tpm.service and enables it; user units start at boot\nonly with lingering on (`sudo loginctl enable-linger $USER`, which tpm prints when needed).\nWithout systemd: an @reboot line in your crontab. `tpm unstartup` removes either."
+)]
+pub struct StartupArgs {
+    /// Print what would be installed, and change nothing
+    #[arg(long)]
+    pub print: bool,
+    /// How (default: systemd where it runs the machine, else cron)
+    #[arg(long, value_enum)]
+    pub method: Option<StartupMethod>,
+    /// Print what was done as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The ways `tpm startup` runs tpm at boot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StartupMethod {
+    Systemd,
+    Cron,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "The previous file is kept as FILE.bak; an empty list never replaces a non-empty one without --force."
+)]
+pub struct SaveArgs {
+    /// Where to write (default: $TETRA_DIR/tpm/dump.json)
+    #[arg(value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub file: Option<std::path::PathBuf>,
+    /// Replace a dump that lists processes with an empty one
+    #[arg(long)]
+    pub force: bool,
+    /// Print what was saved as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  tpm init                       # ecosystem.config.js\n  tpm init --format yaml         # ecosystem.yaml\n  tpm init apps.toml\nThen: tpm start ecosystem.config.js"
+)]
+pub struct InitArgs {
+    /// The file to write (default: ecosystem.config.js, or ecosystem.FORMAT)
+    #[arg(value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub file: Option<std::path::PathBuf>,
+    /// The file's format (default: the file name's, else js)
+    #[arg(long, value_enum)]
+    pub format: Option<FileFormat>,
+    /// Replace the file if it exists
+    #[arg(long)]
+    pub force: bool,
+    /// Print what was written as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  tpm dump > ecosystem.json      # then, anywhere: tpm start ecosystem.json\n  tpm dump api-3000 --format yaml"
+)]
+pub struct DumpArgs {
+    /// Processes to print (names, ids, patterns; default: all)
+    #[arg(value_name = "NAME|ID|*", add = ArgValueCompleter::new(complete::process_names))]
+    pub names: Vec<String>,
+    /// The format (default: json)
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: FileFormat,
+    /// The same as --format json
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Secrets are never written: the files take them from where each engine keeps them, and tpm says on stderr what to fill in.\nExamples:\n  tpm export systemd -o ~/.config/systemd/user   # then: systemctl --user daemon-reload\n  tpm export nomad api-3000 --format json\n  tpm export compose ecosystem.config.js --image node:22 -o deploy\n  tpm export kubernetes all --image registry.example/app:1.0 > tpm-apps.yaml"
+)]
+pub struct ExportArgs {
+    /// The engine to write files for
+    #[arg(value_enum)]
+    pub engine: ExportEngine,
+    /// Processes (names, ids, `all`, patterns) or an ecosystem file (its apps, without
+    /// starting them); default: every process
+    #[arg(value_name = "NAME|ID|all|FILE", add = ArgValueCompleter::new(complete::process_names))]
+    pub targets: Vec<String>,
+    #[command(flatten)]
+    pub file: FileArgs,
+    /// Write the files into DIR (created if needed) instead of printing them
+    #[arg(long, short = 'o', value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
+    pub output: Option<std::path::PathBuf>,
+    /// With -o: replace files that tpm export did not write
+    #[arg(long, requires = "output")]
+    pub force: bool,
+    /// compose, kubernetes: the container image to run the apps in (required there)
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
+    /// systemd: units for your user's manager, `systemctl --user` (the default)
+    #[arg(long, conflicts_with = "system")]
+    pub user: bool,
+    /// systemd: system units, run as you (User=)
+    #[arg(long)]
+    pub system: bool,
+    /// systemd: the version of the systemd that will run the units (default: this machine's)
+    #[arg(long, value_name = "N")]
+    pub systemd_version: Option<u32>,
+    /// nomad: a job file (hcl, the default) or the HTTP API's JSON (json)
+    #[arg(long, value_enum)]
+    pub format: Option<NomadFormatArg>,
+    /// Print what was written (or the files, without -o) as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The engines `tpm export` writes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportEngine {
+    Systemd,
+    Nomad,
+    Compose,
+    Kubernetes,
+}
+
+/// Nomad's job formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NomadFormatArg {
+    Hcl,
+    Json,
+}
+
+/// The ecosystem file formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FileFormat {
+    Js,
+    Json,
+    Yaml,
+    Toml,
+}
+
+impl FileFormat {
+    pub fn core(self) -> tpm_core::ecosystem::Format {
+        use tpm_core::ecosystem::Format;
+        match self {
+            FileFormat::Js => Format::Js,
+            FileFormat::Json => Format::Json,
+            FileFormat::Yaml => Format::Yaml,
+            FileFormat::Toml => Format::Toml,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -13,10 +13,35 @@ use clap_complete::engine::{CompletionCandidate, PathCompleter, ValueCompleter};
 use tpm_core::complete::Candidate;
 use tpm_core::Context;
 
-/// Every process, each described by its status (zsh and fish show it beside the name).
-/// clap keeps those that start with what is typed.
-pub fn process_names() -> Vec<CompletionCandidate> {
-    processes().into_iter().map(candidate).collect()
+/// The processes whose name starts with what is typed, each described by its status (zsh
+/// and fish show it beside the name), and `all`; once a digit is typed, the ids too.
+pub fn process_names(current: &OsStr) -> Vec<CompletionCandidate> {
+    let Some(typed) = current.to_str() else {
+        return Vec::new();
+    };
+    let processes = processes();
+    if processes.is_empty() {
+        return Vec::new();
+    }
+    let mut out: Vec<CompletionCandidate> = Vec::new();
+    if typed.starts_with(|c: char| c.is_ascii_digit()) {
+        out.extend(processes.iter().filter_map(|p| {
+            let id = p.id?.to_string();
+            id.starts_with(typed).then(|| {
+                CompletionCandidate::new(id).help(Some(format!("{} ({})", p.name, p.status).into()))
+            })
+        }));
+    }
+    if tpm_core::ops::ALL.starts_with(typed) {
+        out.push(CompletionCandidate::new(tpm_core::ops::ALL).help(Some("every process".into())));
+    }
+    out.extend(
+        processes
+            .into_iter()
+            .filter(|p| p.name.starts_with(typed))
+            .map(candidate),
+    );
+    out
 }
 
 /// `tpm start`'s target: files and folders, then the processes that are not running

@@ -65,6 +65,17 @@ fn run() -> i32 {
         Command::Delete(args) => commands::stop::run(&tpm, args, commands::stop::Action::Delete),
         Command::Logs(args) => commands::logs::run(&tpm, args),
         Command::Ports(args) => commands::ports::run(&tpm, args),
+        Command::Events(args) => commands::events::run(&tpm, args),
+        Command::Describe(args) => commands::describe::run(&tpm, args),
+        Command::Doctor(args) => commands::doctor::run(&tpm, args),
+        Command::Monit => commands::monit::run(&tpm),
+        Command::Resurrect(args) => commands::resurrect::run(&tpm, args),
+        Command::Save(args) => commands::save::run(&tpm, args),
+        Command::Startup(args) => commands::startup::run(&tpm, args),
+        Command::Unstartup(args) => commands::startup::remove(&tpm, args),
+        Command::Init(args) => commands::init::run(&tpm, args),
+        Command::Dump(args) => commands::dump::run(&tpm, args),
+        Command::Export(args) => commands::export::run(&tpm, args),
         Command::Completions(_) => unreachable!("answered above"),
     };
     let _ = std::io::stdout().flush();

@@ -11,6 +11,12 @@ pub fn line(text: &str) {
     let _ = writeln!(out, "{text}");
 }
 
+/// Text as it is (it ends with its own line break).
+pub fn text(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+}
+
 pub fn json<T: Serialize + ?Sized>(value: &T) {
     match serde_json::to_string(value) {
         Ok(text) => line(&text),
@@ -37,6 +43,15 @@ pub fn color_enabled() -> bool {
 
 pub fn or_dash<T: ToString>(v: Option<T>) -> String {
     v.map_or_else(|| "-".into(), |v| v.to_string())
+}
+
+/// `250ms`, `3.2s`, `90s`.
+pub fn millis(ms: u64) -> String {
+    match ms {
+        m if m < 1000 => format!("{m}ms"),
+        m if m < 10_000 => format!("{:.1}s", m as f64 / 1000.0),
+        m => format!("{}s", m / 1000),
+    }
 }
 
 /// `12s`, `5m`, `2h`, `3d`: the largest whole unit.
@@ -76,7 +91,7 @@ fn paint(status: Status, color: bool) -> (String, usize) {
     (format!("\x1b[{code}m{text}\x1b[0m"), text.len())
 }
 
-/// The seed's box table.
+/// The box table of the documented `tpm list` (README, "A tour").
 pub fn table(processes: &[ProcessInfo]) -> String {
     let color = color_enabled();
     let header = [

@@ -1,12 +1,13 @@
 //! Ecosystem files: reading a file of apps, as pm2 users write them, into [`RawApp`]s.
 //!
-//! This module owns the file side only: which files are ecosystem files ([`format_of`]),
-//! turning one into a list of apps ([`read`]) and the starter `tpm init` writes
-//! ([`starter`]). What an app's fields *mean* (start options) is decided elsewhere, from
-//! [`RawApp::fields`].
+//! Which files are ecosystem files ([`format_of`]), turning one into a list of apps
+//! ([`read`]), what an app's fields mean ([`request`], through the start-option table) and
+//! the starter `tpm init` writes ([`starter`]).
 //!
 //! | file | owns |
 //! |---|---|
+//! | `app` | an app's fields as a start request |
+//! | `write` | `tpm dump`'s document in each format, and `tpm init`'s file |
 //! | `parse` | JSON, YAML and TOML text to a JSON value, errors with their line |
 //! | `node` | JavaScript files, evaluated by the caller's `node` |
 //! | `template` | the starter files |
@@ -14,9 +15,11 @@
 //! The shapes pm2 accepts are accepted in every format: `{apps: [...]}`, a single app (an
 //! object with no `apps` key), or a list of apps.
 
+mod app;
 mod node;
 mod parse;
 mod template;
+mod write;
 
 use std::fs::{File, OpenOptions};
 use std::io::Read;
@@ -29,7 +32,9 @@ use serde_json::{Map, Value};
 use crate::context::Context;
 use crate::error::{Error, Result};
 
+pub use app::{request, AppRequest};
 pub use template::starter;
+pub use write::{render, write_starter};
 
 /// The largest ecosystem file tpm reads. A real one is a few KiB; anything near this is
 /// not a config, and reading it whole would only cost memory.
@@ -221,6 +226,18 @@ fn read_text(file: File, path: &Path) -> Result<String> {
 fn line_at(text: &[u8], offset: usize) -> usize {
     let end = offset.min(text.len());
     memchr::memchr_iter(b'\n', &text[..end]).count() + 1
+}
+
+/// Apps given as data rather than a file (records piped into the Nushell plugin's
+/// `tpm start`, or `open ecosystem.json | tpm start`), in pm2's three shapes. `origin` names
+/// them in messages; relative paths are taken from `dir`.
+pub fn document_from_value(value: Value, origin: &Path, dir: &Path) -> Result<Document> {
+    let apps = apps_of(value, origin)?;
+    Ok(Document {
+        path: origin.to_path_buf(),
+        dir: dir.to_path_buf(),
+        apps,
+    })
 }
 
 /// The apps in a parsed file, in pm2's three shapes.

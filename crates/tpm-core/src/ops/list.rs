@@ -5,7 +5,9 @@ use serde::Serialize;
 use super::cleanup::{self, Patience};
 use super::Tpm;
 use crate::error::{Error, Result};
-use crate::info::{live_process, observe_seen, parent_is_supervisor, Clock, ProcessInfo};
+use crate::info::{
+    live_process, observe_seen, parent_is_supervisor, with_history, Clock, ProcessInfo,
+};
 use crate::logs::{self, LogLine};
 use crate::name::Name;
 use crate::proc;
@@ -86,6 +88,18 @@ impl Tpm {
         })
     }
 
+    /// One process as `list` shows it.
+    pub fn info(&self, name: &Name) -> Result<ProcessInfo> {
+        let (mut found, mut problems) = self.observe_all(std::slice::from_ref(name), Clock::now());
+        match (found.pop(), problems.pop()) {
+            (Some(info), _) => Ok(info),
+            (None, Some(problem)) => Err(problem.error),
+            (None, None) => Err(Error::NotFound {
+                name: name.to_string(),
+            }),
+        }
+    }
+
     /// Reads and observes `names`, in order.
     fn observe_all(&self, names: &[Name], clock: Clock) -> (Vec<ProcessInfo>, Vec<Problem>) {
         let mut processes = Vec::with_capacity(names.len());
@@ -109,7 +123,8 @@ impl Tpm {
                             supervised = true; // someone took it since
                         }
                     }
-                    processes.push(observe_seen(name, &record, supervised, clock, live));
+                    let info = observe_seen(name, &record, supervised, clock, live);
+                    processes.push(with_history(info, &self.store, name));
                 }
                 Ok(None) => {} // deleted while listing
                 Err(error) => problems.push(Problem {

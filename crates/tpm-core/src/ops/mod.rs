@@ -6,17 +6,29 @@
 //! verified against the recorded start time, and wait for that supervisor to exit: for as
 //! long as it is alive and answering, not for a fixed time.
 
+mod apps;
 mod cleanup;
+mod describe;
+mod doctor;
+mod dump;
+mod export;
+mod history;
 mod list;
 mod plan;
+mod resurrect;
 mod start;
 mod stop;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+pub use apps::{AppStart, FileChoice, FilePlan};
+pub use describe::{Description, LogFile, TreeProcess};
+pub use doctor::{Finding, Severity};
+
 pub use list::{Listing, PortInfo};
 pub use plan::{Plan, StartRequest};
+pub use resurrect::{Resurrection, Saved};
 
 use crate::claim::Claim;
 use crate::context::Context;
@@ -69,27 +81,81 @@ impl Tpm {
         &self.ctx
     }
 
-    /// Turns names and `*` patterns into the names they select, in order, once each.
-    /// An exact name that does not exist, or a pattern (other than `*`) that matches
-    /// nothing, is an error.
+    /// Turns names, ids, `*` patterns and `all` into the names they select, in order,
+    /// once each. An exact name or id that does not exist, or a pattern (other than `*`)
+    /// that matches nothing, is an error.
     pub fn resolve(&self, selectors: &[String]) -> Result<Vec<Name>> {
+        self.select(selectors, &FileChoice::default())
+            .map(|s| s.names)
+    }
+
+    /// [`Tpm::resolve`], where a selector may also be an ecosystem file: its apps (those
+    /// `choice` picks) that exist.
+    pub fn select(&self, selectors: &[String], choice: &FileChoice) -> Result<Selected> {
         let (all, _) = self.store.names()?;
-        let mut out: Vec<Name> = Vec::new();
+        let mut ids: Option<Vec<(u32, Name)>> = None;
+        let mut out = Selected::default();
+        // A set beside the list: `*` over a thousand names must not compare each with all.
         let mut seen = std::collections::HashSet::new();
+        let mut add = |out: &mut Selected, name: &Name| {
+            if seen.insert(name.clone()) {
+                out.names.push(name.clone());
+            }
+        };
         for raw in selectors {
-            let selector = Selector::parse(raw)?;
+            if let Some(name) = all.iter().find(|n| n.as_str() == raw) {
+                add(&mut out, name);
+                continue;
+            }
+            if self.is_ecosystem_file(raw) {
+                let (names, warnings) = self.file_names(raw, choice)?;
+                out.warnings.extend(warnings);
+                for name in &names {
+                    add(&mut out, name);
+                }
+                continue;
+            }
+            if raw.bytes().all(|b| b.is_ascii_digit()) && !raw.is_empty() {
+                let ids = ids.get_or_insert_with(|| self.ids(&all));
+                let id: Option<u32> = raw.parse().ok();
+                match ids.iter().find(|(i, _)| Some(*i) == id) {
+                    Some((_, name)) => add(&mut out, name),
+                    None => return Err(Error::NotFound { name: raw.clone() }),
+                }
+                continue;
+            }
+            let pattern = if raw == ALL { "*" } else { raw.as_str() };
+            let selector = Selector::parse(pattern)?;
             let matched: Vec<&Name> = all.iter().filter(|n| selector.matches(n)).collect();
-            if matched.is_empty() && raw != "*" {
+            if matched.is_empty() && pattern != "*" {
                 return Err(Error::NotFound { name: raw.clone() });
             }
             for name in matched {
-                if seen.insert(name.as_str()) {
-                    out.push(name.clone());
-                }
+                add(&mut out, name);
             }
         }
         Ok(out)
     }
+
+    /// Every readable record's id.
+    fn ids(&self, names: &[Name]) -> Vec<(u32, Name)> {
+        names
+            .iter()
+            .filter_map(|n| Some((self.store.read(n).ok().flatten()?.id?, n.clone())))
+            .collect()
+    }
+}
+
+/// The word for every process, as pm2's users type it (`tpm stop all`); a process named
+/// `all` is still reached by its name.
+pub const ALL: &str = "all";
+
+/// What a selection resolved to.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Selected {
+    pub names: Vec<Name>,
+    /// What is worth telling (apps of a file that are not started, or were skipped).
+    pub warnings: Vec<String>,
 }
 
 /// How long a record that its supervisor is repairing (junk, or gone with a wiped store;

@@ -11,7 +11,7 @@ use crate::options::{Opt, Options};
 use crate::policy::Policy;
 use crate::port::{self, PortInputs};
 use crate::rotation::LogLimits;
-use crate::spec::{Spec, KIND_CLI};
+use crate::spec::{Spec, KIND_CLI, KIND_ECOSYSTEM};
 use crate::target::{self, Launch};
 
 use super::Tpm;
@@ -24,11 +24,16 @@ pub struct StartRequest {
     /// The start options given (see `options::START_OPTIONS`); the script's arguments are
     /// [`Opt::Args`].
     pub options: Options,
-    /// The folder relative paths are taken from: the caller's (`None`), or an ecosystem
-    /// file's, where the script is also found from the app's `cwd`, as pm2 does.
-    pub file_dir: Option<PathBuf>,
+    /// The folder a relative `cwd` is taken from: the caller's (`None`), or an ecosystem
+    /// file's.
+    pub base_dir: Option<PathBuf>,
+    /// An app (of a file, or a record piped in): its script is found from its `cwd`, as
+    /// pm2 does; a command line's, from where it is typed.
+    pub script_in_cwd: bool,
     /// The record's `type`: `cli`, or `ecosystem` for an app of a file.
     pub kind: String,
+    /// Start even when another process listens on its PORT (`--force`).
+    pub force: bool,
 }
 
 impl StartRequest {
@@ -37,8 +42,31 @@ impl StartRequest {
         StartRequest {
             target: target.into(),
             options,
-            file_dir: None,
+            base_dir: None,
+            script_in_cwd: false,
             kind: KIND_CLI.into(),
+            force: false,
+        }
+    }
+
+    /// An app of an ecosystem file in folder `dir`.
+    pub fn app(target: impl Into<String>, options: Options, dir: PathBuf) -> StartRequest {
+        StartRequest {
+            target: target.into(),
+            options,
+            base_dir: Some(dir),
+            script_in_cwd: true,
+            kind: KIND_ECOSYSTEM.into(),
+            force: false,
+        }
+    }
+
+    /// An app given as data (a record piped into the plugin's `tpm start`): like a file's,
+    /// but relative to the caller's folder.
+    pub fn record(target: impl Into<String>, options: Options) -> StartRequest {
+        StartRequest {
+            script_in_cwd: true,
+            ..StartRequest::new(target, options)
         }
     }
 }
@@ -48,6 +76,8 @@ impl StartRequest {
 pub struct Plan {
     pub name: Name,
     pub spec: Spec,
+    /// Start even when another process listens on its PORT.
+    pub force: bool,
 }
 
 impl Tpm {
@@ -60,7 +90,7 @@ impl Tpm {
                 req.target
             )));
         }
-        let base = match &req.file_dir {
+        let base = match &req.base_dir {
             Some(dir) => dir.clone(),
             None => self.ctx.cwd.clone(),
         };
@@ -77,11 +107,7 @@ impl Tpm {
         // pm2 finds an app's script from its cwd; a command line's, from where it is typed.
         let script_ctx = Context {
             env: self.ctx.env.clone(),
-            cwd: if req.file_dir.is_some() {
-                cwd.clone()
-            } else {
-                base
-            },
+            cwd: if req.script_in_cwd { cwd.clone() } else { base },
         };
         let args = opts.words(Opt::Args).unwrap_or(&[]);
         let target = target::resolve(
@@ -94,6 +120,12 @@ impl Tpm {
             &script_ctx,
         )?;
         let env = opts.env_vars();
+        if let Some((key, _)) = env.iter().find(|(_, v)| v == crate::secrets::MASK) {
+            return Err(Error::Usage(format!(
+                "{key} holds {:?}, what `tpm dump` prints in place of a secret: put its real value back",
+                crate::secrets::MASK
+            )));
+        }
         // `--env PORT=N` is what the process will see, so it counts before the caller's PORT.
         let env_port = match env.iter().rev().find(|(k, _)| k == "PORT") {
             Some((_, v)) => Some(v.clone()),
@@ -142,6 +174,10 @@ impl Tpm {
             max_size: opts.size(Opt::MaxLogSize),
             keep: opts.count(Opt::LogKeep),
         };
-        Ok(Plan { name, spec })
+        Ok(Plan {
+            name,
+            spec,
+            force: req.force,
+        })
     }
 }

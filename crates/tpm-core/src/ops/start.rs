@@ -10,6 +10,7 @@ use super::plan::{Plan, StartRequest};
 use super::{busy_wait, live_supervisor, Tpm};
 use crate::claim::{Claim, Taken};
 use crate::error::{Error, Result, EXIT_NOT_RUNNABLE};
+use crate::events::{self, Event, Kind};
 use crate::info::{observe, unix_now, Clock, ProcessInfo};
 use crate::lock::FileLock;
 use crate::name::Name;
@@ -36,22 +37,37 @@ impl Tpm {
     /// Starts a process as planned (see [`Tpm::plan`]); its id and creation time are kept
     /// when the name exists.
     pub fn start_planned(&self, plan: Plan) -> Result<ProcessInfo> {
-        let Plan { name, spec } = plan;
+        self.start_plan(plan, false)
+    }
+
+    /// [`Tpm::start_planned`]; `count_restart` adds one to the process's restarts (a
+    /// restart with a new spec).
+    pub(super) fn start_plan(&self, plan: Plan, count_restart: bool) -> Result<ProcessInfo> {
+        let Plan { name, spec, force } = plan;
         self.store.ensure()?;
         let held = self.lock_for_start(&name)?;
+        if !force {
+            check_port(&name, spec.port)?;
+        }
         let mut record = Record::new(spec);
         if let Some(mut prev) = self.store.read(&name).ok().flatten() {
             cleanup::settle(&self.store, &name, &mut prev, Patience::Graceful);
             record.id = prev.id;
             record.created_at = prev.created_at;
             record.state.log_dropped = prev.state.log_dropped;
+            if count_restart {
+                record.state.restarts = prev.state.restarts + 1;
+            }
         }
-        self.launch(&name, record, held)
+        // A new spec runs in the caller's environment, kept for its later restarts.
+        let env = self.ctx.env.clone();
+        self.store.write_env(&name, &env)?;
+        self.launch(&name, record, held, &env)
     }
 
     /// `tpm start NAME` for a stopped process that exists, when no file of that name does.
     fn existing_target(&self, req: &StartRequest) -> Option<Name> {
-        let plain = req.options.is_empty() && req.file_dir.is_none();
+        let plain = req.options.is_empty() && !req.script_in_cwd;
         let name = Name::parse(&req.target).ok()?;
         (plain && self.store.exists(&name) && !self.ctx.cwd.join(&req.target).exists())
             .then_some(name)
@@ -67,7 +83,13 @@ impl Tpm {
             record.state.restarts += 1;
         }
         record.spec.wanted = true;
-        self.launch(name, record, held)
+        // The environment it was started with, whoever starts it again; a process started
+        // by an earlier version of tpm, which kept none, gets the caller's.
+        let env = self
+            .store
+            .read_env(name)
+            .unwrap_or_else(|| self.ctx.env.clone());
+        self.launch(name, record, held, &env)
     }
 
     /// Takes the name's lock and claim for a start. A live supervisor holding them means the
@@ -139,8 +161,15 @@ impl Tpm {
     }
 
     /// With the lock held: writes the record (`launching`), hands the lock and claim to a
-    /// new supervisor and waits for its handshake.
-    fn launch(&self, name: &Name, mut record: Record, held: Held) -> Result<ProcessInfo> {
+    /// new supervisor, which runs the process in `env` (plus its spec's variables), and
+    /// waits for its handshake.
+    fn launch(
+        &self,
+        name: &Name,
+        mut record: Record,
+        held: Held,
+        env: &[(OsString, OsString)],
+    ) -> Result<ProcessInfo> {
         let now = unix_now();
         record.state.status = crate::status::Status::Launching;
         record.state.reason = None;
@@ -162,8 +191,9 @@ impl Tpm {
         // On failure the lock goes, and with it its file (no record, no lock file).
         self.store.write(name, &record)?;
         drop(_all);
-        let env: Vec<(OsString, OsString)> = self.ctx.env.clone();
-        match supervisor::launch(&self.store, name, &self.exe, &env, held.lock, held.claim)? {
+        let asked = Event::now(name, Kind::StartRequested).by("user");
+        let _ = events::append(&self.store, &asked);
+        match supervisor::launch(&self.store, name, &self.exe, env, held.lock, held.claim)? {
             Outcome::Spawned { .. } => {
                 let record = self.store.load(name)?;
                 Ok(observe(
@@ -185,4 +215,25 @@ impl Tpm {
             }),
         }
     }
+}
+
+/// Refuses a new process's PORT when another process listens on it, naming the holder. A
+/// read of `/proc/net/tcp`; the holder is looked for only when the port is taken.
+fn check_port(name: &Name, port: u16) -> Result<()> {
+    if !crate::proc::listening_ports().contains(&port) {
+        return Ok(());
+    }
+    let holders = crate::proc::port_holders(port)
+        .into_iter()
+        .map(|pid| crate::error::Holder {
+            pid,
+            command: crate::proc::cmdline(pid),
+            name: crate::proc::env_value(pid, crate::supervisor::ENV_NAME),
+        })
+        .collect();
+    Err(Error::PortTaken {
+        name: name.to_string(),
+        port,
+        holders,
+    })
 }

@@ -21,6 +21,7 @@ use nix::sys::signal::Signal;
 use super::cleanup::{self, Patience};
 use super::{busy_wait, live_supervisor, parallel_map, Each, Tpm};
 use crate::error::{Error, Result};
+use crate::events::{self, Event, Kind};
 use crate::info::{observe, Clock, ProcessInfo};
 use crate::name::Name;
 use crate::proc::Identity;
@@ -172,6 +173,10 @@ impl Tpm {
     }
 
     fn ask_to_stop(&self, name: &Name, then: Then) -> Result<Asked> {
+        if self.store.exists(name) {
+            let asked = Event::now(name, Kind::StopRequested).by("user");
+            let _ = events::append(&self.store, &asked);
+        }
         let mut deadline = None;
         loop {
             let record = self.load_record(name)?;
@@ -223,13 +228,19 @@ impl Tpm {
         loop {
             let record = self.load_record(name)?;
             if let Some(_lock) = self.store.try_lock(name)? {
-                let record = if record.state.status.is_active() {
+                let mut record = if record.state.status.is_active() {
                     // Its supervisor died before it was done (killed mid-stop, say): what
                     // is left of the tree is ended here, before the stop reports success.
                     self.settle_stopped(name, record, then)?
                 } else {
                     record
                 };
+                // A stop asked by the user is the one thing that makes a process not meant
+                // to run (a shutdown stops supervisors too, and must not).
+                if then == Then::Record && record.spec.wanted {
+                    record.spec.wanted = false;
+                    self.store.write(name, &record)?;
+                }
                 return Ok(observe(name, &record, false, Clock::now()));
             }
             // Taken again since: another command started it (a restart racing with us).
@@ -312,6 +323,9 @@ fn corrupt_info(name: &Name) -> ProcessInfo {
         supervisor: None,
         autorestart: false,
         log_dropped: 0,
+        wanted: false,
+        restarts_24h: 0,
+        uptime_pct_24h: None,
         tracking: crate::cgroup::Tracking::ProcessTree,
     }
 }

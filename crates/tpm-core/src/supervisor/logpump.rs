@@ -333,7 +333,7 @@ mod tests {
     }
 
     #[test]
-    fn stamp_has_the_seed_format() {
+    fn stamp_has_the_documented_format() {
         let mut st = Stamp::default();
         let text = st.now().to_string();
         assert_eq!(text.len(), 20);

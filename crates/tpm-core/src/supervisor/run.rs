@@ -68,6 +68,8 @@ pub(super) struct Supervisor {
     pub(super) cgroup: Option<Cgroup>,
     /// The claim on the name (see `crate::claim`), answered from the event loop.
     pub(super) claim: Option<Claim>,
+    /// The last history write failed (said once until one succeeds).
+    pub(super) history_failed: bool,
 }
 
 impl Supervisor {
@@ -159,6 +161,21 @@ impl Supervisor {
     /// A line from tpm itself, in the err log, marked `[tpm]`.
     pub(super) fn event(&mut self, message: &str) {
         self.output.event(&self.name, message);
+    }
+
+    /// Adds to the process's event history; a history that cannot be written is said
+    /// once in the err log (unless for want of room: that line would be dropped too), and
+    /// never stops supervision.
+    pub(super) fn history(&mut self, event: crate::events::Event) {
+        if let Err(e) = crate::events::append(&self.store, &event) {
+            let no_space = matches!(e.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT));
+            if !self.history_failed && !no_space {
+                self.event(&format!("cannot write the event history: {e}"));
+            }
+            self.history_failed = true;
+        } else {
+            self.history_failed = false;
+        }
     }
 
     /// Writes the record, with the dropped log bytes counted so far. A write that fails is

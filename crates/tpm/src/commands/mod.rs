@@ -2,11 +2,28 @@
 //! returns its exit code.
 
 pub mod completions;
+pub mod describe;
+pub mod doctor;
+pub mod dump;
+pub mod events;
+pub mod export;
+pub mod init;
 pub mod list;
 pub mod logs;
+pub mod monit;
 pub mod ports;
+pub mod resurrect;
+pub mod save;
 pub mod start;
+pub mod startup;
 pub mod stop;
+
+/// Says on stderr what was worth a warning.
+pub fn warn_all(warnings: &[String]) {
+    for w in warnings {
+        eprintln!("tpm: warning: {w}");
+    }
+}
 
 /// The exit code of an operation on several processes: the first failure's, or 0.
 pub fn first_failure(codes: impl IntoIterator<Item = i32>) -> i32 {

@@ -13,7 +13,8 @@ pub fn run(tpm: &Tpm, args: JsonFlag) -> tpm_core::Result<i32> {
         return Ok(0);
     }
     for p in &ports {
-        // The seed's format: the name without its -PORT suffix.
+        // The documented `Process: NAME, Port: N` lines (the shell tpm's format): the name
+        // without its -PORT suffix.
         let base = Name::parse(&p.name).map_or(p.name.clone(), |n| n.base(p.port).to_string());
         render::line(&format!("Process: {base}, Port: {}", p.port));
     }

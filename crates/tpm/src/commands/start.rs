@@ -1,10 +1,20 @@
 use tpm_core::options::{Opt, Value};
-use tpm_core::{StartRequest, Tpm};
+use tpm_core::{Error, FileChoice, StartRequest, Tpm};
 
+use super::{first_failure, warn_all};
 use crate::cli::StartArgs;
 use crate::render;
 
 pub fn run(tpm: &Tpm, args: StartArgs) -> tpm_core::Result<i32> {
+    if tpm.is_ecosystem_file(&args.target) {
+        return start_file(tpm, args);
+    }
+    if !args.only.is_empty() {
+        return Err(Error::Usage(format!(
+            "--only picks apps of an ecosystem file, and {} is not one",
+            args.target
+        )));
+    }
     let mut options = args.options.0;
     if let Some(name) = args.custom_name {
         options.set(Opt::Name, Value::Text(name));
@@ -12,17 +22,66 @@ pub fn run(tpm: &Tpm, args: StartArgs) -> tpm_core::Result<i32> {
     if !args.args.is_empty() {
         options.set(Opt::Args, Value::Words(args.args));
     }
-    let info = tpm.start(&StartRequest::new(args.target, options))?;
+    let mut request = StartRequest::new(args.target, options);
+    request.force = args.force;
+    let info = tpm.start(&request)?;
     if args.json {
         render::json(&info);
     } else {
-        render::line(&format!(
-            "started {} (id {}, pid {}, port {})",
-            info.name,
-            render::or_dash(info.id),
-            render::or_dash(info.pid),
-            info.port
-        ));
+        render::line(&started(&info));
     }
     Ok(0)
+}
+
+/// `tpm start FILE`: every app checked first, then those not running started.
+fn start_file(tpm: &Tpm, args: StartArgs) -> tpm_core::Result<i32> {
+    if args.custom_name.is_some() || !args.args.is_empty() {
+        return Err(Error::Usage(format!(
+            "{}: a name or arguments go in the file, for each app (`name`, `args`)",
+            args.target
+        )));
+    }
+    let mut choice = FileChoice::from_options(args.options.0, args.only);
+    choice.force = args.force;
+    let plan = tpm.plan_file(&args.target, &choice)?;
+    warn_all(&plan.warnings);
+    let mut codes = Vec::new();
+    let mut done = Vec::new();
+    for (name, result) in tpm.start_file(plan) {
+        match result {
+            Ok(app) => {
+                if !args.json {
+                    if app.unchanged {
+                        render::line(&format!(
+                            "unchanged {name} (already {}{})",
+                            app.info.status,
+                            app.info
+                                .pid
+                                .map(|p| format!(", pid {p}"))
+                                .unwrap_or_default()
+                        ));
+                    } else {
+                        render::line(&started(&app.info));
+                    }
+                }
+                done.push(app.info);
+                codes.push(0);
+            }
+            Err(e) => codes.push(render::error(&e)),
+        }
+    }
+    if args.json {
+        render::json(&done);
+    }
+    Ok(first_failure(codes))
+}
+
+fn started(info: &tpm_core::ProcessInfo) -> String {
+    format!(
+        "started {} (id {}, pid {}, port {})",
+        info.name,
+        render::or_dash(info.id),
+        render::or_dash(info.pid),
+        info.port
+    )
 }

@@ -1,7 +1,8 @@
-use tpm_core::Tpm;
+use tpm_core::options::{Opt, Options};
+use tpm_core::{Error, FileChoice, Tpm};
 
-use super::first_failure;
-use crate::cli::Targets;
+use super::{first_failure, warn_all};
+use crate::cli::{FileArgs, Targets};
 use crate::render;
 
 #[derive(Debug, Clone, Copy)]
@@ -12,7 +13,25 @@ pub enum Action {
 }
 
 pub fn run(tpm: &Tpm, args: Targets, action: Action) -> tpm_core::Result<i32> {
-    let names = tpm.resolve(&args.names)?;
+    let choice = file_choice(args.file)?;
+    let has_file = args.names.iter().any(|n| tpm.is_ecosystem_file(n));
+    if !has_file && (!choice.only.is_empty() || !choice.env_names.is_empty()) {
+        return Err(Error::Usage(
+            "--only and --env choose apps of an ecosystem file, and none was given".into(),
+        ));
+    }
+    // `restart FILE` reads the file again: an edited app restarts as it now is.
+    if let (Action::Restart, [file]) = (action, args.names.as_slice()) {
+        if tpm.is_ecosystem_file(file) {
+            let plan = tpm.plan_file(file, &choice)?;
+            warn_all(&plan.warnings);
+            let results = tpm.restart_file(plan);
+            return Ok(report(results, action, args.json));
+        }
+    }
+    let selected = tpm.select(&args.names, &choice)?;
+    warn_all(&selected.warnings);
+    let names = selected.names;
     if names.is_empty() {
         if !args.json {
             render::line("no processes");
@@ -26,6 +45,29 @@ pub fn run(tpm: &Tpm, args: Targets, action: Action) -> tpm_core::Result<i32> {
         Action::Restart => tpm.restart(&names),
         Action::Delete => tpm.delete(&names),
     };
+    Ok(report(results, action, args.json))
+}
+
+/// `--only` and `--env NAME`: which apps of a file, with which `env_NAME`.
+fn file_choice(args: FileArgs) -> tpm_core::Result<FileChoice> {
+    let mut options = Options::new();
+    let def = Opt::Env.def();
+    for raw in &args.env {
+        options.set(
+            Opt::Env,
+            def.parse_text(raw)
+                .map_err(|e| Error::Usage(format!("--env {raw}: {e}")))?,
+        );
+    }
+    if !options.env_vars().is_empty() {
+        return Err(Error::Usage(
+            "--env here takes a NAME (it applies the file's env_NAME); variables go in the file, or with `tpm start`".into(),
+        ));
+    }
+    Ok(FileChoice::from_options(options, args.only))
+}
+
+fn report(results: tpm_core::ops::Each<tpm_core::ProcessInfo>, action: Action, json: bool) -> i32 {
     let verb = match action {
         Action::Stop => "stopped",
         Action::Restart => "restarted",
@@ -36,7 +78,7 @@ pub fn run(tpm: &Tpm, args: Targets, action: Action) -> tpm_core::Result<i32> {
     for (name, result) in results {
         match result {
             Ok(info) => {
-                if !args.json {
+                if !json {
                     let pid = info.pid.map(|p| format!(" (pid {p})")).unwrap_or_default();
                     match action {
                         Action::Restart => render::line(&format!("{verb} {name}{pid}")),
@@ -53,8 +95,8 @@ pub fn run(tpm: &Tpm, args: Targets, action: Action) -> tpm_core::Result<i32> {
             Err(e) => codes.push(render::error(&e)),
         }
     }
-    if args.json {
+    if json {
         render::json(&done);
     }
-    Ok(first_failure(codes))
+    first_failure(codes)
 }

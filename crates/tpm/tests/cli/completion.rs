@@ -114,10 +114,11 @@ fn every_argument_that_takes_a_name_offers_the_live_processes_with_their_status(
     for sub in ["stop", "restart", "delete", "del", "logs"] {
         let lines = fish(&s, &[sub, ""]);
         let names: Vec<&String> = lines.iter().filter(|l| !l.starts_with('-')).collect();
-        // Sorted by name; each described by its status now.
+        // `all`, then the names sorted; each described by its status now.
         assert_eq!(
             names,
             [
+                &"all\tevery process".to_string(),
                 &format!("{api}\tonline"),
                 &format!("{web}\tonline"),
                 &format!("{worker}\tstopped"),
@@ -131,7 +132,13 @@ fn every_argument_that_takes_a_name_offers_the_live_processes_with_their_status(
     );
     assert_eq!(fish(&s, &["stop", "we"]), [format!("{web}\tonline")]);
     // Names take several values: the next one completes too.
-    assert_eq!(fish(&s, &["logs", &web, "a"]), [format!("{api}\tonline")]);
+    assert_eq!(
+        fish(&s, &["logs", &web, "a"]),
+        ["all\tevery process".to_string(), format!("{api}\tonline")]
+    );
+    // Once a digit is typed, the ids, each with its process (web is 0, worker 1, api 2).
+    assert_eq!(fish(&s, &["stop", "1"]), [format!("1\t{worker} (stopped)")]);
+    assert_eq!(fish(&s, &["restart", "2"]), [format!("2\t{api} (online)")]);
     assert_eq!(
         fish(&s, &["restart", "--json", "wo"]),
         [format!("{worker}\tstopped")]

@@ -1,4 +1,4 @@
-//! The seed's exit codes: 64 usage, 65 no PORT, 66 not runnable, 1 other.
+//! The documented exit codes: 64 usage, 65 no PORT, 66 not runnable, 1 other.
 
 use tpm_testkit::Sandbox;
 

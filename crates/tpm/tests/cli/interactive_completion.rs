@@ -125,7 +125,7 @@ fn bash_completes_subcommands_and_the_one_matching_process() {
     t.wait_screen(&st.worker);
     t.press("C-u");
     t.wait_input("$ ");
-    tab(&t, "tpm logs a", &format!("tpm logs {} ", st.api));
+    tab(&t, "tpm logs ap", &format!("tpm logs {} ", st.api));
 
     // The tetra module completes its functions like the commands they run.
     run_line(&t, "source ~/.local/share/tpm/tpm.sh; echo do''ne");
@@ -136,7 +136,7 @@ fn bash_completes_subcommands_and_the_one_matching_process() {
     );
     t.press("C-u");
     tab(&t, "tetra_tpm_rest", "tetra_tpm_restart ");
-    tab(&t, "a", &format!("tetra_tpm_restart {} ", st.api));
+    tab(&t, "ap", &format!("tetra_tpm_restart {} ", st.api));
 }
 
 #[test]
@@ -178,7 +178,7 @@ fn zsh_completes_on_the_first_tab_and_shows_each_status() {
     t.press("C-u");
     tab(
         &t,
-        "tetra_tpm_logs a",
+        "tetra_tpm_logs ap",
         &format!("tetra_tpm_logs {} ", st.api),
     );
 }

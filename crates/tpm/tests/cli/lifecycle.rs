@@ -108,7 +108,7 @@ fn delete_removes_the_record_pid_file_and_logs() {
         assert!(!s.store().join(f).exists(), "{f} after delete");
     }
     assert!(s.list().is_empty());
-    // `del` is the seed's alias.
+    // `del` is the documented alias of `delete`.
     s.tpm(["start", "server.sh"]).ok();
     s.tpm(["del", "server-3304"]).ok();
     assert!(s.list().is_empty());

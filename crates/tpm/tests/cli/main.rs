@@ -4,13 +4,18 @@
 //! One test binary with a module per behaviour keeps link time down.
 
 mod completion;
+mod ecosystem;
 mod exit_codes;
+mod export;
+mod history;
 mod interactive_completion;
 mod lifecycle;
 mod logs;
+mod monit;
 mod naming_and_port;
 mod real_servers;
 mod restart_policy;
+mod resurrect;
 mod store_contract;
 mod supervision;
 mod test_command;

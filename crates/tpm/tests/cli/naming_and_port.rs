@@ -1,4 +1,4 @@
-//! `basename-PORT` naming and PORT detection, as the seeds' tables show them.
+//! `basename-PORT` naming and PORT detection, as the README's tables show them.
 
 use tpm_testkit::{free_port, Sandbox};
 
@@ -12,7 +12,7 @@ fn started_name(run: &tpm_testkit::Run) -> String {
 }
 
 #[test]
-fn seed_server_sh_with_export_port_is_server_3000() {
+fn server_sh_with_export_port_is_server_3000() {
     let s = Sandbox::new();
     s.file(
         "server.sh",
@@ -25,7 +25,7 @@ fn seed_server_sh_with_export_port_is_server_3000() {
 }
 
 #[test]
-fn seed_custom_name_replaces_the_basename() {
+fn a_custom_name_replaces_the_basename() {
     let s = Sandbox::new();
     s.file("api/backend.sh", "PORT=8080\nsleep 100\n", 0o644);
     s.file("api/web.sh", "PORT=8081\nsleep 100\n", 0o644);
@@ -40,7 +40,7 @@ fn seed_custom_name_replaces_the_basename() {
 }
 
 #[test]
-fn seed_env_port_names_worker_9000() {
+fn env_port_names_worker_9000() {
     let s = Sandbox::new();
     s.file("worker.sh", "#!/bin/bash\nsleep 100\n", 0o755);
     assert_eq!(
@@ -64,7 +64,7 @@ fn an_env_flag_port_names_the_process_and_reaches_it() {
 }
 
 #[test]
-fn env_port_beats_the_script_line_as_the_seed_orders_it() {
+fn env_port_beats_the_script_line_as_documented() {
     let s = Sandbox::new();
     s.server_script("server.sh", 3000);
     assert_eq!(
@@ -74,7 +74,7 @@ fn env_port_beats_the_script_line_as_the_seed_orders_it() {
 }
 
 #[test]
-fn seed_backend_js_is_backend_8080_run_with_node() {
+fn backend_js_is_backend_8080_run_with_node() {
     let s = Sandbox::new();
     tpm_testkit::program("node");
     s.file("api/backend.js", "setInterval(() => {}, 1000);\n", 0o644);

@@ -10,7 +10,7 @@ fn mode(path: &std::path::Path) -> u32 {
 }
 
 #[test]
-fn records_have_the_seed_keys_and_bash_can_eval_them() {
+fn records_have_the_file_contract_keys_and_bash_can_eval_them() {
     let s = Sandbox::new();
     s.file("my app/server.sh", "PORT=3600\nsleep 300\n", 0o644);
     s.tpm(["start", "my app/server.sh", "--env", "MSG=it's here"])
@@ -62,7 +62,7 @@ fn records_of_the_shell_version_are_read() {
     let s = Sandbox::new();
     let dir = s.store().join("processes");
     std::fs::create_dir_all(&dir).unwrap();
-    // The seed's own example, with a pid that is certainly not ours to trust.
+    // The shell tpm's own example record, with a pid that is certainly not ours to trust.
     std::fs::write(
         dir.join("legacy-3000.meta"),
         "script=/path/to/script.sh pid=1 port=3000 start_time=1694123456 type=cli\n",
@@ -104,5 +104,42 @@ fn list_table_has_the_documented_columns() {
         s.tpm(["ls"]).ok().stdout.lines().count(),
         out.lines().count(),
         "ls is list"
+    );
+}
+
+#[test]
+fn records_of_earlier_versions_list_and_dump() {
+    let s = Sandbox::new();
+    let dir = s.store().join("processes");
+    std::fs::create_dir_all(&dir).unwrap();
+    let fixtures =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tpm-core/tests/fixtures/records");
+    for (fixture, name) in [
+        ("shell-cli.meta", "script-3000"),
+        ("shell-ecosystem.meta", "server-4000"),
+        ("tpm-0.1.0.meta", "server-3000"),
+    ] {
+        std::fs::copy(fixtures.join(fixture), dir.join(format!("{name}.meta"))).unwrap();
+    }
+    let list = s.list();
+    let seen: Vec<(&str, &str)> = list
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap(), p["status"].as_str().unwrap()))
+        .collect();
+    // The 0.1.0 record's supervisor is long gone, so it does not run; nothing is signalled.
+    assert_eq!(seen.len(), 3, "{list:?}");
+    assert!(list.iter().all(|p| p["pid"].is_null()), "{list:?}");
+    assert_eq!(s.get("server-4000").unwrap()["type"], "ecosystem");
+    let dump = s.tpm(["dump"]);
+    dump.ok();
+    assert!(
+        dump.stdout.contains("\"NODE_ENV\": \"production\""),
+        "{}",
+        dump.stdout
+    );
+    assert!(
+        dump.stdout.contains("\"GREETING\": \"hello world\""),
+        "{}",
+        dump.stdout
     );
 }

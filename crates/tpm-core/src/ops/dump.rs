@@ -1,0 +1,212 @@
+//! `tpm dump`: the processes as an ecosystem file that `tpm start` reads back to the same
+//! names, ports, commands, working directories and environments.
+//!
+//! Each spec is turned back into start options ([`Tpm::plan`]'s inverse) and written with
+//! the start-option table's field names; options at their defaults are left out.
+
+use serde_json::{Map, Value as Json};
+
+use super::Tpm;
+use crate::error::Result;
+use crate::name::Name;
+use crate::options::{Default, EnvItem, Opt, Options, Value, START_OPTIONS};
+use crate::secrets;
+use crate::spec::Spec;
+use crate::target::{interpreter_for, NO_INTERPRETER};
+
+impl Tpm {
+    /// The ecosystem document (`{"apps": [...]}`) of `names`, in order, for printing: the
+    /// values of secret variables are masked (see `secrets`).
+    pub fn dump(&self, names: &[Name]) -> Result<Json> {
+        self.document(names, true)
+    }
+
+    /// The ecosystem document of `names`; `mask` hides the values of secrets.
+    pub(super) fn document(&self, names: &[Name], mask: bool) -> Result<Json> {
+        let apps = names
+            .iter()
+            .map(|name| {
+                let mut spec = self.store.load(name)?.spec;
+                if mask {
+                    spec.env = secrets::masked(&spec.env);
+                }
+                Ok(Json::Object(app(name, &spec)))
+            })
+            .collect::<Result<Vec<Json>>>()?;
+        let mut doc = Map::new();
+        doc.insert("apps".into(), Json::Array(apps));
+        Ok(Json::Object(doc))
+    }
+}
+
+/// One process as an app object: `name` and `script` first, then its options in the
+/// table's order.
+pub fn app(name: &Name, spec: &Spec) -> Map<String, Json> {
+    let (script, options) = options_of(name, spec);
+    let mut fields = Map::new();
+    fields.insert("name".into(), Json::String(name.to_string()));
+    fields.insert("script".into(), Json::String(script));
+    for def in START_OPTIONS {
+        if def.id == Opt::Name {
+            continue;
+        }
+        if let Some(value) = options.get(def.id) {
+            fields.insert(def.field.into(), value.to_json());
+        }
+    }
+    fields
+}
+
+/// The target and options that plan back to `spec` under `name`.
+///
+/// A script is found in the command (after its interpreter and the interpreter's
+/// arguments); anything else was a command string, written back as its program and
+/// arguments.
+pub fn options_of(name: &Name, spec: &Spec) -> (String, Options) {
+    let mut o = Options::new();
+    let script_at = spec
+        .cmd
+        .iter()
+        .position(|c| c == &spec.script && c.starts_with('/'));
+    let target = match script_at {
+        Some(i) => {
+            match i {
+                0 if interpreter_for(std::path::Path::new(&spec.script)).is_some() => {
+                    o.set(Opt::Interpreter, Value::Text(NO_INTERPRETER.into()))
+                }
+                0 => {}
+                // The interpreter its extension picks goes without saying.
+                1 if interpreter_for(std::path::Path::new(&spec.script))
+                    == Some(spec.cmd[0].as_str()) => {}
+                _ => {
+                    o.set(Opt::Interpreter, Value::Text(spec.cmd[0].clone()));
+                    if i > 1 {
+                        o.set(Opt::InterpreterArgs, Value::Words(spec.cmd[1..i].to_vec()));
+                    }
+                }
+            }
+            if spec.cmd.len() > i + 1 {
+                o.set(Opt::Args, Value::Words(spec.cmd[i + 1..].to_vec()));
+            }
+            spec.script.clone()
+        }
+        None => {
+            if spec.cmd.len() > 1 {
+                o.set(Opt::Args, Value::Words(spec.cmd[1..].to_vec()));
+            }
+            spec.cmd.first().cloned().unwrap_or_default()
+        }
+    };
+    o.set(Opt::Name, Value::Text(name.to_string()));
+    o.set(Opt::Port, Value::Port(spec.port));
+    o.set(Opt::Cwd, Value::Dir(spec.cwd.clone().into()));
+    if !spec.env.is_empty() {
+        o.set(
+            Opt::Env,
+            Value::Env(
+                spec.env
+                    .iter()
+                    .map(|(k, v)| EnvItem::Var(k.clone(), v.clone()))
+                    .collect(),
+            ),
+        );
+    }
+    let p = &spec.policy;
+    let l = &spec.logs;
+    for (opt, value) in [
+        (Opt::Autorestart, Value::Bool(p.autorestart)),
+        (Opt::MaxRestarts, Value::Count(p.max_restarts)),
+        (Opt::RestartDelay, Value::Millis(p.restart_delay)),
+        (Opt::KillTimeout, Value::Millis(p.kill_timeout)),
+        (Opt::MaxLogSize, Value::Size(l.max_size)),
+        (Opt::LogKeep, Value::Count(l.keep)),
+    ] {
+        if !is_default(opt, &value) {
+            o.set(opt, value);
+        }
+    }
+    (target, o)
+}
+
+fn is_default(opt: Opt, value: &Value) -> bool {
+    match (opt.def().default, value) {
+        (Default::Bool(d), Value::Bool(v)) => d == *v,
+        (Default::Count(d), Value::Count(v)) => d == *v,
+        (Default::Millis(d), Value::Millis(v)) => d == *v,
+        (Default::Size(d), Value::Size(v)) => d == *v,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::spec::Spec;
+
+    fn spec(script: &str, cmd: &[&str]) -> Spec {
+        Spec::new(
+            script.into(),
+            cmd.iter().map(|s| s.to_string()).collect(),
+            "/srv".into(),
+            3000,
+        )
+    }
+
+    #[test]
+    fn scripts_come_back_with_their_interpreter_and_arguments() {
+        let name = Name::parse("api-3000").unwrap();
+        let s = spec(
+            "/srv/app.js",
+            &["node", "--inspect", "/srv/app.js", "--verbose"],
+        );
+        let (target, o) = options_of(&name, &s);
+        assert_eq!(target, "/srv/app.js");
+        assert_eq!(o.text(Opt::Interpreter), Some("node"));
+        assert_eq!(
+            o.words(Opt::InterpreterArgs),
+            Some(&["--inspect".to_string()][..])
+        );
+        assert_eq!(o.words(Opt::Args), Some(&["--verbose".to_string()][..]));
+        // Run directly although its extension has an interpreter: said, so it stays so.
+        let (_, o) = options_of(&name, &spec("/srv/run.sh", &["/srv/run.sh"]));
+        assert_eq!(o.text(Opt::Interpreter), Some("none"));
+    }
+
+    #[test]
+    fn commands_come_back_as_program_and_arguments() {
+        let name = Name::parse("web-7777").unwrap();
+        let s = spec(
+            "python3 -m http.server 7777",
+            &["python3", "-m", "http.server", "7777"],
+        );
+        let (target, o) = options_of(&name, &s);
+        assert_eq!(target, "python3");
+        assert_eq!(o.words(Opt::Args).map(<[String]>::len), Some(3));
+        assert_eq!(o.text(Opt::Interpreter), None);
+    }
+
+    #[test]
+    fn only_options_off_their_defaults_are_written() {
+        let name = Name::parse("w-1").unwrap();
+        let mut s = spec("sleep 9", &["sleep", "9"]);
+        s.policy.kill_timeout = Duration::from_millis(500);
+        s.env = vec![("A".into(), "1".into())];
+        let fields = app(&name, &s);
+        let keys: Vec<&str> = fields.keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "name",
+                "script",
+                "port",
+                "cwd",
+                "env",
+                "args",
+                "kill_timeout"
+            ]
+        );
+        assert_eq!(fields["kill_timeout"], 500);
+    }
+}
