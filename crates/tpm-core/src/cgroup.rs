@@ -48,6 +48,28 @@ impl Tracking {
     }
 }
 
+/// Where this process's supervisors would make their processes' cgroups (this process's own
+/// cgroup, which they inherit), if they may: `Err` says why not. For `tpm doctor`.
+pub fn available() -> Result<PathBuf, String> {
+    let Some(mount) = mount() else {
+        return Err("no cgroup2 file system is mounted".into());
+    };
+    let own = fs::read_to_string("/proc/self/cgroup")
+        .ok()
+        .and_then(|t| unified_path(&t).map(str::to_string))
+        .ok_or("this process is in no cgroup2 cgroup")?;
+    let dir = mount
+        .dir_of(&own)
+        .ok_or_else(|| format!("its cgroup {own} is outside the mount"))?;
+    // SAFETY: access(2) reads a path we own a C string of.
+    let path = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes())
+        .map_err(|_| "an odd cgroup path".to_string())?;
+    if unsafe { libc::access(path.as_ptr(), libc::W_OK) } != 0 {
+        return Err(format!("{} is not writable here", dir.display()));
+    }
+    Ok(dir)
+}
+
 /// One process's cgroup: a folder of the cgroup2 file system.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cgroup {

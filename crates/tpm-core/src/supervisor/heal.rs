@@ -3,11 +3,10 @@
 //! A live supervisor is the only writer of its process's files, so any difference between
 //! them and what it last wrote is damage: a wiped store (`rm -rf $TETRA_DIR/tpm`), a record
 //! overwritten with junk, a log file deleted, a write that failed on a full disk. Once a
-//! second it compares what makes it reachable, its lock file and its record (two `stat`s:
-//! a thousand idle supervisors cost a few milliseconds of CPU a second), and writes again
-//! what is missing or wrong; every tenth time, or at once when something was missing or a
-//! write or rotation failed, it also looks at its pid file, the reserve and its log files
-//! (reopened). So tpm can always reach every running supervisor, within about a second of
+//! second it compares what makes it reachable, its lock file and its record (two `stat`s),
+//! and writes again what is missing or wrong; every tenth time, or at once when something
+//! was missing or a write or rotation failed, it also looks at its pid file, the reserve,
+//! its environment file and its log files (reopened). So tpm can always reach every running supervisor, within about a second of
 //! any damage.
 
 use std::os::unix::fs::MetadataExt;
@@ -73,6 +72,11 @@ impl Supervisor {
             }
             if !self.store.reserve_path(&self.name).exists() {
                 self.reserve();
+            }
+            // The environment restarts run in: this supervisor's own is the one kept.
+            if !self.store.env_path(&self.name).exists() {
+                let env: Vec<_> = std::env::vars_os().collect();
+                let _ = self.store.write_env(&self.name, &env);
             }
             self.output.heal();
         } else if self.output.failing() {
