@@ -6,8 +6,8 @@
 //! second it compares what makes it reachable, its lock file and its record (two `stat`s),
 //! and writes again what is missing or wrong; every tenth time, or at once when something
 //! was missing or a write or rotation failed, it also looks at its pid file, the reserve,
-//! its environment file and its log files (reopened). So tpm can always reach every running supervisor, within about a second of
-//! any damage.
+//! its environment file and its log files (reopened). So tpm can always reach every
+//! running supervisor, within about a second of any damage.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
