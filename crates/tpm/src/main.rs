@@ -67,6 +67,7 @@ fn run() -> i32 {
         Command::Ports(args) => commands::ports::run(&tpm, args),
         Command::Init(args) => commands::init::run(&tpm, args),
         Command::Dump(args) => commands::dump::run(&tpm, args),
+        Command::Serve(args) => commands::serve::run(&tpm, args),
         Command::Completions(_) => unreachable!("answered above"),
     };
     let _ = std::io::stdout().flush();

@@ -7,6 +7,7 @@ pub mod init;
 pub mod list;
 pub mod logs;
 pub mod ports;
+pub mod serve;
 pub mod start;
 pub mod stop;
 
