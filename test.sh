@@ -6,7 +6,7 @@
 #   --check   only check for the tools; never install; exit 69 when one is missing
 #
 # The tests start real bash scripts and real python3 and node servers, and drive bash
-# (with bash-completion), zsh, fish, tmux and the real Nushell (the version the plugin's
+# (with bash-completion), zsh, fish, tmux, headless Chromium (the dashboard's browser test) and the real Nushell (the version the plugin's
 # nu crates are pinned to). Debian packages are installed with apt-get when this runs as
 # root or with password-less sudo; Nushell comes from npm into the git-ignored .ci/cache,
 # which needs no root. Where something cannot be installed, nothing is built: one message
@@ -39,7 +39,7 @@ npm_install_nu="npm install --prefix $nu_cache --no-audit --no-fund --loglevel=e
 # A tool the tests run, and the Debian package that has it.
 tools=(bash:bash python3:python3 node:nodejs npm:npm setsid:util-linux zsh:zsh fish:fish tmux:tmux)
 # A file the tests need, and its package.
-files=(/usr/share/bash-completion/bash_completion:bash-completion)
+files=(/usr/share/bash-completion/bash_completion:bash-completion /usr/bin/chromium:chromium)
 
 have() { command -v "$1" >/dev/null 2>&1; }
 

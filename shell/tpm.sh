@@ -9,7 +9,7 @@
 # arguments untouched and returning tpm's exit code:
 #   tetra_tpm_start  tetra_tpm_list  tetra_tpm_stop  tetra_tpm_restart  tetra_tpm_delete
 #   tetra_tpm_logs   tetra_tpm_ports tetra_tpm_init  tetra_tpm_dump     tetra_tpm_help
-#   tetra_tpm_completions
+#   tetra_tpm_completions tetra_tpm_serve
 #   tetra_tpm        any command: `tetra_tpm stop web-3000`
 # In an interactive bash or zsh (zsh: after compinit), Tab completes `tpm` and these
 # functions: subcommands, flags, and the names of your processes.
@@ -62,13 +62,14 @@ tetra_tpm_init() { _tetra_tpm_run init ${1+"$@"}; }
 tetra_tpm_dump() { _tetra_tpm_run dump ${1+"$@"}; }
 tetra_tpm_help() { _tetra_tpm_run help ${1+"$@"}; }
 tetra_tpm_completions() { _tetra_tpm_run completions ${1+"$@"}; }
+tetra_tpm_serve() { _tetra_tpm_run serve ${1+"$@"}; }
 
 # Runs the given command with the names of the functions above appended (no word
 # splitting: the caller's IFS may be anything).
 _tetra_tpm_each_function() {
     "$@" tetra_tpm tetra_tpm_start tetra_tpm_list tetra_tpm_stop tetra_tpm_restart \
         tetra_tpm_delete tetra_tpm_logs tetra_tpm_ports tetra_tpm_init tetra_tpm_dump \
-        tetra_tpm_help tetra_tpm_completions
+        tetra_tpm_help tetra_tpm_completions tetra_tpm_serve
 }
 
 # Completion. The binary writes the registration for the running shell

@@ -168,6 +168,15 @@ impl ApiError {
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
+        // A posted app's error, said as the app's: the help the core adds for ecosystem
+        // files (paths taken from the file's folder) does not hold for a request.
+        if let Error::App { app, source, .. } = e {
+            let inner = ApiError::from(*source);
+            return ApiError {
+                message: format!("{app}: {}", inner.message),
+                ..inner
+            };
+        }
         ApiError {
             status: status_of(&e),
             message: e.to_string(),

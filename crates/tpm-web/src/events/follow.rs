@@ -1,5 +1,5 @@
-//! Log followers: one thread per process, while anyone listens to the event stream, each
-//! running the core's `follow` from the end of the process's logs.
+//! Log followers: one thread per process whose log lines a subscriber wants, each running
+//! the core's `follow` from the end of the process's logs.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -39,7 +39,7 @@ pub(crate) fn spawn(hub: Arc<Hub>, name: &str) -> Option<Arc<Running>> {
                 || hub.wants_logs_of(&key),
                 |line| {
                     hub.send(Event::Log(line, OnceLock::new()));
-                    hub.subscribers() > 0
+                    hub.wants_logs(&key)
                 },
             );
             if let Err(e) = result {

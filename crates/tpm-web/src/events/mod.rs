@@ -143,6 +143,9 @@ pub(crate) struct Hub {
     history: Mutex<sample::History>,
     followers: Mutex<HashMap<String, Arc<follow::Running>>>,
     subscribers: AtomicUsize,
+    /// Who wants log lines: `None` counts subscribers of every process's, `Some(name)`
+    /// those of one process. Logs are followed only for these.
+    log_interest: Mutex<HashMap<Option<String>, usize>>,
     thread: OnceLock<Thread>,
 }
 
@@ -157,6 +160,7 @@ impl Hub {
             history: Mutex::new(sample::History::default()),
             followers: Mutex::new(HashMap::new()),
             subscribers: AtomicUsize::new(0),
+            log_interest: Mutex::new(HashMap::new()),
             thread: OnceLock::new(),
         });
         let weak = Arc::downgrade(&hub);
@@ -223,8 +227,8 @@ impl Hub {
             Ok(history) => history.cpu_now(),
             Err(_) => HashMap::new(),
         };
+        let names: Vec<String> = observed.processes.iter().map(|p| p.name.clone()).collect();
         if due || changed {
-            let names: Vec<String> = observed.processes.iter().map(|p| p.name.clone()).collect();
             let snapshot = Arc::new(Snapshot::new(
                 now,
                 observed.processes,
@@ -239,21 +243,18 @@ impl Hub {
             if let Ok(mut history) = self.history.lock() {
                 history.keep_only(&names);
             }
-            self.keep_followers(&names);
         }
+        self.keep_followers(&names);
     }
 
-    /// While anyone listens, every process has a log follower.
+    /// Every process whose log lines someone wants has a log follower.
     fn keep_followers(self: &Arc<Self>, names: &[String]) {
         let Ok(mut followers) = self.followers.lock() else {
             return;
         };
         followers.retain(|name, running| names.contains(name) && running.is_running());
-        if self.subscribers() == 0 {
-            return;
-        }
         for name in names {
-            if !followers.contains_key(name) {
+            if !followers.contains_key(name) && self.wants_logs(name) {
                 if let Some(running) = follow::spawn(self.clone(), name) {
                     followers.insert(name.clone(), running);
                 }
@@ -261,12 +262,31 @@ impl Hub {
         }
     }
 
-    /// Whether a follower of `name` should go on.
+    /// Whether anyone wants `name`'s log lines.
+    fn wants_logs(&self, name: &str) -> bool {
+        self.log_interest.lock().is_ok_and(|interest| {
+            interest.get(&None).is_some_and(|n| *n > 0)
+                || interest.get(&Some(name.to_string())).is_some_and(|n| *n > 0)
+        })
+    }
+
+    /// Whether a follower of `name` should go on: someone wants its lines, and it exists.
     fn wants_logs_of(&self, name: &str) -> bool {
-        self.subscribers() > 0
+        self.wants_logs(name)
             && self
                 .latest()
                 .is_some_and(|s| s.processes.iter().any(|p| p.name == name))
+    }
+
+    /// Counts (`+1`) or uncounts (`-1`) a subscriber's interest in log lines.
+    fn interest(&self, key: Option<String>, delta: isize) {
+        if let Ok(mut interest) = self.log_interest.lock() {
+            let n = interest.entry(key.clone()).or_insert(0);
+            *n = n.saturating_add_signed(delta);
+            if *n == 0 {
+                interest.remove(&key);
+            }
+        }
     }
 }
 

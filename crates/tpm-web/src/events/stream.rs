@@ -55,13 +55,30 @@ impl Filter {
     }
 }
 
-/// Counts a subscriber for as long as its stream lives (the hub follows logs only while
-/// someone listens).
-struct Counted(Arc<Hub>);
+/// Counts a subscriber, and its interest in log lines, for as long as its stream lives
+/// (the hub follows the logs someone wants, and polls fast while anyone listens).
+struct Counted {
+    hub: Arc<Hub>,
+    logs: Option<Option<String>>,
+}
+
+impl Counted {
+    fn new(hub: Arc<Hub>, filter: &Filter) -> Counted {
+        hub.subscribers.fetch_add(1, Ordering::Relaxed);
+        let logs = filter.logs.then(|| filter.name.clone());
+        if let Some(key) = &logs {
+            hub.interest(key.clone(), 1);
+        }
+        Counted { hub, logs }
+    }
+}
 
 impl Drop for Counted {
     fn drop(&mut self) {
-        self.0.subscribers.fetch_sub(1, Ordering::Relaxed);
+        if let Some(key) = self.logs.take() {
+            self.hub.interest(key, -1);
+        }
+        self.hub.subscribers.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -76,14 +93,13 @@ pub(crate) fn subscribe(
     filter: Filter,
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
     let rx = hub.tx.subscribe();
-    hub.subscribers.fetch_add(1, Ordering::Relaxed);
+    let counted = Counted::new(hub.clone(), &filter);
     hub.wake();
     let first: Vec<SseEvent> = hub
         .latest()
         .and_then(|s| filter.render(&Event::Processes(s)))
         .into_iter()
         .collect();
-    let counted = Counted(hub);
     let rest = stream::unfold((rx, filter, counted), |(mut rx, filter, counted)| async move {
         loop {
             let event = match rx.recv().await {

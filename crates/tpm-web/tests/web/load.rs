@@ -1,0 +1,1 @@
+//! Load: many event streams and a steady rate of requests, and what they cost.
