@@ -109,6 +109,11 @@ function fmtCpu(c) {
   return c === null || c === undefined ? '–' : c.toFixed(1) + '%';
 }
 
+function fmtAgo(ms) {
+  const s = Math.round(ms / 1000);
+  return s < 90 ? s + ' s ago' : Math.round(s / 60) + ' min ago';
+}
+
 function fmtTime(t) {
   if (!t) return '';
   const d = new Date(t);
@@ -207,9 +212,11 @@ function actionButtons(p, compact) {
   const out = [];
   if (ACTIVE.has(p.status)) out.push(make('Stop', 'stop'));
   else out.push(make('Start', 'start', compact ? '' : 'primary'));
-  out.push(make('Restart', 'restart'));
-  // In the table, deleting is one click further: from the process's panel.
-  if (!compact) out.push(make('Delete', 'delete', 'danger'));
+  // In the table, one button; restarting and deleting are in the process's panel.
+  if (!compact) {
+    out.push(make('Restart', 'restart'));
+    out.push(make('Delete', 'delete', 'danger'));
+  }
   return out;
 }
 
@@ -324,12 +331,16 @@ function renderCharts() {
   chart($('chart-mem'), h, 'mem', p ? fmtMem(p.mem) : '–', fmtMem, 1024 * 1024);
 }
 
-// Draws the last 5 minutes of one value as a line with a soft area under it.
+// Draws the last 5 minutes of one value (or as much as there is, at least 30 s) as a line
+// with a soft area under it.
 function chart(fig, points, key, now, fmt, floor) {
   fig.querySelector('.now').textContent = now;
   const end = Date.now();
-  const start = end - HISTORY_MS;
+  const oldest = points.length ? points[0].time : end;
+  const span = Math.min(HISTORY_MS, Math.max(30 * 1000, end - oldest));
+  const start = end - span;
   const pts = points.filter((pt) => pt.time >= start);
+  fig.querySelector('.axis span').textContent = fmtAgo(span);
   let max = floor;
   for (const pt of pts) if (pt[key] !== null && pt[key] * 1.15 > max) max = pt[key] * 1.15;
   fig.querySelector('.max').textContent = 'max ' + fmt(max);
@@ -344,7 +355,7 @@ function chart(fig, points, key, now, fmt, floor) {
   };
   for (const pt of pts) {
     if (pt[key] === null || pt[key] === undefined) { flush(); continue; }
-    const x = ((pt.time - start) / HISTORY_MS) * W;
+    const x = ((pt.time - start) / span) * W;
     const y = H - (pt[key] / max) * (H - 4) - 1;
     run.push([x.toFixed(1), y.toFixed(1)]);
   }

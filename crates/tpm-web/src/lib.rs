@@ -16,7 +16,7 @@
 //! | `assets` | the dashboard's files and the OpenAPI document, embedded in the binary |
 //!
 //! The core is synchronous (a stop waits for the process tree to go), so every call into it
-//! runs on the runtime's blocking pool; one async thread serves the connections and the
+//! runs on the runtime's blocking pool; two async threads serve the connections and the
 //! event streams.
 
 mod api;
@@ -37,6 +37,12 @@ use tpm_core::{Context, Tpm};
 pub use config::Config;
 pub use error::ServeError;
 pub use token::Token;
+
+/// Threads for connections and event streams: writing events to many streams is the
+/// server's busiest work, and two threads keep a burst of it from delaying requests.
+const ASYNC_THREADS: usize = 2;
+/// Threads for calls into the core, at most.
+const BLOCKING_THREADS: usize = 8;
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -81,6 +87,7 @@ pub fn serve(
         .set_nonblocking(true)
         .map_err(|e| ServeError::bind(&config, e))?;
     let starter = Tpm::new(starter_context(ctx, &root), exe)?;
+    few_arenas();
     let tpm = Arc::new(tpm);
     let hub = events::Hub::start(tpm.clone());
     let state = AppState {
@@ -90,10 +97,17 @@ pub fn serve(
         token: Arc::new(token),
         hub,
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(ASYNC_THREADS)
         .enable_io()
         .enable_time()
         .thread_name("tpm-serve")
+        // Calls into the core run on these threads. A cap keeps the server's memory
+        // bounded under any load (each thread brings a stack and an allocator arena);
+        // requests beyond it wait their turn. Stops can take seconds, so not too few.
+        .max_blocking_threads(BLOCKING_THREADS)
+        // Idle ones end soon: an idle server keeps only what it needs.
+        .thread_keep_alive(std::time::Duration::from_secs(2))
         .build()
         .map_err(|e| ServeError::internal("cannot start the server's runtime", e))?;
     runtime.block_on(async move {
@@ -107,6 +121,19 @@ pub fn serve(
             .await
             .map_err(|e| ServeError::internal("the server stopped", e))
     })
+}
+
+/// glibc gives each thread that allocates an arena of its own (up to 8 per core), and
+/// memory freed in one is kept there: with a pool of threads serving bursts, the resident
+/// size creeps up to the sum of every arena's high-water mark. Two arenas are plenty for a
+/// server whose work is mostly waiting. Called before any thread of the server starts.
+fn few_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only tunes the allocator; no thread of ours allocates concurrently
+    // yet (the event hub and the runtime start after this).
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
 }
 
 /// The context for starting a stopped process by name (see [`AppState::starter`]): the

@@ -37,8 +37,10 @@ const FAST: Duration = Duration::from_millis(250);
 /// How often it is read otherwise (for the CPU and memory history), and how often a
 /// snapshot is sent when nothing changed.
 pub(crate) const SAMPLE: Duration = Duration::from_secs(2);
+/// How often an idle server returns freed memory to the system.
+const TRIM_EVERY: Duration = Duration::from_secs(30);
 /// Events a slow subscriber may fall behind by before it is told it missed some.
-const BACKLOG: usize = 1024;
+const BACKLOG: usize = 128;
 /// Event streams open at once, at most: each costs a little memory and a share of every
 /// event's delivery.
 pub(crate) const MAX_STREAMS: usize = 256;
@@ -294,6 +296,8 @@ impl Hub {
 /// It ends when the hub is dropped.
 fn run(hub: std::sync::Weak<Hub>, mut source: impl Source) {
     let mut last_snapshot = None;
+    let mut listened = false;
+    let mut trimmed = std::time::Instant::now();
     loop {
         let Some(strong) = hub.upgrade() else {
             return;
@@ -305,10 +309,29 @@ fn run(hub: std::sync::Weak<Hub>, mut source: impl Source) {
         if ticked.is_err() {
             eprintln!("tpm serve: warning: an event round failed; trying again");
         }
-        let pause = if strong.subscribers() > 0 { FAST } else { SAMPLE };
+        let listening = strong.subscribers() > 0;
+        // Once the last stream closes, and now and then while idle, the memory a burst of
+        // requests and streams freed goes back to the system.
+        if !listening && (listened || trimmed.elapsed() >= TRIM_EVERY) {
+            release_free_memory();
+            trimmed = std::time::Instant::now();
+        }
+        listened = listening;
+        let pause = if listening { FAST } else { SAMPLE };
         drop(strong);
         // The source is polled: this pause is its interval, and a subscriber's arrival
         // (unpark) ends it early.
         std::thread::park_timeout(pause);
+    }
+}
+
+/// Returns the allocator's free pages to the system. glibc keeps freed memory in its
+/// per-thread arenas for reuse, so after a burst a server's resident size stays at the
+/// burst's high-water mark; `malloc_trim` gives the free pages back.
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory; it touches nothing in use.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }

@@ -7,7 +7,6 @@
 mod api;
 mod browser;
 mod events;
-mod load;
 mod security;
 mod serve_command;
 mod support;

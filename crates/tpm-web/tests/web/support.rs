@@ -241,11 +241,36 @@ impl Resp {
     }
 }
 
-/// Reads a whole response (the server closes after it: `Connection: close`).
+/// Reads a whole response: to its `Content-Length`, to its last chunk, or to the close
+/// (a server that keeps the connection open after a sized answer is not waited for).
 pub fn read_response(stream: &mut TcpStream) -> Resp {
     let mut raw = Vec::new();
-    let _ = stream.read_to_end(&mut raw);
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        if let Some(resp) = complete(&raw) {
+            return resp;
+        }
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => raw.extend_from_slice(&buf[..n]),
+        }
+    }
     parse_response(&raw).unwrap_or_else(|| panic!("not an HTTP response: {:?}", String::from_utf8_lossy(&raw)))
+}
+
+/// The response in `raw`, once all of it has arrived.
+fn complete(raw: &[u8]) -> Option<Resp> {
+    let end = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let resp = parse_response(raw)?;
+    let body = raw.len() - end - 4;
+    let done = match resp.header("content-length").and_then(|v| v.parse::<usize>().ok()) {
+        Some(n) => body >= n,
+        None if resp.header("transfer-encoding").is_some_and(|v| v.contains("chunked")) => {
+            raw.ends_with(b"0\r\n\r\n")
+        }
+        None => resp.status == 304 || resp.status == 204,
+    };
+    done.then_some(resp)
 }
 
 pub fn parse_response(raw: &[u8]) -> Option<Resp> {
