@@ -63,7 +63,10 @@ fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
 fn alive(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
-        .and_then(|s| s.rsplit_once(')').map(|(_, rest)| rest.trim_start().to_string()))
+        .and_then(|s| {
+            s.rsplit_once(')')
+                .map(|(_, rest)| rest.trim_start().to_string())
+        })
         .is_some_and(|rest| !rest.starts_with('Z'))
 }
 
@@ -90,7 +93,10 @@ fn start_runs_the_spec_under_the_dedicated_supervisor_and_stop_ends_the_tree() {
     assert_eq!(info.status, Status::Online);
     let pid = info.pid.expect("a pid");
     let supervisor = info.supervisor.expect("a supervisor");
-    assert_eq!(exe_of(supervisor), Path::new(env!("CARGO_BIN_EXE_tpm-supervisor")));
+    assert_eq!(
+        exe_of(supervisor),
+        Path::new(env!("CARGO_BIN_EXE_tpm-supervisor"))
+    );
     let name = w.name("srv-4101");
     let record = w.tpm.store().load(&name).expect("the record");
     assert!(record.spec.wanted);
@@ -139,7 +145,11 @@ fn a_killed_supervisor_is_settled_by_the_next_listing() {
     let listing = w.tpm.list().expect("list");
     let p = &listing.processes[0];
     assert_eq!(p.status, Status::Errored);
-    assert!(p.reason.as_deref().unwrap_or("").contains("supervisor"), "{:?}", p.reason);
+    assert!(
+        p.reason.as_deref().unwrap_or("").contains("supervisor"),
+        "{:?}",
+        p.reason
+    );
     wait_for("the orphaned child to be ended", || !alive(child));
     // Its spec is unchanged: it is still meant to run.
     assert!(w.tpm.store().load(&name).expect("record").spec.wanted);
@@ -154,7 +164,10 @@ fn a_plan_touches_nothing_and_a_file_plan_is_all_or_nothing() {
         .plan(&StartRequest::new("srv.sh", port_options(4103)))
         .expect("plan");
     assert_eq!(plan.name.as_str(), "srv-4103");
-    assert!(!w.dir.path().join("tetra").exists(), "planning wrote nothing");
+    assert!(
+        !w.dir.path().join("tetra").exists(),
+        "planning wrote nothing"
+    );
 
     w.file(
         "apps.yaml",

@@ -80,7 +80,9 @@ fn path_name(path: Result<Path<String>, PathRejection>) -> Result<String, ApiErr
     })
 }
 
-fn query(q: Result<Query<HashMap<String, String>>, QueryRejection>) -> Result<HashMap<String, String>, ApiError> {
+fn query(
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<HashMap<String, String>, ApiError> {
     q.map(|Query(q)| q).map_err(|e| {
         ApiError::bad_request(
             format!("bad query string: {e}"),
@@ -212,7 +214,10 @@ pub(crate) async fn create(State(s): State<AppState>, req: Request) -> Reply {
         let document = document_from_value(value, origin, &s.tpm.context().cwd)?;
         if document.apps.len() != 1 {
             return Err(ApiError::bad_request(
-                format!("{} apps were posted; post one at a time", document.apps.len()),
+                format!(
+                    "{} apps were posted; post one at a time",
+                    document.apps.len()
+                ),
                 "post one app spec as a JSON object (one request per app)",
             ));
         }
@@ -311,7 +316,10 @@ pub(crate) async fn events(
     if !stream::has_room(&s.hub) {
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            format!("{} event streams are open, the most this server keeps", crate::events::MAX_STREAMS),
+            format!(
+                "{} event streams are open, the most this server keeps",
+                crate::events::MAX_STREAMS
+            ),
             "close a dashboard tab, or try again later",
         ));
     }

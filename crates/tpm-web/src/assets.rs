@@ -13,9 +13,21 @@ const INDEX: &str = include_str!("../assets/index.html");
 
 /// The files under `/assets/`: name, type, content.
 const FILES: &[(&str, &str, &str)] = &[
-    ("app.js", "text/javascript; charset=utf-8", include_str!("../assets/app.js")),
-    ("app.css", "text/css; charset=utf-8", include_str!("../assets/app.css")),
-    ("icon.svg", "image/svg+xml", include_str!("../assets/icon.svg")),
+    (
+        "app.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/app.js"),
+    ),
+    (
+        "app.css",
+        "text/css; charset=utf-8",
+        include_str!("../assets/app.css"),
+    ),
+    (
+        "icon.svg",
+        "image/svg+xml",
+        include_str!("../assets/icon.svg"),
+    ),
 ];
 
 /// A short hash of the content, so a browser revalidates cheaply and never keeps a file of
@@ -54,7 +66,10 @@ pub(crate) async fn index(headers: HeaderMap) -> Response {
 }
 
 /// `GET /assets/{file}`.
-pub(crate) async fn file(headers: HeaderMap, path: Result<Path<String>, PathRejection>) -> Response {
+pub(crate) async fn file(
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+) -> Response {
     let name = path.map(|Path(p)| p).unwrap_or_default();
     match FILES.iter().find(|(n, _, _)| *n == name) {
         Some((_, content_type, body)) => serve(&headers, content_type, body),

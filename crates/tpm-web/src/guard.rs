@@ -41,7 +41,12 @@ fn is_api(path: &str) -> bool {
     path == "/api" || path.starts_with("/api/")
 }
 
-fn check(state: &AppState, method: &Method, headers: &HeaderMap, api: bool) -> Result<(), ApiError> {
+fn check(
+    state: &AppState,
+    method: &Method,
+    headers: &HeaderMap,
+    api: bool,
+) -> Result<(), ApiError> {
     let reads = method == Method::GET || method == Method::HEAD;
     let loopback = state.config.is_loopback();
     let host = text(headers, header::HOST)?;
@@ -180,10 +185,22 @@ mod tests {
 
     #[test]
     fn loopback_hosts_are_recognised_and_others_are_not() {
-        for host in ["127.0.0.1:4444", "localhost:4444", "LOCALHOST", "[::1]:4444", "127.8.9.1"] {
+        for host in [
+            "127.0.0.1:4444",
+            "localhost:4444",
+            "LOCALHOST",
+            "[::1]:4444",
+            "127.8.9.1",
+        ] {
             assert!(is_loopback_host(host), "{host}");
         }
-        for host in ["evil.example:4444", "10.0.0.1:4444", "localhost.evil:4444", "[::2]:1", ""] {
+        for host in [
+            "evil.example:4444",
+            "10.0.0.1:4444",
+            "localhost.evil:4444",
+            "[::2]:1",
+            "",
+        ] {
             assert!(!is_loopback_host(host), "{host}");
         }
     }

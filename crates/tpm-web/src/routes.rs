@@ -17,20 +17,76 @@ pub struct Route {
 
 /// Every route the server answers. GET reads; POST and DELETE change things.
 pub const ROUTES: &[Route] = &[
-    Route { method: "GET", path: "/", handler: || get(assets::index) },
-    Route { method: "GET", path: "/assets/{file}", handler: || get(assets::file) },
-    Route { method: "GET", path: "/api/openapi.json", handler: || get(assets::openapi) },
-    Route { method: "GET", path: "/api/processes", handler: || get(api::list) },
-    Route { method: "POST", path: "/api/processes", handler: || post(api::create) },
-    Route { method: "GET", path: "/api/processes/{name}", handler: || get(api::get_one) },
-    Route { method: "DELETE", path: "/api/processes/{name}", handler: || delete(api::delete) },
-    Route { method: "POST", path: "/api/processes/{name}/start", handler: || post(api::start) },
-    Route { method: "POST", path: "/api/processes/{name}/stop", handler: || post(api::stop) },
-    Route { method: "POST", path: "/api/processes/{name}/restart", handler: || post(api::restart) },
-    Route { method: "GET", path: "/api/processes/{name}/logs", handler: || get(api::logs) },
-    Route { method: "GET", path: "/api/processes/{name}/metrics", handler: || get(api::metrics) },
-    Route { method: "GET", path: "/api/ports", handler: || get(api::ports) },
-    Route { method: "GET", path: "/api/events", handler: || get(api::events) },
+    Route {
+        method: "GET",
+        path: "/",
+        handler: || get(assets::index),
+    },
+    Route {
+        method: "GET",
+        path: "/assets/{file}",
+        handler: || get(assets::file),
+    },
+    Route {
+        method: "GET",
+        path: "/api/openapi.json",
+        handler: || get(assets::openapi),
+    },
+    Route {
+        method: "GET",
+        path: "/api/processes",
+        handler: || get(api::list),
+    },
+    Route {
+        method: "POST",
+        path: "/api/processes",
+        handler: || post(api::create),
+    },
+    Route {
+        method: "GET",
+        path: "/api/processes/{name}",
+        handler: || get(api::get_one),
+    },
+    Route {
+        method: "DELETE",
+        path: "/api/processes/{name}",
+        handler: || delete(api::delete),
+    },
+    Route {
+        method: "POST",
+        path: "/api/processes/{name}/start",
+        handler: || post(api::start),
+    },
+    Route {
+        method: "POST",
+        path: "/api/processes/{name}/stop",
+        handler: || post(api::stop),
+    },
+    Route {
+        method: "POST",
+        path: "/api/processes/{name}/restart",
+        handler: || post(api::restart),
+    },
+    Route {
+        method: "GET",
+        path: "/api/processes/{name}/logs",
+        handler: || get(api::logs),
+    },
+    Route {
+        method: "GET",
+        path: "/api/processes/{name}/metrics",
+        handler: || get(api::metrics),
+    },
+    Route {
+        method: "GET",
+        path: "/api/ports",
+        handler: || get(api::ports),
+    },
+    Route {
+        method: "GET",
+        path: "/api/events",
+        handler: || get(api::events),
+    },
 ];
 
 pub(crate) fn router(state: AppState) -> Router {

@@ -59,7 +59,8 @@ pub fn load(root: &Path) -> Result<Option<Token>, ServeError> {
     let meta = f
         .metadata()
         .map_err(|e| ServeError::token_io("cannot read", &file, e))?;
-    if !meta.is_file() || meta.uid() != nix::unistd::geteuid().as_raw() || meta.mode() & 0o077 != 0 {
+    if !meta.is_file() || meta.uid() != nix::unistd::geteuid().as_raw() || meta.mode() & 0o077 != 0
+    {
         return Err(ServeError::token_exposed(&file, meta.mode() & 0o777));
     }
     let mut text = String::new();
@@ -98,8 +99,9 @@ pub fn load_or_create(tpm: &Tpm) -> Result<Token, ServeError> {
     match linked {
         Ok(()) => Ok(Token(token)),
         // Another first run won: use its token.
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => load(root)?
-            .ok_or_else(|| ServeError::token_io("cannot create", &file, e)),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            load(root)?.ok_or_else(|| ServeError::token_io("cannot create", &file, e))
+        }
         Err(e) => Err(ServeError::token_io("cannot create", &file, e)),
     }
 }

@@ -89,15 +89,15 @@ fn send(req: Req) -> Result<u16, String> {
     std::panic::catch_unwind(move || req.send().status).map_err(|_| "no answer".to_string())
 }
 
-/// `n` event streams, each read on its own thread; the flag says whether all are alive.
+/// `n` event streams, each read on its own thread.
 struct Streams {
-    streams: Vec<Arc<EventStream>>,
+    streams: Vec<EventStream>,
 }
 
 impl Streams {
     fn open(server: &Server, n: usize) -> Streams {
         let streams = (0..n)
-            .map(|_| Arc::new(EventStream::open(server, "")))
+            .map(|_| EventStream::open(server, ""))
             .collect::<Vec<_>>();
         for s in &streams {
             s.next("processes");
@@ -115,7 +115,12 @@ impl Streams {
     fn count_logs(&self) -> usize {
         self.streams
             .iter()
-            .map(|s| s.drain(Duration::from_millis(1)).iter().filter(|e| e.event == "log").count())
+            .map(|s| {
+                s.drain(Duration::from_millis(1))
+                    .iter()
+                    .filter(|e| e.event == "log")
+                    .count()
+            })
             .sum()
     }
 }
@@ -175,7 +180,11 @@ fn fifty_event_streams_and_200_requests_a_second_for_10_s_give_no_error_and_no_m
     );
     assert!(round.failures.is_empty(), "{:?}", round.failures);
     // The schedule is 2000; a machine busy with other work may fall a little behind it.
-    assert!(round.requests >= 1800, "only {} requests were sent", round.requests);
+    assert!(
+        round.requests >= 1800,
+        "only {} requests were sent",
+        round.requests
+    );
     assert!(
         after <= before + before / 20 + 1024,
         "memory grew: {before} KiB before the load, {after} KiB after"
@@ -201,7 +210,11 @@ fn list_throughput_with_100_processes() {
     let started = Instant::now();
     let clients: Vec<_> = (0..4)
         .map(|_| {
-            let (req, done, count) = (server.request().path("/api/processes"), done.clone(), count.clone());
+            let (req, done, count) = (
+                server.request().path("/api/processes"),
+                done.clone(),
+                count.clone(),
+            );
             std::thread::spawn(move || {
                 while !done.load(Ordering::Relaxed) {
                     assert_eq!(req.send().status, 200);
@@ -210,7 +223,9 @@ fn list_throughput_with_100_processes() {
             })
         })
         .collect();
-    wait_for("the measurement to run its length", || started.elapsed() >= length);
+    wait_for("the measurement to run its length", || {
+        started.elapsed() >= length
+    });
     let peak = server.rss_kib();
     done.store(true, Ordering::Relaxed);
     for c in clients {
@@ -224,4 +239,3 @@ fn list_throughput_with_100_processes() {
         "list with 100 processes: {rate:.0} requests/s; RSS {idle} KiB idle, {peak} KiB under load, {with_streams} KiB with 50 streams open"
     );
 }
-

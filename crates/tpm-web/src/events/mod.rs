@@ -197,10 +197,7 @@ impl Hub {
 
     /// The last minutes of one process's CPU and memory.
     pub fn history(&self, name: &str) -> Vec<Point> {
-        self.history
-            .lock()
-            .map(|h| h.of(name))
-            .unwrap_or_default()
+        self.history.lock().map(|h| h.of(name)).unwrap_or_default()
     }
 
     fn send(&self, event: Event) {
@@ -268,7 +265,9 @@ impl Hub {
     fn wants_logs(&self, name: &str) -> bool {
         self.log_interest.lock().is_ok_and(|interest| {
             interest.get(&None).is_some_and(|n| *n > 0)
-                || interest.get(&Some(name.to_string())).is_some_and(|n| *n > 0)
+                || interest
+                    .get(&Some(name.to_string()))
+                    .is_some_and(|n| *n > 0)
         })
     }
 

@@ -41,10 +41,8 @@ impl History {
             let stat = p.pid.and_then(Stat::read);
             let cpu = stat.and_then(|s| {
                 let previous = self.last.get(&p.name).copied();
-                self.last.insert(
-                    p.name.clone(),
-                    (s.pid, s.start_ticks, s.cpu_ticks, time),
-                );
+                self.last
+                    .insert(p.name.clone(), (s.pid, s.start_ticks, s.cpu_ticks, time));
                 let (pid, start, ticks, at) = previous?;
                 // Another run (or a reused pid) starts a new count.
                 if pid != s.pid || start != s.start_ticks || time <= at {

@@ -100,23 +100,25 @@ pub(crate) fn subscribe(
         .and_then(|s| filter.render(&Event::Processes(s)))
         .into_iter()
         .collect();
-    let rest = stream::unfold((rx, filter, counted), |(mut rx, filter, counted)| async move {
-        loop {
-            let event = match rx.recv().await {
-                Ok(event) => filter.render(&event),
-                Err(RecvError::Lagged(missed)) => Some(
-                    SseEvent::default()
-                        .event("lagged")
-                        .data(format!("{{\"missed\":{missed}}}")),
-                ),
-                Err(RecvError::Closed) => return None,
-            };
-            if let Some(event) = event {
-                return Some((event, (rx, filter, counted)));
+    let rest = stream::unfold(
+        (rx, filter, counted),
+        |(mut rx, filter, counted)| async move {
+            loop {
+                let event = match rx.recv().await {
+                    Ok(event) => filter.render(&event),
+                    Err(RecvError::Lagged(missed)) => Some(
+                        SseEvent::default()
+                            .event("lagged")
+                            .data(format!("{{\"missed\":{missed}}}")),
+                    ),
+                    Err(RecvError::Closed) => return None,
+                };
+                if let Some(event) = event {
+                    return Some((event, (rx, filter, counted)));
+                }
             }
-        }
-    });
+        },
+    );
     let events = stream::iter(first).chain(rest).map(Ok);
     Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
 }
-

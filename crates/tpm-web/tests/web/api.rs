@@ -15,12 +15,21 @@ fn the_list_and_one_process_have_exactly_the_fields_and_values_of_list_json() {
     let server = Server::start(&s, &[]);
     let api = server.get("/api/processes").status(200).json();
     let cli = Value::Array(s.list());
-    assert_eq!(steady(api.as_array().unwrap()), steady(cli.as_array().unwrap()));
+    assert_eq!(
+        steady(api.as_array().unwrap()),
+        steady(cli.as_array().unwrap())
+    );
     let keys = |v: &Value| -> Vec<String> { v.as_object().unwrap().keys().cloned().collect() };
     assert_eq!(keys(&api[0]), keys(&cli[0]), "same fields, same order");
     // By name and by id.
-    let one = server.get(&format!("/api/processes/{b}")).status(200).json();
-    assert_eq!(steady(&[one.clone()]), steady(&[cli[1].clone()]));
+    let one = server
+        .get(&format!("/api/processes/{b}"))
+        .status(200)
+        .json();
+    assert_eq!(
+        steady(std::slice::from_ref(&one)),
+        steady(std::slice::from_ref(&cli[1]))
+    );
     let by_id = server.get("/api/processes/0").status(200).json();
     assert_eq!(by_id["name"], a.as_str());
     assert_eq!(
@@ -37,16 +46,28 @@ fn stop_start_restart_and_delete_do_what_the_cli_does() {
     let server = Server::start(&s, &[]);
     let path = format!("/api/processes/{name}");
 
-    let stopped = server.authed("POST", &format!("{path}/stop")).send().status(200).json();
+    let stopped = server
+        .authed("POST", &format!("{path}/stop"))
+        .send()
+        .status(200)
+        .json();
     assert_eq!(stopped["status"], "stopped");
     assert_eq!(s.get(&name).unwrap()["status"], "stopped");
 
-    let started = server.authed("POST", &format!("{path}/start")).send().status(200).json();
+    let started = server
+        .authed("POST", &format!("{path}/start"))
+        .send()
+        .status(200)
+        .json();
     assert_eq!(started["status"], "online");
     let pid = started["pid"].as_u64().unwrap();
     assert_eq!(s.get(&name).unwrap()["pid"], pid);
 
-    let restarted = server.authed("POST", &format!("{path}/restart")).send().status(200).json();
+    let restarted = server
+        .authed("POST", &format!("{path}/restart"))
+        .send()
+        .status(200)
+        .json();
     assert_eq!(restarted["status"], "online");
     assert_ne!(restarted["pid"].as_u64().unwrap(), pid);
     assert_eq!(restarted["restarts"], 1);
@@ -72,15 +93,32 @@ fn a_posted_app_spec_starts_a_process_and_the_same_again_is_409() {
     let created = server.authed("POST", "/api/processes").json(&spec).send();
     created.status(201);
     let name = format!("web-{port}");
-    assert_eq!(created.header("location"), Some(format!("/api/processes/{name}").as_str()));
+    assert_eq!(
+        created.header("location"),
+        Some(format!("/api/processes/{name}").as_str())
+    );
     let info = created.json();
-    assert_eq!((info["name"].as_str(), info["status"].as_str()), (Some(name.as_str()), Some("online")));
+    assert_eq!(
+        (info["name"].as_str(), info["status"].as_str()),
+        (Some(name.as_str()), Some("online"))
+    );
     assert_eq!(s.get(&name).unwrap()["type"], "ecosystem");
-    assert!(s.record(&name).contains("GREETING=hi"), "{}", s.record(&name));
+    assert!(
+        s.record(&name).contains("GREETING=hi"),
+        "{}",
+        s.record(&name)
+    );
 
-    let again = server.authed("POST", "/api/processes").json(&spec).send().error(409);
+    let again = server
+        .authed("POST", "/api/processes")
+        .json(&spec)
+        .send()
+        .error(409);
     assert_eq!(again["exit_code"], 1);
-    assert!(again["error"].as_str().unwrap().contains("already online"), "{again}");
+    assert!(
+        again["error"].as_str().unwrap().contains("already online"),
+        "{again}"
+    );
 }
 
 #[test]
@@ -94,13 +132,24 @@ fn bad_app_specs_are_400_with_the_cli_message_and_help_and_start_nothing() {
     assert_eq!(e["exit_code"], 65);
     let cli = s.tpm(["start", "noport.sh"]);
     assert_eq!(cli.code, 65);
-    assert!(cli.stderr.contains(e["help"].as_str().unwrap()), "{}\n{e}", cli.stderr);
+    assert!(
+        cli.stderr.contains(e["help"].as_str().unwrap()),
+        "{}\n{e}",
+        cli.stderr
+    );
     // A script that is not there, a name that is not one, fields of the wrong type.
-    assert_eq!(post(json!({"script": "missing.sh", "port": 3001})).error(400)["exit_code"], 66);
-    assert_eq!(post(json!({"script": "noport.sh", "port": 3001, "name": "../x"})).error(400)["exit_code"], 64);
+    assert_eq!(
+        post(json!({"script": "missing.sh", "port": 3001})).error(400)["exit_code"],
+        66
+    );
+    assert_eq!(
+        post(json!({"script": "noport.sh", "port": 3001, "name": "../x"})).error(400)["exit_code"],
+        64
+    );
     post(json!({"script": "noport.sh", "port": "many"})).error(400);
     post(json!({"apps": []})).error(400);
-    post(json!([{"script": "noport.sh", "port": 3001}, {"script": "noport.sh", "port": 3002}])).error(400);
+    post(json!([{"script": "noport.sh", "port": 3001}, {"script": "noport.sh", "port": 3002}]))
+        .error(400);
     post(json!("a string")).error(400);
     // Not JSON, or not said to be.
     server
@@ -124,7 +173,13 @@ fn bad_app_specs_are_400_with_the_cli_message_and_help_and_start_nothing() {
         .send()
         .error(400);
     assert!(store_files(&s).is_empty(), "{:?}", store_files(&s));
-    assert!(server.get("/api/processes").status(200).json().as_array().unwrap().is_empty());
+    assert!(server
+        .get("/api/processes")
+        .status(200)
+        .json()
+        .as_array()
+        .unwrap()
+        .is_empty());
 }
 
 #[test]
@@ -137,35 +192,80 @@ fn errors_carry_the_cli_message_and_help_with_a_fitting_status() {
     let e = server.get("/api/processes/nope-1").error(404);
     let cli = s.tpm(["stop", "nope-1"]);
     assert_eq!(cli.code, 1);
-    assert!(cli.stderr.contains(e["error"].as_str().unwrap()), "{}", cli.stderr);
-    assert!(cli.stderr.contains(&format!("help: {}", e["help"].as_str().unwrap())));
+    assert!(
+        cli.stderr.contains(e["error"].as_str().unwrap()),
+        "{}",
+        cli.stderr
+    );
+    assert!(cli
+        .stderr
+        .contains(&format!("help: {}", e["help"].as_str().unwrap())));
     server.get("/api/processes/99").error(404);
-    server.authed("POST", "/api/processes/nope-1/stop").send().error(404);
-    server.authed("DELETE", "/api/processes/nope-1").send().error(404);
+    server
+        .authed("POST", "/api/processes/nope-1/stop")
+        .send()
+        .error(404);
+    server
+        .authed("DELETE", "/api/processes/nope-1")
+        .send()
+        .error(404);
     // 409: starting what runs.
-    let e = server.authed("POST", &format!("/api/processes/{name}/start")).send().error(409);
-    assert!(e["error"].as_str().unwrap().contains("already online"), "{e}");
+    let e = server
+        .authed("POST", &format!("/api/processes/{name}/start"))
+        .send()
+        .error(409);
+    assert!(
+        e["error"].as_str().unwrap().contains("already online"),
+        "{e}"
+    );
     // 400: names that are not names, paths out of the store among them.
-    for bad in ["..", "%2e%2e", "..%2Fprocesses%2Fx", "a%2Fb", ".hidden", "%00", "%ff", "x%0Ay", "*", "all%2A"] {
+    for bad in [
+        "..",
+        "%2e%2e",
+        "..%2Fprocesses%2Fx",
+        "a%2Fb",
+        ".hidden",
+        "%00",
+        "%ff",
+        "x%0Ay",
+        "*",
+        "all%2A",
+    ] {
         let e = server.get(&format!("/api/processes/{bad}")).error(400);
         assert_eq!(e["status"], 400, "{bad}: {e}");
-        server.authed("POST", &format!("/api/processes/{bad}/stop")).send().error(400);
+        server
+            .authed("POST", &format!("/api/processes/{bad}/stop"))
+            .send()
+            .error(400);
     }
     let long = "a".repeat(10_000);
     server.get(&format!("/api/processes/{long}")).error(400);
     // Bad parameters.
-    server.get(&format!("/api/processes/{name}/logs?lines=lots")).error(400);
-    server.get(&format!("/api/processes/{name}/logs?lines=100000000")).error(400);
+    server
+        .get(&format!("/api/processes/{name}/logs?lines=lots"))
+        .error(400);
+    server
+        .get(&format!("/api/processes/{name}/logs?lines=100000000"))
+        .error(400);
     server.get("/api/events?logs=maybe").error(400);
     server.get("/api/events?name=nope-1").error(404);
     // Routes: unknown ones, and changes asked with GET.
     server.get("/api/nothing").error(404);
     server.get("/assets/../Cargo.toml").error(404);
     server.get("/assets/passwd").error(404);
-    let e = server.get(&format!("/api/processes/{name}/stop")).error(405);
+    let e = server
+        .get(&format!("/api/processes/{name}/stop"))
+        .error(405);
     assert!(e["help"].as_str().unwrap().contains("POST"), "{e}");
-    server.authed("PUT", &format!("/api/processes/{name}")).send().error(405);
-    assert_eq!(s.get(&name).unwrap()["status"], "online", "nothing was changed");
+    server
+        .authed("PUT", &format!("/api/processes/{name}"))
+        .send()
+        .error(405);
+    assert_eq!(
+        s.get(&name).unwrap()["status"],
+        "online",
+        "nothing was changed"
+    );
 }
 
 #[test]
@@ -186,9 +286,15 @@ fn logs_are_the_last_lines_as_logs_json_prints_them() {
         assert_eq!(keys, ["name", "time", "stream", "line"]);
         assert_eq!(l["name"], name.as_str());
     }
-    let all = server.get(&format!("/api/processes/{name}/logs?lines=10000")).status(200).json();
+    let all = server
+        .get(&format!("/api/processes/{name}/logs?lines=10000"))
+        .status(200)
+        .json();
     assert_eq!(all[0]["line"], "first line");
-    let none = server.get(&format!("/api/processes/{name}/logs?lines=0")).status(200).json();
+    let none = server
+        .get(&format!("/api/processes/{name}/logs?lines=0"))
+        .status(200)
+        .json();
     assert_eq!(none, json!([]));
 }
 

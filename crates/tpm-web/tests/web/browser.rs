@@ -62,8 +62,11 @@ impl Chromium {
         let mut page_ws = None;
         wait_for("chromium's page target", || {
             let mut stream = connect(devtools);
-            let _ = stream.write_all(b"GET /json/list HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
-            let targets: Value = serde_json::from_slice(&read_response(&mut stream).body).unwrap_or(Value::Null);
+            let _ = stream.write_all(
+                b"GET /json/list HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+            );
+            let targets: Value =
+                serde_json::from_slice(&read_response(&mut stream).body).unwrap_or(Value::Null);
             page_ws = targets.as_array().and_then(|t| {
                 t.iter()
                     .find(|t| t["type"] == "page")
@@ -95,7 +98,10 @@ impl Chromium {
         self.ws.send(Message::text(msg)).expect("send to chromium");
         let deadline = Instant::now() + DEADLINE;
         loop {
-            assert!(Instant::now() < deadline, "chromium did not answer {method}");
+            assert!(
+                Instant::now() < deadline,
+                "chromium did not answer {method}"
+            );
             let msg = self.ws.read().expect("read from chromium");
             let Ok(text) = msg.to_text() else { continue };
             let v: Value = serde_json::from_str(text).expect("DevTools JSON");
@@ -115,7 +121,11 @@ impl Chromium {
             "Runtime.evaluate",
             json!({"expression": expression, "returnByValue": true, "awaitPromise": true}),
         );
-        assert!(r.get("exceptionDetails").is_none(), "{expression}: {}", r["exceptionDetails"]);
+        assert!(
+            r.get("exceptionDetails").is_none(),
+            "{expression}: {}",
+            r["exceptionDetails"]
+        );
         r["result"]["value"].clone()
     }
 
@@ -182,7 +192,8 @@ fn row(name: &str) -> String {
     format!("document.querySelector('tr[data-name=\"{name}\"]')")
 }
 
-const HOSTILE: &str = r#"<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2"> &amp; </pre>"#;
+const HOSTILE: &str =
+    r#"<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2"> &amp; </pre>"#;
 
 #[test]
 fn the_dashboard_shows_the_processes_follows_a_cli_stop_without_reload_and_escapes_hostile_logs() {
@@ -200,8 +211,20 @@ fn the_dashboard_shows_the_processes_follows_a_cli_stop_without_reload_and_escap
         "web",
     ])
     .ok();
-    s.file("crash.sh", "#!/usr/bin/env bash\necho 'cannot open config' >&2\nexit 1\n", 0o755);
-    s.tpm(["start", "crash.sh", "--port", &free_port().to_string(), "--max-restarts", "2"]).ok();
+    s.file(
+        "crash.sh",
+        "#!/usr/bin/env bash\necho 'cannot open config' >&2\nexit 1\n",
+        0o755,
+    );
+    s.tpm([
+        "start",
+        "crash.sh",
+        "--port",
+        &free_port().to_string(),
+        "--max-restarts",
+        "2",
+    ])
+    .ok();
     let server = Server::start(&s, &[]);
     let mut chrome = Chromium::launch();
     chrome.call(
@@ -210,12 +233,25 @@ fn the_dashboard_shows_the_processes_follows_a_cli_stop_without_reload_and_escap
     );
     // The token comes in the address's fragment, which the browser never sends.
     chrome.navigate(&format!("http://{}/#token={}", server.addr, server.token));
-    chrome.wait("four rows", "document.querySelectorAll('#rows tr').length === 4");
-    chrome.wait("the stream to be live", "document.getElementById('conn').dataset.state === 'live'");
-    assert_eq!(chrome.eval("location.hash"), "", "the token left the address bar");
+    chrome.wait(
+        "four rows",
+        "document.querySelectorAll('#rows tr').length === 4",
+    );
+    chrome.wait(
+        "the stream to be live",
+        "document.getElementById('conn').dataset.state === 'live'",
+    );
+    assert_eq!(
+        chrome.eval("location.hash"),
+        "",
+        "the token left the address bar"
+    );
     let names = chrome.eval("[...document.querySelectorAll('#rows tr')].map(r => r.dataset.name)");
     for name in [&api, &hostile, &web] {
-        assert!(names.as_array().unwrap().contains(&json!(name)), "{name} in {names}");
+        assert!(
+            names.as_array().unwrap().contains(&json!(name)),
+            "{name} in {names}"
+        );
     }
     chrome.wait(
         "web to listen",
@@ -227,29 +263,63 @@ fn the_dashboard_shows_the_processes_follows_a_cli_stop_without_reload_and_escap
     s.tpm(["stop", &web]).ok();
     let took = chrome.wait(
         "the stop to show",
-        &format!("{}.querySelector('td.status').textContent === 'stopped'", row(&web)),
+        &format!(
+            "{}.querySelector('td.status').textContent === 'stopped'",
+            row(&web)
+        ),
     );
-    assert!(took < Duration::from_secs(2), "the stop showed after {took:?}");
-    assert_eq!(chrome.eval("window.__same_page"), 42, "the page was not reloaded");
-    assert_eq!(chrome.eval(&format!("{}.querySelector('td.pid').textContent", row(&web))), "–");
+    assert!(
+        took < Duration::from_secs(2),
+        "the stop showed after {took:?}"
+    );
+    assert_eq!(
+        chrome.eval("window.__same_page"),
+        42,
+        "the page was not reloaded"
+    );
+    assert_eq!(
+        chrome.eval(&format!(
+            "{}.querySelector('td.pid').textContent",
+            row(&web)
+        )),
+        "–"
+    );
 
     // A process that prints markup: shown as text, never run.
     chrome.eval(&format!("{}.click()", row(&hostile)));
     chrome.wait(
         "the hostile line in the log pane",
-        &format!("document.getElementById('log').textContent.includes({})", json!(HOSTILE)),
+        &format!(
+            "document.getElementById('log').textContent.includes({})",
+            json!(HOSTILE)
+        ),
     );
     assert_eq!(chrome.eval("typeof window.__pwned"), "undefined");
-    assert_eq!(chrome.eval("document.querySelectorAll('#log script, #log img, #log pre').length"), 0);
-    assert_eq!(chrome.eval("document.getElementById('d-name').textContent"), hostile.as_str());
+    assert_eq!(
+        chrome.eval("document.querySelectorAll('#log script, #log img, #log pre').length"),
+        0
+    );
+    assert_eq!(
+        chrome.eval("document.getElementById('d-name').textContent"),
+        hostile.as_str()
+    );
 
     // The picture: the busy process selected, its logs following.
     chrome.eval(&format!("{}.click()", row(&api)));
-    chrome.wait("api's logs", "document.getElementById('log').textContent.includes('tick')");
-    chrome.wait("a chart line", "document.querySelector('#chart-mem .line').getAttribute('d').length > 0");
+    chrome.wait(
+        "api's logs",
+        "document.getElementById('log').textContent.includes('tick')",
+    );
+    chrome.wait(
+        "a chart line",
+        "document.querySelector('#chart-mem .line').getAttribute('d').length > 0",
+    );
     if std::env::var_os("TPM_README_SCREENSHOT").is_some() {
         // For the README: a quarter of a minute of samples, so the charts show a shape.
-        chrome.wait("8 samples", "(state.history.get(state.selected) || []).length >= 8");
+        chrome.wait(
+            "8 samples",
+            "(state.history.get(state.selected) || []).length >= 8",
+        );
     }
     let dir = output_dir();
     chrome.screenshot(&dir.join("laptop.png"));
@@ -257,7 +327,10 @@ fn the_dashboard_shows_the_processes_follows_a_cli_stop_without_reload_and_escap
         "Emulation.setDeviceMetricsOverride",
         json!({"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": true}),
     );
-    chrome.wait("the phone layout", "getComputedStyle(document.querySelector('#procs thead')).display === 'none'");
+    chrome.wait(
+        "the phone layout",
+        "getComputedStyle(document.querySelector('#procs thead')).display === 'none'",
+    );
     chrome.screenshot(&dir.join("phone.png"));
     chrome.call("Emulation.clearDeviceMetricsOverride", json!({}));
     eprintln!("screenshots: {}", dir.display());
@@ -271,12 +344,21 @@ fn the_dashboard_shows_the_processes_follows_a_cli_stop_without_reload_and_escap
     // Deleting asks first: cancelled, nothing happens; confirmed, the process goes.
     chrome.eval(&format!("{}.click()", row(&hostile)));
     chrome.eval("[...document.querySelectorAll('#d-actions button')].find(b => b.dataset.action === 'delete').click()");
-    chrome.wait("the question", "document.getElementById('confirm-dialog').open");
+    chrome.wait(
+        "the question",
+        "document.getElementById('confirm-dialog').open",
+    );
     chrome.eval("document.querySelector('#confirm-dialog [data-close=cancel]').click()");
-    chrome.wait("the question to close", "!document.getElementById('confirm-dialog').open");
+    chrome.wait(
+        "the question to close",
+        "!document.getElementById('confirm-dialog').open",
+    );
     assert!(s.get(&hostile).is_some(), "cancelled: still there");
     chrome.eval("[...document.querySelectorAll('#d-actions button')].find(b => b.dataset.action === 'delete').click()");
-    chrome.wait("the question", "document.getElementById('confirm-dialog').open");
+    chrome.wait(
+        "the question",
+        "document.getElementById('confirm-dialog').open",
+    );
     chrome.eval("document.getElementById('confirm-ok').click()");
     chrome.wait("the row to go", &format!("{} === null", row(&hostile)));
     assert!(s.get(&hostile).is_none(), "deleted from the store");
@@ -288,7 +370,10 @@ fn the_dashboard_shows_the_processes_follows_a_cli_stop_without_reload_and_escap
     ));
     chrome.wait(
         "web online again",
-        &format!("{}.querySelector('td.status').textContent === 'online'", row(&web)),
+        &format!(
+            "{}.querySelector('td.status').textContent === 'online'",
+            row(&web)
+        ),
     );
     assert_eq!(s.get(&web).unwrap()["status"], "online");
 

@@ -20,7 +20,10 @@ fn a_stop_in_another_shell_arrives_on_the_stream_within_a_second() {
     let stopped_at = Instant::now();
     let change = events.next_where("status", |c| c["status"] == "stopped");
     let late = change.at.saturating_duration_since(stopped_at);
-    assert!(late < Duration::from_secs(1), "the event came {late:?} after the stop");
+    assert!(
+        late < Duration::from_secs(1),
+        "the event came {late:?} after the stop"
+    );
     assert_eq!(change.data["name"], name.as_str());
     assert_eq!(change.data["previous"], "online");
     assert!(change.data["pid"].is_null());
@@ -28,12 +31,16 @@ fn a_stop_in_another_shell_arrives_on_the_stream_within_a_second() {
     s.tpm(["start", &name]).ok();
     let up = events.next_where("status", |c| c["status"] == "online");
     s.tpm(["restart", &name]).ok();
-    let again = events.next_where("status", |c| c["status"] == "online" && c["pid"] != up.data["pid"]);
+    let again = events.next_where("status", |c| {
+        c["status"] == "online" && c["pid"] != up.data["pid"]
+    });
     assert_eq!(again.data["restarts"], 1);
     s.tpm(["delete", &name]).ok();
     let gone = events.next_where("status", |c| c["status"].is_null());
     assert_eq!(gone.data["name"], name.as_str());
-    let empty = events.next_where("processes", |p| p["processes"].as_array().is_some_and(|a| a.is_empty()));
+    let empty = events.next_where("processes", |p| {
+        p["processes"].as_array().is_some_and(|a| a.is_empty())
+    });
     assert!(empty.data["listening"].is_array());
 }
 
@@ -56,7 +63,11 @@ fn a_stream_for_one_process_carries_its_log_lines_and_nothing_of_the_others() {
     assert_eq!(listed, [a.as_str()]);
     let line = events.next("log");
     assert_eq!(line.data["name"], a.as_str());
-    assert!(line.data["line"].as_str().unwrap().starts_with("tick"), "{}", line.data);
+    assert!(
+        line.data["line"].as_str().unwrap().starts_with("tick"),
+        "{}",
+        line.data
+    );
     assert_eq!(line.data["stream"], "out");
     let more = events.drain(Duration::from_millis(800));
     assert!(more.iter().any(|e| e.event == "log"));
@@ -66,5 +77,8 @@ fn a_stream_for_one_process_carries_its_log_lines_and_nothing_of_the_others() {
     // Without logs, a stream of everything carries no log line.
     let quiet = EventStream::open(&server, "?logs=false");
     quiet.next("processes");
-    assert!(quiet.drain(Duration::from_millis(800)).iter().all(|e| e.event != "log"));
+    assert!(quiet
+        .drain(Duration::from_millis(800))
+        .iter()
+        .all(|e| e.event != "log"));
 }

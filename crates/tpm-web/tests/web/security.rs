@@ -25,7 +25,11 @@ fn the_token_is_made_once_kept_private_and_printed_by_serve_token() {
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
     let refused = s.tpm(["serve", "--token"]);
     assert_eq!(refused.code, 1);
-    assert!(refused.stderr.contains("help: delete it"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("help: delete it"),
+        "{}",
+        refused.stderr
+    );
 }
 
 #[test]
@@ -35,7 +39,9 @@ fn reads_need_no_token_on_loopback_and_every_change_does() {
     start(&s, "svc.sh");
     let server = Server::start(&s, &[]);
     server.get("/api/processes").status(200);
-    server.get(&format!("/api/processes/{name}/logs")).status(200);
+    server
+        .get(&format!("/api/processes/{name}/logs"))
+        .status(200);
     let changes = [
         ("POST", format!("/api/processes/{name}/stop")),
         ("POST", format!("/api/processes/{name}/restart")),
@@ -46,8 +52,14 @@ fn reads_need_no_token_on_loopback_and_every_change_does() {
     for (method, path) in &changes {
         let none = server.request().method(method).path(path).send();
         let e = none.error(401);
-        assert_eq!(none.header("www-authenticate"), Some("Bearer realm=\"tpm\""));
-        assert!(e["help"].as_str().unwrap().contains("tpm serve --token"), "{e}");
+        assert_eq!(
+            none.header("www-authenticate"),
+            Some("Bearer realm=\"tpm\"")
+        );
+        assert!(
+            e["help"].as_str().unwrap().contains("tpm serve --token"),
+            "{e}"
+        );
         let wrong = server
             .request()
             .method(method)
@@ -106,21 +118,55 @@ fn other_sites_and_other_host_names_are_refused_and_no_cors_is_offered() {
         .send();
     assert!(preflight.status >= 400, "{}", preflight.status);
     // DNS rebinding: a foreign name pointed at 127.0.0.1 reads nothing.
-    server.request().path("/api/processes").host("evil.example:4444").send().error(403);
-    server.request().path("/").host("evil.example").send().error(403);
+    server
+        .request()
+        .path("/api/processes")
+        .host("evil.example:4444")
+        .send()
+        .error(403);
+    server
+        .request()
+        .path("/")
+        .host("evil.example")
+        .send()
+        .error(403);
     // The same origin is fine, and so are loopback names.
     let own = format!("http://{}", server.addr);
-    server.authed("GET", "/api/processes").header("Origin", &own).send().status(200);
-    server.request().path("/api/processes").host("localhost:1").send().status(200);
-    server.request().path("/api/processes").host("[::1]").send().status(200);
+    server
+        .authed("GET", "/api/processes")
+        .header("Origin", &own)
+        .send()
+        .status(200);
+    server
+        .request()
+        .path("/api/processes")
+        .host("localhost:1")
+        .send()
+        .status(200);
+    server
+        .request()
+        .path("/api/processes")
+        .host("[::1]")
+        .send()
+        .status(200);
     for path in ["/", "/api/processes", "/api/openapi.json", "/assets/app.js"] {
-        let r = server.request().path(path).header("Origin", "http://evil.example").send();
+        let r = server
+            .request()
+            .path(path)
+            .header("Origin", "http://evil.example")
+            .send();
         assert!(r.header("access-control-allow-origin").is_none(), "{path}");
         let page = server.get(path);
-        assert!(page.header("access-control-allow-origin").is_none(), "{path}");
+        assert!(
+            page.header("access-control-allow-origin").is_none(),
+            "{path}"
+        );
         assert_eq!(page.header("x-frame-options"), Some("DENY"));
         assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
-        assert!(page.header("content-security-policy").unwrap().contains("script-src 'self'"));
+        assert!(page
+            .header("content-security-policy")
+            .unwrap()
+            .contains("script-src 'self'"));
     }
     assert_eq!(s.get(&name).unwrap()["status"], "online", "nothing changed");
 }
@@ -133,8 +179,16 @@ fn off_loopback_every_api_request_needs_the_token_and_without_one_nothing_is_ser
     // No token yet: refused before binding, and no token is made behind the user's back.
     let refused = s.tpm(["serve", "--bind", "0.0.0.0", "--port", "0"]);
     assert_eq!(refused.code, 64, "{}", refused.stderr);
-    assert!(refused.stderr.contains("refusing to serve on 0.0.0.0"), "{}", refused.stderr);
-    assert!(refused.stderr.contains("help: run `tpm serve --token`"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("refusing to serve on 0.0.0.0"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("help: run `tpm serve --token`"),
+        "{}",
+        refused.stderr
+    );
     assert!(!s.store().join("web.token").exists());
     // With a token (made first, on purpose), every API request needs it. Requests go to
     // loopback only: the server listens on every address, the test talks to 127.0.0.1.
@@ -157,7 +211,11 @@ fn off_loopback_every_api_request_needs_the_token_and_without_one_nothing_is_ser
     }
     // Other host names are fine off loopback (the token guards it); the page's files hold
     // no data and load, so a browser can ask for the token.
-    server.authed("GET", "/api/processes").host("tpm.lan:4444").send().status(200);
+    server
+        .authed("GET", "/api/processes")
+        .host("tpm.lan:4444")
+        .send()
+        .status(200);
     server.get("/").status(200);
     server.get("/assets/app.js").status(200);
 }
@@ -248,11 +306,16 @@ fn broken_and_hostile_requests_get_4xx_and_the_server_keeps_serving() {
         b"GET\r\n\r\n".to_vec(),
         b"GET / HTTP/9.9\r\n\r\n".to_vec(),
         b"GET /api/processes HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header\r\n\r\n".to_vec(),
-        format!("GET /api/processes HTTP/1.1\r\nHost: 127.0.0.1\r\nX: {}\r\n\r\n", "a".repeat(200_000)).into_bytes(),
+        format!(
+            "GET /api/processes HTTP/1.1\r\nHost: 127.0.0.1\r\nX: {}\r\n\r\n",
+            "a".repeat(200_000)
+        )
+        .into_bytes(),
         b"GET /api/processes HTTP/1.1\r\nHost: 127.0.0.1\r\nX: \xff\xfe\r\n\r\n".to_vec(),
         b"GET /api/processes/\xff\xfe HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".to_vec(),
         b"POST /api/processes HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: nope\r\n\r\n".to_vec(),
-        b"POST /api/processes HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{\"scr".to_vec(),
+        b"POST /api/processes HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{\"scr"
+            .to_vec(),
         b"GET /api/processes HTTP/1.1\r\nHost: \xff\r\n\r\n".to_vec(),
     ];
     for raw in &raw_requests {
@@ -273,7 +336,11 @@ fn broken_and_hostile_requests_get_4xx_and_the_server_keeps_serving() {
                 resp.text()
             );
         }
-        assert!(server.alive(), "the server died on {:?}", String::from_utf8_lossy(raw));
+        assert!(
+            server.alive(),
+            "the server died on {:?}",
+            String::from_utf8_lossy(raw)
+        );
     }
     // A hundred connections opened and dropped half-way.
     for _ in 0..100 {

@@ -10,7 +10,11 @@ use crate::support::{Req, Server};
 /// PATH with the tpm under test first, so `tpm serve` as a command string finds it.
 fn path_with_tpm(s: &Sandbox) -> String {
     let dir: PathBuf = s.tpm_binary().parent().unwrap().to_path_buf();
-    format!("{}:{}", dir.display(), std::env::var("PATH").unwrap_or_default())
+    format!(
+        "{}:{}",
+        dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
 }
 
 #[test]
@@ -20,7 +24,13 @@ fn tpm_start_tpm_serve_names_it_tetra_port_and_the_api_answers_there() {
     let path = path_with_tpm(&s);
     let started = s.tpm_env(
         &[("PATH", &path)],
-        ["start", &format!("tpm serve --port {port}"), "--name", "tetra", "--json"],
+        [
+            "start",
+            &format!("tpm serve --port {port}"),
+            "--name",
+            "tetra",
+            "--json",
+        ],
     );
     let name = format!("tetra-{port}");
     assert_eq!(started.ok().json()["name"], name.as_str());
@@ -51,11 +61,21 @@ fn tpm_start_tpm_serve_names_it_tetra_port_and_the_api_answers_there() {
     let port2 = free_port();
     let again = s.tpm_env(
         &[("PATH", &path)],
-        ["start", "tpm serve", "--name", "tetra", "--port", &port2.to_string(), "--json"],
+        [
+            "start",
+            "tpm serve",
+            "--name",
+            "tetra",
+            "--port",
+            &port2.to_string(),
+            "--json",
+        ],
     );
     assert_eq!(again.ok().json()["name"], format!("tetra-{port2}").as_str());
     let addr2 = std::net::SocketAddr::from(([127, 0, 0, 1], port2));
-    wait_for("the second server to answer", || std::net::TcpStream::connect(addr2).is_ok());
+    wait_for("the second server to answer", || {
+        std::net::TcpStream::connect(addr2).is_ok()
+    });
     Req::new(addr2).path("/api/ports").send().status(200);
     s.tpm(["delete", "all"]).ok();
 }
@@ -68,7 +88,11 @@ fn a_port_in_use_is_an_error_with_help() {
     let busy = s.tpm(["serve", "--port", &port]);
     assert_eq!(busy.code, 1, "{}", busy.stderr);
     assert!(busy.stderr.contains("cannot listen on"), "{}", busy.stderr);
-    assert!(busy.stderr.contains("help: something already listens"), "{}", busy.stderr);
+    assert!(
+        busy.stderr.contains("help: something already listens"),
+        "{}",
+        busy.stderr
+    );
     let bad = s.tpm(["serve", "--bind", "not-an-address"]);
     assert_eq!(bad.code, 64, "{}", bad.stderr);
 }

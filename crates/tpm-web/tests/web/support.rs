@@ -49,9 +49,12 @@ impl Server {
                 let _ = etx.send(line);
             }
         });
-        let line = rx
-            .recv_timeout(DEADLINE)
-            .unwrap_or_else(|_| panic!("tpm serve said nothing: {:?}", stderr.try_iter().collect::<Vec<_>>()));
+        let line = rx.recv_timeout(DEADLINE).unwrap_or_else(|_| {
+            panic!(
+                "tpm serve said nothing: {:?}",
+                stderr.try_iter().collect::<Vec<_>>()
+            )
+        });
         let addr = line
             .split("http://")
             .nth(1)
@@ -171,7 +174,10 @@ impl Req {
     /// The request's head, as sent.
     pub fn head(&self) -> String {
         let host = self.host.clone().unwrap_or_else(|| self.addr.to_string());
-        let mut head = format!("{} {} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n", self.method, self.path);
+        let mut head = format!(
+            "{} {} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n",
+            self.method, self.path
+        );
         for (k, v) in &self.headers {
             head += &format!("{k}: {v}\r\n");
         }
@@ -183,7 +189,9 @@ impl Req {
 
     pub fn send(&self) -> Resp {
         let mut stream = connect(self.addr);
-        stream.write_all(self.head().as_bytes()).expect("send the head");
+        stream
+            .write_all(self.head().as_bytes())
+            .expect("send the head");
         stream.write_all(&self.body).expect("send the body");
         read_response(&mut stream)
     }
@@ -255,7 +263,8 @@ pub fn read_response(stream: &mut TcpStream) -> Resp {
             Ok(n) => raw.extend_from_slice(&buf[..n]),
         }
     }
-    parse_response(&raw).unwrap_or_else(|| panic!("not an HTTP response: {:?}", String::from_utf8_lossy(&raw)))
+    parse_response(&raw)
+        .unwrap_or_else(|| panic!("not an HTTP response: {:?}", String::from_utf8_lossy(&raw)))
 }
 
 /// The response in `raw`, once all of it has arrived.
@@ -263,9 +272,15 @@ fn complete(raw: &[u8]) -> Option<Resp> {
     let end = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
     let resp = parse_response(raw)?;
     let body = raw.len() - end - 4;
-    let done = match resp.header("content-length").and_then(|v| v.parse::<usize>().ok()) {
+    let done = match resp
+        .header("content-length")
+        .and_then(|v| v.parse::<usize>().ok())
+    {
         Some(n) => body >= n,
-        None if resp.header("transfer-encoding").is_some_and(|v| v.contains("chunked")) => {
+        None if resp
+            .header("transfer-encoding")
+            .is_some_and(|v| v.contains("chunked")) =>
+        {
             raw.ends_with(b"0\r\n\r\n")
         }
         None => resp.status == 304 || resp.status == 204,
@@ -286,7 +301,11 @@ pub fn parse_response(raw: &[u8]) -> Option<Resp> {
     let chunked = headers
         .iter()
         .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
-    let body = if chunked { dechunk(rest) } else { rest.to_vec() };
+    let body = if chunked {
+        dechunk(rest)
+    } else {
+        rest.to_vec()
+    };
     Some(Resp {
         status,
         headers,

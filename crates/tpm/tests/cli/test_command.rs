@@ -106,9 +106,7 @@ fn without_apt_the_check_names_the_packages_for_any_package_manager() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(69), "{err}");
     assert!(
-        err.contains(
-            "with your system's package manager: npm zsh fish bash-completion chromium\n"
-        ),
+        err.contains("with your system's package manager: npm zsh fish bash-completion chromium\n"),
         "{err}"
     );
     assert!(!err.contains("apt-get"), "{err}");
