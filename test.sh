@@ -37,7 +37,7 @@ nu_cache=.ci/cache
 npm_install_nu="npm install --prefix $nu_cache --no-audit --no-fund --loglevel=error nushell@$nu_version"
 
 # A tool the tests run, and the Debian package that has it.
-tools=(bash:bash python3:python3 node:nodejs npm:npm setsid:util-linux zsh:zsh fish:fish tmux:tmux)
+tools=(bash:bash python3:python3 node:nodejs npm:npm setsid:util-linux zsh:zsh fish:fish tmux:tmux systemd-analyze:systemd)
 # A file the tests need, and its package.
 files=(/usr/share/bash-completion/bash_completion:bash-completion /usr/bin/chromium:chromium)
 

@@ -8,8 +8,10 @@
 # It defines one function per tpm command, each running `tpm COMMAND "$@"` with the
 # arguments untouched and returning tpm's exit code:
 #   tetra_tpm_start  tetra_tpm_list  tetra_tpm_stop  tetra_tpm_restart  tetra_tpm_delete
-#   tetra_tpm_logs   tetra_tpm_ports tetra_tpm_init  tetra_tpm_dump     tetra_tpm_help
-#   tetra_tpm_completions tetra_tpm_serve
+#   tetra_tpm_logs   tetra_tpm_ports tetra_tpm_init  tetra_tpm_dump     tetra_tpm_save
+#   tetra_tpm_resurrect tetra_tpm_startup tetra_tpm_unstartup tetra_tpm_events
+#   tetra_tpm_describe tetra_tpm_doctor tetra_tpm_help tetra_tpm_completions
+#   tetra_tpm_serve
 #   tetra_tpm        any command: `tetra_tpm stop web-3000`
 # In an interactive bash or zsh (zsh: after compinit), Tab completes `tpm` and these
 # functions: subcommands, flags, and the names of your processes.
@@ -60,6 +62,13 @@ tetra_tpm_logs() { _tetra_tpm_run logs ${1+"$@"}; }
 tetra_tpm_ports() { _tetra_tpm_run ports ${1+"$@"}; }
 tetra_tpm_init() { _tetra_tpm_run init ${1+"$@"}; }
 tetra_tpm_dump() { _tetra_tpm_run dump ${1+"$@"}; }
+tetra_tpm_save() { _tetra_tpm_run save ${1+"$@"}; }
+tetra_tpm_resurrect() { _tetra_tpm_run resurrect ${1+"$@"}; }
+tetra_tpm_startup() { _tetra_tpm_run startup ${1+"$@"}; }
+tetra_tpm_unstartup() { _tetra_tpm_run unstartup ${1+"$@"}; }
+tetra_tpm_events() { _tetra_tpm_run events ${1+"$@"}; }
+tetra_tpm_describe() { _tetra_tpm_run describe ${1+"$@"}; }
+tetra_tpm_doctor() { _tetra_tpm_run doctor ${1+"$@"}; }
 tetra_tpm_help() { _tetra_tpm_run help ${1+"$@"}; }
 tetra_tpm_completions() { _tetra_tpm_run completions ${1+"$@"}; }
 tetra_tpm_serve() { _tetra_tpm_run serve ${1+"$@"}; }
@@ -69,7 +78,9 @@ tetra_tpm_serve() { _tetra_tpm_run serve ${1+"$@"}; }
 _tetra_tpm_each_function() {
     "$@" tetra_tpm tetra_tpm_start tetra_tpm_list tetra_tpm_stop tetra_tpm_restart \
         tetra_tpm_delete tetra_tpm_logs tetra_tpm_ports tetra_tpm_init tetra_tpm_dump \
-        tetra_tpm_help tetra_tpm_completions tetra_tpm_serve
+        tetra_tpm_save tetra_tpm_resurrect tetra_tpm_startup tetra_tpm_unstartup \
+        tetra_tpm_events tetra_tpm_describe tetra_tpm_doctor tetra_tpm_help \
+        tetra_tpm_completions tetra_tpm_serve
 }
 
 # Completion. The binary writes the registration for the running shell

@@ -1,5 +1,6 @@
 //! Completion of process names for Nushell, over the core's one completion function
-//! (`tpm_core::complete::process_names`, which the CLI's completer calls too).
+//! (`tpm_core::complete::process_names`, which the CLI's completer calls too), plus `all`,
+//! which every command that takes names accepts.
 
 use std::path::Path;
 
@@ -8,23 +9,61 @@ use nu_protocol::ast::Expr;
 use nu_protocol::engine::ArgType;
 use nu_protocol::{DynamicSuggestion, Span};
 use tpm_core::complete::{process_names, Candidate};
+use tpm_core::ops::ALL;
 
 use crate::context;
 
-/// Every process name, its status as the description.
-pub fn names(engine: &EngineInterface) -> Option<Vec<DynamicSuggestion>> {
+/// Every process name, its status as the description, then `all`; once a digit is typed,
+/// the ids first (described by name and status), as the CLI's completer offers them.
+pub fn names(engine: &EngineInterface, typed: &str) -> Option<Vec<DynamicSuggestion>> {
     let ctx = context::context(engine, Span::unknown()).ok()?;
-    Some(suggestions(process_names(&ctx), |_| true))
+    let candidates = process_names(&ctx);
+    let mut out = Vec::new();
+    if typed.starts_with(|c: char| c.is_ascii_digit()) {
+        out.extend(ids(&candidates));
+    }
+    out.extend(suggestions(candidates, |_| true));
+    Some(with_all(out))
 }
 
-/// For commands whose every positional argument is a process name (stop, restart, delete,
-/// logs); their flags take no names.
+/// The ids of the candidates that have one.
+fn ids(candidates: &[Candidate]) -> Vec<DynamicSuggestion> {
+    candidates
+        .iter()
+        .filter_map(|c| {
+            Some(DynamicSuggestion {
+                value: c.id?.to_string(),
+                description: Some(format!("{} ({})", c.name, c.status)),
+                ..DynamicSuggestion::default()
+            })
+        })
+        .collect()
+}
+
+/// `all` after the names, unless a process has that name (it is then reached by name and
+/// is listed already) or there is no process at all.
+fn with_all(mut names: Vec<DynamicSuggestion>) -> Vec<DynamicSuggestion> {
+    if !names.is_empty() && !names.iter().any(|s| s.value == ALL) {
+        names.push(DynamicSuggestion {
+            value: ALL.to_string(),
+            description: Some("every process".into()),
+            ..DynamicSuggestion::default()
+        });
+    }
+    names
+}
+
+/// For commands whose every positional argument is a process (stop, restart, delete, logs,
+/// dump); their flags take no names.
 pub fn positional_names(
     engine: &EngineInterface,
+    call: &DynamicCompletionCall,
     arg_type: &ArgType,
 ) -> Option<Vec<DynamicSuggestion>> {
     match arg_type {
-        ArgType::Positional(_) => names(engine),
+        ArgType::Positional(index) => {
+            names(engine, &typed_positional(call, *index).unwrap_or_default())
+        }
         ArgType::Flag(_) => None,
     }
 }
@@ -138,6 +177,43 @@ mod tests {
             [("api-8080", Some("online")), ("web-7777", Some("stopped"))]
         );
         assert!(got.iter().all(|s| s.append_whitespace));
+    }
+
+    #[test]
+    fn ids_are_described_by_name_and_status() {
+        let candidates = vec![
+            Candidate {
+                name: "api-8080".into(),
+                status: Status::Online,
+                id: Some(3),
+            },
+            Candidate {
+                name: "old-1".into(),
+                status: Status::Stopped,
+                id: None,
+            },
+        ];
+        let got: Vec<(String, Option<String>)> = ids(&candidates)
+            .into_iter()
+            .map(|s| (s.value, s.description))
+            .collect();
+        assert_eq!(got, [("3".into(), Some("api-8080 (online)".into()))]);
+    }
+
+    #[test]
+    fn all_comes_after_the_names_once_and_not_without_processes() {
+        let named = |n: &str| DynamicSuggestion {
+            value: n.into(),
+            ..DynamicSuggestion::default()
+        };
+        let values =
+            |v: Vec<DynamicSuggestion>| -> Vec<String> { v.into_iter().map(|s| s.value).collect() };
+        assert_eq!(
+            values(with_all(vec![named("api-1"), named("web-2")])),
+            ["api-1", "web-2", "all"]
+        );
+        assert_eq!(values(with_all(vec![named("all")])), ["all"]);
+        assert!(with_all(Vec::new()).is_empty());
     }
 
     #[test]

@@ -9,7 +9,8 @@ use tpm_core::Error;
 #[derive(Debug, Default, Clone)]
 pub struct Blame {
     pub head: Span,
-    /// `tpm start`'s script or command.
+    /// `tpm start`'s script, command or ecosystem file; the apps piped into it; the
+    /// ecosystem file given to `stop`, `restart`, `delete`.
     pub target: Option<Span>,
     /// `tpm start`'s custom name (second argument or `--name`).
     pub name: Option<Span>,
@@ -52,9 +53,12 @@ fn label_and_code(e: &Error) -> (&'static str, &'static str) {
         Error::Supervisor { .. } => ("the supervisor failed", "tpm::supervisor"),
         Error::ForeignStore { .. } => ("another user's store", "tpm::foreign_store"),
         Error::Io { .. } => ("input/output error", "tpm::io"),
-        Error::Ecosystem { .. } => ("cannot read this ecosystem file", "tpm::ecosystem"),
+        Error::Ecosystem { .. } => ("in this ecosystem file", "tpm::ecosystem"),
         Error::NodeMissing { .. } => ("needs node to be read", "tpm::node_missing"),
+        // An app of a file that cannot start: what went wrong is what the label says.
         Error::App { source, .. } => label_and_code(source),
+        Error::EmptyDump { .. } => ("would empty the dump", "tpm::empty_dump"),
+        Error::PortTaken { .. } => ("its port is taken", "tpm::port_taken"),
     }
 }
 
@@ -73,6 +77,8 @@ fn span_for(e: &Error, b: &Blame) -> Span {
         | Error::Ecosystem { .. }
         | Error::NodeMissing { .. }
         | Error::App { .. } => b.target,
+        Error::EmptyDump { .. } => None,
+        Error::PortTaken { .. } => b.target,
         Error::ExecFailed { name, .. }
         | Error::AlreadyRunning { name, .. }
         | Error::Busy { name, .. }
@@ -103,6 +109,14 @@ pub fn general(e: &Error, head: Span) -> LabeledError {
 pub fn warn(problems: &[tpm_core::store::Problem]) {
     for problem in problems {
         eprintln!("tpm: warning: {}", problem.error);
+    }
+}
+
+/// What the core found worth a warning (an ecosystem file's unknown fields, an app of a
+/// file that is not started): on stderr, as the CLI says it, so the table stays data.
+pub fn warn_all(warnings: &[String]) {
+    for warning in warnings {
+        eprintln!("tpm: warning: {warning}");
     }
 }
 

@@ -1,10 +1,16 @@
-//! Which processes a command acts on: names and `*` patterns given as arguments, plus names
-//! piped in (strings, or rows with a `name` column, such as `tpm list`'s), so that
-//! `tpm list | where status == errored | tpm restart` works.
+//! Which processes a command acts on: names, ids, `all`, `*` patterns and ecosystem files
+//! given as arguments, plus names piped in (strings, or rows with a `name` column, such as
+//! `tpm list`'s), so that `tpm list | where status == errored | tpm restart` works.
+//!
+//! What each argument means is the core's to decide (`Tpm::select`): this file only gathers
+//! the arguments with their spans, so an error can point at the one at fault.
 
 use nu_plugin::EvaluatedCall;
-use nu_protocol::{LabeledError, PipelineData, ShellError, Signature, Span, Spanned, Type, Value};
-use tpm_core::{Name, Tpm};
+use nu_protocol::{
+    LabeledError, PipelineData, ShellError, Signature, Span, Spanned, SyntaxShape, Type, Value,
+};
+use tpm_core::options::{Opt, Options};
+use tpm_core::{FileChoice, Name, Tpm};
 
 use crate::error::{self, Blame};
 
@@ -26,16 +32,127 @@ pub fn input_types(output: Type) -> Vec<(Type, Type)> {
 pub fn names_arg(signature: Signature) -> Signature {
     signature.rest(
         "names",
-        nu_protocol::SyntaxShape::String,
-        "Process names; `*` matches any characters (quote it: \"api-*\"). Names can also be piped in.",
+        SyntaxShape::String,
+        "Process names or ids, `all`, patterns (`*` matches any characters; quote it: \"api-*\"), or an ecosystem file (its apps). Names can also be piped in.",
     )
 }
 
-/// The names and patterns of this call, each with where it came from.
+/// Adds `--only`, as `tpm start FILE` and the commands that take a file have it.
+pub fn only_flag(signature: Signature) -> Signature {
+    signature.named(
+        "only",
+        SyntaxShape::OneOf(vec![
+            SyntaxShape::List(Box::new(SyntaxShape::String)),
+            SyntaxShape::String,
+        ]),
+        "With an ecosystem file: only these apps, by name (a list, or comma-separated text).",
+        None,
+    )
+}
+
+/// Adds `--only` and `--env NAME` for the ecosystem files among the names (the CLI's
+/// `stop|restart|delete FILE --only a,b --env production`).
+pub fn file_flags(signature: Signature) -> Signature {
+    only_flag(signature).named(
+        "env",
+        SyntaxShape::OneOf(vec![
+            SyntaxShape::List(Box::new(SyntaxShape::String)),
+            SyntaxShape::String,
+        ]),
+        "With an ecosystem file: apply its apps' env_NAME over their env (a name, or a list of names applied in order).",
+        Some('e'),
+    )
+}
+
+/// `--only`: the app names, with where they were given; `None` without the flag.
+pub fn only(call: &EvaluatedCall) -> Result<Option<Spanned<Vec<String>>>, LabeledError> {
+    let Some(value) = call.get_flag_value("only") else {
+        return Ok(None);
+    };
+    let span = value.span();
+    Ok(Some(Spanned {
+        item: words(&value, "--only")?,
+        span,
+    }))
+}
+
+/// A list of strings, or comma-separated text (as the CLI's `--only a,b`), empty words
+/// left out.
+fn words(value: &Value, flag: &str) -> Result<Vec<String>, LabeledError> {
+    let texts: Vec<String> = match value {
+        Value::List { vals, .. } => vals
+            .iter()
+            .map(|v| v.coerce_string().map_err(LabeledError::from))
+            .collect::<Result<_, _>>()?,
+        other => vec![other.coerce_string().map_err(LabeledError::from)?],
+    };
+    let words: Vec<String> = texts
+        .iter()
+        .flat_map(|t| t.split(','))
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+        .map(String::from)
+        .collect();
+    if words.is_empty() {
+        return Err(LabeledError::new(format!("{flag} names no app"))
+            .with_label("no app name here", value.span())
+            .with_code("tpm::usage")
+            .with_help(format!("{flag} web,api, or {flag} [web api]")));
+    }
+    Ok(words)
+}
+
+/// `--only` and `--env NAME` of `stop`, `restart`, `delete`, and the span of the first of
+/// them given (for "they need a file").
+pub fn file_choice(call: &EvaluatedCall) -> Result<(FileChoice, Option<Span>), LabeledError> {
+    let only = only(call)?;
+    let mut options = Options::new();
+    let env = call.get_flag_value("env");
+    if let Some(value) = &env {
+        let def = Opt::Env.def();
+        for name in words(value, "--env")? {
+            let parsed = def.parse_text(&name).map_err(|e| {
+                LabeledError::new(format!("--env {name}: {e}"))
+                    .with_label("not an env name", value.span())
+                    .with_code("tpm::usage")
+            })?;
+            options.set(Opt::Env, parsed);
+        }
+        if !options.env_vars().is_empty() {
+            return Err(LabeledError::new("--env here takes a NAME, not variables")
+                .with_label("KEY=VALUE", value.span())
+                .with_code("tpm::usage")
+                .with_help("it applies the file's env_NAME; variables go in the file, or with `tpm start --env {KEY: value}`"));
+        }
+    }
+    let span = only.as_ref().map(|o| o.span).or(env.map(|e| e.span()));
+    let only = only.map(|o| o.item).unwrap_or_default();
+    Ok((FileChoice::from_options(options, only), span))
+}
+
+/// The names, ids, patterns and files of this call, each with where it came from. None at
+/// all is an error, unless an empty list was piped in (`[] | tpm stop` stops nothing).
 pub fn selectors(
     call: &EvaluatedCall,
     input: PipelineData,
 ) -> Result<Vec<Spanned<String>>, LabeledError> {
+    let (out, piped_list) = gather(call, input)?;
+    if out.is_empty() && !piped_list {
+        return Err(LabeledError::new("no process given")
+            .with_label("which processes?", call.head)
+            .with_code("tpm::usage")
+            .with_help(
+                "give names, ids or patterns (`tpm stop web-8080`, `tpm stop 0`, `tpm stop all`), or pipe in rows of `tpm list`",
+            ));
+    }
+    Ok(out)
+}
+
+/// The selectors of this call, and whether a list was piped in.
+pub fn gather(
+    call: &EvaluatedCall,
+    input: PipelineData,
+) -> Result<(Vec<Spanned<String>>, bool), LabeledError> {
     let mut out = Vec::new();
     for value in &call.positional {
         out.push(Spanned {
@@ -46,15 +163,7 @@ pub fn selectors(
     let input = input.into_value(call.head).map_err(LabeledError::from)?;
     let piped_list = matches!(input, Value::List { .. });
     from_input(&input, &mut out)?;
-    if out.is_empty() && !piped_list {
-        return Err(LabeledError::new("no process given")
-            .with_label("which processes?", call.head)
-            .with_code("tpm::usage")
-            .with_help(
-                "give names or patterns (`tpm stop web-8080`, `tpm stop \"*\"`), or pipe in rows of `tpm list`",
-            ));
-    }
-    Ok(out)
+    Ok((out, piped_list))
 }
 
 fn from_input(value: &Value, out: &mut Vec<Spanned<String>>) -> Result<(), LabeledError> {
@@ -91,21 +200,54 @@ fn not_a_process(span: Span, what: &str) -> LabeledError {
         .with_help("pipe in process names, or rows with a `name` column (from `tpm list`)")
 }
 
-/// The processes the selectors name, in order, once each; an error points at the name.
+/// The processes the selectors name, in order, once each; an error points at the selector
+/// (or at the ecosystem file) at fault. What the core found worth a warning (apps of a file
+/// that are not started) goes to stderr.
 pub fn resolve(
     tpm: &Tpm,
     head: Span,
     selectors: Vec<Spanned<String>>,
+    choice: &FileChoice,
 ) -> Result<(Vec<Name>, Blame), LabeledError> {
     let raw: Vec<String> = selectors.iter().map(|s| s.item.clone()).collect();
     let blame = Blame {
         head,
+        target: first_file(tpm, &selectors),
         selectors,
         ..Blame::default()
     };
-    match tpm.resolve(&raw) {
-        Ok(names) => Ok((names, blame)),
+    match tpm.select(&raw, choice) {
+        Ok(selected) => {
+            error::warn_all(&selected.warnings);
+            Ok((selected.names, blame))
+        }
         Err(e) => Err(error::labeled(&e, &blame)),
+    }
+}
+
+/// Where the first ecosystem file among the selectors is, if any.
+fn first_file(tpm: &Tpm, selectors: &[Spanned<String>]) -> Option<Span> {
+    selectors
+        .iter()
+        .find(|s| tpm.is_ecosystem_file(&s.item))
+        .map(|s| s.span)
+}
+
+/// What `act` does to the processes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Stop,
+    Restart,
+    Delete,
+}
+
+impl Action {
+    fn verb(self) -> &'static str {
+        match self {
+            Action::Stop => "stopped",
+            Action::Restart => "restarted",
+            Action::Delete => "deleted",
+        }
     }
 }
 
@@ -115,17 +257,98 @@ pub fn act(
     engine: &nu_plugin::EngineInterface,
     call: &EvaluatedCall,
     input: PipelineData,
-    op: impl FnOnce(&Tpm, &[Name]) -> tpm_core::ops::Each<tpm_core::ProcessInfo>,
-    verb: &str,
+    action: Action,
 ) -> Result<PipelineData, LabeledError> {
     let head = call.head;
+    let (choice, flag_span) = file_choice(call)?;
     let selectors = selectors(call, input)?;
     let tpm = crate::context::open(plugin, engine, head)?;
-    let (names, blame) = resolve(&tpm, head, selectors)?;
-    let done = error::each(op(&tpm, &names), &blame, verb)?;
-    let rows = done
-        .iter()
-        .map(|p| crate::value::process(p, head))
-        .collect();
-    Ok(PipelineData::value(Value::list(rows, head), None))
+    let file = first_file(&tpm, &selectors);
+    if let (None, Some(flag)) = (file, flag_span) {
+        return Err(LabeledError::new(
+            "--only and --env choose apps of an ecosystem file, and none was given",
+        )
+        .with_label("needs an ecosystem file among the names", flag)
+        .with_code("tpm::usage")
+        .with_help("give the file too: tpm stop ecosystem.json --only web"));
+    }
+    let rows = |done: Vec<tpm_core::ProcessInfo>| {
+        let rows = done
+            .iter()
+            .map(|p| crate::value::process(p, head))
+            .collect();
+        Ok(PipelineData::value(Value::list(rows, head), None))
+    };
+    // `restart FILE` reads the file again, as the CLI does: an edited app restarts as it
+    // now is (a plain restart would keep the command it was started with).
+    if let (Action::Restart, [only_file]) = (action, selectors.as_slice()) {
+        if file.is_some() {
+            let blame = Blame {
+                head,
+                target: file,
+                selectors: selectors.clone(),
+                ..Blame::default()
+            };
+            let plan = tpm
+                .plan_file(&only_file.item, &choice)
+                .map_err(|e| error::labeled(&e, &blame))?;
+            error::warn_all(&plan.warnings);
+            return rows(error::each(tpm.restart_file(plan), &blame, action.verb())?);
+        }
+    }
+    let (names, blame) = resolve(&tpm, head, selectors, &choice)?;
+    let results = match action {
+        Action::Stop => tpm.stop(&names),
+        Action::Restart => tpm.restart(&names),
+        Action::Delete => tpm.delete(&names),
+    };
+    rows(error::each(results, &blame, action.verb())?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call_with(flag: &str, value: Value) -> EvaluatedCall {
+        EvaluatedCall::new(Span::test_data()).with_named(
+            Spanned {
+                item: flag.to_string(),
+                span: Span::test_data(),
+            },
+            value,
+        )
+    }
+
+    fn list(words: &[&str]) -> Value {
+        Value::test_list(words.iter().map(|w| Value::test_string(*w)).collect())
+    }
+
+    #[test]
+    fn only_takes_a_list_or_comma_separated_text() {
+        let got = only(&call_with("only", Value::test_string("web, api,")))
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.item, ["web", "api"]);
+        let got = only(&call_with("only", list(&["web", "api-8080"])))
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.item, ["web", "api-8080"]);
+        assert!(only(&call_with("only", Value::test_string(" , "))).is_err());
+        assert!(only(&EvaluatedCall::new(Span::test_data()))
+            .unwrap()
+            .is_none());
+    }
+
+    #[test]
+    fn env_with_a_file_takes_names_and_refuses_variables() {
+        let (choice, span) = file_choice(&call_with("env", list(&["production", "eu"]))).unwrap();
+        assert_eq!(choice.env_names, ["production", "eu"]);
+        assert!(choice.overrides.is_empty());
+        assert!(span.is_some());
+        let e = file_choice(&call_with("env", Value::test_string("A=1"))).unwrap_err();
+        assert!(e.msg.contains("takes a NAME"), "{}", e.msg);
+        let (choice, span) = file_choice(&EvaluatedCall::new(Span::test_data())).unwrap();
+        assert_eq!(choice, FileChoice::default());
+        assert!(span.is_none());
+    }
 }

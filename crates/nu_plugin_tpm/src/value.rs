@@ -1,5 +1,5 @@
-//! The core's records as Nushell values: the one place where a `ProcessInfo`, a `PortInfo` or
-//! a `LogLine` becomes a row.
+//! The core's records as Nushell values: the one place where a `ProcessInfo`, a `PortInfo`, a
+//! `LogLine` or `tpm dump`'s document becomes a row.
 //!
 //! Columns are the CLI's `--json` fields, in the same order and with the same meanings; only
 //! the types are richer: `uptime` is a duration, `mem` and `log_dropped` are file sizes,
@@ -7,11 +7,11 @@
 
 use nu_protocol::{Record, Span, Value};
 use tpm_core::logs::LogLine;
-use tpm_core::ops::PortInfo;
+use tpm_core::ops::{AppStart, PortInfo};
 use tpm_core::ProcessInfo;
 
 /// The columns of a process row, in order (the CLI's `--json` fields).
-pub const PROCESS_COLUMNS: [&str; 19] = [
+pub const PROCESS_COLUMNS: [&str; 22] = [
     "name",
     "id",
     "status",
@@ -31,10 +31,17 @@ pub const PROCESS_COLUMNS: [&str; 19] = [
     "supervisor",
     "autorestart",
     "log_dropped",
+    "wanted",
+    "restarts_24h",
+    "uptime_pct_24h",
 ];
 
 /// A process as a record.
 pub fn process(p: &ProcessInfo, span: Span) -> Value {
+    Value::record(process_record(p, span), span)
+}
+
+fn process_record(p: &ProcessInfo, span: Span) -> Record {
     let int = |v: Option<i64>| v.map_or_else(|| Value::nothing(span), |v| Value::int(v, span));
     let text = |v: &Option<String>| {
         v.as_ref()
@@ -66,8 +73,54 @@ pub fn process(p: &ProcessInfo, span: Span) -> Value {
         int(p.supervisor.map(i64::from)),
         Value::bool(p.autorestart, span),
         bytes(p.log_dropped, span),
+        Value::bool(p.wanted, span),
+        Value::int(i64::from(p.restarts_24h), span),
+        p.uptime_pct_24h
+            .map_or_else(|| Value::nothing(span), |v| Value::float(v, span)),
     ];
-    row(&PROCESS_COLUMNS, values, span)
+    PROCESS_COLUMNS
+        .iter()
+        .map(|c| c.to_string())
+        .zip(values)
+        .collect()
+}
+
+/// The column `tpm start FILE` adds to each process row: true when the app was running
+/// already and was left as it was (the CLI says `unchanged NAME`; the core's
+/// `AppStart::unchanged`).
+pub const UNCHANGED_COLUMN: &str = "unchanged";
+
+/// An app of a file or of the apps piped in, as `tpm start` returns it: its process row,
+/// and whether it was left unchanged.
+pub fn app_start(a: &AppStart, span: Span) -> Value {
+    let mut record = process_record(&a.info, span);
+    record.push(UNCHANGED_COLUMN, Value::bool(a.unchanged, span));
+    Value::record(record, span)
+}
+
+/// JSON as Nushell data, kept in the JSON's units: `tpm dump`'s document is an ecosystem
+/// file's (milliseconds and bytes as plain ints), so that saving it writes a file that
+/// `tpm start` reads back as it was.
+pub fn from_json(json: &serde_json::Value, span: Span) -> Value {
+    use serde_json::Value as J;
+    match json {
+        J::Null => Value::nothing(span),
+        J::Bool(b) => Value::bool(*b, span),
+        J::Number(n) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => Value::int(i, span),
+            (None, Some(f)) => Value::float(f, span),
+            (None, None) => Value::string(n.to_string(), span),
+        },
+        J::String(s) => Value::string(s, span),
+        J::Array(items) => Value::list(items.iter().map(|i| from_json(i, span)).collect(), span),
+        J::Object(fields) => Value::record(
+            fields
+                .iter()
+                .map(|(k, v)| (k.clone(), from_json(v, span)))
+                .collect(),
+            span,
+        ),
+    }
 }
 
 /// The columns of a `tpm ports` row (the CLI's `tpm ports --json` fields).
@@ -141,6 +194,9 @@ mod tests {
             supervisor: Some(4241),
             autorestart: true,
             log_dropped: 0,
+            wanted: true,
+            restarts_24h: 1,
+            uptime_pct_24h: Some(99.5),
         }
     }
 
@@ -210,6 +266,47 @@ mod tests {
         }
         assert_eq!(r.get("exit_code").unwrap().as_int().unwrap(), 1);
         assert_eq!(r.get("reason").unwrap().as_str().unwrap(), "it crashed");
+    }
+
+    #[test]
+    fn a_started_app_is_its_process_row_and_whether_it_was_left_unchanged() {
+        let a = AppStart {
+            info: sample(),
+            unchanged: true,
+        };
+        let v = app_start(&a, Span::test_data());
+        let mut want = PROCESS_COLUMNS.map(String::from).to_vec();
+        want.push(UNCHANGED_COLUMN.into());
+        assert_eq!(columns(&v), want);
+        let r = v.as_record().unwrap();
+        assert!(r.get("unchanged").unwrap().as_bool().unwrap());
+    }
+
+    #[test]
+    fn json_becomes_data_in_the_same_units() {
+        let json = serde_json::json!({"apps": [
+            {"name": "api-3000", "port": 3000, "kill_timeout": 500, "autorestart": false,
+             "env": {"A": "1"}, "args": ["--x"], "ratio": 0.5, "gone": null}
+        ]});
+        let v = from_json(&json, Span::test_data());
+        let app = v
+            .as_record()
+            .unwrap()
+            .get("apps")
+            .unwrap()
+            .as_list()
+            .unwrap()[0]
+            .as_record()
+            .unwrap()
+            .clone();
+        assert_eq!(app.get("kill_timeout").unwrap().as_int().unwrap(), 500);
+        assert!(!app.get("autorestart").unwrap().as_bool().unwrap());
+        assert_eq!(app.get("ratio").unwrap().as_float().unwrap(), 0.5);
+        assert!(app.get("gone").unwrap().is_nothing());
+        let env = app.get("env").unwrap().as_record().unwrap();
+        assert_eq!(env.get("A").unwrap().as_str().unwrap(), "1");
+        // And back: the plugin's conversion of piped records gives the same JSON.
+        assert_eq!(crate::start_options::to_json(&v).unwrap(), json);
     }
 
     #[test]

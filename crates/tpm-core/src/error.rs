@@ -89,6 +89,19 @@ pub enum Error {
     #[error("{} is JavaScript, and there is no `node` on PATH to evaluate it", file.display())]
     NodeMissing { file: PathBuf },
 
+    /// The PORT of a new process is taken: something listens on it.
+    #[error("{name}: port {port} is taken{}", holders_text(holders))]
+    PortTaken {
+        name: String,
+        port: u16,
+        holders: Vec<Holder>,
+    },
+
+    /// `tpm save` with nothing meant to run, over a dump that lists processes: pm2's most
+    /// reported way of losing them all.
+    #[error("no process is meant to run, and saving would empty {}, which lists some", file.display())]
+    EmptyDump { file: PathBuf },
+
     /// An app of an ecosystem file that cannot be started as written (its script is
     /// missing, it has no PORT, ...): the error says which file and which app, and keeps
     /// the exit code and help of what went wrong.
@@ -98,6 +111,33 @@ pub enum Error {
         app: String,
         source: Box<Error>,
     },
+}
+
+/// A process that holds a port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    pub pid: u32,
+    pub command: String,
+    /// Its tpm name, when tpm manages it.
+    pub name: Option<String>,
+}
+
+fn holders_text(holders: &[Holder]) -> String {
+    if holders.is_empty() {
+        return " (by a process this user cannot see)".into();
+    }
+    let list: Vec<String> = holders
+        .iter()
+        .map(|h| {
+            let managed = h
+                .name
+                .as_ref()
+                .map(|n| format!(", tpm's {n}"))
+                .unwrap_or_default();
+            format!("pid {} `{}`{managed}", h.pid, h.command)
+        })
+        .collect();
+    format!(" by {}", list.join("; "))
 }
 
 impl Error {
@@ -122,6 +162,7 @@ impl Error {
             // Like a script whose interpreter is missing.
             Error::NodeMissing { .. } => EXIT_NOT_RUNNABLE,
             Error::App { source, .. } => source.exit_code(),
+            Error::EmptyDump { .. } | Error::PortTaken { .. } => EXIT_FAILURE,
         }
     }
 
@@ -166,6 +207,12 @@ impl Error {
             }
             Error::NodeMissing { .. } => {
                 "install Node.js (tpm evaluates .config.js, .cjs and .mjs files with the `node` on PATH), or write the apps as JSON, YAML or TOML".into()
+            }
+            Error::PortTaken { port, .. } => format!(
+                "stop what holds it, give this process another port (--port), or start it anyway with --force (port {port} is then shared or it fails to bind)"
+            ),
+            Error::EmptyDump { .. } => {
+                "start what should run first (then `tpm save`), or give --force to save the empty list".into()
             }
             Error::App { source, .. } => return source.help().map(|h| {
                 format!("{h} (relative paths in an ecosystem file are taken from its folder, a script from its app's cwd)")

@@ -43,6 +43,14 @@ pub struct ProcessInfo {
     pub supervisor: Option<u32>,
     pub autorestart: bool,
     pub log_dropped: u64,
+    /// Whether it is meant to run: started and not stopped by a user since (a reboot or a
+    /// crash do not change it; `tpm resurrect` starts those that are not running).
+    pub wanted: bool,
+    /// Restarts by the restart policy in the last 24 hours, from the event history.
+    pub restarts_24h: u32,
+    /// Time online over the time it was meant to run, in the last 24 hours (or since it was
+    /// created), in percent; `None` when it was not meant to run in that time.
+    pub uptime_pct_24h: Option<f64>,
 }
 
 /// Time, read once for a whole listing.
@@ -149,7 +157,27 @@ pub(crate) fn observe_seen(
         supervisor,
         autorestart: record.spec.policy.autorestart,
         log_dropped: record.state.log_dropped,
+        wanted: record.spec.wanted,
+        restarts_24h: 0,
+        uptime_pct_24h: None,
     }
+}
+
+/// The history's last 24 hours, for [`ProcessInfo::restarts_24h`] and
+/// [`ProcessInfo::uptime_pct_24h`].
+pub(crate) fn with_history(
+    mut info: ProcessInfo,
+    store: &crate::store::Store,
+    name: &Name,
+) -> ProcessInfo {
+    const DAY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+    // The whole (capped) history: a span that began before the window counts from its
+    // start.
+    let history = crate::events::read(store, name, 0);
+    let recent = crate::events::recent(&history, crate::events::now_ms(), DAY);
+    info.restarts_24h = recent.restarts;
+    info.uptime_pct_24h = recent.uptime_pct;
+    info
 }
 
 /// A record in an active status whose supervisor is gone did not end the way it says.

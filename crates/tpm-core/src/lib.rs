@@ -12,6 +12,8 @@
 //! | `spec`, `state` | what should run; what is happening |
 //! | `record` | the `.meta` line format: a spec, a state and an id |
 //! | `rotation` | how big logs may grow |
+//! | `secrets` | which variables are never printed |
+//! | `startup` | running `tpm resurrect` at boot (a systemd user unit, or cron) |
 //! | `store` | the folder layout, atomic writes, permissions |
 //! | `lock` | the supervisor-alive lock |
 //! | `proc` | `/proc`: identities, stats, trees |
@@ -19,6 +21,7 @@
 //! | `info` | the observed view front ends render |
 //! | `complete` | process-name completion for every front end |
 //! | `logs` | reading, merging and following logs |
+//! | `events` | the event history: what happened to each process |
 //! | `ecosystem` | ecosystem files (JS, JSON, YAML, TOML) read into raw apps; `tpm init` starters |
 //! | `ops` | the operations: start, list, stop, restart, delete, logs, ports |
 //! | `supervisor` | the per-process supervisor |
@@ -27,6 +30,7 @@ pub mod complete;
 pub mod context;
 pub mod ecosystem;
 pub mod error;
+pub mod events;
 pub mod info;
 pub mod lock;
 pub mod logs;
@@ -38,7 +42,9 @@ pub mod port;
 pub mod proc;
 pub mod record;
 pub mod rotation;
+pub mod secrets;
 pub mod spec;
+pub mod startup;
 pub mod state;
 pub mod status;
 pub mod store;

@@ -113,11 +113,20 @@ impl Identity {
     }
 }
 
+/// Where the kernel gives the current boot's id.
+const BOOT_ID: &str = "/proc/sys/kernel/random/boot_id";
+
+/// Names another file to read the boot id from: how tests simulate a reboot. The one
+/// place tpm-core reads its own process's environment (it describes the machine, not the
+/// user's request).
+pub const BOOT_ID_FILE_VAR: &str = "TPM_BOOT_ID_FILE";
+
 /// The current boot's id ("" where the kernel does not give one).
 pub fn boot_id() -> &'static str {
     static ID: OnceLock<String> = OnceLock::new();
     ID.get_or_init(|| {
-        fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        let file = std::env::var_os(BOOT_ID_FILE_VAR).unwrap_or_else(|| BOOT_ID.into());
+        fs::read_to_string(file)
             .map(|s| s.trim().to_string())
             .unwrap_or_default()
     })
@@ -183,12 +192,86 @@ pub fn descendants(root: u32, table: &[Stat]) -> Vec<u32> {
     out
 }
 
+/// The value of `key` in a process's environment, if this user may read it.
+pub fn env_value(pid: u32, key: &str) -> Option<String> {
+    let env = fs::read(format!("/proc/{pid}/environ")).ok()?;
+    let prefix = format!("{key}=");
+    env.split(|&b| b == 0)
+        .find_map(|e| e.strip_prefix(prefix.as_bytes()))
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+}
+
 /// Reads `/proc/PID/environ` and tells whether it holds `KEY=VALUE` exactly.
 pub fn has_env(pid: u32, entry: &[u8]) -> bool {
     match fs::read(format!("/proc/{pid}/environ")) {
         Ok(env) => env.split(|&b| b == 0).any(|e| e == entry),
         Err(_) => false,
     }
+}
+
+/// A process's command line, its arguments joined by spaces ("" when unreadable, as for
+/// a kernel thread or a process gone).
+pub fn cmdline(pid: u32) -> String {
+    fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|raw| {
+            String::from_utf8_lossy(&raw)
+                .split('\0')
+                .filter(|a| !a.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default()
+}
+
+/// The listening TCP sockets of `port`: their inodes, from `/proc/net/tcp` and `tcp6`.
+fn listening_inodes(port: u16) -> Vec<u64> {
+    let mut inodes = Vec::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = fs::read_to_string(table) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let cols: Vec<&str> = line.split_ascii_whitespace().collect();
+            let local_port = cols
+                .get(1)
+                .and_then(|l| l.rsplit_once(':'))
+                .and_then(|(_, p)| u16::from_str_radix(p, 16).ok());
+            if cols.get(3) == Some(&"0A") && local_port == Some(port) {
+                if let Some(inode) = cols.get(9).and_then(|i| i.parse().ok()) {
+                    inodes.push(inode);
+                }
+            }
+        }
+    }
+    inodes
+}
+
+/// The processes holding a listening socket on `port` (those whose descriptors this user
+/// may read). Reads every process's descriptors: for the rare case a port is taken, never
+/// on a hot path.
+pub fn port_holders(port: u16) -> Vec<u32> {
+    let inodes = listening_inodes(port);
+    if inodes.is_empty() {
+        return Vec::new();
+    }
+    let wanted: Vec<String> = inodes.iter().map(|i| format!("socket:[{i}]")).collect();
+    let Ok(dir) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut holders = Vec::new();
+    for pid in dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok()) {
+        let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else {
+            continue;
+        };
+        let holds = fds.flatten().any(|fd| {
+            fs::read_link(fd.path())
+                .is_ok_and(|target| wanted.iter().any(|w| target.as_os_str() == w.as_str()))
+        });
+        if holds {
+            holders.push(pid);
+        }
+    }
+    holders
 }
 
 /// TCP ports with a socket in the LISTEN state, from `/proc/net/tcp` and `tcp6`.

@@ -5,12 +5,15 @@
 //! pids/NAME.pid         the managed process's pid, digits only, while it runs
 //! pids/NAME.lock        held by the supervisor for its whole life (see `lock`)
 //! logs/NAME.out|err     timestamped stdout and stderr
+//! envs/NAME.env         the environment the process was started with (see `write_env`)
+//! events/NAME.jsonl     what happened to it (see `events`)
+//! dump.json             what `tpm save` wrote (`dump.json.bak`: the one before)
 //! ```
 //! Folders are 0700 and files 0600: the store is private to its user. Every write of a
 //! record or pid file is atomic (a temp file in the same folder, then a rename), so a
 //! reader never sees half a record.
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::fs::{self, DirBuilder, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
@@ -102,6 +105,26 @@ impl Store {
         self.dir("logs").join(format!("{name}.{}", stream.as_str()))
     }
 
+    /// The environment a process was started with.
+    pub fn env_path(&self, name: &Name) -> PathBuf {
+        self.dir("envs").join(format!("{name}.env"))
+    }
+
+    /// The event histories' folder.
+    pub fn events_dir(&self) -> PathBuf {
+        self.dir("events")
+    }
+
+    /// The event history of a process (see `events`).
+    pub fn events_path(&self, name: &Name) -> PathBuf {
+        self.dir("events").join(format!("{name}.jsonl"))
+    }
+
+    /// `tpm save`'s file.
+    pub fn dump_path(&self) -> PathBuf {
+        self.root.join("dump.json")
+    }
+
     /// The `n`th rotated log: `NAME.out.1` is the newest.
     pub fn rotated_log_path(&self, name: &Name, stream: Stream, n: u32) -> PathBuf {
         self.dir("logs")
@@ -112,7 +135,7 @@ impl Store {
     pub fn ensure(&self) -> Result<()> {
         let mut builder = DirBuilder::new();
         builder.recursive(true).mode(0o700);
-        for sub in ["processes", "pids", "logs"] {
+        for sub in ["processes", "pids", "logs", "envs"] {
             let path = self.dir(sub);
             builder
                 .create(&path)
@@ -132,6 +155,8 @@ impl Store {
             self.dir("processes"),
             self.dir("pids"),
             self.dir("logs"),
+            self.dir("envs"),
+            self.dir("events"),
         ] {
             let meta = match fs::metadata(&dir) {
                 Ok(m) => m,
@@ -243,9 +268,59 @@ impl Store {
         remove_if_present(&self.pid_path(name))
     }
 
-    /// Removes every file of a process: record, pid file, logs (rotated ones too), lock.
+    /// Keeps the environment a process is started with, so that a restart from another
+    /// shell, a resurrect at boot or systemd gives it the same one. One `KEY=VALUE` per
+    /// line, the value quoted with POSIX shell rules (`set -a; . envs/NAME.env` reads it
+    /// back in bash); private to the user like the rest of the store.
+    pub fn write_env(&self, name: &Name, env: &[(OsString, OsString)]) -> Result<()> {
+        let mut text = String::with_capacity(4096);
+        for (key, value) in env {
+            let (Some(key), Some(value)) = (key.to_str(), value.to_str()) else {
+                continue; // not text: cannot be written back faithfully, so not kept
+            };
+            if key.is_empty() || !is_env_key(key) {
+                continue;
+            }
+            text.push_str(key);
+            text.push('=');
+            text.push_str(&shell_words::quote(value));
+            text.push('\n');
+        }
+        let dir = self.dir("envs");
+        DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)
+            .map_err(|e| Error::io("cannot create", &dir, e))?;
+        write_atomic(&self.env_path(name), text.as_bytes())
+    }
+
+    /// The environment kept by [`Store::write_env`]; `None` when there is none (a process
+    /// started by an earlier version) or it cannot be read.
+    pub fn read_env(&self, name: &Name) -> Option<Vec<(OsString, OsString)>> {
+        let text = fs::read_to_string(self.env_path(name)).ok()?;
+        let words = shell_words::split(&text).ok()?;
+        Some(
+            words
+                .into_iter()
+                .filter_map(|kv| {
+                    let (k, v) = kv.split_once('=')?;
+                    Some((OsString::from(k), OsString::from(v)))
+                })
+                .collect(),
+        )
+    }
+
+    /// Removes every file of a process: record, pid file, logs (rotated ones too), its
+    /// environment, lock.
     pub fn remove_all(&self, name: &Name) -> Result<()> {
         remove_if_present(&self.pid_path(name))?;
+        remove_if_present(&self.env_path(name))?;
+        let events = self.events_path(name);
+        remove_if_present(&events)?;
+        let mut older = events.into_os_string();
+        older.push(".1");
+        remove_if_present(Path::new(&older))?;
         let logs = self.dir("logs");
         if let Ok(entries) = fs::read_dir(&logs) {
             for entry in entries.flatten() {
@@ -285,6 +360,13 @@ impl Store {
         // prove unsupervised.
         FileLock::is_held(&self.lock_path(name)).unwrap_or(true)
     }
+}
+
+/// A variable name a shell can assign (others cannot be written back as `KEY=VALUE`).
+fn is_env_key(key: &str) -> bool {
+    let mut bytes = key.bytes();
+    matches!(bytes.next(), Some(b) if b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 fn strip_meta(file_name: &OsStr) -> Option<&OsStr> {
@@ -363,7 +445,7 @@ mod tests {
     #[test]
     fn folders_and_files_are_private() {
         let (_d, store) = store();
-        for sub in ["processes", "pids", "logs"] {
+        for sub in ["processes", "pids", "logs", "envs"] {
             assert_eq!(mode(&store.root().join(sub)), 0o700);
         }
         let name = Name::parse("a-1").unwrap();
@@ -476,6 +558,24 @@ mod tests {
         assert_eq!(mode(&store.root().join("logs")), 0o700);
         assert_eq!(mode(store.root()), 0o700);
         assert!(store.secure().unwrap().is_empty(), "nothing left to repair");
+    }
+
+    #[test]
+    fn the_environment_is_kept_as_given_and_read_back() {
+        let (_d, store) = store();
+        let name = Name::parse("a-1").unwrap();
+        assert_eq!(store.read_env(&name), None);
+        let env: Vec<(OsString, OsString)> = vec![
+            ("PATH".into(), "/usr/bin:/bin".into()),
+            ("QUOTED".into(), "it's \"two\nlines\" $(x)".into()),
+            ("EMPTY".into(), "".into()),
+            ("bad key".into(), "dropped".into()),
+        ];
+        store.write_env(&name, &env).unwrap();
+        assert_eq!(mode(&store.env_path(&name)), 0o600);
+        assert_eq!(store.read_env(&name).unwrap(), env[..3]);
+        store.remove_all(&name).unwrap();
+        assert!(!store.env_path(&name).exists());
     }
 
     #[test]

@@ -37,6 +37,21 @@ pub enum Command {
     Logs(LogsArgs),
     /// Show the PORT of every process
     Ports(JsonFlag),
+    /// Show what happened: starts, exits, restarts, verdicts, stops (newest last)
+    Events(EventsArgs),
+    /// Check the store and the machine: ports held by others, orphans, unreadable records
+    Doctor(JsonFlag),
+    /// Everything about one process: spec, state, process tree, logs, last events
+    #[command(visible_aliases = ["show", "info"])]
+    Describe(DescribeArgs),
+    /// Start every process meant to run that is not running (after a reboot), or a file's apps
+    Resurrect(ResurrectArgs),
+    /// Write the processes meant to run to $TETRA_DIR/tpm/dump.json (or FILE), for resurrect
+    Save(SaveArgs),
+    /// Run `tpm resurrect` at boot: a systemd user unit, or a crontab line without systemd
+    Startup(StartupArgs),
+    /// Remove what `tpm startup` added
+    Unstartup(JsonFlag),
     /// Write a commented starter ecosystem file (ecosystem.config.js, or --format)
     Init(InitArgs),
     /// Print processes as an ecosystem file that `tpm start` reads back
@@ -96,6 +111,9 @@ pub struct StartArgs {
     /// With an ecosystem file: only these apps, by name (comma-separated or repeated)
     #[arg(long, value_name = "APP", value_delimiter = ',')]
     pub only: Vec<String>,
+    /// Start even when another process listens on the PORT
+    #[arg(long)]
+    pub force: bool,
     /// Print the started process as JSON
     #[arg(long)]
     pub json: bool,
@@ -116,6 +134,91 @@ pub struct LogsArgs {
     #[arg(long, short = 'f')]
     pub follow: bool,
     /// Print one JSON object per line
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DescribeArgs {
+    /// The process: its name or id
+    #[arg(value_name = "NAME|ID", add = ArgValueCompleter::new(complete::process_names))]
+    pub name: String,
+    /// Print it as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  tpm events                      # the last 50 events of every process\n  tpm events api-3000 --since 1h\n  tpm events -f                   # follow, also processes started later"
+)]
+pub struct EventsArgs {
+    /// Processes (names, ids, patterns, all; default: all)
+    #[arg(value_name = "NAME|ID|all", add = ArgValueCompleter::new(complete::process_names))]
+    pub names: Vec<String>,
+    /// Only events since then: a duration back (90s, 30m, 1h, 2d) or a time (2026-12-02 10:00)
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+    /// How many of the last events to show
+    #[arg(long, short = 'n', value_name = "N", default_value_t = 50)]
+    pub lines: usize,
+    /// Keep printing events as they happen
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+    /// Print one JSON object per event
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "A process is meant to run from its start until you stop or delete it; a reboot or a killed supervisor do not change that.\nExamples:\n  tpm resurrect                  # after a reboot (tpm startup runs it at boot)\n  tpm resurrect apps.json        # a dump or an ecosystem file, e.g. on a new machine"
+)]
+pub struct ResurrectArgs {
+    /// A dump or an ecosystem file to start the apps of (default: the processes meant to
+    /// run; with none in the store, $TETRA_DIR/tpm/dump.json)
+    #[arg(value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub file: Option<String>,
+    /// Print the processes as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "systemd: writes ~/.config/systemd/user/tpm.service and enables it; user units start at boot\nonly with lingering on (`sudo loginctl enable-linger $USER`, which tpm prints when needed).\nWithout systemd: an @reboot line in your crontab. `tpm unstartup` removes either."
+)]
+pub struct StartupArgs {
+    /// Print what would be installed, and change nothing
+    #[arg(long)]
+    pub print: bool,
+    /// How (default: systemd where it runs the machine, else cron)
+    #[arg(long, value_enum)]
+    pub method: Option<StartupMethod>,
+    /// Print what was done as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The ways `tpm startup` runs tpm at boot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StartupMethod {
+    Systemd,
+    Cron,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "The previous file is kept as FILE.bak; an empty list never replaces a non-empty one without --force."
+)]
+pub struct SaveArgs {
+    /// Where to write (default: $TETRA_DIR/tpm/dump.json)
+    #[arg(value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub file: Option<std::path::PathBuf>,
+    /// Replace a dump that lists processes with an empty one
+    #[arg(long)]
+    pub force: bool,
+    /// Print what was saved as JSON
     #[arg(long)]
     pub json: bool,
 }

@@ -45,6 +45,15 @@ pub fn or_dash<T: ToString>(v: Option<T>) -> String {
     v.map_or_else(|| "-".into(), |v| v.to_string())
 }
 
+/// `250ms`, `3.2s`, `90s`.
+pub fn millis(ms: u64) -> String {
+    match ms {
+        m if m < 1000 => format!("{m}ms"),
+        m if m < 10_000 => format!("{:.1}s", m as f64 / 1000.0),
+        m => format!("{}s", m / 1000),
+    }
+}
+
 /// `12s`, `5m`, `2h`, `3d`: the largest whole unit.
 pub fn uptime(secs: u64) -> String {
     match secs {

@@ -4,14 +4,16 @@ use nu_protocol::{
     Category, DynamicSuggestion, Example, LabeledError, PipelineData, Signature, Type, Value,
 };
 
-use crate::{complete, selection, TpmPlugin};
+use crate::selection::{self, Action};
+use crate::{complete, TpmPlugin};
 
 /// `tpm delete`: stop, then forget.
 pub struct Delete;
 
 const DESCRIPTION: &str = "Stop processes and remove their record, pid file and logs.";
 const EXTRA: &str = "Returns each deleted process as it was just before it was removed. \
-A record that cannot be read is removed too.";
+A record that cannot be read is removed too. A process is named by its name, its id, a \
+pattern, or `all`; an ecosystem file names its apps that were started.";
 
 impl PluginCommand for Delete {
     type Plugin = TpmPlugin;
@@ -44,8 +46,13 @@ impl PluginCommand for Delete {
                 result: None,
             },
             Example {
-                example: "tpm delete \"*\"",
+                example: "tpm delete all",
                 description: "Delete every process",
+                result: None,
+            },
+            Example {
+                example: "tpm delete ecosystem.json",
+                description: "Delete the apps of an ecosystem file",
                 result: None,
             },
             Example {
@@ -66,11 +73,11 @@ impl PluginCommand for Delete {
         &self,
         _plugin: &TpmPlugin,
         engine: &EngineInterface,
-        _call: DynamicCompletionCall,
+        call: DynamicCompletionCall,
         arg_type: ArgType,
         _experimental: nu_protocol::engine::ExperimentalMarker,
     ) -> Option<Vec<DynamicSuggestion>> {
-        complete::positional_names(engine, &arg_type)
+        complete::positional_names(engine, &call, &arg_type)
     }
 
     fn run(
@@ -85,7 +92,7 @@ impl PluginCommand for Delete {
 }
 
 fn signature(name: &str) -> Signature {
-    selection::names_arg(Signature::build(name))
+    selection::file_flags(selection::names_arg(Signature::build(name)))
         .input_output_types(selection::input_types(Type::table()))
         .category(Category::System)
 }
@@ -96,7 +103,7 @@ fn run(
     call: &EvaluatedCall,
     input: PipelineData,
 ) -> Result<PipelineData, LabeledError> {
-    selection::act(plugin, engine, call, input, |t, n| t.delete(n), "deleted")
+    selection::act(plugin, engine, call, input, Action::Delete)
 }
 
 /// `tpm del`: the CLI's alias of `tpm delete`.
@@ -134,11 +141,11 @@ impl PluginCommand for Del {
         &self,
         _plugin: &TpmPlugin,
         engine: &EngineInterface,
-        _call: DynamicCompletionCall,
+        call: DynamicCompletionCall,
         arg_type: ArgType,
         _experimental: nu_protocol::engine::ExperimentalMarker,
     ) -> Option<Vec<DynamicSuggestion>> {
-        complete::positional_names(engine, &arg_type)
+        complete::positional_names(engine, &call, &arg_type)
     }
 
     fn run(

@@ -34,7 +34,8 @@ impl PluginCommand for Logs {
         "The columns are the fields of the CLI's `tpm logs --json`: name, time (a date), \
 stream (out or err) and line. tpm's own lines (exits, restarts, kills) are on err and start \
 with [tpm]. With --follow the table is a stream that goes on as lines are written, until \
-interrupted (ctrl-c) or no longer read (`first 10`)."
+interrupted (ctrl-c) or no longer read (`first 10`). A process is named by its name, its id \
+(`tpm logs 0`), a pattern, `all`, or an ecosystem file (its started apps)."
     }
 
     fn signature(&self) -> Signature {
@@ -71,8 +72,13 @@ interrupted (ctrl-c) or no longer read (`first 10`)."
                 result: None,
             },
             Example {
-                example: "tpm logs \"*\" --lines 10 | sort-by time",
+                example: "tpm logs all --lines 10 | sort-by time",
                 description: "The last lines of every process, one timeline",
+                result: None,
+            },
+            Example {
+                example: "tpm logs 1 --lines 5",
+                description: "The last lines of the process whose id is 1",
                 result: None,
             },
             Example {
@@ -95,11 +101,11 @@ interrupted (ctrl-c) or no longer read (`first 10`)."
         &self,
         _plugin: &TpmPlugin,
         engine: &EngineInterface,
-        _call: DynamicCompletionCall,
+        call: DynamicCompletionCall,
         arg_type: ArgType,
         _experimental: nu_protocol::engine::ExperimentalMarker,
     ) -> Option<Vec<DynamicSuggestion>> {
-        complete::positional_names(engine, &arg_type)
+        complete::positional_names(engine, &call, &arg_type)
     }
 
     fn run(
@@ -114,7 +120,10 @@ interrupted (ctrl-c) or no longer read (`first 10`)."
         let follow = call.has_flag("follow")?;
         let selectors = selection::selectors(call, input)?;
         let tpm = context::open(plugin, engine, head)?;
-        let (names, blame) = selection::resolve(&tpm, head, selectors)?;
+        // An ecosystem file names its started apps here too; `--only` and `--env` are
+        // `stop`'s and `restart`'s, as in the CLI, whose `logs` has neither.
+        let choice = tpm_core::FileChoice::default();
+        let (names, blame) = selection::resolve(&tpm, head, selectors, &choice)?;
         if !follow {
             let past = tpm
                 .logs(&names, lines)

@@ -4,7 +4,8 @@ use nu_protocol::{
     Category, DynamicSuggestion, Example, LabeledError, PipelineData, Signature, Type, Value,
 };
 
-use crate::{complete, selection, TpmPlugin};
+use crate::selection::{self, Action};
+use crate::{complete, TpmPlugin};
 
 /// `tpm restart`: stop, then start again.
 pub struct Restart;
@@ -22,11 +23,13 @@ impl PluginCommand for Restart {
 
     fn extra_description(&self) -> &str {
         "Returns the restarted processes. Stopped and errored processes are started again; \
-the restart counter goes up by one."
+the restart counter goes up by one. A process is named by its name, its id, a pattern, or \
+`all`. `tpm restart FILE` reads the ecosystem file again and restarts each of its apps (or \
+those --only picks) as the file now says: an edited env, script or args takes effect."
     }
 
     fn signature(&self) -> Signature {
-        selection::names_arg(Signature::build(self.name()))
+        selection::file_flags(selection::names_arg(Signature::build(self.name())))
             .input_output_types(selection::input_types(Type::table()))
             .category(Category::System)
     }
@@ -48,14 +51,23 @@ the restart counter goes up by one."
                 result: None,
             },
             Example {
-                example: "tpm restart \"*\"",
-                description: "Restart everything",
+                example: "tpm restart ecosystem.json --env production",
+                description:
+                    "Start the apps of a file again, as it now says, with its env_production",
                 result: None,
             },
             Example {
                 example: "(tpm restart api-8080).restarts",
                 description: "Each restart is counted",
                 result: Some(Value::test_list(vec![Value::test_int(1)])),
+            },
+            Example {
+                example: "(tpm restart all).name",
+                description: "Restart everything (`all` selects in name order)",
+                result: Some(Value::test_list(vec![
+                    Value::test_string("api-8080"),
+                    Value::test_string("server-3000"),
+                ])),
             },
         ]
     }
@@ -65,11 +77,11 @@ the restart counter goes up by one."
         &self,
         _plugin: &TpmPlugin,
         engine: &EngineInterface,
-        _call: DynamicCompletionCall,
+        call: DynamicCompletionCall,
         arg_type: ArgType,
         _experimental: nu_protocol::engine::ExperimentalMarker,
     ) -> Option<Vec<DynamicSuggestion>> {
-        complete::positional_names(engine, &arg_type)
+        complete::positional_names(engine, &call, &arg_type)
     }
 
     fn run(
@@ -79,13 +91,6 @@ the restart counter goes up by one."
         call: &EvaluatedCall,
         input: PipelineData,
     ) -> Result<PipelineData, LabeledError> {
-        selection::act(
-            plugin,
-            engine,
-            call,
-            input,
-            |t, n| t.restart(n),
-            "restarted",
-        )
+        selection::act(plugin, engine, call, input, Action::Restart)
     }
 }

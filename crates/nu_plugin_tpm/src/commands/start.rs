@@ -1,4 +1,4 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use nu_plugin::DynamicCompletionCall;
 use nu_plugin::{EngineInterface, EvaluatedCall, PluginCommand, SimplePluginCommand};
@@ -7,14 +7,18 @@ use nu_protocol::{
     Category, DynamicSuggestion, Example, LabeledError, Signature, Span, Spanned, SyntaxShape,
     Type, Value,
 };
+use tpm_core::ops::FilePlan;
 use tpm_core::options::{Opt, Value as OptValue};
-use tpm_core::StartRequest;
+use tpm_core::{ecosystem, FileChoice, StartRequest, Tpm};
 
 use crate::context::{self, expand_tilde};
 use crate::error::{self, Blame};
-use crate::{complete, start_options, value, TpmPlugin};
+use crate::{complete, selection, start_options, value, TpmPlugin};
 
-/// `tpm start`: start a script or a command under supervision.
+/// What the apps piped into `tpm start` are called in messages, where a file's path would be.
+const INPUT_ORIGIN: &str = "<input>";
+
+/// `tpm start`: start a script, a command, the apps of an ecosystem file, or apps piped in.
 pub struct Start;
 
 impl SimplePluginCommand for Start {
@@ -25,26 +29,45 @@ impl SimplePluginCommand for Start {
     }
 
     fn description(&self) -> &str {
-        "Start a script or a command under supervision, named basename-PORT."
+        "Start a script or a command under supervision, named basename-PORT, or the apps of an ecosystem file or piped in."
     }
 
     fn extra_description(&self) -> &str {
-        "Returns the started process as a record (the row `tpm list` shows for it). \
-A relative script path is taken from the current directory. .sh runs with bash, .py with \
-python3, .js/.cjs/.mjs with node; other files must be executable. A command string is split \
-like a shell would, then executed directly. \
+        "A script or a command returns the started process as a record (the row `tpm list` \
+shows for it). A relative script path is taken from the current directory. .sh runs with bash, \
+.py with python3, .js/.cjs/.mjs with node; other files must be executable. A command string is \
+split like a shell would, then executed directly. \
 The PORT comes from --port, the command's own --port/-p/number argument, $env.PORT, or a \
 `PORT=N` / `export PORT=N` line in the script. The process gets Nushell's environment plus \
---env, which is kept for restarts."
+--env, which is kept for restarts.
+
+An ecosystem file (*.config.js|cjs|mjs, *.json, *.yaml|yml, *.toml, as pm2 writes them) \
+returns a table of its apps: the `tpm list` columns plus `unchanged`, true for an app that was \
+running already and was left as it was. --only picks apps by name; --env NAME applies their \
+env_NAME over env (a record still sets variables). Every app is checked before any starts: a \
+bad file starts nothing.
+
+Apps can be piped in as data instead of a file: a list of records, one record, or a record \
+with an `apps` list (so `open ecosystem.json | tpm start` works). The columns are ecosystem-file \
+fields (script, name, port, cwd, env, args, ...); durations (restart_delay, kill_timeout) and \
+file sizes (max_log_size) mean what they say, and relative paths are taken from the current \
+directory."
     }
 
     fn signature(&self) -> Signature {
         let sig = Signature::build(PluginCommand::name(self))
-            .input_output_type(Type::Nothing, Type::record())
-            .required(
+            .input_output_types(vec![
+                // A script or a command: its record. A file: a table of its apps.
+                (Type::Nothing, Type::record()),
+                (Type::Nothing, Type::table()),
+                // Apps piped in: a table of them.
+                (Type::record(), Type::table()),
+                (Type::list(Type::Any), Type::table()),
+            ])
+            .optional(
                 "script",
                 SyntaxShape::String,
-                "A script (.sh, .py, .js, or any executable), a command string in quotes, or the name of a stopped process.",
+                "A script (.sh, .py, .js, or any executable), a command string in quotes, the name or id of a stopped process, or an ecosystem file. Not given when apps are piped in.",
             )
             .optional(
                 "custom_name",
@@ -56,11 +79,26 @@ The PORT comes from --port, the command's own --port/-p/number argument, $env.PO
                 SyntaxShape::String,
                 "Arguments for the script, after `--` (as in the CLI).",
             );
-        start_options::add_flags(sig).category(Category::System)
+        selection::only_flag(start_options::add_flags(sig))
+            .switch(
+                "force",
+                "Start even when another process listens on the PORT.",
+                None,
+            )
+            .category(Category::System)
     }
 
     fn search_terms(&self) -> Vec<&str> {
-        vec!["run", "launch", "spawn", "supervise", "daemon", "pm2"]
+        vec![
+            "run",
+            "launch",
+            "spawn",
+            "supervise",
+            "daemon",
+            "pm2",
+            "ecosystem",
+            "apps",
+        ]
     }
 
     fn examples(&self) -> Vec<Example<'_>> {
@@ -95,6 +133,26 @@ The PORT comes from --port, the command's own --port/-p/number argument, $env.PO
                 description: "The started process's name: the script's base name and its PORT",
                 result: Some(Value::test_string("worker-9000")),
             },
+            Example {
+                example: "tpm start ecosystem.json",
+                description: "Start every app of an ecosystem file; a table of them comes back",
+                result: None,
+            },
+            Example {
+                example: "(tpm start ecosystem.json --only worker --env production).name",
+                description: "Start one app of the file, with its env_production over its env",
+                result: Some(Value::test_list(vec![Value::test_string("worker-4001")])),
+            },
+            Example {
+                example: "([{name: web, script: server.sh, port: 4000, restart_delay: 2sec}] | tpm start).name",
+                description: "Start apps given as records, whose columns are ecosystem-file fields",
+                result: Some(Value::test_list(vec![Value::test_string("web-4000")])),
+            },
+            Example {
+                example: "open ecosystem.json | tpm start --only web",
+                description: "Start apps read as data (a record with an `apps` list, one app, or a list of apps)",
+                result: None,
+            },
         ]
     }
 
@@ -118,8 +176,11 @@ The PORT comes from --port, the command's own --port/-p/number argument, $env.PO
         plugin: &TpmPlugin,
         engine: &EngineInterface,
         call: &EvaluatedCall,
-        _input: &Value,
+        input: &Value,
     ) -> Result<Value, LabeledError> {
+        if !input.is_nothing() {
+            return start_input(plugin, engine, call, input);
+        }
         let head = call.head;
         let ctx = context::context(engine, head)?;
         let home = ctx.var("HOME").and_then(|h| h.to_str()).map(String::from);
@@ -129,8 +190,40 @@ The PORT comes from --port, the command's own --port/-p/number argument, $env.PO
             target,
             custom_name: positional_name,
             args,
+            args_span,
         } = positionals(engine, call)?;
+        let only = selection::only(call)?;
         let mut options = start_options::from_flags(call)?;
+        let target_path = expand_tilde(&target.item, home);
+        let tpm = context::open_with(plugin, ctx, head)?;
+        if tpm.is_ecosystem_file(&target_path) {
+            if let Some(extra) = positional_name.as_ref().map(|n| n.span).or(args_span) {
+                return Err(per_app_argument(&target, extra));
+            }
+            let mut choice =
+                FileChoice::from_options(options, only.map(|o| o.item).unwrap_or_default());
+            choice.force = call.has_flag("force")?;
+            let blame = Blame {
+                head,
+                target: Some(target.span),
+                ..Blame::default()
+            };
+            let plan = tpm
+                .plan_file(&target_path, &choice)
+                .map_err(|e| error::labeled(&e, &blame))?;
+            return start_apps(&tpm, plan, &blame);
+        }
+        if let Some(only) = only {
+            return Err(LabeledError::new(format!(
+                "--only picks apps of an ecosystem file, and {} is not one",
+                target.item
+            ))
+            .with_label("not an ecosystem file", target.span)
+            .with_label("needs an ecosystem file", only.span)
+            .with_code("tpm::usage")
+            .with_help("ecosystem files are named *.config.js, *.json, *.yaml or *.toml; `tpm init` writes one"));
+        }
+
         let flag_name: Option<Spanned<String>> = call.get_flag("name")?;
         if let (Some(a), Some(b)) = (&positional_name, &flag_name) {
             return Err(LabeledError::new("two custom names given")
@@ -161,13 +254,98 @@ The PORT comes from --port, the command's own --port/-p/number argument, $env.PO
             cwd: cwd.as_ref().map(|c| c.span),
             selectors: Vec::new(),
         };
-        let request = StartRequest::new(expand_tilde(&target.item, home), options);
-        let tpm = context::open_with(plugin, ctx, head)?;
+        let mut request = StartRequest::new(target_path, options);
+        request.force = call.has_flag("force")?;
         let info = tpm
             .start(&request)
             .map_err(|e| error::labeled(&e, &blame))?;
         Ok(value::process(&info, head))
     }
+}
+
+/// A custom name or script arguments given with an ecosystem file: they belong to one app,
+/// so they go in the file, as the CLI says.
+fn per_app_argument(file: &Spanned<String>, at: Span) -> LabeledError {
+    LabeledError::new(format!(
+        "{}: a name or arguments go in the file, for each app (`name`, `args`)",
+        file.item
+    ))
+    .with_label("not with an ecosystem file", at)
+    .with_code("tpm::usage")
+    .with_help("set `name` and `args` for each app in the file, or pipe the apps in as records")
+}
+
+/// `[{name: web, script: server.sh}] | tpm start`, `open ecosystem.json | tpm start`: the
+/// apps as data, read as an ecosystem file would be (the core's `document_from_value`),
+/// relative paths from Nushell's directory.
+fn start_input(
+    plugin: &TpmPlugin,
+    engine: &EngineInterface,
+    call: &EvaluatedCall,
+    input: &Value,
+) -> Result<Value, LabeledError> {
+    let head = call.head;
+    let input_span = input.span();
+    if let Some(script) = call.positional.first() {
+        return Err(LabeledError::new("apps piped in and a script given: which to start?")
+            .with_label("a script given", script.span())
+            .with_label("and apps piped in", input_span)
+            .with_code("tpm::usage")
+            .with_help("pipe apps in (`[{name: web, script: server.sh}] | tpm start`), or give a script or a file, not both"));
+    }
+    if let Value::String { val, .. } = input {
+        return Err(LabeledError::new("text piped into tpm start")
+            .with_label("text, not apps", input_span)
+            .with_code("tpm::usage")
+            .with_help(format!(
+                "give a file by name (`tpm start {}`), or pipe in records (`open ecosystem.json | tpm start`)",
+                if ecosystem::format_of(Path::new(val.trim())).is_some() { val.trim() } else { "ecosystem.config.js" }
+            )));
+    }
+    let only = selection::only(call)?;
+    let options = start_options::from_flags(call)?;
+    let json = start_options::to_json(input).map_err(|message| {
+        LabeledError::new(format!("cannot start these apps: {message}"))
+            .with_label(message, input_span)
+            .with_code("tpm::usage")
+            .with_help("apps are records of ecosystem-file fields: [{name: web, script: server.sh, port: 3000}]")
+    })?;
+    let tpm = context::open(plugin, engine, head)?;
+    let blame = Blame {
+        head,
+        target: Some(input_span),
+        ..Blame::default()
+    };
+    let in_input = |e: &tpm_core::Error| {
+        let mut error = error::labeled(e, &blame);
+        // The label names a file; here the apps came down the pipeline.
+        if matches!(e, tpm_core::Error::Ecosystem { .. }) {
+            if let Some(label) = error.labels.first_mut() {
+                label.text = "in these apps".into();
+            }
+        }
+        error
+    };
+    let document =
+        ecosystem::document_from_value(json, Path::new(INPUT_ORIGIN), &tpm.context().cwd)
+            .map_err(|e| in_input(&e))?;
+    let mut choice = FileChoice::from_options(options, only.map(|o| o.item).unwrap_or_default());
+    choice.force = call.has_flag("force")?;
+    let plan = tpm
+        .plan_document(document, &choice)
+        .map_err(|e| in_input(&e))?;
+    start_apps(&tpm, plan, &blame)
+}
+
+/// Starts the planned apps (those running already are left as they are); the table of them.
+fn start_apps(tpm: &Tpm, plan: FilePlan, blame: &Blame) -> Result<Value, LabeledError> {
+    error::warn_all(&plan.warnings);
+    let started = error::each(tpm.start_file(plan), blame, "started")?;
+    let rows = started
+        .iter()
+        .map(|a| value::app_start(a, blame.head))
+        .collect();
+    Ok(Value::list(rows, blame.head))
 }
 
 /// The positional arguments as the CLI reads them: the script, maybe a custom name, and,
@@ -176,6 +354,8 @@ struct Positionals {
     target: Spanned<String>,
     custom_name: Option<Spanned<String>>,
     args: Vec<String>,
+    /// Where the arguments after `--` are.
+    args_span: Option<Span>,
 }
 
 /// Nushell drops a `--` and passes what follows as positional arguments, so where it stood is
@@ -189,8 +369,9 @@ fn positionals(
     let Some(target) = iter.next().cloned() else {
         // Nushell checks the required argument; this is for a caller that did not.
         return Err(LabeledError::new("nothing to start")
-            .with_label("a script or a command is needed", call.head)
-            .with_code("tpm::usage"));
+            .with_label("a script, a command or an ecosystem file is needed", call.head)
+            .with_code("tpm::usage")
+            .with_help("tpm start server.sh, tpm start ecosystem.json, or pipe apps in: [{script: server.sh, port: 3000}] | tpm start"));
     };
     let dashes_at = (1..all.len())
         .find(|&i| double_dash_between(engine, call, all[i - 1].span, all[i].span))
@@ -204,10 +385,15 @@ fn positionals(
                 .with_help("arguments for the script go after `--`: tpm start app.sh -- --verbose"),
         );
     }
+    let after = &all[dashes_at..];
     Ok(Positionals {
         target,
         custom_name: before.first().cloned(),
-        args: all[dashes_at..].iter().map(|a| a.item.clone()).collect(),
+        args: after.iter().map(|a| a.item.clone()).collect(),
+        args_span: after
+            .first()
+            .zip(after.last())
+            .map(|(a, b)| Span::new(a.span.start, b.span.end)),
     })
 }
 

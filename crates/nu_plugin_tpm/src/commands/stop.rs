@@ -4,7 +4,8 @@ use nu_protocol::{
     Category, DynamicSuggestion, Example, LabeledError, PipelineData, Signature, Type, Value,
 };
 
-use crate::{complete, selection, TpmPlugin};
+use crate::selection::{self, Action};
+use crate::{complete, TpmPlugin};
 
 /// `tpm stop`: stop processes, whole trees.
 pub struct Stop;
@@ -22,11 +23,13 @@ impl PluginCommand for Stop {
 
     fn extra_description(&self) -> &str {
         "Returns the stopped processes, as `tpm list` shows them. Their records, logs and \
-names stay: `tpm start NAME` or `tpm restart NAME` starts them again."
+names stay: `tpm start NAME` or `tpm restart NAME` starts them again. A process is named by \
+its name, its id (`tpm stop 0`), a pattern, or `all`; an ecosystem file names its apps that \
+were started (`--only` picks some, `--env NAME` is needed when the names depend on it)."
     }
 
     fn signature(&self) -> Signature {
-        selection::names_arg(Signature::build(self.name()))
+        selection::file_flags(selection::names_arg(Signature::build(self.name())))
             .input_output_types(selection::input_types(Type::table()))
             .category(Category::System)
     }
@@ -48,6 +51,21 @@ names stay: `tpm start NAME` or `tpm restart NAME` starts them again."
                 result: None,
             },
             Example {
+                example: "tpm stop all",
+                description: "Stop every process",
+                result: None,
+            },
+            Example {
+                example: "tpm stop ecosystem.json --only web",
+                description: "Stop the web app of an ecosystem file",
+                result: None,
+            },
+            Example {
+                example: "(tpm stop 1).name",
+                description: "Stop a process by its id",
+                result: Some(Value::test_list(vec![Value::test_string("api-8080")])),
+            },
+            Example {
                 example: "tpm list | where port >= 8000 | tpm stop",
                 description: "Stop the processes piped in",
                 result: None,
@@ -65,11 +83,11 @@ names stay: `tpm start NAME` or `tpm restart NAME` starts them again."
         &self,
         _plugin: &TpmPlugin,
         engine: &EngineInterface,
-        _call: DynamicCompletionCall,
+        call: DynamicCompletionCall,
         arg_type: ArgType,
         _experimental: nu_protocol::engine::ExperimentalMarker,
     ) -> Option<Vec<DynamicSuggestion>> {
-        complete::positional_names(engine, &arg_type)
+        complete::positional_names(engine, &call, &arg_type)
     }
 
     fn run(
@@ -79,6 +97,6 @@ names stay: `tpm start NAME` or `tpm restart NAME` starts them again."
         call: &EvaluatedCall,
         input: PipelineData,
     ) -> Result<PipelineData, LabeledError> {
-        selection::act(plugin, engine, call, input, |t, n| t.stop(n), "stopped")
+        selection::act(plugin, engine, call, input, Action::Stop)
     }
 }

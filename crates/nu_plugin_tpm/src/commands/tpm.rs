@@ -4,7 +4,7 @@ use nu_protocol::{
     Value,
 };
 
-use super::SUBCOMMANDS;
+use super::{CLI_ONLY, SUBCOMMANDS};
 use crate::TpmPlugin;
 
 /// The bare `tpm`: its help, and a clear error for a subcommand that does not exist.
@@ -26,8 +26,11 @@ impl SimplePluginCommand for Tpm {
 
     fn extra_description(&self) -> &str {
         "Every command returns data: `tpm list | where status == online`, \
-`tpm logs web-8080 | where stream == err`. Processes live in $env.TETRA_DIR/tpm \
-(default ~/tetra/tpm), shared with the `tpm` command of bash and zsh."
+`tpm logs web-8080 | where stream == err`. Apps can be declared: `tpm init` writes a starter \
+ecosystem file, `tpm start ecosystem.json` starts its apps, records piped into `tpm start` \
+start too, and `tpm dump | save apps.json` writes the processes back as such a file. \
+Processes live in $env.TETRA_DIR/tpm (default ~/tetra/tpm), shared with the `tpm` command of \
+bash and zsh."
     }
 
     fn signature(&self) -> Signature {
@@ -57,6 +60,11 @@ impl SimplePluginCommand for Tpm {
             Example {
                 example: "tpm help start",
                 description: "The help of `tpm start` (same as `help tpm start`)",
+                result: None,
+            },
+            Example {
+                example: "tpm help dump",
+                description: "The help of `tpm dump`: the processes as an ecosystem file",
                 result: None,
             },
             Example {
@@ -116,6 +124,18 @@ fn help_of(
 }
 
 fn no_such_command(word: &Spanned<String>) -> LabeledError {
+    if CLI_ONLY.contains(&word.item.as_str()) {
+        return LabeledError::new(format!(
+            "`tpm {}` is in the tpm binary, not (yet) in the Nushell plugin",
+            word.item
+        ))
+        .with_label("the CLI's command", word.span)
+        .with_code("tpm::usage")
+        .with_help(format!(
+            "run the binary: ^tpm {} (both share the store)",
+            word.item
+        ));
+    }
     let close = SUBCOMMANDS
         .iter()
         .map(|c| (distance(c, &word.item), c))
@@ -184,5 +204,10 @@ mod tests {
         assert!(e.help.unwrap().starts_with("did you mean `tpm logs`"));
         let e = no_such_command(&word("frobnicate"));
         assert!(e.help.unwrap().starts_with("the commands are: list, ls"));
+        let e = no_such_command(&word("resurrect"));
+        assert_eq!(
+            e.help.as_deref(),
+            Some("run the binary: ^tpm resurrect (both share the store)")
+        );
     }
 }

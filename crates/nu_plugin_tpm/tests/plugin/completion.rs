@@ -120,12 +120,31 @@ fn process_names_complete_with_their_status_in_an_interactive_nu() {
     let world = World::running();
     world.sandbox.tpm(["stop", "api-8080"]).ok();
     let t = Terminal::open(&world);
-    for command in ["tpm stop ", "tpm restart ", "tpm delete ", "tpm logs "] {
+    for command in [
+        "tpm stop ",
+        "tpm restart ",
+        "tpm delete ",
+        "tpm logs ",
+        "tpm dump ",
+    ] {
         t.complete(
             command,
-            &[("server-3000", "online"), ("api-8080", "stopped")],
+            &[
+                ("server-3000", "online"),
+                ("api-8080", "stopped"),
+                ("all", "every"),
+            ],
         );
     }
+    // Once a digit is typed, the ids too, described by the name (a name that starts with a
+    // digit makes it two entries, so that nu shows a menu rather than completing in place).
+    world
+        .sandbox
+        .tpm(["start", "worker.sh", "0x", "--port", "9500"])
+        .ok();
+    t.complete("tpm stop 0", &[("0", "server-3000"), ("0x-9500", "online")]);
+    // `--format` offers the formats.
+    t.complete("tpm init --format ", &[("yaml", ""), ("toml", "")]);
     // After a first name, the next one completes too.
     t.complete(
         "tpm stop server-3000 ",

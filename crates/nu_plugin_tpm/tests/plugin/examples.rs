@@ -73,3 +73,9 @@ fn examples_of_tpm_delete_and_del_run_in_nu() {
 fn examples_of_tpm_logs_run_in_nu() {
     run_examples("tpm logs", World::running);
 }
+
+#[test]
+fn examples_of_tpm_init_and_dump_run_in_nu() {
+    run_examples("tpm init", World::files);
+    run_examples("tpm dump", World::running);
+}

@@ -58,10 +58,12 @@ fn every_command_is_documented_with_examples() {
         assert!(c.description().ends_with('.'), "{}", c.name());
         assert!(!c.examples().is_empty(), "{} has no example", c.name());
         for e in c.examples() {
+            // Each example runs a tpm command first, or pipes data into the command.
             assert!(
                 e.example.starts_with("tpm")
                     || e.example.starts_with("(tpm")
-                    || e.example.starts_with("with-env"),
+                    || e.example.starts_with("with-env")
+                    || e.example.contains(&format!("| {}", c.name())),
                 "{}: {}",
                 c.name(),
                 e.example
@@ -90,7 +92,12 @@ fn cli_commands() -> Vec<CliCommand> {
         .nth(1)
         .and_then(|s| s.split("\n\n").next())
         .expect("a Commands: section");
-    for line in section.lines() {
+    // A command's line is indented by two spaces; a description clap wraps goes on in lines
+    // indented further.
+    let command_lines = section
+        .lines()
+        .filter(|l| l.starts_with("  ") && !l[2..].starts_with(' '));
+    for line in command_lines {
         let name = line.split_whitespace().next().expect("a command");
         if name == "help" {
             continue;
@@ -118,9 +125,37 @@ fn cli_commands() -> Vec<CliCommand> {
     out
 }
 
+/// The CLI's commands the plugin does not have yet (the plugin's `commands::CLI_ONLY`: `tpm
+/// WORD` in Nushell says to run `^tpm WORD`). Each must still be missing from the plugin and
+/// present in the CLI, so the list shrinks as they are added.
+const CLI_ONLY: [&str; 7] = [
+    "resurrect",
+    "save",
+    "startup",
+    "unstartup",
+    "events",
+    "describe",
+    "doctor",
+];
+
 #[test]
 fn the_plugin_has_every_cli_command_and_flag() {
-    for (names, cli_flags) in cli_commands() {
+    let cli = cli_commands();
+    for word in CLI_ONLY {
+        assert!(
+            cli.iter().any(|(names, _)| names.iter().any(|n| n == word)),
+            "{word} is no CLI command any more: take it off CLI_ONLY"
+        );
+        let name = format!("tpm {word}");
+        assert!(
+            plugin().commands().iter().all(|c| c.name() != name),
+            "the plugin has {name} now: take it off CLI_ONLY"
+        );
+    }
+    for (names, cli_flags) in cli {
+        if names.iter().any(|n| CLI_ONLY.contains(&n.as_str())) {
+            continue;
+        }
         for name in names {
             let c = command(&format!("tpm {name}"));
             let flags: BTreeSet<(String, Option<char>)> = c
@@ -209,6 +244,98 @@ fn examples_of_tpm_delete_and_del_hold() {
 #[test]
 fn examples_of_tpm_logs_hold() {
     examples_hold("tpm logs", World::running());
+}
+
+#[test]
+fn examples_of_tpm_init_and_dump_hold() {
+    examples_hold("tpm init", World::files());
+    examples_hold("tpm dump", World::running());
+}
+
+#[test]
+fn start_takes_a_script_a_file_or_apps_piped_in() {
+    let s = command("tpm start").signature();
+    let types: Vec<(String, String)> = s
+        .input_output_types
+        .iter()
+        .map(|(i, o)| (i.to_string(), o.to_string()))
+        .collect();
+    let pair = |i: &str, o: &str| (i.to_string(), o.to_string());
+    assert_eq!(
+        types,
+        [
+            pair("nothing", "record"),
+            pair("nothing", "table"),
+            pair("record", "table"),
+            pair("list<any>", "table"),
+        ]
+    );
+    assert!(s.required_positional.is_empty(), "the script is optional");
+    assert!(s.get_long_flag("only").is_some());
+}
+
+#[test]
+fn a_file_started_in_process_is_a_table_with_unchanged() {
+    let world = World::files();
+    let value = eval(&world, "tpm start ecosystem.json").expect("tpm start FILE");
+    let rows = value.as_list().expect("a table");
+    let names: Vec<&str> = rows
+        .iter()
+        .map(|r| {
+            r.as_record()
+                .unwrap()
+                .get("name")
+                .unwrap()
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(names, ["web-4000", "worker-4001"]);
+    let unchanged = |v: &Value| {
+        v.as_list().unwrap()[0]
+            .as_record()
+            .unwrap()
+            .get("unchanged")
+            .and_then(|u| u.as_bool().ok())
+    };
+    assert_eq!(unchanged(&value), Some(false));
+    let again = eval(&world, "tpm start ecosystem.json --only web").expect("again");
+    assert_eq!(unchanged(&again), Some(true));
+    let text = eval(&world, "tpm start missing.json").expect_err("no such file");
+    assert!(text.contains("script not found"), "{text}");
+}
+
+#[test]
+fn dump_is_data_in_the_files_units_in_process() {
+    let world = World::running();
+    world
+        .sandbox
+        .tpm([
+            "start",
+            "worker.sh",
+            "--port",
+            "9400",
+            "--kill-timeout",
+            "700",
+        ])
+        .ok();
+    let value = eval(&world, "tpm dump worker-9400").expect("tpm dump");
+    let apps = value
+        .as_record()
+        .unwrap()
+        .get("apps")
+        .unwrap()
+        .as_list()
+        .unwrap();
+    let app = apps[0].as_record().unwrap();
+    assert_eq!(app.get("name").unwrap().as_str().unwrap(), "worker-9400");
+    assert_eq!(app.get("kill_timeout").unwrap().as_int().unwrap(), 700);
+    assert_eq!(app.get("port").unwrap().as_int().unwrap(), 9400);
+    let text = eval(&world, "tpm dump worker-9400 --format yaml").expect("as YAML");
+    assert!(
+        text.as_str().unwrap().contains("kill_timeout: 700"),
+        "{text:?}"
+    );
 }
 
 #[test]

@@ -63,7 +63,7 @@ fn plugin_rows_have_the_clis_json_fields_with_nushell_types() {
         for (key, value) in cli {
             match key.as_str() {
                 // Measured at different moments, or rendered from richer types.
-                "uptime" | "cpu" | "mem" | "started" => {}
+                "uptime" | "cpu" | "mem" | "started" | "uptime_pct_24h" => {}
                 _ => assert_eq!(&row[key], value, "{key}"),
             }
         }
@@ -91,7 +91,8 @@ fn plugin_rows_have_the_clis_json_fields_with_nushell_types() {
         "record<name: string, id: int, status: string, pid: int, port: int, uptime: duration, \
          restarts: int, cpu: float, mem: filesize, started: datetime, script: string, \
          cmd: list<string>, cwd: string, type: string, exit_code: nothing, reason: nothing, \
-         supervisor: int, autorestart: bool, log_dropped: filesize>"
+         supervisor: int, autorestart: bool, log_dropped: filesize, wanted: bool, \
+         restarts_24h: int, uptime_pct_24h: float>"
     );
 }
 

@@ -11,13 +11,37 @@ use tpm_testkit::{binary, wait_for, Run, Sandbox};
 /// The Nushell version the plugin is built against (`nu-plugin = "=0.115.1"`).
 pub const NU_VERSION: &str = "0.115.1";
 
+/// The examples' ecosystem file.
+pub const ECOSYSTEM_JSON: &str = r#"{
+  "apps": [
+    {
+      "name": "web",
+      "script": "server.sh",
+      "port": 4000,
+      "env": { "GREETING": "hi", "LOG_LEVEL": "info" },
+      "env_production": { "LOG_LEVEL": "warn" }
+    },
+    {
+      "name": "worker",
+      "script": "worker.sh",
+      "port": 4001,
+      "args": ["--queue", "jobs"],
+      "env": { "LOG_LEVEL": "info" },
+      "env_production": { "LOG_LEVEL": "warn" }
+    }
+  ]
+}
+"#;
+
 /// A scratch folder with the examples' scripts and its own `TETRA_DIR`.
 pub struct World {
     pub sandbox: Sandbox,
 }
 
 impl World {
-    /// `server.sh` (`export PORT=3000`), `api/backend.sh` (`PORT=8080`), `worker.sh` (no PORT).
+    /// `server.sh` (`export PORT=3000`), `api/backend.sh` (`PORT=8080`), `worker.sh` (no PORT),
+    /// and `ecosystem.json`: apps `web` (server.sh on 4000) and `worker` (worker.sh on 4001),
+    /// each with an `env_production`.
     pub fn files() -> World {
         let sandbox = Sandbox::new();
         sandbox.server_script("server.sh", 3000);
@@ -31,6 +55,7 @@ impl World {
             "#!/usr/bin/env bash\necho \"worker $* LOG_LEVEL=$LOG_LEVEL PORT=$PORT\"\nwhile true; do sleep 1; done\n",
             0o755,
         );
+        sandbox.file("ecosystem.json", ECOSYSTEM_JSON, 0o644);
         World { sandbox }
     }
 

@@ -26,6 +26,8 @@ pub struct FileChoice {
     /// Options given on the command line with the file: they apply to every app, over
     /// what the file says (`--env KEY=VALUE` adds a variable).
     pub overrides: Options,
+    /// Start apps even when their PORT is taken.
+    pub force: bool,
 }
 
 impl FileChoice {
@@ -49,6 +51,7 @@ impl FileChoice {
             only,
             env_names,
             overrides: options,
+            force: false,
         }
     }
 }
@@ -155,6 +158,7 @@ impl Tpm {
         for (opt, value) in choice.overrides.iter() {
             read.request.options.set(opt, value.clone());
         }
+        read.request.force = choice.force;
         let plan = self
             .plan(&read.request)
             .map_err(|e| in_app(e, document, app))?;

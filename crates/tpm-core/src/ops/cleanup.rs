@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 
 use super::wait_until;
+use crate::events::{self, Event, Kind};
 use crate::info;
 use crate::name::Name;
 use crate::proc::{self, Identity, Stat};
@@ -27,6 +28,8 @@ pub(super) fn settle(store: &Store, name: &Name, record: &mut Record) {
     }
     kill_leftovers(record);
     let (status, reason) = info::effective_status(record, false);
+    let lost = Event::now(name, Kind::SupervisorLost).reason(reason.as_deref().unwrap_or(""));
+    let _ = events::append(store, &lost);
     record.state.status = status;
     record.state.reason = reason;
     clear_pid(record);
@@ -97,8 +100,10 @@ fn kill_leftovers(record: &Record) {
     }
 }
 
-/// The status a record in `status` gets when settled after a user's stop.
+/// The status a record gets when settled after a user's stop; it is no longer meant to
+/// run.
 pub(super) fn stopped(record: &mut Record) {
+    record.spec.wanted = false;
     record.state.status = Status::Stopped;
     record.state.reason = None;
     clear_pid(record);

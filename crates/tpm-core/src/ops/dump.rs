@@ -10,15 +10,28 @@ use super::Tpm;
 use crate::error::Result;
 use crate::name::Name;
 use crate::options::{Default, EnvItem, Opt, Options, Value, START_OPTIONS};
+use crate::secrets;
 use crate::spec::Spec;
 use crate::target::{interpreter_for, NO_INTERPRETER};
 
 impl Tpm {
-    /// The ecosystem document (`{"apps": [...]}`) of `names`, in order.
+    /// The ecosystem document (`{"apps": [...]}`) of `names`, in order, for printing: the
+    /// values of secret variables are masked (see `secrets`).
     pub fn dump(&self, names: &[Name]) -> Result<Json> {
+        self.document(names, true)
+    }
+
+    /// The ecosystem document of `names`; `mask` hides the values of secrets.
+    pub(super) fn document(&self, names: &[Name], mask: bool) -> Result<Json> {
         let apps = names
             .iter()
-            .map(|name| Ok(Json::Object(app(name, &self.store.load(name)?.spec))))
+            .map(|name| {
+                let mut spec = self.store.load(name)?.spec;
+                if mask {
+                    spec.env = secrets::masked(&spec.env);
+                }
+                Ok(Json::Object(app(name, &spec)))
+            })
             .collect::<Result<Vec<Json>>>()?;
         let mut doc = Map::new();
         doc.insert("apps".into(), Json::Array(apps));

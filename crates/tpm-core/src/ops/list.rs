@@ -4,7 +4,9 @@ use serde::Serialize;
 
 use super::{cleanup, Tpm};
 use crate::error::{Error, Result};
-use crate::info::{live_process, observe_seen, parent_is_supervisor, Clock, ProcessInfo};
+use crate::info::{
+    live_process, observe_seen, parent_is_supervisor, with_history, Clock, ProcessInfo,
+};
 use crate::logs::{self, LogLine};
 use crate::name::Name;
 use crate::proc;
@@ -119,7 +121,8 @@ impl Tpm {
                             supervised = true; // someone took it since
                         }
                     }
-                    processes.push(observe_seen(name, &record, supervised, clock, live));
+                    let info = observe_seen(name, &record, supervised, clock, live);
+                    processes.push(with_history(info, &self.store, name));
                 }
                 Ok(None) => {} // deleted while listing
                 Err(error) => problems.push(Problem {

@@ -7,9 +7,13 @@
 
 mod apps;
 mod cleanup;
+mod describe;
+mod doctor;
 mod dump;
+mod history;
 mod list;
 mod plan;
+mod resurrect;
 mod start;
 mod stop;
 
@@ -17,9 +21,12 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 pub use apps::{AppStart, FileChoice, FilePlan};
+pub use describe::{Description, LogFile, TreeProcess};
+pub use doctor::{Finding, Severity};
 
 pub use list::{Listing, PortInfo};
 pub use plan::{Plan, StartRequest};
+pub use resurrect::{Resurrection, Saved};
 
 use crate::context::Context;
 use crate::error::{Error, Result};

@@ -32,6 +32,8 @@ pub struct StartRequest {
     pub script_in_cwd: bool,
     /// The record's `type`: `cli`, or `ecosystem` for an app of a file.
     pub kind: String,
+    /// Start even when another process listens on its PORT (`--force`).
+    pub force: bool,
 }
 
 impl StartRequest {
@@ -43,6 +45,7 @@ impl StartRequest {
             base_dir: None,
             script_in_cwd: false,
             kind: KIND_CLI.into(),
+            force: false,
         }
     }
 
@@ -54,6 +57,7 @@ impl StartRequest {
             base_dir: Some(dir),
             script_in_cwd: true,
             kind: KIND_ECOSYSTEM.into(),
+            force: false,
         }
     }
 
@@ -72,6 +76,8 @@ impl StartRequest {
 pub struct Plan {
     pub name: Name,
     pub spec: Spec,
+    /// Start even when another process listens on its PORT.
+    pub force: bool,
 }
 
 impl Tpm {
@@ -114,6 +120,12 @@ impl Tpm {
             &script_ctx,
         )?;
         let env = opts.env_vars();
+        if let Some((key, _)) = env.iter().find(|(_, v)| v == crate::secrets::MASK) {
+            return Err(Error::Usage(format!(
+                "{key} holds {:?}, what `tpm dump` prints in place of a secret: put its real value back",
+                crate::secrets::MASK
+            )));
+        }
         // `--env PORT=N` is what the process will see, so it counts before the caller's PORT.
         let env_port = match env.iter().rev().find(|(k, _)| k == "PORT") {
             Some((_, v)) => Some(v.clone()),
@@ -162,6 +174,10 @@ impl Tpm {
             max_size: opts.size(Opt::MaxLogSize),
             keep: opts.count(Opt::LogKeep),
         };
-        Ok(Plan { name, spec })
+        Ok(Plan {
+            name,
+            spec,
+            force: req.force,
+        })
     }
 }

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use super::plan::{Plan, StartRequest};
 use super::{cleanup, wait_until, Tpm};
 use crate::error::{Error, Result, EXIT_NOT_RUNNABLE};
+use crate::events::{self, Event, Kind};
 use crate::info::{observe, unix_now, Clock, ProcessInfo};
 use crate::lock::FileLock;
 use crate::name::Name;
@@ -36,9 +37,12 @@ impl Tpm {
     /// [`Tpm::start_planned`]; `count_restart` adds one to the process's restarts (a
     /// restart with a new spec).
     pub(super) fn start_plan(&self, plan: Plan, count_restart: bool) -> Result<ProcessInfo> {
-        let Plan { name, spec } = plan;
+        let Plan { name, spec, force } = plan;
         self.store.ensure()?;
         let lock = self.lock_for_start(&name)?;
+        if !force {
+            check_port(&name, spec.port)?;
+        }
         let mut record = Record::new(spec);
         if let Some(mut prev) = self.store.read(&name).ok().flatten() {
             cleanup::settle(&self.store, &name, &mut prev);
@@ -48,7 +52,10 @@ impl Tpm {
                 record.state.restarts = prev.state.restarts + 1;
             }
         }
-        self.launch(&name, record, lock)
+        // A new spec runs in the caller's environment, kept for its later restarts.
+        let env = self.ctx.env.clone();
+        self.store.write_env(&name, &env)?;
+        self.launch(&name, record, lock, &env)
     }
 
     /// `tpm start NAME` for a stopped process that exists, when no file of that name does.
@@ -68,7 +75,13 @@ impl Tpm {
             record.state.restarts += 1;
         }
         record.spec.wanted = true;
-        self.launch(name, record, lock)
+        // The environment it was started with, whoever starts it again; a process started
+        // by an earlier version of tpm, which kept none, gets the caller's.
+        let env = self
+            .store
+            .read_env(name)
+            .unwrap_or_else(|| self.ctx.env.clone());
+        self.launch(name, record, lock, &env)
     }
 
     /// Takes the name's lock for a start. A live supervisor holding it means the process
@@ -103,8 +116,15 @@ impl Tpm {
     }
 
     /// With the lock held: writes the record (`launching`), hands the lock to a new
-    /// supervisor and waits for its handshake.
-    fn launch(&self, name: &Name, mut record: Record, lock: FileLock) -> Result<ProcessInfo> {
+    /// supervisor, which runs the process in `env` (plus its spec's variables), and waits
+    /// for its handshake.
+    fn launch(
+        &self,
+        name: &Name,
+        mut record: Record,
+        lock: FileLock,
+        env: &[(OsString, OsString)],
+    ) -> Result<ProcessInfo> {
         let now = unix_now();
         record.state.status = crate::status::Status::Launching;
         record.state.reason = None;
@@ -124,8 +144,9 @@ impl Tpm {
         };
         self.store.write(name, &record)?;
         drop(_all);
-        let env: Vec<(OsString, OsString)> = self.ctx.env.clone();
-        match supervisor::launch(&self.store, name, &self.exe, &env, lock)? {
+        let asked = Event::now(name, Kind::StartRequested).by("user");
+        let _ = events::append(&self.store, &asked);
+        match supervisor::launch(&self.store, name, &self.exe, env, lock)? {
             Outcome::Spawned { .. } => {
                 let record = self.store.load(name)?;
                 Ok(observe(
@@ -162,4 +183,25 @@ impl Tpm {
 fn supervisor_alive(record: &Record) -> bool {
     let s = &record.state;
     Identity::from_parts(s.spid, s.spid_start, s.boot_id.as_deref()).is_some_and(|id| id.is_alive())
+}
+
+/// Refuses a new process's PORT when another process listens on it, naming the holder. A
+/// read of `/proc/net/tcp`; the holder is looked for only when the port is taken.
+fn check_port(name: &Name, port: u16) -> Result<()> {
+    if !crate::proc::listening_ports().contains(&port) {
+        return Ok(());
+    }
+    let holders = crate::proc::port_holders(port)
+        .into_iter()
+        .map(|pid| crate::error::Holder {
+            pid,
+            command: crate::proc::cmdline(pid),
+            name: crate::proc::env_value(pid, crate::supervisor::ENV_NAME),
+        })
+        .collect();
+    Err(Error::PortTaken {
+        name: name.to_string(),
+        port,
+        holders,
+    })
 }

@@ -11,6 +11,7 @@ use nix::sys::signal::Signal;
 
 use super::{cleanup, wait_until, Each, Tpm};
 use crate::error::{Error, Result};
+use crate::events::{self, Event, Kind};
 use crate::info::{observe, Clock, ProcessInfo};
 use crate::name::Name;
 use crate::proc::Identity;
@@ -89,6 +90,10 @@ impl Tpm {
 
     fn ask_to_stop(&self, name: &Name) -> Result<Asked> {
         let deadline = Instant::now() + BUSY_WAIT;
+        if self.store.exists(name) {
+            let asked = Event::now(name, Kind::StopRequested).by("user");
+            let _ = events::append(&self.store, &asked);
+        }
         loop {
             let mut record = self.store.load(name)?;
             if let Some(_lock) = self.store.try_lock(name)? {
@@ -133,7 +138,17 @@ impl Tpm {
                 });
             }
         }
-        let record = self.store.load(name)?;
+        // A stop asked by the user is the one thing that makes a process not meant to
+        // run (a shutdown stops supervisors too, and must not). Written unless another
+        // command took the name meanwhile.
+        let mut record = self.store.load(name)?;
+        if record.spec.wanted {
+            if let Some(_lock) = self.store.try_lock(name)? {
+                record = self.store.load(name)?;
+                record.spec.wanted = false;
+                self.store.write(name, &record)?;
+            }
+        }
         Ok(observe(name, &record, false, Clock::now()))
     }
 }
@@ -160,5 +175,8 @@ fn corrupt_info(name: &Name) -> ProcessInfo {
         supervisor: None,
         autorestart: false,
         log_dropped: 0,
+        wanted: false,
+        restarts_24h: 0,
+        uptime_pct_24h: None,
     }
 }

@@ -135,6 +135,7 @@ fn new(args: &[OsString]) -> Result<Supervisor, String> {
         ready: Some(ready),
         restarting: false,
         env,
+        history_failed: false,
     })
 }
 

@@ -121,10 +121,16 @@ fn start(
                 .filter(|(k, _)| !is_marker(k))
                 .map(|(k, v)| (k, v)),
         )
+        .env_remove(crate::proc::BOOT_ID_FILE_VAR)
         .current_dir("/")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(err_log);
+    // The supervisor must see the boot this launcher sees, not the one a kept environment
+    // was captured in (only tests set it: see `proc::boot_id`).
+    if let Some(file) = std::env::var_os(crate::proc::BOOT_ID_FILE_VAR) {
+        cmd.env(crate::proc::BOOT_ID_FILE_VAR, file);
+    }
     // SAFETY: only async-signal-safe calls (setsid, fork, _exit, fcntl) run in the child.
     unsafe {
         cmd.pre_exec(move || detach(&inherit));

@@ -28,6 +28,9 @@ pub use handshake::Outcome;
 pub use launch::launch;
 pub use logpump::Stamp;
 
+/// The argument that makes `tpm-supervisor` print its build and exit (`tpm doctor` asks).
+pub const BUILD_ARG: &str = "__tpm_build";
+
 /// The hidden first argument that turns a front-end binary into a supervisor.
 pub const SUPERVISE_ARG: &str = "__tpm_supervise";
 
@@ -57,6 +60,10 @@ pub fn run_if_requested() {
 /// The whole of the `tpm-supervisor` binary: supervise, or explain that tpm runs it.
 pub fn main() -> ! {
     run_if_requested();
+    if std::env::args_os().nth(1).is_some_and(|a| a == BUILD_ARG) {
+        println!("{BUILD}");
+        std::process::exit(0);
+    }
     eprintln!("tpm-supervisor is started by tpm, one per managed process; run `tpm` instead");
     std::process::exit(crate::error::EXIT_USAGE);
 }

@@ -21,6 +21,7 @@ use super::handshake::{self, Outcome};
 use super::run::{human, Supervisor};
 use super::{spawn, tree};
 use crate::error::{EXIT_FAILURE, EXIT_NOT_RUNNABLE};
+use crate::events::{Event, Kind};
 use crate::info::unix_now;
 use crate::policy::Decision;
 use crate::proc::Identity;
@@ -66,6 +67,7 @@ impl Supervisor {
                     self.event(&e.to_string());
                 }
                 self.save();
+                self.history(Event::now(&self.name, Kind::Spawned).pid(child.pid));
                 self.output
                     .attach(OwnedFd::from(child.stdout), OwnedFd::from(child.stderr));
                 self.main = Some((child.pid, Instant::now()));
@@ -78,6 +80,7 @@ impl Supervisor {
                 let program = self.record.spec.cmd.first().map_or("", String::as_str);
                 let message = format!("cannot run {program}: {e}");
                 self.event(&message);
+                self.history(Event::now(&self.name, Kind::SpawnFailed).reason(&message));
                 if let Some(ready) = self.ready.take() {
                     // The first start failed: report it and leave the record `errored`.
                     let code = match e.raw_os_error() {
@@ -139,6 +142,11 @@ impl Supervisor {
             Some(sig) => format!("was killed by {sig}"),
             None => format!("exited with code {code}"),
         };
+        let mut exited = Event::now(&self.name, Kind::Exited).pid(main);
+        exited.code = Some(code);
+        exited.signal = signal.map(|s| s.as_str().to_string());
+        exited.ran_ms = Some(started.elapsed().as_millis() as u64);
+        self.history(exited);
         if let Phase::Draining { .. } = self.phase {
             return; // a stop is under way; its outcome is already decided
         }
@@ -151,6 +159,9 @@ impl Supervisor {
         let then = match self.tracker.on_exit(ran) {
             Decision::Restart(delay) => {
                 self.event(&format!("{how}; restarting in {}", human(delay)));
+                let mut e = Event::now(&self.name, Kind::RestartScheduled).by("policy");
+                e.after_ms = Some(delay.as_millis() as u64);
+                self.history(e);
                 Then::Restart(delay)
             }
             Decision::Stay => {
@@ -167,6 +178,11 @@ impl Supervisor {
                     "{how}; it ended {quick_exits} times in a row within 1s of starting, so it is not restarted"
                 );
                 self.event(&why);
+                self.history(
+                    Event::now(&self.name, Kind::Errored)
+                        .by("policy")
+                        .reason(&why),
+                );
                 Then::Finish(Status::Errored, Some(why))
             }
         };
@@ -239,6 +255,9 @@ impl Supervisor {
     }
 
     fn finish(&mut self, status: Status, reason: Option<String>) {
+        if status == Status::Stopped {
+            self.history(Event::now(&self.name, Kind::Stopped));
+        }
         self.record.state.status = status;
         self.record.state.reason = reason;
         self.record.state.clear_pid();
@@ -306,6 +325,9 @@ impl Supervisor {
                     self.event(&format!(
                         "{left} process(es) still running after {timeout}; sent SIGKILL"
                     ));
+                    let mut e = Event::now(&self.name, Kind::Killed);
+                    e.count = Some(left as u32);
+                    self.history(e);
                 }
                 self.reap();
             }

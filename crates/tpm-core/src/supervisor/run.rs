@@ -46,6 +46,8 @@ pub(super) struct Supervisor {
     pub(super) restarting: bool,
     /// The managed process's environment.
     pub(super) env: Vec<(OsString, OsString)>,
+    /// The last history write failed (said once until one succeeds).
+    pub(super) history_failed: bool,
 }
 
 impl Supervisor {
@@ -114,6 +116,19 @@ impl Supervisor {
     /// A line from tpm itself, in the err log, marked `[tpm]`.
     pub(super) fn event(&mut self, message: &str) {
         self.output.event(&self.name, message);
+    }
+
+    /// Adds to the process's event history; a history that cannot be written is said
+    /// once in the err log, and never stops supervision.
+    pub(super) fn history(&mut self, event: crate::events::Event) {
+        if let Err(e) = crate::events::append(&self.store, &event) {
+            if !self.history_failed {
+                self.history_failed = true;
+                self.event(&format!("cannot write the event history: {e}"));
+            }
+        } else {
+            self.history_failed = false;
+        }
     }
 
     /// Writes the record, with the dropped log bytes counted so far.

@@ -2,13 +2,19 @@
 //! returns its exit code.
 
 pub mod completions;
+pub mod describe;
+pub mod doctor;
 pub mod dump;
+pub mod events;
 pub mod init;
 pub mod list;
 pub mod logs;
 pub mod ports;
+pub mod resurrect;
+pub mod save;
 pub mod serve;
 pub mod start;
+pub mod startup;
 pub mod stop;
 
 /// Says on stderr what was worth a warning.

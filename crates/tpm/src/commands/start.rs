@@ -22,7 +22,9 @@ pub fn run(tpm: &Tpm, args: StartArgs) -> tpm_core::Result<i32> {
     if !args.args.is_empty() {
         options.set(Opt::Args, Value::Words(args.args));
     }
-    let info = tpm.start(&StartRequest::new(args.target, options))?;
+    let mut request = StartRequest::new(args.target, options);
+    request.force = args.force;
+    let info = tpm.start(&request)?;
     if args.json {
         render::json(&info);
     } else {
@@ -39,7 +41,8 @@ fn start_file(tpm: &Tpm, args: StartArgs) -> tpm_core::Result<i32> {
             args.target
         )));
     }
-    let choice = FileChoice::from_options(args.options.0, args.only);
+    let mut choice = FileChoice::from_options(args.options.0, args.only);
+    choice.force = args.force;
     let plan = tpm.plan_file(&args.target, &choice)?;
     warn_all(&plan.warnings);
     let mut codes = Vec::new();

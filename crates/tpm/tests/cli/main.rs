@@ -6,12 +6,14 @@
 mod completion;
 mod ecosystem;
 mod exit_codes;
+mod history;
 mod interactive_completion;
 mod lifecycle;
 mod logs;
 mod naming_and_port;
 mod real_servers;
 mod restart_policy;
+mod resurrect;
 mod store_contract;
 mod supervision;
 mod test_command;

@@ -69,7 +69,15 @@ impl FakeMachine {
     }
 }
 
-const ALL_BUT_FISH_AND_NU: &[&str] = &["python3", "node", "npm", "setsid", "zsh", "tmux"];
+const ALL_BUT_FISH_AND_NU: &[&str] = &[
+    "python3",
+    "node",
+    "npm",
+    "setsid",
+    "zsh",
+    "tmux",
+    "systemd-analyze",
+];
 
 #[test]
 fn the_check_names_each_missing_tool_and_the_apt_and_npm_commands() {
@@ -106,7 +114,9 @@ fn without_apt_the_check_names_the_packages_for_any_package_manager() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(69), "{err}");
     assert!(
-        err.contains("with your system's package manager: npm zsh fish bash-completion chromium\n"),
+        err.contains(
+            "with your system's package manager: npm zsh fish systemd bash-completion chromium\n"
+        ),
         "{err}"
     );
     assert!(!err.contains("apt-get"), "{err}");

@@ -1,0 +1,162 @@
+//! `tpm describe`: everything about one process in one place, the spec (what should run)
+//! beside the state (what is happening), its process tree, its log files and its last
+//! events.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::Tpm;
+use crate::error::Result;
+use crate::events::{self, Event};
+use crate::info::ProcessInfo;
+use crate::name::Name;
+use crate::proc;
+use crate::secrets;
+use crate::store::Stream;
+
+/// How many of the last events a description holds.
+const LAST_EVENTS: usize = 10;
+
+/// One process, described. Its fields are `list --json`'s, and more.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Description {
+    #[serde(flatten)]
+    pub process: ProcessInfo,
+    /// The program that runs the script, when one does (`bash`, `node`, ...).
+    pub interpreter: Option<String>,
+    /// The variables set for it (`--env`, an app's `env`), secrets masked.
+    #[serde(serialize_with = "as_object")]
+    pub env: Vec<(String, String)>,
+    pub max_restarts: u32,
+    /// Milliseconds.
+    pub restart_delay: u64,
+    /// Milliseconds.
+    pub kill_timeout: u64,
+    /// Bytes; 0 never rotates.
+    pub log_max_size: u64,
+    pub log_keep: u32,
+    /// Its log files, current and rotated, with their sizes.
+    pub log_files: Vec<LogFile>,
+    /// Whether something listens on its PORT now.
+    pub listening: bool,
+    /// Its running processes: the main one and everything it started.
+    pub tree: Vec<TreeProcess>,
+    /// Its last events, oldest first.
+    pub events: Vec<Event>,
+    /// When the record was first created.
+    pub created: Option<chrono::DateTime<chrono::FixedOffset>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LogFile {
+    pub path: PathBuf,
+    pub stream: Stream,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TreeProcess {
+    pub pid: u32,
+    pub ppid: u32,
+    pub command: String,
+    /// Resident memory, in bytes.
+    pub rss: u64,
+}
+
+impl Tpm {
+    /// Everything about `name`.
+    pub fn describe(&self, name: &Name) -> Result<Description> {
+        let process = self.info(name)?;
+        let record = self.store.load(name)?;
+        let spec = &record.spec;
+        let interpreter = spec
+            .cmd
+            .iter()
+            .position(|c| c == &spec.script)
+            .filter(|&i| i > 0)
+            .map(|_| spec.cmd[0].clone());
+        let tree = match process.supervisor {
+            Some(supervisor) => {
+                let table = proc::all();
+                proc::descendants(supervisor, &table)
+                    .into_iter()
+                    .filter_map(|pid| table.iter().find(|s| s.pid == pid))
+                    .filter(|s| !s.is_zombie())
+                    .map(|s| TreeProcess {
+                        pid: s.pid,
+                        ppid: s.ppid,
+                        command: proc::cmdline(s.pid),
+                        rss: s.rss_pages * proc::page_size(),
+                    })
+                    .collect()
+            }
+            None => Vec::new(),
+        };
+        let mut history = events::read(&self.store, name, 0);
+        let skip = history.len().saturating_sub(LAST_EVENTS);
+        history.drain(..skip);
+        Ok(Description {
+            interpreter,
+            env: secrets::masked(&spec.env),
+            max_restarts: spec.policy.max_restarts,
+            restart_delay: spec.policy.restart_delay.as_millis() as u64,
+            kill_timeout: spec.policy.kill_timeout.as_millis() as u64,
+            log_max_size: spec.logs.max_size,
+            log_keep: spec.logs.keep,
+            log_files: self.log_files(name),
+            listening: proc::listening_ports().contains(&spec.port),
+            tree,
+            events: history,
+            created: record.created_at.and_then(crate::info::local_time),
+            process,
+        })
+    }
+
+    /// A process's log files that exist, current first, then rotated, newest first.
+    fn log_files(&self, name: &Name) -> Vec<LogFile> {
+        let mut files = Vec::new();
+        for stream in [Stream::Out, Stream::Err] {
+            let current = self.store.log_path(name, stream);
+            let rotated = (1..).map(|n| self.store.rotated_log_path(name, stream, n));
+            for path in std::iter::once(current).chain(rotated) {
+                let Ok(meta) = std::fs::metadata(&path) else {
+                    // A rotated file may also be compressed (`.N.gz`).
+                    let mut gz = path.clone().into_os_string();
+                    gz.push(".gz");
+                    match std::fs::metadata(&gz) {
+                        Ok(meta) => {
+                            files.push(LogFile {
+                                path: gz.into(),
+                                stream,
+                                bytes: meta.len(),
+                            });
+                            continue;
+                        }
+                        Err(_) if path == self.store.log_path(name, stream) => continue,
+                        Err(_) => break,
+                    }
+                };
+                files.push(LogFile {
+                    path,
+                    stream,
+                    bytes: meta.len(),
+                });
+            }
+        }
+        files
+    }
+}
+
+/// Variables as a JSON object, in order.
+fn as_object<S: serde::Serializer>(
+    env: &[(String, String)],
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = s.serialize_map(Some(env.len()))?;
+    for (k, v) in env {
+        map.serialize_entry(k, v)?;
+    }
+    map.end()
+}

@@ -1,0 +1,153 @@
+use tpm_core::{Error, Tpm};
+
+use crate::cli::DescribeArgs;
+use crate::render;
+
+pub fn run(tpm: &Tpm, args: DescribeArgs) -> tpm_core::Result<i32> {
+    let names = tpm.resolve(std::slice::from_ref(&args.name))?;
+    let [name] = names.as_slice() else {
+        return Err(Error::Usage(format!(
+            "{} names {} processes; describe takes one name or id",
+            args.name,
+            names.len()
+        )));
+    };
+    let d = tpm.describe(name)?;
+    if args.json {
+        render::json(&d);
+        return Ok(0);
+    }
+    let p = &d.process;
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut row = |k: &str, v: String| out.push((k.to_string(), v));
+    row("name", p.name.clone());
+    row("id", render::or_dash(p.id));
+    row(
+        "status",
+        match &p.reason {
+            Some(why) => format!("{} ({why})", p.status),
+            None => p.status.to_string(),
+        },
+    );
+    row("pid", render::or_dash(p.pid));
+    row("supervisor", render::or_dash(p.supervisor));
+    row(
+        "port",
+        format!(
+            "{} ({})",
+            p.port,
+            if d.listening {
+                "listening"
+            } else {
+                "not listening"
+            }
+        ),
+    );
+    row("uptime", p.uptime.map_or("-".into(), render::uptime));
+    row(
+        "restarts",
+        format!("{} ({} in the last 24h)", p.restarts, p.restarts_24h),
+    );
+    row(
+        "uptime 24h",
+        p.uptime_pct_24h.map_or("-".into(), |v| {
+            format!("{v}% of the time it was meant to run")
+        }),
+    );
+    row("last exit", render::or_dash(p.exit_code));
+    row("cpu", p.cpu.map_or("-".into(), |c| format!("{c:.1}%")));
+    row("mem", p.mem.map_or("-".into(), render::mem));
+    row(
+        "meant to run",
+        if p.wanted {
+            "yes".into()
+        } else {
+            "no (stopped by you)".into()
+        },
+    );
+    row("script", p.script.clone());
+    row("command", shell_join(&p.cmd));
+    row(
+        "interpreter",
+        d.interpreter.clone().unwrap_or_else(|| "-".into()),
+    );
+    row("cwd", p.cwd.clone());
+    row("type", p.kind.clone());
+    row(
+        "restart policy",
+        format!(
+            "{}, {} quick exits before errored, first delay {}, kill timeout {}",
+            if p.autorestart {
+                "autorestart"
+            } else {
+                "no autorestart"
+            },
+            d.max_restarts,
+            render::millis(d.restart_delay),
+            render::millis(d.kill_timeout)
+        ),
+    );
+    row(
+        "logs",
+        format!(
+            "rotated past {}, {} kept",
+            if d.log_max_size == 0 {
+                "never".to_string()
+            } else {
+                render::mem(d.log_max_size)
+            },
+            d.log_keep
+        ),
+    );
+    row(
+        "created",
+        d.created
+            .map_or("-".into(), |t| t.format("%Y-%m-%d %H:%M:%S").to_string()),
+    );
+    let width = out.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    for (k, v) in &out {
+        render::line(&format!("{k:>width$}  {v}"));
+    }
+    if !d.env.is_empty() {
+        render::line("\nenvironment:");
+        for (k, v) in &d.env {
+            render::line(&format!("  {k}={v}"));
+        }
+    }
+    render::line("\nlog files:");
+    for f in &d.log_files {
+        render::line(&format!("  {}  {}", f.path.display(), render::mem(f.bytes)));
+    }
+    if !d.tree.is_empty() {
+        render::line("\nprocesses:");
+        for t in &d.tree {
+            render::line(&format!(
+                "  {:>7} {:>8}  {}",
+                t.pid,
+                render::mem(t.rss),
+                t.command
+            ));
+        }
+    }
+    if !d.events.is_empty() {
+        render::line("\nlast events:");
+        for e in &d.events {
+            render::line(&format!("  {}", super::events::line(e)));
+        }
+    }
+    Ok(0)
+}
+
+fn shell_join(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|w| {
+            if w.is_empty() || w.contains(|c: char| c.is_whitespace() || "'\"$`\\".contains(c)) {
+                format!("'{}'", w.replace('\'', "'\\''"))
+            } else {
+                w.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}

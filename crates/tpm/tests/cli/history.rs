@@ -1,0 +1,267 @@
+//! Seeing what happened: the event history (`tpm events`), `tpm describe`, `tpm doctor`,
+//! and the port check of `tpm start`.
+
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+use tpm_testkit::{free_port, program, wait_for, Sandbox};
+
+fn events(s: &Sandbox, name: &str) -> Vec<Value> {
+    s.tpm(["events", name, "--json", "--lines", "1000"])
+        .ok()
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON event"))
+        .collect()
+}
+
+fn kinds(events: &[Value]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// A python HTTP server on `port`, not managed by tpm.
+fn foreign_server(port: u16) -> Child {
+    let child = Command::new(program("python3"))
+        .args([
+            "-m",
+            "http.server",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("the foreign server to listen", || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    child
+}
+
+#[test]
+fn a_crash_loop_and_a_stop_are_in_the_history_in_order_with_their_codes() {
+    let s = Sandbox::new();
+    s.file("crash.sh", "exit 3\n", 0o644);
+    let port = free_port().to_string();
+    s.tpm([
+        "start",
+        "crash.sh",
+        "--port",
+        &port,
+        "--max-restarts",
+        "2",
+        "--restart-delay",
+        "10",
+    ])
+    .ok();
+    let name = format!("crash-{port}");
+    s.wait_status(&name, "errored");
+    let crash = events(&s, &name);
+    assert_eq!(
+        kinds(&crash),
+        [
+            "start_requested",
+            "spawned",
+            "exited",
+            "restart_scheduled",
+            "spawned",
+            "exited",
+            "errored"
+        ]
+    );
+    assert!(crash
+        .iter()
+        .filter(|e| e["event"] == "exited")
+        .all(|e| e["code"] == 3));
+    assert_eq!(crash[3]["after_ms"], 10);
+    assert!(crash
+        .windows(2)
+        .all(|w| w[0]["time_ms"].as_i64() <= w[1]["time_ms"].as_i64()));
+
+    s.file("srv.sh", "exec sleep 1000\n", 0o644);
+    let port = free_port().to_string();
+    s.tpm(["start", "srv.sh", "--port", &port]).ok();
+    let name = format!("srv-{port}");
+    s.tpm(["stop", &name]).ok();
+    let stop = events(&s, &name);
+    assert_eq!(
+        kinds(&stop),
+        [
+            "start_requested",
+            "spawned",
+            "stop_requested",
+            "exited",
+            "stopped"
+        ]
+    );
+    assert_eq!(stop[2]["by"], "user");
+    assert_eq!(stop[3]["signal"], "SIGTERM");
+    // --since cuts the history; the list says what the last day was like.
+    let out = s.tpm(["events", "--since", "1h", "--json"]);
+    assert_eq!(out.ok().stdout.lines().count(), crash.len() + stop.len());
+    assert!(s
+        .tpm(["events", "--since", "soon"])
+        .code(64)
+        .stderr
+        .contains("--since"));
+    let p = s.get(&name).unwrap();
+    assert_eq!(
+        (p["wanted"].clone(), p["restarts_24h"].clone()),
+        (Value::Bool(false), 0.into())
+    );
+    // Deleted with the process.
+    s.tpm(["delete", &name]).ok();
+    assert!(!s.store().join(format!("events/{name}.jsonl")).exists());
+}
+
+#[test]
+fn events_follow_sees_a_process_started_after_it_began() {
+    let s = Sandbox::new();
+    s.file("srv.sh", "exec sleep 1000\n", 0o644);
+    std::fs::create_dir_all(s.store().join("events")).unwrap();
+    let mut follower = tpm_testkit::Follower::spawn({
+        let mut c = s.command();
+        c.args(["events", "-f"]);
+        c
+    });
+    let port = free_port().to_string();
+    s.tpm(["start", "srv.sh", "--port", &port]).ok();
+    let lines = follower.until(|l| l.contains("spawned"));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(&format!("srv-{port}  start_requested"))),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn describe_shows_a_python_servers_tree_and_listening_port() {
+    let s = Sandbox::new();
+    let port = free_port();
+    s.tpm([
+        "start",
+        &format!("python3 -m http.server {port} --bind 127.0.0.1"),
+        "--env",
+        "API_TOKEN=t0ken",
+    ])
+    .ok();
+    let name = format!("python3-{port}");
+    wait_for("the server to listen", || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    let d = s.tpm(["describe", &name, "--json"]).ok().json();
+    assert_eq!(d["listening"], true);
+    assert_eq!(d["status"], "online");
+    let tree = d["tree"].as_array().unwrap();
+    assert_eq!(tree[0]["pid"], d["pid"]);
+    assert!(tree[0]["command"].as_str().unwrap().contains("http.server"));
+    assert!(tree[0]["rss"].as_u64().unwrap() > 1_000_000);
+    assert_eq!(d["env"]["API_TOKEN"], "<hidden by tpm>");
+    assert!(d["log_files"].as_array().unwrap().len() >= 2);
+    assert_eq!(d["events"][1]["event"], "spawned");
+    // The human form, by id; `show` and `info` are the same command.
+    let text = s.tpm(["show", "0"]).ok().stdout.clone();
+    assert!(text.contains(&format!("{port} (listening)")), "{text}");
+    assert!(!text.contains("t0ken"));
+    assert_eq!(
+        s.tpm(["info", "0"]).ok().stdout.lines().count(),
+        text.lines().count()
+    );
+}
+
+#[test]
+fn start_refuses_a_taken_port_and_names_its_holder() {
+    let s = Sandbox::new();
+    s.file("srv.sh", "exec sleep 1000\n", 0o644);
+    let port = free_port();
+    let mut foreign = foreign_server(port);
+    let out = s.tpm(["start", "srv.sh", "--port", &port.to_string()]);
+    out.code(1);
+    assert!(
+        out.stderr
+            .contains(&format!("port {port} is taken by pid {}", foreign.id())),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("http.server"), "{}", out.stderr);
+    assert!(out.stderr.contains("--force"), "{}", out.stderr);
+    assert!(s.list().is_empty(), "nothing started");
+    // A managed holder is named by its tpm name.
+    let port2 = free_port();
+    s.tpm([
+        "start",
+        &format!("python3 -m http.server {port2} --bind 127.0.0.1"),
+        "--name",
+        "web",
+    ])
+    .ok();
+    wait_for("web to listen", || {
+        std::net::TcpStream::connect(("127.0.0.1", port2)).is_ok()
+    });
+    let out = s.tpm(["start", "srv.sh", "--port", &port2.to_string()]);
+    out.code(1);
+    assert!(
+        out.stderr.contains(&format!("tpm's web-{port2}")),
+        "{}",
+        out.stderr
+    );
+    s.tpm(["start", "srv.sh", "--port", &port.to_string(), "--force"])
+        .ok();
+    let _ = foreign.kill();
+    let _ = foreign.wait();
+}
+
+#[test]
+fn doctor_finds_a_corrupt_record_a_foreign_port_holder_and_an_orphan() {
+    let s = Sandbox::new();
+    s.file("srv.sh", "exec sleep 1000\n", 0o644);
+    s.tpm(["doctor"]).ok();
+    let port = free_port();
+    s.tpm(["start", "srv.sh", "--port", &port.to_string()]).ok();
+    let mut foreign = foreign_server(port);
+    s.file(
+        "tetra/tpm/processes/broken-1.meta",
+        "script=x port=1 junk",
+        0o600,
+    );
+    // An orphan: a process with tpm's markers whose supervisor is long gone.
+    let mut orphan = Command::new(program("sleep"))
+        .arg("1000")
+        .env("TPM_SUPERVISOR", "1.1")
+        .env("TPM_NAME", "ghost-1")
+        .spawn()
+        .unwrap();
+    let out = s.tpm(["doctor", "--json"]);
+    out.code(1);
+    let findings = out.json();
+    let found = |check: &str, what: &str| {
+        findings.as_array().unwrap().iter().any(|f| {
+            f["check"] == check
+                && f["severity"] == "problem"
+                && f["message"].as_str().unwrap_or_default().contains(what)
+        })
+    };
+    assert!(found("record", "broken-1.meta"), "{findings}");
+    assert!(
+        found("port", &format!("held by pid {}", foreign.id())),
+        "{findings}"
+    );
+    assert!(
+        found("orphan", &format!("pid {}", orphan.id())),
+        "{findings}"
+    );
+    let text = s.tpm(["doctor"]).code(1).stdout.clone();
+    assert!(
+        text.contains(&format!("help: kill {}", orphan.id())),
+        "{text}"
+    );
+    for child in [&mut foreign, &mut orphan] {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
