@@ -100,7 +100,8 @@ pub(crate) async fn list(State(s): State<AppState>) -> Reply {
     .await
 }
 
-/// `GET /api/processes/{name}`: one process, with `tpm list --json`'s fields.
+/// `GET /api/processes/{name}`: `tpm describe --json`: the list's fields, then the spec's
+/// settings, its log files, its process tree and its last events.
 pub(crate) async fn get_one(
     State(s): State<AppState>,
     path: Result<Path<String>, PathRejection>,
@@ -108,7 +109,7 @@ pub(crate) async fn get_one(
     let raw = path_name(path)?;
     blocking(move || {
         let name = one(&s.tpm, &raw)?;
-        Ok(json(StatusCode::OK, &s.tpm.info(&name)?))
+        Ok(json(StatusCode::OK, &s.tpm.describe(&name)?))
     })
     .await
 }

@@ -187,7 +187,8 @@ impl From<Error> for ApiError {
 }
 
 /// The HTTP status for a core error: what the caller sent is wrong (400), names nothing
-/// (404), or clashes with what is happening (409); the rest is the server's side (500).
+/// (404), or clashes with what is happening (409: running already, busy, its PORT held by
+/// another process); the rest is the server's side (500).
 fn status_of(e: &Error) -> StatusCode {
     match e {
         Error::Usage(_)
@@ -201,7 +202,10 @@ fn status_of(e: &Error) -> StatusCode {
         | Error::NodeMissing { .. } => StatusCode::BAD_REQUEST,
         Error::App { source, .. } => status_of(source),
         Error::NotFound { .. } => StatusCode::NOT_FOUND,
-        Error::AlreadyRunning { .. } | Error::Busy { .. } => StatusCode::CONFLICT,
+        Error::AlreadyRunning { .. }
+        | Error::Busy { .. }
+        | Error::PortTaken { .. }
+        | Error::EmptyDump { .. } => StatusCode::CONFLICT,
         Error::ExecFailed { .. }
         | Error::CorruptRecord { .. }
         | Error::Supervisor { .. }

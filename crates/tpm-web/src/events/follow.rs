@@ -9,11 +9,11 @@ use tpm_core::Name;
 use super::{Event, Hub};
 
 /// Stack for a follower: it reads lines into the heap and calls nothing deep.
-const STACK: usize = 256 * 1024;
+pub(crate) const STACK: usize = 256 * 1024;
 
 /// Set while a follower runs.
 #[derive(Debug, Default)]
-pub(crate) struct Running(AtomicBool);
+pub(crate) struct Running(pub(crate) AtomicBool);
 
 impl Running {
     pub fn is_running(&self) -> bool {

@@ -6,14 +6,19 @@
 //! | `source` | where changes come from: [`Source`], and [`source::Poller`], which diffs `Tpm::list` |
 //! | `sample` | CPU now (from two reads of `/proc`) and the last minutes of CPU and memory |
 //! | `follow` | one log follower per process, while anyone listens |
+//! | `history` | the store's event history as it grows |
 //! | `stream` | a subscription as server-sent events, filtered by process |
 //!
-//! The store keeps no history of events yet, so [`source::Poller`] reads the list at a short
-//! interval and reports differences. When the store records events itself, a [`Source`]
-//! that reads them replaces the poller; the hub, the wire format and the page stay as they
+//! Status changes come from [`source::Poller`], which reads the list at a short interval
+//! and reports differences: it sees every change, whoever made it, and CPU and memory with
+//! it. The store's event history (`events/`) adds what a status cannot say (an exit code,
+//! who asked for a stop, a kill after the timeout): each new line is sent as it is written,
+//! and wakes the poller, so the status change behind it goes out at once. Another
+//! [`Source`] can replace the poller; the hub, the wire format and the page stay as they
 //! are.
 
 mod follow;
+mod history;
 mod sample;
 mod source;
 pub(crate) mod stream;
@@ -54,6 +59,8 @@ pub(crate) enum Event {
     Status(Change),
     /// A line written to a process's log.
     Log(LogLine, OnceLock<String>),
+    /// A line of a process's event history, as the store has it.
+    History(tpm_core::events::Event, OnceLock<String>),
 }
 
 impl Event {
@@ -63,6 +70,7 @@ impl Event {
             Event::Processes(_) => None,
             Event::Status(c) => Some(&c.name),
             Event::Log(l, _) => Some(&l.name),
+            Event::History(e, _) => Some(&e.name),
         }
     }
 }
@@ -144,6 +152,7 @@ pub(crate) struct Hub {
     latest: Mutex<Option<Arc<Snapshot>>>,
     history: Mutex<sample::History>,
     followers: Mutex<HashMap<String, Arc<follow::Running>>>,
+    history_follower: Mutex<Option<Arc<follow::Running>>>,
     subscribers: AtomicUsize,
     /// Who wants log lines: `None` counts subscribers of every process's, `Some(name)`
     /// those of one process. Logs are followed only for these.
@@ -161,6 +170,7 @@ impl Hub {
             latest: Mutex::new(None),
             history: Mutex::new(sample::History::default()),
             followers: Mutex::new(HashMap::new()),
+            history_follower: Mutex::new(None),
             subscribers: AtomicUsize::new(0),
             log_interest: Mutex::new(HashMap::new()),
             thread: OnceLock::new(),
@@ -173,6 +183,7 @@ impl Hub {
         match spawned {
             Ok(handle) => {
                 let _ = hub.thread.set(handle.thread().clone());
+                hub.keep_history_follower();
             }
             // Without the thread there are no events; the API itself still answers.
             Err(e) => eprintln!("tpm serve: warning: no event stream: {e}"),
@@ -244,6 +255,18 @@ impl Hub {
             }
         }
         self.keep_followers(&names);
+        self.keep_history_follower();
+    }
+
+    /// The event history is followed for the server's whole life: a subscriber that has
+    /// just connected must not miss the line a command writes a moment later.
+    fn keep_history_follower(self: &Arc<Self>) {
+        let Ok(mut follower) = self.history_follower.lock() else {
+            return;
+        };
+        if !follower.as_ref().is_some_and(|r| r.is_running()) {
+            *follower = history::spawn(self.clone());
+        }
     }
 
     /// Every process whose log lines someone wants has a log follower.

@@ -5,6 +5,8 @@
 //!   each change;
 //! - `status`: [`super::Change`]: a process appeared, changed status or pid, or was deleted;
 //! - `log`: a log line, as `tpm logs --json` prints it (`name`, `time`, `stream`, `line`);
+//! - `event`: a line of a process's event history, as `tpm events --json` prints it
+//!   (`time_ms`, `name`, `event`: `spawned`, `exited`, `stop_requested`, ...);
 //! - `lagged`: `{"missed": N}`: the subscriber was too slow and N events were dropped; the
 //!   next `processes` brings it up to date.
 
@@ -51,6 +53,9 @@ impl Filter {
                 .event("log")
                 .data(json.get_or_init(|| to_json(line)).as_str()),
             Event::Log(..) => return None,
+            Event::History(event, json) => SseEvent::default()
+                .event("event")
+                .data(json.get_or_init(|| to_json(event)).as_str()),
         })
     }
 }

@@ -21,15 +21,15 @@ fn the_list_and_one_process_have_exactly_the_fields_and_values_of_list_json() {
     );
     let keys = |v: &Value| -> Vec<String> { v.as_object().unwrap().keys().cloned().collect() };
     assert_eq!(keys(&api[0]), keys(&cli[0]), "same fields, same order");
-    // By name and by id.
-    let one = server
-        .get(&format!("/api/processes/{b}"))
-        .status(200)
-        .json();
-    assert_eq!(
-        steady(std::slice::from_ref(&one)),
-        steady(std::slice::from_ref(&cli[1]))
-    );
+    // One process, by name or by id: `tpm describe --json`, which begins with the list's
+    // fields.
+    let one = server.get(&format!("/api/processes/{b}")).status(200).json();
+    let described = s.tpm(["describe", &b, "--json"]).ok().json();
+    assert_eq!(keys(&one), keys(&described));
+    assert_eq!(keys(&one)[..keys(&cli[1]).len()], keys(&cli[1])[..]);
+    for field in ["name", "id", "status", "pid", "port", "script", "cmd", "kill_timeout", "env"] {
+        assert_eq!(one[field], described[field], "{field}");
+    }
     let by_id = server.get("/api/processes/0").status(200).json();
     assert_eq!(by_id["name"], a.as_str());
     assert_eq!(
@@ -352,4 +352,35 @@ fn every_route_in_the_openapi_document_is_answered_and_others_are_404() {
         );
     }
     assert!(s.get(&name).is_none(), "DELETE ran");
+}
+
+#[test]
+fn the_openapi_schemas_name_exactly_the_fields_the_cli_prints() {
+    let s = Sandbox::new();
+    let name = talker(&s, "svc", free_port(), "up");
+    start(&s, "svc.sh");
+    let server = Server::start(&s, &[]);
+    let doc = server.get("/api/openapi.json").status(200).json();
+    let schemas = &doc["components"]["schemas"];
+    let documented = |schema: &Value| -> Vec<String> {
+        let mut k: Vec<String> = schema["properties"].as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    let printed = |v: &Value| -> Vec<String> {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    let listed = &s.list()[0];
+    assert_eq!(documented(&schemas["ProcessInfo"]), printed(listed));
+    let described = s.tpm(["describe", &name, "--json"]).ok().json();
+    let mut both = documented(&schemas["ProcessInfo"]);
+    both.extend(documented(&schemas["Description"]["allOf"][1]));
+    both.sort();
+    assert_eq!(both, printed(&described));
+    let ports = s.tpm(["ports", "--json"]).ok().json();
+    assert_eq!(documented(&schemas["PortInfo"]), printed(&ports[0]));
+    let line = server.get(&format!("/api/processes/{name}/logs?lines=1")).status(200).json();
+    assert_eq!(documented(&schemas["LogLine"]), printed(&line[0]));
 }

@@ -27,6 +27,10 @@ fn a_stop_in_another_shell_arrives_on_the_stream_within_a_second() {
     assert_eq!(change.data["name"], name.as_str());
     assert_eq!(change.data["previous"], "online");
     assert!(change.data["pid"].is_null());
+    // The store's history says who asked.
+    let asked = events.seen_or_next("event", |e| e["event"] == "stop_requested");
+    assert_eq!(asked.data["name"], name.as_str());
+    assert_eq!(asked.data["by"], "user");
     // A start, a restart and a deletion are events too.
     s.tpm(["start", &name]).ok();
     let up = events.next_where("status", |c| c["status"] == "online");

@@ -343,6 +343,8 @@ pub struct Sse {
 pub struct EventStream {
     events: mpsc::Receiver<Sse>,
     stream: TcpStream,
+    /// Events read so far, skipped or not.
+    seen: std::cell::RefCell<Vec<Sse>>,
 }
 
 impl EventStream {
@@ -354,7 +356,11 @@ impl EventStream {
         reader.set_read_timeout(None).expect("no timeout");
         let (tx, events) = mpsc::channel();
         std::thread::spawn(move || read_events(reader, tx));
-        EventStream { events, stream }
+        EventStream {
+            events,
+            stream,
+            seen: Default::default(),
+        }
     }
 
     /// The next event of a kind (others are skipped); panics at the deadline.
@@ -368,11 +374,26 @@ impl EventStream {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.events.recv_timeout(left) {
-                Ok(e) if e.event == kind && pred(&e.data) => return e,
-                Ok(_) => continue,
+                Ok(e) => {
+                    self.seen.borrow_mut().push(e.clone());
+                    if e.event == kind && pred(&e.data) {
+                        return e;
+                    }
+                }
                 Err(_) => panic!("no {kind} event before the deadline"),
             }
         }
+    }
+
+    /// An event of a kind read already, or the next one.
+    pub fn seen_or_next(&self, kind: &str, mut pred: impl FnMut(&Value) -> bool) -> Sse {
+        let earlier = self
+            .seen
+            .borrow()
+            .iter()
+            .find(|e| e.event == kind && pred(&e.data))
+            .cloned();
+        earlier.unwrap_or_else(|| self.next_where(kind, pred))
     }
 
     /// Every event that arrives within `wait`.
@@ -509,13 +530,14 @@ pub fn store_files(s: &Sandbox) -> Vec<String> {
     out
 }
 
-/// `tpm list --json` without the fields that move on their own (uptime, CPU, memory).
+/// `tpm list --json` without the fields that move on their own (uptime, CPU, memory, the
+/// share of the last 24 hours online).
 pub fn steady(list: &[Value]) -> Vec<Value> {
     list.iter()
         .map(|p| {
             let mut p = p.clone();
-            for k in ["uptime", "cpu", "mem"] {
-                p.as_object_mut().expect("an object").remove(k);
+            for k in ["uptime", "cpu", "mem", "uptime_pct_24h"] {
+                p.as_object_mut().expect("an object").shift_remove(k);
             }
             p
         })
