@@ -38,51 +38,56 @@ struct Round {
     slowest: Duration,
 }
 
-/// Sends `rate` requests a second for `length`, spread over threads, each on a connection
-/// of its own, cycling through `paths`.
+/// Sends `rate` requests a second for `length`, cycling through `paths`, each on a
+/// connection of its own. The load is open: requests leave on a schedule and are answered
+/// by a pool of clients, so a slow answer does not lower the rate the server is given.
 fn requests(server: &Server, paths: &[String], rate: u32, length: Duration) -> Round {
-    // Enough clients that a slow answer does not hold the next requests back.
-    const THREADS: u32 = 20;
-    let interval = Duration::from_secs(1) / (rate / THREADS);
-    let started = Instant::now();
-    let handles: Vec<_> = (0..THREADS)
-        .map(|t| {
-            let base = server.request();
-            let paths = paths.to_vec();
+    const CLIENTS: usize = 64;
+    let (tx, rx) = std::sync::mpsc::channel::<Req>();
+    let rx = Arc::new(std::sync::Mutex::new(rx));
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            let rx = rx.clone();
             std::thread::spawn(move || {
                 let mut round = Round::default();
-                let mut i = 0u32;
-                while started.elapsed() < length {
-                    // An open-loop client: requests leave on a schedule, not when the last
-                    // answer came, so a slow server cannot lower the rate it is given.
-                    let due = started + interval * i + interval * t / THREADS;
-                    if let Some(wait) = due.checked_duration_since(Instant::now()) {
-                        std::thread::sleep(wait);
-                    }
-                    let path = &paths[(i as usize + t as usize) % paths.len()];
+                loop {
+                    let job = rx.lock().map_err(|_| ()).and_then(|r| r.recv().map_err(|_| ()));
+                    let Ok(req) = job else { return round };
                     let sent = Instant::now();
-                    let resp = send(base.clone().path(path));
+                    let resp = send(req.clone());
                     round.slowest = round.slowest.max(sent.elapsed());
                     round.requests += 1;
                     match resp {
                         Ok(200) => {}
-                        Ok(status) => round.failures.push(format!("{path}: {status}")),
-                        Err(e) => round.failures.push(format!("{path}: {e}")),
+                        Ok(status) => round.failures.push(format!("{}: {status}", req.head())),
+                        Err(e) => round.failures.push(format!("{}: {e}", req.head())),
                     }
-                    i += 1;
                 }
-                round
             })
         })
         .collect();
-    let mut total = Round::default();
-    for h in handles {
-        let r = h.join().expect("a load thread");
-        total.requests += r.requests;
-        total.failures.extend(r.failures);
-        total.slowest = total.slowest.max(r.slowest);
+    let interval = Duration::from_secs(1) / rate;
+    let total = (length.as_secs_f64() * f64::from(rate)) as u32;
+    let started = Instant::now();
+    for i in 0..total {
+        // The schedule: request i leaves at i × interval.
+        if let Some(wait) = (started + interval * i).checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        let path = &paths[i as usize % paths.len()];
+        if tx.send(server.request().path(path)).is_err() {
+            break;
+        }
     }
-    total
+    drop(tx);
+    let mut all = Round::default();
+    for c in clients {
+        let r = c.join().expect("a load client");
+        all.requests += r.requests;
+        all.failures.extend(r.failures);
+        all.slowest = all.slowest.max(r.slowest);
+    }
+    all
 }
 
 fn send(req: Req) -> Result<u16, String> {
