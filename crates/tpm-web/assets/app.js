@@ -258,6 +258,7 @@ function select(name) {
   state.selected = name;
   for (const [n, tr] of rows) tr.classList.toggle('selected', n === name);
   $('detail').hidden = false;
+  $('events').replaceChildren();
   renderDetail();
   loadHistory(name);
   followLogs(name);
@@ -364,6 +365,46 @@ function chart(fig, points, key, now, fmt, floor) {
   fig.querySelector('.area').setAttribute('d', area);
 }
 
+// ---------- the event history ----------
+
+const EVENT_WORDS = {
+  start_requested: 'start asked', spawned: 'spawned', spawn_failed: 'spawn failed', exited: 'exited',
+  restart_scheduled: 'restart scheduled', errored: 'errored', stop_requested: 'stop asked',
+  killed: 'killed', stopped: 'stopped', listening: 'listening', supervisor_lost: 'supervisor lost',
+};
+
+function eventDetail(e) {
+  const parts = [];
+  if (e.pid !== undefined) parts.push('pid ' + e.pid);
+  if (e.code !== undefined) parts.push('code ' + e.code);
+  if (e.signal) parts.push(e.signal);
+  if (e.ran_ms !== undefined) parts.push('after ' + fmtMs(e.ran_ms));
+  if (e.after_ms !== undefined) parts.push('in ' + fmtMs(e.after_ms));
+  if (e.count !== undefined) parts.push(e.count + ' processes');
+  if (e.by) parts.push('by ' + e.by);
+  if (e.reason) parts.push(e.reason);
+  return parts.join(' · ');
+}
+
+function fmtMs(ms) {
+  return ms < 1000 ? ms + ' ms' : ms < 60000 ? (ms / 1000).toFixed(1) + ' s' : fmtUptime(Math.round(ms / 1000));
+}
+
+function showEvents(events, replace) {
+  const list = $('events');
+  if (replace) list.replaceChildren();
+  list.querySelector('.none')?.remove();
+  for (const e of events) {
+    const li = el('li');
+    li.dataset.kind = e.event;
+    li.append(el('span', 't', fmtTime(e.time_ms)), el('span', 'k', EVENT_WORDS[e.event] || e.event), el('span', 'd', eventDetail(e)));
+    list.append(li);
+  }
+  while (list.childElementCount > 50) list.firstElementChild.remove();
+  if (!list.childElementCount) list.append(el('li', 'none', 'nothing recorded yet'));
+  list.scrollTop = list.scrollHeight;
+}
+
 // ---------- logs ----------
 
 function logLine(l) {
@@ -397,7 +438,14 @@ async function followLogs(name) {
   let backlog = null;
   const early = [];
   const key = (l) => l.time + '|' + l.stream + '|' + l.line;
+  let described = null;
+  const earlyEvents = [];
   const onEvent = (type, data) => {
+    if (type === 'event') {
+      const e = JSON.parse(data);
+      if (described === null) earlyEvents.push(e); else showEvents([e], false);
+      return;
+    }
     if (type !== 'log') return;
     const l = JSON.parse(data);
     if (backlog === null) early.push(l); else appendLogs([l]);
@@ -407,6 +455,16 @@ async function followLogs(name) {
   });
   await opened;
   if (ctl.signal.aborted) return;
+  try {
+    // The last events, from `describe`; those that came on the stream meanwhile follow.
+    const res = await fetch('/api/processes/' + encodeURIComponent(name), { headers: authHeaders(), signal: ctl.signal });
+    described = res.ok ? (await res.json()).events || [] : [];
+  } catch (_) {
+    described = [];
+  }
+  if (ctl.signal.aborted) return;
+  const last = described.length ? described[described.length - 1].time_ms : 0;
+  showEvents(described.concat(earlyEvents.filter((e) => e.time_ms > last)), true);
   try {
     const res = await fetch('/api/processes/' + encodeURIComponent(name) + '/logs?lines=' + LOG_LINES, { headers: authHeaders(), signal: ctl.signal });
     backlog = res.ok ? await res.json() : [];
