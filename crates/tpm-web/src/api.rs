@@ -91,11 +91,19 @@ fn query(
     })
 }
 
-/// `GET /api/processes`: `tpm list --json`.
+/// `GET /api/processes`: `tpm list --json` (read once for requests that arrive together;
+/// see `shared_list`).
 pub(crate) async fn list(State(s): State<AppState>) -> Reply {
-    blocking(move || {
-        let listing = s.tpm.list()?;
-        Ok(json(StatusCode::OK, &listing.processes))
+    blocking(move || match &*s.list.get(&s.tpm) {
+        Ok(body) => {
+            let mut response = (StatusCode::OK, body.clone()).into_response();
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            Ok(response)
+        }
+        Err(e) => Err(e.clone()),
     })
     .await
 }

@@ -11,6 +11,7 @@
 //! | `guard` | who may do what: Host, Origin, the token, body sizes, security headers |
 //! | `routes` | the route table: the router and the OpenAPI document list exactly these |
 //! | `api` | one handler per route, each a call into the core |
+//! | `shared_list` | one listing for the list requests that arrive together |
 //! | `error` | the core's errors as HTTP statuses and JSON |
 //! | `events` | the event stream: status changes, snapshots with CPU and memory, log lines |
 //! | `assets` | the dashboard's files and the OpenAPI document, embedded in the binary |
@@ -26,6 +27,7 @@ mod error;
 mod events;
 mod guard;
 pub mod routes;
+mod shared_list;
 pub mod token;
 
 use std::net::{SocketAddr, TcpListener};
@@ -56,6 +58,7 @@ pub(crate) struct AppState {
     pub config: Arc<Config>,
     pub token: Arc<Token>,
     pub hub: Arc<events::Hub>,
+    pub list: Arc<shared_list::SharedList>,
 }
 
 /// Binds `config`'s address, then serves until the process ends. `ctx` is the context
@@ -96,6 +99,7 @@ pub fn serve(
         config: Arc::new(config),
         token: Arc::new(token),
         hub,
+        list: Arc::default(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(ASYNC_THREADS)

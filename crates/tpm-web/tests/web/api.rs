@@ -53,6 +53,8 @@ fn stop_start_restart_and_delete_do_what_the_cli_does() {
         .json();
     assert_eq!(stopped["status"], "stopped");
     assert_eq!(s.get(&name).unwrap()["status"], "stopped");
+    // A list read after the stop answered shows it, however lists are shared.
+    assert_eq!(server.get("/api/processes").status(200).json()[0]["status"], "stopped");
 
     let started = server
         .authed("POST", &format!("{path}/start"))

@@ -29,7 +29,8 @@ struct Chromium {
 impl Chromium {
     fn launch() -> Chromium {
         let profile = tempfile::tempdir().expect("a profile folder");
-        let child = Command::new(program("chromium"))
+        let log = profile.path().join("chromium.log");
+        let mut child = Command::new(program("chromium"))
             .args([
                 "--headless",
                 "--no-sandbox",
@@ -45,12 +46,16 @@ impl Chromium {
             .arg("about:blank")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("chromium's log"))
             .spawn()
             .expect("start chromium");
         let port_file = profile.path().join("DevToolsActivePort");
         let mut port = 0u16;
         wait_for("chromium's DevToolsActivePort", || {
+            if let Ok(Some(status)) = child.try_wait() {
+                let said = std::fs::read_to_string(&log).unwrap_or_default();
+                panic!("chromium exited ({status}) before it listened:\n{said}");
+            }
             port = std::fs::read_to_string(&port_file)
                 .ok()
                 .and_then(|t| t.lines().next()?.trim().parse().ok())

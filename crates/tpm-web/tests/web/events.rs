@@ -25,7 +25,12 @@ fn a_stop_in_another_shell_arrives_on_the_stream_within_a_second() {
         "the event came {late:?} after the stop"
     );
     assert_eq!(change.data["name"], name.as_str());
-    assert_eq!(change.data["previous"], "online");
+    // Seen online, or on its way down (the history wakes the poller, which may catch it).
+    assert!(
+        ["online", "stopping"].contains(&change.data["previous"].as_str().unwrap_or("")),
+        "{}",
+        change.data
+    );
     assert!(change.data["pid"].is_null());
     // The store's history says who asked.
     let asked = events.seen_or_next("event", |e| e["event"] == "stop_requested");
