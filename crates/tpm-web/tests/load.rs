@@ -240,7 +240,19 @@ fn list_throughput_with_100_processes() {
     let streams = Streams::open(&server, 50);
     let with_streams = server.rss_kib();
     drop(streams);
+    // For scale, at the same moment: `tpm list --json` from a shell, and the machine's load.
+    let mut cli: Vec<Duration> = (0..21)
+        .map(|_| {
+            let t = Instant::now();
+            s.tpm(["list", "--json"]).ok();
+            t.elapsed()
+        })
+        .collect();
+    cli.sort();
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     eprintln!(
-        "list with 100 processes: {rate:.0} requests/s; RSS {idle} KiB idle, {peak} KiB under load, {with_streams} KiB with 50 streams open"
+        "list with 100 processes: {rate:.0} requests/s; RSS {idle} KiB idle, {peak} KiB under load, {with_streams} KiB with 50 streams open; `tpm list --json` {:?} (median of 21); load average {}",
+        cli[10],
+        load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
     );
 }
