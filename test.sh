@@ -6,9 +6,9 @@
 #   --check   only check for the tools; never install; exit 69 when one is missing
 #
 # The tests start real bash scripts and real python3 and node servers, and drive bash
-# (with bash-completion), zsh, fish, tmux, headless Chromium (the dashboard's browser test) and the real Nushell (the version the plugin's
-# nu crates are pinned to). Debian packages are installed with apt-get when this runs as
-# root or with password-less sudo; Nushell comes from npm into the git-ignored .ci/cache,
+# (with bash-completion), zsh, fish, tmux, a headless Chromium (the dashboard's browser
+# test) and the real Nushell (the version the plugin's nu crates are pinned to). Debian
+# packages are installed with apt-get when this runs as root or with password-less sudo; Nushell comes from npm into the git-ignored .ci/cache,
 # which needs no root. Where something cannot be installed, nothing is built: one message
 # lists what is missing and the command that installs it.
 #
