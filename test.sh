@@ -8,9 +8,12 @@
 # The tests start real bash scripts and real python3 and node servers, and drive bash
 # (with bash-completion), zsh, fish, tmux, a headless Chromium (the dashboard's browser
 # test) and the real Nushell (the version the plugin's nu crates are pinned to). Debian
-# packages are installed with apt-get when this runs as root or with password-less sudo; Nushell comes from npm into the git-ignored .ci/cache,
-# which needs no root. Where something cannot be installed, nothing is built: one message
-# lists what is missing and the command that installs it.
+# packages are installed with apt-get when this runs as root or with password-less sudo;
+# Nushell comes from npm, and the validators the export tests run (check-jsonschema,
+# kubernetes-validate, python-hcl2, pinned in .ci/validators.txt) from PyPI into a venv,
+# both in the git-ignored .ci/cache, which needs no root. Where something cannot be
+# installed, nothing is built: one message lists what is missing and the command that
+# installs it.
 #
 # TPM_TEST_ROOT (default /) is where system files are looked for: the dependency check's own
 # test points it at a fake root.
@@ -24,7 +27,7 @@ while (($#)); do
   case "$1" in
     --check) check_only=1 ;;
     --) shift; cargo_args=("$@"); break ;;
-    -h | --help) sed -n '2,17s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,18s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) echo "test.sh: unknown argument $1" >&2; echo "usage: ./test.sh [--check] [-- ARGS for cargo test]" >&2; exit 64 ;;
   esac
   shift
@@ -35,6 +38,10 @@ root=${root%/}
 nu_version=0.115.1
 nu_cache=.ci/cache
 npm_install_nu="npm install --prefix $nu_cache --no-audit --no-fund --loglevel=error nushell@$nu_version"
+venv=$nu_cache/validators
+# The validators' versions, as .ci/validators.txt pins them.
+validators="check-jsonschema==0.39.0 kubernetes-validate==1.37.0 python-hcl2==8.1.4"
+pip_install_validators="python3 -m venv $venv && $venv/bin/pip install --quiet -r .ci/validators.txt"
 
 # A tool the tests run, and the Debian package that has it.
 tools=(bash:bash python3:python3 node:nodejs npm:npm setsid:util-linux zsh:zsh fish:fish tmux:tmux systemd-analyze:systemd)
@@ -64,6 +71,18 @@ find_nu() {
   return 1
 }
 
+# The venv with the pinned validators (the same search as crates/tpm/tests/cli/export.rs):
+# $TPM_TEST_VENV, else .ci/cache/validators; only the pinned versions count.
+find_venv() {
+  local dir=${TPM_TEST_VENV:-$PWD/$venv}
+  local query='import importlib.metadata as m; print(" ".join(p + "==" + m.version(p) for p in ["check-jsonschema", "kubernetes-validate", "python-hcl2"]))'
+  if [[ -x $dir/bin/python && $("$dir/bin/python" -c "$query" 2>/dev/null) == "$validators" ]]; then
+    echo "$dir"
+    return 0
+  fi
+  return 1
+}
+
 # Fills `missing` (what is absent) and `packages` (the Debian packages that bring it).
 survey() {
   missing=()
@@ -75,7 +94,13 @@ survey() {
   for entry in "${files[@]}"; do
     [[ -f $root${entry%%:*} ]] || { missing+=("${entry#*:}"); packages+=("${entry#*:}"); }
   done
+  # Debian's python3 makes venvs only with python3-venv.
+  if have python3 && ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+    missing+=(python3-venv)
+    packages+=(python3-venv)
+  fi
   nu_bin=$(find_nu) || nu_bin=""
+  venv_dir=$(find_venv) || venv_dir=""
 }
 
 # How packages get installed here: "" (as root), "sudo", or "no" (not possible).
@@ -106,11 +131,20 @@ if [[ -z $nu_bin ]] && ((check_only == 0)) && have npm; then
   survey
 fi
 
-if ((${#missing[@]})) || [[ -z $nu_bin ]]; then
+if [[ -z $venv_dir ]] && ((check_only == 0)) && have python3 && [[ -z ${TPM_TEST_VENV-} ]]; then
+  echo "test.sh: installing $validators (PyPI) into $venv"
+  mkdir -p "$nu_cache"
+  rm -rf "$venv"
+  eval "$pip_install_validators"
+  survey
+fi
+
+if ((${#missing[@]})) || [[ -z $nu_bin ]] || [[ -z $venv_dir ]]; then
   {
     echo "test.sh: the tests need programs this machine does not have:"
     for m in ${missing[@]+"${missing[@]}"}; do echo "  - $m"; done
     [[ -n $nu_bin ]] || echo "  - nu $nu_version (Nushell, for the plugin's tests)"
+    [[ -n $venv_dir ]] || echo "  - $validators (PyPI, in a venv, for the export tests)"
     echo "Install them, then run ./test.sh again:"
     if ((${#packages[@]})); then
       if [[ -x $root/usr/bin/apt-get ]]; then
@@ -123,16 +157,18 @@ if ((${#missing[@]})) || [[ -z $nu_bin ]]; then
       have npm || [[ " ${packages[*]} " == *" npm "* ]] || echo "  (npm, from Node.js, is needed for the next line)"
       echo "  $npm_install_nu"
     fi
+    [[ -n $venv_dir ]] || echo "  $pip_install_validators"
     if [[ $how == no ]] && ((check_only == 0)); then
       echo "(./test.sh installs them itself when run as root or with password-less sudo on Debian or Ubuntu.)"
     fi
   } >&2
   exit 69
 fi
-echo "test.sh: every tool is here (nu $nu_version at $nu_bin)"
+echo "test.sh: every tool is here (nu $nu_version at $nu_bin, the validators in $venv_dir)"
 ((check_only == 0)) || exit 0
 
 export TPM_TEST_NU="$nu_bin"
+export TPM_TEST_VENV="$venv_dir"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e

@@ -10,8 +10,8 @@
 #   tetra_tpm_start  tetra_tpm_list  tetra_tpm_stop  tetra_tpm_restart  tetra_tpm_delete
 #   tetra_tpm_logs   tetra_tpm_ports tetra_tpm_init  tetra_tpm_dump     tetra_tpm_save
 #   tetra_tpm_resurrect tetra_tpm_startup tetra_tpm_unstartup tetra_tpm_events
-#   tetra_tpm_describe tetra_tpm_doctor tetra_tpm_help tetra_tpm_completions
-#   tetra_tpm_serve
+#   tetra_tpm_describe tetra_tpm_doctor tetra_tpm_monit tetra_tpm_export
+#   tetra_tpm_help   tetra_tpm_completions tetra_tpm_serve
 #   tetra_tpm        any command: `tetra_tpm stop web-3000`
 # In an interactive bash or zsh (zsh: after compinit), Tab completes `tpm` and these
 # functions: subcommands, flags, and the names of your processes.
@@ -69,6 +69,8 @@ tetra_tpm_unstartup() { _tetra_tpm_run unstartup ${1+"$@"}; }
 tetra_tpm_events() { _tetra_tpm_run events ${1+"$@"}; }
 tetra_tpm_describe() { _tetra_tpm_run describe ${1+"$@"}; }
 tetra_tpm_doctor() { _tetra_tpm_run doctor ${1+"$@"}; }
+tetra_tpm_monit() { _tetra_tpm_run monit ${1+"$@"}; }
+tetra_tpm_export() { _tetra_tpm_run export ${1+"$@"}; }
 tetra_tpm_help() { _tetra_tpm_run help ${1+"$@"}; }
 tetra_tpm_completions() { _tetra_tpm_run completions ${1+"$@"}; }
 tetra_tpm_serve() { _tetra_tpm_run serve ${1+"$@"}; }
@@ -79,8 +81,8 @@ _tetra_tpm_each_function() {
     "$@" tetra_tpm tetra_tpm_start tetra_tpm_list tetra_tpm_stop tetra_tpm_restart \
         tetra_tpm_delete tetra_tpm_logs tetra_tpm_ports tetra_tpm_init tetra_tpm_dump \
         tetra_tpm_save tetra_tpm_resurrect tetra_tpm_startup tetra_tpm_unstartup \
-        tetra_tpm_events tetra_tpm_describe tetra_tpm_doctor tetra_tpm_help \
-        tetra_tpm_completions tetra_tpm_serve
+        tetra_tpm_events tetra_tpm_describe tetra_tpm_doctor tetra_tpm_monit \
+        tetra_tpm_export tetra_tpm_help tetra_tpm_completions tetra_tpm_serve
 }
 
 # Completion. The binary writes the registration for the running shell

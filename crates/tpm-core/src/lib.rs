@@ -13,6 +13,7 @@
 //! | `record` | the `.meta` line format: a spec, a state and an id |
 //! | `rotation` | how big logs may grow |
 //! | `secrets` | which variables are never printed |
+//! | `export` | the apps as other engines' files: systemd, Nomad, compose, Kubernetes |
 //! | `startup` | running `tpm resurrect` at boot (a systemd user unit, or cron) |
 //! | `store` | the folder layout, atomic writes, permissions |
 //! | `lock` | the supervisor-alive lock |
@@ -31,6 +32,7 @@ pub mod context;
 pub mod ecosystem;
 pub mod error;
 pub mod events;
+pub mod export;
 pub mod info;
 pub mod lock;
 pub mod logs;

@@ -40,6 +40,45 @@ impl Default for Policy {
     }
 }
 
+impl Policy {
+    /// The delays before `n` restarts in a row when no run lasts long enough to reset the
+    /// backoff: what other engines' settings are derived from (see `export`). Computed by
+    /// the [`Tracker`] itself, so it cannot drift from what a supervisor does.
+    pub fn delays(&self, n: u32) -> Vec<Duration> {
+        let mut tracker = Tracker::new(Policy {
+            autorestart: true,
+            max_restarts: 0,
+            ..*self
+        });
+        (0..n)
+            .map(|_| match tracker.on_exit(QUICK_EXIT) {
+                Decision::Restart(delay) => delay,
+                Decision::Stay | Decision::GiveUp { .. } => MAX_DELAY,
+            })
+            .collect()
+    }
+
+    /// How many restarts in a row come before the delay stops growing (0 when it never
+    /// grows: a zero delay, or one at or past [`MAX_DELAY`]).
+    pub fn steps_to_cap(&self) -> u32 {
+        let mut delay = self.restart_delay;
+        let mut steps = 0;
+        while !delay.is_zero() && delay < MAX_DELAY {
+            delay = (delay * 2).min(MAX_DELAY);
+            steps += 1;
+        }
+        steps
+    }
+
+    /// The longest time `exits` quick exits in a row can take: each run under
+    /// [`QUICK_EXIT`], with the backoff's delays between them. A crash loop that makes a
+    /// supervisor give up fits in `crash_loop_span(max_restarts)`.
+    pub fn crash_loop_span(&self, exits: u32) -> Duration {
+        let waits: Duration = self.delays(exits.saturating_sub(1)).into_iter().sum();
+        QUICK_EXIT * exits + waits
+    }
+}
+
 /// What to do after an unasked exit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
@@ -185,5 +224,34 @@ mod tests {
         });
         let got = delays(&mut t, &[QUICK; 3]);
         assert_eq!(got[2], Decision::GiveUp { quick_exits: 3 });
+    }
+
+    #[test]
+    fn the_backoff_seen_from_outside() {
+        let p = Policy::default();
+        let ms: Vec<u64> = p.delays(10).iter().map(|d| d.as_millis() as u64).collect();
+        assert_eq!(
+            ms,
+            [100, 200, 400, 800, 1600, 3200, 6400, 12800, 15000, 15000]
+        );
+        // 100 ms doubles 8 times before the 15 s cap stops it.
+        assert_eq!(p.steps_to_cap(), 8);
+        // 10 quick exits: 10 runs under 1 s and the 9 delays between them.
+        assert_eq!(
+            p.crash_loop_span(10),
+            Duration::from_millis(10_000 + 40_500)
+        );
+        let zero = Policy {
+            restart_delay: Duration::ZERO,
+            ..p
+        };
+        assert_eq!(zero.steps_to_cap(), 0);
+        assert_eq!(zero.crash_loop_span(3), Duration::from_secs(3));
+        let slow = Policy {
+            restart_delay: Duration::from_secs(20),
+            ..p
+        };
+        assert_eq!(slow.steps_to_cap(), 0);
+        assert_eq!(slow.delays(2), [Duration::from_secs(20); 2]);
     }
 }

@@ -20,6 +20,7 @@ use std::process::{Command, Stdio};
 
 use crate::context::Context;
 use crate::error::{Error, Result};
+use crate::export::systemd::{quote_exec, quote_value};
 use crate::target::which;
 
 /// The first line of the unit, and the end of the crontab line: what `unstartup` looks for.
@@ -206,7 +207,7 @@ pub fn uninstall(ctx: &Context) -> Result<Outcome> {
     Ok(out)
 }
 
-/// The unit file. Values are quoted for systemd (`"..."` with `\` escapes, `%` doubled).
+/// The unit file. Values are quoted for systemd as `tpm export systemd` quotes them.
 fn unit(bin: &str, tetra_dir: &str, path: &str) -> String {
     format!(
         "{MARKER}: `tpm unstartup` removes this file.
@@ -228,18 +229,10 @@ TimeoutStopSec=120
 [Install]
 WantedBy=default.target
 ",
-        systemd_quote(&format!("TETRA_DIR={tetra_dir}")),
-        systemd_quote(&format!("PATH={path}")),
-        systemd_quote(bin),
+        quote_value(&format!("TETRA_DIR={tetra_dir}")),
+        quote_value(&format!("PATH={path}")),
+        quote_exec(bin),
     )
-}
-
-fn systemd_quote(value: &str) -> String {
-    let escaped = value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('%', "%%");
-    format!("\"{escaped}\"")
 }
 
 /// `~/.config/systemd/user` (or under `XDG_CONFIG_HOME`).
@@ -333,7 +326,7 @@ mod tests {
 
     #[test]
     fn values_are_quoted_for_systemd() {
-        assert_eq!(systemd_quote(r#"a b"c\d%e"#), r#""a b\"c\\d%%e""#);
+        assert_eq!(quote_value(r#"a b"c\d%e"#), r#""a b\"c\\d%%e""#);
         let text = unit("/opt/my tpm/tpm", "/home/u/tetra", "/usr/bin:/bin");
         assert!(text.starts_with(MARKER));
         assert!(

@@ -39,6 +39,8 @@ pub enum Command {
     Ports(JsonFlag),
     /// Show what happened: starts, exits, restarts, verdicts, stops (newest last)
     Events(EventsArgs),
+    /// A live view of every process: CPU and memory over the last minute, logs, keys to act
+    Monit,
     /// Check the store and the machine: ports held by others, orphans, unreadable records
     Doctor(JsonFlag),
     /// Everything about one process: spec, state, process tree, logs, last events
@@ -56,6 +58,8 @@ pub enum Command {
     Init(InitArgs),
     /// Print processes as an ecosystem file that `tpm start` reads back
     Dump(DumpArgs),
+    /// Write processes as files another engine runs: systemd, Nomad, compose, Kubernetes
+    Export(ExportArgs),
     /// Print the shell script that makes Tab complete tpm's commands and process names
     Completions(CompletionsArgs),
     /// Serve the web dashboard and the HTTP API (http://127.0.0.1:4444/)
@@ -256,6 +260,62 @@ pub struct DumpArgs {
     /// The same as --format json
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Secrets are never written: the files take them from where each engine keeps them, and tpm says on stderr what to fill in.\nExamples:\n  tpm export systemd -o ~/.config/systemd/user   # then: systemctl --user daemon-reload\n  tpm export nomad api-3000 --format json\n  tpm export compose ecosystem.config.js --image node:22 -o deploy\n  tpm export kubernetes all --image registry.example/app:1.0 > tpm-apps.yaml"
+)]
+pub struct ExportArgs {
+    /// The engine to write files for
+    #[arg(value_enum)]
+    pub engine: ExportEngine,
+    /// Processes (names, ids, `all`, patterns) or an ecosystem file (its apps, without
+    /// starting them); default: every process
+    #[arg(value_name = "NAME|ID|all|FILE", add = ArgValueCompleter::new(complete::process_names))]
+    pub targets: Vec<String>,
+    #[command(flatten)]
+    pub file: FileArgs,
+    /// Write the files into DIR (created if needed) instead of printing them
+    #[arg(long, short = 'o', value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
+    pub output: Option<std::path::PathBuf>,
+    /// With -o: replace files that tpm export did not write
+    #[arg(long, requires = "output")]
+    pub force: bool,
+    /// compose, kubernetes: the container image to run the apps in (required there)
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
+    /// systemd: units for your user's manager, `systemctl --user` (the default)
+    #[arg(long, conflicts_with = "system")]
+    pub user: bool,
+    /// systemd: system units, run as you (User=)
+    #[arg(long)]
+    pub system: bool,
+    /// systemd: the version of the systemd that will run the units (default: this machine's)
+    #[arg(long, value_name = "N")]
+    pub systemd_version: Option<u32>,
+    /// nomad: a job file (hcl, the default) or the HTTP API's JSON (json)
+    #[arg(long, value_enum)]
+    pub format: Option<NomadFormatArg>,
+    /// Print what was written (or the files, without -o) as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The engines `tpm export` writes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportEngine {
+    Systemd,
+    Nomad,
+    Compose,
+    Kubernetes,
+}
+
+/// Nomad's job formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NomadFormatArg {
+    Hcl,
+    Json,
 }
 
 /// The ecosystem file formats.

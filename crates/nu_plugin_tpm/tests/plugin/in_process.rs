@@ -128,7 +128,7 @@ fn cli_commands() -> Vec<CliCommand> {
 /// The CLI's commands the plugin does not have yet (the plugin's `commands::CLI_ONLY`: `tpm
 /// WORD` in Nushell says to run `^tpm WORD`). Each must still be missing from the plugin and
 /// present in the CLI, so the list shrinks as they are added.
-const CLI_ONLY: [&str; 7] = [
+const CLI_ONLY: [&str; 8] = [
     "resurrect",
     "save",
     "startup",
@@ -136,6 +136,7 @@ const CLI_ONLY: [&str; 7] = [
     "events",
     "describe",
     "doctor",
+    "monit",
 ];
 
 #[test]

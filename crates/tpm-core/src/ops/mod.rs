@@ -10,6 +10,7 @@ mod cleanup;
 mod describe;
 mod doctor;
 mod dump;
+mod export;
 mod history;
 mod list;
 mod plan;

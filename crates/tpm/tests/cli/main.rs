@@ -6,10 +6,12 @@
 mod completion;
 mod ecosystem;
 mod exit_codes;
+mod export;
 mod history;
 mod interactive_completion;
 mod lifecycle;
 mod logs;
+mod monit;
 mod naming_and_port;
 mod real_servers;
 mod restart_policy;

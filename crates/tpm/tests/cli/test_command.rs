@@ -104,6 +104,15 @@ fn the_check_names_each_missing_tool_and_the_apt_and_npm_commands() {
         ),
         "{err}"
     );
+    // The export tests' validators, from PyPI into a venv: no root needed.
+    assert!(
+        err.contains("  - check-jsonschema==0.39.0 kubernetes-validate==1.37.0 python-hcl2==8.1.4 (PyPI, in a venv, for the export tests)\n"),
+        "{err}"
+    );
+    assert!(
+        err.contains("  python3 -m venv .ci/cache/validators && .ci/cache/validators/bin/pip install --quiet -r .ci/validators.txt\n"),
+        "{err}"
+    );
     assert!(out.stdout.is_empty(), "nothing was built or run");
 }
 
@@ -136,6 +145,13 @@ fn the_check_passes_when_every_tool_is_there() {
         .join(".ci/cache/node_modules/@nushell/linux-x64/bin/nu");
     fs::create_dir_all(nu.parent().unwrap()).unwrap();
     m.stub(&nu, "echo 0.115.1");
+    // The validators' venv, with the pinned versions.
+    let python = m.dir.path().join(".ci/cache/validators/bin/python");
+    fs::create_dir_all(python.parent().unwrap()).unwrap();
+    m.stub(
+        &python,
+        "echo check-jsonschema==0.39.0 kubernetes-validate==1.37.0 python-hcl2==8.1.4",
+    );
     let out = m.check();
     assert_eq!(
         out.status.code(),
@@ -150,4 +166,29 @@ fn the_check_passes_when_every_tool_is_there() {
     let out = m.check();
     assert_eq!(out.status.code(), Some(69));
     assert!(String::from_utf8_lossy(&out.stderr).contains("  - nu 0.115.1"));
+
+    // Nor do other validator versions: the export tests are checked against these.
+    m.stub(&nu, "echo 0.115.1");
+    m.stub(
+        &python,
+        "echo check-jsonschema==0.38.0 kubernetes-validate==1.37.0 python-hcl2==8.1.4",
+    );
+    let out = m.check();
+    assert_eq!(out.status.code(), Some(69));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("  - check-jsonschema==0.39.0"));
+}
+
+#[test]
+fn a_python3_that_cannot_make_venvs_asks_for_python3_venv() {
+    let m = FakeMachine::new(ALL_BUT_FISH_AND_NU, true);
+    // Debian's python3 without python3-venv: `import ensurepip` fails.
+    m.stub(&m.bin().join("python3"), "exit 1");
+    let out = m.check();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(69), "{err}");
+    assert!(err.contains("  - python3-venv\n"), "{err}");
+    assert!(
+        err.contains("  sudo apt-get install -y fish bash-completion python3-venv\n"),
+        "{err}"
+    );
 }

@@ -226,6 +226,8 @@ fn every_tpm_command_has_a_tetra_function_that_completes_like_it() {
         .skip_while(|l| *l != "Commands:")
         .skip(1)
         .take_while(|l| !l.is_empty())
+        // A command's line is indented by two; a wrapped description's, by more.
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
         .filter_map(|l| l.split_whitespace().next())
         .collect();
     assert!(commands.contains(&"completions"), "{commands:?}");

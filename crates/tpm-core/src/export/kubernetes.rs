@@ -1,0 +1,216 @@
+//! Kubernetes: `tpm-apps.yaml`, with a Deployment and a Service per app (`kubectl apply -f
+//! tpm-apps.yaml`), each in the image given with `--image`, which must hold the apps'
+//! programs and files at the paths tpm ran them from.
+//!
+//! The mapping:
+//! - argv → the container's `command` (the program) and `args`: exactly this argv, whatever
+//!   the image's ENTRYPOINT and CMD. `workingDir` is the cwd.
+//! - The environment, `PORT` included, as `env`; secrets as `valueFrom.secretKeyRef` into
+//!   a Secret named `NAME-secrets` that the user creates (the notes say how).
+//! - The port → `containerPort`, a Service on the same port, and a TCP readiness probe on
+//!   it (tpm does not know the app speaks HTTP).
+//! - The restart policy does not map: a Deployment's pods always restart
+//!   (`restartPolicy: Always` is the only one allowed), with Kubernetes' own backoff
+//!   (CrashLoopBackOff: 10 s doubling to 5 min, reset after 10 min up), and never give
+//!   up: `max_restarts`, `restart_delay` and `autorestart` off have no counterpart. They
+//!   are kept as annotations, for the reader.
+//! - Stopping: Kubernetes sends TERM to the container's first process, waits
+//!   `terminationGracePeriodSeconds` (the kill timeout, in whole seconds, rounded up), then
+//!   KILL. A shell script as process 1 ignores TERM: the image should run an init (tini).
+//! - `replicas` is the number of instances (1).
+//! - `$` in values is written `$$` (Kubernetes expands `$(VAR)` in command, args and env).
+//!
+//! Names: Kubernetes wants lowercase DNS labels, so `api_v2.x-3000` becomes `api-v2-x-3000`
+//! (prefixed `tpm-` when it would not begin with a letter); two apps that would get the
+//! same name are an error. The tpm name is kept in the `tpm/name` annotation.
+
+use serde_json::{json, Value as Json};
+
+use super::{ExportFile, Prepared, INSTANCES, MARKER, SET};
+use crate::error::{Error, Result};
+
+/// The longest DNS label.
+const MAX_NAME: usize = 63;
+
+pub(super) fn render(
+    apps: &[Prepared],
+    image: &str,
+    notes: &mut Vec<String>,
+) -> Result<Vec<ExportFile>> {
+    let mut names: Vec<(String, &str)> = Vec::new();
+    let mut text = format!("# {MARKER}: running it again replaces this file.\n");
+    for app in apps {
+        let name = dns_name(app.name.as_str());
+        if let Some((_, other)) = names.iter().find(|(n, _)| *n == name) {
+            return Err(Error::Usage(format!(
+                "{} and {other} would both be named {name} in Kubernetes (lowercase letters, digits and '-'); rename one",
+                app.name
+            )));
+        }
+        names.push((name.clone(), app.name.as_str()));
+        for doc in [deployment(app, &name, image, notes), service(app, &name)] {
+            let yaml = yaml_serde::to_string(&doc)
+                .map_err(|e| Error::Usage(format!("cannot write the manifests: {e}")))?;
+            text.push_str("---\n");
+            text.push_str(&yaml);
+        }
+    }
+    Ok(vec![ExportFile {
+        path: format!("{SET}.yaml").into(),
+        text,
+    }])
+}
+
+/// `name` as a DNS label: lowercase letters, digits and `-`, beginning with a letter.
+fn dns_name(name: &str) -> String {
+    let mut out: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    if !out.starts_with(|c: char| c.is_ascii_lowercase()) {
+        out.insert_str(0, "tpm-");
+    }
+    out.truncate(MAX_NAME);
+    while out.ends_with('-') {
+        out.pop();
+    }
+    out
+}
+
+fn labels(name: &str) -> Json {
+    json!({ "app.kubernetes.io/name": name, "app.kubernetes.io/part-of": SET })
+}
+
+fn deployment(app: &Prepared, name: &str, image: &str, notes: &mut Vec<String>) -> Json {
+    let p = app.policy();
+    let mut env: Vec<Json> = app
+        .env
+        .iter()
+        .map(|(k, v)| json!({ "name": k, "value": literal(v) }))
+        .collect();
+    let secret = format!("{name}-secrets");
+    for key in &app.secrets {
+        env.push(json!({
+            "name": key,
+            "valueFrom": { "secretKeyRef": { "name": secret, "key": key } },
+        }));
+    }
+    if !app.secrets.is_empty() {
+        let from: Vec<String> = app
+            .secrets
+            .iter()
+            .map(|k| format!("--from-literal={k}=..."))
+            .collect();
+        notes.push(format!(
+            "{SET}.yaml: {} needs {}: kubectl create secret generic {secret} {}",
+            app.name,
+            app.secrets.join(", "),
+            from.join(" ")
+        ));
+    }
+    let grace = p.kill_timeout.as_millis().div_ceil(1000) as u64;
+    let policy_note = if !p.autorestart {
+        "tpm: autorestart off (a Deployment always restarts its pods)".to_string()
+    } else if p.max_restarts > 0 {
+        format!(
+            "tpm: errored after {} quick exits in a row; first delay {}ms, doubling to 15s (Kubernetes: CrashLoopBackOff, never gives up)",
+            p.max_restarts,
+            p.restart_delay.as_millis()
+        )
+    } else {
+        format!(
+            "tpm: never gives up; first delay {}ms, doubling to 15s (Kubernetes: CrashLoopBackOff)",
+            p.restart_delay.as_millis()
+        )
+    };
+    json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {
+            "name": name,
+            "labels": labels(name),
+            "annotations": { "tpm/name": app.name.as_str(), "tpm/restart": policy_note },
+        },
+        "spec": {
+            "replicas": INSTANCES,
+            "selector": { "matchLabels": { "app.kubernetes.io/name": name } },
+            "template": {
+                "metadata": { "labels": labels(name) },
+                "spec": {
+                    "restartPolicy": "Always",
+                    "terminationGracePeriodSeconds": grace,
+                    "containers": [{
+                        "name": name,
+                        "image": image,
+                        "command": [literal(&app.argv[0])],
+                        "args": app.argv[1..].iter().map(|a| literal(a)).collect::<Vec<_>>(),
+                        "workingDir": literal(&app.spec.cwd),
+                        "env": env,
+                        "ports": [{ "name": "app", "containerPort": app.spec.port, "protocol": "TCP" }],
+                        "readinessProbe": {
+                            "tcpSocket": { "port": app.spec.port },
+                            "periodSeconds": 5,
+                        },
+                    }],
+                },
+            },
+        },
+    })
+}
+
+fn service(app: &Prepared, name: &str) -> Json {
+    json!({
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {
+            "name": name,
+            "labels": labels(name),
+            "annotations": { "tpm/name": app.name.as_str() },
+        },
+        "spec": {
+            "selector": { "app.kubernetes.io/name": name },
+            "ports": [{
+                "name": "app",
+                "port": app.spec.port,
+                "targetPort": app.spec.port,
+                "protocol": "TCP",
+            }],
+        },
+    })
+}
+
+/// `value` as Kubernetes reads it back: `$` doubled, so no `$(VAR)` is expanded.
+fn literal(value: &str) -> String {
+    value.replace('$', "$$")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::app;
+    use super::super::{render, Engine, ExportOptions};
+    use super::*;
+
+    #[test]
+    fn names_become_dns_labels() {
+        assert_eq!(dns_name("api_v2.X-3000"), "api-v2-x-3000");
+        assert_eq!(dns_name("3000-x"), "tpm-3000-x");
+        assert_eq!(dns_name(&"a".repeat(100)).len(), MAX_NAME);
+    }
+
+    #[test]
+    fn two_apps_with_one_dns_name_are_refused() {
+        let apps = [app("a.b-3000", &["sh"], &[]), app("a_b-3000", &["sh"], &[])];
+        let options = ExportOptions {
+            image: Some("busybox".into()),
+            ..ExportOptions::default()
+        };
+        let err = render(Engine::Kubernetes, &apps, &options).unwrap_err();
+        assert!(err.to_string().contains("a-b-3000"), "{err}");
+    }
+}

@@ -1,0 +1,461 @@
+//! `tpm export`: the same apps as files other engines run, each checked by a real validator
+//! (`systemd-analyze verify`, `check-jsonschema` with the compose spec, `kubernetes-validate`,
+//! python-hcl2 for the Nomad job file) and read back field by field: exact argv, cwd,
+//! environment with PORT, the port, the restart and stop policy; secrets never written.
+//!
+//! The PyPI validators live in a venv that `./test.sh` makes (`TPM_TEST_VENV`, else
+//! `.ci/cache/validators`); without it these tests fail and say how to get it.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+use tpm_testkit::{program, Run, Sandbox};
+
+/// The secret's value: no exported file may contain it.
+const SECRET: &str = "hunter2-do-not-print";
+
+/// The arguments of the script app: spaces, quotes, `$`, `%`, `${}`, `;`.
+const ARGS: [&str; 6] = ["--label", "a b", "$HOME", "100%", "${x} %{y}", ";"];
+
+/// A venv tool, or a failure that says how to get it.
+fn validator(tool: &str) -> PathBuf {
+    let venv = std::env::var_os("TPM_TEST_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.ci/cache/validators")
+        });
+    let path = venv.join("bin").join(tool);
+    assert!(
+        path.is_file(),
+        "{} is missing: ./test.sh installs the validators, or run\n  python3 -m venv .ci/cache/validators && .ci/cache/validators/bin/pip install -r .ci/validators.txt",
+        path.display()
+    );
+    path
+}
+
+/// Two apps in an ecosystem file: a script in its own folder with arguments, variables, a
+/// secret, a port and a policy; and a command string.
+fn apps(s: &Sandbox) -> PathBuf {
+    s.file(
+        "api/server.sh",
+        "#!/usr/bin/env bash\necho \"$GREETING on $PORT\"\nexec sleep 100000\n",
+        0o755,
+    );
+    let file = serde_json::json!({
+        "apps": [
+            {
+                "name": "api",
+                "script": "server.sh",
+                "args": ARGS,
+                "cwd": "api",
+                "port": 4000,
+                "env": { "GREETING": "hello \"world\" $USER 50%", "DB_PASSWORD": SECRET },
+                "max_restarts": 3,
+                "kill_timeout": 5000,
+            },
+            {
+                "name": "web",
+                "script": "sleep 100000 7777",
+                "restart_delay": "2s",
+                "max_restarts": 0,
+            },
+        ]
+    });
+    s.file("apps.json", &file.to_string(), 0o644)
+}
+
+/// Apps started by tpm (so exported from the store, with the PATH they run with).
+fn started(s: &Sandbox) {
+    let file = apps(s);
+    // The apps listen on nothing: --force, so that whatever else on this machine holds
+    // their ports (a server, another test) does not matter.
+    s.tpm(["start", file.to_str().unwrap(), "--force"]).ok();
+}
+
+fn export(s: &Sandbox, args: &[&str]) -> Run {
+    let run = s.tpm([&["export"], args].concat());
+    assert!(
+        !run.stdout.contains(SECRET) && !run.stderr.contains(SECRET),
+        "a secret was printed:\n{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    run
+}
+
+/// Exports into a fresh folder; returns it.
+fn export_to(s: &Sandbox, folder: &str, args: &[&str]) -> PathBuf {
+    let dir = s.path().join(folder);
+    let run = export(s, &[args, &["-o", dir.to_str().unwrap()]].concat());
+    run.ok();
+    for entry in fs::read_dir(&dir).unwrap() {
+        let text = fs::read_to_string(entry.unwrap().path()).unwrap();
+        assert!(!text.contains(SECRET), "a secret was written:\n{text}");
+    }
+    dir
+}
+
+fn run(command: &mut Command) -> Run {
+    Run::from_output(command.output().expect("run the validator"))
+}
+
+/// YAML or HCL read by the venv's Python into JSON.
+fn python_json(script: &str, file: &Path) -> Value {
+    let out = run(Command::new(validator("python"))
+        .arg("-c")
+        .arg(script)
+        .arg(file));
+    out.ok();
+    out.json()
+}
+
+const YAML_TO_JSON: &str =
+    "import json, sys, yaml\nprint(json.dumps(list(yaml.safe_load_all(open(sys.argv[1])))))";
+
+/// python-hcl2 keeps strings as HCL wrote them (quoted, escaped): decoded here, so the
+/// values read back are the strings Nomad gets.
+const HCL_TO_JSON: &str = r#"
+import json, sys, hcl2
+from hcl2.utils import SerializationOptions
+def text(s):
+    if len(s) >= 2 and s[0] == '"' and s[-1] == '"':
+        return json.loads(s).replace("$${", "${").replace("%%{", "%{")
+    return s
+def norm(v):
+    if isinstance(v, dict):
+        return {text(k): norm(x) for k, x in v.items() if k not in ("__is_block__", "__comments__")}
+    if isinstance(v, list):
+        return [norm(x) for x in v]
+    if isinstance(v, str):
+        return text(v)
+    return v
+doc = hcl2.load(open(sys.argv[1]), serialization_options=SerializationOptions(with_comments=False))
+print(json.dumps(norm(doc)))
+"#;
+
+fn env_of(list: &Value) -> Vec<(String, String)> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| Some((e["name"].as_str()?.into(), e["value"].as_str()?.into())))
+        .collect()
+}
+
+#[test]
+fn systemd_units_pass_systemd_analyze_verify_with_the_exact_argv_env_and_policy() {
+    let s = Sandbox::new();
+    started(&s);
+    let user = export_to(&s, "user", &["systemd", "--user"]);
+    let system = export_to(&s, "system", &["systemd", "--system", "all"]);
+    let runtime = tempfile::tempdir().unwrap();
+    for (dir, mode) in [(&user, Some("--user")), (&system, None)] {
+        let mut files: Vec<PathBuf> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        let names: Vec<String> = files
+            .iter()
+            .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "tpm-api-4000.service",
+                "tpm-apps.target",
+                "tpm-web-7777.service"
+            ]
+        );
+        let mut verify = Command::new(program("systemd-analyze"));
+        verify.env("XDG_RUNTIME_DIR", runtime.path());
+        verify.args(mode).arg("verify").args(&files);
+        let out = run(&mut verify);
+        // verify exits 0 on many complaints: its stderr is the real check.
+        assert!(
+            out.code == 0 && out.stderr.trim().is_empty(),
+            "{mode:?}: {}\n{}",
+            out.stderr,
+            fs::read_to_string(&files[0]).unwrap()
+        );
+    }
+    let unit = fs::read_to_string(user.join("tpm-api-4000.service")).unwrap();
+    let script = s.path().join("api/server.sh");
+    let exec = format!(
+        "ExecStart=\"{}\" \"--label\" \"a b\" \"$$HOME\" \"100%%\" \"$${{x}} %%{{y}}\" \\;\n",
+        script.display()
+    );
+    for line in [
+        exec.as_str(),
+        &format!("WorkingDirectory={}\n", s.path().join("api").display()),
+        "Environment=\"GREETING=hello \\\"world\\\" $USER 50%%\"\n",
+        "Environment=\"PORT=4000\"\n",
+        "Environment=\"TPM_NAME=api-4000\"\n",
+        "EnvironmentFile=%E/tpm/api-4000.env\n",
+        "Restart=always\n",
+        "RestartSec=100ms\n",
+        "StartLimitBurst=3\n",
+        "StartLimitIntervalSec=3300ms\n",
+        "KillMode=control-group\n",
+        "KillSignal=SIGTERM\n",
+        "TimeoutStopSec=5s\n",
+    ] {
+        assert!(unit.contains(line), "{line}not in:\n{unit}");
+    }
+    assert!(unit.contains("\nEnvironment=\"PATH="), "{unit}");
+    let web = fs::read_to_string(system.join("tpm-web-7777.service")).unwrap();
+    let sleep = program("sleep");
+    assert!(
+        web.contains(&format!(
+            "ExecStart=\"{}\" \"100000\" \"7777\"\n",
+            sleep.display()
+        )),
+        "{web}"
+    );
+    assert!(web.contains("\nStartLimitIntervalSec=0\n"), "{web}");
+    assert!(web.contains("\nUser="), "{web}");
+    let target = fs::read_to_string(system.join("tpm-apps.target")).unwrap();
+    assert!(target.contains("Wants=tpm-api-4000.service tpm-web-7777.service\n"));
+    assert!(target.contains("WantedBy=multi-user.target\n"));
+}
+
+#[test]
+fn the_nomad_job_file_parses_as_hcl_and_holds_every_field() {
+    let s = Sandbox::new();
+    started(&s);
+    let dir = export_to(&s, "nomad", &["nomad"]);
+    let job = python_json(HCL_TO_JSON, &dir.join("tpm-apps.nomad.hcl"));
+    let job = &job["job"][0]["tpm-apps"];
+    assert_eq!(job["type"], "service");
+    let api = &job["group"][0]["api-4000"];
+    assert_eq!(api["count"], 1);
+    assert_eq!(api["network"][0]["port"][0]["app"]["static"], 4000);
+    let restart = &api["restart"][0];
+    assert_eq!(restart["attempts"], 2);
+    assert_eq!(restart["mode"], "fail");
+    assert_eq!(restart["delay"], "100ms");
+    assert_eq!(restart["interval"], "5s");
+    assert_eq!(api["reschedule"][0]["attempts"], 0);
+    let task = &api["task"][0]["api-4000"];
+    assert_eq!(task["driver"], "raw_exec");
+    assert_eq!(task["kill_timeout"], "5s");
+    assert_eq!(task["kill_signal"], "SIGTERM");
+    let config = &task["config"][0];
+    assert_eq!(
+        config["command"],
+        s.path().join("api/server.sh").to_str().unwrap()
+    );
+    assert_eq!(config["args"], serde_json::json!(ARGS));
+    assert_eq!(config["work_dir"], s.path().join("api").to_str().unwrap());
+    let env = &task["env"];
+    assert_eq!(env["GREETING"], "hello \"world\" $USER 50%");
+    assert_eq!(env["PORT"], "4000");
+    assert_eq!(env["TPM_NAME"], "api-4000");
+    assert!(env["PATH"].is_string(), "{env}");
+    // The secret is an input variable the job cannot run without.
+    assert_eq!(env["DB_PASSWORD"], "${var.secret_api_4000_DB_PASSWORD}");
+    let web = &job["group"][1]["web-7777"];
+    assert_eq!(web["restart"][0]["mode"], "delay");
+    assert!(web.get("reschedule").is_none(), "{web}");
+
+    // The API's JSON: PascalCase, durations in nanoseconds.
+    let out = export(&s, &["nomad", "--format", "json", "api-4000"]);
+    out.ok();
+    let job = &out.json()["Job"];
+    assert_eq!(job["ID"], "tpm-apps");
+    let group = &job["TaskGroups"][0];
+    assert_eq!(group["Networks"][0]["ReservedPorts"][0]["Value"], 4000);
+    assert_eq!(group["RestartPolicy"]["Delay"], 100_000_000u64);
+    let task = &group["Tasks"][0];
+    assert_eq!(task["KillTimeout"], 5_000_000_000u64);
+    assert_eq!(task["Config"]["args"], serde_json::json!(ARGS));
+    assert_eq!(task["Env"]["DB_PASSWORD"], "<fill in DB_PASSWORD>");
+    assert!(out.stderr.contains("DB_PASSWORD"), "{}", out.stderr);
+}
+
+#[test]
+fn the_compose_file_passes_the_compose_spec_and_keeps_values_literal() {
+    let s = Sandbox::new();
+    started(&s);
+    let dir = export_to(&s, "compose", &["compose", "--image", "python:3.11-slim"]);
+    let file = dir.join("compose.yaml");
+    let out = run(Command::new(validator("check-jsonschema"))
+        .args(["--builtin-schema", "vendor.compose-spec"])
+        .arg(&file));
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let doc = &python_json(YAML_TO_JSON, &file)[0];
+    let api = &doc["services"]["api-4000"];
+    assert_eq!(api["image"], "python:3.11-slim");
+    let script = s.path().join("api/server.sh");
+    assert_eq!(api["entrypoint"], serde_json::json!([script]));
+    // `$` doubled: compose reads `$$` as `$`, so the argv is exactly tpm's.
+    let doubled: Vec<String> = ARGS.iter().map(|a| a.replace('$', "$$")).collect();
+    assert_eq!(api["command"], serde_json::json!(doubled));
+    assert_eq!(api["working_dir"], s.path().join("api").to_str().unwrap());
+    assert_eq!(api["environment"]["PORT"], "4000");
+    assert_eq!(api["environment"]["GREETING"], "hello \"world\" $$USER 50%");
+    assert_eq!(
+        api["environment"]["DB_PASSWORD"],
+        "${DB_PASSWORD:?set DB_PASSWORD for api-4000}"
+    );
+    assert!(api["environment"].get("PATH").is_none());
+    assert_eq!(api["ports"][0]["target"], 4000);
+    assert_eq!(api["restart"], "unless-stopped");
+    assert_eq!(api["stop_grace_period"], "5s");
+    assert_eq!(api["stop_signal"], "SIGTERM");
+    assert_eq!(
+        doc["services"]["web-7777"]["entrypoint"],
+        serde_json::json!(["sleep"])
+    );
+}
+
+#[test]
+fn kubernetes_manifests_pass_kubernetes_validate_with_a_deployment_and_service_per_app() {
+    let s = Sandbox::new();
+    started(&s);
+    let dir = export_to(
+        &s,
+        "k8s",
+        &["kubernetes", "--image", "registry.example/app:1.0"],
+    );
+    let file = dir.join("tpm-apps.yaml");
+    let out = run(Command::new(validator("kubernetes-validate"))
+        .arg("--strict")
+        .arg(&file));
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let docs = python_json(YAML_TO_JSON, &file);
+    let kinds: Vec<&str> = docs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| !d.is_null())
+        .map(|d| d["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["Deployment", "Service", "Deployment", "Service"]);
+    let deployment = &docs[0];
+    assert_eq!(deployment["spec"]["replicas"], 1);
+    let pod = &deployment["spec"]["template"]["spec"];
+    assert_eq!(pod["terminationGracePeriodSeconds"], 5);
+    let c = &pod["containers"][0];
+    assert_eq!(
+        c["command"],
+        serde_json::json!([s.path().join("api/server.sh")])
+    );
+    let doubled: Vec<String> = ARGS.iter().map(|a| a.replace('$', "$$")).collect();
+    assert_eq!(c["args"], serde_json::json!(doubled));
+    assert_eq!(c["workingDir"], s.path().join("api").to_str().unwrap());
+    assert_eq!(c["ports"][0]["containerPort"], 4000);
+    assert_eq!(c["readinessProbe"]["tcpSocket"]["port"], 4000);
+    let env = env_of(&c["env"]);
+    assert!(env.contains(&("PORT".into(), "4000".into())), "{env:?}");
+    assert!(
+        env.contains(&("TPM_NAME".into(), "api-4000".into())),
+        "{env:?}"
+    );
+    let secret = c["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "DB_PASSWORD")
+        .unwrap();
+    assert_eq!(
+        secret["valueFrom"]["secretKeyRef"]["name"],
+        "api-4000-secrets"
+    );
+    assert_eq!(docs[1]["spec"]["ports"][0]["port"], 4000);
+}
+
+#[test]
+fn an_ecosystem_file_is_exported_without_starting_anything() {
+    let s = Sandbox::new();
+    let file = apps(&s);
+    let out = export(
+        &s,
+        &[
+            "compose",
+            file.to_str().unwrap(),
+            "--image",
+            "x",
+            "--only",
+            "web",
+        ],
+    );
+    out.ok();
+    assert!(out.stdout.contains("web-7777:"), "{}", out.stdout);
+    assert!(!out.stdout.contains("api-4000"), "{}", out.stdout);
+    assert!(s.list().is_empty());
+}
+
+#[test]
+fn secrets_are_never_written_and_stderr_says_what_to_fill_in() {
+    let s = Sandbox::new();
+    let file = apps(&s);
+    let file = file.to_str().unwrap();
+    for (args, says) in [
+        (vec!["systemd", file], "~/.config/tpm/api-4000.env"),
+        (
+            vec!["nomad", file],
+            "nomad job run -var secret_api_4000_DB_PASSWORD=",
+        ),
+        (vec!["compose", file, "--image", "x"], "set DB_PASSWORD"),
+        (
+            vec!["kubernetes", file, "--image", "x"],
+            "kubectl create secret generic api-4000-secrets --from-literal=DB_PASSWORD=",
+        ),
+    ] {
+        let out = export(&s, &args);
+        out.ok();
+        assert!(out.stderr.contains(says), "{args:?}: {}", out.stderr);
+    }
+}
+
+#[test]
+fn containers_need_an_image_and_flags_belong_to_their_engine() {
+    let s = Sandbox::new();
+    let file = apps(&s);
+    let file = file.to_str().unwrap();
+    for engine in ["compose", "kubernetes"] {
+        let out = export(&s, &[engine, file]);
+        out.code(64);
+        assert!(out.stderr.contains("--image"), "{}", out.stderr);
+        assert!(out.stderr.contains("help:"), "{}", out.stderr);
+    }
+    let out = export(&s, &["systemd", file, "--image", "x"]);
+    out.code(64);
+    assert!(out
+        .stderr
+        .contains("--image is for tpm export compose and kubernetes"));
+    export(&s, &["compose", file, "--image", "x", "--format", "json"]).code(64);
+    // Nothing to export is said, not an empty file.
+    export(&s, &["nomad"]).code(64);
+}
+
+#[test]
+fn export_o_never_replaces_a_file_it_did_not_write_without_force() {
+    let s = Sandbox::new();
+    let file = apps(&s);
+    let file = file.to_str().unwrap();
+    let dir = s.path().join("deploy");
+    let out_dir = dir.to_str().unwrap();
+    let mine = s.file("deploy/compose.yaml", "services: {}\n", 0o644);
+    let out = export(&s, &["compose", file, "--image", "x", "-o", out_dir]);
+    out.code(64);
+    assert!(
+        out.stderr.contains("not written by tpm export"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(fs::read_to_string(&mine).unwrap(), "services: {}\n");
+    let out = export(
+        &s,
+        &[
+            "compose", file, "--image", "x", "-o", out_dir, "--force", "--json",
+        ],
+    );
+    out.ok();
+    assert_eq!(out.json()["files"][0], mine.to_str().unwrap());
+    // Its own file, it replaces.
+    export(&s, &["compose", file, "--image", "y", "-o", out_dir]).ok();
+    assert!(fs::read_to_string(&mine).unwrap().contains("image: y"));
+}
