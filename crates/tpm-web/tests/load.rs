@@ -51,7 +51,10 @@ fn requests(server: &Server, paths: &[String], rate: u32, length: Duration) -> R
             std::thread::spawn(move || {
                 let mut round = Round::default();
                 loop {
-                    let job = rx.lock().map_err(|_| ()).and_then(|r| r.recv().map_err(|_| ()));
+                    let job = rx
+                        .lock()
+                        .map_err(|_| ())
+                        .and_then(|r| r.recv().map_err(|_| ()));
                     let Ok(req) = job else { return round };
                     let sent = Instant::now();
                     let resp = send(req.clone());

@@ -161,6 +161,9 @@ mod tests {
             supervisor: None,
             autorestart: true,
             log_dropped: 0,
+            wanted: true,
+            restarts_24h: 0,
+            uptime_pct_24h: None,
         }
     }
 

@@ -23,11 +23,24 @@ fn the_list_and_one_process_have_exactly_the_fields_and_values_of_list_json() {
     assert_eq!(keys(&api[0]), keys(&cli[0]), "same fields, same order");
     // One process, by name or by id: `tpm describe --json`, which begins with the list's
     // fields.
-    let one = server.get(&format!("/api/processes/{b}")).status(200).json();
+    let one = server
+        .get(&format!("/api/processes/{b}"))
+        .status(200)
+        .json();
     let described = s.tpm(["describe", &b, "--json"]).ok().json();
     assert_eq!(keys(&one), keys(&described));
     assert_eq!(keys(&one)[..keys(&cli[1]).len()], keys(&cli[1])[..]);
-    for field in ["name", "id", "status", "pid", "port", "script", "cmd", "kill_timeout", "env"] {
+    for field in [
+        "name",
+        "id",
+        "status",
+        "pid",
+        "port",
+        "script",
+        "cmd",
+        "kill_timeout",
+        "env",
+    ] {
         assert_eq!(one[field], described[field], "{field}");
     }
     let by_id = server.get("/api/processes/0").status(200).json();
@@ -54,7 +67,10 @@ fn stop_start_restart_and_delete_do_what_the_cli_does() {
     assert_eq!(stopped["status"], "stopped");
     assert_eq!(s.get(&name).unwrap()["status"], "stopped");
     // A list read after the stop answered shows it, however lists are shared.
-    assert_eq!(server.get("/api/processes").status(200).json()[0]["status"], "stopped");
+    assert_eq!(
+        server.get("/api/processes").status(200).json()[0]["status"],
+        "stopped"
+    );
 
     let started = server
         .authed("POST", &format!("{path}/start"))
@@ -365,7 +381,12 @@ fn the_openapi_schemas_name_exactly_the_fields_the_cli_prints() {
     let doc = server.get("/api/openapi.json").status(200).json();
     let schemas = &doc["components"]["schemas"];
     let documented = |schema: &Value| -> Vec<String> {
-        let mut k: Vec<String> = schema["properties"].as_object().unwrap().keys().cloned().collect();
+        let mut k: Vec<String> = schema["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
         k.sort();
         k
     };
@@ -383,6 +404,9 @@ fn the_openapi_schemas_name_exactly_the_fields_the_cli_prints() {
     assert_eq!(both, printed(&described));
     let ports = s.tpm(["ports", "--json"]).ok().json();
     assert_eq!(documented(&schemas["PortInfo"]), printed(&ports[0]));
-    let line = server.get(&format!("/api/processes/{name}/logs?lines=1")).status(200).json();
+    let line = server
+        .get(&format!("/api/processes/{name}/logs?lines=1"))
+        .status(200)
+        .json();
     assert_eq!(documented(&schemas["LogLine"]), printed(&line[0]));
 }
