@@ -188,7 +188,7 @@ fn a_python3_that_cannot_make_venvs_asks_for_python3_venv() {
     assert_eq!(out.status.code(), Some(69), "{err}");
     assert!(err.contains("  - python3-venv\n"), "{err}");
     assert!(
-        err.contains("  sudo apt-get install -y fish bash-completion python3-venv\n"),
+        err.contains("  sudo apt-get install -y fish bash-completion chromium python3-venv\n"),
         "{err}"
     );
 }
