@@ -62,7 +62,7 @@ pub const SUBCOMMANDS: [&str; 12] = [
 /// The CLI's commands the plugin does not have yet (they landed in the CLI after the
 /// plugin's commands for ecosystem files): `tpm WORD` in Nushell says to run `^tpm WORD`.
 /// The parity test checks this list against the CLI's `--help`, so it shrinks as they come.
-pub const CLI_ONLY: [&str; 8] = [
+pub const CLI_ONLY: [&str; 9] = [
     "resurrect",
     "save",
     "startup",
@@ -71,4 +71,5 @@ pub const CLI_ONLY: [&str; 8] = [
     "describe",
     "doctor",
     "monit",
+    "serve",
 ];

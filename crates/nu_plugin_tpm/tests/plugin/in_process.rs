@@ -128,7 +128,7 @@ fn cli_commands() -> Vec<CliCommand> {
 /// The CLI's commands the plugin does not have yet (the plugin's `commands::CLI_ONLY`: `tpm
 /// WORD` in Nushell says to run `^tpm WORD`). Each must still be missing from the plugin and
 /// present in the CLI, so the list shrinks as they are added.
-const CLI_ONLY: [&str; 8] = [
+const CLI_ONLY: [&str; 9] = [
     "resurrect",
     "save",
     "startup",
@@ -137,6 +137,7 @@ const CLI_ONLY: [&str; 8] = [
     "describe",
     "doctor",
     "monit",
+    "serve",
 ];
 
 #[test]
