@@ -1,6 +1,7 @@
 //! Who may do what: the token, other sites, other hosts, big and broken requests.
 
 use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
@@ -352,4 +353,69 @@ fn broken_and_hostile_requests_get_4xx_and_the_server_keeps_serving() {
     let stderr = server.stderr().join("\n");
     assert!(!stderr.contains("panicked"), "{stderr}");
     let _ = json!(null);
+}
+
+#[test]
+fn event_streams_beyond_256_are_refused_with_503_and_a_closed_one_makes_room() {
+    let s = Sandbox::new();
+    let server = Server::start(&s, &[]);
+    let open = || {
+        let mut stream = connect(server.addr);
+        let head = server.request().path("/api/events?logs=false").head();
+        stream.write_all(head.as_bytes()).unwrap();
+        let mut status = [0u8; 12];
+        stream.read_exact(&mut status).unwrap();
+        (stream, status)
+    };
+    let mut streams: Vec<TcpStream> = (0..256)
+        .map(|i| {
+            let (stream, status) = open();
+            assert_eq!(&status, b"HTTP/1.1 200", "stream {i}");
+            stream
+        })
+        .collect();
+    let e = server.get("/api/events").error(503);
+    assert!(e["error"].as_str().unwrap().contains("256"), "{e}");
+    server.get("/api/processes").status(200);
+    // A dashboard closed: the server notices at its next event (within 2 s) and has room.
+    let closed = streams.pop().unwrap();
+    let _ = closed.shutdown(std::net::Shutdown::Both);
+    drop(closed);
+    let mut reopened = None;
+    tpm_testkit::wait_for("room for a stream", || {
+        let (stream, status) = open();
+        let room = &status == b"HTTP/1.1 200";
+        if room {
+            reopened = Some(stream);
+        }
+        room
+    });
+}
+
+#[test]
+fn a_corrupt_record_is_a_500_with_the_cli_message_and_the_others_still_answer() {
+    let s = Sandbox::new();
+    let name = talker(&s, "svc", free_port(), "up");
+    start(&s, "svc.sh");
+    std::fs::write(
+        s.store().join("processes/bad-1.meta"),
+        b"\x00\x01 not a record",
+    )
+    .unwrap();
+    let server = Server::start(&s, &[]);
+    let e = server.get("/api/processes/bad-1").error(500);
+    assert!(
+        e["error"].as_str().unwrap().contains("corrupt record"),
+        "{e}"
+    );
+    assert!(e["help"].as_str().unwrap().contains("tpm delete"), "{e}");
+    let list = server.get("/api/processes").status(200).json();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["name"], name.as_str());
+    // And it can be deleted through the API, as with the CLI.
+    server
+        .authed("DELETE", "/api/processes/bad-1")
+        .send()
+        .status(200);
+    assert!(!s.store().join("processes/bad-1.meta").exists());
 }
