@@ -72,17 +72,19 @@ function askToken() {
   });
 }
 
-// A <dialog> as a promise of the button pressed ('cancel' on Escape).
+// A <dialog> as a promise of the button pressed ('cancel' on Escape). Escape is taken from
+// the 'cancel' event, not 'close': the 'close' event of an earlier question arrives after
+// it has closed, and would answer the next one.
 function modal(dialog) {
   return new Promise((resolve) => {
     const done = (value) => {
       dialog.querySelectorAll('[data-close]').forEach((b) => { b.onclick = null; });
-      dialog.onclose = null;
+      dialog.oncancel = null;
       if (dialog.open) dialog.close();
       resolve(value);
     };
     dialog.querySelectorAll('[data-close]').forEach((b) => { b.onclick = () => done(b.dataset.close); });
-    dialog.onclose = () => done('cancel');
+    dialog.oncancel = (e) => { e.preventDefault(); done('cancel'); };
     dialog.showModal();
   });
 }
@@ -487,6 +489,8 @@ async function act(name, action) {
   if (action === 'delete') {
     $('confirm-name').textContent = name;
     if ((await modal($('confirm-dialog'))) !== 'ok') return;
+    // Its panel asks nothing more of a process about to go.
+    if (state.selected === name) stopLogs();
   }
   const path = '/api/processes/' + encodeURIComponent(name);
   const url = action === 'delete' ? path : path + '/' + action;
@@ -583,6 +587,7 @@ function onMain(type, data) {
     if (c.status === null) {
       state.processes = state.processes.filter((q) => q.name !== c.name);
       state.byName.delete(c.name);
+      if (state.selected === c.name) stopLogs();
     } else if (p) {
       p.status = c.status;
       p.pid = c.pid;
