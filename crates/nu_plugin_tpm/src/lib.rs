@@ -10,6 +10,7 @@ mod commands;
 mod complete;
 mod context;
 mod error;
+mod follow;
 mod selection;
 mod start_options;
 pub mod value;
@@ -34,6 +35,17 @@ impl TpmPlugin {
     /// The plugin as its binary runs it: supervisors are this same binary.
     pub fn from_current_exe() -> std::io::Result<TpmPlugin> {
         Ok(TpmPlugin::new(std::env::current_exe()?))
+    }
+
+    /// The `tpm` CLI binary, for what must run it rather than the plugin (a completion
+    /// script registers it; `tpm startup`'s unit runs `tpm resurrect` at boot): the one
+    /// installed beside the plugin, else the first on Nushell's PATH.
+    fn cli_binary(&self, ctx: &tpm_core::Context) -> Option<PathBuf> {
+        let beside = self.supervisor_exe.with_file_name("tpm");
+        if beside.is_file() {
+            return Some(beside);
+        }
+        tpm_core::target::which("tpm", ctx)
     }
 }
 

@@ -1,13 +1,17 @@
 //! The core's records as Nushell values: the one place where a `ProcessInfo`, a `PortInfo`, a
-//! `LogLine` or `tpm dump`'s document becomes a row.
+//! `LogLine`, an `Event`, a `Description` or `tpm dump`'s document becomes a row.
 //!
 //! Columns are the CLI's `--json` fields, in the same order and with the same meanings; only
 //! the types are richer: `uptime` is a duration, `mem` and `log_dropped` are file sizes,
-//! `started` and `time` are dates, and a missing value is `nothing`.
+//! `started` and `time` are dates, and a missing value is `nothing`. Where a JSON field names
+//! its unit (`time_ms`, `ran_ms`, `bytes`), the column drops it (`time`, `ran`, `size`): the
+//! type says it.
 
+use chrono::{DateTime, FixedOffset, Local, TimeZone};
 use nu_protocol::{Record, Span, Value};
+use tpm_core::events::Event;
 use tpm_core::logs::LogLine;
-use tpm_core::ops::{AppStart, PortInfo};
+use tpm_core::ops::{AppStart, Description, LogFile, PortInfo, TreeProcess};
 use tpm_core::ProcessInfo;
 
 /// The columns of a process row, in order (the CLI's `--json` fields).
@@ -148,6 +152,131 @@ pub fn log_line(l: &LogLine, span: Span) -> Value {
         Value::string(&l.line, span),
     ];
     row(&LOG_COLUMNS, values, span)
+}
+
+/// The columns of a `tpm events` row: the CLI's `tpm events --json` fields, `time_ms`,
+/// `ran_ms` and `after_ms` as `time` (a date), `ran` and `after` (durations). A field an
+/// event does not have (the JSON leaves it out) is `nothing`.
+pub const EVENT_COLUMNS: [&str; 11] = [
+    "time", "name", "event", "pid", "code", "signal", "ran", "after", "by", "count", "reason",
+];
+
+pub fn event(e: &Event, span: Span) -> Value {
+    let nothing = || Value::nothing(span);
+    let int = |v: Option<i64>| v.map_or_else(nothing, |v| Value::int(v, span));
+    let text = |v: &Option<String>| v.as_ref().map_or_else(nothing, |v| Value::string(v, span));
+    let millis = |v: Option<u64>| v.map_or_else(nothing, |ms| duration_ms(ms, span));
+    let values = [
+        date_ms(e.time_ms, span),
+        Value::string(&e.name, span),
+        Value::string(e.event.as_str(), span),
+        int(e.pid.map(i64::from)),
+        int(e.code.map(i64::from)),
+        text(&e.signal),
+        millis(e.ran_ms),
+        millis(e.after_ms),
+        text(&e.by),
+        int(e.count.map(i64::from)),
+        text(&e.reason),
+    ];
+    row(&EVENT_COLUMNS, values, span)
+}
+
+/// The columns `tpm describe` adds after the process's row (the CLI's `describe --json`).
+pub const DESCRIBE_COLUMNS: [&str; 12] = [
+    "interpreter",
+    "env",
+    "max_restarts",
+    "restart_delay",
+    "kill_timeout",
+    "log_max_size",
+    "log_keep",
+    "log_files",
+    "listening",
+    "tree",
+    "events",
+    "created",
+];
+
+/// The columns of a `tpm describe` log file (`bytes` as `size`, a file size).
+pub const LOG_FILE_COLUMNS: [&str; 3] = ["path", "stream", "size"];
+/// The columns of a process of `tpm describe`'s tree (`rss` a file size).
+pub const TREE_COLUMNS: [&str; 4] = ["pid", "ppid", "command", "rss"];
+
+/// A process described: its `tpm list` row, then the spec and the state around it. The
+/// restart delay and kill timeout are durations, the log size a file size (0: never
+/// rotated), `env` a record (secrets masked by the core), and `log_files`, `tree` and
+/// `events` tables.
+pub fn describe(d: &Description, span: Span) -> Value {
+    let mut record = process_record(&d.process, span);
+    let env: Record = d
+        .env
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::string(v, span)))
+        .collect();
+    let values = [
+        d.interpreter
+            .as_ref()
+            .map_or_else(|| Value::nothing(span), |i| Value::string(i, span)),
+        Value::record(env, span),
+        Value::int(i64::from(d.max_restarts), span),
+        duration_ms(d.restart_delay, span),
+        duration_ms(d.kill_timeout, span),
+        bytes(d.log_max_size, span),
+        Value::int(i64::from(d.log_keep), span),
+        Value::list(
+            d.log_files.iter().map(|f| log_file(f, span)).collect(),
+            span,
+        ),
+        Value::bool(d.listening, span),
+        Value::list(d.tree.iter().map(|t| tree_process(t, span)).collect(), span),
+        Value::list(d.events.iter().map(|e| event(e, span)).collect(), span),
+        d.created
+            .map_or_else(|| Value::nothing(span), |t| Value::date(t, span)),
+    ];
+    for (column, value) in DESCRIBE_COLUMNS.iter().zip(values) {
+        record.push(*column, value);
+    }
+    Value::record(record, span)
+}
+
+fn log_file(f: &LogFile, span: Span) -> Value {
+    let values = [
+        Value::string(f.path.to_string_lossy(), span),
+        Value::string(f.stream.as_str(), span),
+        bytes(f.bytes, span),
+    ];
+    row(&LOG_FILE_COLUMNS, values, span)
+}
+
+fn tree_process(t: &TreeProcess, span: Span) -> Value {
+    let values = [
+        Value::int(i64::from(t.pid), span),
+        Value::int(i64::from(t.ppid), span),
+        Value::string(&t.command, span),
+        bytes(t.rss, span),
+    ];
+    row(&TREE_COLUMNS, values, span)
+}
+
+/// A time in milliseconds since the Unix epoch, as a date in the local time zone.
+pub fn local_date(ms: i64) -> Option<DateTime<FixedOffset>> {
+    Local
+        .timestamp_millis_opt(ms)
+        .single()
+        .map(|t| t.fixed_offset())
+}
+
+fn date_ms(ms: i64, span: Span) -> Value {
+    local_date(ms).map_or_else(|| Value::nothing(span), |t| Value::date(t, span))
+}
+
+fn duration_ms(ms: u64, span: Span) -> Value {
+    let nanos = i64::try_from(ms)
+        .ok()
+        .and_then(|ms| ms.checked_mul(1_000_000))
+        .unwrap_or(i64::MAX);
+    Value::duration(nanos, span)
 }
 
 fn row<const N: usize>(columns: &[&str; N], values: [Value; N], span: Span) -> Value {
@@ -333,5 +462,125 @@ mod tests {
         let r = v.as_record().unwrap();
         assert_eq!(r.get("stream").unwrap().as_str().unwrap(), "err");
         assert!(r.get("time").unwrap().is_nothing());
+    }
+
+    /// A JSON field name as the column that holds it: the unit goes, the type says it.
+    fn column_of(field: &str) -> String {
+        match field {
+            "time_ms" => "time".into(),
+            "ran_ms" => "ran".into(),
+            "after_ms" => "after".into(),
+            "bytes" => "size".into(),
+            other => other.into(),
+        }
+    }
+
+    fn full_event() -> Event {
+        Event {
+            time_ms: 1_700_000_000_123,
+            name: "web-8080".into(),
+            event: tpm_core::events::Kind::Exited,
+            pid: Some(4242),
+            code: Some(137),
+            signal: Some("SIGKILL".into()),
+            ran_ms: Some(1500),
+            after_ms: Some(200),
+            by: Some("policy".into()),
+            count: Some(2),
+            reason: Some("it crashed".into()),
+        }
+    }
+
+    #[test]
+    fn event_columns_are_the_json_fields_with_typed_units() {
+        let e = full_event();
+        let v = event(&e, Span::test_data());
+        assert_eq!(columns(&v), EVENT_COLUMNS.map(String::from).to_vec());
+        let json: Vec<String> = json_keys(&e).iter().map(|k| column_of(k)).collect();
+        assert_eq!(sorted(columns(&v)), sorted(json));
+        let r = v.as_record().unwrap();
+        assert_eq!(
+            r.get("time").unwrap().as_date().unwrap().timestamp_millis(),
+            1_700_000_000_123
+        );
+        assert_eq!(r.get("ran").unwrap().as_duration().unwrap(), 1_500_000_000);
+        assert_eq!(r.get("after").unwrap().as_duration().unwrap(), 200_000_000);
+        assert_eq!(r.get("event").unwrap().as_str().unwrap(), "exited");
+        assert_eq!(r.get("code").unwrap().as_int().unwrap(), 137);
+
+        // What an event does not have is nothing, where the JSON leaves the field out.
+        let bare = Event::now(
+            &tpm_core::Name::parse("web-8080").unwrap(),
+            tpm_core::events::Kind::Stopped,
+        );
+        let v = event(&bare, Span::test_data());
+        let r = v.as_record().unwrap();
+        for column in [
+            "pid", "code", "signal", "ran", "after", "by", "count", "reason",
+        ] {
+            assert!(r.get(column).unwrap().is_nothing(), "{column}");
+        }
+    }
+
+    #[test]
+    fn a_description_is_the_process_row_then_the_json_fields_typed() {
+        let d = Description {
+            process: sample(),
+            interpreter: Some("bash".into()),
+            env: vec![("API_TOKEN".into(), "<hidden by tpm>".into())],
+            max_restarts: 10,
+            restart_delay: 250,
+            kill_timeout: 3000,
+            log_max_size: 10 << 20,
+            log_keep: 5,
+            log_files: vec![LogFile {
+                path: "/s/logs/web-8080.out".into(),
+                stream: Stream::Out,
+                bytes: 2048,
+            }],
+            listening: true,
+            tree: vec![TreeProcess {
+                pid: 4242,
+                ppid: 4241,
+                command: "bash /srv/web.sh".into(),
+                rss: 4096,
+            }],
+            events: vec![full_event()],
+            created: sample().started,
+        };
+        let v = describe(&d, Span::test_data());
+        let mut want = PROCESS_COLUMNS.map(String::from).to_vec();
+        want.extend(DESCRIBE_COLUMNS.map(String::from));
+        assert_eq!(columns(&v), want);
+        assert_eq!(sorted(columns(&v)), json_keys(&d));
+        let r = v.as_record().unwrap();
+        assert_eq!(
+            r.get("restart_delay").unwrap().as_duration().unwrap(),
+            250_000_000
+        );
+        assert_eq!(
+            r.get("log_max_size").unwrap().as_filesize().unwrap().get(),
+            10 << 20
+        );
+        let env = r.get("env").unwrap().as_record().unwrap();
+        assert_eq!(
+            env.get("API_TOKEN").unwrap().as_str().unwrap(),
+            "<hidden by tpm>"
+        );
+        let file = &r.get("log_files").unwrap().as_list().unwrap()[0];
+        assert_eq!(columns(file), LOG_FILE_COLUMNS.map(String::from).to_vec());
+        let json_file: Vec<String> = json_keys(&d.log_files[0])
+            .iter()
+            .map(|k| column_of(k))
+            .collect();
+        assert_eq!(sorted(columns(file)), sorted(json_file));
+        let size = file.as_record().unwrap().get("size").unwrap();
+        assert_eq!(size.as_filesize().unwrap().get(), 2048);
+        let process = &r.get("tree").unwrap().as_list().unwrap()[0];
+        assert_eq!(columns(process), TREE_COLUMNS.map(String::from).to_vec());
+        assert_eq!(sorted(columns(process)), json_keys(&d.tree[0]));
+        let event = &r.get("events").unwrap().as_list().unwrap()[0];
+        assert_eq!(columns(event), EVENT_COLUMNS.map(String::from).to_vec());
+        assert!(r.get("listening").unwrap().as_bool().unwrap());
     }
 }

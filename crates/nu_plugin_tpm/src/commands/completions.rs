@@ -75,17 +75,12 @@ this plugin, then on PATH. Nushell needs no script: the plugin completes its own
             );
         }
         let ctx = context::context(engine, call.head)?;
-        let beside = plugin.supervisor_exe.with_file_name("tpm");
-        let bin = if beside.is_file() {
-            beside
-        } else {
-            tpm_core::target::which("tpm", &ctx).ok_or_else(|| {
-                LabeledError::new("the tpm binary is not installed")
-                    .with_label("its completion script comes from it", call.head)
-                    .with_code("tpm::not_installed")
-                    .with_help("install it (./install.sh) or put it on PATH")
-            })?
-        };
+        let bin = plugin.cli_binary(&ctx).ok_or_else(|| {
+            LabeledError::new("the tpm binary is not installed")
+                .with_label("its completion script comes from it", call.head)
+                .with_code("tpm::not_installed")
+                .with_help("install it (./install.sh) or put it on PATH")
+        })?;
         let out = Command::new(&bin)
             .args(["completions", &shell.item])
             .stdin(Stdio::null())

@@ -1,17 +1,13 @@
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver};
-use std::sync::Arc;
-
 use nu_plugin::{DynamicCompletionCall, EngineInterface, EvaluatedCall, PluginCommand};
 use nu_protocol::engine::ArgType;
 use nu_protocol::{
-    Category, DynamicSuggestion, Example, LabeledError, ListStream, PipelineData, ShellError,
-    Signature, Spanned, SyntaxShape, Type, Value,
+    Category, DynamicSuggestion, Example, LabeledError, PipelineData, Signature, Spanned,
+    SyntaxShape, Type, Value,
 };
 use tpm_core::logs::LogLine;
 
-use crate::error;
-use crate::{complete, context, selection, value, TpmPlugin};
+use crate::follow::{self, Follower};
+use crate::{complete, context, error, selection, value, TpmPlugin};
 
 /// The CLI's default for `--lines`.
 const DEFAULT_LINES: usize = 50;
@@ -132,40 +128,19 @@ interrupted (ctrl-c) or no longer read (`first 10`). A process is named by its n
             return Ok(PipelineData::value(Value::list(rows, head), None));
         }
 
-        // Following: a thread sends the last lines, then each new one, into a channel the
-        // stream reads from (the core starts following exactly where those last lines end).
-        // It ends when Nushell is interrupted, or when the stream is dropped (`Following`).
-        let signals = engine.signals().clone();
-        let stop = Arc::new(AtomicBool::new(false));
-        let (tx, rx) = sync_channel::<Result<LogLine, LabeledError>>(256);
-        let follower = {
-            let (stop, signals) = (stop.clone(), signals.clone());
-            move || {
-                let keep_going = || !stop.load(Ordering::Relaxed) && !signals.interrupted();
-                let sent = |line| tx.send(Ok(line)).is_ok();
-                if let Err(e) = tpm.follow(&names, lines, keep_going, sent) {
-                    let _ = tx.send(Err(error::labeled(&e, &blame)));
-                }
+        // Following: the last lines, then each new one (the core starts following exactly
+        // where those last lines end).
+        let follow = move |follower: &Follower<LogLine>| {
+            let sent = |line| follower.send(line);
+            if let Err(e) = tpm.follow(&names, lines, || follower.keep_going(), sent) {
+                follower.fail(error::labeled(&e, &blame));
             }
         };
-        std::thread::Builder::new()
-            .name("tpm logs --follow".into())
-            .spawn(follower)
-            .map_err(|e| {
-                LabeledError::new(format!("cannot follow the logs: {e}")).with_label("here", head)
-            })?;
-        let rows = Following { rx, stop }.map(move |line| match line {
-            Ok(line) => value::log_line(&line, head),
-            Err(e) => Value::error(ShellError::from(e), head),
-        });
-        Ok(PipelineData::list_stream(
-            ListStream::new(rows, head, signals),
-            None,
-        ))
+        follow::stream(engine, head, "tpm logs --follow", follow, value::log_line)
     }
 }
 
-fn lines_flag(call: &EvaluatedCall) -> Result<usize, LabeledError> {
+pub(super) fn lines_flag(call: &EvaluatedCall) -> Result<usize, LabeledError> {
     match call.get_flag::<Spanned<i64>>("lines")? {
         None => Ok(DEFAULT_LINES),
         Some(n) => usize::try_from(n.item).map_err(|_| {
@@ -174,26 +149,5 @@ fn lines_flag(call: &EvaluatedCall) -> Result<usize, LabeledError> {
                 .with_code("tpm::usage")
                 .with_help("give 0 or more")
         }),
-    }
-}
-
-/// The followed lines. Dropping it (the stream's reader went away) tells the following
-/// thread to end.
-struct Following {
-    rx: Receiver<Result<LogLine, LabeledError>>,
-    stop: Arc<AtomicBool>,
-}
-
-impl Iterator for Following {
-    type Item = Result<LogLine, LabeledError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        self.rx.recv().ok()
-    }
-}
-
-impl Drop for Following {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
     }
 }

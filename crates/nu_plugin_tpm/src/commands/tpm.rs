@@ -26,9 +26,11 @@ impl SimplePluginCommand for Tpm {
 
     fn extra_description(&self) -> &str {
         "Every command returns data: `tpm list | where status == online`, \
-`tpm logs web-8080 | where stream == err`. Apps can be declared: `tpm init` writes a starter \
+`tpm logs web-8080 | where stream == err`, `tpm events | where event == exited`, \
+`tpm describe web-8080 | get tree`. Apps can be declared: `tpm init` writes a starter \
 ecosystem file, `tpm start ecosystem.json` starts its apps, records piped into `tpm start` \
 start too, and `tpm dump | save apps.json` writes the processes back as such a file. \
+`tpm save`, `tpm resurrect` and `tpm startup` bring back what is meant to run after a reboot. \
 Processes live in $env.TETRA_DIR/tpm (default ~/tetra/tpm), shared with the `tpm` command of \
 bash and zsh."
     }
@@ -65,6 +67,11 @@ bash and zsh."
             Example {
                 example: "tpm help dump",
                 description: "The help of `tpm dump`: the processes as an ecosystem file",
+                result: None,
+            },
+            Example {
+                example: "tpm help events",
+                description: "The help of `tpm events`: what happened to the processes",
                 result: None,
             },
             Example {
@@ -125,16 +132,7 @@ fn help_of(
 
 fn no_such_command(word: &Spanned<String>) -> LabeledError {
     if CLI_ONLY.contains(&word.item.as_str()) {
-        return LabeledError::new(format!(
-            "`tpm {}` is in the tpm binary, not (yet) in the Nushell plugin",
-            word.item
-        ))
-        .with_label("the CLI's command", word.span)
-        .with_code("tpm::usage")
-        .with_help(format!(
-            "run the binary: ^tpm {} (both share the store)",
-            word.item
-        ));
+        return cli_only(word);
     }
     let close = SUBCOMMANDS
         .iter()
@@ -153,6 +151,20 @@ fn no_such_command(word: &Spanned<String>) -> LabeledError {
         .with_label("no such command", word.span)
         .with_code("tpm::usage")
         .with_help(help)
+}
+
+/// A command of the CLI's that the plugin does not have (yet).
+fn cli_only(word: &Spanned<String>) -> LabeledError {
+    LabeledError::new(format!(
+        "`tpm {}` is in the tpm binary, not (yet) in the Nushell plugin",
+        word.item
+    ))
+    .with_label("the CLI's command", word.span)
+    .with_code("tpm::usage")
+    .with_help(format!(
+        "run the binary: ^tpm {} (both share the store)",
+        word.item
+    ))
 }
 
 /// Edit distance (insertions, deletions, substitutions), for "did you mean".
@@ -204,10 +216,12 @@ mod tests {
         assert!(e.help.unwrap().starts_with("did you mean `tpm logs`"));
         let e = no_such_command(&word("frobnicate"));
         assert!(e.help.unwrap().starts_with("the commands are: list, ls"));
-        let e = no_such_command(&word("resurrect"));
+        let e = no_such_command(&word("evnets"));
+        assert!(e.help.unwrap().starts_with("did you mean `tpm events`"));
+        let e = cli_only(&word("frobnicate"));
         assert_eq!(
             e.help.as_deref(),
-            Some("run the binary: ^tpm resurrect (both share the store)")
+            Some("run the binary: ^tpm frobnicate (both share the store)")
         );
     }
 }

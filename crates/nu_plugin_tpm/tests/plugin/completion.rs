@@ -126,6 +126,10 @@ fn process_names_complete_with_their_status_in_an_interactive_nu() {
         "tpm delete ",
         "tpm logs ",
         "tpm dump ",
+        "tpm events ",
+        "tpm describe ",
+        "tpm show ",
+        "tpm info ",
     ] {
         t.complete(
             command,
@@ -145,6 +149,8 @@ fn process_names_complete_with_their_status_in_an_interactive_nu() {
     t.complete("tpm stop 0", &[("0", "server-3000"), ("0x-9500", "online")]);
     // `--format` offers the formats.
     t.complete("tpm init --format ", &[("yaml", ""), ("toml", "")]);
+    // `--method` offers the ways to run at boot.
+    t.complete("tpm startup --method ", &[("systemd", ""), ("cron", "")]);
     // After a first name, the next one completes too.
     t.complete(
         "tpm stop server-3000 ",

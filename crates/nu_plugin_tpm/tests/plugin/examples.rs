@@ -9,6 +9,11 @@ use tpm_testkit::binary;
 use crate::world::{json_of, World};
 
 fn run_examples(name: &str, world: fn() -> World) {
+    run_examples_after(name, world, |_| String::new());
+}
+
+/// Runs the examples, each after the Nushell code `prelude` gives for its world.
+fn run_examples_after(name: &str, world: fn() -> World, prelude: fn(&World) -> String) {
     let plugin = TpmPlugin::new(binary("nu_plugin_tpm"));
     let command = plugin
         .commands()
@@ -20,7 +25,7 @@ fn run_examples(name: &str, world: fn() -> World) {
             continue;
         }
         let world = world();
-        let got = world.nu_json(&format!("{} | collect", example.example));
+        let got = world.nu_json(&format!("{}{} | collect", prelude(&world), example.example));
         if let Some(expected) = &example.result {
             assert_eq!(
                 got,
@@ -78,4 +83,35 @@ fn examples_of_tpm_logs_run_in_nu() {
 fn examples_of_tpm_init_and_dump_run_in_nu() {
     run_examples("tpm init", World::files);
     run_examples("tpm dump", World::running);
+}
+
+#[test]
+fn examples_of_tpm_events_run_in_nu() {
+    run_examples("tpm events", World::running);
+}
+
+#[test]
+fn examples_of_tpm_describe_show_and_info_run_in_nu() {
+    run_examples("tpm describe", World::running);
+    run_examples("tpm show", World::running);
+    run_examples("tpm info", World::running);
+}
+
+#[test]
+fn examples_of_tpm_resurrect_and_save_run_in_nu() {
+    run_examples("tpm resurrect", World::running);
+    run_examples("tpm save", World::running);
+}
+
+#[test]
+fn examples_of_tpm_startup_and_unstartup_run_in_nu() {
+    // With fake systemctl, loginctl and crontab first on PATH: the machine's are not touched.
+    let fakes = |world: &World| {
+        format!(
+            "$env.PATH = ($env.PATH | prepend '{}'); ",
+            world.fake_boot_tools().display()
+        )
+    };
+    run_examples_after("tpm startup", World::files, fakes);
+    run_examples_after("tpm unstartup", World::files, fakes);
 }

@@ -7,7 +7,10 @@
 
 mod apps;
 mod completion;
+mod engines;
 mod examples;
+mod history;
 mod in_process;
 mod real_nu;
+mod reboot;
 mod world;

@@ -1,7 +1,7 @@
 //! The examples' world (see `commands/mod.rs` in the plugin), and running the real `nu`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -108,27 +108,66 @@ impl World {
 
     /// Runs SCRIPT in `nu`, which must end before the deadline.
     pub fn nu_within(&self, script: &str, deadline: Duration) -> Run {
-        let mut child = self
-            .nu_command(script)
+        finish_within(self.nu_spawn(script), script, deadline)
+    }
+
+    /// Starts SCRIPT in `nu`, its output captured; `finish_within` waits for it.
+    pub fn nu_spawn(&self, script: &str) -> Child {
+        self.nu_command(script)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("run nu");
-        let until = Instant::now() + deadline;
-        while child.try_wait().expect("wait for nu").is_none() {
-            if Instant::now() > until {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("nu -c {script:?} did not end within {deadline:?}");
-            }
-            std::thread::sleep(Duration::from_millis(20));
+            .expect("run nu")
+    }
+
+    /// Fake `systemctl`, `loginctl` and `crontab` in `fakebin/` that log their arguments to
+    /// `calls.log` (and keep the crontab in `crontab.txt`), so `tpm startup` and `tpm
+    /// unstartup` can run without touching the machine's. Returns the folder, for the PATH.
+    pub fn fake_boot_tools(&self) -> PathBuf {
+        let bin = self.path().join("fakebin");
+        let log = self.path().join("calls.log");
+        let tab = self.path().join("crontab.txt");
+        let tools = [
+            ("systemctl", format!("echo \"systemctl $*\" >> '{}'\n", log.display())),
+            (
+                "loginctl",
+                format!("echo \"loginctl $*\" >> '{}'\necho Linger=no\n", log.display()),
+            ),
+            (
+                "crontab",
+                format!(
+                    "if [ \"$1\" = -l ]; then [ -f '{t}' ] && cat '{t}' || {{ echo 'no crontab' >&2; exit 1; }}; else cat > '{t}'; fi\n",
+                    t = tab.display()
+                ),
+            ),
+        ];
+        for (tool, body) in tools {
+            self.sandbox.file(
+                &format!("fakebin/{tool}"),
+                &format!("#!/bin/sh\n{body}"),
+                0o755,
+            );
         }
-        let out = child.wait_with_output().expect("nu's output");
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        bin
+    }
+}
+
+/// Waits for a `nu` started by `World::nu_spawn`, which must end before the deadline.
+pub fn finish_within(mut child: Child, script: &str, deadline: Duration) -> Run {
+    let until = Instant::now() + deadline;
+    while child.try_wait().expect("wait for nu").is_none() {
+        if Instant::now() > until {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("nu -c {script:?} did not end within {deadline:?}");
         }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().expect("nu's output");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
 
@@ -179,6 +218,8 @@ pub fn json_of(value: &Value) -> serde_json::Value {
         Value::Nothing { .. } => J::Null,
         Value::Bool { val, .. } => J::Bool(*val),
         Value::Int { val, .. } => J::from(*val),
+        // `to json` writes a duration as nanoseconds.
+        Value::Duration { val, .. } => J::from(*val),
         Value::Float { val, .. } => J::from(*val),
         Value::String { val, .. } => J::String(val.clone()),
         Value::List { vals, .. } => J::Array(vals.iter().map(json_of).collect()),

@@ -110,6 +110,88 @@ pub struct ExportOptions {
     pub nomad_format: NomadFormat,
 }
 
+/// What a front end was asked, before it becomes [`ExportOptions`]: the flags as given.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Asked {
+    pub image: Option<String>,
+    /// `--user` was given (the default for systemd anyway).
+    pub user: bool,
+    /// `--system`.
+    pub system: bool,
+    pub systemd_version: Option<u32>,
+    /// `--format`: `Some` when given.
+    pub nomad_format: Option<NomadFormat>,
+}
+
+impl ExportOptions {
+    /// The options for `engine` from what was asked; a flag meant for another engine is a
+    /// usage error (a silent no-op would hide a mistake). systemd's version defaults to
+    /// this machine's, and system units run as the caller.
+    pub fn from_asked(engine: Engine, asked: &Asked, ctx: &Context) -> Result<ExportOptions> {
+        let given: [(&str, bool, &[Engine]); 5] = [
+            (
+                "--image",
+                asked.image.is_some(),
+                &[Engine::Compose, Engine::Kubernetes],
+            ),
+            ("--user", asked.user, &[Engine::Systemd]),
+            ("--system", asked.system, &[Engine::Systemd]),
+            (
+                "--systemd-version",
+                asked.systemd_version.is_some(),
+                &[Engine::Systemd],
+            ),
+            ("--format", asked.nomad_format.is_some(), &[Engine::Nomad]),
+        ];
+        for (flag, set, engines) in given {
+            if set && !engines.contains(&engine) {
+                let names: Vec<&str> = engines.iter().map(|e| e.as_str()).collect();
+                return Err(crate::error::Error::Usage(format!(
+                    "{flag} is for tpm export {}, not {}",
+                    names.join(" and "),
+                    engine.as_str()
+                )));
+            }
+        }
+        if asked.user && asked.system {
+            return Err(crate::error::Error::Usage(
+                "--user and --system: give one (user units are the default)".into(),
+            ));
+        }
+        let scope = if asked.system {
+            UnitScope::System
+        } else {
+            UnitScope::User
+        };
+        let systemd = engine == Engine::Systemd;
+        Ok(ExportOptions {
+            image: asked.image.clone(),
+            scope,
+            systemd_version: asked
+                .systemd_version
+                .or_else(|| systemd.then(|| systemd::installed_version(ctx)).flatten()),
+            user: (systemd && scope == UnitScope::System)
+                .then(|| current_user(ctx))
+                .flatten(),
+            nomad_format: asked.nomad_format.unwrap_or_default(),
+        })
+    }
+}
+
+impl Engine {
+    /// The engine a front end names (`systemd`, `nomad`, `compose`, `kubernetes`).
+    pub fn parse(name: &str) -> Option<Engine> {
+        [
+            Engine::Systemd,
+            Engine::Nomad,
+            Engine::Compose,
+            Engine::Kubernetes,
+        ]
+        .into_iter()
+        .find(|e| e.as_str() == name)
+    }
+}
+
 /// One app to export.
 #[derive(Debug, Clone, PartialEq)]
 pub struct App {

@@ -1,8 +1,8 @@
 use std::path::PathBuf;
 
-use tpm_core::export::{self, Engine, ExportOptions, NomadFormat, UnitScope};
+use tpm_core::export::{self, Engine, ExportOptions, NomadFormat};
 use tpm_core::ops::FileChoice;
-use tpm_core::{Error, Tpm};
+use tpm_core::Tpm;
 
 use crate::cli::{ExportArgs, ExportEngine, NomadFormatArg};
 use crate::render;
@@ -14,8 +14,17 @@ pub fn run(tpm: &Tpm, args: ExportArgs) -> tpm_core::Result<i32> {
         ExportEngine::Compose => Engine::Compose,
         ExportEngine::Kubernetes => Engine::Kubernetes,
     };
-    refuse_flags_of_other_engines(engine, &args)?;
-    let options = options(tpm, engine, &args);
+    let asked = export::Asked {
+        image: args.image.clone(),
+        user: args.user,
+        system: args.system,
+        systemd_version: args.systemd_version,
+        nomad_format: args.format.map(|f| match f {
+            NomadFormatArg::Json => NomadFormat::Json,
+            NomadFormatArg::Hcl => NomadFormat::Hcl,
+        }),
+    };
+    let options = ExportOptions::from_asked(engine, &asked, tpm.context())?;
     let choice = FileChoice {
         only: args.file.only.clone(),
         env_names: args.file.env.clone(),
@@ -50,61 +59,6 @@ pub fn run(tpm: &Tpm, args: ExportArgs) -> tpm_core::Result<i32> {
         }
     }
     Ok(0)
-}
-
-fn options(tpm: &Tpm, engine: Engine, args: &ExportArgs) -> ExportOptions {
-    let scope = if args.system {
-        UnitScope::System
-    } else {
-        UnitScope::User
-    };
-    let systemd = engine == Engine::Systemd;
-    ExportOptions {
-        image: args.image.clone(),
-        scope,
-        systemd_version: args.systemd_version.or_else(|| {
-            systemd
-                .then(|| export::systemd::installed_version(tpm.context()))
-                .flatten()
-        }),
-        user: (systemd && scope == UnitScope::System)
-            .then(|| export::current_user(tpm.context()))
-            .flatten(),
-        nomad_format: match args.format {
-            Some(NomadFormatArg::Json) => NomadFormat::Json,
-            _ => NomadFormat::Hcl,
-        },
-    }
-}
-
-/// A flag meant for another engine is a mistake worth saying, not a silent no-op.
-fn refuse_flags_of_other_engines(engine: Engine, args: &ExportArgs) -> tpm_core::Result<()> {
-    let given: [(&str, bool, &[Engine]); 5] = [
-        (
-            "--image",
-            args.image.is_some(),
-            &[Engine::Compose, Engine::Kubernetes],
-        ),
-        ("--user", args.user, &[Engine::Systemd]),
-        ("--system", args.system, &[Engine::Systemd]),
-        (
-            "--systemd-version",
-            args.systemd_version.is_some(),
-            &[Engine::Systemd],
-        ),
-        ("--format", args.format.is_some(), &[Engine::Nomad]),
-    ];
-    for (flag, set, engines) in given {
-        if set && !engines.contains(&engine) {
-            let names: Vec<&str> = engines.iter().map(|e| e.as_str()).collect();
-            return Err(Error::Usage(format!(
-                "{flag} is for tpm export {}, not {}",
-                names.join(" and "),
-                engine.as_str()
-            )));
-        }
-    }
-    Ok(())
 }
 
 /// Without -o: one file as it is (`> compose.yaml` works); several (systemd's), each
