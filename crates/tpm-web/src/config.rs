@@ -3,7 +3,7 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 /// The port of `tetra-4444`, the service the tetra README plans for process monitoring.
-pub const DEFAULT_PORT: u16 = 4444;
+pub const DEFAULT_PORT: u16 = tpm_core::port::SERVE_PORT;
 /// Loopback: only this machine can connect.
 pub const DEFAULT_BIND: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 

@@ -10,7 +10,7 @@ use tpm_web::{config, Config, ServeError};
 
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "The dashboard is at http://127.0.0.1:4444/, the API under /api (GET /api/openapi.json describes it).\nRequests that change something need `Authorization: Bearer TOKEN`; --token prints the token.\nExamples:\n  tpm serve\n  tpm start \"tpm serve --port 4444\" --name tetra    # runs as tetra-4444\n  curl -X POST -H \"Authorization: Bearer $(tpm serve --token)\" localhost:4444/api/processes/web-7777/restart"
+    after_help = "The dashboard is at http://127.0.0.1:4444/, the API under /api (GET /api/openapi.json describes it).\nRequests that change something need `Authorization: Bearer TOKEN`; --token prints the token.\nExamples:\n  tpm serve\n  tpm start \"tpm serve\" --name tetra               # runs as tetra-4444\n  curl -X POST -H \"Authorization: Bearer $(tpm serve --token)\" localhost:4444/api/processes/web-7777/restart"
 )]
 pub struct ServeArgs {
     /// The port to listen on (default: $PORT when set, else 4444; 0: any free port)
@@ -35,7 +35,8 @@ pub fn run(tpm: &Tpm, args: ServeArgs) -> tpm_core::Result<i32> {
             Err(e) => print(&e),
         });
     }
-    // Under tpm (`tpm start "tpm serve" --port 4444`), the port tpm named it by is in PORT.
+    // Under tpm (`tpm start "tpm serve" --name tetra`: tetra-4444), the port tpm named it by
+    // is in PORT.
     let port = match (args.port, tpm.context().var("PORT")) {
         (Some(port), _) => port,
         (None, Some(raw)) if !raw.is_empty() => port_of(raw)?,
