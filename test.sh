@@ -6,13 +6,14 @@
 #   --check   only check for the tools; never install; exit 69 when one is missing
 #
 # The tests start real bash scripts and real python3 and node servers, and drive bash
-# (with bash-completion), zsh, fish, tmux and the real Nushell (the version the plugin's
-# nu crates are pinned to). Debian packages are installed with apt-get when this runs as
-# root or with password-less sudo; Nushell comes from npm, and the validators the export
-# tests run (check-jsonschema, kubernetes-validate, python-hcl2, pinned in .ci/validators.txt)
-# from PyPI into a venv, both in the git-ignored .ci/cache, which needs no root. Where
-# something cannot be installed, nothing is built: one message lists what is missing and
-# the command that installs it.
+# (with bash-completion), zsh, fish, tmux, a headless Chromium (the dashboard's browser
+# test) and the real Nushell (the version the plugin's nu crates are pinned to). Debian
+# packages are installed with apt-get when this runs as root or with password-less sudo;
+# Nushell comes from npm, and the validators the export tests run (check-jsonschema,
+# kubernetes-validate, python-hcl2, pinned in .ci/validators.txt) from PyPI into a venv,
+# both in the git-ignored .ci/cache, which needs no root. Where something cannot be
+# installed, nothing is built: one message lists what is missing and the command that
+# installs it.
 #
 # TPM_TEST_ROOT (default /) is where system files are looked for: the dependency check's own
 # test points it at a fake root.
@@ -45,7 +46,7 @@ pip_install_validators="python3 -m venv $venv && $venv/bin/pip install --quiet -
 # A tool the tests run, and the Debian package that has it.
 tools=(bash:bash python3:python3 node:nodejs npm:npm setsid:util-linux zsh:zsh fish:fish tmux:tmux systemd-analyze:systemd)
 # A file the tests need, and its package.
-files=(/usr/share/bash-completion/bash_completion:bash-completion)
+files=(/usr/share/bash-completion/bash_completion:bash-completion /usr/bin/chromium:chromium)
 
 have() { command -v "$1" >/dev/null 2>&1; }
 

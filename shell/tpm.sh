@@ -11,7 +11,7 @@
 #   tetra_tpm_logs   tetra_tpm_ports tetra_tpm_init  tetra_tpm_dump     tetra_tpm_save
 #   tetra_tpm_resurrect tetra_tpm_startup tetra_tpm_unstartup tetra_tpm_events
 #   tetra_tpm_describe tetra_tpm_doctor tetra_tpm_monit tetra_tpm_export
-#   tetra_tpm_help   tetra_tpm_completions
+#   tetra_tpm_help   tetra_tpm_completions tetra_tpm_serve
 #   tetra_tpm        any command: `tetra_tpm stop web-3000`
 # In an interactive bash or zsh (zsh: after compinit), Tab completes `tpm` and these
 # functions: subcommands, flags, and the names of your processes.
@@ -73,6 +73,7 @@ tetra_tpm_monit() { _tetra_tpm_run monit ${1+"$@"}; }
 tetra_tpm_export() { _tetra_tpm_run export ${1+"$@"}; }
 tetra_tpm_help() { _tetra_tpm_run help ${1+"$@"}; }
 tetra_tpm_completions() { _tetra_tpm_run completions ${1+"$@"}; }
+tetra_tpm_serve() { _tetra_tpm_run serve ${1+"$@"}; }
 
 # Runs the given command with the names of the functions above appended (no word
 # splitting: the caller's IFS may be anything).
@@ -81,7 +82,7 @@ _tetra_tpm_each_function() {
         tetra_tpm_delete tetra_tpm_logs tetra_tpm_ports tetra_tpm_init tetra_tpm_dump \
         tetra_tpm_save tetra_tpm_resurrect tetra_tpm_startup tetra_tpm_unstartup \
         tetra_tpm_events tetra_tpm_describe tetra_tpm_doctor tetra_tpm_monit \
-        tetra_tpm_export tetra_tpm_help tetra_tpm_completions
+        tetra_tpm_export tetra_tpm_help tetra_tpm_completions tetra_tpm_serve
 }
 
 # Completion. The binary writes the registration for the running shell

@@ -28,6 +28,8 @@ pub enum PortSource {
     Argument,
     Environment,
     Script,
+    /// The program's own default (see [`known_default`]).
+    ProgramDefault,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +80,18 @@ pub fn detect(inputs: &PortInputs<'_>) -> Result<Detected> {
     Err(Error::NoPort {
         target: inputs.target.to_string(),
     })
+}
+
+/// The port `tpm serve` listens on when given none.
+pub const SERVE_PORT: u16 = 4444;
+
+/// The port a program listens on by itself, for programs tpm knows: `tpm serve` (the web
+/// dashboard) listens on [`SERVE_PORT`], so `tpm start "tpm serve" --name tetra` is
+/// `tetra-4444`. Asked last, when nothing else names a PORT.
+pub fn known_default(cmd: &[String]) -> Option<u16> {
+    let (program, args) = cmd.split_first()?;
+    let base = std::path::Path::new(program).file_name()?.to_str()?;
+    (base == "tpm" && args.first().map(String::as_str) == Some("serve")).then_some(SERVE_PORT)
 }
 
 /// A port number: digits only, 1 to 65535.
@@ -143,6 +157,18 @@ pub fn scan(mut reader: impl BufRead) -> Option<u16> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tpm_serve_listens_on_its_own_default_port() {
+        let cmd = |words: &[&str]| words.iter().map(|w| w.to_string()).collect::<Vec<_>>();
+        assert_eq!(known_default(&cmd(&["tpm", "serve"])), Some(SERVE_PORT));
+        assert_eq!(
+            known_default(&cmd(&["/usr/local/bin/tpm", "serve", "--bind", "0.0.0.0"])),
+            Some(4444)
+        );
+        assert_eq!(known_default(&cmd(&["tpm", "list"])), None);
+        assert_eq!(known_default(&cmd(&["mytpm", "serve"])), None);
+    }
     use std::io::Write;
 
     fn script(text: &str) -> tempfile::NamedTempFile {

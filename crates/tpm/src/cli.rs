@@ -62,6 +62,8 @@ pub enum Command {
     Export(ExportArgs),
     /// Print the shell script that makes Tab complete tpm's commands and process names
     Completions(CompletionsArgs),
+    /// Serve the web dashboard and the HTTP API (http://127.0.0.1:4444/)
+    Serve(crate::commands::serve::ServeArgs),
 }
 
 #[derive(Debug, Args)]

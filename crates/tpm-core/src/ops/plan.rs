@@ -140,6 +140,13 @@ impl Tpm {
             env: env_port.as_deref(),
             script: target.script_path.as_deref(),
             target: &req.target,
+        })
+        .or_else(|e| match port::known_default(&target.cmd) {
+            Some(port) => Ok(port::Detected {
+                port,
+                source: port::PortSource::ProgramDefault,
+            }),
+            None => Err(e),
         })?;
         let cwd = cwd
             .to_str()

@@ -14,6 +14,7 @@ pub mod monit;
 pub mod ports;
 pub mod resurrect;
 pub mod save;
+pub mod serve;
 pub mod start;
 pub mod startup;
 pub mod stop;

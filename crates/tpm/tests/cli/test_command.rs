@@ -85,12 +85,17 @@ fn the_check_names_each_missing_tool_and_the_apt_and_npm_commands() {
     let out = m.check();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(69), "{err}");
-    for missing in ["  - fish\n", "  - bash-completion\n", "  - nu 0.115.1"] {
+    for missing in [
+        "  - fish\n",
+        "  - bash-completion\n",
+        "  - chromium\n",
+        "  - nu 0.115.1",
+    ] {
         assert!(err.contains(missing), "{missing:?} not in:\n{err}");
     }
     assert!(!err.contains("  - zsh"), "zsh is there:\n{err}");
     assert!(
-        err.contains("  sudo apt-get install -y fish bash-completion\n"),
+        err.contains("  sudo apt-get install -y fish bash-completion chromium\n"),
         "{err}"
     );
     assert!(
@@ -118,7 +123,9 @@ fn without_apt_the_check_names_the_packages_for_any_package_manager() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(69), "{err}");
     assert!(
-        err.contains("with your system's package manager: npm zsh fish systemd bash-completion"),
+        err.contains(
+            "with your system's package manager: npm zsh fish systemd bash-completion chromium\n"
+        ),
         "{err}"
     );
     assert!(!err.contains("apt-get"), "{err}");
@@ -130,6 +137,7 @@ fn the_check_passes_when_every_tool_is_there() {
     programs.push("fish");
     let m = FakeMachine::new(&programs, true);
     m.file("usr/share/bash-completion/bash_completion");
+    m.file("usr/bin/chromium");
     // The pinned Nushell, where npm puts it.
     let nu = m
         .dir
@@ -180,7 +188,7 @@ fn a_python3_that_cannot_make_venvs_asks_for_python3_venv() {
     assert_eq!(out.status.code(), Some(69), "{err}");
     assert!(err.contains("  - python3-venv\n"), "{err}");
     assert!(
-        err.contains("  sudo apt-get install -y fish bash-completion python3-venv\n"),
+        err.contains("  sudo apt-get install -y fish bash-completion chromium python3-venv\n"),
         "{err}"
     );
 }

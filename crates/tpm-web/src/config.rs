@@ -1,0 +1,65 @@
+//! Where `tpm serve` listens, and what that address allows.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+/// The port of `tetra-4444`, the service the tetra README plans for process monitoring.
+pub const DEFAULT_PORT: u16 = tpm_core::port::SERVE_PORT;
+/// Loopback: only this machine can connect.
+pub const DEFAULT_BIND: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub bind: IpAddr,
+    /// 0: any free port (the one bound is reported).
+    pub port: u16,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            bind: DEFAULT_BIND,
+            port: DEFAULT_PORT,
+        }
+    }
+}
+
+impl Config {
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::new(self.bind, self.port)
+    }
+
+    /// Only this machine can connect: reading needs no token. Anything else (`0.0.0.0`, a
+    /// LAN address) needs the token for every API request.
+    pub fn is_loopback(&self) -> bool {
+        match self.bind {
+            IpAddr::V4(v4) => v4.is_loopback(),
+            IpAddr::V6(v6) => {
+                v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_is_127_0_0_0_8_and_ipv6_one() {
+        for (addr, loopback) in [
+            ("127.0.0.1", true),
+            ("127.1.2.3", true),
+            ("::1", true),
+            ("::ffff:127.0.0.1", true),
+            ("0.0.0.0", false),
+            ("::", false),
+            ("192.168.1.10", false),
+        ] {
+            let config = Config {
+                bind: addr.parse().unwrap(),
+                port: 1,
+            };
+            assert_eq!(config.is_loopback(), loopback, "{addr}");
+        }
+    }
+}

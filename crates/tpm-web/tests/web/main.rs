@@ -1,0 +1,12 @@
+//! `tpm serve` tested from outside: a real `tpm serve` on a free loopback port, real
+//! processes in a scratch store, requests over TCP, the event stream read as a browser
+//! reads it, and the dashboard in a real headless Chromium.
+//!
+//! One test binary with a module per behaviour keeps link time down.
+
+mod api;
+mod browser;
+mod events;
+mod security;
+mod serve_command;
+mod support;

@@ -1,0 +1,97 @@
+//! `tpm serve`: the web dashboard and the HTTP API, from the `tpm-web` crate; this file
+//! only reads the flags and prints where it listens.
+
+use std::ffi::OsStr;
+use std::net::IpAddr;
+
+use tpm_core::error::EXIT_USAGE;
+use tpm_core::{Context, Error, Tpm};
+use tpm_web::{config, Config, ServeError};
+
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "The dashboard is at http://127.0.0.1:4444/, the API under /api (GET /api/openapi.json describes it).\nRequests that change something need `Authorization: Bearer TOKEN`; --token prints the token.\nExamples:\n  tpm serve\n  tpm start \"tpm serve\" --name tetra               # runs as tetra-4444\n  curl -X POST -H \"Authorization: Bearer $(tpm serve --token)\" localhost:4444/api/processes/web-7777/restart"
+)]
+pub struct ServeArgs {
+    /// The port to listen on (default: $PORT when set, else 4444; 0: any free port)
+    #[arg(long, short = 'p', value_name = "N")]
+    pub port: Option<u16>,
+    /// The address to listen on. Other than loopback, every API request needs the token,
+    /// and a token must exist (make it with --token first)
+    #[arg(long, value_name = "ADDRESS", default_value_t = config::DEFAULT_BIND)]
+    pub bind: IpAddr,
+    /// Print the API token (made on first use, kept in $TETRA_DIR/tpm/web.token) and exit
+    #[arg(long)]
+    pub token: bool,
+}
+
+pub fn run(tpm: &Tpm, args: ServeArgs) -> tpm_core::Result<i32> {
+    if args.token {
+        return Ok(match tpm_web::token::load_or_create(tpm) {
+            Ok(token) => {
+                crate::render::line(token.as_str());
+                0
+            }
+            Err(e) => print(&e),
+        });
+    }
+    // Under tpm (`tpm start "tpm serve" --name tetra`: tetra-4444), the port tpm named it by
+    // is in PORT.
+    let port = match (args.port, tpm.context().var("PORT")) {
+        (Some(port), _) => port,
+        (None, Some(raw)) if !raw.is_empty() => port_of(raw)?,
+        (None, _) => config::DEFAULT_PORT,
+    };
+    let config = Config {
+        bind: args.bind,
+        port,
+    };
+    let exe = std::env::current_exe().map_err(|e| Error::Supervisor {
+        name: "tpm serve".into(),
+        message: format!("cannot find the tpm binary to run supervisors: {e}"),
+    })?;
+    let served = tpm_web::serve(start_context(tpm.context()), exe, config, |addr| {
+        crate::render::line(&format!(
+            "tpm serve: the dashboard is at http://{addr}/ and the API under http://{addr}/api/ (Ctrl-C stops it)"
+        ));
+        crate::render::line(
+            "tpm serve: requests that change something need the token: `tpm serve --token` prints it",
+        );
+    });
+    Ok(match served {
+        Ok(()) => 0,
+        Err(e) => print(&e),
+    })
+}
+
+fn port_of(raw: &OsStr) -> tpm_core::Result<u16> {
+    raw.to_str()
+        .and_then(tpm_core::port::parse_port)
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "PORT={raw:?} in the environment is not a port number; give --port N"
+            ))
+        })
+}
+
+/// The processes the server starts get the environment it was started with, less what
+/// described the server itself when tpm runs it (its PORT, name and id): a posted app
+/// without a port must not be named after the server's.
+fn start_context(ctx: &Context) -> Context {
+    let mut ctx = ctx.clone();
+    ctx.env
+        .retain(|(k, _)| !matches!(k.to_str(), Some("PORT" | "TPM_NAME" | "TPM_ID")));
+    ctx
+}
+
+fn print(e: &ServeError) -> i32 {
+    eprintln!("tpm: {e}");
+    if let Some(help) = &e.help {
+        eprintln!("  help: {help}");
+    }
+    if e.exit_code == 0 {
+        EXIT_USAGE
+    } else {
+        e.exit_code
+    }
+}
