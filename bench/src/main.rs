@@ -516,7 +516,7 @@ fn targets(r: &Report, counts: &Counts) -> Vec<Target> {
             let bound = times * 1.5;
             out.push(Target {
                 what: format!(
-                    "`stop|restart|delete '*'` grow linearly ({large} ÷ {small} at most {}, for {}× the processes)",
+                    "`stop`, `restart` and `delete '*'` grow linearly ({large} ÷ {small} at most {}, for {}× the processes)",
                     ratio(bound),
                     times
                 ),
