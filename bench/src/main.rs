@@ -516,9 +516,9 @@ fn targets(r: &Report, counts: &Counts) -> Vec<Target> {
             let bound = times * 1.5;
             out.push(Target {
                 what: format!(
-                    "`stop`, `restart` and `delete '*'` grow linearly ({large} ÷ {small} at most {}, for {}× the processes)",
+                    "`stop`, `restart` and `delete '*'` grow linearly ({large} ÷ {small} at most {}, for {} the processes)",
                     ratio(bound),
-                    times
+                    ratio(times)
                 ),
                 measured: star
                     .iter()
