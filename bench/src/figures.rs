@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::clock::mono_ns;
-use crate::managers::{describe, wait_until, App, Manager};
+use crate::managers::{describe, wait_until, App, Manager, Tpm};
 use crate::procfs::{self, Memory};
 use crate::stats::Samples;
 
@@ -28,6 +28,8 @@ pub struct Counts {
     pub nu_warm_runs: usize,
     /// Pause after starting a population, before memory is read.
     pub settle: Duration,
+    /// Processes for the scale figures (tpm only): starts, and `stop|restart|delete '*'`.
+    pub scale: Vec<usize>,
 }
 
 impl Counts {
@@ -43,6 +45,7 @@ impl Counts {
             nu_cold_runs: 20,
             nu_warm_runs: 100,
             settle: Duration::from_secs(2),
+            scale: vec![100, 1000],
         }
     }
 
@@ -58,6 +61,7 @@ impl Counts {
             nu_cold_runs: 2,
             nu_warm_runs: 3,
             settle: Duration::from_millis(100),
+            scale: vec![3, 10],
         }
     }
 }
@@ -292,6 +296,101 @@ pub fn start_stop(
     }
     m.down()?;
     Ok((starts, stops))
+}
+
+// ---- scale (tpm) ----------------------------------------------------------------------------
+
+/// tpm with `n` processes: the time per start when they are started one by one, the
+/// listing, and `stop '*'`, `restart '*'` (of running processes) and `delete '*'`, each from
+/// the command issued until it returned.
+pub struct Scale {
+    pub start_each: Samples,
+    pub list: Samples,
+    pub stop: Samples,
+    pub restart: Samples,
+    pub delete: Samples,
+}
+
+/// Every command must exit 0 and leave every process in the state asked for, with nothing
+/// of the tree it replaced still running: otherwise the figure is an error, not a number.
+pub fn scale(tpm: &mut Tpm, n: usize, counts: &Counts, env: &Env) -> Result<Scale, String> {
+    tpm.up()?;
+    let apps: Vec<App> = (0..n)
+        .map(|i| App {
+            name: format!("scale{i}"),
+            port: 31000 + i as u16,
+            argv: vec![env.sleep.to_string_lossy().into_owned(), "100000".into()],
+            restart: true,
+        })
+        .collect();
+    let t0 = Instant::now();
+    for app in &apps {
+        run_quiet(&mut tpm.start(app), env)?;
+    }
+    let start_each = t0.elapsed() / n as u32;
+    let running = all_in(tpm, n, "online")?;
+    let mut list = Samples::default();
+    for _ in 0..counts.list_runs {
+        list.push_duration(timed(&mut tpm.list(), env)?);
+    }
+    let star = |verb: &str| -> Result<Duration, String> { timed(tpm.tpm().args([verb, "*"]), env) };
+    let stop = star("stop")?;
+    all_in(tpm, n, "stopped")?;
+    gone(&running, "stop")?;
+    run_quiet(tpm.tpm().args(["restart", "*"]), env)?;
+    let running = all_in(tpm, n, "online")?;
+    let restart = star("restart")?;
+    gone(&running, "restart")?;
+    let running = all_in(tpm, n, "online")?;
+    let delete = star("delete")?;
+    gone(&running, "delete")?;
+    if !tpm.online()?.is_empty() {
+        return Err(format!("tpm: processes listed after delete '*' at {n}"));
+    }
+    let one = |d: Duration| {
+        let mut s = Samples::default();
+        s.push_duration(d);
+        s
+    };
+    Ok(Scale {
+        start_each: one(start_each),
+        list,
+        stop: one(stop),
+        restart: one(restart),
+        delete: one(delete),
+    })
+}
+
+/// Checks every one of `n` processes is listed with `status`; returns the pids of each
+/// process and supervisor (the trees a later command must end).
+fn all_in(tpm: &Tpm, n: usize, status: &str) -> Result<Vec<u32>, String> {
+    let out = crate::managers::exec(tpm.tpm().args(["list", "--json"]))?;
+    let list: Vec<serde_json::Value> =
+        serde_json::from_slice(&out.stdout).map_err(|e| format!("tpm list --json: {e}"))?;
+    let wrong = list.iter().filter(|p| p["status"] != status).count();
+    if list.len() != n || wrong > 0 {
+        return Err(format!(
+            "tpm: {} processes listed, {wrong} of them not {status} (expected {n})",
+            list.len()
+        ));
+    }
+    Ok(list
+        .iter()
+        .flat_map(|p| [&p["pid"], &p["supervisor"]])
+        .filter_map(|v| v.as_u64().map(|v| v as u32))
+        .collect())
+}
+
+/// Fails if any of `pids` still runs after `what`.
+fn gone(pids: &[u32], what: &str) -> Result<(), String> {
+    let left: Vec<&u32> = pids.iter().filter(|&&p| procfs::is_running(p)).collect();
+    match left.is_empty() {
+        true => Ok(()),
+        false => Err(format!(
+            "tpm: {} processes still run after {what} '*': {left:?}",
+            left.len()
+        )),
+    }
 }
 
 // ---- crash to restart ---------------------------------------------------------------------

@@ -304,6 +304,38 @@ fn measure(
     }
     rows.extend([start, stop]);
 
+    let mut scaled = tpm.variant("tpm", &[]);
+    for &n in &counts.scale {
+        let procs = processes(n);
+        say(&format!(
+            "tpm: {procs}: start each, list, stop/restart/delete '*'"
+        ));
+        let f = figures::scale(&mut scaled, n, counts, env)?;
+        let row = |key: &str, title: String, samples: Samples| {
+            let mut row = Row::new(format!("{key}-{n}"), title, Unit::Time);
+            row.cells.push(("tpm", samples));
+            row
+        };
+        // A count the population figures have already has its list row.
+        if !counts.populations.contains(&n) {
+            rows.push(row("list", format!("list, {procs}"), f.list));
+        }
+        rows.extend([
+            row(
+                "start-each",
+                format!("start, each of {procs} started one by one"),
+                f.start_each,
+            ),
+            row("stop-all", format!("`stop '*'`, {procs}"), f.stop),
+            row(
+                "restart-all",
+                format!("`restart '*'`, {procs} running"),
+                f.restart,
+            ),
+            row("delete-all", format!("`delete '*'`, {procs}"), f.delete),
+        ]);
+    }
+
     let mut crash = Row::new("crash", "crash → restarted, zero delay", Unit::Time);
     for m in managers.iter_mut() {
         say(&format!("{}: crash to restart", m.label()));
@@ -455,6 +487,48 @@ fn targets(r: &Report, counts: &Counts) -> Vec<Target> {
             met: None,
         },
     });
+    // Scale: the largest count against the smallest.
+    if let (Some(&small), Some(&large)) = (counts.scale.first(), counts.scale.last()) {
+        let grow = |key: &str| {
+            Some(med(&format!("{key}-{large}"), "tpm")? / med(&format!("{key}-{small}"), "tpm")?)
+        };
+        let times = large as f64 / small as f64;
+        if let Some(g) = grow("start-each") {
+            out.push(Target {
+                what: format!(
+                    "a start takes as long with {} as with {} (each, {large} ÷ {small} at most 1.5×)",
+                    processes(large),
+                    processes(small)
+                ),
+                measured: ratio(g),
+                met: Some(g <= 1.5),
+            });
+        }
+        let star: Vec<(&str, f64)> = [
+            ("stop", "stop-all"),
+            ("restart", "restart-all"),
+            ("delete", "delete-all"),
+        ]
+        .into_iter()
+        .filter_map(|(verb, key)| Some((verb, grow(key)?)))
+        .collect();
+        if star.len() == 3 {
+            let bound = times * 1.5;
+            out.push(Target {
+                what: format!(
+                    "`stop`, `restart` and `delete '*'` grow linearly ({large} ÷ {small} at most {}, for {} the processes)",
+                    ratio(bound),
+                    ratio(times)
+                ),
+                measured: star
+                    .iter()
+                    .map(|(verb, g)| format!("{verb} {}", ratio(*g)))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                met: Some(star.iter().all(|(_, g)| *g <= bound)),
+            });
+        }
+    }
     if let (Some(t), Some(d)) = (med("log", "tpm"), med("log-direct", "tpm")) {
         out.push(Target {
             what: "log throughput ≥ 0.8× straight-to-file".into(),
@@ -503,6 +577,11 @@ fn notes(c: &Counts) -> Vec<String> {
             c.log_runs
         ),
         "Nushell: cold is a new `nu` (so a new plugin process) each time; warm is nu's `timeit` inside one session, the plugin already running.".into(),
+        format!(
+            "scale (tpm only; {}): `sleep`s started one by one with `tpm start` (the time per start), `tpm list --json` ({} runs), then `stop '*'`, `restart '*'` of the running processes and `delete '*'`, each once, from the command issued until it returned. Each must exit 0 with every process in the state asked for and every process (and supervisor) it replaced gone, or the run fails.",
+            c.scale.iter().map(|&n| processes(n)).collect::<Vec<_>>().join(" and "),
+            c.list_runs
+        ),
     ]
 }
 

@@ -33,7 +33,8 @@ impl Tpm {
         }
     }
 
-    fn tpm(&self) -> Command {
+    /// `tpm` with this run's store.
+    pub fn tpm(&self) -> Command {
         let mut c = Command::new(&self.bin);
         c.env("TETRA_DIR", &self.tetra_dir).env("NO_COLOR", "1");
         c

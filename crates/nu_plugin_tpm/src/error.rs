@@ -52,6 +52,8 @@ fn label_and_code(e: &Error) -> (&'static str, &'static str) {
         Error::CorruptRecord { .. } => ("unreadable record", "tpm::corrupt_record"),
         Error::Supervisor { .. } => ("the supervisor failed", "tpm::supervisor"),
         Error::ForeignStore { .. } => ("another user's store", "tpm::foreign_store"),
+        Error::RelativeStore { .. } => ("not an absolute path", "tpm::relative_store"),
+        Error::NotAnswering { .. } => ("its supervisor does not answer", "tpm::not_answering"),
         Error::Io { .. } => ("input/output error", "tpm::io"),
         Error::Ecosystem { .. } => ("in this ecosystem file", "tpm::ecosystem"),
         Error::NodeMissing { .. } => ("needs node to be read", "tpm::node_missing"),
@@ -82,8 +84,12 @@ fn span_for(e: &Error, b: &Blame) -> Span {
         Error::ExecFailed { name, .. }
         | Error::AlreadyRunning { name, .. }
         | Error::Busy { name, .. }
-        | Error::Supervisor { name, .. } => b.selector(name).or(b.target),
-        Error::CorruptRecord { .. } | Error::ForeignStore { .. } | Error::Io { .. } => None,
+        | Error::Supervisor { name, .. }
+        | Error::NotAnswering { name, .. } => b.selector(name).or(b.target),
+        Error::CorruptRecord { .. }
+        | Error::ForeignStore { .. }
+        | Error::RelativeStore { .. }
+        | Error::Io { .. } => None,
     };
     found.unwrap_or(b.head)
 }

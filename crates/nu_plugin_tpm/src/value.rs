@@ -15,7 +15,7 @@ use tpm_core::ops::{AppStart, Description, LogFile, PortInfo, TreeProcess};
 use tpm_core::ProcessInfo;
 
 /// The columns of a process row, in order (the CLI's `--json` fields).
-pub const PROCESS_COLUMNS: [&str; 22] = [
+pub const PROCESS_COLUMNS: [&str; 23] = [
     "name",
     "id",
     "status",
@@ -38,6 +38,7 @@ pub const PROCESS_COLUMNS: [&str; 22] = [
     "wanted",
     "restarts_24h",
     "uptime_pct_24h",
+    "tracking",
 ];
 
 /// A process as a record.
@@ -81,6 +82,7 @@ fn process_record(p: &ProcessInfo, span: Span) -> Record {
         Value::int(i64::from(p.restarts_24h), span),
         p.uptime_pct_24h
             .map_or_else(|| Value::nothing(span), |v| Value::float(v, span)),
+        Value::string(p.tracking.as_str(), span),
     ];
     PROCESS_COLUMNS
         .iter()
@@ -326,6 +328,7 @@ mod tests {
             wanted: true,
             restarts_24h: 1,
             uptime_pct_24h: Some(99.5),
+            tracking: tpm_core::cgroup::Tracking::Cgroup,
         }
     }
 

@@ -63,6 +63,12 @@ pub enum Error {
     #[error("{} belongs to uid {owner}, not to you (uid {me}); tpm will not use another user's store", path.display())]
     ForeignStore { path: PathBuf, owner: u32, me: u32 },
 
+    #[error("{var} is a relative path ({value:?}); tpm needs an absolute one, so that every folder sees the same processes")]
+    RelativeStore { var: &'static str, value: String },
+
+    #[error("{name}: its supervisor (pid {pid}) does not answer: {why}")]
+    NotAnswering { name: String, pid: u32, why: String },
+
     #[error("{action} {}: {source}", path.display())]
     Io {
         action: &'static str,
@@ -144,7 +150,7 @@ impl Error {
     /// The documented exit code for this error.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Usage(_) | Error::InvalidName { .. } => EXIT_USAGE,
+            Error::Usage(_) | Error::InvalidName { .. } | Error::RelativeStore { .. } => EXIT_USAGE,
             Error::NoPort { .. } => EXIT_NO_PORT,
             Error::ScriptNotFound { .. }
             | Error::NotExecutable { .. }
@@ -157,6 +163,7 @@ impl Error {
             | Error::CorruptRecord { .. }
             | Error::Supervisor { .. }
             | Error::ForeignStore { .. }
+            | Error::NotAnswering { .. }
             | Error::Io { .. } => EXIT_FAILURE,
             Error::Ecosystem { .. } => EXIT_USAGE,
             // Like a script whose interpreter is missing.
@@ -195,6 +202,12 @@ impl Error {
             Error::ForeignStore { .. } => {
                 "set TETRA_DIR to a folder of your own (tpm keeps its files in $TETRA_DIR/tpm)".into()
             }
+            Error::RelativeStore { var, value } => {
+                format!("export {var}=\"$PWD/{value}\" (or another absolute path)")
+            }
+            Error::NotAnswering { pid, .. } => format!(
+                "`kill -CONT {pid}` lets it go on; after `kill -KILL {pid}` the next tpm command stops what is left"
+            ),
             Error::Io { .. } => return None,
             Error::Ecosystem { line: Some(n), .. } => format!(
                 "fix the file at line {n}; `tpm init` writes a commented example of each format"
@@ -218,6 +231,12 @@ impl Error {
                 format!("{h} (relative paths in an ecosystem file are taken from its folder, a script from its app's cwd)")
             }),
         })
+    }
+
+    /// An I/O error for want of room (a full disk, or a quota).
+    pub fn is_no_space(&self) -> bool {
+        matches!(self, Error::Io { source, .. }
+            if matches!(source.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT)))
     }
 
     pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {

@@ -10,6 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use chrono::{DateTime, FixedOffset, Local, TimeZone};
 use serde::Serialize;
 
+use crate::cgroup::Tracking;
 use crate::name::Name;
 use crate::proc::{self, Identity, Stat};
 use crate::record::Record;
@@ -51,6 +52,9 @@ pub struct ProcessInfo {
     /// Time online over the time it was meant to run, in the last 24 hours (or since it was
     /// created), in percent; `None` when it was not meant to run in that time.
     pub uptime_pct_24h: Option<f64>,
+    /// How the process's tree is (or was last) found: `cgroup` where tpm could give it one,
+    /// else `process-tree` (see `cgroup::Tracking`).
+    pub tracking: Tracking,
 }
 
 /// Time, read once for a whole listing.
@@ -160,6 +164,7 @@ pub(crate) fn observe_seen(
         wanted: record.spec.wanted,
         restarts_24h: 0,
         uptime_pct_24h: None,
+        tracking: record.state.tracking(),
     }
 }
 

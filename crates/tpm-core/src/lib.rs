@@ -17,7 +17,9 @@
 //! | `startup` | running `tpm resurrect` at boot (a systemd user unit, or cron) |
 //! | `store` | the folder layout, atomic writes, permissions |
 //! | `lock` | the supervisor-alive lock |
+//! | `claim` | the claim on a name that outlives a wiped store (an abstract socket) |
 //! | `proc` | `/proc`: identities, stats, trees |
+//! | `cgroup` | a cgroup per process where the hierarchy is writable; how a tree is tracked |
 //! | `status`, `policy` | the status enum; the restart policy |
 //! | `info` | the observed view front ends render |
 //! | `complete` | process-name completion for every front end |
@@ -27,6 +29,8 @@
 //! | `ops` | the operations: start, list, stop, restart, delete, logs, ports |
 //! | `supervisor` | the per-process supervisor |
 
+pub mod cgroup;
+pub mod claim;
 pub mod complete;
 pub mod context;
 pub mod ecosystem;

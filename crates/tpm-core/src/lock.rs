@@ -12,15 +12,23 @@ use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 use nix::fcntl::{fcntl, FcntlArg};
 
 /// A held write lock; dropping it releases the lock.
+///
+/// A name's lock file exists only while someone holds it: a lock taken with
+/// [`FileLock::try_acquire`] removes its file when released (first the file, then the lock,
+/// so nobody can lock a file that is about to go; see `acquire` for the other side), and a
+/// supervisor removes its own as it exits. A file left behind by a killed supervisor is
+/// unheld, and goes with the next command's lock.
 #[derive(Debug)]
 pub struct FileLock {
     file: File,
+    /// Where the file is, if it goes with the lock.
+    remove: Option<PathBuf>,
 }
 
 fn whole_file(kind: libc::c_short) -> libc::flock {
@@ -32,14 +40,37 @@ fn whole_file(kind: libc::c_short) -> libc::flock {
 }
 
 impl FileLock {
-    /// Takes the lock if nobody holds it; `Ok(None)` when somebody does.
+    /// Takes the lock if nobody holds it; `Ok(None)` when somebody does. The file is removed
+    /// when the lock is released (unless it is handed over, see [`FileLock::into_fd`]).
     pub fn try_acquire(path: &Path) -> io::Result<Option<FileLock>> {
-        Self::acquire(path, false)
+        let lock = Self::acquire(path, false)?;
+        Ok(lock.map(|mut l| {
+            l.remove = Some(path.to_path_buf());
+            l
+        }))
     }
 
-    /// Waits for the lock.
+    /// Waits for the lock; the file stays when it is released.
     pub fn acquire_blocking(path: &Path) -> io::Result<FileLock> {
-        Self::acquire(path, true).map(|l| l.expect("a blocking lock is always taken"))
+        Self::acquire(path, true)?.ok_or_else(|| io::Error::other("the lock was not taken"))
+    }
+
+    /// Whether `path` is this lock's file (not one made after it was removed).
+    pub fn is_at(&self, path: &Path) -> bool {
+        match (std::fs::metadata(path), self.file_id()) {
+            (Ok(a), Some(b)) => (a.dev(), a.ino()) == b,
+            _ => false,
+        }
+    }
+
+    /// The locked file's device and inode.
+    pub fn file_id(&self) -> Option<(u64, u64)> {
+        self.file.metadata().ok().map(|m| (m.dev(), m.ino()))
+    }
+
+    /// Releases the lock and removes its file, if the file at `path` is still this lock's.
+    pub fn remove(mut self, path: &Path) {
+        self.remove = Some(path.to_path_buf());
     }
 
     fn acquire(path: &Path, wait: bool) -> io::Result<Option<FileLock>> {
@@ -67,7 +98,9 @@ impl FileLock {
             // The file may have been unlinked (by `tpm delete`) between our open and our
             // lock; a lock on a file no longer at `path` protects nothing, so try again.
             match std::fs::metadata(path) {
-                Ok(m) if m.ino() == file.metadata()?.ino() => return Ok(Some(FileLock { file })),
+                Ok(m) if m.ino() == file.metadata()?.ino() => {
+                    return Ok(Some(FileLock { file, remove: None }))
+                }
                 Ok(_) => continue,
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(e),
@@ -93,17 +126,34 @@ impl FileLock {
 
     /// Gives up this handle without releasing the lock: the descriptor (and with it the
     /// lock) goes to whoever keeps the returned fd, typically a spawned supervisor.
-    pub fn into_fd(self) -> OwnedFd {
-        self.file.into()
+    pub fn into_fd(mut self) -> io::Result<OwnedFd> {
+        self.remove = None;
+        // A duplicate shares the open file description, and with it the lock: dropping
+        // `self` closes only its own descriptor.
+        Ok(self.file.try_clone()?.into())
     }
 
     /// Adopts a descriptor that carries a held lock (the supervisor's side of the handover).
     pub fn from_fd(fd: OwnedFd) -> FileLock {
-        FileLock { file: fd.into() }
+        FileLock {
+            file: fd.into(),
+            remove: None,
+        }
     }
 
     pub fn raw_fd(&self) -> i32 {
         self.file.as_raw_fd()
+    }
+}
+
+impl Drop for FileLock {
+    fn drop(&mut self) {
+        if let Some(path) = self.remove.take() {
+            // While still holding the lock: nobody can have it on this file.
+            if self.is_at(&path) {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
     }
 }
 
@@ -133,12 +183,34 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.lock");
         let lock = FileLock::try_acquire(&path).unwrap().unwrap();
-        let fd = lock.into_fd();
+        let fd = lock.into_fd().unwrap();
         assert!(FileLock::is_held(&path).unwrap());
         let adopted = FileLock::from_fd(fd);
         assert!(FileLock::is_held(&path).unwrap());
         drop(adopted);
         assert!(!FileLock::is_held(&path).unwrap());
+        assert!(
+            path.exists(),
+            "a handed-over lock leaves its file to its new holder"
+        );
+    }
+
+    #[test]
+    fn a_name_lock_file_exists_only_while_held() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.lock");
+        let lock = FileLock::try_acquire(&path).unwrap().unwrap();
+        assert!(path.exists());
+        drop(lock);
+        assert!(!path.exists());
+        // A file made after ours was removed is not ours to remove.
+        let lock = FileLock::try_acquire(&path).unwrap().unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let other = FileLock::try_acquire(&path).unwrap().unwrap();
+        drop(lock);
+        assert!(path.exists() && FileLock::is_held(&path).unwrap());
+        drop(other);
+        assert!(!path.exists());
     }
 
     #[test]

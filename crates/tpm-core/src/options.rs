@@ -67,6 +67,15 @@ pub enum Default {
     Size(u64),
 }
 
+/// The values a numeric option accepts, both ends included, in its unit: a count,
+/// milliseconds, or bytes. Checked wherever a value is read (command line, plugin, file), so an
+/// absurd value is a usage error (exit 64) before anything runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Range {
+    pub min: u64,
+    pub max: u64,
+}
+
 /// One start option.
 #[derive(Debug)]
 pub struct OptionDef {
@@ -245,6 +254,41 @@ impl Opt {
 }
 
 impl OptionDef {
+    /// The accepted values of a numeric option (`Count`, `Millis`, `Size`); `None` for the
+    /// others. Every numeric option has one (a test checks), documented in the README.
+    pub fn range(&self) -> Option<Range> {
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        let max = match self.id {
+            Opt::MaxRestarts => u64::from(policy::MAX_MAX_RESTARTS),
+            Opt::RestartDelay => ms(policy::MAX_RESTART_DELAY),
+            Opt::KillTimeout => ms(policy::MAX_KILL_TIMEOUT),
+            Opt::MaxLogSize => rotation::MAX_SIZE,
+            Opt::LogKeep => u64::from(rotation::MAX_KEEP),
+            _ => return None,
+        };
+        Some(Range { min: 0, max })
+    }
+
+    /// The range as the user reads it: `0 to 600000 ms (10 min)`, `0 to 1G`.
+    pub fn range_text(&self) -> Option<String> {
+        let r = self.range()?;
+        Some(match self.kind {
+            Kind::Millis => format!("{} to {} ms ({})", r.min, r.max, human_millis(r.max)),
+            Kind::Size => format!("{} to {}", format_size(r.min), format_size(r.max)),
+            _ => format!("{} to {}", r.min, r.max),
+        })
+    }
+
+    /// Checks a numeric value (in the option's unit) against [`OptionDef::range`].
+    fn in_range(&self, raw: &str, n: u64) -> Result<u64, String> {
+        match (self.range(), self.range_text()) {
+            (Some(r), Some(text)) if n < r.min || n > r.max => {
+                Err(format!("{} is out of range ({text})", raw.trim()))
+            }
+            _ => Ok(n),
+        }
+    }
+
     /// The definition whose flag is `flag` (without dashes).
     pub fn by_flag(flag: &str) -> Option<&'static OptionDef> {
         START_OPTIONS.iter().find(|d| d.flag == Some(flag))
@@ -307,19 +351,37 @@ impl OptionDef {
                 "false" | "no" | "off" | "0" => Value::Bool(false),
                 _ => return Err(bad("true or false")),
             },
-            Kind::Count => Value::Count(
-                raw.trim()
-                    .parse()
-                    .map_err(|_| bad("a whole number (0 or more)"))?,
-            ),
-            Kind::Millis => Value::Millis(
-                parse_millis(raw)
-                    .ok_or_else(|| bad("a duration (milliseconds, or 500ms, 2s, 1m)"))?,
-            ),
-            Kind::Size => Value::Size(
-                rotation::parse_size(raw)
-                    .ok_or_else(|| bad("a size (such as 10M, 512K or 4096)"))?,
-            ),
+            Kind::Count => {
+                let digits = raw.trim();
+                let n: u64 = match digits.parse() {
+                    Ok(n) => n,
+                    // More digits than u64 holds: a number, too large for any range.
+                    Err(_) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
+                        u64::MAX
+                    }
+                    Err(_) => return Err(bad("a whole number (0 or more)")),
+                };
+                let n = self.in_range(raw, n)?;
+                Value::Count(u32::try_from(n).map_err(|_| bad("a whole number (0 or more)"))?)
+            }
+            Kind::Millis => {
+                let ms = millis_f64(raw)
+                    .ok_or_else(|| bad("a duration (milliseconds, or 500ms, 2s, 1m)"))?;
+                // Anything past u64 is out of any range: checked as u64::MAX.
+                let whole = if ms >= u64::MAX as f64 {
+                    u64::MAX
+                } else {
+                    ms.ceil() as u64
+                };
+                self.in_range(raw, whole)?;
+                Value::Millis(Duration::from_micros((ms * 1e3).round() as u64))
+            }
+            Kind::Size => {
+                let n = rotation::parse_size(raw)
+                    .or_else(|| too_large_size(raw))
+                    .ok_or_else(|| bad("a size (such as 10M, 512K or 4096)"))?;
+                Value::Size(self.in_range(raw, n)?)
+            }
             Kind::Words => Value::Words(
                 shell_words::split(raw).map_err(|e| format!("cannot split {raw:?}: {e}"))?,
             ),
@@ -355,6 +417,9 @@ impl OptionDef {
             (Kind::Bool, J::String(s)) => self.parse_text(s),
             (Kind::Port | Kind::Count | Kind::Millis | Kind::Size, J::Number(n)) => {
                 let n = n.as_u64().ok_or_else(wrong)?;
+                if self.kind != Kind::Port {
+                    self.in_range(&n.to_string(), n)?;
+                }
                 Ok(match self.kind {
                     Kind::Port => Value::Port(
                         u16::try_from(n)
@@ -612,6 +677,12 @@ fn check_env_key(key: &str) -> Result<(), String> {
 
 /// `500`, `500ms`, `1.5s`, `2m`, `1h`: a duration; a bare number is milliseconds.
 pub fn parse_millis(raw: &str) -> Option<Duration> {
+    let ms = millis_f64(raw)?;
+    (ms < 1e15).then(|| Duration::from_micros((ms * 1e3).round() as u64))
+}
+
+/// [`parse_millis`] as a number of milliseconds, however large.
+fn millis_f64(raw: &str) -> Option<f64> {
     let raw = raw.trim();
     let split = raw
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -626,9 +697,24 @@ pub fn parse_millis(raw: &str) -> Option<Duration> {
         _ => return None,
     };
     let ms = number * scale;
-    (0.0..1e15)
-        .contains(&ms)
-        .then(|| Duration::from_micros((ms * 1e3).round() as u64))
+    (ms.is_finite() && ms >= 0.0).then_some(ms)
+}
+
+/// A size whose digits overflow u64 (`99999999999999999999G`): too large, not malformed.
+fn too_large_size(raw: &str) -> Option<u64> {
+    let digits = raw
+        .trim()
+        .trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())).then_some(u64::MAX)
+}
+
+/// `600000` ms → `10 min`, for range texts.
+fn human_millis(ms: u64) -> String {
+    match ms {
+        m if m >= 3_600_000 && m.is_multiple_of(3_600_000) => format!("{} h", m / 3_600_000),
+        m if m >= 60_000 && m.is_multiple_of(60_000) => format!("{} min", m / 60_000),
+        m => format!("{} s", m as f64 / 1000.0),
+    }
 }
 
 /// `10485760` → `10M`: the shortest exact form, for help screens and dumps.
@@ -805,6 +891,41 @@ mod tests {
             let value = opt.def().parse_text(raw).unwrap();
             assert_eq!(opt.def().parse_json(&value.to_json()), Ok(value), "{opt:?}");
         }
+    }
+
+    #[test]
+    fn every_numeric_option_has_a_range_checked_wherever_it_is_read() {
+        for def in START_OPTIONS {
+            let numeric = matches!(def.kind, Kind::Count | Kind::Millis | Kind::Size);
+            assert_eq!(def.range().is_some(), numeric, "{:?}", def.id);
+            let Some(r) = def.range() else { continue };
+            let max = r.max.to_string();
+            assert!(
+                def.parse_text(&max).is_ok(),
+                "{:?} takes its maximum",
+                def.id
+            );
+            assert!(def.parse_json(&json!(r.max)).is_ok(), "{:?}", def.id);
+            for over in [
+                (r.max + 1).to_string(),
+                u64::MAX.to_string(),
+                "1".repeat(30),
+            ] {
+                let err = def.parse_text(&over).unwrap_err();
+                assert!(err.contains("out of range"), "{:?} {over}: {err}", def.id);
+            }
+            let err = def.parse_json(&json!(r.max + 1)).unwrap_err();
+            assert!(err.contains("out of range"), "{:?}: {err}", def.id);
+        }
+        let v = |opt: Opt, raw: &str| opt.def().parse_text(raw);
+        assert_eq!(
+            v(Opt::KillTimeout, "18446744073709551615").unwrap_err(),
+            "18446744073709551615 is out of range (0 to 600000 ms (10 min))"
+        );
+        assert!(v(Opt::KillTimeout, "10min").is_ok() && v(Opt::KillTimeout, "11m").is_err());
+        assert!(v(Opt::LogKeep, "4294967295").is_err() && v(Opt::LogKeep, "10000000").is_err());
+        assert!(v(Opt::MaxLogSize, "1024G").is_ok() && v(Opt::MaxLogSize, "1025G").is_err());
+        assert!(v(Opt::RestartDelay, "1h").is_ok() && v(Opt::RestartDelay, "61m").is_err());
     }
 
     #[test]

@@ -13,6 +13,12 @@ use std::time::Duration;
 pub const DEFAULT_RESTART_DELAY: Duration = Duration::from_millis(100);
 pub const DEFAULT_MAX_RESTARTS: u32 = 10;
 pub const DEFAULT_KILL_TIMEOUT: Duration = Duration::from_millis(3000);
+/// The largest values the options accept (see `options::OptionDef::range`): a record
+/// written by hand or by an older tpm with more is read as these.
+pub const MAX_MAX_RESTARTS: u32 = 1_000_000;
+pub const MAX_RESTART_DELAY: Duration = Duration::from_secs(3600);
+/// A stop never waits longer than this between TERM and KILL.
+pub const MAX_KILL_TIMEOUT: Duration = Duration::from_secs(600);
 /// The backoff never waits longer than this.
 pub const MAX_DELAY: Duration = Duration::from_secs(15);
 /// A run at least this long resets the backoff.

@@ -10,14 +10,14 @@
 
 use std::time::Duration;
 
-use crate::policy::Policy;
-use crate::rotation::LogLimits;
+use crate::policy::{self, Policy};
+use crate::rotation::{self, LogLimits};
 use crate::spec::{Spec, KIND_CLI};
 use crate::state::State;
 use crate::status::Status;
 
 /// Every key tpm writes, in the order it writes them: the file contract's first.
-pub const KEYS: [&str; 28] = [
+pub const KEYS: [&str; 29] = [
     "script",
     "pid",
     "port",
@@ -46,6 +46,7 @@ pub const KEYS: [&str; 28] = [
     "log_dropped",
     "log_max_size",
     "log_keep",
+    "cgroup",
 ];
 
 /// A record as stored. The name is the file name, not a field.
@@ -111,6 +112,7 @@ impl Record {
             state.log_dropped.to_string(),
             spec.logs.max_size.to_string(),
             spec.logs.keep.to_string(),
+            opt(state.cgroup.clone()),
         ];
         let mut out = String::with_capacity(512);
         let known = KEYS.iter().zip(&values).map(|(k, v)| (*k, v.as_str()));
@@ -179,27 +181,37 @@ impl Record {
                 .map_err(|()| format!("status {:?} is not a status", clip(&s)))?,
             None => Status::Stopped,
         };
+        // Values past the options' ranges (a record from an older tpm, or edited by hand)
+        // are read as the largest allowed: a supervisor never waits for ever, nor allocates
+        // for a billion rotated files.
         let defaults = Policy::default();
         let policy = Policy {
             autorestart: fields.parse("autorestart")?.unwrap_or(defaults.autorestart),
             max_restarts: fields
                 .parse("max_restarts")?
-                .unwrap_or(defaults.max_restarts),
+                .unwrap_or(defaults.max_restarts)
+                .min(policy::MAX_MAX_RESTARTS),
             restart_delay: fields
                 .parse("restart_delay")?
                 .map(Duration::from_millis)
-                .unwrap_or(defaults.restart_delay),
+                .unwrap_or(defaults.restart_delay)
+                .min(policy::MAX_RESTART_DELAY),
             kill_timeout: fields
                 .parse("kill_timeout")?
                 .map(Duration::from_millis)
-                .unwrap_or(defaults.kill_timeout),
+                .unwrap_or(defaults.kill_timeout)
+                .min(policy::MAX_KILL_TIMEOUT),
         };
         let log_defaults = LogLimits::default();
         let logs = LogLimits {
             max_size: fields
                 .parse("log_max_size")?
-                .unwrap_or(log_defaults.max_size),
-            keep: fields.parse("log_keep")?.unwrap_or(log_defaults.keep),
+                .unwrap_or(log_defaults.max_size)
+                .min(rotation::MAX_SIZE),
+            keep: fields
+                .parse("log_keep")?
+                .unwrap_or(log_defaults.keep)
+                .min(rotation::MAX_KEEP),
         };
         // The name is the file's; a `name` key is only for shell readers.
         fields.take("name");
@@ -230,6 +242,7 @@ impl Record {
             exit_code: fields.parse("exit_code")?,
             reason: fields.take("reason").filter(|r| !r.is_empty()),
             log_dropped: fields.parse("log_dropped")?.unwrap_or(0),
+            cgroup: fields.take("cgroup").filter(|c| !c.is_empty()),
         };
         Ok(Record {
             id: fields.parse("id")?,
@@ -375,6 +388,19 @@ mod tests {
             let err = Record::parse(text).unwrap_err();
             assert!(err.contains(says), "{text:?}: {err}");
         }
+    }
+
+    #[test]
+    fn values_past_the_option_ranges_are_read_as_the_largest_allowed() {
+        let r = Record::parse(
+            "script=x port=1 kill_timeout=18446744073709551615 restart_delay=99999999999 max_restarts=4294967295 log_keep=4294967295 log_max_size=18446744073709551615",
+        )
+        .unwrap();
+        assert_eq!(r.spec.policy.kill_timeout, policy::MAX_KILL_TIMEOUT);
+        assert_eq!(r.spec.policy.restart_delay, policy::MAX_RESTART_DELAY);
+        assert_eq!(r.spec.policy.max_restarts, policy::MAX_MAX_RESTARTS);
+        assert_eq!(r.spec.logs.keep, rotation::MAX_KEEP);
+        assert_eq!(r.spec.logs.max_size, rotation::MAX_SIZE);
     }
 
     #[test]

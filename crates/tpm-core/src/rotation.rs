@@ -6,6 +6,11 @@ pub const DEFAULT_MAX_SIZE: u64 = 10 * 1024 * 1024;
 /// The default number of rotated files kept per stream.
 pub const DEFAULT_KEEP: u32 = 5;
 
+/// The largest values the options accept (see `options::OptionDef::range`): a record
+/// written by hand or by an older tpm with more is read as these.
+pub const MAX_SIZE: u64 = 1 << 40;
+pub const MAX_KEEP: u32 = 1000;
+
 /// Size-based rotation: when a log would grow past `max_size`, it becomes `NAME.out.1`
 /// (`.1` becomes `.2`, and so on, `keep` files at most) and a new one begins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,6 +4,7 @@
 //! belongs to, so a pid that now names another process is never taken for ours (see
 //! `proc::Identity`).
 
+use crate::cgroup::Tracking;
 use crate::status::Status;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -24,8 +25,12 @@ pub struct State {
     pub exit_code: Option<i32>,
     /// Why the process is in its status, when that is worth saying.
     pub reason: Option<String>,
-    /// Log bytes that could not be written (full disk, file size limit).
+    /// Log bytes that could not be written (full disk, file size limit), over the whole
+    /// life of the record (restarts add to it).
     pub log_dropped: u64,
+    /// The cgroup of the process's tree (see `cgroup`), when it has one: the supervisor
+    /// made it, and the next command empties it if the supervisor dies.
+    pub cgroup: Option<String>,
 }
 
 impl Default for State {
@@ -42,11 +47,20 @@ impl Default for State {
             exit_code: None,
             reason: None,
             log_dropped: 0,
+            cgroup: None,
         }
     }
 }
 
 impl State {
+    /// How the process's tree is (or was last) tracked.
+    pub fn tracking(&self) -> Tracking {
+        match self.cgroup {
+            Some(_) => Tracking::Cgroup,
+            None => Tracking::ProcessTree,
+        }
+    }
+
     /// Forgets the running process (it exited, or was never verified).
     pub fn clear_pid(&mut self) {
         self.pid = None;

@@ -16,7 +16,8 @@
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, DirBuilder, OpenOptions};
 use std::io::{self, Read, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{DirBuilderExt, FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -59,21 +60,31 @@ pub struct Problem {
 }
 
 impl Store {
-    /// `$TETRA_DIR/tpm`, with `TETRA_DIR` defaulting to `$HOME/tetra`. Relative values are
-    /// taken from the caller's working directory.
+    /// `$TETRA_DIR/tpm`, with `TETRA_DIR` defaulting to `$HOME/tetra`. A relative value is
+    /// refused: it would name another store from every other folder, so processes started
+    /// from one folder would be invisible from the next.
     pub fn locate(ctx: &Context) -> Result<Store> {
-        let base =
+        let (var, base) =
             match ctx.var("TETRA_DIR").filter(|v| !v.is_empty()) {
-                Some(dir) => PathBuf::from(dir),
+                Some(dir) => ("TETRA_DIR", PathBuf::from(dir)),
                 None => match ctx.var("HOME").filter(|v| !v.is_empty()) {
-                    Some(home) => Path::new(home).join("tetra"),
+                    Some(home) => ("HOME", Path::new(home).join("tetra")),
                     None => return Err(Error::Usage(
                         "neither TETRA_DIR nor HOME is set, so tpm has nowhere to keep its files"
                             .into(),
                     )),
                 },
             };
-        Ok(Store::at(ctx.cwd.join(base).join("tpm")))
+        if base.is_relative() {
+            return Err(Error::RelativeStore {
+                var,
+                value: ctx
+                    .var(var)
+                    .map(|v| v.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            });
+        }
+        Ok(Store::at(base.join("tpm")))
     }
 
     /// A store at an exact path (the supervisor is given it).
@@ -95,6 +106,12 @@ impl Store {
 
     pub fn pid_path(&self, name: &Name) -> PathBuf {
         self.dir("pids").join(format!("{name}.pid"))
+    }
+
+    /// A hidden file, room set aside on disk for one more record (see
+    /// [`Store::write_reserved`]).
+    pub fn reserve_path(&self, name: &Name) -> PathBuf {
+        self.dir("processes").join(format!(".{name}.meta.reserve"))
     }
 
     pub fn lock_path(&self, name: &Name) -> PathBuf {
@@ -260,6 +277,60 @@ impl Store {
         )
     }
 
+    /// Sets aside room for one record of `len` bytes (see [`Store::write_reserved`]), unless
+    /// it is there already. Best effort: on a full disk there is none to set aside.
+    pub fn reserve(&self, name: &Name, len: usize) {
+        let path = self.reserve_path(name);
+        let room = (len * 2).max(4096) as u64;
+        if fs::metadata(&path).is_ok_and(|m| m.len() >= room) {
+            return;
+        }
+        let made = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&path)
+            .and_then(|f| {
+                // SAFETY: fallocate on a descriptor we own; it only allocates.
+                if unsafe { libc::fallocate(f.as_raw_fd(), 0, 0, room as libc::off_t) } == 0 {
+                    Ok(())
+                } else {
+                    // File systems without fallocate: zeros take the room just as well.
+                    f.write_all_at(&vec![0; room as usize], 0)
+                }
+            });
+        if made.is_err() {
+            let _ = fs::remove_file(&path);
+        }
+    }
+
+    /// Writes a record even when the disk is full, for the writes that must not be lost
+    /// (a supervisor's last word: `stopped`, `errored`): when the usual atomic write finds
+    /// no room, the record is written into the room set aside by [`Store::reserve`] (no
+    /// block is allocated for it) and renamed into place. The reserve is used up; the
+    /// supervisor sets aside another when it can.
+    pub fn write_reserved(&self, name: &Name, record: &Record) -> Result<()> {
+        let err = match self.write(name, record) {
+            Err(e) if e.is_no_space() => e,
+            other => return other,
+        };
+        let path = self.reserve_path(name);
+        let line = record.to_line(name.as_str());
+        let used = OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .and_then(|f| {
+                if f.metadata()?.len() < line.len() as u64 {
+                    return Err(io::Error::from_raw_os_error(libc::ENOSPC));
+                }
+                f.write_all_at(line.as_bytes(), 0)?;
+                f.set_len(line.len() as u64)
+            })
+            .and_then(|()| fs::rename(&path, self.meta_path(name)));
+        used.map_err(|_| err)
+    }
+
     pub fn write_pid(&self, name: &Name, pid: u32) -> Result<()> {
         write_atomic(&self.pid_path(name), format!("{pid}\n").as_bytes())
     }
@@ -312,7 +383,11 @@ impl Store {
     }
 
     /// Removes every file of a process: record, pid file, logs (rotated ones too), its
-    /// environment, lock.
+    /// environment and events, lock.
+    ///
+    /// Rotated logs are removed by name (`NAME.out.1`, `NAME.err.1.gz`, ...) up to the
+    /// record's `log_keep` and on while more are found, not by listing the logs folder: with
+    /// a thousand processes, `delete "*"` would otherwise read that folder a thousand times.
     pub fn remove_all(&self, name: &Name) -> Result<()> {
         remove_if_present(&self.pid_path(name))?;
         remove_if_present(&self.env_path(name))?;
@@ -321,16 +396,60 @@ impl Store {
         let mut older = events.into_os_string();
         older.push(".1");
         remove_if_present(Path::new(&older))?;
-        let logs = self.dir("logs");
-        if let Ok(entries) = fs::read_dir(&logs) {
-            for entry in entries.flatten() {
-                if is_log_of(&entry.file_name(), name) {
-                    remove_if_present(&entry.path())?;
+        let keep = self
+            .read(name)
+            .ok()
+            .flatten()
+            .map_or(crate::rotation::DEFAULT_KEEP, |r| r.spec.logs.keep);
+        for stream in [Stream::Out, Stream::Err] {
+            remove_if_present(&self.log_path(name, stream))?;
+        }
+        for k in 1.. {
+            let mut found = false;
+            for stream in [Stream::Out, Stream::Err] {
+                let rotated = self.rotated_log_path(name, stream, k);
+                let mut gz = rotated.clone().into_os_string();
+                gz.push(".gz");
+                for path in [rotated, PathBuf::from(gz)] {
+                    found |= remove_existing(&path)?;
                 }
+            }
+            if !found && k >= keep {
+                break;
             }
         }
         remove_if_present(&self.meta_path(name))?;
+        remove_if_present(&self.reserve_path(name))?;
         remove_if_present(&self.lock_path(name))
+    }
+
+    /// `next_id`: the id the next new process gets.
+    pub fn next_id_path(&self) -> PathBuf {
+        self.root.join("next_id")
+    }
+
+    /// Gives a new process its id: the number in `next_id`, which then grows by one, so a
+    /// start costs the same with 1 or 1 000 records and ids are never given twice. A store
+    /// without the file (made by an older tpm, or wiped) is read once for its largest id.
+    /// Call with [`Store::lock_all`] held.
+    pub fn take_id(&self) -> Result<u32> {
+        let path = self.next_id_path();
+        let next = match fs::read_to_string(&path)
+            .ok()
+            .and_then(|t| t.trim().parse::<u32>().ok())
+        {
+            Some(n) => n,
+            None => {
+                let (names, _) = self.names()?;
+                names
+                    .iter()
+                    .filter_map(|n| self.read(n).ok().flatten()?.id)
+                    .max()
+                    .map_or(0, |m| m.saturating_add(1))
+            }
+        };
+        write_atomic(&path, format!("{}\n", next.saturating_add(1)).as_bytes())?;
+        Ok(next)
     }
 
     /// Serializes operations that touch several records (id allocation).
@@ -379,21 +498,6 @@ fn strip_meta(file_name: &OsStr) -> Option<&OsStr> {
     Some(unsafe { OsStr::from_encoded_bytes_unchecked(stem) })
 }
 
-/// `NAME.out`, `NAME.err`, and rotated `NAME.out.1`, `NAME.err.2.gz`, ...
-fn is_log_of(file_name: &OsStr, name: &Name) -> bool {
-    let Some(rest) = file_name
-        .to_str()
-        .and_then(|f| f.strip_prefix(name.as_str()))
-    else {
-        return false;
-    };
-    ["out", "err"].iter().any(|s| {
-        rest.strip_prefix('.')
-            .and_then(|r| r.strip_prefix(s))
-            .is_some_and(|tail| tail.is_empty() || tail.starts_with('.'))
-    })
-}
-
 /// Writes `bytes` to a temp file beside `path` (0600), then renames it over `path`.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -417,6 +521,15 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         let _ = fs::remove_file(&tmp);
         Error::io("cannot write", path, e)
     })
+}
+
+/// Removes `path`; whether it was there.
+fn remove_existing(path: &Path) -> Result<bool> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(Error::io("cannot remove", path, e)),
+    }
 }
 
 fn remove_if_present(path: &Path) -> Result<()> {

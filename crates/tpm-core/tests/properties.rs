@@ -28,7 +28,13 @@ fn status() -> impl Strategy<Value = Status> {
 }
 
 prop_compose! {
-    fn policy()(autorestart: bool, max_restarts: u32, delay in 0u64..1 << 40, kill in 0u64..1 << 40) -> Policy {
+    // Within the options' ranges: a record holding more is read as the largest allowed.
+    fn policy()(
+        autorestart: bool,
+        max_restarts in 0..=tpm_core::policy::MAX_MAX_RESTARTS,
+        delay in 0..=tpm_core::policy::MAX_RESTART_DELAY.as_millis() as u64,
+        kill in 0..=tpm_core::policy::MAX_KILL_TIMEOUT.as_millis() as u64,
+    ) -> Policy {
         Policy {
             autorestart,
             max_restarts,
@@ -55,7 +61,8 @@ prop_compose! {
         exit_code in option::of(any::<i32>()),
         reason in option::of("\\PC{1,40}"),
         policy in policy(),
-        logs in (any::<u64>(), any::<u32>()),
+        logs in (0..=tpm_core::rotation::MAX_SIZE, 0..=tpm_core::rotation::MAX_KEEP),
+        cgroup in option::of("/[a-z0-9/._-]{1,40}"),
         log_dropped: u64,
         wanted: bool,
         extra in vec(("[a-z_][a-z0-9_]{0,10}", text()), 0..4),
@@ -78,7 +85,7 @@ prop_compose! {
             state: State {
                 status,
                 pid: pids.0, pid_start: pids.1, spid: pids.2, spid_start: pids.3,
-                boot_id, start_time: times.0, restarts, exit_code, reason, log_dropped,
+                boot_id, start_time: times.0, restarts, exit_code, reason, log_dropped, cgroup,
             },
             extra,
         }

@@ -62,6 +62,12 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
+/// Whether the tests run as root (some faults can only be made by root: a tmpfs to fill,
+/// a folder even root cannot write).
+pub fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
 /// Whether a process with this pid exists (and is not a zombie).
 pub fn alive(pid: u32) -> bool {
     Proc::read(pid).is_some()
@@ -335,6 +341,38 @@ impl Sandbox {
             c.env(k, v);
         }
         Run::from_output(c.args(args).output().expect("run tpm"))
+    }
+
+    /// Starts `tpm ARGS` without waiting for it (output captured).
+    pub fn spawn<I, S>(&self, args: I) -> std::process::Child
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.command()
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn tpm")
+    }
+
+    /// The supervisors among [`Sandbox::processes`].
+    pub fn supervisors(&self) -> Vec<Proc> {
+        let tpm = self.tpm.to_string_lossy().into_owned();
+        self.processes()
+            .into_iter()
+            .filter(|p| p.cmdline.starts_with(&tpm))
+            .collect()
+    }
+
+    /// The managed processes among [`Sandbox::processes`] (everything but supervisors).
+    pub fn managed(&self) -> Vec<Proc> {
+        let tpm = self.tpm.to_string_lossy().into_owned();
+        self.processes()
+            .into_iter()
+            .filter(|p| !p.cmdline.starts_with(&tpm))
+            .collect()
     }
 
     /// Writes a file (creating folders) with the given mode; returns its path.

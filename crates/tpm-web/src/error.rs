@@ -199,12 +199,14 @@ fn status_of(e: &Error) -> StatusCode {
         | Error::CommandNotFound { .. }
         | Error::CwdNotFound { .. }
         | Error::Ecosystem { .. }
+        | Error::RelativeStore { .. }
         | Error::NodeMissing { .. } => StatusCode::BAD_REQUEST,
         Error::App { source, .. } => status_of(source),
         Error::NotFound { .. } => StatusCode::NOT_FOUND,
         Error::AlreadyRunning { .. }
         | Error::Busy { .. }
         | Error::PortTaken { .. }
+        | Error::NotAnswering { .. }
         | Error::EmptyDump { .. } => StatusCode::CONFLICT,
         Error::ExecFailed { .. }
         | Error::CorruptRecord { .. }

@@ -21,8 +21,9 @@ impl SimplePluginCommand for List {
         "The columns are the fields of the CLI's `tpm list --json`: name, id, status, pid, port, \
 uptime (a duration), restarts, cpu (percent of one core), mem (a file size), started (a date), \
 script, cmd, cwd, type, exit_code, reason, supervisor (its pid), autorestart, log_dropped, \
-wanted (whether it is meant to run), restarts_24h and uptime_pct_24h (the percent of the last \
-24 hours it was online while meant to run). \
+wanted (whether it is meant to run), restarts_24h, uptime_pct_24h (the percent of the last \
+24 hours it was online while meant to run) and tracking (cgroup or process-tree: how the \
+process's tree is found). \
 A value that does not apply (the pid of a stopped process) is nothing. \
 Statuses: launching, online, waiting, stopping, stopped, errored."
     }

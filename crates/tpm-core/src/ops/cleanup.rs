@@ -1,16 +1,19 @@
 //! Settling a record whose supervisor is gone (killed, or the machine rebooted).
 //!
 //! The managed process itself died with its supervisor (parent-death signal), but its
-//! children may live on. They are found two ways: by process group (the main pid was the
-//! group leader) and by the `TPM_SUPERVISOR` marker every process of the tree inherited.
-//! They are sent SIGTERM, then SIGKILL after the kill timeout. Nothing is signalled unless
-//! it is provably part of that tree.
+//! children may live on. Where the process had a cgroup, they are exactly the cgroup's
+//! members, whatever they did to their group, session or environment. Otherwise they are
+//! found two ways: by process group (the main pid was the group leader) and by the
+//! `TPM_SUPERVISOR` marker every process of the tree inherited (a process that cleared its
+//! environment and left the group cannot be found: the README says so). Nothing is
+//! signalled unless it is provably part of that tree.
 
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 
 use super::wait_until;
+use crate::cgroup::Cgroup;
 use crate::events::{self, Event, Kind};
 use crate::info;
 use crate::name::Name;
@@ -20,13 +23,29 @@ use crate::status::Status;
 use crate::store::Store;
 use crate::supervisor::ENV_SUPERVISOR;
 
+/// How long processes may take to die once sent SIGKILL.
+const KILL_WAIT: Duration = Duration::from_secs(2);
+
+/// How a cleanup ends the leftovers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Patience {
+    /// TERM, up to the kill timeout, then KILL: what commands that act do (start, stop,
+    /// restart, delete).
+    Graceful,
+    /// KILL at once (the main process got it too, from the kernel), and a short wait:
+    /// what `tpm list` does, so a listing never waits out a kill timeout.
+    Quick,
+}
+
 /// Called with the name's lock held. Ends what is left of a dead supervisor's tree and
-/// writes the status the record should have (see `info::effective_status`).
-pub(super) fn settle(store: &Store, name: &Name, record: &mut Record) {
-    if !record.state.status.is_active() {
+/// writes the status the record should have (see `info::effective_status`). The write is
+/// best effort: the leftovers are gone either way.
+pub(super) fn settle(store: &Store, name: &Name, record: &mut Record, patience: Patience) {
+    // A live supervisor (its lock file lost with a wiped store, say) owns its tree.
+    if !record.state.status.is_active() || super::live_supervisor(record).is_some() {
         return;
     }
-    kill_leftovers(record);
+    kill_leftovers(name, record, patience);
     let (status, reason) = info::effective_status(record, false);
     let lost = Event::now(name, Kind::SupervisorLost).reason(reason.as_deref().unwrap_or(""));
     let _ = events::append(store, &lost);
@@ -42,7 +61,17 @@ pub(super) fn clear_pid(record: &mut Record) {
     record.state.pid_start = None;
 }
 
-/// The processes of a dead supervisor's tree that are still alive.
+/// The cgroup the record's dead supervisor made, if it is provably that one.
+fn cgroup_of(name: &Name, record: &Record) -> Option<Cgroup> {
+    let s = &record.state;
+    if s.boot_id.as_deref() != Some(proc::boot_id()) {
+        return None; // cgroups do not outlive a boot
+    }
+    Cgroup::of_record(name, s.cgroup.as_deref()?, s.spid?, s.spid_start?)
+}
+
+/// The processes of a dead supervisor's tree that are still alive, found by process group
+/// and marker (for a process without a cgroup).
 fn leftovers(record: &Record) -> Vec<Identity> {
     let table = proc::all();
     let mut found: Vec<&Stat> = Vec::new();
@@ -78,21 +107,38 @@ fn leftovers(record: &Record) -> Vec<Identity> {
     ids
 }
 
-fn kill_leftovers(record: &Record) {
+fn kill_leftovers(name: &Name, record: &Record, patience: Patience) {
+    let timeout = record.spec.policy.kill_timeout;
+    if let Some(cg) = cgroup_of(name, record) {
+        let empty = || cg.is_empty();
+        if patience == Patience::Graceful && !empty() {
+            for pid in cg.procs() {
+                let _ =
+                    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), Signal::SIGTERM);
+            }
+            wait_until(Instant::now() + timeout, empty);
+        }
+        cg.kill();
+        wait_until(Instant::now() + KILL_WAIT, empty);
+        cg.remove();
+        return;
+    }
     let left = leftovers(record);
     if left.is_empty() {
         return;
     }
-    for id in &left {
-        id.signal(Signal::SIGTERM);
-    }
-    let timeout = record.spec.policy.kill_timeout;
     let gone = || left.iter().all(|id| !id.is_alive());
-    if !wait_until(Instant::now() + timeout, gone) {
+    let graceful = patience == Patience::Graceful && {
+        for id in &left {
+            id.signal(Signal::SIGTERM);
+        }
+        wait_until(Instant::now() + timeout, gone)
+    };
+    if !graceful {
         for id in &left {
             id.signal(Signal::SIGKILL);
         }
-        wait_until(Instant::now() + Duration::from_secs(2), gone);
+        wait_until(Instant::now() + KILL_WAIT, gone);
     }
     // Processes forked while we waited: one more pass.
     for id in leftovers(record) {

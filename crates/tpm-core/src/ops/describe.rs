@@ -78,10 +78,10 @@ impl Tpm {
             .map(|_| spec.cmd[0].clone());
         let tree = match process.supervisor {
             Some(supervisor) => {
-                let table = proc::all();
-                proc::descendants(supervisor, &table)
+                // Walked down from the supervisor: no read of the whole process table.
+                proc::tree(supervisor)
                     .into_iter()
-                    .filter_map(|pid| table.iter().find(|s| s.pid == pid))
+                    .filter_map(proc::Stat::read)
                     .filter(|s| !s.is_zombie())
                     .map(|s| TreeProcess {
                         pid: s.pid,

@@ -70,6 +70,7 @@ impl Tpm {
         let mut out = Vec::new();
         self.check_store(&mut out);
         self.check_supervisor(&mut out);
+        check_tracking(&mut out);
         let listing = self.list()?;
         for problem in &listing.problems {
             out.push(
@@ -296,4 +297,26 @@ fn build_of(path: &Path) -> Option<String> {
     out.status
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// How process trees are tracked here: a cgroup each (nothing escapes), or by ancestry.
+fn check_tracking(out: &mut Vec<Finding>) {
+    out.push(match crate::cgroup::available() {
+        Ok(dir) => Finding::new(
+            "tracking",
+            Severity::Ok,
+            format!(
+                "each process gets a cgroup of its own (below {}): nothing it starts escapes a stop, whatever it does to its session, group or environment",
+                dir.display()
+            ),
+        ),
+        Err(why) => Finding::new(
+            "tracking",
+            Severity::Warning,
+            format!(
+                "no cgroup for processes ({why}): trees are tracked by ancestry, and after a supervisor is killed, a daemon that left its process group and cleared its environment is not found"
+            ),
+        )
+        .help("run tpm as root, or from a delegated cgroup (systemd: a user service with Delegate=yes), to give each process a cgroup".into()),
+    });
 }

@@ -2,7 +2,8 @@
 
 use serde::Serialize;
 
-use super::{cleanup, Tpm};
+use super::cleanup::{self, Patience};
+use super::Tpm;
 use crate::error::{Error, Result};
 use crate::info::{
     live_process, observe_seen, parent_is_supervisor, with_history, Clock, ProcessInfo,
@@ -37,7 +38,8 @@ pub struct PortInfo {
 
 impl Tpm {
     /// Every process, ordered by id. A record left active by a dead supervisor is settled
-    /// here (its leftovers stopped), so the next command after a crash cleans up.
+    /// here (its leftovers killed at once, never a wait of a kill timeout), so the next
+    /// command after a crash cleans up.
     ///
     /// Each record costs a few system calls (its file, its lock, `/proc` for the process
     /// and its supervisor), so a long list is read by several threads, one part each.
@@ -115,7 +117,7 @@ impl Tpm {
                         || self.store.is_locked(name);
                     if record.state.status.is_active() && !supervised {
                         if let Ok(Some(_lock)) = self.store.try_lock(name) {
-                            cleanup::settle(&self.store, name, &mut record);
+                            cleanup::settle(&self.store, name, &mut record, Patience::Quick);
                             live = None;
                         } else {
                             supervised = true; // someone took it since

@@ -3,7 +3,8 @@
 //! Every write to a record happens under the name's lock: a live supervisor holds it for
 //! its whole life and is then the only writer; otherwise a command takes it for the length
 //! of its change. Commands that need a supervisor to act (stop) ask it with a signal,
-//! verified against the recorded start time, and wait for its lock to be released.
+//! verified against the recorded start time, and wait for that supervisor to exit: for as
+//! long as it is alive and answering, not for a fixed time.
 
 mod apps;
 mod cleanup;
@@ -29,10 +30,14 @@ pub use list::{Listing, PortInfo};
 pub use plan::{Plan, StartRequest};
 pub use resurrect::{Resurrection, Saved};
 
+use crate::claim::Claim;
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::name::{Name, Selector};
+use crate::proc::Identity;
+use crate::record::Record;
 use crate::store::Store;
+use crate::supervisor::HANDSHAKE_TIMEOUT;
 
 /// The entry point: a store, the caller's context, and the binary that can be re-executed
 /// as a supervisor.
@@ -90,8 +95,10 @@ impl Tpm {
         let (all, _) = self.store.names()?;
         let mut ids: Option<Vec<(u32, Name)>> = None;
         let mut out = Selected::default();
-        let add = |out: &mut Selected, name: &Name| {
-            if !out.names.contains(name) {
+        // A set beside the list: `*` over a thousand names must not compare each with all.
+        let mut seen = std::collections::HashSet::new();
+        let mut add = |out: &mut Selected, name: &Name| {
+            if seen.insert(name.clone()) {
                 out.names.push(name.clone());
             }
         };
@@ -149,6 +156,88 @@ pub struct Selected {
     pub names: Vec<Name>,
     /// What is worth telling (apps of a file that are not started, or were skipped).
     pub warnings: Vec<String>,
+}
+
+/// How long a record that its supervisor is repairing (junk, or gone with a wiped store;
+/// see `supervisor::heal`, once a second) is waited for.
+const REPAIR_WAIT: Duration = Duration::from_secs(3);
+
+/// How long a command waits for a name held by another command (not a supervisor): the
+/// longest a start holds it (the cleanup of a dead supervisor's leftovers, up to the kill
+/// timeout, then the new supervisor's handshake), and a margin.
+fn busy_wait(kill_timeout: Duration) -> Duration {
+    kill_timeout + HANDSHAKE_TIMEOUT + Duration::from_secs(7)
+}
+
+impl Tpm {
+    /// Reads a record. One that is unreadable while a supervisor holds the name is being
+    /// repaired (it rewrites its record within a second): it is waited for, briefly.
+    fn read_record(&self, name: &Name) -> Result<Option<Record>> {
+        let deadline = Instant::now() + REPAIR_WAIT;
+        let mut result = None;
+        wait_until(deadline, || {
+            let read = self.store.read(name);
+            let repairing = matches!(read, Err(Error::CorruptRecord { .. }))
+                && (self.store.is_locked(name) || Claim::holder(self.store.root(), name).is_some());
+            result = Some(read);
+            !repairing
+        });
+        result.unwrap_or(Ok(None))
+    }
+
+    /// [`Tpm::read_record`] for a record that must exist.
+    fn load_record(&self, name: &Name) -> Result<Record> {
+        self.read_record(name)?.ok_or_else(|| Error::NotFound {
+            name: name.to_string(),
+        })
+    }
+}
+
+/// The record's supervisor, if it is alive and is that one (not a reused pid).
+fn live_supervisor(record: &Record) -> Option<Identity> {
+    let s = &record.state;
+    Identity::from_parts(s.spid, s.spid_start, s.boot_id.as_deref()).filter(Identity::is_alive)
+}
+
+/// `f` of every item, in order, by up to `threads` threads (scoped; one part each). Starting
+/// supervisors is mostly waiting for their handshake, so a few at once go faster even on
+/// one core.
+fn parallel_map<T: Send, R: Send>(
+    items: Vec<T>,
+    threads: usize,
+    f: impl Fn(T) -> R + Sync,
+) -> Vec<R> {
+    let threads = threads.min(items.len()).max(1);
+    if threads == 1 {
+        return items.into_iter().map(&f).collect();
+    }
+    let size = items.len().div_ceil(threads);
+    let mut parts: Vec<Vec<T>> = Vec::with_capacity(threads);
+    let mut rest = items.into_iter();
+    loop {
+        let part: Vec<T> = rest.by_ref().take(size).collect();
+        if part.is_empty() {
+            break;
+        }
+        parts.push(part);
+    }
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = parts
+            .into_iter()
+            .map(|part| {
+                let job = move || part.into_iter().map(f).collect::<Vec<R>>();
+                scope.spawn(job)
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
 }
 
 /// Polls `ready` with a short, growing pause until it holds or `deadline` passes.

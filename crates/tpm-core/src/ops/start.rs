@@ -1,22 +1,28 @@
-//! `tpm start`: validate everything, take the name's lock, write the record, launch the
-//! supervisor, and return once it reports the process spawned (or why it could not).
+//! `tpm start`: validate everything, take the name's lock and claim, write the record,
+//! launch the supervisor, and return once it reports the process spawned (or why it could
+//! not).
 
 use std::ffi::OsString;
 use std::time::{Duration, Instant};
 
+use super::cleanup::{self, Patience};
 use super::plan::{Plan, StartRequest};
-use super::{cleanup, wait_until, Tpm};
+use super::{busy_wait, live_supervisor, Tpm};
+use crate::claim::{Claim, Taken};
 use crate::error::{Error, Result, EXIT_NOT_RUNNABLE};
 use crate::events::{self, Event, Kind};
 use crate::info::{observe, unix_now, Clock, ProcessInfo};
 use crate::lock::FileLock;
 use crate::name::Name;
-use crate::proc::Identity;
+use crate::policy::DEFAULT_KILL_TIMEOUT;
 use crate::record::Record;
 use crate::supervisor::{self, Outcome};
 
-/// How long a start waits for a name held by another command (not a supervisor).
-const BUSY_WAIT: Duration = Duration::from_secs(5);
+/// What a start holds until it hands both to the supervisor.
+struct Held {
+    lock: FileLock,
+    claim: Option<Claim>,
+}
 
 impl Tpm {
     /// Starts what `req` asks for: a new process, or (`tpm start NAME`) a stopped one.
@@ -39,15 +45,16 @@ impl Tpm {
     pub(super) fn start_plan(&self, plan: Plan, count_restart: bool) -> Result<ProcessInfo> {
         let Plan { name, spec, force } = plan;
         self.store.ensure()?;
-        let lock = self.lock_for_start(&name)?;
+        let held = self.lock_for_start(&name)?;
         if !force {
             check_port(&name, spec.port)?;
         }
         let mut record = Record::new(spec);
         if let Some(mut prev) = self.store.read(&name).ok().flatten() {
-            cleanup::settle(&self.store, &name, &mut prev);
+            cleanup::settle(&self.store, &name, &mut prev, Patience::Graceful);
             record.id = prev.id;
             record.created_at = prev.created_at;
+            record.state.log_dropped = prev.state.log_dropped;
             if count_restart {
                 record.state.restarts = prev.state.restarts + 1;
             }
@@ -55,7 +62,7 @@ impl Tpm {
         // A new spec runs in the caller's environment, kept for its later restarts.
         let env = self.ctx.env.clone();
         self.store.write_env(&name, &env)?;
-        self.launch(&name, record, lock, &env)
+        self.launch(&name, record, held, &env)
     }
 
     /// `tpm start NAME` for a stopped process that exists, when no file of that name does.
@@ -68,9 +75,10 @@ impl Tpm {
 
     /// Starts a process that has a record (`tpm restart`, or `tpm start NAME`).
     pub(super) fn start_existing(&self, name: &Name, count_restart: bool) -> Result<ProcessInfo> {
-        let lock = self.lock_for_start(name)?;
+        let held = self.lock_for_start(name)?;
+        // Deleted meanwhile: the lock file goes with the lock (no record, no lock file).
         let mut record = self.store.load(name)?;
-        cleanup::settle(&self.store, name, &mut record);
+        cleanup::settle(&self.store, name, &mut record, Patience::Graceful);
         if count_restart {
             record.state.restarts += 1;
         }
@@ -81,48 +89,85 @@ impl Tpm {
             .store
             .read_env(name)
             .unwrap_or_else(|| self.ctx.env.clone());
-        self.launch(name, record, lock, &env)
+        self.launch(name, record, held, &env)
     }
 
-    /// Takes the name's lock for a start. A live supervisor holding it means the process
-    /// is already running; another command holding it is waited for, briefly.
-    fn lock_for_start(&self, name: &Name) -> Result<FileLock> {
-        let deadline = Instant::now() + BUSY_WAIT;
-        let mut result = None;
-        wait_until(deadline, || {
-            result = match self.store.try_lock(name) {
-                Ok(Some(lock)) => Some(Ok(lock)),
-                Err(e) => Some(Err(e)),
-                Ok(None) => match self.store.read(name) {
-                    Ok(Some(r)) if r.state.status.is_active() && supervisor_alive(&r) => {
-                        let info = observe(name, &r, true, Clock::now());
-                        Some(Err(Error::AlreadyRunning {
-                            name: name.to_string(),
-                            status: info.status.to_string(),
-                            pid: info.pid,
-                        }))
-                    }
-                    _ => None,
+    /// Takes the name's lock and claim for a start. A live supervisor holding them means the
+    /// process is already running (also when the store was wiped, or its record is junk:
+    /// the claim says so); another command holding them is waited for, as long as a start
+    /// may take.
+    fn lock_for_start(&self, name: &Name) -> Result<Held> {
+        let kill_timeout = self
+            .store
+            .read(name)
+            .ok()
+            .flatten()
+            .map_or(DEFAULT_KILL_TIMEOUT, |r| r.spec.policy.kill_timeout);
+        let deadline = Instant::now() + busy_wait(kill_timeout);
+        let mut pause = Duration::from_millis(1);
+        loop {
+            match self.store.try_lock(name)? {
+                Some(lock) => match Claim::take(self.store.root(), name) {
+                    Ok(claim) => return Ok(Held { lock, claim }),
+                    Err(Taken::By(spid)) => return Err(self.already_running(name, Some(spid))),
+                    // A start under way elsewhere, between its claim and its lock (the
+                    // store was wiped meanwhile): wait for it.
+                    Err(Taken::Starting) => drop(lock),
                 },
-            };
-            result.is_some()
-        });
-        result.unwrap_or_else(|| {
-            Err(Error::Busy {
-                name: name.to_string(),
-                what: "another tpm command holds it".into(),
-            })
-        })
+                None => match self.store.read(name) {
+                    Ok(Some(r)) if r.state.status.is_active() && live_supervisor(&r).is_some() => {
+                        return Err(self.already_running(name, None));
+                    }
+                    Err(Error::CorruptRecord { .. }) => {
+                        if let Some(spid) = Claim::holder(self.store.root(), name) {
+                            return Err(self.already_running(name, Some(spid)));
+                        }
+                    }
+                    _ => {}
+                },
+            }
+            if Instant::now() >= deadline {
+                return Err(Error::Busy {
+                    name: name.to_string(),
+                    what: "another tpm command holds it".into(),
+                });
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(25));
+        }
     }
 
-    /// With the lock held: writes the record (`launching`), hands the lock to a new
-    /// supervisor, which runs the process in `env` (plus its spec's variables), and waits
-    /// for its handshake.
+    /// The error for a name whose supervisor runs: its status and pid from the record, or,
+    /// where the record is missing or junk (the supervisor rewrites it), the supervisor's pid.
+    fn already_running(&self, name: &Name, spid: Option<u32>) -> Error {
+        match self.store.read(name) {
+            Ok(Some(r)) if r.state.status.is_active() => {
+                let info = observe(name, &r, true, Clock::now());
+                Error::AlreadyRunning {
+                    name: name.to_string(),
+                    status: info.status.to_string(),
+                    pid: info.pid,
+                }
+            }
+            _ => Error::AlreadyRunning {
+                name: name.to_string(),
+                status: match spid {
+                    Some(spid) => format!("supervised (supervisor pid {spid})"),
+                    None => "supervised".into(),
+                },
+                pid: None,
+            },
+        }
+    }
+
+    /// With the lock held: writes the record (`launching`), hands the lock and claim to a
+    /// new supervisor, which runs the process in `env` (plus its spec's variables), and
+    /// waits for its handshake.
     fn launch(
         &self,
         name: &Name,
         mut record: Record,
-        lock: FileLock,
+        held: Held,
         env: &[(OsString, OsString)],
     ) -> Result<ProcessInfo> {
         let now = unix_now();
@@ -131,22 +176,24 @@ impl Tpm {
         record.created_at.get_or_insert(now);
         record.state.spid = None;
         record.state.spid_start = None;
+        record.state.cgroup = None;
         record.state.clear_pid();
-        // Ids are unique: a new one is allocated under the store-wide lock, held until the
+        // Ids are unique: a new one is taken under the store-wide lock, held until the
         // record carrying it is written.
         let _all = match record.id {
             Some(_) => None,
             None => {
                 let all = self.store.lock_all()?;
-                record.id = Some(self.next_id()?);
+                record.id = Some(self.store.take_id()?);
                 Some(all)
             }
         };
+        // On failure the lock goes, and with it its file (no record, no lock file).
         self.store.write(name, &record)?;
         drop(_all);
         let asked = Event::now(name, Kind::StartRequested).by("user");
         let _ = events::append(&self.store, &asked);
-        match supervisor::launch(&self.store, name, &self.exe, env, lock)? {
+        match supervisor::launch(&self.store, name, &self.exe, env, held.lock, held.claim)? {
             Outcome::Spawned { .. } => {
                 let record = self.store.load(name)?;
                 Ok(observe(
@@ -168,21 +215,6 @@ impl Tpm {
             }),
         }
     }
-
-    /// One more than the largest id in use (ids start at 0, as pm2's do).
-    fn next_id(&self) -> Result<u32> {
-        let (names, _) = self.store.names()?;
-        let max = names
-            .iter()
-            .filter_map(|n| self.store.read(n).ok().flatten()?.id)
-            .max();
-        Ok(max.map_or(0, |m| m + 1))
-    }
-}
-
-fn supervisor_alive(record: &Record) -> bool {
-    let s = &record.state;
-    Identity::from_parts(s.spid, s.spid_start, s.boot_id.as_deref()).is_some_and(|id| id.is_alive())
 }
 
 /// Refuses a new process's PORT when another process listens on it, naming the holder. A

@@ -2,61 +2,114 @@
 //!
 //! Stopping is two-phase so that `stop "*"` takes one kill timeout, not one per process:
 //! first every supervisor is asked (SIGTERM, to a pid verified by its start time), then
-//! each is waited for until its lock is released, which it does only after the whole
-//! process tree is gone and the record says `stopped`.
+//! each is waited for until it has exited, which it does only after the whole process tree
+//! is gone and the record says `stopped`.
+//!
+//! The wait has no fixed deadline: it lasts as long as the supervisor is alive and
+//! answering (a thousand supervisors stopping at once on two cores take their time, and
+//! that is no failure). A supervisor that does not answer (stopped by SIGSTOP, or doing
+//! nothing for far longer than a stop can take) is reported, with its pid. One that dies
+//! before it is done (killed mid-stop) leaves the job to the command, which finishes it:
+//! `stop` succeeds only once nothing of the tree is left. Another command acting on the same
+//! process at the same time is no failure either: a restart that finds the process
+//! restarted by someone else since it asked is done, and a stop reports what it found.
 
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 
-use super::{cleanup, wait_until, Each, Tpm};
+use super::cleanup::{self, Patience};
+use super::{busy_wait, live_supervisor, parallel_map, Each, Tpm};
 use crate::error::{Error, Result};
 use crate::events::{self, Event, Kind};
 use crate::info::{observe, Clock, ProcessInfo};
 use crate::name::Name;
 use crate::proc::Identity;
+use crate::record::Record;
+use crate::status::Status;
 
-/// Beyond the kill timeout, how long a stop waits for a supervisor to finish.
-const STOP_MARGIN: Duration = Duration::from_secs(5);
-/// How long a stop waits for a name held by another command to be free.
-const BUSY_WAIT: Duration = Duration::from_secs(5);
+/// Supervisors a restart of many processes starts at once.
+const START_THREADS: usize = 4;
+/// A supervisor stopped (SIGSTOP, a debugger) for this long is reported as not answering.
+const STOPPED_GRACE: Duration = Duration::from_secs(1);
+/// Beyond the kill timeout, how long a supervisor may show no sign of life (no CPU time
+/// used, no change of state) before it is reported as not answering. It sends SIGKILL
+/// rounds for 10 s after the kill timeout at most (see `supervisor::phase`).
+const STALL_MARGIN: Duration = Duration::from_secs(45);
 
 enum Asked {
     /// Nothing was running; the record is settled.
     Done,
-    /// The supervisor was asked; wait for its lock until the deadline.
-    Waiting(Instant),
+    /// This supervisor was asked; wait for it to exit.
+    Waiting(Identity, Duration),
+}
+
+/// What the command does with the record once the tree is gone.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Then {
+    /// Record `stopped` (a failed write is an error: the record would say otherwise).
+    Record,
+    /// Nothing: the files are about to go (`delete`), and writing first would fail on a
+    /// full disk, where removing is what frees room.
+    Remove,
 }
 
 impl Tpm {
     pub fn stop(&self, names: &[Name]) -> Each<ProcessInfo> {
+        self.stop_then(names, Then::Record)
+    }
+
+    fn stop_then(&self, names: &[Name], then: Then) -> Each<ProcessInfo> {
         let asked: Vec<(Name, Result<Asked>)> = names
             .iter()
-            .map(|n| (n.clone(), self.ask_to_stop(n)))
+            .map(|n| (n.clone(), self.ask_to_stop(n, then)))
             .collect();
         asked
             .into_iter()
             .map(|(name, asked)| {
-                let result = asked.and_then(|a| self.finish_stop(&name, a));
+                let result = asked.and_then(|a| self.finish_stop(&name, a, then));
                 (name, result)
             })
             .collect()
     }
 
+    /// Stops, then starts again. A process that another command restarted meanwhile (after
+    /// this one asked) is restarted: it is returned as it runs now. One that another command
+    /// stopped meanwhile is started again (this restart counts as the later command).
     pub fn restart(&self, names: &[Name]) -> Each<ProcessInfo> {
-        self.stop(names)
-            .into_iter()
-            .map(|(name, stopped)| {
-                let result = stopped.and_then(|_| self.start_existing(&name, true));
-                (name, result)
-            })
-            .collect()
+        parallel_map(self.stop(names), START_THREADS, |(name, stopped)| {
+            let result = match stopped {
+                Ok(info) if info.status.is_active() => self.observe_settled(&name),
+                Ok(_) => self.start_again(&name),
+                Err(e) => Err(e),
+            };
+            (name, result)
+        })
     }
 
-    /// Stops, then removes every file of the process. Returns each process as it was
-    /// just before removal.
+    /// The start half of a restart, among other commands acting on the same process.
+    fn start_again(&self, name: &Name) -> Result<ProcessInfo> {
+        const ATTEMPTS: usize = 5;
+        for _ in 1..ATTEMPTS {
+            match self.start_existing(name, true) {
+                // Started by another command since: done, once it is through.
+                Err(Error::AlreadyRunning { .. }) => {
+                    let info = self.observe_settled(name)?;
+                    if info.status.is_active() {
+                        return Ok(info);
+                    }
+                    // ...and stopped again by a third: start it after all.
+                }
+                other => return other,
+            }
+        }
+        self.observe_settled(name)
+    }
+
+    /// Stops, then removes every file of the process (first: a full disk has room again).
+    /// Returns each process as it was just before removal.
     pub fn delete(&self, names: &[Name]) -> Each<ProcessInfo> {
-        self.stop(names)
+        self.stop_then(names, Then::Remove)
             .into_iter()
             .map(|(name, stopped)| {
                 let result = match stopped {
@@ -74,51 +127,126 @@ impl Tpm {
     }
 
     fn remove(&self, name: &Name) -> Result<()> {
-        let mut lock = None;
-        wait_until(Instant::now() + BUSY_WAIT, || {
-            lock = self.store.try_lock(name).ok().flatten();
-            lock.is_some()
-        });
-        if lock.is_none() {
-            return Err(Error::Busy {
-                name: name.to_string(),
-                what: "it was started again while being deleted".into(),
-            });
+        let deadline = Instant::now() + busy_wait(crate::policy::DEFAULT_KILL_TIMEOUT);
+        loop {
+            if let Some(_lock) = self.store.try_lock(name)? {
+                return self.store.remove_all(name);
+            }
+            let restarted = self
+                .store
+                .read(name)
+                .ok()
+                .flatten()
+                .is_some_and(|r| live_supervisor(&r).is_some());
+            if restarted || Instant::now() >= deadline {
+                return Err(Error::Busy {
+                    name: name.to_string(),
+                    what: "it was started again by another command while being deleted".into(),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(5));
         }
-        self.store.remove_all(name)
     }
 
-    fn ask_to_stop(&self, name: &Name) -> Result<Asked> {
-        let deadline = Instant::now() + BUSY_WAIT;
+    /// The process as another command left it, once that command is through: a start
+    /// (`launching` until the process is spawned, or has clearly failed) or a stop
+    /// (`stopping` until the tree is gone).
+    fn observe_settled(&self, name: &Name) -> Result<ProcessInfo> {
+        let mut deadline = None;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            let record = self.load_record(name)?;
+            let until = *deadline
+                .get_or_insert_with(|| Instant::now() + busy_wait(record.spec.policy.kill_timeout));
+            let passing = matches!(record.state.status, Status::Launching | Status::Stopping);
+            if !passing || Instant::now() >= until {
+                return Ok(observe(
+                    name,
+                    &record,
+                    self.store.is_locked(name),
+                    Clock::now(),
+                ));
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(25));
+        }
+    }
+
+    fn ask_to_stop(&self, name: &Name, then: Then) -> Result<Asked> {
         if self.store.exists(name) {
             let asked = Event::now(name, Kind::StopRequested).by("user");
             let _ = events::append(&self.store, &asked);
         }
+        let mut deadline = None;
         loop {
-            let mut record = self.store.load(name)?;
+            let record = self.load_record(name)?;
+            // The supervisor first: its lock file may be gone with a wiped store while it
+            // runs (it makes it again within a second).
+            if let Some(sup) = live_supervisor(&record) {
+                sup.signal(Signal::SIGTERM);
+                return Ok(Asked::Waiting(sup, record.spec.policy.kill_timeout));
+            }
             if let Some(_lock) = self.store.try_lock(name)? {
                 // No supervisor: end what a dead one may have left, then mark it stopped.
-                let record_before = record.clone();
-                cleanup::settle(&self.store, name, &mut record);
-                cleanup::stopped(&mut record);
-                if record != record_before {
-                    self.store.write(name, &record)?;
-                }
-                self.store.remove_pid(name)?;
+                self.settle_stopped(name, record, then)?;
                 return Ok(Asked::Done);
             }
-            let supervisor = Identity::from_parts(
-                record.state.spid,
-                record.state.spid_start,
-                record.state.boot_id.as_deref(),
-            );
-            if let Some(sup) = supervisor.filter(|s| s.is_alive()) {
-                sup.signal(Signal::SIGTERM);
-                return Ok(Asked::Waiting(
-                    Instant::now() + record.spec.policy.kill_timeout + STOP_MARGIN,
-                ));
+            // Held by a command (a start under way), or by a supervisor that has not
+            // written its pid yet: it will have, once its handshake is done.
+            let until = *deadline
+                .get_or_insert(Instant::now() + busy_wait(record.spec.policy.kill_timeout));
+            if Instant::now() >= until {
+                return Err(Error::Busy {
+                    name: name.to_string(),
+                    what: "another tpm command holds it".into(),
+                });
             }
-            // Held by a command, or by a supervisor that has not written its pid yet.
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// With the lock held and no supervisor: stops what is left of the tree and records
+    /// `stopped` (unless the files are about to go).
+    fn settle_stopped(&self, name: &Name, mut record: Record, then: Then) -> Result<Record> {
+        let before = record.clone();
+        cleanup::settle(&self.store, name, &mut record, Patience::Graceful);
+        cleanup::stopped(&mut record);
+        if then == Then::Record {
+            if record != before {
+                self.store.write(name, &record)?;
+            }
+            self.store.remove_pid(name)?;
+        }
+        Ok(record)
+    }
+
+    fn finish_stop(&self, name: &Name, asked: Asked, then: Then) -> Result<ProcessInfo> {
+        if let Asked::Waiting(sup, kill_timeout) = asked {
+            self.wait_for_exit(name, &sup, kill_timeout)?;
+        }
+        let deadline = Instant::now() + busy_wait(crate::policy::DEFAULT_KILL_TIMEOUT);
+        loop {
+            let record = self.load_record(name)?;
+            if let Some(_lock) = self.store.try_lock(name)? {
+                let mut record = if record.state.status.is_active() {
+                    // Its supervisor died before it was done (killed mid-stop, say): what
+                    // is left of the tree is ended here, before the stop reports success.
+                    self.settle_stopped(name, record, then)?
+                } else {
+                    record
+                };
+                // A stop asked by the user is the one thing that makes a process not meant
+                // to run (a shutdown stops supervisors too, and must not).
+                if then == Then::Record && record.spec.wanted {
+                    record.spec.wanted = false;
+                    self.store.write(name, &record)?;
+                }
+                return Ok(observe(name, &record, false, Clock::now()));
+            }
+            // Taken again since: another command started it (a restart racing with us).
+            if live_supervisor(&record).is_some() {
+                return self.observe_settled(name);
+            }
             if Instant::now() >= deadline {
                 return Err(Error::Busy {
                     name: name.to_string(),
@@ -129,27 +257,47 @@ impl Tpm {
         }
     }
 
-    fn finish_stop(&self, name: &Name, asked: Asked) -> Result<ProcessInfo> {
-        if let Asked::Waiting(deadline) = asked {
-            if !wait_until(deadline, || !self.store.is_locked(name)) {
-                return Err(Error::Busy {
+    /// Waits until supervisor `sup` has exited, for as long as it is alive and answering.
+    fn wait_for_exit(&self, name: &Name, sup: &Identity, kill_timeout: Duration) -> Result<()> {
+        let stall = kill_timeout + STALL_MARGIN;
+        let mut pause = Duration::from_millis(1);
+        let mut stopped_since: Option<Instant> = None;
+        let mut last = None;
+        let mut progress = Instant::now();
+        loop {
+            let Some(stat) = sup.stat_if_alive() else {
+                return Ok(());
+            };
+            let now = Instant::now();
+            if matches!(stat.state, b'T' | b't') {
+                if now.duration_since(*stopped_since.get_or_insert(now)) >= STOPPED_GRACE {
+                    return Err(Error::NotAnswering {
+                        name: name.to_string(),
+                        pid: sup.pid,
+                        why: "it is stopped (SIGSTOP, or a debugger holds it)".into(),
+                    });
+                }
+            } else {
+                stopped_since = None;
+            }
+            // Progress: CPU time used, or a change of state (sleeping, running, in I/O).
+            let seen = (stat.cpu_ticks, stat.state);
+            if last != Some(seen) {
+                last = Some(seen);
+                progress = now;
+            } else if now.duration_since(progress) >= stall {
+                return Err(Error::NotAnswering {
                     name: name.to_string(),
-                    what: "its supervisor did not finish stopping in time".into(),
+                    pid: sup.pid,
+                    why: format!(
+                        "it has shown no sign of life for {} s",
+                        now.duration_since(progress).as_secs()
+                    ),
                 });
             }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(25));
         }
-        // A stop asked by the user is the one thing that makes a process not meant to
-        // run (a shutdown stops supervisors too, and must not). Written unless another
-        // command took the name meanwhile.
-        let mut record = self.store.load(name)?;
-        if record.spec.wanted {
-            if let Some(_lock) = self.store.try_lock(name)? {
-                record = self.store.load(name)?;
-                record.spec.wanted = false;
-                self.store.write(name, &record)?;
-            }
-        }
-        Ok(observe(name, &record, false, Clock::now()))
     }
 }
 
@@ -178,5 +326,6 @@ fn corrupt_info(name: &Name) -> ProcessInfo {
         wanted: false,
         restarts_24h: 0,
         uptime_pct_24h: None,
+        tracking: crate::cgroup::Tracking::ProcessTree,
     }
 }

@@ -15,7 +15,9 @@ use super::handshake::{self, Outcome, Reply};
 use super::phase::Phase;
 use super::pipes::Output;
 use super::run::Supervisor;
-use super::{BUILD, ENV_ID, ENV_NAME, ENV_SUPERVISOR};
+use super::{BUILD, ENV_CGROUP, ENV_ID, ENV_NAME, ENV_SUPERVISOR};
+use crate::cgroup::Cgroup;
+use crate::claim::Claim;
 use crate::error::EXIT_FAILURE;
 use crate::lock::FileLock;
 use crate::name::Name;
@@ -24,7 +26,8 @@ use crate::proc::Identity;
 use crate::record::Record;
 use crate::store::Store;
 
-/// `args`: store root, name, lock fd, handshake fd, the launcher's build (see `launch`).
+/// `args`: store root, name, lock fd, handshake fd, the launcher's build, claim fd (-1 for
+/// none; see `launch`).
 pub(super) fn main(args: &[OsString]) -> i32 {
     if args.get(4).map(OsString::as_os_str) != Some(OsStr::new(BUILD)) {
         // Launched by another build: say so and touch nothing (the lock stays with the
@@ -42,6 +45,7 @@ pub(super) fn main(args: &[OsString]) -> i32 {
     match new(args) {
         Ok(mut s) => {
             s.run();
+            s.release();
             0
         }
         Err(message) => {
@@ -76,7 +80,12 @@ fn new(args: &[OsString]) -> Result<Supervisor, String> {
         .and_then(|n| Name::parse(n).ok())
         .ok_or("missing or invalid name argument")?;
     let lock = FileLock::from_fd(adopt(args.get(2))?);
+    let lock_id = lock.file_id();
     let ready = adopt(args.get(3))?;
+    let claim = match args.get(5).and_then(|a| a.to_str()) {
+        Some("-1") | None => None,
+        raw => Some(Claim::from_fd(adopt(raw.map(OsString::from).as_ref())?)),
+    };
 
     let mask = {
         let mut m = SigSet::empty();
@@ -119,19 +128,34 @@ fn new(args: &[OsString]) -> Result<Supervisor, String> {
     };
     let me = Identity::of(std::process::id()).ok_or("cannot read /proc/self/stat")?;
     let env = child_env(&name, &record, &me);
+    let cgroup = match std::env::var_os(ENV_CGROUP) {
+        Some(v) if v == "off" => None,
+        _ => Cgroup::create(&name, me.pid, me.start_ticks),
+    };
+    let (meta_path, lock_path) = (store.meta_path(&name), store.lock_path(&name));
     Ok(Supervisor {
+        cgroup,
+        claim,
         output: Output::open(&store, &name, record.spec.logs),
         tracker: Tracker::new(record.spec.policy),
         store,
         name,
         record,
-        _lock: lock,
+        lock,
         me,
         signals,
         phase: Phase::Running,
         main: None,
         saved_dropped: 0,
         last_save: Instant::now(),
+        dropped_base: 0,
+        written: None,
+        dirty: false,
+        next_heal: Instant::now() + super::heal::HEAL_EVERY,
+        heals: 0,
+        lock_id,
+        meta_path,
+        lock_path,
         ready: Some(ready),
         restarting: false,
         env,

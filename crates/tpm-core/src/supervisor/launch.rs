@@ -10,9 +10,9 @@
 //! being a session leader, can never acquire a terminal. Only async-signal-safe calls run
 //! between fork and exec, which keeps this correct in multi-threaded callers.
 //!
-//! Two descriptors cross the exec: the name's lock (so the lock passes to the supervisor
-//! without ever being free) and the write end of the handshake pipe. The launcher's build
-//! ([`BUILD`]) goes along as the last argument.
+//! Three descriptors cross the exec: the name's lock and its claim (see `crate::claim`), so
+//! both pass to the supervisor without ever being free, and the write end of the handshake
+//! pipe. The launcher's build ([`BUILD`]) goes along as an argument.
 
 use std::ffi::OsString;
 use std::fs::OpenOptions;
@@ -28,25 +28,34 @@ use nix::fcntl::OFlag;
 
 use super::handshake::{self, Outcome, Reply};
 use super::{BUILD, ENV_ID, ENV_NAME, ENV_SUPERVISOR, SUPERVISE_ARG, SUPERVISOR_BIN};
+use crate::claim::Claim;
 use crate::error::{Error, Result};
 use crate::lock::FileLock;
 use crate::name::Name;
 use crate::store::{Store, Stream};
 
 /// How long `tpm start` waits for the supervisor's first word.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Starts the supervisor for `name`, handing it `lock`, and waits for the handshake.
-/// `front_end` is the binary of the calling front end; [`SUPERVISOR_BIN`] beside it is
-/// preferred.
+/// Starts the supervisor for `name`, handing it `lock` and `claim`, and waits for the
+/// handshake. `front_end` is the binary of the calling front end; [`SUPERVISOR_BIN`] beside
+/// it is preferred.
 pub fn launch(
     store: &Store,
     name: &Name,
     front_end: &Path,
     env: &[(OsString, OsString)],
     lock: FileLock,
+    claim: Option<Claim>,
 ) -> Result<Outcome> {
-    let lock_fd: OwnedFd = lock.into_fd();
+    let lock_fd: OwnedFd = lock
+        .into_fd()
+        .map_err(|e| Error::io("cannot hand over", store.lock_path(name), e))?;
+    let claim_fd: Option<OwnedFd> = claim.map(Claim::into_fd);
+    let held = Handover {
+        lock: &lock_fd,
+        claim: claim_fd.as_ref(),
+    };
     let dedicated = front_end.with_file_name(SUPERVISOR_BIN);
     let fail = |message: String| Error::Supervisor {
         name: name.to_string(),
@@ -56,13 +65,12 @@ pub fn launch(
         // Another build, a binary that cannot run, or one that died without a word (had it
         // spawned the process, the process died with it): the front end's own binary
         // supervises instead.
-        if let Answer::Reply(Reply::Outcome(outcome)) =
-            start(store, name, &dedicated, env, &lock_fd)?
+        if let Answer::Reply(Reply::Outcome(outcome)) = start(store, name, &dedicated, env, &held)?
         {
             return Ok(outcome);
         }
     }
-    match start(store, name, front_end, env, &lock_fd)? {
+    match start(store, name, front_end, env, &held)? {
         Answer::Reply(Reply::Outcome(outcome)) => Ok(outcome),
         Answer::Reply(Reply::OtherBuild { build }) => Err(fail(format!(
             "{} is build {build}, not {BUILD}",
@@ -83,13 +91,20 @@ enum Answer {
     Unrunnable(String),
 }
 
+/// The descriptors a supervisor takes over; the launcher keeps its own copies until the
+/// answer comes, so a fallback to another binary never finds the name free.
+struct Handover<'a> {
+    lock: &'a OwnedFd,
+    claim: Option<&'a OwnedFd>,
+}
+
 /// Runs `exe` as the supervisor and waits for its answer.
 fn start(
     store: &Store,
     name: &Name,
     exe: &Path,
     env: &[(OsString, OsString)],
-    lock_fd: &OwnedFd,
+    held: &Handover<'_>,
 ) -> Result<Answer> {
     let fail = |message: String| Error::Supervisor {
         name: name.to_string(),
@@ -97,7 +112,9 @@ fn start(
     };
     let (ready_r, ready_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC)
         .map_err(|e| fail(format!("cannot create a pipe: {e}")))?;
-    let inherit = [lock_fd.as_raw_fd(), ready_w.as_raw_fd()];
+    // -1: no claim (sockets could not be had); the supervisor then goes without.
+    let claim = held.claim.map_or(-1, |c| c.as_raw_fd());
+    let inherit = [held.lock.as_raw_fd(), ready_w.as_raw_fd(), claim];
     // The supervisor's own stderr (a panic, should one ever happen) goes to the err log.
     let err_log = OpenOptions::new()
         .append(true)
@@ -113,6 +130,7 @@ fn start(
         .arg(inherit[0].to_string())
         .arg(inherit[1].to_string())
         .arg(BUILD)
+        .arg(inherit[2].to_string())
         .env_clear()
         // A tpm started from inside a managed process must not carry that process's
         // markers: cleanup after a dead supervisor finds its tree by them.
@@ -169,7 +187,7 @@ fn detach(fds: &[RawFd]) -> io::Result<()> {
         nix::unistd::ForkResult::Parent { .. } => unsafe { libc::_exit(0) },
         nix::unistd::ForkResult::Child => {}
     }
-    for &fd in fds {
+    for &fd in fds.iter().filter(|&&fd| fd >= 0) {
         // SAFETY: plain fcntl on a descriptor we own; clears FD_CLOEXEC.
         if unsafe { libc::fcntl(fd, libc::F_SETFD, 0) } == -1 {
             return Err(io::Error::last_os_error());

@@ -2,13 +2,13 @@
 //!
 //! Lines read in one chunk share a timestamp (they arrived together). A line longer than
 //! [`MAX_LINE`] is cut into several. A failed write (full disk, `RLIMIT_FSIZE`) never stops
-//! or blocks the service: the bytes are counted as dropped and the pump goes on.
+//! or blocks the service: whole lines are dropped and counted, and the pump goes on.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::PathBuf;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use chrono::{Local, TimeZone};
 
@@ -82,33 +82,50 @@ impl LineSplitter {
     }
 }
 
+/// How long a rotation that failed waits before it is tried again; meanwhile the current
+/// file takes the lines, past its size.
+const ROTATE_RETRY: Duration = Duration::from_secs(1);
+
 /// An append-only log file that rotates by size and never fails its caller.
+///
+/// It holds whole lines only: a write cut short (a full disk, `RLIMIT_FSIZE`) is taken back
+/// to the last complete line, so the next line can neither glue onto a cut one nor split
+/// it, and what was not written is counted in [`LogFile::dropped`]. A file that cannot be
+/// opened, or a rotation that fails (the folder unwritable for a while), is tried again
+/// (see [`LogFile::heal`]): logging resumes by itself.
 #[derive(Debug)]
 pub struct LogFile {
     path: PathBuf,
-    /// `NAME.out.1`, `NAME.out.2`, ...: where rotated files go, newest first.
-    rotated: Vec<PathBuf>,
     limits: LogLimits,
     file: Option<File>,
     size: u64,
+    /// A rotation failed: none is tried again before this.
+    rotate_after: Option<Instant>,
+    /// A cut line could not be taken back: the next write first ends it.
+    torn: bool,
     pub dropped: u64,
 }
 
 impl LogFile {
     pub fn open(store: &Store, name: &Name, stream: Stream, limits: LogLimits) -> LogFile {
-        let rotated = (1..=limits.keep)
-            .map(|k| store.rotated_log_path(name, stream, k))
-            .collect();
         let mut log = LogFile {
             path: store.log_path(name, stream),
-            rotated,
             limits,
             file: None,
             size: 0,
+            rotate_after: None,
+            torn: false,
             dropped: 0,
         };
         log.reopen();
         log
+    }
+
+    /// `NAME.out.K`: where the K-th newest rotated file goes.
+    fn rotated(&self, k: u32) -> PathBuf {
+        let mut p = self.path.clone().into_os_string();
+        p.push(format!(".{k}"));
+        PathBuf::from(p)
     }
 
     fn reopen(&mut self) {
@@ -126,22 +143,41 @@ impl LogFile {
     }
 
     /// Moves `NAME.out` to `NAME.out.1` (and each older file one further, the oldest
-    /// beyond `keep` removed), then starts a new file.
-    fn rotate(&mut self) {
-        self.file = None;
-        // Removed first, not renamed over: ext4 writes a file renamed over another to disk
-        // at once (its guard for replace-by-rename), which would stall the pump.
-        if let Some(oldest) = self.rotated.last() {
-            let _ = std::fs::remove_file(oldest);
-        }
-        for k in (1..self.rotated.len()).rev() {
-            let _ = std::fs::rename(&self.rotated[k - 1], &self.rotated[k]);
-        }
-        let _ = match self.rotated.first() {
-            Some(newest) => std::fs::rename(&self.path, newest),
-            None => std::fs::remove_file(&self.path),
+    /// beyond `keep` removed), then starts a new file. False if the files could not be
+    /// moved: the current file is kept, and the rotation is tried again later.
+    fn rotate(&mut self) -> bool {
+        let gone = |r: io::Result<()>| match r {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
         };
+        let keep = self.limits.keep;
+        let moved = (|| {
+            // Removed first, not renamed over: ext4 writes a file renamed over another to
+            // disk at once (its guard for replace-by-rename), which would stall the pump.
+            if keep > 0 {
+                gone(std::fs::remove_file(self.rotated(keep)))?;
+            }
+            for k in (1..keep).rev() {
+                gone(std::fs::rename(self.rotated(k), self.rotated(k + 1)))?;
+            }
+            if keep > 0 {
+                std::fs::rename(&self.path, self.rotated(1))
+            } else {
+                std::fs::remove_file(&self.path)
+            }
+        })();
+        if moved.is_err() {
+            self.rotate_after = Some(Instant::now() + ROTATE_RETRY);
+            return false;
+        }
+        self.rotate_after = None;
         self.reopen();
+        true
+    }
+
+    /// Whether a rotation may be tried now.
+    fn may_rotate(&self) -> bool {
+        self.rotate_after.is_none_or(|t| Instant::now() >= t)
     }
 
     /// Writes whole lines, rotating between lines whenever the next ones would not fit
@@ -151,12 +187,13 @@ impl LogFile {
         let max = self.limits.max_size;
         while !bytes.is_empty() {
             let room = max.saturating_sub(self.size) as usize;
-            let take = if max == 0 || bytes.len() <= room {
+            let take = if max == 0 || bytes.len() <= room || !self.may_rotate() {
                 bytes.len()
             } else {
                 match bytes[..room].iter().rposition(|&b| b == b'\n') {
                     Some(nl) => nl + 1,
                     None if self.size > 0 => {
+                        // A failed rotation sets `rotate_after`: the next turn writes on.
                         self.rotate();
                         continue;
                     }
@@ -171,22 +208,75 @@ impl LogFile {
         }
     }
 
+    /// Writes `bytes` (whole lines); a write cut short is taken back to its last whole line.
     fn write_raw(&mut self, bytes: &[u8]) {
         let Some(file) = self.file.as_mut() else {
             self.dropped += bytes.len() as u64;
             return;
         };
-        let mut rest = bytes;
-        while !rest.is_empty() {
-            match file.write(rest) {
+        if self.torn {
+            // A line cut earlier could not be taken back: end it, rather than glue onto it.
+            if matches!(file.write(b"\n"), Ok(1)) {
+                self.torn = false;
+                self.size += 1;
+            } else {
+                self.dropped += bytes.len() as u64;
+                return;
+            }
+        }
+        let mut done = 0;
+        while done < bytes.len() {
+            match file.write(&bytes[done..]) {
                 Ok(0) => break,
-                Ok(n) => rest = &rest[n..],
+                Ok(n) => done += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(_) => break,
             }
         }
-        self.size += (bytes.len() - rest.len()) as u64;
-        self.dropped += rest.len() as u64;
+        let whole = bytes[..done]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |nl| nl + 1);
+        if done < bytes.len() && whole < done {
+            // Truncating needs no room on the disk, so it works where the write failed.
+            let cut = done - whole;
+            let taken_back = file
+                .metadata()
+                .ok()
+                .and_then(|m| m.len().checked_sub(cut as u64))
+                .is_some_and(|len| file.set_len(len).is_ok());
+            if taken_back {
+                done = whole;
+            } else {
+                self.torn = true;
+            }
+        }
+        self.size += done as u64;
+        self.dropped += (bytes.len() - done) as u64;
+    }
+
+    /// Whether the file could not be opened, or a rotation waits to be tried again.
+    pub fn failing(&self) -> bool {
+        self.file.is_none() || self.rotate_after.is_some()
+    }
+
+    /// Tries again what failed: opens the file if it could not be (or was removed, or
+    /// replaced: lines go where readers look), and retries a due rotation.
+    pub fn heal(&mut self) {
+        let current = match &self.file {
+            Some(f) => match (f.metadata(), std::fs::metadata(&self.path)) {
+                (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+                _ => false,
+            },
+            None => false,
+        };
+        if !current {
+            self.reopen();
+        }
+        let max = self.limits.max_size;
+        if self.rotate_after.is_some() && self.may_rotate() && max > 0 && self.size >= max {
+            self.rotate();
+        }
     }
 }
 
@@ -312,6 +402,65 @@ mod tests {
         );
         log.write(line(10).as_bytes());
         assert_eq!(read(store.rotated_log_path(&name, Stream::Out, 1)), long);
+    }
+
+    #[test]
+    fn a_rotation_that_fails_keeps_logging_and_is_tried_again() {
+        let d = tempfile::tempdir().unwrap();
+        let (store, name, mut log) = log(
+            d.path(),
+            LogLimits {
+                max_size: 100,
+                keep: 1,
+            },
+        );
+        store.ensure().unwrap();
+        log.reopen();
+        // `NAME.out.1` is a folder with a file in it: nothing can be renamed onto it.
+        let blocker = store.rotated_log_path(&name, Stream::Out, 1);
+        std::fs::create_dir(&blocker).unwrap();
+        std::fs::write(blocker.join("x"), "").unwrap();
+        let line = |i: usize| format!("{i:039}\n"); // 40 bytes
+        for i in 0..10 {
+            log.write(line(i).as_bytes());
+        }
+        let current = || std::fs::read_to_string(store.log_path(&name, Stream::Out)).unwrap();
+        assert_eq!(
+            current(),
+            (0..10).map(line).collect::<String>(),
+            "all kept, past the limit"
+        );
+        assert_eq!(log.dropped, 0);
+        // Healed once the obstacle is gone and the retry is due.
+        std::fs::remove_dir_all(&blocker).unwrap();
+        log.heal();
+        assert!(!blocker.exists(), "not before its time");
+        log.rotate_after = Some(Instant::now());
+        log.heal();
+        assert_eq!(
+            std::fs::read_to_string(&blocker).unwrap(),
+            (0..10).map(line).collect::<String>()
+        );
+        log.write(line(10).as_bytes());
+        assert_eq!(current(), line(10));
+    }
+
+    #[test]
+    fn a_removed_log_file_is_made_again() {
+        let d = tempfile::tempdir().unwrap();
+        let (store, name, mut log) = log(d.path(), LogLimits::default());
+        store.ensure().unwrap();
+        log.reopen();
+        log.write(b"one\n");
+        std::fs::remove_dir_all(store.root().join("logs")).unwrap();
+        log.write(b"lost\n");
+        store.ensure().unwrap();
+        log.heal();
+        log.write(b"two\n");
+        assert_eq!(
+            std::fs::read_to_string(store.log_path(&name, Stream::Out)).unwrap(),
+            "two\n"
+        );
     }
 
     #[test]

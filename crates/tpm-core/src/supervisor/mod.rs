@@ -6,7 +6,8 @@
 //!   (`crate::policy`), stop on request;
 //! - `tree` signals the whole process tree; `pipes` drains the output into the logs
 //!   (`logpump`);
-//! - `handshake` is the one message it sends back to the command that launched it.
+//! - `handshake` is the one message it sends back to the command that launched it;
+//! - `heal` keeps the store true to what it knows (a wiped store, a junk record, a full disk).
 //!
 //! The supervisor runs from [`SUPERVISOR_BIN`], a small binary installed beside the front
 //! ends (one runs per managed process, so its size is paid many times over). Both front-end
@@ -15,6 +16,7 @@
 
 mod entry;
 mod handshake;
+mod heal;
 mod launch;
 mod logpump;
 mod phase;
@@ -25,7 +27,7 @@ mod spawn;
 mod tree;
 
 pub use handshake::Outcome;
-pub use launch::launch;
+pub use launch::{launch, HANDSHAKE_TIMEOUT};
 pub use logpump::Stamp;
 
 /// The argument that makes `tpm-supervisor` print its build and exit (`tpm doctor` asks).
@@ -40,6 +42,10 @@ pub const ENV_ID: &str = "TPM_ID";
 /// `SPID.SPID_START` of the supervisor: how the leftovers of a killed supervisor's tree are
 /// found again (see `ops::cleanup`).
 pub const ENV_SUPERVISOR: &str = "TPM_SUPERVISOR";
+
+/// `TPM_CGROUP=off` in the environment of `tpm start` (or restart): the process gets no
+/// cgroup of its own, and its tree is tracked by ancestry (see `crate::cgroup`).
+pub const ENV_CGROUP: &str = "TPM_CGROUP";
 
 /// The dedicated supervisor binary, looked for beside the front end (see `launch`).
 pub const SUPERVISOR_BIN: &str = "tpm-supervisor";

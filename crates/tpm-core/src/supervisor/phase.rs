@@ -9,7 +9,7 @@
 //! policy decides), a stop request, the tree drained, and the timers (the backoff, the
 //! kill deadline).
 
-use std::os::fd::OwnedFd;
+use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
@@ -54,8 +54,28 @@ pub(super) enum Then {
 
 impl Supervisor {
     pub(super) fn start_child(&mut self) {
-        match spawn::spawn(&self.record.spec.cmd, &self.record.spec.cwd, &self.env) {
+        let dir = self.cgroup.as_ref().and_then(|cg| cg.open().ok());
+        let spawned = spawn::spawn(
+            &self.record.spec.cmd,
+            &self.record.spec.cwd,
+            &self.env,
+            dir.as_ref().map(AsFd::as_fd),
+        );
+        drop(dir);
+        match spawned {
             Ok(child) => {
+                if let Some(cg) = &self.cgroup {
+                    if !child.in_cgroup {
+                        // The kernel refused (no clone3, or no right to the cgroup): the
+                        // tree is tracked by ancestry instead.
+                        cg.remove();
+                        self.cgroup = None;
+                    }
+                }
+                self.record.state.cgroup = self
+                    .cgroup
+                    .as_ref()
+                    .map(|cg| cg.path().to_string_lossy().into_owned());
                 let id = Identity::of(child.pid);
                 let state = &mut self.record.state;
                 state.pid = Some(child.pid);
@@ -68,8 +88,7 @@ impl Supervisor {
                 }
                 self.save();
                 self.history(Event::now(&self.name, Kind::Spawned).pid(child.pid));
-                self.output
-                    .attach(OwnedFd::from(child.stdout), OwnedFd::from(child.stderr));
+                self.output.attach(child.stdout, child.stderr);
                 self.main = Some((child.pid, Instant::now()));
                 self.phase = Phase::Running;
                 if let Some(ready) = self.ready.take() {
@@ -262,12 +281,21 @@ impl Supervisor {
         self.record.state.reason = reason;
         self.record.state.clear_pid();
         let _ = self.store.remove_pid(&self.name);
-        self.save();
+        // The tree is drained: the cgroup is empty (unless processes survived SIGKILL).
+        if let Some(cg) = &self.cgroup {
+            cg.remove();
+        }
+        self.save_final();
         self.phase = Phase::Done;
     }
 
     fn signal_tree(&mut self, signal: Signal) -> usize {
-        tree::signal(self.me.pid, self.main.map(|(pid, _)| pid), signal)
+        tree::signal(
+            self.me.pid,
+            self.main.map(|(pid, _)| pid),
+            self.cgroup.as_ref(),
+            signal,
+        )
     }
 
     // ---- timers -------------------------------------------------------------------------
@@ -278,10 +306,10 @@ impl Supervisor {
             Phase::Backoff { until } => Some(*until),
             Phase::Running | Phase::Done => None,
         };
-        match (phase, self.dropped_due()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [phase, self.dropped_due(), Some(self.next_heal)]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     pub(super) fn fire_timers(&mut self) {
@@ -291,6 +319,9 @@ impl Supervisor {
             GiveUp,
         }
         let now = Instant::now();
+        if now >= self.next_heal {
+            self.heal();
+        }
         if self.dropped_due().is_some_and(|due| now >= due) {
             self.save();
         }

@@ -155,6 +155,17 @@ impl Output {
         self.err.write(line.as_bytes());
     }
 
+    /// Whether a log file could not be opened, or a rotation waits to be tried again.
+    pub(super) fn failing(&self) -> bool {
+        self.out.failing() || self.err.failing()
+    }
+
+    /// Tries again what failed in the log files (see `LogFile::heal`).
+    pub(super) fn heal(&mut self) {
+        self.out.heal();
+        self.err.heal();
+    }
+
     /// Log bytes that could not be written so far.
     pub(super) fn dropped(&self) -> u64 {
         self.out.dropped + self.err.dropped

@@ -1,6 +1,7 @@
 //! The supervisor's life: a single-threaded loop over one `poll` of a signalfd (SIGCHLD,
-//! stop requests) and the child's output pipes. What each wake-up means for the process is
-//! the phase machine's (`phase`); the pipes are `pipes`'; the tree is `tree`'s.
+//! stop requests), the claim socket and the child's output pipes. What each wake-up means
+//! for the process is the phase machine's (`phase`); the pipes are `pipes`'; the tree is
+//! `tree`'s; keeping the store true is `heal`'s.
 
 use std::ffi::OsString;
 use std::os::fd::{AsFd, OwnedFd};
@@ -11,8 +12,11 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::Signal;
 use nix::sys::signalfd::SignalFd;
 
+use super::heal::FileId;
 use super::phase::Phase;
 use super::pipes::Output;
+use crate::cgroup::Cgroup;
+use crate::claim::Claim;
 use crate::lock::FileLock;
 use crate::name::Name;
 use crate::policy::Tracker;
@@ -28,7 +32,7 @@ pub(super) struct Supervisor {
     pub(super) store: Store,
     pub(super) name: Name,
     pub(super) record: Record,
-    pub(super) _lock: FileLock,
+    pub(super) lock: FileLock,
     pub(super) me: Identity,
     pub(super) signals: SignalFd,
     pub(super) output: Output,
@@ -39,6 +43,20 @@ pub(super) struct Supervisor {
     /// Dropped log bytes as last written to the record, and when it was last written.
     pub(super) saved_dropped: u64,
     pub(super) last_save: Instant,
+    /// Log bytes dropped before this supervisor (the count is the record's whole life's).
+    pub(super) dropped_base: u64,
+    /// The record as last written (to tell it from a damaged one), and whether the last
+    /// write failed (it is retried at the next heal).
+    pub(super) written: Option<FileId>,
+    pub(super) dirty: bool,
+    /// When the store is next checked (see `heal`), how many times it was, and the lock
+    /// file's identity (to tell it from one made after it was removed).
+    pub(super) next_heal: Instant,
+    pub(super) heals: u32,
+    pub(super) lock_id: Option<(u64, u64)>,
+    /// The record's and the lock's paths, made once (they are looked at every second).
+    pub(super) meta_path: std::path::PathBuf,
+    pub(super) lock_path: std::path::PathBuf,
     /// The handshake pipe, until the first spawn is reported.
     pub(super) ready: Option<OwnedFd>,
     /// A restart is under way: one that fails leads to another through the loop, never
@@ -46,6 +64,10 @@ pub(super) struct Supervisor {
     pub(super) restarting: bool,
     /// The managed process's environment.
     pub(super) env: Vec<(OsString, OsString)>,
+    /// The process's cgroup, where one could be made (see `crate::cgroup`).
+    pub(super) cgroup: Option<Cgroup>,
+    /// The claim on the name (see `crate::claim`), answered from the event loop.
+    pub(super) claim: Option<Claim>,
     /// The last history write failed (said once until one succeeds).
     pub(super) history_failed: bool,
 }
@@ -56,6 +78,11 @@ impl Supervisor {
         self.record.state.spid_start = Some(self.me.start_ticks);
         self.record.state.boot_id = Some(self.me.boot_id.clone());
         self.record.state.status = Status::Launching;
+        self.dropped_base = self.record.state.log_dropped;
+        if let Some(claim) = &self.claim {
+            claim.listen();
+        }
+        self.reserve();
         self.save();
         self.start_child();
         super::resident::release_code();
@@ -63,6 +90,13 @@ impl Supervisor {
             self.wait_and_dispatch();
         }
         self.output.drain();
+    }
+
+    /// Leaves the name: the claim first, then the lock file and the lock, so a command that
+    /// finds the lock free finds the claim free too.
+    pub(super) fn release(self) {
+        drop(self.claim);
+        self.lock.remove(&self.lock_path);
     }
 
     fn wait_and_dispatch(&mut self) {
@@ -74,9 +108,15 @@ impl Supervisor {
             // Round up, so a timer is never polled a millisecond early, in a loop.
             PollTimeout::from(u16::try_from(left.as_millis() + 1).unwrap_or(u16::MAX))
         });
-        let (signal_ready, ready_pipes) = {
-            let mut fds: Vec<PollFd<'_>> = Vec::with_capacity(3);
+        let (signal_ready, claim_ready, ready_pipes) = {
+            let mut fds: Vec<PollFd<'_>> = Vec::with_capacity(4);
             fds.push(PollFd::new(self.signals.as_fd(), PollFlags::POLLIN));
+            // Always two entries before the pipes; a missing claim polls the signalfd twice.
+            let claim = match &self.claim {
+                Some(c) => c.as_fd(),
+                None => self.signals.as_fd(),
+            };
+            fds.push(PollFd::new(claim, PollFlags::POLLIN));
             fds.extend(self.output.poll_fds());
             match poll(&mut fds, timeout) {
                 Ok(_) => {}
@@ -88,11 +128,16 @@ impl Supervisor {
                 }
             }
             let ready = |f: &PollFd| f.revents().is_some_and(|r| !r.is_empty());
-            let pipes: Vec<bool> = fds[1..].iter().map(ready).collect();
-            (ready(&fds[0]), pipes)
+            let pipes: Vec<bool> = fds[2..].iter().map(ready).collect();
+            (ready(&fds[0]), ready(&fds[1]), pipes)
         };
         // Output first: a child's last lines belong before the news of its exit.
         self.output.pumped(&ready_pipes);
+        if claim_ready {
+            if let Some(claim) = &self.claim {
+                claim.answer();
+            }
+        }
         if signal_ready {
             self.handle_signals();
         }
@@ -119,26 +164,54 @@ impl Supervisor {
     }
 
     /// Adds to the process's event history; a history that cannot be written is said
-    /// once in the err log, and never stops supervision.
+    /// once in the err log (unless for want of room: that line would be dropped too), and
+    /// never stops supervision.
     pub(super) fn history(&mut self, event: crate::events::Event) {
         if let Err(e) = crate::events::append(&self.store, &event) {
-            if !self.history_failed {
-                self.history_failed = true;
+            let no_space = matches!(e.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT));
+            if !self.history_failed && !no_space {
                 self.event(&format!("cannot write the event history: {e}"));
             }
+            self.history_failed = true;
         } else {
             self.history_failed = false;
         }
     }
 
-    /// Writes the record, with the dropped log bytes counted so far.
+    /// Writes the record, with the dropped log bytes counted so far. A write that fails is
+    /// tried again at the next heal (a full disk is said once, in the record's count of
+    /// dropped log bytes, not in a log line that would be dropped too).
     pub(super) fn save(&mut self) {
-        self.record.state.log_dropped = self.output.dropped();
-        self.saved_dropped = self.record.state.log_dropped;
+        self.write_record(false);
+    }
+
+    /// Writes the record's last word (`stopped`, `errored`) even on a full disk, into the
+    /// room set aside for it (see `Store::write_reserved`).
+    pub(super) fn save_final(&mut self) {
+        self.write_record(true);
+    }
+
+    fn write_record(&mut self, reserved: bool) {
+        self.saved_dropped = self.output.dropped();
+        self.record.state.log_dropped = self.dropped_base + self.saved_dropped;
         self.last_save = Instant::now();
-        if let Err(e) = self.store.write(&self.name, &self.record) {
-            let msg = e.to_string();
-            self.event(&msg);
+        let written = if reserved {
+            self.store.write_reserved(&self.name, &self.record)
+        } else {
+            self.store.write(&self.name, &self.record)
+        };
+        match written {
+            Ok(()) => {
+                self.dirty = false;
+                self.written = FileId::of(&self.meta_path);
+            }
+            Err(e) => {
+                if !self.dirty && !e.is_no_space() {
+                    let msg = e.to_string();
+                    self.event(&msg);
+                }
+                self.dirty = true;
+            }
         }
     }
 

@@ -164,6 +164,7 @@ mod tests {
             wanted: true,
             restarts_24h: 0,
             uptime_pct_24h: None,
+            tracking: tpm_core::cgroup::Tracking::ProcessTree,
         }
     }
 

@@ -31,6 +31,7 @@ pub fn run(tpm: &Tpm, args: DescribeArgs) -> tpm_core::Result<i32> {
     );
     row("pid", render::or_dash(p.pid));
     row("supervisor", render::or_dash(p.supervisor));
+    row("tracking", p.tracking.as_str().to_string());
     row(
         "port",
         format!(

@@ -79,9 +79,12 @@ fn report(results: tpm_core::ops::Each<tpm_core::ProcessInfo>, action: Action, j
         match result {
             Ok(info) => {
                 if !json {
-                    match (action, info.pid) {
-                        (Action::Restart, Some(pid)) => {
-                            render::line(&format!("{verb} {name} (pid {pid})"))
+                    let pid = info.pid.map(|p| format!(" (pid {p})")).unwrap_or_default();
+                    match action {
+                        Action::Restart => render::line(&format!("{verb} {name}{pid}")),
+                        // Stopped, then started again by a command that raced with this one.
+                        Action::Stop if info.status.is_active() => {
+                            render::line(&format!("{name} was restarted by another command{pid}"))
                         }
                         _ => render::line(&format!("{verb} {name}")),
                     }

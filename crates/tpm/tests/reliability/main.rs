@@ -2,10 +2,13 @@
 //! processes. Run it alone with `cargo test -p tpm --test reliability`; the README's
 //! "Guarantees" section states what it proves.
 
+mod bounds;
 mod concurrency;
 mod crash_loops;
 mod hostile_input;
 mod log_faults;
 mod orphans;
 mod pid_reuse;
+mod scale;
+mod store_damage;
 mod supervisor_killed;

@@ -1,0 +1,178 @@
+//! The claim on a name that no file operation can undo: an abstract Unix socket.
+//!
+//! The lock file (`pids/NAME.lock`, see `lock`) is the store's contract: a held lock means
+//! "supervised". But `rm -rf $TETRA_DIR/tpm` takes the file with it, and a new `tpm start`
+//! would then find the name free while its supervisor still runs. So a start also binds an
+//! abstract socket named for the store and the process (abstract sockets live in the
+//! kernel, not in a folder, and vanish with their last descriptor), hands it to the
+//! supervisor with the lock, and the supervisor holds it for life, listening: a second
+//! start of the same name finds the address taken, and connecting to it tells which
+//! process holds it (`SO_PEERCRED`), even when the store is gone or its record is junk.
+
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::path::Path;
+
+use nix::errno::Errno;
+use nix::sys::socket::{
+    accept, bind, connect, getsockopt, listen, socket, sockopt, AddressFamily, Backlog, SockFlag,
+    SockType, UnixAddr,
+};
+
+use crate::name::Name;
+
+/// A held claim; dropping it releases the name.
+#[derive(Debug)]
+pub struct Claim {
+    fd: OwnedFd,
+}
+
+/// Why a claim could not be taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Taken {
+    /// A supervisor holds it (it answers on the socket): its pid.
+    By(u32),
+    /// Someone bound it and does not listen yet: a start under way.
+    Starting,
+}
+
+/// The socket's abstract address: `tpm/` and a 128-bit digest of the store root and name
+/// (both may be long; an abstract address holds 107 bytes).
+fn address(root: &Path, name: &Name) -> Option<UnixAddr> {
+    let mut key = root.as_os_str().as_encoded_bytes().to_vec();
+    key.push(0);
+    key.extend_from_slice(name.as_str().as_bytes());
+    // FNV-1a, twice with different offsets: stable across builds (so an older supervisor's
+    // claim is seen by a newer tpm), and far from any chance collision.
+    let fnv = |offset: u64| {
+        key.iter().fold(offset, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        })
+    };
+    let text = format!(
+        "tpm/{:016x}{:016x}",
+        fnv(0xcbf2_9ce4_8422_2325),
+        fnv(0x6c62_272e_07bb_0142)
+    );
+    UnixAddr::new_abstract(text.as_bytes()).ok()
+}
+
+fn stream() -> nix::Result<OwnedFd> {
+    socket(
+        AddressFamily::Unix,
+        SockType::Stream,
+        SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
+        None,
+    )
+}
+
+impl Claim {
+    /// Takes the claim on `name` in the store at `root`. `Ok(None)` where sockets cannot be
+    /// had at all (the lock file alone then guards the name, as before).
+    pub fn take(root: &Path, name: &Name) -> Result<Option<Claim>, Taken> {
+        let Some(addr) = address(root, name) else {
+            return Ok(None);
+        };
+        let Ok(fd) = stream() else {
+            return Ok(None);
+        };
+        match bind(fd.as_raw_fd(), &addr) {
+            Ok(()) => Ok(Some(Claim { fd })),
+            Err(Errno::EADDRINUSE) => match holder(&addr) {
+                Some(Holder::Listening(pid)) => Err(Taken::By(pid)),
+                Some(Holder::NotListening) => Err(Taken::Starting),
+                // Held by another user's process: a name squatter, not a supervisor of ours.
+                None => Ok(None),
+            },
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// The pid of the supervisor holding the claim on `name`, if one does.
+    pub fn holder(root: &Path, name: &Name) -> Option<u32> {
+        match holder(&address(root, name)?)? {
+            Holder::Listening(pid) => Some(pid),
+            Holder::NotListening => None,
+        }
+    }
+
+    /// The supervisor's side: answer connections from now on (see [`Claim::holder`]).
+    pub fn listen(&self) {
+        let _ = listen(&self.fd, Backlog::new(16).unwrap_or(Backlog::MAXCONN));
+    }
+
+    /// Accepts and closes every pending connection (they only wanted to know who we are).
+    pub fn answer(&self) {
+        while let Ok(conn) = accept(self.fd.as_raw_fd()) {
+            // SAFETY: accept returned a new descriptor that we alone own.
+            drop(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(conn) });
+        }
+    }
+
+    pub fn into_fd(self) -> OwnedFd {
+        self.fd
+    }
+
+    pub fn from_fd(fd: OwnedFd) -> Claim {
+        Claim { fd }
+    }
+}
+
+impl AsFd for Claim {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+enum Holder {
+    Listening(u32),
+    NotListening,
+}
+
+/// Who holds `addr`: a listener of our own user (its pid), a binder that does not listen
+/// yet, or `None` for another user's socket.
+fn holder(addr: &UnixAddr) -> Option<Holder> {
+    // Non-blocking: a full backlog (a supervisor that does not answer) must not hang us.
+    let fd = stream().ok()?;
+    match connect(fd.as_raw_fd(), addr) {
+        Ok(()) => {
+            let cred = getsockopt(&fd, sockopt::PeerCredentials).ok()?;
+            (cred.uid() == nix::unistd::geteuid().as_raw())
+                .then(|| Holder::Listening(cred.pid() as u32))
+        }
+        Err(Errno::ECONNREFUSED | Errno::EAGAIN) => Some(Holder::NotListening),
+        Err(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_claim_per_name_and_store_and_its_holder_is_known_once_it_listens() {
+        let dir = tempfile::tempdir().unwrap();
+        let name = Name::parse("web-1").unwrap();
+        let claim = Claim::take(dir.path(), &name)
+            .unwrap()
+            .expect("sockets here");
+        assert_eq!(Claim::take(dir.path(), &name).unwrap_err(), Taken::Starting);
+        assert_eq!(Claim::holder(dir.path(), &name), None);
+        claim.listen();
+        assert_eq!(
+            Claim::take(dir.path(), &name).unwrap_err(),
+            Taken::By(std::process::id())
+        );
+        assert_eq!(Claim::holder(dir.path(), &name), Some(std::process::id()));
+        claim.answer();
+        // Another name, another store: free.
+        let other = Name::parse("web-2").unwrap();
+        assert!(Claim::take(dir.path(), &other).unwrap().is_some());
+        let elsewhere = dir.path().join("elsewhere");
+        assert!(Claim::take(&elsewhere, &name).unwrap().is_some());
+        drop(claim);
+        assert!(
+            Claim::take(dir.path(), &name).unwrap().is_some(),
+            "released"
+        );
+    }
+}

@@ -1,0 +1,92 @@
+//! Keeping the store true to what the supervisor knows.
+//!
+//! A live supervisor is the only writer of its process's files, so any difference between
+//! them and what it last wrote is damage: a wiped store (`rm -rf $TETRA_DIR/tpm`), a record
+//! overwritten with junk, a log file deleted, a write that failed on a full disk. Once a
+//! second it compares what makes it reachable, its lock file and its record (two `stat`s),
+//! and writes again what is missing or wrong; every tenth time, or at once when something
+//! was missing or a write or rotation failed, it also looks at its pid file, the reserve,
+//! its environment file and its log files (reopened). So tpm can always reach every
+//! running supervisor, within about a second of any damage.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use super::run::Supervisor;
+use crate::lock::FileLock;
+
+/// How often the supervisor looks.
+pub(super) const HEAL_EVERY: Duration = Duration::from_secs(1);
+
+/// Which file a path holds, and as written when: what the supervisor remembers of its
+/// record to tell it from a replaced or damaged one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct FileId {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime_ns: i64,
+}
+
+impl FileId {
+    pub(super) fn of(path: &Path) -> Option<FileId> {
+        let m = std::fs::metadata(path).ok()?;
+        Some(FileId {
+            dev: m.dev(),
+            ino: m.ino(),
+            len: m.len(),
+            mtime_ns: m.mtime() * 1_000_000_000 + m.mtime_nsec(),
+        })
+    }
+}
+
+impl Supervisor {
+    pub(super) fn heal(&mut self) {
+        self.next_heal = Instant::now() + HEAL_EVERY;
+        self.heals = self.heals.wrapping_add(1);
+        let mut damaged = false;
+        let at_path = std::fs::metadata(&self.lock_path)
+            .ok()
+            .map(|m| (m.dev(), m.ino()));
+        if at_path.is_none() || at_path != self.lock_id {
+            // The file is gone or replaced: lock the one at the path again (a command that
+            // made it in the meantime gives it up: it cannot take the claim).
+            damaged = true;
+            let _ = self.store.ensure();
+            if let Ok(Some(lock)) = FileLock::try_acquire(&self.lock_path) {
+                self.lock_id = lock.file_id();
+                self.lock = lock;
+            }
+        }
+        if self.dirty || self.written.is_none() || self.written != FileId::of(&self.meta_path) {
+            damaged |= !self.dirty;
+            let _ = self.store.ensure();
+            self.save();
+        }
+        if damaged || self.heals.is_multiple_of(10) {
+            if let Some((pid, _)) = self.main {
+                if !self.store.pid_path(&self.name).exists() {
+                    let _ = self.store.write_pid(&self.name, pid);
+                }
+            }
+            if !self.store.reserve_path(&self.name).exists() {
+                self.reserve();
+            }
+            // The environment restarts run in: this supervisor's own is the one kept.
+            if !self.store.env_path(&self.name).exists() {
+                let env: Vec<_> = std::env::vars_os().collect();
+                let _ = self.store.write_env(&self.name, &env);
+            }
+            self.output.heal();
+        } else if self.output.failing() {
+            self.output.heal();
+        }
+    }
+
+    /// Sets aside room for the record's last write (see `Store::write_reserved`).
+    pub(super) fn reserve(&self) {
+        let len = self.record.to_line(self.name.as_str()).len();
+        self.store.reserve(&self.name, len);
+    }
+}
