@@ -49,6 +49,12 @@ fn shape(kind: Kind) -> SyntaxShape {
             SyntaxShape::List(Box::new(SyntaxShape::String)),
             SyntaxShape::String,
         ]),
+        Kind::Signal => SyntaxShape::OneOf(vec![SyntaxShape::String, SyntaxShape::Int]),
+        Kind::Codes => SyntaxShape::OneOf(vec![
+            SyntaxShape::List(Box::new(SyntaxShape::Int)),
+            SyntaxShape::Int,
+            SyntaxShape::String,
+        ]),
     }
 }
 

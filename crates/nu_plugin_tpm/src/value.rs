@@ -185,12 +185,15 @@ pub fn event(e: &Event, span: Span) -> Value {
 }
 
 /// The columns `tpm describe` adds after the process's row (the CLI's `describe --json`).
-pub const DESCRIBE_COLUMNS: [&str; 12] = [
+pub const DESCRIBE_COLUMNS: [&str; 15] = [
     "interpreter",
     "env",
     "max_restarts",
     "restart_delay",
     "kill_timeout",
+    "min_uptime",
+    "stop_signal",
+    "stop_exit_codes",
     "log_max_size",
     "log_keep",
     "log_files",
@@ -224,6 +227,15 @@ pub fn describe(d: &Description, span: Span) -> Value {
         Value::int(i64::from(d.max_restarts), span),
         duration_ms(d.restart_delay, span),
         duration_ms(d.kill_timeout, span),
+        duration_ms(d.min_uptime, span),
+        Value::string(&d.stop_signal, span),
+        Value::list(
+            d.stop_exit_codes
+                .iter()
+                .map(|&c| Value::int(i64::from(c), span))
+                .collect(),
+            span,
+        ),
         bytes(d.log_max_size, span),
         Value::int(i64::from(d.log_keep), span),
         Value::list(
@@ -534,6 +546,9 @@ mod tests {
             max_restarts: 10,
             restart_delay: 250,
             kill_timeout: 3000,
+            min_uptime: 1000,
+            stop_signal: "SIGTERM".into(),
+            stop_exit_codes: vec![0, 143],
             log_max_size: 10 << 20,
             log_keep: 5,
             log_files: vec![LogFile {

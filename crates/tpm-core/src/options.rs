@@ -28,6 +28,9 @@ pub enum Opt {
     MaxRestarts,
     RestartDelay,
     KillTimeout,
+    MinUptime,
+    StopSignal,
+    StopExitCodes,
     MaxLogSize,
     LogKeep,
 }
@@ -54,6 +57,10 @@ pub enum Kind {
     Size,
     /// A list of words: an array, or one string split as a shell would.
     Words,
+    /// A signal: a name (`TERM`, `SIGQUIT`, `int`) or a number.
+    Signal,
+    /// Exit codes (0-255): a list, a number, or text (`0,143`).
+    Codes,
 }
 
 /// A default, as the user sees it and as the spec gets it.
@@ -216,7 +223,40 @@ pub static START_OPTIONS: &[OptionDef] = &[
         kind: Kind::Millis,
         default: Default::Millis(policy::DEFAULT_KILL_TIMEOUT),
         value_name: "MS",
-        help: "Time between TERM and KILL when stopping (milliseconds, or 500ms, 2s)",
+        help: "Time between the stop signal and KILL when stopping (milliseconds, or 500ms, 2s)",
+    },
+    OptionDef {
+        id: Opt::MinUptime,
+        flag: Some("min-uptime"),
+        short: None,
+        field: "min_uptime",
+        aliases: &[],
+        kind: Kind::Millis,
+        default: Default::Millis(policy::DEFAULT_MIN_UPTIME),
+        value_name: "MS",
+        help: "A run shorter than this is a quick exit; quick exits in a row for 3 times this long make the process errored (milliseconds, or 500ms, 2s)",
+    },
+    OptionDef {
+        id: Opt::StopSignal,
+        flag: Some("stop-signal"),
+        short: None,
+        field: "stop_signal",
+        aliases: &["kill_signal"],
+        kind: Kind::Signal,
+        default: Default::None,
+        value_name: "SIGNAL",
+        help: "Signal that asks the process to stop (default: TERM; nginx wants QUIT, many apps INT)",
+    },
+    OptionDef {
+        id: Opt::StopExitCodes,
+        flag: Some("stop-exit-codes"),
+        short: None,
+        field: "stop_exit_codes",
+        aliases: &[],
+        kind: Kind::Codes,
+        default: Default::None,
+        value_name: "CODES",
+        help: "Exit codes that are a normal end, not restarted (0,143)",
     },
     OptionDef {
         id: Opt::MaxLogSize,
@@ -262,6 +302,7 @@ impl OptionDef {
             Opt::MaxRestarts => u64::from(policy::MAX_MAX_RESTARTS),
             Opt::RestartDelay => ms(policy::MAX_RESTART_DELAY),
             Opt::KillTimeout => ms(policy::MAX_KILL_TIMEOUT),
+            Opt::MinUptime => ms(policy::MAX_MIN_UPTIME),
             Opt::MaxLogSize => rotation::MAX_SIZE,
             Opt::LogKeep => u64::from(rotation::MAX_KEEP),
             _ => return None,
@@ -385,6 +426,8 @@ impl OptionDef {
             Kind::Words => Value::Words(
                 shell_words::split(raw).map_err(|e| format!("cannot split {raw:?}: {e}"))?,
             ),
+            Kind::Signal => Value::Signal(policy::parse_signal(raw)?),
+            Kind::Codes => Value::Codes(policy::ExitCodes::parse(raw)?),
         })
     }
 
@@ -400,6 +443,8 @@ impl OptionDef {
             Kind::Millis => "milliseconds (a number) or a duration such as \"2s\"",
             Kind::Size => "bytes (a number) or a size such as \"10M\"",
             Kind::Words => "a list of strings, or one string",
+            Kind::Signal => "a signal name such as \"SIGINT\", or its number",
+            Kind::Codes => "a list of exit codes, or one",
         };
         let wrong = || format!("expected {kind_name}, found {}", describe(json));
         match (self.kind, json) {
@@ -410,9 +455,22 @@ impl OptionDef {
                 | Kind::Count
                 | Kind::Millis
                 | Kind::Size
-                | Kind::Words,
+                | Kind::Words
+                | Kind::Signal
+                | Kind::Codes,
                 J::String(s),
             ) => self.parse_text(s),
+            (Kind::Signal | Kind::Codes, J::Number(n)) => self.parse_text(&n.to_string()),
+            (Kind::Codes, J::Array(items)) => {
+                let mut codes = policy::ExitCodes::empty();
+                for item in items {
+                    match item.as_u64().and_then(|c| u8::try_from(c).ok()) {
+                        Some(c) => codes.insert(i32::from(c)),
+                        None => return Err(format!("{item} is not an exit code (0-255)")),
+                    }
+                }
+                Ok(Value::Codes(codes))
+            }
             (Kind::Bool, J::Bool(b)) => Ok(Value::Bool(*b)),
             (Kind::Bool, J::String(s)) => self.parse_text(s),
             (Kind::Port | Kind::Count | Kind::Millis | Kind::Size, J::Number(n)) => {
@@ -486,6 +544,8 @@ pub enum Value {
     Millis(Duration),
     Size(u64),
     Words(Vec<String>),
+    Signal(nix::sys::signal::Signal),
+    Codes(policy::ExitCodes),
 }
 
 impl Value {
@@ -501,6 +561,8 @@ impl Value {
             Value::Millis(d) => J::from(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
             Value::Size(n) => J::from(*n),
             Value::Words(w) => J::Array(w.iter().cloned().map(J::String).collect()),
+            Value::Signal(sig) => J::String(sig.as_str().to_string()),
+            Value::Codes(codes) => J::Array(codes.iter().map(J::from).collect()),
             Value::Env(items) => J::Object(
                 items
                     .iter()
@@ -659,6 +721,22 @@ impl Options {
             _ => 0,
         }
     }
+
+    /// The stop signal given, or the policy's default.
+    pub fn signal(&self, opt: Opt) -> nix::sys::signal::Signal {
+        match self.get(opt) {
+            Some(Value::Signal(sig)) => *sig,
+            _ => policy::DEFAULT_STOP_SIGNAL,
+        }
+    }
+
+    /// The exit codes given (none by default).
+    pub fn codes(&self, opt: Opt) -> policy::ExitCodes {
+        match self.get(opt) {
+            Some(Value::Codes(codes)) => *codes,
+            _ => policy::ExitCodes::empty(),
+        }
+    }
 }
 
 impl fmt::Display for Opt {
@@ -759,6 +837,9 @@ mod tests {
             Opt::MaxRestarts,
             Opt::RestartDelay,
             Opt::KillTimeout,
+            Opt::MinUptime,
+            Opt::StopSignal,
+            Opt::StopExitCodes,
             Opt::MaxLogSize,
             Opt::LogKeep,
         ];
@@ -887,6 +968,9 @@ mod tests {
             (Opt::Args, "--x 'y z'"),
             (Opt::Name, "api"),
             (Opt::LogKeep, "3"),
+            (Opt::MinUptime, "2s"),
+            (Opt::StopSignal, "QUIT"),
+            (Opt::StopExitCodes, "0,143"),
         ] {
             let value = opt.def().parse_text(raw).unwrap();
             assert_eq!(opt.def().parse_json(&value.to_json()), Ok(value), "{opt:?}");

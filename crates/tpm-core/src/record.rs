@@ -17,7 +17,7 @@ use crate::state::State;
 use crate::status::Status;
 
 /// Every key tpm writes, in the order it writes them: the file contract's first.
-pub const KEYS: [&str; 29] = [
+pub const KEYS: [&str; 32] = [
     "script",
     "pid",
     "port",
@@ -47,6 +47,9 @@ pub const KEYS: [&str; 29] = [
     "log_max_size",
     "log_keep",
     "cgroup",
+    "min_uptime",
+    "stop_signal",
+    "stop_exit_codes",
 ];
 
 /// A record as stored. The name is the file name, not a field.
@@ -113,6 +116,9 @@ impl Record {
             spec.logs.max_size.to_string(),
             spec.logs.keep.to_string(),
             opt(state.cgroup.clone()),
+            spec.policy.min_uptime.as_millis().to_string(),
+            spec.policy.stop_signal.as_str().to_string(),
+            spec.policy.stop_exit_codes.to_text(),
         ];
         let mut out = String::with_capacity(512);
         let known = KEYS.iter().zip(&values).map(|(k, v)| (*k, v.as_str()));
@@ -201,6 +207,21 @@ impl Record {
                 .map(Duration::from_millis)
                 .unwrap_or(defaults.kill_timeout)
                 .min(policy::MAX_KILL_TIMEOUT),
+            min_uptime: fields
+                .parse("min_uptime")?
+                .map(Duration::from_millis)
+                .unwrap_or(defaults.min_uptime)
+                .min(policy::MAX_MIN_UPTIME),
+            stop_signal: match fields.take("stop_signal").filter(|s| !s.is_empty()) {
+                Some(s) => policy::parse_signal(&s).map_err(|e| format!("stop_signal: {e}"))?,
+                None => defaults.stop_signal,
+            },
+            stop_exit_codes: match fields.take("stop_exit_codes") {
+                Some(s) => {
+                    policy::ExitCodes::parse(&s).map_err(|e| format!("stop_exit_codes: {e}"))?
+                }
+                None => defaults.stop_exit_codes,
+            },
         };
         let log_defaults = LogLimits::default();
         let logs = LogLimits {

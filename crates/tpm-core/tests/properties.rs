@@ -40,6 +40,7 @@ prop_compose! {
             max_restarts,
             restart_delay: Duration::from_millis(delay),
             kill_timeout: Duration::from_millis(kill),
+            ..Policy::default()
         }
     }
 }

@@ -118,12 +118,19 @@ pub fn options_of(name: &Name, spec: &Spec) -> (String, Options) {
         (Opt::MaxRestarts, Value::Count(p.max_restarts)),
         (Opt::RestartDelay, Value::Millis(p.restart_delay)),
         (Opt::KillTimeout, Value::Millis(p.kill_timeout)),
+        (Opt::MinUptime, Value::Millis(p.min_uptime)),
         (Opt::MaxLogSize, Value::Size(l.max_size)),
         (Opt::LogKeep, Value::Count(l.keep)),
     ] {
         if !is_default(opt, &value) {
             o.set(opt, value);
         }
+    }
+    if p.stop_signal != crate::policy::DEFAULT_STOP_SIGNAL {
+        o.set(Opt::StopSignal, Value::Signal(p.stop_signal));
+    }
+    if !p.stop_exit_codes.is_empty() {
+        o.set(Opt::StopExitCodes, Value::Codes(p.stop_exit_codes));
     }
     (target, o)
 }

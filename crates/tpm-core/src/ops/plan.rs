@@ -176,6 +176,9 @@ impl Tpm {
             max_restarts: opts.count(Opt::MaxRestarts),
             restart_delay: opts.millis(Opt::RestartDelay),
             kill_timeout: opts.millis(Opt::KillTimeout),
+            min_uptime: opts.millis(Opt::MinUptime),
+            stop_signal: opts.signal(Opt::StopSignal),
+            stop_exit_codes: opts.codes(Opt::StopExitCodes),
         };
         spec.logs = LogLimits {
             max_size: opts.size(Opt::MaxLogSize),
