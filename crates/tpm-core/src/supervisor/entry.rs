@@ -160,6 +160,7 @@ fn new(args: &[OsString]) -> Result<Supervisor, String> {
         restarting: false,
         env,
         history_failed: false,
+        sampler: Default::default(),
     })
 }
 

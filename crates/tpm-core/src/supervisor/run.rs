@@ -70,6 +70,8 @@ pub(super) struct Supervisor {
     pub(super) claim: Option<Claim>,
     /// The last history write failed (said once until one succeeds).
     pub(super) history_failed: bool,
+    /// Looks at the running tree (see `sample`).
+    pub(super) sampler: super::sample::Sampler,
 }
 
 impl Supervisor {
