@@ -11,13 +11,14 @@
 use std::time::Duration;
 
 use crate::policy::{self, Policy};
+use crate::readiness::{self, Readiness, ReadyCheck};
 use crate::rotation::{self, LogLimits};
 use crate::spec::{Spec, KIND_CLI};
 use crate::state::State;
 use crate::status::Status;
 
 /// Every key tpm writes, in the order it writes them: the file contract's first.
-pub const KEYS: [&str; 35] = [
+pub const KEYS: [&str; 41] = [
     "script",
     "pid",
     "port",
@@ -53,6 +54,12 @@ pub const KEYS: [&str; 35] = [
     "min_uptime",
     "stop_signal",
     "stop_exit_codes",
+    "ready_check",
+    "ready_line",
+    "ready_http",
+    "wait_ready",
+    "listen_timeout",
+    "ready",
 ];
 
 /// A record as stored. The name is the file name, not a field.
@@ -125,6 +132,18 @@ impl Record {
             spec.policy.min_uptime.as_millis().to_string(),
             spec.policy.stop_signal.as_str().to_string(),
             spec.policy.stop_exit_codes.to_text(),
+            spec.ready.check.kind().to_string(),
+            match &spec.ready.check {
+                ReadyCheck::Line(re) => re.clone(),
+                _ => String::new(),
+            },
+            match &spec.ready.check {
+                ReadyCheck::Http(path) => path.clone(),
+                _ => String::new(),
+            },
+            spec.ready.wait.to_string(),
+            spec.ready.wait_timeout.as_millis().to_string(),
+            opt(state.ready.map(|v| v.to_string())),
         ];
         let mut out = String::with_capacity(512);
         let known = KEYS.iter().zip(&values).map(|(k, v)| (*k, v.as_str()));
@@ -240,6 +259,24 @@ impl Record {
                 .unwrap_or(log_defaults.keep)
                 .min(rotation::MAX_KEEP),
         };
+        let ready_line = fields.take("ready_line").unwrap_or_default();
+        let ready_http = fields.take("ready_http").unwrap_or_default();
+        let check = match fields.take("ready_check").as_deref() {
+            None | Some("" | "port") => ReadyCheck::Port,
+            Some("line") => ReadyCheck::Line(ready_line),
+            Some("http") => ReadyCheck::Http(ready_http),
+            Some("none") => ReadyCheck::None,
+            Some(other) => return Err(format!("ready_check {:?} is not valid", clip(other))),
+        };
+        let ready = Readiness {
+            check,
+            wait: fields.parse("wait_ready")?.unwrap_or(false),
+            wait_timeout: fields
+                .parse("listen_timeout")?
+                .map(Duration::from_millis)
+                .unwrap_or(readiness::DEFAULT_WAIT_TIMEOUT)
+                .min(readiness::MAX_WAIT_TIMEOUT),
+        };
         // The name is the file's; a `name` key is only for shell readers.
         fields.take("name");
         let spec = Spec {
@@ -253,6 +290,7 @@ impl Record {
                 .unwrap_or_else(|| KIND_CLI.into()),
             policy,
             logs,
+            ready,
             // Older records have no `wanted`: a process left running was wanted.
             wanted: fields.parse("wanted")?.unwrap_or(status.is_active()),
             script,
@@ -278,6 +316,7 @@ impl Record {
                 .filter(|c| c.is_finite() && *c >= 0.0),
             mem: fields.parse("mem").unwrap_or(None),
             listening: fields.parse("listening").unwrap_or(None),
+            ready: fields.parse("ready").unwrap_or(None),
         };
         Ok(Record {
             id: fields.parse("id")?,

@@ -83,6 +83,7 @@ prop_compose! {
             spec: Spec {
                 script, cmd, cwd, env, port, kind, policy, wanted,
                 logs: LogLimits { max_size: logs.0, keep: logs.1 },
+                ready: Default::default(),
             },
             state: State {
                 status,
@@ -92,6 +93,7 @@ prop_compose! {
                 cpu: usage.0.map(|tenths| f64::from(tenths) / 10.0),
                 mem: usage.1,
                 listening: usage.2,
+                ready: usage.2,
             },
             extra,
         }

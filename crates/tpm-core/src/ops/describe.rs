@@ -39,6 +39,11 @@ pub struct Description {
     pub stop_signal: String,
     /// Exit codes that are a normal end, not restarted.
     pub stop_exit_codes: Vec<i32>,
+    /// How it is judged ready: `port`, `line /REGEX/`, `http /PATH`, `none`.
+    pub ready_check: String,
+    /// Whether starts and restarts wait for it to be ready, and how long (milliseconds).
+    pub wait_ready: bool,
+    pub wait_timeout: u64,
     /// Bytes; 0 never rotates.
     pub log_max_size: u64,
     pub log_keep: u32,
@@ -116,6 +121,9 @@ impl Tpm {
             min_uptime: spec.policy.min_uptime.as_millis() as u64,
             stop_signal: spec.policy.stop_signal.as_str().to_string(),
             stop_exit_codes: spec.policy.stop_exit_codes.iter().collect(),
+            ready_check: spec.ready.check.describe(),
+            wait_ready: spec.ready.wait,
+            wait_timeout: spec.ready.wait_timeout.as_millis() as u64,
             log_max_size: spec.logs.max_size,
             log_keep: spec.logs.keep,
             log_files: self.log_files(name),

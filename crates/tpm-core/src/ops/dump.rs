@@ -10,6 +10,7 @@ use super::Tpm;
 use crate::error::Result;
 use crate::name::Name;
 use crate::options::{Default, EnvItem, Opt, Options, Value, START_OPTIONS};
+use crate::readiness::ReadyCheck;
 use crate::secrets;
 use crate::spec::Spec;
 use crate::target::{interpreter_for, NO_INTERPRETER};
@@ -131,6 +132,21 @@ pub fn options_of(name: &Name, spec: &Spec) -> (String, Options) {
     }
     if !p.stop_exit_codes.is_empty() {
         o.set(Opt::StopExitCodes, Value::Codes(p.stop_exit_codes));
+    }
+    let r = &spec.ready;
+    match &r.check {
+        ReadyCheck::Port => {}
+        ReadyCheck::Line(re) => o.set(Opt::ReadyLine, Value::Text(re.clone())),
+        ReadyCheck::Http(path) => o.set(Opt::ReadyHttp, Value::Text(path.clone())),
+        ReadyCheck::None => o.set(Opt::ReadyCheck, Value::Bool(false)),
+    }
+    for (opt, value) in [
+        (Opt::Wait, Value::Bool(r.wait)),
+        (Opt::WaitTimeout, Value::Millis(r.wait_timeout)),
+    ] {
+        if !is_default(opt, &value) {
+            o.set(opt, value);
+        }
     }
     (target, o)
 }

@@ -93,6 +93,7 @@ impl Supervisor {
                 self.output.attach(child.stdout, child.stderr);
                 self.main = Some((child.pid, spawned_at));
                 self.sampling_begins(self.record.spec.port);
+                self.readiness_begins();
                 self.phase = Phase::Running;
                 if let Some(ready) = self.ready.take() {
                     handshake::send(ready, &Outcome::Spawned { pid: child.pid }.into());
@@ -155,6 +156,7 @@ impl Supervisor {
         }
         self.main = None;
         self.sampling_ends();
+        self.readiness_ends();
         self.output.drain();
         self.record.state.exit_code = Some(code);
         self.record.state.clear_pid();
@@ -332,6 +334,7 @@ impl Supervisor {
             self.dropped_due(),
             Some(self.next_heal),
             self.sampler.due(),
+            self.readiness.due(),
         ]
         .into_iter()
         .flatten()
@@ -351,6 +354,7 @@ impl Supervisor {
         if self.sampler.due().is_some_and(|due| now >= due) {
             self.sample(now);
         }
+        self.check_ready(now);
         if self.dropped_due().is_some_and(|due| now >= due) {
             self.save();
         }

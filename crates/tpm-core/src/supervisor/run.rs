@@ -72,6 +72,8 @@ pub(super) struct Supervisor {
     pub(super) history_failed: bool,
     /// Looks at the running tree (see `sample`).
     pub(super) sampler: super::sample::Sampler,
+    /// Tells when the running process is ready (see `ready`).
+    pub(super) readiness: super::ready::ReadyWatch,
 }
 
 impl Supervisor {
@@ -226,7 +228,7 @@ impl Supervisor {
 }
 
 /// `250ms`, `3.2s`, `15s`.
-pub(super) fn human(d: Duration) -> String {
+pub(crate) fn human(d: Duration) -> String {
     if d < Duration::from_secs(1) {
         format!("{}ms", d.as_millis())
     } else if d < Duration::from_secs(10) {

@@ -90,6 +90,23 @@ pub fn run(tpm: &Tpm, args: DescribeArgs) -> tpm_core::Result<i32> {
         ),
     );
     row(
+        "ready",
+        format!(
+            "{} (by {}){}",
+            match p.ready {
+                Some(true) => "yes",
+                Some(false) => "not yet",
+                None => "-",
+            },
+            d.ready_check,
+            if d.wait_ready {
+                format!("; starts wait up to {}", render::millis(d.wait_timeout))
+            } else {
+                String::new()
+            }
+        ),
+    );
+    row(
         "stop",
         format!(
             "{}, KILL after {}{}",
