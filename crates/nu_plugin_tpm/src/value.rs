@@ -191,7 +191,7 @@ pub fn event(e: &Event, span: Span) -> Value {
 }
 
 /// The columns `tpm describe` adds after the process's row (the CLI's `describe --json`).
-pub const DESCRIBE_COLUMNS: [&str; 17] = [
+pub const DESCRIBE_COLUMNS: [&str; 19] = [
     "interpreter",
     "env",
     "max_restarts",
@@ -203,6 +203,8 @@ pub const DESCRIBE_COLUMNS: [&str; 17] = [
     "ready_check",
     "wait_ready",
     "wait_timeout",
+    "max_memory",
+    "cron_restart",
     "log_max_size",
     "log_keep",
     "log_files",
@@ -247,6 +249,10 @@ pub fn describe(d: &Description, span: Span) -> Value {
         Value::string(&d.ready_check, span),
         Value::bool(d.wait_ready, span),
         duration_ms(d.wait_timeout, span),
+        bytes(d.max_memory, span),
+        d.cron_restart
+            .as_ref()
+            .map_or_else(|| Value::nothing(span), |c| Value::string(c, span)),
         bytes(d.log_max_size, span),
         Value::int(i64::from(d.log_keep), span),
         Value::list(
@@ -564,6 +570,8 @@ mod tests {
             ready_check: "port".into(),
             wait_ready: false,
             wait_timeout: 30_000,
+            max_memory: 0,
+            cron_restart: None,
             log_max_size: 10 << 20,
             log_keep: 5,
             log_files: vec![LogFile {

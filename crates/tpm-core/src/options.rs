@@ -36,6 +36,10 @@ pub enum Opt {
     ReadyCheck,
     Wait,
     WaitTimeout,
+    MaxMemory,
+    CronRestart,
+    Watch,
+    WatchIgnore,
     MaxLogSize,
     LogKeep,
 }
@@ -66,6 +70,9 @@ pub enum Kind {
     Signal,
     /// Exit codes (0-255): a list, a number, or text (`0,143`).
     Codes,
+    /// Paths or patterns: repeatable on a command line (one each), a list (or one string)
+    /// in a file. For `watch`, a file's `true` is the default path and `false` none.
+    Paths,
 }
 
 /// A default, as the user sees it and as the spec gets it.
@@ -319,6 +326,50 @@ pub static START_OPTIONS: &[OptionDef] = &[
         help: "How long --wait waits for the process to be ready (milliseconds, or 500ms, 2s, 1m)",
     },
     OptionDef {
+        id: Opt::MaxMemory,
+        flag: Some("max-memory"),
+        short: None,
+        field: "max_memory_restart",
+        aliases: &[],
+        kind: Kind::Size,
+        default: Default::Size(0),
+        value_name: "SIZE",
+        help: "Restart it when its tree's resident memory stays above this (50M, 1G; 0: never)",
+    },
+    OptionDef {
+        id: Opt::CronRestart,
+        flag: Some("cron-restart"),
+        short: None,
+        field: "cron_restart",
+        aliases: &[],
+        kind: Kind::Text,
+        default: Default::None,
+        value_name: "EXPR",
+        help: "Restart it on this schedule (5-field cron, local time: \"0 4 * * *\" is 04:00 daily)",
+    },
+    OptionDef {
+        id: Opt::Watch,
+        flag: Some("watch"),
+        short: None,
+        field: "watch",
+        aliases: &[],
+        kind: Kind::Paths,
+        default: Default::None,
+        value_name: "PATH",
+        help: "Restart it when files under PATH change (--watch alone: its cwd; --watch=src, repeatable); .git, node_modules and tpm's own files are left out",
+    },
+    OptionDef {
+        id: Opt::WatchIgnore,
+        flag: Some("watch-ignore"),
+        short: None,
+        field: "ignore_watch",
+        aliases: &[],
+        kind: Kind::Paths,
+        default: Default::None,
+        value_name: "GLOB",
+        help: "With --watch: leave out files and folders matching GLOB (*.log, tmp; repeatable)",
+    },
+    OptionDef {
         id: Opt::MaxLogSize,
         flag: Some("max-log-size"),
         short: None,
@@ -364,6 +415,7 @@ impl OptionDef {
             Opt::KillTimeout => ms(policy::MAX_KILL_TIMEOUT),
             Opt::MinUptime => ms(policy::MAX_MIN_UPTIME),
             Opt::WaitTimeout => ms(crate::readiness::MAX_WAIT_TIMEOUT),
+            Opt::MaxMemory => policy::MAX_MAX_MEMORY,
             Opt::MaxLogSize => rotation::MAX_SIZE,
             Opt::LogKeep => u64::from(rotation::MAX_KEEP),
             _ => return None,
@@ -488,6 +540,9 @@ impl OptionDef {
                 shell_words::split(raw).map_err(|e| format!("cannot split {raw:?}: {e}"))?,
             ),
             Kind::Signal => Value::Signal(policy::parse_signal(raw)?),
+            // `--watch` alone: the default path.
+            Kind::Paths if raw.is_empty() => Value::Paths(Vec::new()),
+            Kind::Paths => Value::Paths(vec![raw.to_string()]),
             Kind::Codes => Value::Codes(policy::ExitCodes::parse(raw)?),
         })
     }
@@ -506,6 +561,7 @@ impl OptionDef {
             Kind::Words => "a list of strings, or one string",
             Kind::Signal => "a signal name such as \"SIGINT\", or its number",
             Kind::Codes => "a list of exit codes, or one",
+            Kind::Paths => "a list of paths or patterns, one, or true",
         };
         let wrong = || format!("expected {kind_name}, found {}", describe(json));
         match (self.kind, json) {
@@ -522,6 +578,20 @@ impl OptionDef {
                 J::String(s),
             ) => self.parse_text(s),
             (Kind::Signal | Kind::Codes, J::Number(n)) => self.parse_text(&n.to_string()),
+            (Kind::Paths, J::String(s)) => Ok(Value::Paths(vec![s.clone()])),
+            (Kind::Paths, J::Bool(true)) => Ok(Value::Paths(Vec::new())),
+            (Kind::Paths, J::Bool(false)) => Ok(Value::Bool(false)),
+            (Kind::Paths, J::Array(items)) => items
+                .iter()
+                .map(|item| match item {
+                    J::String(s) => Ok(s.clone()),
+                    other => Err(format!(
+                        "expected strings in the list, found {}",
+                        describe(other)
+                    )),
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Paths),
             (Kind::Codes, J::Array(items)) => {
                 let mut codes = policy::ExitCodes::empty();
                 for item in items {
@@ -607,6 +677,7 @@ pub enum Value {
     Words(Vec<String>),
     Signal(nix::sys::signal::Signal),
     Codes(policy::ExitCodes),
+    Paths(Vec<String>),
 }
 
 impl Value {
@@ -624,6 +695,8 @@ impl Value {
             Value::Words(w) => J::Array(w.iter().cloned().map(J::String).collect()),
             Value::Signal(sig) => J::String(sig.as_str().to_string()),
             Value::Codes(codes) => J::Array(codes.iter().map(J::from).collect()),
+            Value::Paths(p) if p.is_empty() => J::Bool(true),
+            Value::Paths(p) => J::Array(p.iter().cloned().map(J::String).collect()),
             Value::Env(items) => J::Object(
                 items
                     .iter()
@@ -657,8 +730,15 @@ impl Options {
         Options::default()
     }
 
-    /// Sets an option; `env` items add to those given before, the others replace.
+    /// Sets an option; `env` items and paths add to those given before, the others replace.
     pub fn set(&mut self, opt: Opt, value: Value) {
+        if let Value::Paths(more) = &value {
+            if let Some((_, Value::Paths(items))) = self.values.iter_mut().find(|(o, _)| *o == opt)
+            {
+                items.extend(more.iter().cloned());
+                return;
+            }
+        }
         if let (Opt::Env, Value::Env(more)) = (opt, &value) {
             if let Some((_, Value::Env(items))) =
                 self.values.iter_mut().find(|(o, _)| *o == Opt::Env)
@@ -791,6 +871,14 @@ impl Options {
         }
     }
 
+    /// The paths or patterns given (`None`: not given, or turned off with `false`).
+    pub fn paths(&self, opt: Opt) -> Option<&[String]> {
+        match self.get(opt)? {
+            Value::Paths(p) => Some(p),
+            _ => None,
+        }
+    }
+
     /// The exit codes given (none by default).
     pub fn codes(&self, opt: Opt) -> policy::ExitCodes {
         match self.get(opt) {
@@ -906,6 +994,10 @@ mod tests {
             Opt::ReadyCheck,
             Opt::Wait,
             Opt::WaitTimeout,
+            Opt::MaxMemory,
+            Opt::CronRestart,
+            Opt::Watch,
+            Opt::WatchIgnore,
             Opt::MaxLogSize,
             Opt::LogKeep,
         ];

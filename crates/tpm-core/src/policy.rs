@@ -29,6 +29,8 @@ pub const DEFAULT_STOP_SIGNAL: Signal = Signal::SIGTERM;
 pub const MAX_MAX_RESTARTS: u32 = 1_000_000;
 pub const MAX_RESTART_DELAY: Duration = Duration::from_secs(3600);
 pub const MAX_MIN_UPTIME: Duration = Duration::from_secs(3600);
+/// The largest `--max-memory`: 1 TiB.
+pub const MAX_MAX_MEMORY: u64 = 1 << 40;
 /// A stop never waits longer than this between TERM and KILL.
 pub const MAX_KILL_TIMEOUT: Duration = Duration::from_secs(600);
 /// The backoff never waits longer than this.
@@ -136,6 +138,8 @@ pub struct Policy {
     pub stop_signal: Signal,
     /// Exit codes that are a normal end: not restarted, status `stopped`.
     pub stop_exit_codes: ExitCodes,
+    /// Restart it when its tree's resident memory stays above this many bytes (0: never).
+    pub max_memory: u64,
 }
 
 impl Default for Policy {
@@ -148,6 +152,7 @@ impl Default for Policy {
             min_uptime: DEFAULT_MIN_UPTIME,
             stop_signal: DEFAULT_STOP_SIGNAL,
             stop_exit_codes: ExitCodes::empty(),
+            max_memory: 0,
         }
     }
 }
@@ -291,6 +296,23 @@ impl Tracker {
         self.quick_in_a_row = 0;
         self.loop_span = Duration::ZERO;
     }
+}
+
+/// Checks a `--cron-restart` expression (5 fields; pm2's dialect).
+pub fn check_cron(expr: &str) -> Result<(), String> {
+    next_cron(expr, &chrono::Local::now()).map(|_| ())
+}
+
+/// The next time after `after` that `expr` names.
+pub fn next_cron<Tz: chrono::TimeZone>(
+    expr: &str,
+    after: &chrono::DateTime<Tz>,
+) -> Result<chrono::DateTime<Tz>, String> {
+    let cron: croner::Cron = expr
+        .parse()
+        .map_err(|e| format!("--cron-restart {expr:?} is not a cron schedule: {e}"))?;
+    cron.find_next_occurrence(after, false)
+        .map_err(|e| format!("--cron-restart {expr:?} never comes: {e}"))
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use crate::state::State;
 use crate::status::Status;
 
 /// Every key tpm writes, in the order it writes them: the file contract's first.
-pub const KEYS: [&str; 41] = [
+pub const KEYS: [&str; 43] = [
     "script",
     "pid",
     "port",
@@ -60,6 +60,8 @@ pub const KEYS: [&str; 41] = [
     "wait_ready",
     "listen_timeout",
     "ready",
+    "max_memory",
+    "cron_restart",
 ];
 
 /// A record as stored. The name is the file name, not a field.
@@ -144,6 +146,8 @@ impl Record {
             spec.ready.wait.to_string(),
             spec.ready.wait_timeout.as_millis().to_string(),
             opt(state.ready.map(|v| v.to_string())),
+            spec.policy.max_memory.to_string(),
+            opt(spec.cron_restart.clone()),
         ];
         let mut out = String::with_capacity(512);
         let known = KEYS.iter().zip(&values).map(|(k, v)| (*k, v.as_str()));
@@ -247,6 +251,10 @@ impl Record {
                 }
                 None => defaults.stop_exit_codes,
             },
+            max_memory: fields
+                .parse("max_memory")?
+                .unwrap_or(0)
+                .min(policy::MAX_MAX_MEMORY),
         };
         let log_defaults = LogLimits::default();
         let logs = LogLimits {
@@ -291,6 +299,7 @@ impl Record {
             policy,
             logs,
             ready,
+            cron_restart: fields.take("cron_restart").filter(|c| !c.is_empty()),
             // Older records have no `wanted`: a process left running was wanted.
             wanted: fields.parse("wanted")?.unwrap_or(status.is_active()),
             script,

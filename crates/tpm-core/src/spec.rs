@@ -34,6 +34,8 @@ pub struct Spec {
     pub logs: LogLimits,
     /// When it is ready, and whether starts wait for it.
     pub ready: Readiness,
+    /// Restart it on this schedule (5-field cron, local time).
+    pub cron_restart: Option<String>,
     /// Whether the user wants it running: set by start and restart, cleared by stop. A
     /// crash, a killed supervisor or a reboot leave it as it was.
     pub wanted: bool,
@@ -52,6 +54,7 @@ impl Spec {
             policy: Policy::default(),
             logs: LogLimits::default(),
             ready: Readiness::default(),
+            cron_restart: None,
             wanted: true,
         }
     }

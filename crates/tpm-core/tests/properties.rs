@@ -84,6 +84,7 @@ prop_compose! {
                 script, cmd, cwd, env, port, kind, policy, wanted,
                 logs: LogLimits { max_size: logs.0, keep: logs.1 },
                 ready: Default::default(),
+                cron_restart: None,
             },
             state: State {
                 status,

@@ -44,6 +44,10 @@ pub struct Description {
     /// Whether starts and restarts wait for it to be ready, and how long (milliseconds).
     pub wait_ready: bool,
     pub wait_timeout: u64,
+    /// Bytes: it is restarted when its tree stays over this (0: never).
+    pub max_memory: u64,
+    /// Its restart schedule (5-field cron), if any.
+    pub cron_restart: Option<String>,
     /// Bytes; 0 never rotates.
     pub log_max_size: u64,
     pub log_keep: u32,
@@ -124,6 +128,8 @@ impl Tpm {
             ready_check: spec.ready.check.describe(),
             wait_ready: spec.ready.wait,
             wait_timeout: spec.ready.wait_timeout.as_millis() as u64,
+            max_memory: spec.policy.max_memory,
+            cron_restart: spec.cron_restart.clone(),
             log_max_size: spec.logs.max_size,
             log_keep: spec.logs.keep,
             log_files: self.log_files(name),

@@ -120,6 +120,7 @@ pub fn options_of(name: &Name, spec: &Spec) -> (String, Options) {
         (Opt::RestartDelay, Value::Millis(p.restart_delay)),
         (Opt::KillTimeout, Value::Millis(p.kill_timeout)),
         (Opt::MinUptime, Value::Millis(p.min_uptime)),
+        (Opt::MaxMemory, Value::Size(p.max_memory)),
         (Opt::MaxLogSize, Value::Size(l.max_size)),
         (Opt::LogKeep, Value::Count(l.keep)),
     ] {
@@ -132,6 +133,9 @@ pub fn options_of(name: &Name, spec: &Spec) -> (String, Options) {
     }
     if !p.stop_exit_codes.is_empty() {
         o.set(Opt::StopExitCodes, Value::Codes(p.stop_exit_codes));
+    }
+    if let Some(expr) = &spec.cron_restart {
+        o.set(Opt::CronRestart, Value::Text(expr.clone()));
     }
     let r = &spec.ready;
     match &r.check {

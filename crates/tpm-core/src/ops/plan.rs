@@ -180,7 +180,12 @@ impl Tpm {
             min_uptime: opts.millis(Opt::MinUptime),
             stop_signal: opts.signal(Opt::StopSignal),
             stop_exit_codes: opts.codes(Opt::StopExitCodes),
+            max_memory: opts.size(Opt::MaxMemory),
         };
+        if let Some(expr) = opts.text(Opt::CronRestart) {
+            crate::policy::check_cron(expr).map_err(Error::Usage)?;
+            spec.cron_restart = Some(expr.to_string());
+        }
         let check = match (
             opts.bool(Opt::ReadyCheck),
             opts.text(Opt::ReadyLine),

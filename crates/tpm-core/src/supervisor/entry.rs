@@ -162,6 +162,7 @@ fn new(args: &[OsString]) -> Result<Supervisor, String> {
         history_failed: false,
         sampler: Default::default(),
         readiness: Default::default(),
+        triggers: Default::default(),
     })
 }
 

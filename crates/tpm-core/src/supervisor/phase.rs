@@ -255,7 +255,7 @@ impl Supervisor {
         }
     }
 
-    fn begin_draining(&mut self, then: Then) {
+    pub(super) fn begin_draining(&mut self, then: Then) {
         self.signal_tree(self.record.spec.policy.stop_signal);
         self.phase = Phase::Draining {
             deadline: Instant::now() + self.record.spec.policy.kill_timeout,
@@ -335,6 +335,7 @@ impl Supervisor {
             Some(self.next_heal),
             self.sampler.due(),
             self.readiness.due(),
+            self.triggers.due(),
         ]
         .into_iter()
         .flatten()
@@ -353,8 +354,10 @@ impl Supervisor {
         }
         if self.sampler.due().is_some_and(|due| now >= due) {
             self.sample(now);
+            self.check_memory();
         }
         self.check_ready(now);
+        self.check_cron(now);
         if self.dropped_due().is_some_and(|due| now >= due) {
             self.save();
         }

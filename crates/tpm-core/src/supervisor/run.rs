@@ -74,6 +74,8 @@ pub(super) struct Supervisor {
     pub(super) sampler: super::sample::Sampler,
     /// Tells when the running process is ready (see `ready`).
     pub(super) readiness: super::ready::ReadyWatch,
+    /// Restarts that are not crashes: memory, cron (see `triggers`).
+    pub(super) triggers: super::triggers::Triggers,
 }
 
 impl Supervisor {
@@ -89,6 +91,7 @@ impl Supervisor {
         self.reserve();
         self.save();
         self.start_child();
+        self.schedule_cron();
         super::resident::release_code();
         while !matches!(self.phase, Phase::Done) {
             self.wait_and_dispatch();

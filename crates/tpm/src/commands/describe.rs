@@ -106,6 +106,19 @@ pub fn run(tpm: &Tpm, args: DescribeArgs) -> tpm_core::Result<i32> {
             }
         ),
     );
+    if d.max_memory > 0 || d.cron_restart.is_some() {
+        let mut also = Vec::new();
+        if d.max_memory > 0 {
+            also.push(format!(
+                "when its memory stays over {}",
+                render::mem(d.max_memory)
+            ));
+        }
+        if let Some(cron) = &d.cron_restart {
+            also.push(format!("on the schedule \"{cron}\""));
+        }
+        row("also restarted", also.join(", "));
+    }
     row(
         "stop",
         format!(

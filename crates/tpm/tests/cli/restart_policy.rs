@@ -152,3 +152,35 @@ fn the_stop_signal_is_what_a_stop_sends() {
     let bad = s.tpm(["start", "nginxish.sh", "--stop-signal", "LOUDLY"]);
     bad.code(64);
 }
+
+#[test]
+fn a_process_past_max_memory_is_restarted_and_the_event_says_why() {
+    let s = Sandbox::new();
+    // Holds 100 MB of touched memory, for ever.
+    s.file(
+        "hog.py",
+        "PORT = 3511\nimport time\nblob = bytearray(100 * 1024 * 1024)\nfor i in range(0, len(blob), 4096):\n    blob[i] = 1\nprint('holding', flush=True)\nwhile True:\n    time.sleep(1)\n",
+        0o644,
+    );
+    s.tpm(["start", "hog.py", "--max-memory", "50M"]).ok();
+    let mut last = serde_json::Value::Null;
+    wait_for("a restart for memory", || {
+        last = s.get("hog-3511").unwrap();
+        last["restarts"].as_u64().unwrap_or(0) >= 1
+    });
+    let events = s.tpm(["events", "hog-3511", "--json"]);
+    let restart = events
+        .stdout
+        .lines()
+        .find(|l| l.contains("restart_scheduled"))
+        .expect("a restart_scheduled event");
+    assert!(restart.contains(r#""by":"max_memory""#), "{restart}");
+    assert!(restart.contains("max_memory_restart (50M)"), "{restart}");
+    // Not a crash: never errored, however often it happens.
+    assert_ne!(last["status"], "errored", "{last}");
+    assert!(s
+        .log("hog-3511", "err")
+        .contains("stayed over max_memory_restart"));
+    s.tpm(["start", "hog.py", "--name", "x", "--max-memory", "lots"])
+        .code(64);
+}
