@@ -18,7 +18,7 @@ use crate::state::State;
 use crate::status::Status;
 
 /// Every key tpm writes, in the order it writes them: the file contract's first.
-pub const KEYS: [&str; 43] = [
+pub const KEYS: [&str; 45] = [
     "script",
     "pid",
     "port",
@@ -62,6 +62,8 @@ pub const KEYS: [&str; 43] = [
     "ready",
     "max_memory",
     "cron_restart",
+    "watch",
+    "ignore_watch",
 ];
 
 /// A record as stored. The name is the file name, not a field.
@@ -148,6 +150,12 @@ impl Record {
             opt(state.ready.map(|v| v.to_string())),
             spec.policy.max_memory.to_string(),
             opt(spec.cron_restart.clone()),
+            spec.watch
+                .as_ref()
+                .map_or_else(String::new, |w| shell_words::join(&w.paths)),
+            spec.watch
+                .as_ref()
+                .map_or_else(String::new, |w| shell_words::join(&w.ignore)),
         ];
         let mut out = String::with_capacity(512);
         let known = KEYS.iter().zip(&values).map(|(k, v)| (*k, v.as_str()));
@@ -300,6 +308,18 @@ impl Record {
             logs,
             ready,
             cron_restart: fields.take("cron_restart").filter(|c| !c.is_empty()),
+            watch: {
+                let words = |key: &str, fields: &mut Fields| -> Result<Vec<String>, String> {
+                    match fields.take(key) {
+                        Some(v) => shell_words::split(&v)
+                            .map_err(|e| format!("{key}: unreadable quoting ({e})")),
+                        None => Ok(Vec::new()),
+                    }
+                };
+                let paths = words("watch", &mut fields)?;
+                let ignore = words("ignore_watch", &mut fields)?;
+                (!paths.is_empty()).then_some(crate::watch::Watch { paths, ignore })
+            },
             // Older records have no `wanted`: a process left running was wanted.
             wanted: fields.parse("wanted")?.unwrap_or(status.is_active()),
             script,

@@ -85,6 +85,7 @@ prop_compose! {
                 logs: LogLimits { max_size: logs.0, keep: logs.1 },
                 ready: Default::default(),
                 cron_restart: None,
+                watch: None,
             },
             state: State {
                 status,

@@ -22,8 +22,6 @@ const PM2_UNSUPPORTED: &[&str] = &[
     "instance_var",
     "increment_var",
     "exp_backoff_restart_delay",
-    "watch",
-    "ignore_watch",
     "watch_delay",
     "watch_options",
     "out_file",

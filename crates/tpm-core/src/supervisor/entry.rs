@@ -163,6 +163,7 @@ fn new(args: &[OsString]) -> Result<Supervisor, String> {
         sampler: Default::default(),
         readiness: Default::default(),
         triggers: Default::default(),
+        watcher: None,
     })
 }
 

@@ -106,6 +106,20 @@ pub fn run(tpm: &Tpm, args: DescribeArgs) -> tpm_core::Result<i32> {
             }
         ),
     );
+    if !d.watch.is_empty() {
+        let ignoring = if d.ignore_watch.is_empty() {
+            String::new()
+        } else {
+            format!(" (and {})", d.ignore_watch.join(", "))
+        };
+        row(
+            "watch",
+            format!(
+                "{}, leaving out .git, node_modules, __pycache__{ignoring}",
+                d.watch.join(", ")
+            ),
+        );
+    }
     if d.max_memory > 0 || d.cron_restart.is_some() {
         let mut also = Vec::new();
         if d.max_memory > 0 {

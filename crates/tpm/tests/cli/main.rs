@@ -21,3 +21,4 @@ mod store_contract;
 mod supervision;
 mod test_command;
 mod tetra_shim;
+mod watch;
