@@ -330,9 +330,10 @@ impl Supervisor {
         let now = Instant::now();
         if now >= self.next_heal {
             self.heal();
+            self.sample_tick(now);
         }
         if self.sampler.due().is_some_and(|due| now >= due) {
-            self.sample(now);
+            self.sample_fast(now);
         }
         if self.dropped_due().is_some_and(|due| now >= due) {
             self.save();
