@@ -51,6 +51,8 @@ pub enum Kind {
     Stopped,
     /// Something of its tree listens on its PORT.
     Listening,
+    /// It is ready (`reason`: how it was told: port, a line, http).
+    Ready,
     /// Its supervisor was found dead, and what it left was cleaned up.
     SupervisorLost,
 }
@@ -68,6 +70,7 @@ impl Kind {
             Kind::Killed => "killed",
             Kind::Stopped => "stopped",
             Kind::Listening => "listening",
+            Kind::Ready => "ready",
             Kind::SupervisorLost => "supervisor_lost",
         }
     }

@@ -40,6 +40,7 @@ prop_compose! {
             max_restarts,
             restart_delay: Duration::from_millis(delay),
             kill_timeout: Duration::from_millis(kill),
+            ..Policy::default()
         }
     }
 }
@@ -82,6 +83,8 @@ prop_compose! {
             spec: Spec {
                 script, cmd, cwd, env, port, kind, policy, wanted,
                 logs: LogLimits { max_size: logs.0, keep: logs.1 },
+                ready: Default::default(),
+                cron_restart: None,
             },
             state: State {
                 status,
@@ -91,6 +94,7 @@ prop_compose! {
                 cpu: usage.0.map(|tenths| f64::from(tenths) / 10.0),
                 mem: usage.1,
                 listening: usage.2,
+                ready: usage.2,
             },
             extra,
         }

@@ -18,6 +18,7 @@ mod plan;
 mod resurrect;
 mod start;
 mod stop;
+mod wait;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -29,6 +30,7 @@ pub use doctor::{Finding, Severity};
 pub use list::{Listing, PortInfo};
 pub use plan::{Plan, StartRequest};
 pub use resurrect::{Resurrection, Saved};
+pub use wait::WaitOutcome;
 
 use crate::claim::Claim;
 use crate::context::Context;

@@ -196,6 +196,9 @@ impl Tpm {
         match supervisor::launch(&self.store, name, &self.exe, env, held.lock, held.claim)? {
             Outcome::Spawned { .. } => {
                 let record = self.store.load(name)?;
+                if record.spec.ready.wait {
+                    return self.ensure_ready(name, record.spec.ready.wait_timeout);
+                }
                 Ok(observe(
                     name,
                     &record,

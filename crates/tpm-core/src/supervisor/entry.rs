@@ -161,6 +161,8 @@ fn new(args: &[OsString]) -> Result<Supervisor, String> {
         env,
         history_failed: false,
         sampler: Default::default(),
+        readiness: Default::default(),
+        triggers: Default::default(),
     })
 }
 

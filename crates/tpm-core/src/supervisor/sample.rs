@@ -88,6 +88,10 @@ impl Supervisor {
         };
         let listen = self.record.spec.port > 0 && ticks.is_multiple_of(every);
         self.sample(now, usage, listen);
+        if usage {
+            // Once per look at the memory: `--max-memory` counts looks over the limit.
+            self.check_memory();
+        }
     }
 
     /// The fast look for listening, early in a run.
