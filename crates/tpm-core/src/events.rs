@@ -614,3 +614,21 @@ mod tests {
         assert_eq!(recent(&[], 0, Duration::from_secs(60)).uptime_pct, None);
     }
 }
+
+#[cfg(test)]
+mod cost {
+    #[test]
+    #[ignore = "a measurement"]
+    fn what_an_event_costs() {
+        let d = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::at(d.path().join("tpm"));
+        store.ensure().unwrap();
+        let name = crate::name::Name::parse("web-8080").unwrap();
+        let t = std::time::Instant::now();
+        for i in 0..10_000 {
+            let e = super::Event::now(&name, super::Kind::Spawned).pid(i);
+            super::append(&store, &e).unwrap();
+        }
+        eprintln!("append: {:?} per event", t.elapsed() / 10_000);
+    }
+}

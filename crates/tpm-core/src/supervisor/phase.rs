@@ -353,10 +353,10 @@ impl Supervisor {
         let now = Instant::now();
         if now >= self.next_heal {
             self.heal();
+            self.sample_tick(now);
         }
         if self.sampler.due().is_some_and(|due| now >= due) {
-            self.sample(now);
-            self.check_memory();
+            self.sample_fast(now);
         }
         self.check_ready(now);
         self.check_cron(now);
