@@ -184,3 +184,53 @@ fn a_process_past_max_memory_is_restarted_and_the_event_says_why() {
     s.tpm(["start", "hog.py", "--name", "x", "--max-memory", "lots"])
         .code(64);
 }
+
+#[test]
+fn pm2s_policy_fields_in_an_ecosystem_file_are_read_and_dumped_back() {
+    let s = Sandbox::new();
+    s.file(
+        "w.sh",
+        "echo 'server ready'\nwhile true; do sleep 1; done\n",
+        0o644,
+    );
+    s.file(
+        "ecosystem.json",
+        r#"{"apps": [{"name": "w", "script": "w.sh", "port": 3512,
+            "min_uptime": "2s", "stop_signal": "SIGINT", "stop_exit_codes": [0, 143],
+            "max_memory_restart": "300M", "cron_restart": "0 4 * * *",
+            "watch": true, "ignore_watch": ["*.log"],
+            "ready_line": "ready", "wait_ready": true, "listen_timeout": 5000}]}"#,
+        0o644,
+    );
+    let out = s.tpm(["start", "ecosystem.json"]);
+    out.ok();
+    assert!(!out.stderr.contains("ignored"), "{}", out.stderr);
+    let d = s.tpm(["describe", "w-3512", "--json"]).ok().json();
+    assert_eq!(d["ready"], true, "waited for: {d}");
+    for (key, want) in [
+        ("min_uptime", serde_json::json!(2000)),
+        ("stop_signal", serde_json::json!("SIGINT")),
+        ("stop_exit_codes", serde_json::json!([0, 143])),
+        ("max_memory", serde_json::json!(300 << 20)),
+        ("cron_restart", serde_json::json!("0 4 * * *")),
+        ("ignore_watch", serde_json::json!(["*.log"])),
+        ("ready_check", serde_json::json!("line /ready/")),
+        ("wait_ready", serde_json::json!(true)),
+        ("wait_timeout", serde_json::json!(5000)),
+    ] {
+        assert_eq!(d[key], want, "{key}: {d}");
+    }
+    let dump = s.tpm(["dump", "--json"]).ok().stdout.clone();
+    for field in [
+        r#""min_uptime": 2000"#,
+        r#""stop_signal": "SIGINT""#,
+        r#""max_memory_restart": 314572800"#,
+        r#""cron_restart": "0 4 * * *""#,
+        r#""ignore_watch""#,
+        r#""ready_line": "ready""#,
+        r#""wait_ready": true"#,
+        r#""listen_timeout": 5000"#,
+    ] {
+        assert!(dump.contains(field), "{field} in {dump}");
+    }
+}
