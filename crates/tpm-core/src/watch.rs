@@ -18,14 +18,14 @@ pub struct Watch {
     pub ignore: Vec<String>,
 }
 
-/// The ignore rules, compiled.
+/// The ignore rules. Globs are matched by hand (no regex engine in the supervisor).
 #[derive(Debug)]
 pub struct Ignore {
-    globs: Vec<regex::Regex>,
+    globs: Vec<Vec<char>>,
 }
 
 impl Ignore {
-    /// The default ignores and `globs`; a glob that cannot be compiled is an error.
+    /// The default ignores and `globs`; an empty glob is an error.
     pub fn new(globs: &[String]) -> Result<Ignore, String> {
         let mut compiled = Vec::with_capacity(globs.len() + DEFAULT_IGNORES.len());
         for g in DEFAULT_IGNORES
@@ -33,10 +33,11 @@ impl Ignore {
             .copied()
             .chain(globs.iter().map(String::as_str))
         {
-            compiled.push(
-                regex::Regex::new(&glob_to_regex(g))
-                    .map_err(|e| format!("--watch-ignore {g:?} is not a pattern: {e}"))?,
-            );
+            let g = g.trim_end_matches('/');
+            if g.is_empty() {
+                return Err("--watch-ignore: an empty pattern leaves out nothing".into());
+            }
+            compiled.push(g.chars().collect());
         }
         Ok(Ignore { globs: compiled })
     }
@@ -45,34 +46,44 @@ impl Ignore {
     /// matches, or one of its folders does.
     pub fn ignores(&self, root: &Path, path: &Path) -> bool {
         let rel = path.strip_prefix(root).unwrap_or(path);
-        let rel_text = rel.to_string_lossy();
-        if self.globs.iter().any(|g| g.is_match(&rel_text)) {
+        let rel_text: Vec<char> = rel.to_string_lossy().chars().collect();
+        if self.globs.iter().any(|g| glob_match(g, &rel_text)) {
             return true;
         }
         rel.components().any(|c| {
-            let name = c.as_os_str().to_string_lossy();
-            self.globs.iter().any(|g| g.is_match(&name))
+            let name: Vec<char> = c.as_os_str().to_string_lossy().chars().collect();
+            self.globs.iter().any(|g| glob_match(g, &name))
         })
     }
 }
 
-/// `*` any characters but `/`, `**` any, `?` one character but `/`; the rest literal.
-fn glob_to_regex(glob: &str) -> String {
-    let mut re = String::from("^");
-    let mut chars = glob.trim_end_matches('/').chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '*' if chars.peek() == Some(&'*') => {
-                chars.next();
-                re.push_str(".*");
+/// Whether `text` matches `glob` whole: `*` any characters but `/`, `**` any, `?` one
+/// character but `/`; the rest literal.
+fn glob_match(glob: &[char], text: &[char]) -> bool {
+    match glob.split_first() {
+        None => text.is_empty(),
+        Some(('*', rest)) => {
+            let (across, rest) = match rest.split_first() {
+                Some(('*', after)) => (true, after),
+                _ => (false, rest),
+            };
+            for skip in 0..=text.len() {
+                if glob_match(rest, &text[skip..]) {
+                    return true;
+                }
+                if !across && text.get(skip) == Some(&'/') {
+                    return false;
+                }
             }
-            '*' => re.push_str("[^/]*"),
-            '?' => re.push_str("[^/]"),
-            c => re.push_str(&regex::escape(&c.to_string())),
+            false
+        }
+        Some(('?', rest)) => {
+            matches!(text.split_first(), Some((c, tail)) if *c != '/' && glob_match(rest, tail))
+        }
+        Some((c, rest)) => {
+            matches!(text.split_first(), Some((t, tail)) if t == c && glob_match(rest, tail))
         }
     }
-    re.push('$');
-    re
 }
 
 #[cfg(test)]
@@ -105,5 +116,14 @@ mod tests {
             assert!(!ig.ignores(root, Path::new(watched)), "{watched}");
         }
         assert!(Ignore::new(&["a[".into()]).is_ok(), "brackets are literal");
+        assert!(Ignore::new(&["".into()]).is_err());
+        let m = |g: &str, t: &str| {
+            glob_match(
+                &g.chars().collect::<Vec<_>>(),
+                &t.chars().collect::<Vec<_>>(),
+            )
+        };
+        assert!(m("*.log", "a.log") && !m("*.log", "d/a.log") && m("**.log", "d/a.log"));
+        assert!(m("a?c", "abc") && !m("a?c", "a/c") && m("dist/**", "dist/x/y"));
     }
 }

@@ -43,7 +43,7 @@ pub(super) struct Output {
     chunk: Vec<u8>,
     buf: Vec<u8>,
     /// The readiness line to look for (`--ready-line`), and whether a line matched it.
-    ready_line: Option<regex::Regex>,
+    ready_line: Option<regex_lite::Regex>,
     line_matched: bool,
 }
 
@@ -127,7 +127,7 @@ impl Output {
     }
 
     /// Looks for the readiness line (`--ready-line`) from now on; `None` stops looking.
-    pub(super) fn watch_lines(&mut self, re: Option<regex::Regex>) {
+    pub(super) fn watch_lines(&mut self, re: Option<regex_lite::Regex>) {
         self.ready_line = re;
         self.line_matched = false;
     }
