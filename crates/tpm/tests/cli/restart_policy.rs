@@ -125,15 +125,17 @@ fn stop_exit_codes_are_a_normal_end_and_not_restarted() {
 #[test]
 fn the_stop_signal_is_what_a_stop_sends() {
     let s = Sandbox::new();
-    // Ignores TERM; ends cleanly on QUIT, saying so.
+    // Ignores TERM; ends cleanly on QUIT, saying so. One process (no child to dump core).
     s.file(
-        "nginxish.sh",
-        "PORT=3510\ntrap '' TERM\ntrap 'echo got QUIT; exit 0' QUIT\necho up\nwhile true; do sleep 0.1; done\n",
+        "nginxish.py",
+        "PORT = 3510\nimport signal, sys, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n\
+         def quit(*_):\n    print('got QUIT', flush=True)\n    sys.exit(0)\n\
+         signal.signal(signal.SIGQUIT, quit)\nprint('up', flush=True)\nwhile True:\n    time.sleep(0.1)\n",
         0o644,
     );
     s.tpm([
         "start",
-        "nginxish.sh",
+        "nginxish.py",
         "--stop-signal",
         "QUIT",
         "--kill-timeout",
@@ -149,7 +151,7 @@ fn the_stop_signal_is_what_a_stop_sends() {
     assert!(began.elapsed() < std::time::Duration::from_secs(10));
     assert!(s.log("nginxish-3510", "out").contains("got QUIT"));
     assert!(s.record("nginxish-3510").contains("stop_signal=SIGQUIT"));
-    let bad = s.tpm(["start", "nginxish.sh", "--stop-signal", "LOUDLY"]);
+    let bad = s.tpm(["start", "nginxish.py", "--stop-signal", "LOUDLY"]);
     bad.code(64);
 }
 
