@@ -154,6 +154,7 @@ fn new(args: &[OsString]) -> Result<Supervisor, String> {
         next_heal: Instant::now() + super::heal::HEAL_EVERY,
         heals: 0,
         lock_id,
+        relocked: false,
         meta_path,
         lock_path,
         ready: Some(ready),

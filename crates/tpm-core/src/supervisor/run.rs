@@ -54,6 +54,9 @@ pub(super) struct Supervisor {
     pub(super) next_heal: Instant,
     pub(super) heals: u32,
     pub(super) lock_id: Option<(u64, u64)>,
+    /// A record write found the lock file gone and made it again: the next heal restores
+    /// the rest.
+    pub(super) relocked: bool,
     /// The record's and the lock's paths, made once (they are looked at every second).
     pub(super) meta_path: std::path::PathBuf,
     pub(super) lock_path: std::path::PathBuf,
@@ -199,6 +202,12 @@ impl Supervisor {
     }
 
     fn write_record(&mut self, reserved: bool) {
+        // The lock file first: a record without it would look unsupervised to a command.
+        // The rest of what was lost is the next heal's, made due now.
+        if self.relock() {
+            self.relocked = true;
+            self.next_heal = Instant::now();
+        }
         self.saved_dropped = self.output.dropped();
         self.record.state.log_dropped = self.dropped_base + self.saved_dropped;
         self.last_save = Instant::now();
