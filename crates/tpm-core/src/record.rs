@@ -17,7 +17,7 @@ use crate::state::State;
 use crate::status::Status;
 
 /// Every key tpm writes, in the order it writes them: the file contract's first.
-pub const KEYS: [&str; 29] = [
+pub const KEYS: [&str; 32] = [
     "script",
     "pid",
     "port",
@@ -47,6 +47,9 @@ pub const KEYS: [&str; 29] = [
     "log_max_size",
     "log_keep",
     "cgroup",
+    "instance",
+    "port_step",
+    "socket",
 ];
 
 /// A record as stored. The name is the file name, not a field.
@@ -113,6 +116,9 @@ impl Record {
             spec.logs.max_size.to_string(),
             spec.logs.keep.to_string(),
             opt(state.cgroup.clone()),
+            opt(spec.cluster.instance.map(|v| v.to_string())),
+            spec.cluster.port_step.to_string(),
+            spec.cluster.socket.to_string(),
         ];
         let mut out = String::with_capacity(512);
         let known = KEYS.iter().zip(&values).map(|(k, v)| (*k, v.as_str()));
@@ -228,6 +234,14 @@ impl Record {
             logs,
             // Older records have no `wanted`: a process left running was wanted.
             wanted: fields.parse("wanted")?.unwrap_or(status.is_active()),
+            cluster: crate::spec::Cluster {
+                instance: fields.parse("instance")?,
+                port_step: fields
+                    .parse("port_step")?
+                    .unwrap_or(0)
+                    .min(crate::options::MAX_PORT_STEP),
+                socket: fields.parse("socket")?.unwrap_or(false),
+            },
             script,
         };
         let state = State {

@@ -107,6 +107,14 @@ impl Tpm {
                 add(&mut out, name);
                 continue;
             }
+            // An app's name: its instances (`server-3000` for `server-3000-0`, `-1`...).
+            let instances = self.instances_of(raw, &all);
+            if !instances.is_empty() {
+                for name in &instances {
+                    add(&mut out, name);
+                }
+                continue;
+            }
             if self.is_ecosystem_file(raw) {
                 let (names, warnings) = self.file_names(raw, choice)?;
                 out.warnings.extend(warnings);
@@ -135,6 +143,24 @@ impl Tpm {
             }
         }
         Ok(out)
+    }
+
+    /// The instances of the app named `app`, by instance number: the names `app-i` whose
+    /// record says it is instance i. Empty when `app` has none.
+    pub fn instances_of(&self, app: &str, all: &[Name]) -> Vec<Name> {
+        let mut found: Vec<(u32, Name)> = all
+            .iter()
+            .filter_map(|n| {
+                let (base, i) = crate::name::split_instance(n.as_str())?;
+                if base != app {
+                    return None;
+                }
+                let record = self.store.read(n).ok().flatten()?;
+                (record.spec.cluster.instance == Some(i)).then(|| (i, n.clone()))
+            })
+            .collect();
+        found.sort();
+        found.into_iter().map(|(_, n)| n).collect()
     }
 
     /// Every readable record's id.

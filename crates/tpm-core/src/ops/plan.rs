@@ -181,10 +181,48 @@ impl Tpm {
             max_size: opts.size(Opt::MaxLogSize),
             keep: opts.count(Opt::LogKeep),
         };
+        spec.cluster.socket = opts.bool(Opt::Socket);
+        spec.cluster.port_step = opts.count(Opt::PortStep);
+        if spec.cluster.port_step > 0 && opts.instances().is_none() {
+            return Err(Error::Usage(
+                "--port-step spaces the ports of instances: give --instances N too".into(),
+            ));
+        }
         Ok(Plan {
             name,
             spec,
             force: req.force,
         })
     }
+
+    /// [`Tpm::plan`], with `--instances N` made into N plans: `NAME-PORT-0` ...
+    /// `NAME-PORT-(N-1)`, instance i on PORT + port_step * i. Without it, the one plan.
+    pub fn plans(&self, req: &StartRequest) -> Result<Vec<Plan>> {
+        let plan = self.plan(req)?;
+        match req.options.instances() {
+            None => Ok(vec![plan]),
+            Some(n) => (0..n).map(|i| instance_plan(&plan, i)).collect(),
+        }
+    }
+}
+
+/// Instance `i` of the app `app` plans (whose name and spec are the app's, instance 0's
+/// PORT): its own name, number and PORT.
+pub(crate) fn instance_plan(app: &Plan, i: u32) -> Result<Plan> {
+    let mut plan = app.clone();
+    let base = app.spec.base_port();
+    let step = app.spec.cluster.port_step;
+    let port = u32::from(base) + step * i;
+    plan.spec.port = u16::try_from(port).map_err(|_| {
+        Error::Usage(format!(
+            "instance {i} would listen on port {port}, past 65535: use fewer instances or a smaller --port-step"
+        ))
+    })?;
+    plan.spec.cluster.instance = Some(i);
+    plan.name = crate::name::instance_name(&app.name, i)?;
+    // Instances that share the PORT share it with instance 0, which alone is checked.
+    if i > 0 && step == 0 {
+        plan.force = true;
+    }
+    Ok(plan)
 }

@@ -18,6 +18,9 @@ use crate::policy::DEFAULT_KILL_TIMEOUT;
 use crate::record::Record;
 use crate::supervisor::{self, Outcome};
 
+/// Supervisors started at once for the instances of an app.
+const START_THREADS: usize = 4;
+
 /// What a start holds until it hands both to the supervisor.
 struct Held {
     lock: FileLock,
@@ -32,6 +35,36 @@ impl Tpm {
         }
         let plan = self.plan(req)?;
         self.start_planned(plan)
+    }
+
+    /// [`Tpm::start`], where `--instances N` starts N processes (see [`Tpm::plans`]), a few
+    /// at a time; each one's result, in order.
+    pub fn start_all(&self, req: &StartRequest) -> Result<super::Each<ProcessInfo>> {
+        if req.options.instances().is_none() {
+            let name = self.existing_target(req);
+            let info = self.start(req)?;
+            let name = match name {
+                Some(n) => n,
+                None => Name::parse(&info.name)?,
+            };
+            return Ok(vec![(name, Ok(info))]);
+        }
+        let plans = self.plans(req)?;
+        Ok(self.start_plans(plans))
+    }
+
+    /// Starts every plan, a few at a time (instance 0 first: the others may share its PORT,
+    /// checked for it alone).
+    pub(super) fn start_plans(&self, mut plans: Vec<Plan>) -> super::Each<ProcessInfo> {
+        if plans.is_empty() {
+            return Vec::new();
+        }
+        let first = plans.remove(0);
+        let mut out = vec![(first.name.clone(), self.start_planned(first))];
+        out.extend(super::parallel_map(plans, START_THREADS, |p| {
+            (p.name.clone(), self.start_planned(p))
+        }));
+        out
     }
 
     /// Starts a process as planned (see [`Tpm::plan`]); its id and creation time are kept

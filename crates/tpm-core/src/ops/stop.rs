@@ -327,5 +327,6 @@ fn corrupt_info(name: &Name) -> ProcessInfo {
         restarts_24h: 0,
         uptime_pct_24h: None,
         tracking: crate::cgroup::Tracking::ProcessTree,
+        instance: None,
     }
 }
