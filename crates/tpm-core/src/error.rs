@@ -105,6 +105,9 @@ pub enum Error {
 
     /// `tpm save` with nothing meant to run, over a dump that lists processes: pm2's most
     /// reported way of losing them all.
+    #[error("{name} did not become ready: {why}")]
+    NotReady { name: String, why: String },
+
     #[error("no process is meant to run, and saving would empty {}, which lists some", file.display())]
     EmptyDump { file: PathBuf },
 
@@ -164,6 +167,7 @@ impl Error {
             | Error::Supervisor { .. }
             | Error::ForeignStore { .. }
             | Error::NotAnswering { .. }
+            | Error::NotReady { .. }
             | Error::Io { .. } => EXIT_FAILURE,
             Error::Ecosystem { .. } => EXIT_USAGE,
             // Like a script whose interpreter is missing.
@@ -207,6 +211,9 @@ impl Error {
             }
             Error::NotAnswering { pid, .. } => format!(
                 "`kill -CONT {pid}` lets it go on; after `kill -KILL {pid}` the next tpm command stops what is left"
+            ),
+            Error::NotReady { name, .. } => format!(
+                "see `tpm logs {name}`; the instances not reloaded yet still run as they were"
             ),
             Error::Io { .. } => return None,
             Error::Ecosystem { line: Some(n), .. } => format!(

@@ -53,6 +53,11 @@ pub enum Kind {
     Listening,
     /// Its supervisor was found dead, and what it left was cleaned up.
     SupervisorLost,
+    /// A command asked its supervisor for a new process (`tpm reload`, or `tpm restart` of
+    /// a process with `--socket`).
+    RestartRequested,
+    /// A reload's new process did not become ready (`reason`); the reload stopped there.
+    ReloadFailed,
 }
 
 impl Kind {
@@ -69,6 +74,8 @@ impl Kind {
             Kind::Stopped => "stopped",
             Kind::Listening => "listening",
             Kind::SupervisorLost => "supervisor_lost",
+            Kind::RestartRequested => "restart_requested",
+            Kind::ReloadFailed => "reload_failed",
         }
     }
 }

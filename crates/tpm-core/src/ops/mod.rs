@@ -15,7 +15,9 @@ mod export;
 mod history;
 mod list;
 mod plan;
+mod reload;
 mod resurrect;
+mod scale;
 mod start;
 mod stop;
 
@@ -28,6 +30,8 @@ pub use doctor::{Finding, Severity};
 
 pub use list::{Listing, PortInfo};
 pub use plan::{Plan, StartRequest};
+pub use reload::{Reload, ReloadKind, Reloaded, DEFAULT_READY_TIMEOUT};
+pub use scale::{ScaleTo, Scaled};
 pub use resurrect::{Resurrection, Saved};
 
 use crate::claim::Claim;

@@ -76,6 +76,18 @@ impl Tpm {
     /// [`Tpm::start_planned`]; `count_restart` adds one to the process's restarts (a
     /// restart with a new spec).
     pub(super) fn start_plan(&self, plan: Plan, count_restart: bool) -> Result<ProcessInfo> {
+        let env = self.ctx.env.clone();
+        self.start_plan_in(plan, count_restart, &env)
+    }
+
+    /// [`Tpm::start_plan`], the process run in `env` (the caller's, or, for a new instance
+    /// of an app, the environment its instances were started in).
+    pub(super) fn start_plan_in(
+        &self,
+        plan: Plan,
+        count_restart: bool,
+        env: &[(OsString, OsString)],
+    ) -> Result<ProcessInfo> {
         let Plan { name, spec, force } = plan;
         self.store.ensure()?;
         let held = self.lock_for_start(&name)?;
@@ -93,9 +105,8 @@ impl Tpm {
             }
         }
         // A new spec runs in the caller's environment, kept for its later restarts.
-        let env = self.ctx.env.clone();
-        self.store.write_env(&name, &env)?;
-        self.launch(&name, record, held, &env)
+        self.store.write_env(&name, env)?;
+        self.launch(&name, record, held, env)
     }
 
     /// `tpm start NAME` for a stopped process that exists, when no file of that name does.

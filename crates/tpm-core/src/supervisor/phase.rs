@@ -241,8 +241,7 @@ impl Supervisor {
     /// (TERM, then KILL after the kill timeout) and a new one started at once. Not an exit:
     /// the restart policy does not count it. A stop under way is left to finish.
     pub(super) fn request_restart(&mut self) {
-        let mut asked = Event::now(&self.name, Kind::RestartScheduled).by("user");
-        asked.after_ms = Some(0);
+        let asked = Event::now(&self.name, Kind::RestartRequested).by("user");
         match &mut self.phase {
             Phase::Running => {
                 self.history(asked);

@@ -1,0 +1,233 @@
+//! `tpm reload`: a rolling restart that refuses no connection where it can.
+//!
+//! The processes are restarted one at a time, each by its own supervisor (SIGHUP: a new
+//! process behind the same supervisor, see `supervisor::phase`), and each new one must be
+//! ready before the next is touched. While one instance restarts, the others serve; a
+//! process with `--socket` restarts behind the socket its supervisor holds, so connections
+//! made meanwhile wait in its backlog. A single process without `--socket` has nothing to
+//! serve in its place: its reload is a restart, and the result says so.
+//!
+//! A new process that does not become ready stops the reload there: the processes not
+//! reloaded yet are left running as they were, the failure is in the event history, and
+//! the command fails.
+
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use serde::Serialize;
+
+use super::{live_supervisor, Tpm};
+use crate::error::{Error, Result};
+use crate::events::{self, Event, Kind};
+use crate::info::{observe, Clock, ProcessInfo};
+use crate::name::Name;
+use crate::proc::Identity;
+use crate::status::Status;
+
+/// How long a new process has to become ready, by default.
+pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How a process was reloaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReloadKind {
+    /// One of several instances, while the others served.
+    Rolling,
+    /// Behind the socket its supervisor holds (`--socket`).
+    Socket,
+    /// A plain restart: one process, no socket held (connections were refused meanwhile).
+    Restart,
+    /// It was not running: it was started.
+    Started,
+}
+
+/// One process reloaded.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reloaded {
+    #[serde(flatten)]
+    pub info: ProcessInfo,
+    /// How it was reloaded (`reload` in JSON).
+    #[serde(rename = "reload")]
+    pub kind: ReloadKind,
+}
+
+/// What a reload did: each process it got to, in order, and those it left as they were
+/// because an earlier one did not become ready.
+#[derive(Debug)]
+pub struct Reload {
+    pub done: super::Each<Reloaded>,
+    pub skipped: Vec<Name>,
+}
+
+impl Tpm {
+    /// Reloads `names`, one at a time (see the module). `ready_timeout` is how long each new
+    /// process has to become ready.
+    pub fn reload(&self, names: &[Name], ready_timeout: Duration) -> Reload {
+        let (all, _) = self.store.names().unwrap_or_default();
+        let mut done = Vec::with_capacity(names.len());
+        for (at, name) in names.iter().enumerate() {
+            let result = self.reload_one(name, &all, ready_timeout);
+            let failed = result.is_err();
+            done.push((name.clone(), result));
+            if failed {
+                return Reload {
+                    done,
+                    skipped: names[at + 1..].to_vec(),
+                };
+            }
+        }
+        Reload {
+            done,
+            skipped: Vec::new(),
+        }
+    }
+
+    fn reload_one(&self, name: &Name, all: &[Name], timeout: Duration) -> Result<Reloaded> {
+        let record = self.load_record(name)?;
+        let cluster = record.spec.cluster;
+        let siblings = match cluster.instance {
+            Some(i) => {
+                let app = name
+                    .as_str()
+                    .strip_suffix(&format!("-{i}"))
+                    .unwrap_or(name.as_str());
+                self.instances_of(app, all).len()
+            }
+            None => 1,
+        };
+        let kind = if cluster.socket {
+            ReloadKind::Socket
+        } else if siblings > 1 {
+            ReloadKind::Rolling
+        } else {
+            ReloadKind::Restart
+        };
+        let result = match live_supervisor(&record).filter(|_| record.state.status.is_active()) {
+            Some(sup) => self
+                .restart_in_place(name, &sup, record.state.restarts, record.spec.policy.kill_timeout)
+                .map(|()| kind),
+            None => self.start_existing(name, true).map(|_| ReloadKind::Started),
+        };
+        let kind = result?;
+        let record = self.load_record(name)?;
+        if let Err(e) = wait_ready(self, name, timeout) {
+            let mut event = Event::now(name, Kind::ReloadFailed).by("user");
+            event.reason = Some(e.to_string());
+            let _ = events::append(&self.store, &event);
+            return Err(e);
+        }
+        let _ = record;
+        let record = self.load_record(name)?;
+        Ok(Reloaded {
+            info: observe(name, &record, self.store.is_locked(name), Clock::now()),
+            kind,
+        })
+    }
+
+    /// Asks supervisor `sup` for a new process (SIGHUP) and waits until it has spawned one:
+    /// the record counts one more restart than `restarts` and shows a process.
+    pub(super) fn restart_in_place(
+        &self,
+        name: &Name,
+        sup: &Identity,
+        restarts: u32,
+        kill_timeout: Duration,
+    ) -> Result<()> {
+        if !sup.signal(Signal::SIGHUP) {
+            return Err(Error::Supervisor {
+                name: name.to_string(),
+                message: "its supervisor exited before it could be asked to restart".into(),
+            });
+        }
+        // The old process has the kill timeout to go; the new one is spawned at once.
+        let deadline = Instant::now() + kill_timeout + super::busy_wait(kill_timeout);
+        let mut pause = Duration::from_millis(1);
+        loop {
+            let record = self.load_record(name)?;
+            let s = &record.state;
+            if s.restarts > restarts && (s.pid.is_some() || !s.status.is_active()) {
+                return match s.status {
+                    Status::Online => Ok(()),
+                    other => Err(Error::NotReady {
+                        name: name.to_string(),
+                        why: format!(
+                            "it is {other} after the restart{}",
+                            s.reason
+                                .as_deref()
+                                .map(|r| format!(" ({r})"))
+                                .unwrap_or_default()
+                        ),
+                    }),
+                };
+            }
+            if !sup.is_alive() {
+                return Err(Error::NotReady {
+                    name: name.to_string(),
+                    why: "its supervisor exited during the restart".into(),
+                });
+            }
+            if Instant::now() >= deadline {
+                return Err(Error::NotReady {
+                    name: name.to_string(),
+                    why: "its old process did not make way for a new one".into(),
+                });
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(20));
+        }
+    }
+}
+
+/// How long a process with `--socket` must stay up to count as ready: its socket is
+/// listening before it runs a line, so only a process that dies at once is caught.
+const SOCKET_SETTLE: Duration = Duration::from_millis(500);
+
+/// READINESS, issue 17's own stand-in, until the readiness of "Restart policies" (issue
+/// 14: `ProcessInfo.ready`, a core wait-until-ready) lands: replace this function by it.
+///
+/// Waits until `name`'s current process is ready: it runs, and its tree listens on its
+/// PORT (without `--socket`); or it has stayed up for [`SOCKET_SETTLE`] (with `--socket`,
+/// whose PORT is listening from the start). A process that exits (or is replaced by the
+/// restart policy) meanwhile, or does not listen within `timeout`, is not ready.
+fn wait_ready(tpm: &Tpm, name: &Name, timeout: Duration) -> Result<()> {
+    let first = tpm.load_record(name)?;
+    let not_ready = |why: String| Error::NotReady {
+        name: name.to_string(),
+        why,
+    };
+    let Some(pid) = first.state.pid else {
+        return Err(not_ready(format!("it is {}", first.state.status)));
+    };
+    let id = Identity::from_parts(
+        Some(pid),
+        first.state.pid_start,
+        first.state.boot_id.as_deref(),
+    );
+    let started = Instant::now();
+    let deadline = started + timeout;
+    let mut pause = Duration::from_millis(5);
+    loop {
+        if !id.as_ref().is_some_and(Identity::is_alive) {
+            return Err(not_ready(format!("its new process (pid {pid}) exited")));
+        }
+        let ready = if first.spec.cluster.socket {
+            started.elapsed() >= SOCKET_SETTLE
+        } else {
+            let mut tree = crate::proc::tree(pid);
+            tree.push(pid);
+            crate::proc::any_listens(&tree, first.spec.port)
+        };
+        if ready {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(not_ready(format!(
+                "its new process (pid {pid}) did not listen on port {} within {}s",
+                first.spec.port,
+                timeout.as_secs_f64()
+            )));
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}
