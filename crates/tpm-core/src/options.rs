@@ -439,7 +439,9 @@ impl OptionDef {
                         .map_err(|_| bad("a number of instances (1 or more, or max)"))?
                 };
                 if n > MAX_INSTANCES {
-                    return Err(format!("{raw} is out of range (1 to {MAX_INSTANCES}, or max)"));
+                    return Err(format!(
+                        "{raw} is out of range (1 to {MAX_INSTANCES}, or max)"
+                    ));
                 }
                 Value::Count(n)
             }

@@ -31,8 +31,8 @@ pub use doctor::{Finding, Severity};
 pub use list::{Listing, PortInfo};
 pub use plan::{Plan, StartRequest};
 pub use reload::{Reload, ReloadKind, Reloaded, DEFAULT_READY_TIMEOUT};
-pub use scale::{ScaleTo, Scaled};
 pub use resurrect::{Resurrection, Saved};
+pub use scale::{ScaleTo, Scaled};
 
 use crate::claim::Claim;
 use crate::context::Context;

@@ -104,7 +104,12 @@ impl Tpm {
         };
         let result = match live_supervisor(&record).filter(|_| record.state.status.is_active()) {
             Some(sup) => self
-                .restart_in_place(name, &sup, record.state.restarts, record.spec.policy.kill_timeout)
+                .restart_in_place(
+                    name,
+                    &sup,
+                    record.state.restarts,
+                    record.spec.policy.kill_timeout,
+                )
                 .map(|()| kind),
             None => self.start_existing(name, true).map(|_| ReloadKind::Started),
         };

@@ -75,7 +75,12 @@ impl Tpm {
     pub fn scale(&self, app: &str, to: ScaleTo) -> Result<Scaled> {
         let (all, _) = self.store.names()?;
         let app = match crate::name::split_instance(app) {
-            Some((base, i)) if self.instances_of(base, &all).iter().any(|n| n.as_str() == app) => {
+            Some((base, i))
+                if self
+                    .instances_of(base, &all)
+                    .iter()
+                    .any(|n| n.as_str() == app) =>
+            {
                 let _ = i;
                 base
             }

@@ -15,9 +15,7 @@ use super::handshake::{self, Outcome, Reply};
 use super::phase::Phase;
 use super::pipes::Output;
 use super::run::Supervisor;
-use super::{
-    BUILD, ENV_CGROUP, ENV_ID, ENV_INSTANCE, ENV_NAME, ENV_NODE_INSTANCE, ENV_SUPERVISOR,
-};
+use super::{BUILD, ENV_CGROUP, ENV_ID, ENV_INSTANCE, ENV_NAME, ENV_NODE_INSTANCE, ENV_SUPERVISOR};
 use crate::cgroup::Cgroup;
 use crate::claim::Claim;
 use crate::error::EXIT_FAILURE;

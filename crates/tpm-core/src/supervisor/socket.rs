@@ -20,7 +20,12 @@ pub const LISTEN_FD: i32 = 3;
 /// `SO_REUSEPORT` (the app's other instances).
 pub fn bind(port: u16) -> io::Result<OwnedFd> {
     match bind_family(libc::AF_INET6, port) {
-        Err(e) if matches!(e.raw_os_error(), Some(libc::EAFNOSUPPORT | libc::EADDRNOTAVAIL)) => {
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::EAFNOSUPPORT | libc::EADDRNOTAVAIL)
+            ) =>
+        {
             bind_family(libc::AF_INET, port)
         }
         other => other,
@@ -28,7 +33,13 @@ pub fn bind(port: u16) -> io::Result<OwnedFd> {
 }
 
 fn bind_family(family: libc::c_int, port: u16) -> io::Result<OwnedFd> {
-    let check = |r: libc::c_int| if r == -1 { Err(io::Error::last_os_error()) } else { Ok(r) };
+    let check = |r: libc::c_int| {
+        if r == -1 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(r)
+        }
+    };
     // SAFETY: plain socket calls on a descriptor owned here; the address structs are
     // zeroed and filled in full before use.
     unsafe {

@@ -439,7 +439,14 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
         let cmd = [script.to_str().unwrap().to_string()];
-        let child = spawn(&cmd, d.path().to_str().unwrap(), &env(), Some(dir.as_fd()), None).unwrap();
+        let child = spawn(
+            &cmd,
+            d.path().to_str().unwrap(),
+            &env(),
+            Some(dir.as_fd()),
+            None,
+        )
+        .unwrap();
         assert!(child.in_cgroup);
         let read = |fd: OwnedFd| {
             let mut s = String::new();
@@ -463,13 +470,7 @@ mod tests {
         );
         assert_eq!(err.err().and_then(|e| e.raw_os_error()), Some(libc::ENOENT));
         let bad_cwd = ["/bin/true".to_string()];
-        let err = spawn(
-            &bad_cwd,
-            "/no/such/folder",
-            &env(),
-            Some(dir.as_fd()),
-            None,
-        );
+        let err = spawn(&bad_cwd, "/no/such/folder", &env(), Some(dir.as_fd()), None);
         assert_eq!(err.err().and_then(|e| e.raw_os_error()), Some(libc::ENOENT));
         assert!(cg.remove());
     }
@@ -491,8 +492,15 @@ mod tests {
         let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(child.pid as i32), None);
         let mut lines = out.lines();
         let pid = child.pid.to_string();
-        assert_eq!(lines.next(), Some(format!("{pid} {pid} 1").as_str()), "{out}");
-        assert!(lines.next().is_some_and(|l| l.starts_with("socket:")), "{out}");
+        assert_eq!(
+            lines.next(),
+            Some(format!("{pid} {pid} 1").as_str()),
+            "{out}"
+        );
+        assert!(
+            lines.next().is_some_and(|l| l.starts_with("socket:")),
+            "{out}"
+        );
     }
 
     #[test]

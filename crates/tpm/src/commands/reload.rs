@@ -31,7 +31,11 @@ pub fn run(tpm: &Tpm, args: ReloadArgs) -> tpm_core::Result<i32> {
         match result {
             Ok(r) => {
                 if !targets.json {
-                    let pid = r.info.pid.map(|p| format!(" (pid {p})")).unwrap_or_default();
+                    let pid = r
+                        .info
+                        .pid
+                        .map(|p| format!(" (pid {p})"))
+                        .unwrap_or_default();
                     render::line(&match r.kind {
                         ReloadKind::Rolling => format!("reloaded {name}{pid}"),
                         ReloadKind::Socket => {
