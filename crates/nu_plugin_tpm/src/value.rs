@@ -15,12 +15,13 @@ use tpm_core::ops::{AppStart, Description, LogFile, PortInfo, TreeProcess};
 use tpm_core::ProcessInfo;
 
 /// The columns of a process row, in order (the CLI's `--json` fields).
-pub const PROCESS_COLUMNS: [&str; 24] = [
+pub const PROCESS_COLUMNS: [&str; 25] = [
     "name",
     "id",
     "status",
     "pid",
     "port",
+    "listening",
     "uptime",
     "restarts",
     "cpu",
@@ -59,6 +60,8 @@ fn process_record(p: &ProcessInfo, span: Span) -> Record {
         Value::string(p.status.as_str(), span),
         int(p.pid.map(i64::from)),
         Value::int(i64::from(p.port), span),
+        p.listening
+            .map_or_else(|| Value::nothing(span), |l| Value::bool(l, span)),
         p.uptime.map_or_else(
             || Value::nothing(span),
             |secs| Value::duration(nanos(secs), span),
@@ -187,7 +190,7 @@ pub fn event(e: &Event, span: Span) -> Value {
 }
 
 /// The columns `tpm describe` adds after the process's row (the CLI's `describe --json`).
-pub const DESCRIBE_COLUMNS: [&str; 12] = [
+pub const DESCRIBE_COLUMNS: [&str; 11] = [
     "interpreter",
     "env",
     "max_restarts",
@@ -196,7 +199,6 @@ pub const DESCRIBE_COLUMNS: [&str; 12] = [
     "log_max_size",
     "log_keep",
     "log_files",
-    "listening",
     "tree",
     "events",
     "created",
@@ -232,7 +234,6 @@ pub fn describe(d: &Description, span: Span) -> Value {
             d.log_files.iter().map(|f| log_file(f, span)).collect(),
             span,
         ),
-        Value::bool(d.listening, span),
         Value::list(d.tree.iter().map(|t| tree_process(t, span)).collect(), span),
         Value::list(d.events.iter().map(|e| event(e, span)).collect(), span),
         d.created
@@ -312,6 +313,7 @@ mod tests {
             status: Status::Online,
             pid: Some(4242),
             port: 8080,
+            listening: Some(true),
             uptime: Some(90),
             restarts: 2,
             cpu: Some(1.5),
@@ -544,7 +546,6 @@ mod tests {
                 stream: Stream::Out,
                 bytes: 2048,
             }],
-            listening: true,
             tree: vec![TreeProcess {
                 pid: 4242,
                 ppid: 4241,

@@ -19,6 +19,7 @@
 //! | `lock` | the supervisor-alive lock |
 //! | `claim` | the claim on a name that outlives a wiped store (an abstract socket) |
 //! | `proc` | `/proc`: identities, stats, trees |
+//! | `sockdiag` | which sockets listen on a port, asked of the kernel cheaply |
 //! | `cgroup` | a cgroup per process where the hierarchy is writable; how a tree is tracked |
 //! | `status`, `policy` | the status enum; the restart policy |
 //! | `info` | the observed view front ends render |
@@ -49,6 +50,7 @@ pub mod proc;
 pub mod record;
 pub mod rotation;
 pub mod secrets;
+pub mod sockdiag;
 pub mod spec;
 pub mod startup;
 pub mod state;

@@ -17,7 +17,7 @@ use crate::state::State;
 use crate::status::Status;
 
 /// Every key tpm writes, in the order it writes them: the file contract's first.
-pub const KEYS: [&str; 32] = [
+pub const KEYS: [&str; 35] = [
     "script",
     "pid",
     "port",
@@ -47,6 +47,9 @@ pub const KEYS: [&str; 32] = [
     "log_max_size",
     "log_keep",
     "cgroup",
+    "cpu",
+    "mem",
+    "listening",
     "instance",
     "port_step",
     "socket",
@@ -116,6 +119,9 @@ impl Record {
             spec.logs.max_size.to_string(),
             spec.logs.keep.to_string(),
             opt(state.cgroup.clone()),
+            opt(state.cpu.map(|v| format!("{v:.1}"))),
+            opt(state.mem.map(|v| v.to_string())),
+            opt(state.listening.map(|v| v.to_string())),
             opt(spec.cluster.instance.map(|v| v.to_string())),
             spec.cluster.port_step.to_string(),
             spec.cluster.socket.to_string(),
@@ -257,6 +263,14 @@ impl Record {
             reason: fields.take("reason").filter(|r| !r.is_empty()),
             log_dropped: fields.parse("log_dropped")?.unwrap_or(0),
             cgroup: fields.take("cgroup").filter(|c| !c.is_empty()),
+            // What the supervisor last saw of its tree: a value that does not read is
+            // treated as not seen yet, never as a damaged record.
+            cpu: fields
+                .parse::<f64>("cpu")
+                .unwrap_or(None)
+                .filter(|c| c.is_finite() && *c >= 0.0),
+            mem: fields.parse("mem").unwrap_or(None),
+            listening: fields.parse("listening").unwrap_or(None),
         };
         Ok(Record {
             id: fields.parse("id")?,

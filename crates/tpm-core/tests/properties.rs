@@ -64,6 +64,7 @@ prop_compose! {
         logs in (0..=tpm_core::rotation::MAX_SIZE, 0..=tpm_core::rotation::MAX_KEEP),
         cgroup in option::of("/[a-z0-9/._-]{1,40}"),
         log_dropped: u64,
+        usage in (option::of(0u32..200_000), option::of(any::<u64>()), option::of(any::<bool>())),
         wanted: bool,
         cluster in (option::of(0u32..256), 0u32..=1000, any::<bool>()),
         extra in vec(("[a-z_][a-z0-9_]{0,10}", text()), 0..4),
@@ -92,6 +93,10 @@ prop_compose! {
                 status,
                 pid: pids.0, pid_start: pids.1, spid: pids.2, spid_start: pids.3,
                 boot_id, start_time: times.0, restarts, exit_code, reason, log_dropped, cgroup,
+                // CPU is written with one decimal.
+                cpu: usage.0.map(|tenths| f64::from(tenths) / 10.0),
+                mem: usage.1,
+                listening: usage.2,
             },
             extra,
         }

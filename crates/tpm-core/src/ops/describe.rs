@@ -38,8 +38,6 @@ pub struct Description {
     pub log_keep: u32,
     /// Its log files, current and rotated, with their sizes.
     pub log_files: Vec<LogFile>,
-    /// Whether something listens on its PORT now.
-    pub listening: bool,
     /// Its running processes: the main one and everything it started.
     pub tree: Vec<TreeProcess>,
     /// Its last events, oldest first.
@@ -67,7 +65,7 @@ pub struct TreeProcess {
 impl Tpm {
     /// Everything about `name`.
     pub fn describe(&self, name: &Name) -> Result<Description> {
-        let process = self.info(name)?;
+        let mut process = self.info(name)?;
         let record = self.store.load(name)?;
         let spec = &record.spec;
         let interpreter = spec
@@ -93,6 +91,13 @@ impl Tpm {
             }
             None => Vec::new(),
         };
+        // A description is of this moment: whether the tree listens is looked at now, not
+        // taken from the supervisor's last look.
+        if process.pid.is_some() && spec.port > 0 {
+            let inodes = crate::sockdiag::listening_inodes(spec.port);
+            process.listening =
+                Some(!inodes.is_empty() && tree.iter().any(|t| proc::holds_socket(t.pid, &inodes)));
+        }
         let mut history = events::read(&self.store, name, 0);
         let skip = history.len().saturating_sub(LAST_EVENTS);
         history.drain(..skip);
@@ -105,7 +110,6 @@ impl Tpm {
             log_max_size: spec.logs.max_size,
             log_keep: spec.logs.keep,
             log_files: self.log_files(name),
-            listening: proc::listening_ports().contains(&spec.port),
             tree,
             events: history,
             created: record.created_at.and_then(crate::info::local_time),

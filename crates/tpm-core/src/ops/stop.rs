@@ -346,6 +346,7 @@ fn corrupt_info(name: &Name) -> ProcessInfo {
         status: crate::status::Status::Stopped,
         pid: None,
         port: 0,
+        listening: None,
         uptime: None,
         restarts: 0,
         cpu: None,

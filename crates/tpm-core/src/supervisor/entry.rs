@@ -184,6 +184,7 @@ fn new(args: &[OsString]) -> Result<Supervisor, String> {
         restarting: false,
         env,
         history_failed: false,
+        sampler: Default::default(),
         listener,
     })
 }

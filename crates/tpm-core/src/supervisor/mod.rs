@@ -7,7 +7,8 @@
 //! - `tree` signals the whole process tree; `pipes` drains the output into the logs
 //!   (`logpump`);
 //! - `handshake` is the one message it sends back to the command that launched it;
-//! - `heal` keeps the store true to what it knows (a wiped store, a junk record, a full disk).
+//! - `heal` keeps the store true to what it knows (a wiped store, a junk record, a full disk);
+//! - `sample` looks at the running tree: recent CPU, whole memory, listening on the PORT.
 //!
 //! The supervisor runs from [`SUPERVISOR_BIN`], a small binary installed beside the front
 //! ends (one runs per managed process, so its size is paid many times over). Both front-end
@@ -23,6 +24,7 @@ mod phase;
 mod pipes;
 mod resident;
 mod run;
+mod sample;
 mod socket;
 mod spawn;
 mod tree;

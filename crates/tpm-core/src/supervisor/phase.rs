@@ -65,6 +65,8 @@ impl Supervisor {
         drop(dir);
         match spawned {
             Ok(child) => {
+                // The run's length counts from here, not after the writes below.
+                let spawned_at = Instant::now();
                 if let Some(cg) = &self.cgroup {
                     if !child.in_cgroup {
                         // The kernel refused (no clone3, or no right to the cgroup): the
@@ -90,7 +92,8 @@ impl Supervisor {
                 self.save();
                 self.history(Event::now(&self.name, Kind::Spawned).pid(child.pid));
                 self.output.attach(child.stdout, child.stderr);
-                self.main = Some((child.pid, Instant::now()));
+                self.main = Some((child.pid, spawned_at));
+                self.sampling_begins(self.record.spec.port);
                 self.phase = Phase::Running;
                 if let Some(ready) = self.ready.take() {
                     handshake::send(ready, &Outcome::Spawned { pid: child.pid }.into());
@@ -152,6 +155,7 @@ impl Supervisor {
             return; // an orphan of the tree, re-parented to us
         }
         self.main = None;
+        self.sampling_ends();
         self.output.drain();
         self.record.state.exit_code = Some(code);
         self.record.state.clear_pid();
@@ -331,10 +335,15 @@ impl Supervisor {
             Phase::Backoff { until } => Some(*until),
             Phase::Running | Phase::Done => None,
         };
-        [phase, self.dropped_due(), Some(self.next_heal)]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            phase,
+            self.dropped_due(),
+            Some(self.next_heal),
+            self.sampler.due(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     pub(super) fn fire_timers(&mut self) {
@@ -346,6 +355,9 @@ impl Supervisor {
         let now = Instant::now();
         if now >= self.next_heal {
             self.heal();
+        }
+        if self.sampler.due().is_some_and(|due| now >= due) {
+            self.sample(now);
         }
         if self.dropped_due().is_some_and(|due| now >= due) {
             self.save();

@@ -72,6 +72,8 @@ pub(super) struct Supervisor {
     pub(super) history_failed: bool,
     /// The PORT's listening socket, held for the process (`--socket`).
     pub(super) listener: Option<OwnedFd>,
+    /// Looks at the running tree (see `sample`).
+    pub(super) sampler: super::sample::Sampler,
 }
 
 impl Supervisor {

@@ -37,10 +37,10 @@ pub fn run(tpm: &Tpm, args: DescribeArgs) -> tpm_core::Result<i32> {
         format!(
             "{} ({})",
             p.port,
-            if d.listening {
-                "listening"
-            } else {
-                "not listening"
+            match p.listening {
+                Some(true) => "listening",
+                Some(false) => "not listening",
+                None => "not running",
             }
         ),
     );
