@@ -255,3 +255,54 @@ fn an_ecosystem_app_has_instances_and_pm2s_increment_var() {
     let err = s.tpm(["start", "bad.json"]).code(64).stderr.clone();
     assert!(err.contains("PORT"), "{err}");
 }
+
+#[test]
+fn dump_and_export_write_an_apps_instances_as_one_app_with_a_count() {
+    let s = Sandbox::new();
+    let port = free_port();
+    let script = reporter(&s);
+    s.tpm([
+        "start",
+        script.to_str().unwrap(),
+        "--name",
+        "api",
+        "-p",
+        &port.to_string(),
+        "-i",
+        "3",
+        "--port-step",
+        "2",
+    ])
+    .ok();
+    let app = format!("api-{port}");
+    let dump = s.tpm(["dump"]).ok().json();
+    let apps = dump["apps"].as_array().unwrap();
+    assert_eq!(apps.len(), 1, "{dump}");
+    assert_eq!(apps[0]["name"], app.as_str());
+    assert_eq!(apps[0]["instances"], 3);
+    assert_eq!(apps[0]["port"], port, "the app's PORT, instance 0's");
+    assert_eq!(apps[0]["port_step"], 2);
+    // Read back, it makes the same processes.
+    std::fs::write(s.path().join("dump.json"), dump.to_string()).unwrap();
+    s.tpm(["delete", "all"]).ok();
+    s.tpm(["start", "dump.json"]).ok();
+    let expected: Vec<String> = (0..3).map(|i| format!("{app}-{i}")).collect();
+    assert_eq!(names(&s.list()), expected);
+    assert_eq!(s.get(&expected[2]).unwrap()["port"], port + 4);
+
+    let k8s = s
+        .tpm(["export", "kubernetes", &app, "--image", "x:1"])
+        .ok()
+        .stdout
+        .clone();
+    assert!(k8s.contains("replicas: 3"), "{k8s}");
+    assert_eq!(k8s.matches("kind: Deployment").count(), 1, "{k8s}");
+    let nomad = s.tpm(["export", "nomad", &app]).ok().stdout.clone();
+    assert!(nomad.contains("count = 3"), "{nomad}");
+    let systemd = s.tpm(["export", "systemd", &app]);
+    assert!(
+        systemd.ok().stderr.contains("3 instances"),
+        "{}",
+        systemd.stderr
+    );
+}
