@@ -257,7 +257,7 @@ directory."
         let instances = options.instances().is_some();
         let mut request = StartRequest::new(target_path, options);
         request.force = call.has_flag("force")?;
-        if instances {
+        if instances || tpm.is_app_start(&request) {
             // Instances: a table of them, in instance order.
             let results = tpm
                 .start_all(&request)

@@ -39,7 +39,18 @@ impl Tpm {
 
     /// [`Tpm::start`], where `--instances N` starts N processes (see [`Tpm::plans`]), a few
     /// at a time; each one's result, in order.
+    /// `tpm start APP` with the name of an app whose instances exist starts each of them.
     pub fn start_all(&self, req: &StartRequest) -> Result<super::Each<ProcessInfo>> {
+        let instances = self.app_instances(req);
+        if !instances.is_empty() {
+            return Ok(instances
+                .into_iter()
+                .map(|n| {
+                    let result = self.start_existing(&n, false);
+                    (n, result)
+                })
+                .collect());
+        }
         if req.options.instances().is_none() {
             let name = self.existing_target(req);
             let info = self.start(req)?;
@@ -107,6 +118,26 @@ impl Tpm {
         // A new spec runs in the caller's environment, kept for its later restarts.
         self.store.write_env(&name, env)?;
         self.launch(&name, record, held, env)
+    }
+
+    /// Whether `req` is a plain `tpm start APP`, with the name of an app whose instances
+    /// exist (and no process or file of that name).
+    pub fn is_app_start(&self, req: &StartRequest) -> bool {
+        !self.app_instances(req).is_empty()
+    }
+
+    fn app_instances(&self, req: &StartRequest) -> Vec<Name> {
+        let plain = req.options.is_empty() && !req.script_in_cwd;
+        let Ok(name) = Name::parse(&req.target) else {
+            return Vec::new();
+        };
+        if !plain || self.store.exists(&name) || self.ctx.cwd.join(&req.target).exists() {
+            return Vec::new();
+        }
+        match self.store.names() {
+            Ok((all, _)) => self.instances_of(name.as_str(), &all),
+            Err(_) => Vec::new(),
+        }
     }
 
     /// `tpm start NAME` for a stopped process that exists, when no file of that name does.

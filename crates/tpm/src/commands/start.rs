@@ -25,7 +25,7 @@ pub fn run(tpm: &Tpm, args: StartArgs) -> tpm_core::Result<i32> {
     let instances = options.instances().is_some();
     let mut request = StartRequest::new(args.target, options);
     request.force = args.force;
-    if !instances {
+    if !instances && !tpm.is_app_start(&request) {
         let info = tpm.start(&request)?;
         if args.json {
             render::json(&info);

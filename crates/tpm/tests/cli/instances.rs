@@ -145,6 +145,12 @@ fn the_app_name_ids_and_instance_names_select_in_stop_restart_logs_and_delete() 
     let stopped = s.tpm(["stop", &app, "--json"]).ok().json();
     assert_eq!(stopped.as_array().unwrap().len(), 3);
     assert!(s.list().iter().all(|p| p["status"] == "stopped"));
+    let started = s.tpm(["start", &app, "--json"]).ok().json();
+    assert_eq!(
+        started.as_array().unwrap().len(),
+        3,
+        "start APP starts them all"
+    );
     let restarted = s.tpm(["restart", &app, "--json"]).ok().json();
     assert_eq!(restarted.as_array().unwrap().len(), 3);
     // One instance by name, one by id.
@@ -159,8 +165,10 @@ fn the_app_name_ids_and_instance_names_select_in_stop_restart_logs_and_delete() 
     assert_eq!(status, ["online", "stopped", "stopped"]);
     s.tpm(["restart", &all[1]]).ok();
     s.wait_status(&all[1], "online");
-    // describe takes one process: an instance.
+    // describe: one instance, or each of the app's.
     s.tpm(["describe", &all[1]]).ok();
+    let described = s.tpm(["describe", &app, "--json"]).ok().json();
+    assert_eq!(described.as_array().map(Vec::len), Some(3), "{described}");
     let deleted = s.tpm(["delete", &app, "--json"]).ok().json();
     assert_eq!(deleted.as_array().unwrap().len(), 3);
     assert!(s.list().is_empty());
