@@ -297,10 +297,9 @@ fn a_held_socket_refuses_nothing_through_reload_restart_and_crash() {
     let name = format!("held-{port}");
     s.wait_status(&name, "online");
     answering(port);
-    assert!(
-        s.log(&name, "out").contains("held=True"),
-        "it serves from fd 3"
-    );
+    wait_for("it to say it serves from fd 3", || {
+        s.log(&name, "out").contains("held=True")
+    });
 
     let reload = under_load(port, "reload, 1 instance, --socket", |load| {
         let out = s.tpm(["reload", &name]).ok().stdout.clone();
