@@ -280,6 +280,67 @@ fn reload_of_two_instances_refuses_no_request() {
 }
 
 #[test]
+fn reload_of_two_instances_with_held_sockets_refuses_no_request_and_both_serve() {
+    let s = Sandbox::new();
+    let port = free_port();
+    s.tpm([
+        "start",
+        server().to_str().unwrap(),
+        "--name",
+        "pair",
+        "-p",
+        &port.to_string(),
+        "-i",
+        "2",
+        "--socket",
+    ])
+    .ok();
+    let names = [format!("pair-{port}-0"), format!("pair-{port}-1")];
+    for n in &names {
+        s.wait_status(n, "online");
+    }
+    answering(port);
+    let tally = under_load(port, "reload, 2 instances, --socket", |load| {
+        // The kernel spreads connections over both sockets.
+        let first: Vec<String> = names.iter().map(|n| pid_of(&s, n)).collect();
+        wait_for("both instances to answer", || {
+            first.iter().all(|p| load.served_by(p))
+        });
+        let out = s
+            .tpm(["reload", &format!("pair-{port}"), "--json"])
+            .ok()
+            .json();
+        let kinds: Vec<&str> = out
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["reload"].as_str().unwrap())
+            .collect();
+        assert_eq!(kinds, ["socket", "socket"]);
+        for n in &names {
+            let pid = pid_of(&s, n);
+            wait_for("the new process to answer", || load.served_by(&pid));
+        }
+    });
+    assert_eq!(tally.failed(), 0, "{tally:?}");
+    // A port held without SO_REUSEPORT cannot be shared: a clear failure.
+    let taken = std::net::TcpListener::bind(("0.0.0.0", 0)).unwrap();
+    let taken_port = taken.local_addr().unwrap().port().to_string();
+    let run = s.tpm([
+        "start",
+        server().to_str().unwrap(),
+        "--name",
+        "late",
+        "-p",
+        &taken_port,
+        "--socket",
+        "--force",
+    ]);
+    run.code(1);
+    assert!(run.stderr.contains("cannot hold port"), "{}", run.stderr);
+}
+
+#[test]
 fn a_held_socket_refuses_nothing_through_reload_restart_and_crash() {
     let s = Sandbox::new();
     let port = free_port();
