@@ -137,6 +137,17 @@ fn the_app_name_ids_and_instance_names_select_in_stop_restart_logs_and_delete() 
         s.wait_status(name, "online");
         wait_for("its first line", || !s.log(name, "out").is_empty());
     }
+    // Tab completes the app's name, before its instances.
+    let completed = s
+        .tpm_env(&[("COMPLETE", "fish")], ["--", "tpm", "scale", "app-"])
+        .ok()
+        .stdout
+        .clone();
+    let words: Vec<&str> = completed
+        .lines()
+        .map(|l| l.split('\t').next().unwrap_or(""))
+        .collect();
+    assert_eq!(words[..2], [app.as_str(), all[0].as_str()], "{completed}");
     // The app's name: every instance.
     let logs = s.tpm(["logs", &app, "-n", "5"]).ok().stdout.clone();
     for name in &all {
