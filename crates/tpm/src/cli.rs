@@ -133,7 +133,7 @@ pub struct StartArgs {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "An app's instances are reloaded one at a time while the others serve; a process started\nwith --socket restarts behind the socket tpm holds. A single process without --socket is restarted (and tpm says so).\nA new process is ready once its tree listens on its PORT (with --socket: once it has run for 0.5s).\nExamples:\n  tpm reload api-3000            # every instance of api-3000\n  tpm reload all\n  tpm reload ecosystem.config.js"
+    after_help = "An app's instances are reloaded one at a time while the others serve; a process started\nwith --socket restarts behind the socket tpm holds. A single process without --socket is restarted (and tpm says so).\nA new process is ready once its tree listens on its PORT (with --socket, or if the old one did not\nlisten: once it has run for 0.5s).\nExamples:\n  tpm reload api-3000            # every instance of api-3000\n  tpm reload all\n  tpm reload ecosystem.config.js"
 )]
 pub struct ReloadArgs {
     #[command(flatten)]

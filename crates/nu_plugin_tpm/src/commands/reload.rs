@@ -8,7 +8,7 @@ use nu_protocol::{
 };
 use tpm_core::ops::{ReloadKind, DEFAULT_READY_TIMEOUT};
 
-use crate::error::{self, Blame};
+use crate::error;
 use crate::selection;
 use crate::{complete, context, value, TpmPlugin};
 
@@ -31,7 +31,8 @@ impl PluginCommand for Reload {
 of several instances, while the others served), `socket` (behind the socket tpm holds for \
 it, `--socket`), `restart` (a single process without --socket: a plain restart, which \
 refuses connections meanwhile), or `started` (it was not running). A new process is ready \
-once its tree listens on its PORT (with --socket: once it has run for half a second). One \
+once its tree listens on its PORT (with --socket, or when the old one did not listen: once \
+it has run for half a second). One \
 that is not ready within --timeout stops the reload: the processes not reloaded yet keep \
 running as they were, and the command fails."
     }
@@ -55,14 +56,17 @@ running as they were, and the command fails."
     fn examples(&self) -> Vec<Example<'_>> {
         vec![
             Example {
-                example: "tpm start server.sh --name web --instances 2 --socket | ignore; tpm reload web-3000",
-                description: "Reload the two instances of web-3000, one at a time",
-                result: None,
+                example: "tpm start server.sh --name web --instances 2 | ignore; (tpm reload web-3000).reload",
+                description: "Reload the two instances of web-3000, one at a time, while the other serves",
+                result: Some(Value::test_list(vec![
+                    Value::test_string("rolling"),
+                    Value::test_string("rolling"),
+                ])),
             },
             Example {
-                example: "tpm start server.sh --name web --socket | ignore; (tpm reload web-3000 --timeout 10sec).reload",
-                description: "A process with --socket restarts behind the socket tpm holds",
-                result: Some(Value::test_list(vec![Value::test_string("socket")])),
+                example: "tpm start server.sh --name web | ignore; (tpm reload web-3000 --timeout 10sec).reload",
+                description: "One process without --socket: a plain restart, and said so",
+                result: Some(Value::test_list(vec![Value::test_string("restart")])),
             },
         ]
     }
@@ -124,7 +128,6 @@ running as they were, and the command fails."
                 Value::record(record, head)
             })
             .collect();
-        let _ = Blame::at(head);
         Ok(PipelineData::value(Value::list(rows, head), None))
     }
 }

@@ -102,6 +102,13 @@ impl Tpm {
         } else {
             ReloadKind::Restart
         };
+        // A process that did not listen on its PORT before (a worker) is not waited for to
+        // listen after: it is ready once it has stayed up a moment.
+        let listened = !cluster.socket
+            && record
+                .state
+                .pid
+                .is_some_and(|pid| tree_listens(pid, record.spec.port));
         let result = match live_supervisor(&record).filter(|_| record.state.status.is_active()) {
             Some(sup) => self
                 .restart_in_place(
@@ -114,14 +121,13 @@ impl Tpm {
             None => self.start_existing(name, true).map(|_| ReloadKind::Started),
         };
         let kind = result?;
-        let record = self.load_record(name)?;
-        if let Err(e) = wait_ready(self, name, timeout) {
+        let must_listen = listened || kind == ReloadKind::Started && !cluster.socket;
+        if let Err(e) = wait_ready(self, name, must_listen, timeout) {
             let mut event = Event::now(name, Kind::ReloadFailed).by("user");
             event.reason = Some(e.to_string());
             let _ = events::append(&self.store, &event);
             return Err(e);
         }
-        let _ = record;
         let record = self.load_record(name)?;
         Ok(Reloaded {
             info: observe(name, &record, self.store.is_locked(name), Clock::now()),
@@ -183,18 +189,27 @@ impl Tpm {
     }
 }
 
-/// How long a process with `--socket` must stay up to count as ready: its socket is
-/// listening before it runs a line, so only a process that dies at once is caught.
-const SOCKET_SETTLE: Duration = Duration::from_millis(500);
+/// How long a process that is not waited for to listen (it has `--socket`, whose PORT
+/// listens before it runs a line, or it did not listen before) must stay up to count as
+/// ready: a process that dies at once is caught.
+const SETTLE: Duration = Duration::from_millis(500);
+
+/// Whether `pid` or a process of its tree listens on `port`.
+fn tree_listens(pid: u32, port: u16) -> bool {
+    let mut tree = crate::proc::tree(pid);
+    tree.push(pid);
+    crate::proc::any_listens(&tree, port)
+}
 
 /// READINESS, issue 17's own stand-in, until the readiness of "Restart policies" (issue
 /// 14: `ProcessInfo.ready`, a core wait-until-ready) lands: replace this function by it.
 ///
 /// Waits until `name`'s current process is ready: it runs, and its tree listens on its
-/// PORT (without `--socket`); or it has stayed up for [`SOCKET_SETTLE`] (with `--socket`,
-/// whose PORT is listening from the start). A process that exits (or is replaced by the
-/// restart policy) meanwhile, or does not listen within `timeout`, is not ready.
-fn wait_ready(tpm: &Tpm, name: &Name, timeout: Duration) -> Result<()> {
+/// PORT (`must_listen`); or it has stayed up for [`SETTLE`] (with `--socket`, whose PORT is
+/// listening from the start, or for a process that did not listen before either). A
+/// process that exits (or is replaced by the restart policy) meanwhile, or does not listen
+/// within `timeout`, is not ready.
+fn wait_ready(tpm: &Tpm, name: &Name, must_listen: bool, timeout: Duration) -> Result<()> {
     let first = tpm.load_record(name)?;
     let not_ready = |why: String| Error::NotReady {
         name: name.to_string(),
@@ -215,12 +230,10 @@ fn wait_ready(tpm: &Tpm, name: &Name, timeout: Duration) -> Result<()> {
         if !id.as_ref().is_some_and(Identity::is_alive) {
             return Err(not_ready(format!("its new process (pid {pid}) exited")));
         }
-        let ready = if first.spec.cluster.socket {
-            started.elapsed() >= SOCKET_SETTLE
+        let ready = if must_listen {
+            tree_listens(pid, first.spec.port)
         } else {
-            let mut tree = crate::proc::tree(pid);
-            tree.push(pid);
-            crate::proc::any_listens(&tree, first.spec.port)
+            started.elapsed() >= SETTLE
         };
         if ready {
             return Ok(());
