@@ -262,6 +262,17 @@ fn an_ecosystem_app_has_instances_and_pm2s_increment_var() {
     );
     let second = s.wait_status(&format!("eco-{port}-1"), "online");
     assert_eq!(second["port"], port + 1);
+    // The file reloads its app's instances, one at a time (they do not listen: each is
+    // ready once it has stayed up a moment).
+    let reloaded = s.tpm(["reload", "ecosystem.json", "--json"]).ok().json();
+    let kinds: Vec<&str> = reloaded
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["reload"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["rolling", "rolling"]);
+    assert_eq!(s.get(&format!("eco-{port}-1")).unwrap()["restarts"], 1);
     // The file stops what it started: both instances.
     s.tpm(["stop", "ecosystem.json"]).ok();
     assert!(s.list().iter().all(|p| p["status"] == "stopped"));
