@@ -120,14 +120,21 @@ impl Tpm {
                 .map(|()| kind),
             None => self.start_existing(name, true).map(|_| ReloadKind::Started),
         };
-        let kind = result?;
-        let must_listen = listened || kind == ReloadKind::Started && !cluster.socket;
-        if let Err(e) = wait_ready(self, name, must_listen, timeout) {
-            let mut event = Event::now(name, Kind::ReloadFailed).by("user");
-            event.reason = Some(e.to_string());
-            let _ = events::append(&self.store, &event);
-            return Err(e);
-        }
+        // One that was not running had nothing serving to wait for: it is ready once it
+        // has stayed up a moment, like a worker.
+        let ready = result.and_then(|kind| {
+            let must_listen = listened && kind != ReloadKind::Started;
+            wait_ready(self, name, must_listen, timeout).map(|()| kind)
+        });
+        let kind = match ready {
+            Ok(kind) => kind,
+            Err(e) => {
+                let mut event = Event::now(name, Kind::ReloadFailed).by("user");
+                event.reason = Some(e.to_string());
+                let _ = events::append(&self.store, &event);
+                return Err(e);
+            }
+        };
         let record = self.load_record(name)?;
         Ok(Reloaded {
             info: observe(name, &record, self.store.is_locked(name), Clock::now()),
