@@ -241,6 +241,11 @@ fn scale_adds_the_lowest_free_numbers_and_removes_the_highest() {
         .stderr
         .clone();
     assert!(err.contains("--instances"), "{err}");
+    // An instance added after another process is listed with its app, not after it.
+    s.tpm(["scale", &app, "+1"]).ok();
+    let mut grouped = expected.clone();
+    grouped.push(format!("single-{}", port + 1));
+    assert_eq!(names(&s.list()), grouped);
 }
 
 #[test]
