@@ -142,8 +142,8 @@ impl Tpm {
         })
     }
 
-    /// Asks supervisor `sup` for a new process (SIGHUP) and waits until it has spawned one:
-    /// the record counts one more restart than `restarts` and shows a process.
+    /// [`Tpm::ask_restart`]; a supervisor of an earlier tpm, which ignores the request, has
+    /// its process restarted the plain way (stop, then start) instead.
     pub(super) fn restart_in_place(
         &self,
         name: &Name,
@@ -151,6 +151,27 @@ impl Tpm {
         restarts: u32,
         kill_timeout: Duration,
     ) -> Result<()> {
+        if self.ask_restart(name, sup, restarts, kill_timeout)? {
+            return Ok(());
+        }
+        self.restart_plain(std::slice::from_ref(name))
+            .pop()
+            .map_or(Ok(()), |(_, r)| r.map(|_| ()))
+    }
+
+    /// Asks supervisor `sup` for a new process (SIGHUP) and waits until it has spawned one:
+    /// the record counts one more restart than `restarts` and shows a process. `false` when
+    /// the supervisor did not take the request up (one of an earlier tpm ignores SIGHUP:
+    /// the record would say `waiting` at once).
+    fn ask_restart(
+        &self,
+        name: &Name,
+        sup: &Identity,
+        restarts: u32,
+        kill_timeout: Duration,
+    ) -> Result<bool> {
+        let before = self.load_record(name)?.state;
+        let asked = Instant::now();
         if !sup.signal(Signal::SIGHUP) {
             return Err(Error::Supervisor {
                 name: name.to_string(),
@@ -165,7 +186,7 @@ impl Tpm {
             let s = &record.state;
             if s.restarts > restarts && (s.pid.is_some() || !s.status.is_active()) {
                 return match s.status {
-                    Status::Online => Ok(()),
+                    Status::Online => Ok(true),
                     other => Err(Error::NotReady {
                         name: name.to_string(),
                         why: format!(
@@ -184,6 +205,11 @@ impl Tpm {
                     why: "its supervisor exited during the restart".into(),
                 });
             }
+            let untouched =
+                s.status == Status::Online && s.pid == before.pid && s.restarts == before.restarts;
+            if untouched && asked.elapsed() >= IGNORED_AFTER {
+                return Ok(false);
+            }
             if Instant::now() >= deadline {
                 return Err(Error::NotReady {
                     name: name.to_string(),
@@ -195,6 +221,10 @@ impl Tpm {
         }
     }
 }
+
+/// A supervisor whose record still says `online`, same process, this long after it was
+/// asked for a new process (it writes `waiting` at once), did not take the request up.
+const IGNORED_AFTER: Duration = Duration::from_secs(5);
 
 /// How long a process that is not waited for to listen (it has `--socket`, whose PORT
 /// listens before it runs a line, or it did not listen before) must stay up to count as

@@ -98,21 +98,22 @@ impl Tpm {
             };
             (name, result)
         });
-        done.extend(parallel_map(
-            self.stop(&plain),
-            START_THREADS,
-            |(name, stopped)| {
-                let result = match stopped {
-                    Ok(info) if info.status.is_active() => self.observe_settled(&name),
-                    Ok(_) => self.start_again(&name),
-                    Err(e) => Err(e),
-                };
-                (name, result)
-            },
-        ));
+        done.extend(self.restart_plain(&plain));
         // In the order asked.
         done.sort_by_key(|(n, _)| names.iter().position(|m| m == n));
         done
+    }
+
+    /// Stops, then starts again: a new supervisor for each.
+    pub(super) fn restart_plain(&self, names: &[Name]) -> Each<ProcessInfo> {
+        parallel_map(self.stop(names), START_THREADS, |(name, stopped)| {
+            let result = match stopped {
+                Ok(info) if info.status.is_active() => self.observe_settled(&name),
+                Ok(_) => self.start_again(&name),
+                Err(e) => Err(e),
+            };
+            (name, result)
+        })
     }
 
     /// The live supervisor of a running process whose socket it holds, and its record.
