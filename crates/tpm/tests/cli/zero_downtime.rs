@@ -500,3 +500,34 @@ fn a_single_process_without_a_socket_is_restarted_and_told_so() {
     assert!(text.contains("--socket"), "{text}");
     answering(port);
 }
+
+#[test]
+fn a_node_server_takes_the_socket_as_the_readme_says_and_restarts_refusing_nothing() {
+    let s = Sandbox::new();
+    let port = free_port();
+    // The README's Node lines, and a TERM that lets the request in hand finish.
+    s.file(
+        "server.js",
+        "const http = require('http');\n\
+         const server = http.createServer((req, res) => res.end(`pid=${process.pid}\\n`));\n\
+         if (process.env.LISTEN_PID === String(process.pid)) server.listen({ fd: 3 });\n\
+         else server.listen(process.env.PORT);\n\
+         process.on('SIGTERM', () => server.close(() => process.exit(0)));\n\
+         console.log(`serving held=${process.env.LISTEN_PID === String(process.pid)}`);\n",
+        0o644,
+    );
+    s.tpm(["start", "server.js", "-p", &port.to_string(), "--socket"])
+        .ok();
+    let name = format!("server-{port}");
+    s.wait_status(&name, "online");
+    answering(port);
+    wait_for("node to say it serves from fd 3", || {
+        s.log(&name, "out").contains("held=true")
+    });
+    let tally = under_load(port, "restart, node, --socket", |load| {
+        s.tpm(["restart", &name]).ok();
+        let pid = pid_of(&s, &name);
+        wait_for("the new process to answer", || load.served_by(&pid));
+    });
+    assert_eq!(tally.failed(), 0, "{tally:?}");
+}
