@@ -54,7 +54,7 @@ fn label_and_code(e: &Error) -> (&'static str, &'static str) {
         Error::ForeignStore { .. } => ("another user's store", "tpm::foreign_store"),
         Error::RelativeStore { .. } => ("not an absolute path", "tpm::relative_store"),
         Error::NotAnswering { .. } => ("its supervisor does not answer", "tpm::not_answering"),
-        Error::NotReady { .. } => ("did not become ready", "tpm::not_ready"),
+        Error::NotReady { .. } => ("not ready", "tpm::not_ready"),
         Error::Io { .. } => ("input/output error", "tpm::io"),
         Error::Ecosystem { .. } => ("in this ecosystem file", "tpm::ecosystem"),
         Error::NodeMissing { .. } => ("needs node to be read", "tpm::node_missing"),

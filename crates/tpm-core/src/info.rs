@@ -27,6 +27,9 @@ pub struct ProcessInfo {
     /// Whether a process of its tree listens on the PORT, as its supervisor last looked
     /// (within a second early in a run, then every 20 s); `None` when not running, without
     /// a PORT, or before the first look.
+    /// Whether it serves (see `readiness`: it listens on its PORT, printed its ready line,
+    /// or answers HTTP); `None` when not running.
+    pub ready: Option<bool>,
     pub listening: Option<bool>,
     /// Seconds since the current run began; `None` when not running.
     pub uptime: Option<u64>,
@@ -160,6 +163,7 @@ pub(crate) fn observe_seen(
         pid: live.map(|s| s.pid),
         port: record.spec.port,
         listening: live.and(state.listening),
+        ready: live.map(|_| state.ready == Some(true)),
         uptime: live
             .and(record.state.start_time)
             .map(|t| (clock.now - t).max(0) as u64),

@@ -22,6 +22,7 @@
 //! | `sockdiag` | which sockets listen on a port, asked of the kernel cheaply |
 //! | `cgroup` | a cgroup per process where the hierarchy is writable; how a tree is tracked |
 //! | `status`, `policy` | the status enum; the restart policy |
+//! | `readiness` | how a process is judged ready (port, line, http) |
 //! | `info` | the observed view front ends render |
 //! | `complete` | process-name completion for every front end |
 //! | `logs` | reading, merging and following logs |
@@ -47,6 +48,7 @@ pub mod options;
 pub mod policy;
 pub mod port;
 pub mod proc;
+pub mod readiness;
 pub mod record;
 pub mod rotation;
 pub mod secrets;

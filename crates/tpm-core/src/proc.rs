@@ -331,19 +331,22 @@ pub fn port_holders(port: u16) -> Vec<u32> {
 
 /// Whether process `pid` has a descriptor open on one of the sockets `inodes`.
 pub fn holds_socket(pid: u32, inodes: &[u64]) -> bool {
+    sockets(pid).iter().any(|i| inodes.contains(i))
+}
+
+/// The inodes of the sockets process `pid` has open (those this user may read).
+pub fn sockets(pid: u32) -> Vec<u64> {
     let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else {
-        return false;
+        return Vec::new();
     };
-    fds.flatten().any(|fd| {
-        fs::read_link(fd.path()).is_ok_and(|target| {
+    fds.flatten()
+        .filter_map(|fd| {
+            let target = fs::read_link(fd.path()).ok()?;
             let target = target.as_os_str().as_encoded_bytes();
-            target
-                .strip_prefix(b"socket:[")
-                .and_then(|t| t.strip_suffix(b"]"))
-                .and_then(|t| std::str::from_utf8(t).ok()?.parse::<u64>().ok())
-                .is_some_and(|inode| inodes.contains(&inode))
+            let inode = target.strip_prefix(b"socket:[")?.strip_suffix(b"]")?;
+            std::str::from_utf8(inode).ok()?.parse().ok()
         })
-    })
+        .collect()
 }
 
 /// Whether one of `pids` holds a listening socket on `port`: a read of their descriptors
@@ -450,6 +453,19 @@ mod tests {
             !reused.signal(Signal::SIGTERM),
             "a reused pid is never signalled"
         );
+    }
+
+    #[test]
+    fn a_process_s_sockets_are_found_by_inode() {
+        use std::os::fd::AsRawFd;
+        use std::os::unix::fs::MetadataExt;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let inode = fs::metadata(format!("/proc/self/fd/{}", listener.as_raw_fd()))
+            .unwrap()
+            .ino();
+        assert!(sockets(std::process::id()).contains(&inode));
+        assert!(holds_socket(std::process::id(), &[inode]));
+        assert!(!holds_socket(std::process::id(), &[inode + 1_000_000]));
     }
 
     #[test]

@@ -11,13 +11,14 @@
 use std::time::Duration;
 
 use crate::policy::{self, Policy};
+use crate::readiness::{self, Readiness, ReadyCheck};
 use crate::rotation::{self, LogLimits};
 use crate::spec::{Spec, KIND_CLI};
 use crate::state::State;
 use crate::status::Status;
 
 /// Every key tpm writes, in the order it writes them: the file contract's first.
-pub const KEYS: [&str; 35] = [
+pub const KEYS: [&str; 46] = [
     "script",
     "pid",
     "port",
@@ -50,6 +51,17 @@ pub const KEYS: [&str; 35] = [
     "cpu",
     "mem",
     "listening",
+    "min_uptime",
+    "stop_signal",
+    "stop_exit_codes",
+    "ready_check",
+    "ready_line",
+    "ready_http",
+    "wait_ready",
+    "listen_timeout",
+    "ready",
+    "max_memory",
+    "cron_restart",
     "instance",
     "port_step",
     "socket",
@@ -122,6 +134,23 @@ impl Record {
             opt(state.cpu.map(|v| format!("{v:.1}"))),
             opt(state.mem.map(|v| v.to_string())),
             opt(state.listening.map(|v| v.to_string())),
+            spec.policy.min_uptime.as_millis().to_string(),
+            spec.policy.stop_signal.as_str().to_string(),
+            spec.policy.stop_exit_codes.to_text(),
+            spec.ready.check.kind().to_string(),
+            match &spec.ready.check {
+                ReadyCheck::Line(re) => re.clone(),
+                _ => String::new(),
+            },
+            match &spec.ready.check {
+                ReadyCheck::Http(path) => path.clone(),
+                _ => String::new(),
+            },
+            spec.ready.wait.to_string(),
+            spec.ready.wait_timeout.as_millis().to_string(),
+            opt(state.ready.map(|v| v.to_string())),
+            spec.policy.max_memory.to_string(),
+            opt(spec.cron_restart.clone()),
             opt(spec.cluster.instance.map(|v| v.to_string())),
             spec.cluster.port_step.to_string(),
             spec.cluster.socket.to_string(),
@@ -213,6 +242,25 @@ impl Record {
                 .map(Duration::from_millis)
                 .unwrap_or(defaults.kill_timeout)
                 .min(policy::MAX_KILL_TIMEOUT),
+            min_uptime: fields
+                .parse("min_uptime")?
+                .map(Duration::from_millis)
+                .unwrap_or(defaults.min_uptime)
+                .min(policy::MAX_MIN_UPTIME),
+            stop_signal: match fields.take("stop_signal").filter(|s| !s.is_empty()) {
+                Some(s) => policy::parse_signal(&s).map_err(|e| format!("stop_signal: {e}"))?,
+                None => defaults.stop_signal,
+            },
+            stop_exit_codes: match fields.take("stop_exit_codes") {
+                Some(s) => {
+                    policy::ExitCodes::parse(&s).map_err(|e| format!("stop_exit_codes: {e}"))?
+                }
+                None => defaults.stop_exit_codes,
+            },
+            max_memory: fields
+                .parse("max_memory")?
+                .unwrap_or(0)
+                .min(policy::MAX_MAX_MEMORY),
         };
         let log_defaults = LogLimits::default();
         let logs = LogLimits {
@@ -224,6 +272,24 @@ impl Record {
                 .parse("log_keep")?
                 .unwrap_or(log_defaults.keep)
                 .min(rotation::MAX_KEEP),
+        };
+        let ready_line = fields.take("ready_line").unwrap_or_default();
+        let ready_http = fields.take("ready_http").unwrap_or_default();
+        let check = match fields.take("ready_check").as_deref() {
+            None | Some("" | "port") => ReadyCheck::Port,
+            Some("line") => ReadyCheck::Line(ready_line),
+            Some("http") => ReadyCheck::Http(ready_http),
+            Some("none") => ReadyCheck::None,
+            Some(other) => return Err(format!("ready_check {:?} is not valid", clip(other))),
+        };
+        let ready = Readiness {
+            check,
+            wait: fields.parse("wait_ready")?.unwrap_or(false),
+            wait_timeout: fields
+                .parse("listen_timeout")?
+                .map(Duration::from_millis)
+                .unwrap_or(readiness::DEFAULT_WAIT_TIMEOUT)
+                .min(readiness::MAX_WAIT_TIMEOUT),
         };
         // The name is the file's; a `name` key is only for shell readers.
         fields.take("name");
@@ -238,6 +304,8 @@ impl Record {
                 .unwrap_or_else(|| KIND_CLI.into()),
             policy,
             logs,
+            ready,
+            cron_restart: fields.take("cron_restart").filter(|c| !c.is_empty()),
             // Older records have no `wanted`: a process left running was wanted.
             wanted: fields.parse("wanted")?.unwrap_or(status.is_active()),
             cluster: crate::spec::Cluster {
@@ -271,6 +339,7 @@ impl Record {
                 .filter(|c| c.is_finite() && *c >= 0.0),
             mem: fields.parse("mem").unwrap_or(None),
             listening: fields.parse("listening").unwrap_or(None),
+            ready: fields.parse("ready").unwrap_or(None),
         };
         Ok(Record {
             id: fields.parse("id")?,

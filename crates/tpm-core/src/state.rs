@@ -39,6 +39,8 @@ pub struct State {
     /// Whether a process of the tree listens on the PORT; `None` without a PORT or before
     /// the first look.
     pub listening: Option<bool>,
+    /// Whether the running process is ready (see `readiness`); `None` when none runs.
+    pub ready: Option<bool>,
 }
 
 impl Default for State {
@@ -59,6 +61,7 @@ impl Default for State {
             cpu: None,
             mem: None,
             listening: None,
+            ready: None,
         }
     }
 }
@@ -80,5 +83,6 @@ impl State {
         self.cpu = None;
         self.mem = None;
         self.listening = None;
+        self.ready = None;
     }
 }

@@ -40,6 +40,7 @@ prop_compose! {
             max_restarts,
             restart_delay: Duration::from_millis(delay),
             kill_timeout: Duration::from_millis(kill),
+            ..Policy::default()
         }
     }
 }
@@ -88,6 +89,8 @@ prop_compose! {
                     port_step: cluster.1,
                     socket: cluster.2,
                 },
+                ready: Default::default(),
+                cron_restart: None,
             },
             state: State {
                 status,
@@ -97,6 +100,7 @@ prop_compose! {
                 cpu: usage.0.map(|tenths| f64::from(tenths) / 10.0),
                 mem: usage.1,
                 listening: usage.2,
+                ready: usage.2,
             },
             extra,
         }

@@ -44,8 +44,13 @@ pub fn program(name: &str) -> PathBuf {
 }
 
 /// Waits until `cond` holds, polling with a short pause; panics with `what` at the deadline.
-pub fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + DEADLINE;
+pub fn wait_for(what: &str, cond: impl FnMut() -> bool) {
+    wait_for_up_to(what, DEADLINE, cond)
+}
+
+/// [`wait_for`] with its own deadline, for what takes longer by nature (a schedule).
+pub fn wait_for_up_to(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
     let mut pause = Duration::from_millis(2);
     while !cond() {
         assert!(Instant::now() < deadline, "timed out waiting for: {what}");

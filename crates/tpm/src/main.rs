@@ -61,7 +61,7 @@ fn run() -> i32 {
         Command::Start(args) => commands::start::run(&tpm, args),
         Command::List(args) => commands::list::run(&tpm, args),
         Command::Stop(args) => commands::stop::run(&tpm, args, commands::stop::Action::Stop),
-        Command::Restart(args) => commands::stop::run(&tpm, args, commands::stop::Action::Restart),
+        Command::Restart(args) => commands::stop::restart(&tpm, args),
         Command::Delete(args) => commands::stop::run(&tpm, args, commands::stop::Action::Delete),
         Command::Reload(args) => commands::reload::run(&tpm, args),
         Command::Scale(args) => commands::scale::run(&tpm, args),

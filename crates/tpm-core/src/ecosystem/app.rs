@@ -18,13 +18,7 @@ use crate::options::{Opt, OptionDef, Options};
 /// pm2 fields tpm knows of but does not do (yet): said as such, not as unknown.
 const PM2_UNSUPPORTED: &[&str] = &[
     "instance_var",
-    "min_uptime",
     "exp_backoff_restart_delay",
-    "listen_timeout",
-    "wait_ready",
-    "stop_exit_codes",
-    "max_memory_restart",
-    "cron_restart",
     "watch",
     "ignore_watch",
     "watch_delay",

@@ -33,6 +33,21 @@ pub struct Description {
     pub restart_delay: u64,
     /// Milliseconds.
     pub kill_timeout: u64,
+    /// Milliseconds: a shorter run is a quick exit.
+    pub min_uptime: u64,
+    /// The signal a stop sends first (`SIGTERM`).
+    pub stop_signal: String,
+    /// Exit codes that are a normal end, not restarted.
+    pub stop_exit_codes: Vec<i32>,
+    /// How it is judged ready: `port`, `line /REGEX/`, `http /PATH`, `none`.
+    pub ready_check: String,
+    /// Whether starts and restarts wait for it to be ready, and how long (milliseconds).
+    pub wait_ready: bool,
+    pub wait_timeout: u64,
+    /// Bytes: it is restarted when its tree stays over this (0: never).
+    pub max_memory: u64,
+    /// Its restart schedule (5-field cron), if any.
+    pub cron_restart: Option<String>,
     /// Bytes; 0 never rotates.
     pub log_max_size: u64,
     pub log_keep: u32,
@@ -107,6 +122,14 @@ impl Tpm {
             max_restarts: spec.policy.max_restarts,
             restart_delay: spec.policy.restart_delay.as_millis() as u64,
             kill_timeout: spec.policy.kill_timeout.as_millis() as u64,
+            min_uptime: spec.policy.min_uptime.as_millis() as u64,
+            stop_signal: spec.policy.stop_signal.as_str().to_string(),
+            stop_exit_codes: spec.policy.stop_exit_codes.iter().collect(),
+            ready_check: spec.ready.check.describe(),
+            wait_ready: spec.ready.wait,
+            wait_timeout: spec.ready.wait_timeout.as_millis() as u64,
+            max_memory: spec.policy.max_memory,
+            cron_restart: spec.cron_restart.clone(),
             log_max_size: spec.logs.max_size,
             log_keep: spec.logs.keep,
             log_files: self.log_files(name),

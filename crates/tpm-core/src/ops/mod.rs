@@ -20,6 +20,7 @@ mod resurrect;
 mod scale;
 mod start;
 mod stop;
+mod wait;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -33,6 +34,7 @@ pub use plan::{Plan, StartRequest};
 pub use reload::{Reload, ReloadKind, Reloaded, DEFAULT_READY_TIMEOUT};
 pub use resurrect::{Resurrection, Saved};
 pub use scale::{ScaleTo, Scaled};
+pub use wait::WaitOutcome;
 
 use crate::claim::Claim;
 use crate::context::Context;

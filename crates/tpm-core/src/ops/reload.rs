@@ -22,6 +22,7 @@ use crate::events::{self, Event, Kind};
 use crate::info::{observe, Clock, ProcessInfo};
 use crate::name::Name;
 use crate::proc::Identity;
+use crate::readiness::ReadyCheck;
 use crate::status::Status;
 
 /// How long a new process has to become ready, by default.
@@ -124,7 +125,16 @@ impl Tpm {
         // has stayed up a moment, like a worker.
         let ready = result.and_then(|kind| {
             let must_listen = listened && kind != ReloadKind::Started;
-            wait_ready(self, name, must_listen, timeout).map(|()| kind)
+            match record.spec.ready.check {
+                // The readiness its spec declares (a line of output, an HTTP answer, none):
+                // the supervisor judges it (see `crate::readiness`).
+                ReadyCheck::Line(_) | ReadyCheck::Http(_) | ReadyCheck::None => {
+                    self.ensure_ready(name, timeout).map(|_| kind)
+                }
+                // The default, its PORT: looked at here, more often than the supervisor's
+                // sampler does, and only where the old process listened (see `wait_ready`).
+                ReadyCheck::Port => wait_ready(self, name, must_listen, timeout).map(|()| kind),
+            }
         });
         let kind = match ready {
             Ok(kind) => kind,
@@ -187,23 +197,20 @@ impl Tpm {
             if s.restarts > restarts && (s.pid.is_some() || !s.status.is_active()) {
                 return match s.status {
                     Status::Online => Ok(true),
-                    other => Err(Error::NotReady {
-                        name: name.to_string(),
-                        why: format!(
+                    other => Err(self.not_ready(
+                        name,
+                        format!(
                             "it is {other} after the restart{}",
                             s.reason
                                 .as_deref()
                                 .map(|r| format!(" ({r})"))
                                 .unwrap_or_default()
                         ),
-                    }),
+                    )),
                 };
             }
             if !sup.is_alive() {
-                return Err(Error::NotReady {
-                    name: name.to_string(),
-                    why: "its supervisor exited during the restart".into(),
-                });
+                return Err(self.not_ready(name, "its supervisor exited during the restart".into()));
             }
             let untouched =
                 s.status == Status::Online && s.pid == before.pid && s.restarts == before.restarts;
@@ -211,13 +218,29 @@ impl Tpm {
                 return Ok(false);
             }
             if Instant::now() >= deadline {
-                return Err(Error::NotReady {
-                    name: name.to_string(),
-                    why: "its old process did not make way for a new one".into(),
-                });
+                return Err(self.not_ready(
+                    name,
+                    "its old process did not make way for a new one".into(),
+                ));
             }
             std::thread::sleep(pause);
             pause = (pause * 2).min(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Tpm {
+    /// The error for a reloaded process that is not ready, with its last log lines.
+    fn not_ready(&self, name: &Name, why: String) -> Error {
+        let log = crate::logs::last_lines(&self.store, name, super::wait::LOG_LINES)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|l| l.line)
+            .collect();
+        Error::NotReady {
+            name: name.to_string(),
+            why,
+            log,
         }
     }
 }
@@ -238,8 +261,10 @@ fn tree_listens(pid: u32, port: u16) -> bool {
     crate::proc::any_listens(&tree, port)
 }
 
-/// READINESS, issue 17's own stand-in, until the readiness of "Restart policies" (issue
-/// 14: `ProcessInfo.ready`, a core wait-until-ready) lands: replace this function by it.
+/// Readiness by the PORT (the default check) for a reload: where `crate::readiness` has the
+/// supervisor's sampler look five times a second, this looks every few milliseconds (each
+/// instance waited for is a gap in the rollout), and a process that did not listen before
+/// (a worker) is not waited for to listen.
 ///
 /// Waits until `name`'s current process is ready: it runs, and its tree listens on its
 /// PORT (`must_listen`); or it has stayed up for [`SETTLE`] (with `--socket`, whose PORT is
@@ -248,10 +273,7 @@ fn tree_listens(pid: u32, port: u16) -> bool {
 /// within `timeout`, is not ready.
 fn wait_ready(tpm: &Tpm, name: &Name, must_listen: bool, timeout: Duration) -> Result<()> {
     let first = tpm.load_record(name)?;
-    let not_ready = |why: String| Error::NotReady {
-        name: name.to_string(),
-        why,
-    };
+    let not_ready = |why: String| tpm.not_ready(name, why);
     let Some(pid) = first.state.pid else {
         return Err(not_ready(format!("it is {}", first.state.status)));
     };

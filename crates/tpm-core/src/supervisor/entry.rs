@@ -186,6 +186,8 @@ fn new(args: &[OsString]) -> Result<Supervisor, String> {
         history_failed: false,
         sampler: Default::default(),
         listener,
+        readiness: Default::default(),
+        triggers: Default::default(),
     })
 }
 

@@ -94,6 +94,7 @@ impl Supervisor {
                 self.output.attach(child.stdout, child.stderr);
                 self.main = Some((child.pid, spawned_at));
                 self.sampling_begins(self.record.spec.port);
+                self.readiness_begins();
                 self.phase = Phase::Running;
                 if let Some(ready) = self.ready.take() {
                     handshake::send(ready, &Outcome::Spawned { pid: child.pid }.into());
@@ -120,7 +121,7 @@ impl Supervisor {
                     handshake::send(ready, &Outcome::Failed { code, message }.into());
                     return;
                 }
-                self.after_exit(message, Duration::ZERO);
+                self.after_exit(message, Duration::ZERO, None);
             }
         }
     }
@@ -156,6 +157,7 @@ impl Supervisor {
         }
         self.main = None;
         self.sampling_ends();
+        self.readiness_ends();
         self.output.drain();
         self.record.state.exit_code = Some(code);
         self.record.state.clear_pid();
@@ -175,18 +177,30 @@ impl Supervisor {
             return; // a stop is under way; its outcome is already decided
         }
         let ran = started.elapsed();
-        self.after_exit(format!("{how} after {}", human(ran)), ran);
+        self.after_exit(format!("{how} after {}", human(ran)), ran, Some(code));
     }
 
-    /// An unasked end of a run (an exit, or a failed spawn): the policy decides.
-    fn after_exit(&mut self, how: String, ran: Duration) {
-        let then = match self.tracker.on_exit(ran) {
+    /// An unasked end of a run (an exit with `code`, or a failed spawn): the policy
+    /// decides.
+    fn after_exit(&mut self, how: String, ran: Duration, code: Option<i32>) {
+        let normal_end = code.is_some_and(|c| self.record.spec.policy.stop_exit_codes.contains(c));
+        let decision = if normal_end {
+            Decision::Stay
+        } else {
+            self.tracker.on_exit(ran)
+        };
+        let then = match decision {
             Decision::Restart(delay) => {
                 self.event(&format!("{how}; restarting in {}", human(delay)));
                 let mut e = Event::now(&self.name, Kind::RestartScheduled).by("policy");
                 e.after_ms = Some(delay.as_millis() as u64);
                 self.history(e);
                 Then::Restart(delay)
+            }
+            Decision::Stay if normal_end => {
+                let why = format!("{how}, a normal end (stop_exit_codes): not restarted");
+                self.event(&why);
+                Then::Finish(Status::Stopped, Some(why))
             }
             Decision::Stay => {
                 self.event(&format!("{how}; autorestart is off"));
@@ -199,7 +213,8 @@ impl Supervisor {
             }
             Decision::GiveUp { quick_exits } => {
                 let why = format!(
-                    "{how}; it ended {quick_exits} times in a row within 1s of starting, so it is not restarted"
+                    "{how}; it ended {quick_exits} times in a row within {} of starting, so it is not restarted",
+                    human(self.record.spec.policy.min_uptime)
                 );
                 self.event(&why);
                 self.history(
@@ -265,8 +280,8 @@ impl Supervisor {
         }
     }
 
-    fn begin_draining(&mut self, then: Then) {
-        self.signal_tree(Signal::SIGTERM);
+    pub(super) fn begin_draining(&mut self, then: Then) {
+        self.signal_tree(self.record.spec.policy.stop_signal);
         self.phase = Phase::Draining {
             deadline: Instant::now() + self.record.spec.policy.kill_timeout,
             killing_since: None,
@@ -304,7 +319,11 @@ impl Supervisor {
 
     fn finish(&mut self, status: Status, reason: Option<String>) {
         if status == Status::Stopped {
-            self.history(Event::now(&self.name, Kind::Stopped));
+            let mut e = Event::now(&self.name, Kind::Stopped);
+            if let Some(why) = &reason {
+                e = e.reason(why);
+            }
+            self.history(e);
         }
         self.record.state.status = status;
         self.record.state.reason = reason;
@@ -340,6 +359,8 @@ impl Supervisor {
             self.dropped_due(),
             Some(self.next_heal),
             self.sampler.due(),
+            self.readiness.due(),
+            self.triggers.due(),
         ]
         .into_iter()
         .flatten()
@@ -355,10 +376,13 @@ impl Supervisor {
         let now = Instant::now();
         if now >= self.next_heal {
             self.heal();
+            self.sample_tick(now);
         }
         if self.sampler.due().is_some_and(|due| now >= due) {
-            self.sample(now);
+            self.sample_fast(now);
         }
+        self.check_ready(now);
+        self.check_cron(now);
         if self.dropped_due().is_some_and(|due| now >= due) {
             self.save();
         }

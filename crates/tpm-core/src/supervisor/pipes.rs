@@ -42,6 +42,9 @@ pub(super) struct Output {
     /// Read buffer, and the stamped lines made from it.
     chunk: Vec<u8>,
     buf: Vec<u8>,
+    /// The readiness line to look for (`--ready-line`), and whether a line matched it.
+    ready_line: Option<regex::Regex>,
+    line_matched: bool,
 }
 
 impl Output {
@@ -53,6 +56,8 @@ impl Output {
             stamp: Stamp::default(),
             chunk: vec![0; READ_CHUNK],
             buf: Vec::with_capacity(READ_CHUNK + 1024),
+            ready_line: None,
+            line_matched: false,
         }
     }
 
@@ -113,11 +118,36 @@ impl Output {
                     Stream::Err => &mut self.err,
                 };
                 sink.write(&self.buf);
+                self.match_ready_line();
                 Pumped::Data
             }
             Err(Errno::EAGAIN) => Pumped::Empty,
             Err(_) => Pumped::Closed,
         }
+    }
+
+    /// Looks for the readiness line (`--ready-line`) from now on; `None` stops looking.
+    pub(super) fn watch_lines(&mut self, re: Option<regex::Regex>) {
+        self.ready_line = re;
+        self.line_matched = false;
+    }
+
+    /// Whether a line matched since [`Output::watch_lines`].
+    pub(super) fn line_matched(&self) -> bool {
+        self.line_matched
+    }
+
+    /// Matches the lines just stamped into `buf` (their stamps left out) until one matches.
+    fn match_ready_line(&mut self) {
+        let Some(re) = &self.ready_line else { return };
+        if self.line_matched {
+            return;
+        }
+        let stamp = self.stamp.now().len();
+        let text = String::from_utf8_lossy(&self.buf);
+        self.line_matched = text
+            .lines()
+            .any(|line| re.is_match(line.get(stamp..).unwrap_or(line)));
     }
 
     /// Flushes a pipe's unfinished line and forgets the pipe.

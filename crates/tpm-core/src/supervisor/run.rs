@@ -74,6 +74,10 @@ pub(super) struct Supervisor {
     pub(super) listener: Option<OwnedFd>,
     /// Looks at the running tree (see `sample`).
     pub(super) sampler: super::sample::Sampler,
+    /// Tells when the running process is ready (see `ready`).
+    pub(super) readiness: super::ready::ReadyWatch,
+    /// Restarts that are not crashes: memory, cron (see `triggers`).
+    pub(super) triggers: super::triggers::Triggers,
 }
 
 impl Supervisor {
@@ -89,6 +93,7 @@ impl Supervisor {
         self.reserve();
         self.save();
         self.start_child();
+        self.schedule_cron();
         super::resident::release_code();
         while !matches!(self.phase, Phase::Done) {
             self.wait_and_dispatch();
@@ -232,7 +237,7 @@ impl Supervisor {
 }
 
 /// `250ms`, `3.2s`, `15s`.
-pub(super) fn human(d: Duration) -> String {
+pub(crate) fn human(d: Duration) -> String {
     if d < Duration::from_secs(1) {
         format!("{}ms", d.as_millis())
     } else if d < Duration::from_secs(10) {

@@ -10,11 +10,14 @@
 //! that total over the time between two looks.
 //!
 //! Costs, per look: the tree's members (the cgroup's list, or a walk down from the
-//! supervisor) and one `stat` each. Listening is asked of the kernel by sock_diag for the
-//! one port (`crate::sockdiag`), then the tree's descriptors are read only when something
-//! listens there. A look every two seconds; listening is looked for five times a second in
-//! the first ten seconds of a run (so a command waiting for the port hears of it soon
-//! after it opens), once a second after, and every tenth look once found, to notice it closing.
+//! supervisor) and one `stat` each. For listening, the tree's descriptors are read for
+//! sockets; only a tree that has one asks the kernel, by sock_diag, which sockets listen on
+//! the port (`crate::sockdiag`, about 90 µs here). The looks ride on the supervisor's once-a-second wake-up
+//! (`heal`), so an idle supervisor wakes no more often than it did: CPU and memory every
+//! second wake-up; listening, while not found, every second one in the first minute of a
+//! run and every tenth after, and once found every twentieth, to notice it closing. Only
+//! the first ten seconds of a run have a timer of their own: listening is looked for five
+//! times a second then, so a command waiting for the port hears of it soon after it opens.
 
 use std::time::{Duration, Instant};
 
@@ -22,34 +25,33 @@ use super::run::Supervisor;
 use crate::events::{Event, Kind};
 use crate::proc::{self, Stat};
 
-/// How often CPU and memory are looked at.
-const EVERY: Duration = Duration::from_secs(2);
-/// How often listening is looked for, early in a run and later.
-const LISTEN_EARLY: Duration = Duration::from_millis(200);
-const LISTEN_EARLY_FOR: Duration = Duration::from_secs(10);
-const LISTEN_LATER: Duration = Duration::from_secs(1);
-/// Once listening, how often it is checked again.
-const LISTEN_KEPT: Duration = Duration::from_secs(20);
+/// In wake-ups of the supervisor (`heal::HEAL_EVERY`, a second): how often CPU and memory
+/// are looked at, and listening while not found (early, then later), and once found.
+const USAGE_EVERY: u32 = 2;
+const LISTEN_EVERY: u32 = 2;
+const LISTEN_LATER_EVERY: u32 = 10;
+const LISTEN_KEPT_EVERY: u32 = 20;
+/// How long "early" lasts for the wake-up-driven looks, and for the fast timer.
+const EARLY: Duration = Duration::from_secs(60);
+const FAST_FOR: Duration = Duration::from_secs(10);
+const FAST_EVERY: Duration = Duration::from_millis(200);
 
 #[derive(Default)]
 pub(super) struct Sampler {
-    /// When CPU and memory are next due; `None` while no process runs.
-    next_usage: Option<Instant>,
-    /// When listening is next due; `None` while no process runs or without a PORT.
-    next_listen: Option<Instant>,
-    /// When the run began.
+    /// When the run began; `None` while no process runs.
     since: Option<Instant>,
+    /// The supervisor's wake-ups since.
+    ticks: u32,
+    /// Early in a run, while nothing listens: when listening is next looked for.
+    fast: Option<Instant>,
     /// The tree's CPU time so far, in microseconds, and when it was read.
     last: Option<(Instant, u64)>,
 }
 
 impl Sampler {
-    /// The earliest look due.
+    /// When the fast look for listening is due, early in a run.
     pub(super) fn due(&self) -> Option<Instant> {
-        [self.next_usage, self.next_listen]
-            .into_iter()
-            .flatten()
-            .min()
+        self.fast
     }
 }
 
@@ -59,9 +61,9 @@ impl Supervisor {
     pub(super) fn sampling_begins(&mut self, port: u16) {
         let now = Instant::now();
         self.sampler = Sampler {
-            next_usage: Some(now + EVERY),
-            next_listen: (port > 0).then_some(now + LISTEN_EARLY),
             since: Some(now),
+            ticks: 0,
+            fast: (port > 0).then_some(now + FAST_EVERY),
             last: Some((now, children_micros())),
         };
     }
@@ -71,18 +73,48 @@ impl Supervisor {
         self.sampler = Sampler::default();
     }
 
-    /// Takes the looks that are due; writes the record when what it shows changed.
-    pub(super) fn sample(&mut self, now: Instant) {
-        let usage_due = self.sampler.next_usage.is_some_and(|at| now >= at);
-        let listen_due = self.sampler.next_listen.is_some_and(|at| now >= at);
-        if !usage_due && !listen_due {
+    /// The once-a-second wake-up: takes the looks that are due at this one.
+    pub(super) fn sample_tick(&mut self, now: Instant) {
+        let Some(since) = self.sampler.since else {
+            return;
+        };
+        self.sampler.ticks += 1;
+        let ticks = self.sampler.ticks;
+        let usage = ticks.is_multiple_of(USAGE_EVERY);
+        let every = match self.record.state.listening {
+            Some(true) => LISTEN_KEPT_EVERY,
+            _ if now.duration_since(since) < EARLY => LISTEN_EVERY,
+            _ => LISTEN_LATER_EVERY,
+        };
+        let listen = self.record.spec.port > 0 && ticks.is_multiple_of(every);
+        self.sample(now, usage, listen);
+        if usage {
+            // Once per look at the memory: `--max-memory` counts looks over the limit.
+            self.check_memory();
+        }
+    }
+
+    /// The fast look for listening, early in a run.
+    pub(super) fn sample_fast(&mut self, now: Instant) {
+        let early = self
+            .sampler
+            .since
+            .is_some_and(|s| now.duration_since(s) < FAST_FOR);
+        self.sample(now, false, true);
+        let found = self.record.state.listening == Some(true);
+        self.sampler.fast = (early && !found).then_some(now + FAST_EVERY);
+    }
+
+    /// Looks at the tree: its CPU and memory (`usage`), whether it listens (`listen`).
+    /// Writes the record when what it shows changed.
+    fn sample(&mut self, now: Instant, usage: bool, listen: bool) {
+        if !usage && !listen {
             return;
         }
         let members = self.members();
         let stats: Vec<Stat> = members.iter().filter_map(|&p| Stat::read(p)).collect();
         let mut changed = false;
-        if usage_due {
-            self.sampler.next_usage = Some(now + EVERY);
+        if usage {
             let total = children_micros() + stats.iter().map(tree_micros).sum::<u64>();
             let cpu = self.sampler.last.map(|(at, before)| {
                 let secs = now.duration_since(at).as_secs_f64();
@@ -103,21 +135,10 @@ impl Supervisor {
             }
             state.mem = Some(mem);
         }
-        if listen_due {
+        if listen {
             let port = self.record.spec.port;
             let holder = listener(port, &stats);
             let listening = holder.is_some();
-            let early = self
-                .sampler
-                .since
-                .is_some_and(|s| now.duration_since(s) < LISTEN_EARLY_FOR);
-            self.sampler.next_listen = Some(
-                now + match (listening, early) {
-                    (true, _) => LISTEN_KEPT,
-                    (false, true) => LISTEN_EARLY,
-                    (false, false) => LISTEN_LATER,
-                },
-            );
             let before = self.record.state.listening;
             if before != Some(listening) {
                 self.record.state.listening = Some(listening);
@@ -165,15 +186,20 @@ fn children_micros() -> u64 {
     micros(usage.ru_utime) + micros(usage.ru_stime)
 }
 
-/// The process of the tree that holds a socket listening on `port`, if any.
+/// The process of the tree that holds a socket listening on `port`, if any. The tree's
+/// sockets first: a tree without one (most that never listen) costs the kernel nothing.
 fn listener(port: u16, tree: &[Stat]) -> Option<u32> {
-    let inodes = crate::sockdiag::listening_inodes(port);
-    if inodes.is_empty() {
+    let held: Vec<(u32, u64)> = tree
+        .iter()
+        .flat_map(|s| proc::sockets(s.pid).into_iter().map(move |i| (s.pid, i)))
+        .collect();
+    if held.is_empty() {
         return None;
     }
-    tree.iter()
-        .map(|s| s.pid)
-        .find(|&pid| proc::holds_socket(pid, &inodes))
+    let listening = crate::sockdiag::listening_inodes(port);
+    held.iter()
+        .find(|(_, inode)| listening.contains(inode))
+        .map(|&(pid, _)| pid)
 }
 
 /// A CPU figure worth writing: half a point away from the last written, or leaving or
