@@ -106,10 +106,11 @@ impl Tpm {
         // A process that did not listen on its PORT before (a worker) is not waited for to
         // listen after: it is ready once it has stayed up a moment.
         let listened = !cluster.socket
-            && record
-                .state
-                .pid
-                .is_some_and(|pid| tree_listens(pid, record.spec.port));
+            && (record.state.ready == Some(true)
+                || record
+                    .state
+                    .pid
+                    .is_some_and(|pid| tree_listens(pid, record.spec.port)));
         let result = match live_supervisor(&record).filter(|_| record.state.status.is_active()) {
             Some(sup) => self
                 .restart_in_place(

@@ -257,6 +257,11 @@ fn reload_of_two_instances_refuses_no_request() {
         s.wait_status(n, "online");
     }
     answering(port);
+    for n in &names {
+        wait_for("each instance to be ready", || {
+            s.get(n).is_some_and(|p| p["ready"] == true)
+        });
+    }
     let before: Vec<String> = names.iter().map(|n| pid_of(&s, n)).collect();
     let tally = under_load(port, "reload, 2 instances", |load| {
         let out = s
@@ -300,6 +305,11 @@ fn reload_of_two_instances_with_held_sockets_refuses_no_request_and_both_serve()
         s.wait_status(n, "online");
     }
     answering(port);
+    for n in &names {
+        wait_for("each instance to be ready", || {
+            s.get(n).is_some_and(|p| p["ready"] == true)
+        });
+    }
     let tally = under_load(port, "reload, 2 instances, --socket", |load| {
         // The kernel spreads connections over both sockets.
         let first: Vec<String> = names.iter().map(|n| pid_of(&s, n)).collect();
@@ -454,6 +464,12 @@ fn a_reload_whose_new_process_is_not_ready_stops_and_leaves_the_rest_serving() {
         s.wait_status(n, "online");
     }
     answering(port);
+    // Both listen (one answering is not enough: the other may still be starting).
+    for n in &names {
+        wait_for("each instance to be ready", || {
+            s.get(n).is_some_and(|p| p["ready"] == true)
+        });
+    }
     let second = pid_of(&s, &names[1]);
     std::fs::write(&marker, "").unwrap();
     let run = s.tpm(["reload", &format!("flaky-{port}"), "--timeout", "2s"]);
@@ -467,7 +483,8 @@ fn a_reload_whose_new_process_is_not_ready_stops_and_leaves_the_rest_serving() {
     assert_eq!(
         pid_of(&s, &names[1]),
         second,
-        "instance 1 was left as it was"
+        "instance 1 was left as it was: {}",
+        s.tpm(["events", &names[1]]).stdout
     );
     answering(port);
     let events = s.tpm(["events", &names[0], "--json"]).ok().stdout.clone();
