@@ -18,7 +18,7 @@ use crate::state::State;
 use crate::status::Status;
 
 /// Every key tpm writes, in the order it writes them: the file contract's first.
-pub const KEYS: [&str; 43] = [
+pub const KEYS: [&str; 46] = [
     "script",
     "pid",
     "port",
@@ -62,6 +62,9 @@ pub const KEYS: [&str; 43] = [
     "ready",
     "max_memory",
     "cron_restart",
+    "instance",
+    "port_step",
+    "socket",
 ];
 
 /// A record as stored. The name is the file name, not a field.
@@ -148,6 +151,9 @@ impl Record {
             opt(state.ready.map(|v| v.to_string())),
             spec.policy.max_memory.to_string(),
             opt(spec.cron_restart.clone()),
+            opt(spec.cluster.instance.map(|v| v.to_string())),
+            spec.cluster.port_step.to_string(),
+            spec.cluster.socket.to_string(),
         ];
         let mut out = String::with_capacity(512);
         let known = KEYS.iter().zip(&values).map(|(k, v)| (*k, v.as_str()));
@@ -302,6 +308,14 @@ impl Record {
             cron_restart: fields.take("cron_restart").filter(|c| !c.is_empty()),
             // Older records have no `wanted`: a process left running was wanted.
             wanted: fields.parse("wanted")?.unwrap_or(status.is_active()),
+            cluster: crate::spec::Cluster {
+                instance: fields.parse("instance")?,
+                port_step: fields
+                    .parse("port_step")?
+                    .unwrap_or(0)
+                    .min(crate::options::MAX_PORT_STEP),
+                socket: fields.parse("socket")?.unwrap_or(false),
+            },
             script,
         };
         let state = State {

@@ -63,6 +63,8 @@ fn run() -> i32 {
         Command::Stop(args) => commands::stop::run(&tpm, args, commands::stop::Action::Stop),
         Command::Restart(args) => commands::stop::restart(&tpm, args),
         Command::Delete(args) => commands::stop::run(&tpm, args, commands::stop::Action::Delete),
+        Command::Reload(args) => commands::reload::run(&tpm, args),
+        Command::Scale(args) => commands::scale::run(&tpm, args),
         Command::Logs(args) => commands::logs::run(&tpm, args),
         Command::Ports(args) => commands::ports::run(&tpm, args),
         Command::Events(args) => commands::events::run(&tpm, args),

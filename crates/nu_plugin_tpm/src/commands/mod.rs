@@ -19,9 +19,11 @@ mod init;
 mod list;
 mod logs;
 mod ports;
+mod reload;
 mod restart;
 mod resurrect;
 mod save;
+mod scale;
 mod start;
 mod startup;
 mod stop;
@@ -41,6 +43,8 @@ pub fn all() -> Vec<Box<dyn PluginCommand<Plugin = TpmPlugin>>> {
         Box::new(start::Start),
         Box::new(stop::Stop),
         Box::new(restart::Restart),
+        Box::new(reload::Reload),
+        Box::new(scale::Scale),
         Box::new(delete::Delete),
         Box::new(delete::Del),
         Box::new(logs::Logs),

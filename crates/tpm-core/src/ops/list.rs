@@ -82,6 +82,7 @@ impl Tpm {
         }
         processes
             .sort_by(|a, b| (a.id.is_none(), a.id, &a.name).cmp(&(b.id.is_none(), b.id, &b.name)));
+        group_instances(&mut processes);
         Ok(Listing {
             processes,
             problems,
@@ -187,4 +188,30 @@ impl Tpm {
             )
         })
     }
+}
+
+/// Moves each app's instances together, in instance order, where its first one stands (an
+/// instance added by `tpm scale` has a later id than processes started since).
+fn group_instances(processes: &mut Vec<ProcessInfo>) {
+    if processes.iter().all(|p| p.instance.is_none()) {
+        return;
+    }
+    let app = |p: &ProcessInfo| match p.instance {
+        Some(i) => p
+            .name
+            .strip_suffix(&format!("-{i}"))
+            .unwrap_or(&p.name)
+            .to_string(),
+        None => p.name.clone(),
+    };
+    let mut first: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let keys: Vec<(usize, u32)> = processes
+        .iter()
+        .enumerate()
+        .map(|(at, p)| (*first.entry(app(p)).or_insert(at), p.instance.unwrap_or(0)))
+        .collect();
+    let mut order: Vec<usize> = (0..processes.len()).collect();
+    order.sort_by_key(|&i| keys[i]);
+    let mut taken: Vec<Option<ProcessInfo>> = processes.drain(..).map(Some).collect();
+    processes.extend(order.into_iter().filter_map(|i| taken[i].take()));
 }

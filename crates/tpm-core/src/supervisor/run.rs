@@ -73,6 +73,8 @@ pub(super) struct Supervisor {
     pub(super) claim: Option<Claim>,
     /// The last history write failed (said once until one succeeds).
     pub(super) history_failed: bool,
+    /// The PORT's listening socket, held for the process (`--socket`).
+    pub(super) listener: Option<OwnedFd>,
     /// Looks at the running tree (see `sample`).
     pub(super) sampler: super::sample::Sampler,
     /// Tells when the running process is ready (see `ready`).
@@ -160,7 +162,11 @@ impl Supervisor {
             match Signal::try_from(info.ssi_signo as i32) {
                 Ok(Signal::SIGCHLD) => reap = true,
                 Ok(Signal::SIGTERM | Signal::SIGINT | Signal::SIGQUIT) => self.request_stop(),
-                _ => {} // SIGHUP: no terminal to lose; ignored.
+                // There is no terminal to lose: SIGHUP is `tpm reload`'s (and a --socket
+                // process's `tpm restart`): a new process, behind the same supervisor and
+                // socket.
+                Ok(Signal::SIGHUP) => self.request_restart(),
+                _ => {}
             }
         }
         if reap {
