@@ -17,7 +17,7 @@ use crate::state::State;
 use crate::status::Status;
 
 /// Every key tpm writes, in the order it writes them: the file contract's first.
-pub const KEYS: [&str; 29] = [
+pub const KEYS: [&str; 33] = [
     "script",
     "pid",
     "port",
@@ -46,6 +46,10 @@ pub const KEYS: [&str; 29] = [
     "log_dropped",
     "log_max_size",
     "log_keep",
+    "log_compress",
+    "log_rotate",
+    "log_max_age",
+    "log_max_total",
     "cgroup",
 ];
 
@@ -112,6 +116,10 @@ impl Record {
             state.log_dropped.to_string(),
             spec.logs.max_size.to_string(),
             spec.logs.keep.to_string(),
+            spec.logs.compress.to_string(),
+            spec.logs.every.map_or("", |e| e.as_str()).to_string(),
+            spec.logs.max_age.as_millis().to_string(),
+            spec.logs.max_total.to_string(),
             opt(state.cgroup.clone()),
         ];
         let mut out = String::with_capacity(512);
@@ -212,6 +220,20 @@ impl Record {
                 .parse("log_keep")?
                 .unwrap_or(log_defaults.keep)
                 .min(rotation::MAX_KEEP),
+            compress: fields
+                .parse("log_compress")?
+                .unwrap_or(log_defaults.compress),
+            every: rotation::Every::parse(&fields.take("log_rotate").unwrap_or_default())
+                .map_err(|e| format!("log_rotate: {e}"))?,
+            max_age: fields
+                .parse("log_max_age")?
+                .map(Duration::from_millis)
+                .unwrap_or(log_defaults.max_age)
+                .min(rotation::MAX_AGE),
+            max_total: fields
+                .parse("log_max_total")?
+                .unwrap_or(log_defaults.max_total)
+                .min(rotation::MAX_SIZE),
         };
         // The name is the file's; a `name` key is only for shell readers.
         fields.take("name");

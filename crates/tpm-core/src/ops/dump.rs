@@ -120,10 +120,16 @@ pub fn options_of(name: &Name, spec: &Spec) -> (String, Options) {
         (Opt::KillTimeout, Value::Millis(p.kill_timeout)),
         (Opt::MaxLogSize, Value::Size(l.max_size)),
         (Opt::LogKeep, Value::Count(l.keep)),
+        (Opt::LogCompress, Value::Bool(l.compress)),
+        (Opt::LogMaxAge, Value::Millis(l.max_age)),
+        (Opt::LogMaxTotal, Value::Size(l.max_total)),
     ] {
         if !is_default(opt, &value) {
             o.set(opt, value);
         }
+    }
+    if let Some(every) = l.every {
+        o.set(Opt::LogRotate, Value::Text(every.as_str().into()));
     }
     (target, o)
 }

@@ -180,6 +180,13 @@ impl Tpm {
         spec.logs = LogLimits {
             max_size: opts.size(Opt::MaxLogSize),
             keep: opts.count(Opt::LogKeep),
+            compress: opts.bool(Opt::LogCompress),
+            every: match opts.text(Opt::LogRotate) {
+                Some(t) => crate::rotation::Every::parse(t).unwrap_or(None),
+                None => None,
+            },
+            max_age: opts.millis(Opt::LogMaxAge),
+            max_total: opts.size(Opt::LogMaxTotal),
         };
         Ok(Plan {
             name,

@@ -82,6 +82,7 @@ impl Supervisor {
         } else if self.output.failing() {
             self.output.heal();
         }
+        self.output.housekeep();
     }
 
     /// Sets aside room for the record's last write (see `Store::write_reserved`).

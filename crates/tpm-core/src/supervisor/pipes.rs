@@ -7,6 +7,10 @@ use nix::errno::Errno;
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::poll::{PollFd, PollFlags};
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use super::housekeep::Housekeeper;
 use super::logpump::{LineSplitter, LogFile, Stamp};
 use crate::name::Name;
 use crate::rotation::LogLimits;
@@ -39,6 +43,7 @@ pub(super) struct Output {
     out: LogFile,
     err: LogFile,
     stamp: Stamp,
+    keeper: Rc<RefCell<Housekeeper>>,
     /// Read buffer, and the stamped lines made from it.
     chunk: Vec<u8>,
     buf: Vec<u8>,
@@ -46,10 +51,21 @@ pub(super) struct Output {
 
 impl Output {
     pub(super) fn open(store: &Store, name: &Name, limits: LogLimits) -> Output {
+        let mut out = LogFile::open(store, name, Stream::Out, limits);
+        let mut err = LogFile::open(store, name, Stream::Err, limits);
+        // Its first round (at the first heal) finishes what a previous supervisor left.
+        let keeper = Rc::new(RefCell::new(Housekeeper::new(
+            store.log_path(name, Stream::Out),
+            store.log_path(name, Stream::Err),
+            limits,
+        )));
+        out.keep_with(keeper.clone());
+        err.keep_with(keeper.clone());
         Output {
             pipes: Vec::new(),
-            out: LogFile::open(store, name, Stream::Out, limits),
-            err: LogFile::open(store, name, Stream::Err, limits),
+            out,
+            err,
+            keeper,
             stamp: Stamp::default(),
             chunk: vec![0; READ_CHUNK],
             buf: Vec::with_capacity(READ_CHUNK + 1024),
@@ -112,6 +128,7 @@ impl Output {
                     Stream::Out => &mut self.out,
                     Stream::Err => &mut self.err,
                 };
+                sink.tick(self.stamp.secs());
                 sink.write(&self.buf);
                 Pumped::Data
             }
@@ -129,6 +146,7 @@ impl Output {
             Stream::Out => &mut self.out,
             Stream::Err => &mut self.err,
         };
+        sink.tick(self.stamp.secs());
         sink.write(&self.buf);
     }
 
@@ -152,6 +170,7 @@ impl Output {
     /// A line from tpm itself, in the err log, marked `[tpm]`.
     pub(super) fn event(&mut self, name: &Name, message: &str) {
         let line = format!("{}[tpm] {name}: {message}\n", self.stamp.now());
+        self.err.tick(self.stamp.secs());
         self.err.write(line.as_bytes());
     }
 
@@ -164,6 +183,11 @@ impl Output {
     pub(super) fn heal(&mut self) {
         self.out.heal();
         self.err.heal();
+    }
+
+    /// Starts the log housekeeping if it was asked for or is due (see `housekeep`).
+    pub(super) fn housekeep(&mut self) {
+        self.keeper.borrow_mut().poll();
     }
 
     /// Log bytes that could not be written so far.
