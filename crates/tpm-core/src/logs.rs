@@ -199,6 +199,39 @@ impl Filter {
         self.grep.as_ref().is_none_or(|re| re.is_match(&line.line))
     }
 
+    /// The filter the front ends' flags describe: `--since`/`--until` (see [`parse_when`]),
+    /// `--grep` (a regular expression), `--out`/`--err` (not both). The error is for the user.
+    pub fn parse(
+        since: Option<&str>,
+        until: Option<&str>,
+        grep: Option<&str>,
+        out_only: bool,
+        err_only: bool,
+    ) -> Result<Filter, String> {
+        let now = Local::now();
+        let when = |flag: &str, raw: Option<&str>| {
+            raw.map(|r| parse_when(r, now).map_err(|e| format!("--{flag}: {e}")))
+                .transpose()
+        };
+        let grep = grep
+            .map(|g| {
+                regex::Regex::new(g).map_err(|e| format!("--grep: not a regular expression: {e}"))
+            })
+            .transpose()?;
+        let stream = match (out_only, err_only) {
+            (true, true) => return Err("--out and --err together show everything: give one".into()),
+            (true, false) => Some(Stream::Out),
+            (false, true) => Some(Stream::Err),
+            (false, false) => None,
+        };
+        Ok(Filter {
+            since: when("since", since)?,
+            until: when("until", until)?,
+            grep,
+            stream,
+        })
+    }
+
     fn wants(&self, stream: Stream) -> bool {
         self.stream.is_none_or(|s| s == stream)
     }

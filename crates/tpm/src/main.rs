@@ -64,6 +64,7 @@ fn run() -> i32 {
         Command::Restart(args) => commands::stop::run(&tpm, args, commands::stop::Action::Restart),
         Command::Delete(args) => commands::stop::run(&tpm, args, commands::stop::Action::Delete),
         Command::Logs(args) => commands::logs::run(&tpm, args),
+        Command::Flush(args) => commands::flush::run(&tpm, args),
         Command::Ports(args) => commands::ports::run(&tpm, args),
         Command::Events(args) => commands::events::run(&tpm, args),
         Command::Describe(args) => commands::describe::run(&tpm, args),
