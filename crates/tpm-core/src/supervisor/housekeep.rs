@@ -204,7 +204,8 @@ pub fn tmp_path(base: &Path) -> PathBuf {
 /// by then (the pump may have moved it up meanwhile) and removes the original.
 fn compress(base: &Path, plain: &Path, keep: u32, lock: &Mutex<()>) -> io::Result<()> {
     let mut src = File::open(plain)?;
-    let ino = src.metadata()?.ino();
+    let meta = src.metadata()?;
+    let ino = meta.ino();
     let tmp = tmp_path(base);
     let out = fs::OpenOptions::new()
         .write(true)
@@ -236,6 +237,10 @@ fn compress(base: &Path, plain: &Path, keep: u32, lock: &Mutex<()>) -> io::Resul
         Ok(f) => f,
         Err(e) => return fail(&tmp, e),
     };
+    // The file's age is its last line's, not its compression's (see `log_max_age`).
+    if let Ok(modified) = meta.modified() {
+        let _ = out.set_modified(modified);
+    }
     // On disk before it replaces the plain file: after a power cut too, a .gz is whole.
     if let Err(e) = out.sync_all() {
         return fail(&tmp, e);
