@@ -128,6 +128,9 @@ pub struct LogFile {
     size: u64,
     /// A rotation failed: none is tried again before this.
     rotate_after: Option<Instant>,
+    /// The highest number a rotated file may have: a rotation renames only those, not
+    /// `keep` names (a thousand renames per rotation at `log_keep 1000`).
+    highest: u32,
     /// A cut line could not be taken back: the next write first ends it.
     torn: bool,
     pub dropped: u64,
@@ -140,6 +143,7 @@ impl LogFile {
             limits,
             boundary: None,
             keeper: None,
+            highest: 0,
             file: None,
             size: 0,
             rotate_after: None,
@@ -147,6 +151,10 @@ impl LogFile {
             dropped: 0,
         };
         log.reopen();
+        log.highest = (1..=limits.keep.saturating_add(2))
+            .rev()
+            .find(|&k| rotation::rotated_file(&log.path, k).is_some())
+            .unwrap_or(0);
         // A file written before an hour (or day) turned rotates at its first new line.
         if let Some(every) = limits.every {
             let since = match std::fs::metadata(&log.path) {
@@ -228,7 +236,7 @@ impl LogFile {
             let last = self.rotated(keep + 1);
             gone(std::fs::remove_file(rotation::with_suffix(&last, ".gz")))?;
             gone(std::fs::remove_file(&last))?;
-            for k in (1..=keep).rev() {
+            for k in (1..=keep.min(self.highest)).rev() {
                 let (from, to) = (self.rotated(k), self.rotated(k + 1));
                 gone(std::fs::rename(
                     rotation::with_suffix(&from, ".gz"),
@@ -244,6 +252,7 @@ impl LogFile {
             return false;
         }
         self.rotate_after = None;
+        self.highest = (self.highest.min(keep) + 1).min(keep + 1);
         self.reopen();
         match &keeper {
             Some(k) => k.borrow_mut().request(),
