@@ -1,7 +1,7 @@
 //! Log housekeeping off the pump's path: compressing rotated files, and removing those past
 //! `log_keep`, `log_max_age` or `log_max_total`.
 //!
-//! It runs on a short-lived thread of its own (named `tpm-compress`, at a lower CPU
+//! It runs on a short-lived thread of its own (named `tpm-compress`, at the lowest CPU
 //! priority), started after each rotation, at the supervisor's start and once an hour, so
 //! the pump never waits for a compression: the pump only renames. The two meet at one
 //! mutex, which the pump only ever *tries* (a rotation that finds it taken waits for the
@@ -94,7 +94,7 @@ impl Housekeeper {
                 // SAFETY: setpriority on this thread's own id; no memory is involved.
                 unsafe {
                     let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-                    libc::setpriority(libc::PRIO_PROCESS, tid, 10);
+                    libc::setpriority(libc::PRIO_PROCESS, tid, 19);
                 }
                 run(&bases, &limits, &lock);
             })
@@ -114,14 +114,19 @@ pub fn run(bases: &[PathBuf; 2], limits: &LogLimits, lock: &Mutex<()>) {
                 }
             }
         }
-        // Past `keep` (the pump moves the oldest there rather than removing it).
-        let guard = lock.lock().unwrap_or_else(|p| p.into_inner());
-        for k in limits.keep + 1..=limits.keep + 2 {
+        // Past `keep` (the pump moves the oldest there rather than removing it), oldest
+        // first, so that what is left has no gap.
+        let mut past = limits.keep;
+        while rotation::rotated_file(base, past + 1).is_some() {
+            past += 1;
+        }
+        for k in (limits.keep + 1..=past).rev() {
             let plain = rotation::numbered(base, k);
+            let guard = lock.lock().unwrap_or_else(|p| p.into_inner());
             let _ = fs::remove_file(rotation::with_suffix(&plain, ".gz"));
             let _ = fs::remove_file(plain);
+            drop(guard);
         }
-        drop(guard);
     }
     if !limits.max_age.is_zero() {
         if let Some(oldest) = SystemTime::now().checked_sub(limits.max_age) {
@@ -247,15 +252,18 @@ fn compress(base: &Path, plain: &Path, keep: u32, lock: &Mutex<()>) -> io::Resul
     }
     drop(out);
     let guard = lock.lock().unwrap_or_else(|p| p.into_inner());
-    let now_at = (2..=keep + 2)
+    // Rotated files have no gap: look up from `.2` while there are some.
+    let now_at = (2..)
+        .take_while(|&k| rotation::rotated_file(base, k).is_some())
         .find(|&k| fs::metadata(rotation::numbered(base, k)).is_ok_and(|m| m.ino() == ino));
     let done = match now_at {
-        Some(k) => {
+        // Moved past `keep` meanwhile: it goes (see `run`), compressed or not.
+        Some(k) if k <= keep => {
             let at = rotation::numbered(base, k);
             fs::rename(&tmp, rotation::with_suffix(&at, ".gz")).and_then(|()| fs::remove_file(at))
         }
         // Removed meanwhile (flushed, or past the limits): nothing to keep.
-        None => fs::remove_file(&tmp),
+        _ => fs::remove_file(&tmp),
     };
     drop(guard);
     done

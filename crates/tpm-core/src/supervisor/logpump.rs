@@ -229,14 +229,16 @@ impl LogFile {
             None => None,
         };
         let keep = self.limits.keep;
+        // Files past `keep` that the thread has removed since: not renamed again.
+        while self.highest > keep && rotation::rotated_file(&self.path, self.highest).is_none() {
+            self.highest -= 1;
+        }
         let moved = (|| {
-            // The file past `keep` if the thread has not removed it yet: removed, not
-            // renamed over (ext4 writes a file renamed over another to disk at once, its
-            // guard for replace-by-rename, which would stall the pump).
-            let last = self.rotated(keep + 1);
-            gone(std::fs::remove_file(rotation::with_suffix(&last, ".gz")))?;
-            gone(std::fs::remove_file(&last))?;
-            for k in (1..=keep.min(self.highest)).rev() {
+            // Every file moves up, those past `keep` too (the thread removes them): none is
+            // removed here, as a 10 MiB unlink would stall the pump, and none renamed over
+            // (ext4 writes a file renamed over another to disk at once, its guard for
+            // replace-by-rename).
+            for k in (1..=self.highest).rev() {
                 let (from, to) = (self.rotated(k), self.rotated(k + 1));
                 gone(std::fs::rename(
                     rotation::with_suffix(&from, ".gz"),
@@ -252,13 +254,16 @@ impl LogFile {
             return false;
         }
         self.rotate_after = None;
-        self.highest = (self.highest.min(keep) + 1).min(keep + 1);
+        self.highest += 1;
         self.reopen();
         match &keeper {
             Some(k) => k.borrow_mut().request(),
-            // Without a keeper (unit tests), the file past `keep` goes at once.
+            // Without a keeper (unit tests), the files past `keep` go at once.
             None => {
-                let _ = std::fs::remove_file(self.rotated(keep + 1));
+                for k in keep + 1..=self.highest {
+                    let _ = std::fs::remove_file(self.rotated(k));
+                }
+                self.highest = self.highest.min(keep);
             }
         }
         true
@@ -517,12 +522,11 @@ mod tests {
         );
         store.ensure().unwrap();
         log.reopen();
-        // `NAME.out.2` (past `keep`, removed at each rotation) is a folder with a file in
-        // it: it cannot be removed as a file.
-        let blocker = store.rotated_log_path(&name, Stream::Out, 2);
+        // `NAME.out.1` is a folder with a file in it: nothing can be renamed onto it.
+        let blocker = store.rotated_log_path(&name, Stream::Out, 1);
         std::fs::create_dir(&blocker).unwrap();
         std::fs::write(blocker.join("x"), "").unwrap();
-        let first = store.rotated_log_path(&name, Stream::Out, 1);
+        let first = blocker.clone();
         let line = |i: usize| format!("{i:039}\n"); // 40 bytes
         for i in 0..10 {
             log.write(line(i).as_bytes());
