@@ -1,4 +1,3 @@
-use tpm_core::options::format_size;
 use tpm_core::Tpm;
 
 use super::first_failure;
@@ -20,7 +19,7 @@ pub fn run(tpm: &Tpm, args: FlushArgs) -> tpm_core::Result<i32> {
                 if !args.json {
                     render::line(&format!(
                         "flushed {name} ({} freed)",
-                        format_size(flushed.freed)
+                        render::mem(flushed.freed)
                     ));
                 }
                 done.push(flushed);
