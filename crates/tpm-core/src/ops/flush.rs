@@ -56,6 +56,8 @@ impl Tpm {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(Error::io("cannot empty", current, e)),
             }
+            // A compression under way: its thread finds its file gone and drops the rest.
+            let _ = std::fs::remove_file(rotation::with_suffix(&current, ".gz.tmp"));
             // Up to `keep` and one past it (a rotation's file not yet removed), and on while
             // more are found (`keep` was larger once).
             for k in 1.. {

@@ -31,14 +31,17 @@ const PERIOD: Duration = Duration::from_secs(3600);
 /// The shared lock between the pump's renames and the thread's moves into place.
 pub type RenameLock = Arc<Mutex<()>>;
 
-/// Starts housekeeping threads, one at a time.
+/// Starts housekeeping threads: a compressor (one at a time, at the lowest CPU priority)
+/// and a trimmer (one at a time, at the pump's priority: it only removes files, and must
+/// keep up with a pump that rotates a hundred times a second while compressions wait).
 #[derive(Debug)]
 pub struct Housekeeper {
     bases: [PathBuf; 2],
     limits: LogLimits,
     pub lock: RenameLock,
-    worker: Option<JoinHandle<()>>,
-    /// Asked while a thread was running: start another when it ends.
+    compressor: Option<JoinHandle<()>>,
+    trimmer: Option<JoinHandle<()>>,
+    /// Asked while the compressor was running: start another when it ends.
     again: bool,
     next: Instant,
 }
@@ -50,55 +53,80 @@ impl Housekeeper {
             bases: [out, err],
             limits,
             lock: Arc::new(Mutex::new(())),
-            worker: None,
+            compressor: None,
+            trimmer: None,
             again: false,
             next: Instant::now(),
         }
     }
 
-    /// Housekeeping is wanted (a rotation happened): now, or as soon as the running one ends.
+    /// Housekeeping is wanted (a rotation happened): the trimmer now, the compressor now
+    /// or as soon as the running one ends.
     pub fn request(&mut self) {
         self.again = true;
+        self.reap();
+        if self.trimmer.is_none() {
+            self.trimmer = self.spawn("tpm-logtrim", false, trim);
+        }
         self.poll();
     }
 
-    /// Starts what was asked for (or what is due) if no thread is running; called after
-    /// each rotation and from the supervisor's periodic heal.
-    pub fn poll(&mut self) {
-        if let Some(w) = &self.worker {
-            if !w.is_finished() {
-                return;
+    /// Joins the threads that ended; their memory goes back to the system.
+    fn reap(&mut self) {
+        let mut ended = false;
+        for slot in [&mut self.compressor, &mut self.trimmer] {
+            if slot.as_ref().is_some_and(|w| w.is_finished()) {
+                if let Some(w) = slot.take() {
+                    let _ = w.join();
+                    ended = true;
+                }
             }
-            if let Some(w) = self.worker.take() {
-                let _ = w.join();
-            }
-            // The thread's arena and its compressor's buffers: back to the system.
-            #[cfg(target_env = "gnu")]
+        }
+        #[cfg(target_env = "gnu")]
+        if ended {
             // SAFETY: malloc_trim only releases free memory; no pointer is invalidated.
             unsafe {
                 libc::malloc_trim(0);
             }
         }
-        if !self.again && Instant::now() < self.next {
+        let _ = ended;
+    }
+
+    /// Starts the compressor if it was asked for (or is due) and is not running; called
+    /// after each rotation and from the supervisor's periodic heal.
+    pub fn poll(&mut self) {
+        self.reap();
+        if self.compressor.is_some() || (!self.again && Instant::now() < self.next) {
             return;
         }
         self.again = false;
         self.next = Instant::now() + PERIOD;
+        self.compressor = self.spawn("tpm-compress", true, run);
+    }
+
+    fn spawn(
+        &self,
+        name: &str,
+        nice: bool,
+        job: fn(&[PathBuf; 2], &LogLimits, &Mutex<()>),
+    ) -> Option<JoinHandle<()>> {
         let bases = self.bases.clone();
         let limits = self.limits;
         let lock = self.lock.clone();
-        self.worker = std::thread::Builder::new()
-            .name("tpm-compress".into())
+        std::thread::Builder::new()
+            .name(name.into())
             .stack_size(128 * 1024)
             .spawn(move || {
-                // SAFETY: setpriority on this thread's own id; no memory is involved.
-                unsafe {
-                    let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-                    libc::setpriority(libc::PRIO_PROCESS, tid, 19);
+                if nice {
+                    // SAFETY: setpriority on this thread's own id; no memory is involved.
+                    unsafe {
+                        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+                        libc::setpriority(libc::PRIO_PROCESS, tid, 19);
+                    }
                 }
-                run(&bases, &limits, &lock);
+                job(&bases, &limits, &lock);
             })
-            .ok();
+            .ok()
     }
 }
 
@@ -114,6 +142,13 @@ pub fn run(bases: &[PathBuf; 2], limits: &LogLimits, lock: &Mutex<()>) {
                 }
             }
         }
+    }
+    trim(bases, limits, lock);
+}
+
+/// Removes what is past `keep`, `max_age` and `max_total`.
+pub fn trim(bases: &[PathBuf; 2], limits: &LogLimits, lock: &Mutex<()>) {
+    for base in bases {
         // Past `keep` (the pump moves the oldest there rather than removing it), oldest
         // first, so that what is left has no gap.
         let mut past = limits.keep;

@@ -105,6 +105,9 @@ impl LineSplitter {
     }
 }
 
+/// How many files past `keep` may wait for the trimmer before the pump removes them.
+const TRIM_BEHIND: u32 = 8;
+
 /// How long a rotation that failed waits before it is tried again; meanwhile the current
 /// file takes the lines, past its size.
 const ROTATE_RETRY: Duration = Duration::from_secs(1);
@@ -229,9 +232,19 @@ impl LogFile {
             None => None,
         };
         let keep = self.limits.keep;
-        // Files past `keep` that the thread has removed since: not renamed again.
+        // Files past `keep` that the trimmer has removed since: not renamed again.
         while self.highest > keep && rotation::rotated_file(&self.path, self.highest).is_none() {
             self.highest -= 1;
+        }
+        // The trimmer far behind (a starved machine): the pump removes them itself rather
+        // than rename ever more files at each rotation.
+        if self.highest > keep + TRIM_BEHIND {
+            for k in keep + 2..=self.highest {
+                let plain = self.rotated(k);
+                let _ = std::fs::remove_file(rotation::with_suffix(&plain, ".gz"));
+                let _ = std::fs::remove_file(plain);
+            }
+            self.highest = keep + 1;
         }
         let moved = (|| {
             // Every file moves up, those past `keep` too (the thread removes them): none is
