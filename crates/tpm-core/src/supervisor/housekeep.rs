@@ -49,6 +49,13 @@ pub struct Housekeeper {
 impl Housekeeper {
     /// For the logs `out` and `err` (`NAME.out`, `NAME.err`).
     pub fn new(out: PathBuf, err: PathBuf, limits: LogLimits) -> Housekeeper {
+        // One malloc arena: a thread's allocations come back to the main one, where
+        // `malloc_trim` returns them, instead of staying in an arena of its own.
+        #[cfg(target_env = "gnu")]
+        // SAFETY: mallopt only sets an allocator parameter.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 1);
+        }
         Housekeeper {
             bases: [out, err],
             limits,
@@ -66,7 +73,7 @@ impl Housekeeper {
         self.again = true;
         self.reap();
         if self.trimmer.is_none() {
-            self.trimmer = self.spawn("tpm-logtrim", false, trim);
+            self.trimmer = self.spawn("tpm-logtrim", true, trim);
         }
         self.poll();
     }
@@ -82,14 +89,15 @@ impl Housekeeper {
                 }
             }
         }
-        #[cfg(target_env = "gnu")]
         if ended {
+            #[cfg(target_env = "gnu")]
             // SAFETY: malloc_trim only releases free memory; no pointer is invalidated.
             unsafe {
                 libc::malloc_trim(0);
             }
+            // The compressor's code, faulted in, leaves the resident set again.
+            super::resident::release_code();
         }
-        let _ = ended;
     }
 
     /// Starts the compressor if it was asked for (or is due) and is not running; called
