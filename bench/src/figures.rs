@@ -28,6 +28,10 @@ pub struct Counts {
     pub nu_warm_runs: usize,
     /// Pause after starting a population, before memory is read.
     pub settle: Duration,
+    /// How long a manager of the largest population is watched at idle, once its
+    /// processes have run past their start-up (`quiet`), for its CPU use.
+    pub quiet: Duration,
+    pub idle: Duration,
     /// Processes for the scale figures (tpm only): starts, and `stop|restart|delete '*'`.
     pub scale: Vec<usize>,
 }
@@ -45,6 +49,8 @@ impl Counts {
             nu_cold_runs: 20,
             nu_warm_runs: 100,
             settle: Duration::from_secs(2),
+            quiet: Duration::from_secs(12),
+            idle: Duration::from_secs(10),
             scale: vec![100, 1000],
         }
     }
@@ -61,6 +67,8 @@ impl Counts {
             nu_cold_runs: 2,
             nu_warm_runs: 3,
             settle: Duration::from_millis(100),
+            quiet: Duration::from_millis(100),
+            idle: Duration::from_millis(500),
             scale: vec![3, 10],
         }
     }
@@ -201,6 +209,9 @@ pub struct Population {
     /// How many processes of its own the manager had (supervisors, daemon).
     pub processes: usize,
     pub list: Samples,
+    /// The CPU its own processes used while nothing happened, in percent of one core
+    /// (measured when asked: it takes `quiet` plus `idle`).
+    pub idle_cpu: Option<f64>,
 }
 
 /// Starts `n` sleeps, reads memory, times the listing, then runs `also` (the Nushell
@@ -210,6 +221,7 @@ pub fn population(
     n: usize,
     counts: &Counts,
     env: &Env,
+    with_idle: bool,
     also: impl FnOnce(&dyn Manager) -> Result<(), String>,
 ) -> Result<Population, String> {
     m.up()?;
@@ -222,6 +234,7 @@ pub fn population(
         })
         .collect();
     m.add(&apps)?;
+    let added = Instant::now();
     std::thread::sleep(counts.settle);
     let pids = m.own_pids()?;
     let mut memory = Memory::default();
@@ -237,12 +250,22 @@ pub fn population(
     if online != n {
         return Err(format!("{}: {online} of {n} processes online", m.label()));
     }
+    let idle_cpu = if with_idle {
+        std::thread::sleep(counts.quiet.saturating_sub(added.elapsed()));
+        let used = || -> f64 { pids.iter().filter_map(|&p| procfs::cpu_seconds(p)).sum() };
+        let (before, since) = (used(), Instant::now());
+        std::thread::sleep(counts.idle);
+        Some((used() - before) / since.elapsed().as_secs_f64() * 100.0)
+    } else {
+        None
+    };
     also(m)?;
     m.down()?;
     Ok(Population {
         memory,
         processes: pids.len(),
         list,
+        idle_cpu,
     })
 }
 

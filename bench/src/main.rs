@@ -247,11 +247,16 @@ fn measure(
             format!("memory (PSS) of the manager, {procs}"),
             Unit::KiB,
         );
+        let mut idle = Row::new(
+            format!("idle-{n}"),
+            format!("CPU of the manager at idle, {procs} (of one core)"),
+            Unit::Percent,
+        );
         for m in managers.iter_mut() {
             say(&format!("{}: {procs}: memory and list", m.label()));
             let with_nu = m.label() == "tpm" && n == largest;
             let mut nu = None;
-            let p = figures::population(m.as_mut(), n, counts, env, |_| {
+            let p = figures::population(m.as_mut(), n, counts, env, n == largest, |_| {
                 if let (true, Some(nushell)) = (with_nu, nushell) {
                     say(&format!("tpm: {procs}: nu -c 'tpm list'"));
                     nu = Some(nushell.measure(counts, env, tetra_dir)?);
@@ -269,6 +274,9 @@ fn measure(
                 .push((m.label(), Samples(vec![p.memory.rss_kib as f64])));
             pss.cells
                 .push((m.label(), Samples(vec![p.memory.pss_kib as f64])));
+            if let Some(cpu) = p.idle_cpu {
+                idle.cells.push((m.label(), Samples(vec![cpu])));
+            }
             if let Some(nu) = nu {
                 let mut cold = Row::new(
                     "nu-cold",
@@ -292,6 +300,9 @@ fn measure(
             }
         }
         rows.extend([list, rss, pss]);
+        if !idle.cells.is_empty() {
+            rows.push(idle);
+        }
     }
 
     let mut start = Row::new("start", "start → running", Unit::Time);

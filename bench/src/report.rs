@@ -12,6 +12,8 @@ pub enum Unit {
     Time,
     /// Samples in KiB.
     KiB,
+    /// Samples in percent of one core.
+    Percent,
 }
 
 impl Unit {
@@ -19,6 +21,7 @@ impl Unit {
         match self {
             Unit::Time => human(std::time::Duration::from_secs_f64(v.max(0.0))),
             Unit::KiB => human_kib(v.round() as u64),
+            Unit::Percent => format!("{v:.2}%"),
         }
     }
 }

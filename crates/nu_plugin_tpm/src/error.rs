@@ -54,6 +54,7 @@ fn label_and_code(e: &Error) -> (&'static str, &'static str) {
         Error::ForeignStore { .. } => ("another user's store", "tpm::foreign_store"),
         Error::RelativeStore { .. } => ("not an absolute path", "tpm::relative_store"),
         Error::NotAnswering { .. } => ("its supervisor does not answer", "tpm::not_answering"),
+        Error::NotReady { .. } => ("not ready", "tpm::not_ready"),
         Error::Io { .. } => ("input/output error", "tpm::io"),
         Error::Ecosystem { .. } => ("in this ecosystem file", "tpm::ecosystem"),
         Error::NodeMissing { .. } => ("needs node to be read", "tpm::node_missing"),
@@ -85,7 +86,8 @@ fn span_for(e: &Error, b: &Blame) -> Span {
         | Error::AlreadyRunning { name, .. }
         | Error::Busy { name, .. }
         | Error::Supervisor { name, .. }
-        | Error::NotAnswering { name, .. } => b.selector(name).or(b.target),
+        | Error::NotAnswering { name, .. }
+        | Error::NotReady { name, .. } => b.selector(name).or(b.target),
         Error::CorruptRecord { .. }
         | Error::ForeignStore { .. }
         | Error::RelativeStore { .. }

@@ -293,16 +293,57 @@ pub fn act(
                 .plan_file(&only_file.item, &choice)
                 .map_err(|e| error::labeled(&e, &blame))?;
             error::warn_all(&plan.warnings);
-            return rows(error::each(tpm.restart_file(plan), &blame, action.verb())?);
+            let results = waited(&tpm, call, tpm.restart_file(plan))?;
+            return rows(error::each(results, &blame, action.verb())?);
         }
     }
     let (names, blame) = resolve(&tpm, head, selectors, &choice)?;
     let results = match action {
         Action::Stop => tpm.stop(&names),
-        Action::Restart => tpm.restart(&names),
+        Action::Restart => waited(&tpm, call, tpm.restart(&names))?,
         Action::Delete => tpm.delete(&names),
     };
     rows(error::each(results, &blame, action.verb())?)
+}
+
+/// `--wait` and `--wait-timeout` of `tpm restart`: the flags.
+pub fn wait_flags(sig: nu_protocol::Signature) -> nu_protocol::Signature {
+    sig.switch(
+        "wait",
+        "Return once each process is ready; fail if it exits or is not ready in time.",
+        None,
+    )
+    .named(
+        "wait-timeout",
+        nu_protocol::SyntaxShape::OneOf(vec![
+            nu_protocol::SyntaxShape::Duration,
+            nu_protocol::SyntaxShape::Int,
+        ]),
+        "How long --wait waits (a duration, or milliseconds; default: the process's own, 30sec unless started with another).",
+        None,
+    )
+}
+
+/// The restarts, waited for when `--wait` or `--wait-timeout` is given.
+fn waited(
+    tpm: &tpm_core::Tpm,
+    call: &EvaluatedCall,
+    results: tpm_core::ops::Each<tpm_core::ProcessInfo>,
+) -> Result<tpm_core::ops::Each<tpm_core::ProcessInfo>, LabeledError> {
+    let timeout = match call.get_flag_value("wait-timeout") {
+        Some(value) => {
+            let def = tpm_core::options::Opt::WaitTimeout.def();
+            match crate::start_options::option_value(def, &value, "--wait-timeout")? {
+                tpm_core::options::Value::Millis(d) => Some(d),
+                _ => None,
+            }
+        }
+        None => None,
+    };
+    if !call.has_flag("wait")? && timeout.is_none() {
+        return Ok(results);
+    }
+    Ok(tpm.wait_each(results, timeout))
 }
 
 #[cfg(test)]

@@ -49,6 +49,17 @@ fn shape(kind: Kind) -> SyntaxShape {
             SyntaxShape::List(Box::new(SyntaxShape::String)),
             SyntaxShape::String,
         ]),
+        Kind::Paths => SyntaxShape::OneOf(vec![
+            SyntaxShape::List(Box::new(SyntaxShape::String)),
+            SyntaxShape::Boolean,
+            SyntaxShape::String,
+        ]),
+        Kind::Signal => SyntaxShape::OneOf(vec![SyntaxShape::String, SyntaxShape::Int]),
+        Kind::Codes => SyntaxShape::OneOf(vec![
+            SyntaxShape::List(Box::new(SyntaxShape::Int)),
+            SyntaxShape::Int,
+            SyntaxShape::String,
+        ]),
     }
 }
 

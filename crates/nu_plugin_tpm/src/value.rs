@@ -15,12 +15,14 @@ use tpm_core::ops::{AppStart, Description, LogFile, PortInfo, TreeProcess};
 use tpm_core::ProcessInfo;
 
 /// The columns of a process row, in order (the CLI's `--json` fields).
-pub const PROCESS_COLUMNS: [&str; 23] = [
+pub const PROCESS_COLUMNS: [&str; 25] = [
     "name",
     "id",
     "status",
     "pid",
     "port",
+    "ready",
+    "listening",
     "uptime",
     "restarts",
     "cpu",
@@ -58,6 +60,10 @@ fn process_record(p: &ProcessInfo, span: Span) -> Record {
         Value::string(p.status.as_str(), span),
         int(p.pid.map(i64::from)),
         Value::int(i64::from(p.port), span),
+        p.ready
+            .map_or_else(|| Value::nothing(span), |r| Value::bool(r, span)),
+        p.listening
+            .map_or_else(|| Value::nothing(span), |l| Value::bool(l, span)),
         p.uptime.map_or_else(
             || Value::nothing(span),
             |secs| Value::duration(nanos(secs), span),
@@ -185,16 +191,23 @@ pub fn event(e: &Event, span: Span) -> Value {
 }
 
 /// The columns `tpm describe` adds after the process's row (the CLI's `describe --json`).
-pub const DESCRIBE_COLUMNS: [&str; 12] = [
+pub const DESCRIBE_COLUMNS: [&str; 19] = [
     "interpreter",
     "env",
     "max_restarts",
     "restart_delay",
     "kill_timeout",
+    "min_uptime",
+    "stop_signal",
+    "stop_exit_codes",
+    "ready_check",
+    "wait_ready",
+    "wait_timeout",
+    "max_memory",
+    "cron_restart",
     "log_max_size",
     "log_keep",
     "log_files",
-    "listening",
     "tree",
     "events",
     "created",
@@ -224,13 +237,28 @@ pub fn describe(d: &Description, span: Span) -> Value {
         Value::int(i64::from(d.max_restarts), span),
         duration_ms(d.restart_delay, span),
         duration_ms(d.kill_timeout, span),
+        duration_ms(d.min_uptime, span),
+        Value::string(&d.stop_signal, span),
+        Value::list(
+            d.stop_exit_codes
+                .iter()
+                .map(|&c| Value::int(i64::from(c), span))
+                .collect(),
+            span,
+        ),
+        Value::string(&d.ready_check, span),
+        Value::bool(d.wait_ready, span),
+        duration_ms(d.wait_timeout, span),
+        bytes(d.max_memory, span),
+        d.cron_restart
+            .as_ref()
+            .map_or_else(|| Value::nothing(span), |c| Value::string(c, span)),
         bytes(d.log_max_size, span),
         Value::int(i64::from(d.log_keep), span),
         Value::list(
             d.log_files.iter().map(|f| log_file(f, span)).collect(),
             span,
         ),
-        Value::bool(d.listening, span),
         Value::list(d.tree.iter().map(|t| tree_process(t, span)).collect(), span),
         Value::list(d.events.iter().map(|e| event(e, span)).collect(), span),
         d.created
@@ -310,6 +338,8 @@ mod tests {
             status: Status::Online,
             pid: Some(4242),
             port: 8080,
+            ready: Some(true),
+            listening: Some(true),
             uptime: Some(90),
             restarts: 2,
             cpu: Some(1.5),
@@ -534,6 +564,14 @@ mod tests {
             max_restarts: 10,
             restart_delay: 250,
             kill_timeout: 3000,
+            min_uptime: 1000,
+            stop_signal: "SIGTERM".into(),
+            stop_exit_codes: vec![0, 143],
+            ready_check: "port".into(),
+            wait_ready: false,
+            wait_timeout: 30_000,
+            max_memory: 0,
+            cron_restart: None,
             log_max_size: 10 << 20,
             log_keep: 5,
             log_files: vec![LogFile {
@@ -541,7 +579,6 @@ mod tests {
                 stream: Stream::Out,
                 bytes: 2048,
             }],
-            listening: true,
             tree: vec![TreeProcess {
                 pid: 4242,
                 ppid: 4241,

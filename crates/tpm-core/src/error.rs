@@ -108,6 +108,15 @@ pub enum Error {
     #[error("no process is meant to run, and saving would empty {}, which lists some", file.display())]
     EmptyDump { file: PathBuf },
 
+    /// A wait for readiness that failed: the process exited first, or was not ready in
+    /// time. `log` holds its last log lines.
+    #[error("{name} is not ready: {why}{}", log_text(log))]
+    NotReady {
+        name: String,
+        why: String,
+        log: Vec<String>,
+    },
+
     /// An app of an ecosystem file that cannot be started as written (its script is
     /// missing, it has no PORT, ...): the error says which file and which app, and keeps
     /// the exit code and help of what went wrong.
@@ -126,6 +135,14 @@ pub struct Holder {
     pub command: String,
     /// Its tpm name, when tpm manages it.
     pub name: Option<String>,
+}
+
+fn log_text(log: &[String]) -> String {
+    if log.is_empty() {
+        return String::new();
+    }
+    let lines: Vec<String> = log.iter().map(|l| format!("  | {l}")).collect();
+    format!("; its last log lines:\n{}", lines.join("\n"))
 }
 
 fn holders_text(holders: &[Holder]) -> String {
@@ -164,6 +181,7 @@ impl Error {
             | Error::Supervisor { .. }
             | Error::ForeignStore { .. }
             | Error::NotAnswering { .. }
+            | Error::NotReady { .. }
             | Error::Io { .. } => EXIT_FAILURE,
             Error::Ecosystem { .. } => EXIT_USAGE,
             // Like a script whose interpreter is missing.
@@ -207,6 +225,9 @@ impl Error {
             }
             Error::NotAnswering { pid, .. } => format!(
                 "`kill -CONT {pid}` lets it go on; after `kill -KILL {pid}` the next tpm command stops what is left"
+            ),
+            Error::NotReady { name, .. } => format!(
+                "see `tpm logs {name}`; it goes on running (or restarting): `tpm stop {name}` stops it"
             ),
             Error::Io { .. } => return None,
             Error::Ecosystem { line: Some(n), .. } => format!(

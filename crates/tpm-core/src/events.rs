@@ -51,6 +51,8 @@ pub enum Kind {
     Stopped,
     /// Something of its tree listens on its PORT.
     Listening,
+    /// It is ready (`reason`: how it was told: port, a line, http).
+    Ready,
     /// Its supervisor was found dead, and what it left was cleaned up.
     SupervisorLost,
 }
@@ -68,6 +70,7 @@ impl Kind {
             Kind::Killed => "killed",
             Kind::Stopped => "stopped",
             Kind::Listening => "listening",
+            Kind::Ready => "ready",
             Kind::SupervisorLost => "supervisor_lost",
         }
     }
@@ -609,5 +612,23 @@ mod tests {
         let r = recent(&events, 4 * h, Duration::from_secs(2 * 3600));
         assert_eq!((r.restarts, r.uptime_pct), (0, Some(100.0)));
         assert_eq!(recent(&[], 0, Duration::from_secs(60)).uptime_pct, None);
+    }
+}
+
+#[cfg(test)]
+mod cost {
+    #[test]
+    #[ignore = "a measurement"]
+    fn what_an_event_costs() {
+        let d = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::at(d.path().join("tpm"));
+        store.ensure().unwrap();
+        let name = crate::name::Name::parse("web-8080").unwrap();
+        let t = std::time::Instant::now();
+        for i in 0..10_000 {
+            let e = super::Event::now(&name, super::Kind::Spawned).pid(i);
+            super::append(&store, &e).unwrap();
+        }
+        eprintln!("append: {:?} per event", t.elapsed() / 10_000);
     }
 }

@@ -24,12 +24,23 @@ pub struct ProcessInfo {
     /// The running process; `None` unless it is verified alive.
     pub pid: Option<u32>,
     pub port: u16,
+    /// Whether a process of its tree listens on the PORT, as its supervisor last looked
+    /// (within a second early in a run, then every 20 s); `None` when not running, without
+    /// a PORT, or before the first look.
+    /// Whether it serves (see `readiness`: it listens on its PORT, printed its ready line,
+    /// or answers HTTP); `None` when not running.
+    pub ready: Option<bool>,
+    pub listening: Option<bool>,
     /// Seconds since the current run began; `None` when not running.
     pub uptime: Option<u64>,
     pub restarts: u32,
-    /// CPU use in percent of one core, averaged over the run (as `ps` shows it).
+    /// CPU use of the whole tree in percent of one core, over the last few seconds (the
+    /// supervisor looks every 2 s). Before its first look, the main process's average over
+    /// its run, as `ps` shows it.
     pub cpu: Option<f64>,
-    /// Resident memory in bytes.
+    /// Resident memory in bytes, summed over the tree's processes (pages they share are
+    /// counted in each, as pm2 and `ps` sums do). Before the supervisor's first look, the
+    /// main process's.
     pub mem: Option<u64>,
     /// When the current (or last) run began.
     pub started: Option<DateTime<FixedOffset>>,
@@ -135,7 +146,11 @@ pub(crate) fn observe_seen(
         .map(|id| id.pid)
     };
     let hz = proc::ticks_per_second() as f64;
+    let state = &record.state;
     let cpu = live.and_then(|s| {
+        if state.cpu.is_some() {
+            return state.cpu;
+        }
         let ran = clock.boot_uptime? - s.start_ticks as f64 / hz;
         (ran > 0.0).then(|| round1(s.cpu_ticks as f64 / hz / ran * 100.0))
     });
@@ -145,12 +160,14 @@ pub(crate) fn observe_seen(
         status,
         pid: live.map(|s| s.pid),
         port: record.spec.port,
+        listening: live.and(state.listening),
+        ready: live.map(|_| state.ready == Some(true)),
         uptime: live
             .and(record.state.start_time)
             .map(|t| (clock.now - t).max(0) as u64),
         restarts: record.state.restarts,
         cpu,
-        mem: live.map(|s| s.rss_pages * proc::page_size()),
+        mem: live.map(|s| state.mem.unwrap_or(s.rss_pages * proc::page_size())),
         started: record.state.start_time.and_then(local_time),
         script: record.spec.script.clone(),
         cmd: record.spec.cmd.clone(),

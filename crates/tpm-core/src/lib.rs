@@ -19,8 +19,10 @@
 //! | `lock` | the supervisor-alive lock |
 //! | `claim` | the claim on a name that outlives a wiped store (an abstract socket) |
 //! | `proc` | `/proc`: identities, stats, trees |
+//! | `sockdiag` | which sockets listen on a port, asked of the kernel cheaply |
 //! | `cgroup` | a cgroup per process where the hierarchy is writable; how a tree is tracked |
 //! | `status`, `policy` | the status enum; the restart policy |
+//! | `readiness` | how a process is judged ready (port, line, http) |
 //! | `info` | the observed view front ends render |
 //! | `complete` | process-name completion for every front end |
 //! | `logs` | reading, merging and following logs |
@@ -46,9 +48,11 @@ pub mod options;
 pub mod policy;
 pub mod port;
 pub mod proc;
+pub mod readiness;
 pub mod record;
 pub mod rotation;
 pub mod secrets;
+pub mod sockdiag;
 pub mod spec;
 pub mod startup;
 pub mod state;

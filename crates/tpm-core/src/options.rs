@@ -28,6 +28,18 @@ pub enum Opt {
     MaxRestarts,
     RestartDelay,
     KillTimeout,
+    MinUptime,
+    StopSignal,
+    StopExitCodes,
+    ReadyLine,
+    ReadyHttp,
+    ReadyCheck,
+    Wait,
+    WaitTimeout,
+    MaxMemory,
+    CronRestart,
+    Watch,
+    WatchIgnore,
     MaxLogSize,
     LogKeep,
     LogRotate,
@@ -58,6 +70,13 @@ pub enum Kind {
     Size,
     /// A list of words: an array, or one string split as a shell would.
     Words,
+    /// A signal: a name (`TERM`, `SIGQUIT`, `int`) or a number.
+    Signal,
+    /// Exit codes (0-255): a list, a number, or text (`0,143`).
+    Codes,
+    /// Paths or patterns: repeatable on a command line (one each), a list (or one string)
+    /// in a file. For `watch`, a file's `true` is the default path and `false` none.
+    Paths,
 }
 
 /// A default, as the user sees it and as the spec gets it.
@@ -220,7 +239,139 @@ pub static START_OPTIONS: &[OptionDef] = &[
         kind: Kind::Millis,
         default: Default::Millis(policy::DEFAULT_KILL_TIMEOUT),
         value_name: "MS",
-        help: "Time between TERM and KILL when stopping (milliseconds, or 500ms, 2s)",
+        help: "Time between the stop signal and KILL when stopping (milliseconds, or 500ms, 2s)",
+    },
+    OptionDef {
+        id: Opt::MinUptime,
+        flag: Some("min-uptime"),
+        short: None,
+        field: "min_uptime",
+        aliases: &[],
+        kind: Kind::Millis,
+        default: Default::Millis(policy::DEFAULT_MIN_UPTIME),
+        value_name: "MS",
+        help: "A run shorter than this is a quick exit; quick exits in a row for 3 times this long make the process errored (milliseconds, or 500ms, 2s)",
+    },
+    OptionDef {
+        id: Opt::StopSignal,
+        flag: Some("stop-signal"),
+        short: None,
+        field: "stop_signal",
+        aliases: &["kill_signal"],
+        kind: Kind::Signal,
+        default: Default::None,
+        value_name: "SIGNAL",
+        help: "Signal that asks the process to stop (default: TERM; nginx wants QUIT, many apps INT)",
+    },
+    OptionDef {
+        id: Opt::StopExitCodes,
+        flag: Some("stop-exit-codes"),
+        short: None,
+        field: "stop_exit_codes",
+        aliases: &[],
+        kind: Kind::Codes,
+        default: Default::None,
+        value_name: "CODES",
+        help: "Exit codes that are a normal end, not restarted (0,143)",
+    },
+    OptionDef {
+        id: Opt::ReadyLine,
+        flag: Some("ready-line"),
+        short: None,
+        field: "ready_line",
+        aliases: &[],
+        kind: Kind::Text,
+        default: Default::None,
+        value_name: "REGEX",
+        help: "Ready once a line of its output matches this regular expression (default: once its tree listens on the PORT)",
+    },
+    OptionDef {
+        id: Opt::ReadyHttp,
+        flag: Some("ready-http"),
+        short: None,
+        field: "ready_http",
+        aliases: &[],
+        kind: Kind::Text,
+        default: Default::None,
+        value_name: "PATH",
+        help: "Ready once http://127.0.0.1:PORT/PATH answers 2xx",
+    },
+    OptionDef {
+        id: Opt::ReadyCheck,
+        flag: Some("no-ready-check"),
+        short: None,
+        field: "ready_check",
+        aliases: &[],
+        kind: Kind::Bool,
+        default: Default::Bool(true),
+        value_name: "BOOL",
+        help: "No readiness check: ready as soon as it runs",
+    },
+    OptionDef {
+        id: Opt::Wait,
+        flag: Some("wait"),
+        short: None,
+        field: "wait_ready",
+        aliases: &[],
+        kind: Kind::Bool,
+        default: Default::Bool(false),
+        value_name: "BOOL",
+        help: "Return once the process is ready; fail (exit 1, with its last log lines) if it exits or is not ready in time; its restarts wait too",
+    },
+    OptionDef {
+        id: Opt::WaitTimeout,
+        flag: Some("wait-timeout"),
+        short: None,
+        field: "listen_timeout",
+        aliases: &[],
+        kind: Kind::Millis,
+        default: Default::Millis(crate::readiness::DEFAULT_WAIT_TIMEOUT),
+        value_name: "MS",
+        help: "How long --wait waits for the process to be ready (milliseconds, or 500ms, 2s, 1m)",
+    },
+    OptionDef {
+        id: Opt::MaxMemory,
+        flag: Some("max-memory"),
+        short: None,
+        field: "max_memory_restart",
+        aliases: &[],
+        kind: Kind::Size,
+        default: Default::Size(0),
+        value_name: "SIZE",
+        help: "Restart it when its tree's resident memory stays above this (50M, 1G; 0: never)",
+    },
+    OptionDef {
+        id: Opt::CronRestart,
+        flag: Some("cron-restart"),
+        short: None,
+        field: "cron_restart",
+        aliases: &[],
+        kind: Kind::Text,
+        default: Default::None,
+        value_name: "EXPR",
+        help: "Restart it on this schedule (5-field cron, local time: \"0 4 * * *\" is 04:00 daily)",
+    },
+    OptionDef {
+        id: Opt::Watch,
+        flag: Some("watch"),
+        short: None,
+        field: "watch",
+        aliases: &[],
+        kind: Kind::Paths,
+        default: Default::None,
+        value_name: "PATH",
+        help: "Restart it when files under PATH change (--watch alone: its cwd; --watch=src, repeatable); .git, node_modules and tpm's own files are left out",
+    },
+    OptionDef {
+        id: Opt::WatchIgnore,
+        flag: Some("watch-ignore"),
+        short: None,
+        field: "ignore_watch",
+        aliases: &[],
+        kind: Kind::Paths,
+        default: Default::None,
+        value_name: "GLOB",
+        help: "With --watch: leave out files and folders matching GLOB (*.log, tmp; repeatable)",
     },
     OptionDef {
         id: Opt::MaxLogSize,
@@ -310,6 +461,9 @@ impl OptionDef {
             Opt::MaxRestarts => u64::from(policy::MAX_MAX_RESTARTS),
             Opt::RestartDelay => ms(policy::MAX_RESTART_DELAY),
             Opt::KillTimeout => ms(policy::MAX_KILL_TIMEOUT),
+            Opt::MinUptime => ms(policy::MAX_MIN_UPTIME),
+            Opt::WaitTimeout => ms(crate::readiness::MAX_WAIT_TIMEOUT),
+            Opt::MaxMemory => policy::MAX_MAX_MEMORY,
             Opt::MaxLogSize => rotation::MAX_SIZE,
             Opt::LogKeep => u64::from(rotation::MAX_KEEP),
             Opt::LogMaxAge => ms(rotation::MAX_AGE),
@@ -438,6 +592,11 @@ impl OptionDef {
             Kind::Words => Value::Words(
                 shell_words::split(raw).map_err(|e| format!("cannot split {raw:?}: {e}"))?,
             ),
+            Kind::Signal => Value::Signal(policy::parse_signal(raw)?),
+            // `--watch` alone: the default path.
+            Kind::Paths if raw.is_empty() => Value::Paths(Vec::new()),
+            Kind::Paths => Value::Paths(vec![raw.to_string()]),
+            Kind::Codes => Value::Codes(policy::ExitCodes::parse(raw)?),
         })
     }
 
@@ -453,6 +612,9 @@ impl OptionDef {
             Kind::Millis => "milliseconds (a number) or a duration such as \"2s\"",
             Kind::Size => "bytes (a number) or a size such as \"10M\"",
             Kind::Words => "a list of strings, or one string",
+            Kind::Signal => "a signal name such as \"SIGINT\", or its number",
+            Kind::Codes => "a list of exit codes, or one",
+            Kind::Paths => "a list of paths or patterns, one, or true",
         };
         let wrong = || format!("expected {kind_name}, found {}", describe(json));
         match (self.kind, json) {
@@ -463,9 +625,36 @@ impl OptionDef {
                 | Kind::Count
                 | Kind::Millis
                 | Kind::Size
-                | Kind::Words,
+                | Kind::Words
+                | Kind::Signal
+                | Kind::Codes,
                 J::String(s),
             ) => self.parse_text(s),
+            (Kind::Signal | Kind::Codes, J::Number(n)) => self.parse_text(&n.to_string()),
+            (Kind::Paths, J::String(s)) => Ok(Value::Paths(vec![s.clone()])),
+            (Kind::Paths, J::Bool(true)) => Ok(Value::Paths(Vec::new())),
+            (Kind::Paths, J::Bool(false)) => Ok(Value::Bool(false)),
+            (Kind::Paths, J::Array(items)) => items
+                .iter()
+                .map(|item| match item {
+                    J::String(s) => Ok(s.clone()),
+                    other => Err(format!(
+                        "expected strings in the list, found {}",
+                        describe(other)
+                    )),
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Paths),
+            (Kind::Codes, J::Array(items)) => {
+                let mut codes = policy::ExitCodes::empty();
+                for item in items {
+                    match item.as_u64().and_then(|c| u8::try_from(c).ok()) {
+                        Some(c) => codes.insert(i32::from(c)),
+                        None => return Err(format!("{item} is not an exit code (0-255)")),
+                    }
+                }
+                Ok(Value::Codes(codes))
+            }
             (Kind::Bool, J::Bool(b)) => Ok(Value::Bool(*b)),
             (Kind::Bool, J::String(s)) => self.parse_text(s),
             (Kind::Port | Kind::Count | Kind::Millis | Kind::Size, J::Number(n)) => {
@@ -539,6 +728,9 @@ pub enum Value {
     Millis(Duration),
     Size(u64),
     Words(Vec<String>),
+    Signal(nix::sys::signal::Signal),
+    Codes(policy::ExitCodes),
+    Paths(Vec<String>),
 }
 
 impl Value {
@@ -554,6 +746,10 @@ impl Value {
             Value::Millis(d) => J::from(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
             Value::Size(n) => J::from(*n),
             Value::Words(w) => J::Array(w.iter().cloned().map(J::String).collect()),
+            Value::Signal(sig) => J::String(sig.as_str().to_string()),
+            Value::Codes(codes) => J::Array(codes.iter().map(J::from).collect()),
+            Value::Paths(p) if p.is_empty() => J::Bool(true),
+            Value::Paths(p) => J::Array(p.iter().cloned().map(J::String).collect()),
             Value::Env(items) => J::Object(
                 items
                     .iter()
@@ -587,8 +783,15 @@ impl Options {
         Options::default()
     }
 
-    /// Sets an option; `env` items add to those given before, the others replace.
+    /// Sets an option; `env` items and paths add to those given before, the others replace.
     pub fn set(&mut self, opt: Opt, value: Value) {
+        if let Value::Paths(more) = &value {
+            if let Some((_, Value::Paths(items))) = self.values.iter_mut().find(|(o, _)| *o == opt)
+            {
+                items.extend(more.iter().cloned());
+                return;
+            }
+        }
         if let (Opt::Env, Value::Env(more)) = (opt, &value) {
             if let Some((_, Value::Env(items))) =
                 self.values.iter_mut().find(|(o, _)| *o == Opt::Env)
@@ -712,6 +915,30 @@ impl Options {
             _ => 0,
         }
     }
+
+    /// The stop signal given, or the policy's default.
+    pub fn signal(&self, opt: Opt) -> nix::sys::signal::Signal {
+        match self.get(opt) {
+            Some(Value::Signal(sig)) => *sig,
+            _ => policy::DEFAULT_STOP_SIGNAL,
+        }
+    }
+
+    /// The paths or patterns given (`None`: not given, or turned off with `false`).
+    pub fn paths(&self, opt: Opt) -> Option<&[String]> {
+        match self.get(opt)? {
+            Value::Paths(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// The exit codes given (none by default).
+    pub fn codes(&self, opt: Opt) -> policy::ExitCodes {
+        match self.get(opt) {
+            Some(Value::Codes(codes)) => *codes,
+            _ => policy::ExitCodes::empty(),
+        }
+    }
 }
 
 impl fmt::Display for Opt {
@@ -814,6 +1041,18 @@ mod tests {
             Opt::MaxRestarts,
             Opt::RestartDelay,
             Opt::KillTimeout,
+            Opt::MinUptime,
+            Opt::StopSignal,
+            Opt::StopExitCodes,
+            Opt::ReadyLine,
+            Opt::ReadyHttp,
+            Opt::ReadyCheck,
+            Opt::Wait,
+            Opt::WaitTimeout,
+            Opt::MaxMemory,
+            Opt::CronRestart,
+            Opt::Watch,
+            Opt::WatchIgnore,
             Opt::MaxLogSize,
             Opt::LogKeep,
             Opt::LogRotate,
@@ -946,6 +1185,9 @@ mod tests {
             (Opt::Args, "--x 'y z'"),
             (Opt::Name, "api"),
             (Opt::LogKeep, "3"),
+            (Opt::MinUptime, "2s"),
+            (Opt::StopSignal, "QUIT"),
+            (Opt::StopExitCodes, "0,143"),
         ] {
             let value = opt.def().parse_text(raw).unwrap();
             assert_eq!(opt.def().parse_json(&value.to_json()), Ok(value), "{opt:?}");

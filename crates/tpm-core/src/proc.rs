@@ -21,6 +21,8 @@ pub struct Stat {
     pub session: u32,
     /// User plus system CPU time, in clock ticks.
     pub cpu_ticks: u64,
+    /// The same of its children that it waited for (and theirs), in clock ticks.
+    pub children_ticks: u64,
     /// Start time in clock ticks after boot.
     pub start_ticks: u64,
     /// Resident set size in pages.
@@ -50,6 +52,7 @@ impl Stat {
             pgrp: num(5)? as u32,
             session: num(6)? as u32,
             cpu_ticks: num(14)? + num(15)?,
+            children_ticks: num(16)? + num(17)?,
             start_ticks: num(22)?,
             rss_pages: num(24)?,
         })
@@ -286,11 +289,12 @@ pub fn cmdline(pid: u32) -> String {
         .unwrap_or_default()
 }
 
-/// The listening TCP sockets of `port`: their inodes, from `/proc/net/tcp` and `tcp6`.
-fn listening_inodes(port: u16) -> Vec<u64> {
+/// The listening TCP sockets of `port`: their inodes, from `/proc/net/tcp` and `tcp6`
+/// (`sockdiag` asks the kernel more cheaply; this is its fallback).
+pub(crate) fn listening_inodes(port: u16) -> Vec<u64> {
     let mut inodes = Vec::new();
     for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-        let Ok(text) = fs::read_to_string(table) else {
+        let Some(text) = read_net_table(table) else {
             continue;
         };
         for line in text.lines().skip(1) {
@@ -313,28 +317,36 @@ fn listening_inodes(port: u16) -> Vec<u64> {
 /// may read). Reads every process's descriptors: for the rare case a port is taken, never
 /// on a hot path.
 pub fn port_holders(port: u16) -> Vec<u32> {
-    let inodes = listening_inodes(port);
+    let inodes = crate::sockdiag::listening_inodes(port);
     if inodes.is_empty() {
         return Vec::new();
     }
-    let wanted: Vec<String> = inodes.iter().map(|i| format!("socket:[{i}]")).collect();
     let Ok(dir) = fs::read_dir("/proc") else {
         return Vec::new();
     };
-    let mut holders = Vec::new();
-    for pid in dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok()) {
-        let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else {
-            continue;
-        };
-        let holds = fds.flatten().any(|fd| {
-            fs::read_link(fd.path())
-                .is_ok_and(|target| wanted.iter().any(|w| target.as_os_str() == w.as_str()))
-        });
-        if holds {
-            holders.push(pid);
-        }
-    }
-    holders
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| holds_socket(pid, &inodes))
+        .collect()
+}
+
+/// Whether process `pid` has a descriptor open on one of the sockets `inodes`.
+pub fn holds_socket(pid: u32, inodes: &[u64]) -> bool {
+    sockets(pid).iter().any(|i| inodes.contains(i))
+}
+
+/// The inodes of the sockets process `pid` has open (those this user may read).
+pub fn sockets(pid: u32) -> Vec<u64> {
+    let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return Vec::new();
+    };
+    fds.flatten()
+        .filter_map(|fd| {
+            let target = fs::read_link(fd.path()).ok()?;
+            let target = target.as_os_str().as_encoded_bytes();
+            let inode = target.strip_prefix(b"socket:[")?.strip_suffix(b"]")?;
+            std::str::from_utf8(inode).ok()?.parse().ok()
+        })
+        .collect()
 }
 
 /// A `/proc/net` table in as few reads as it takes. Each read of one walks the kernel's whole
@@ -426,6 +438,19 @@ mod tests {
     }
 
     #[test]
+    fn a_process_s_sockets_are_found_by_inode() {
+        use std::os::fd::AsRawFd;
+        use std::os::unix::fs::MetadataExt;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let inode = fs::metadata(format!("/proc/self/fd/{}", listener.as_raw_fd()))
+            .unwrap()
+            .ino();
+        assert!(sockets(std::process::id()).contains(&inode));
+        assert!(holds_socket(std::process::id(), &[inode]));
+        assert!(!holds_socket(std::process::id(), &[inode + 1_000_000]));
+    }
+
+    #[test]
     fn descendants_walk_the_tree() {
         let mk = |pid, ppid| Stat {
             pid,
@@ -434,6 +459,7 @@ mod tests {
             pgrp: 0,
             session: 0,
             cpu_ticks: 0,
+            children_ticks: 0,
             start_ticks: 0,
             rss_pages: 0,
         };

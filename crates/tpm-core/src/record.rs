@@ -11,13 +11,14 @@
 use std::time::Duration;
 
 use crate::policy::{self, Policy};
+use crate::readiness::{self, Readiness, ReadyCheck};
 use crate::rotation::{self, LogLimits};
 use crate::spec::{Spec, KIND_CLI};
 use crate::state::State;
 use crate::status::Status;
 
 /// Every key tpm writes, in the order it writes them: the file contract's first.
-pub const KEYS: [&str; 33] = [
+pub const KEYS: [&str; 47] = [
     "script",
     "pid",
     "port",
@@ -51,6 +52,20 @@ pub const KEYS: [&str; 33] = [
     "log_max_age",
     "log_max_total",
     "cgroup",
+    "cpu",
+    "mem",
+    "listening",
+    "min_uptime",
+    "stop_signal",
+    "stop_exit_codes",
+    "ready_check",
+    "ready_line",
+    "ready_http",
+    "wait_ready",
+    "listen_timeout",
+    "ready",
+    "max_memory",
+    "cron_restart",
 ];
 
 /// A record as stored. The name is the file name, not a field.
@@ -121,6 +136,26 @@ impl Record {
             spec.logs.max_age.as_millis().to_string(),
             spec.logs.max_total.to_string(),
             opt(state.cgroup.clone()),
+            opt(state.cpu.map(|v| format!("{v:.1}"))),
+            opt(state.mem.map(|v| v.to_string())),
+            opt(state.listening.map(|v| v.to_string())),
+            spec.policy.min_uptime.as_millis().to_string(),
+            spec.policy.stop_signal.as_str().to_string(),
+            spec.policy.stop_exit_codes.to_text(),
+            spec.ready.check.kind().to_string(),
+            match &spec.ready.check {
+                ReadyCheck::Line(re) => re.clone(),
+                _ => String::new(),
+            },
+            match &spec.ready.check {
+                ReadyCheck::Http(path) => path.clone(),
+                _ => String::new(),
+            },
+            spec.ready.wait.to_string(),
+            spec.ready.wait_timeout.as_millis().to_string(),
+            opt(state.ready.map(|v| v.to_string())),
+            spec.policy.max_memory.to_string(),
+            opt(spec.cron_restart.clone()),
         ];
         let mut out = String::with_capacity(512);
         let known = KEYS.iter().zip(&values).map(|(k, v)| (*k, v.as_str()));
@@ -209,6 +244,25 @@ impl Record {
                 .map(Duration::from_millis)
                 .unwrap_or(defaults.kill_timeout)
                 .min(policy::MAX_KILL_TIMEOUT),
+            min_uptime: fields
+                .parse("min_uptime")?
+                .map(Duration::from_millis)
+                .unwrap_or(defaults.min_uptime)
+                .min(policy::MAX_MIN_UPTIME),
+            stop_signal: match fields.take("stop_signal").filter(|s| !s.is_empty()) {
+                Some(s) => policy::parse_signal(&s).map_err(|e| format!("stop_signal: {e}"))?,
+                None => defaults.stop_signal,
+            },
+            stop_exit_codes: match fields.take("stop_exit_codes") {
+                Some(s) => {
+                    policy::ExitCodes::parse(&s).map_err(|e| format!("stop_exit_codes: {e}"))?
+                }
+                None => defaults.stop_exit_codes,
+            },
+            max_memory: fields
+                .parse("max_memory")?
+                .unwrap_or(0)
+                .min(policy::MAX_MAX_MEMORY),
         };
         let log_defaults = LogLimits::default();
         let logs = LogLimits {
@@ -235,6 +289,24 @@ impl Record {
                 .unwrap_or(log_defaults.max_total)
                 .min(rotation::MAX_SIZE),
         };
+        let ready_line = fields.take("ready_line").unwrap_or_default();
+        let ready_http = fields.take("ready_http").unwrap_or_default();
+        let check = match fields.take("ready_check").as_deref() {
+            None | Some("" | "port") => ReadyCheck::Port,
+            Some("line") => ReadyCheck::Line(ready_line),
+            Some("http") => ReadyCheck::Http(ready_http),
+            Some("none") => ReadyCheck::None,
+            Some(other) => return Err(format!("ready_check {:?} is not valid", clip(other))),
+        };
+        let ready = Readiness {
+            check,
+            wait: fields.parse("wait_ready")?.unwrap_or(false),
+            wait_timeout: fields
+                .parse("listen_timeout")?
+                .map(Duration::from_millis)
+                .unwrap_or(readiness::DEFAULT_WAIT_TIMEOUT)
+                .min(readiness::MAX_WAIT_TIMEOUT),
+        };
         // The name is the file's; a `name` key is only for shell readers.
         fields.take("name");
         let spec = Spec {
@@ -248,6 +320,8 @@ impl Record {
                 .unwrap_or_else(|| KIND_CLI.into()),
             policy,
             logs,
+            ready,
+            cron_restart: fields.take("cron_restart").filter(|c| !c.is_empty()),
             // Older records have no `wanted`: a process left running was wanted.
             wanted: fields.parse("wanted")?.unwrap_or(status.is_active()),
             script,
@@ -265,6 +339,15 @@ impl Record {
             reason: fields.take("reason").filter(|r| !r.is_empty()),
             log_dropped: fields.parse("log_dropped")?.unwrap_or(0),
             cgroup: fields.take("cgroup").filter(|c| !c.is_empty()),
+            // What the supervisor last saw of its tree: a value that does not read is
+            // treated as not seen yet, never as a damaged record.
+            cpu: fields
+                .parse::<f64>("cpu")
+                .unwrap_or(None)
+                .filter(|c| c.is_finite() && *c >= 0.0),
+            mem: fields.parse("mem").unwrap_or(None),
+            listening: fields.parse("listening").unwrap_or(None),
+            ready: fields.parse("ready").unwrap_or(None),
         };
         Ok(Record {
             id: fields.parse("id")?,

@@ -6,6 +6,7 @@
 //! write specs; supervisors only read them and keep the [`State`](crate::state::State).
 
 use crate::policy::Policy;
+use crate::readiness::Readiness;
 use crate::rotation::LogLimits;
 
 /// How a process came to be: the record's `type` key.
@@ -31,6 +32,10 @@ pub struct Spec {
     pub policy: Policy,
     /// When logs rotate.
     pub logs: LogLimits,
+    /// When it is ready, and whether starts wait for it.
+    pub ready: Readiness,
+    /// Restart it on this schedule (5-field cron, local time).
+    pub cron_restart: Option<String>,
     /// Whether the user wants it running: set by start and restart, cleared by stop. A
     /// crash, a killed supervisor or a reboot leave it as it was.
     pub wanted: bool,
@@ -48,6 +53,8 @@ impl Spec {
             kind: KIND_CLI.into(),
             policy: Policy::default(),
             logs: LogLimits::default(),
+            ready: Readiness::default(),
+            cron_restart: None,
             wanted: true,
         }
     }

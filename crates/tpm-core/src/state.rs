@@ -31,6 +31,16 @@ pub struct State {
     /// The cgroup of the process's tree (see `cgroup`), when it has one: the supervisor
     /// made it, and the next command empties it if the supervisor dies.
     pub cgroup: Option<String>,
+    /// What the supervisor last saw of the running tree (see `supervisor::sample`): CPU in
+    /// percent of one core over the last few seconds, and resident memory in bytes summed
+    /// over the tree's processes.
+    pub cpu: Option<f64>,
+    pub mem: Option<u64>,
+    /// Whether a process of the tree listens on the PORT; `None` without a PORT or before
+    /// the first look.
+    pub listening: Option<bool>,
+    /// Whether the running process is ready (see `readiness`); `None` when none runs.
+    pub ready: Option<bool>,
 }
 
 impl Default for State {
@@ -48,6 +58,10 @@ impl Default for State {
             reason: None,
             log_dropped: 0,
             cgroup: None,
+            cpu: None,
+            mem: None,
+            listening: None,
+            ready: None,
         }
     }
 }
@@ -61,9 +75,14 @@ impl State {
         }
     }
 
-    /// Forgets the running process (it exited, or was never verified).
+    /// Forgets the running process (it exited, or was never verified), and what was seen
+    /// of its tree.
     pub fn clear_pid(&mut self) {
         self.pid = None;
         self.pid_start = None;
+        self.cpu = None;
+        self.mem = None;
+        self.listening = None;
+        self.ready = None;
     }
 }

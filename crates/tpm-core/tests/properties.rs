@@ -40,6 +40,7 @@ prop_compose! {
             max_restarts,
             restart_delay: Duration::from_millis(delay),
             kill_timeout: Duration::from_millis(kill),
+            ..Policy::default()
         }
     }
 }
@@ -64,6 +65,7 @@ prop_compose! {
         logs in (0..=tpm_core::rotation::MAX_SIZE, 0..=tpm_core::rotation::MAX_KEEP),
         cgroup in option::of("/[a-z0-9/._-]{1,40}"),
         log_dropped: u64,
+        usage in (option::of(0u32..200_000), option::of(any::<u64>()), option::of(any::<bool>())),
         wanted: bool,
         extra in vec(("[a-z_][a-z0-9_]{0,10}", text()), 0..4),
     ) -> Record {
@@ -81,11 +83,18 @@ prop_compose! {
             spec: Spec {
                 script, cmd, cwd, env, port, kind, policy, wanted,
                 logs: LogLimits { max_size: logs.0, keep: logs.1, ..LogLimits::default() },
+                ready: Default::default(),
+                cron_restart: None,
             },
             state: State {
                 status,
                 pid: pids.0, pid_start: pids.1, spid: pids.2, spid_start: pids.3,
                 boot_id, start_time: times.0, restarts, exit_code, reason, log_dropped, cgroup,
+                // CPU is written with one decimal.
+                cpu: usage.0.map(|tenths| f64::from(tenths) / 10.0),
+                mem: usage.1,
+                listening: usage.2,
+                ready: usage.2,
             },
             extra,
         }

@@ -44,8 +44,13 @@ pub fn program(name: &str) -> PathBuf {
 }
 
 /// Waits until `cond` holds, polling with a short pause; panics with `what` at the deadline.
-pub fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + DEADLINE;
+pub fn wait_for(what: &str, cond: impl FnMut() -> bool) {
+    wait_for_up_to(what, DEADLINE, cond)
+}
+
+/// [`wait_for`] with its own deadline, for what takes longer by nature (a schedule).
+pub fn wait_for_up_to(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
     let mut pause = Duration::from_millis(2);
     while !cond() {
         assert!(Instant::now() < deadline, "timed out waiting for: {what}");
@@ -438,6 +443,18 @@ impl Sandbox {
         self.record(name)
             .split_whitespace()
             .find_map(|kv| kv.strip_prefix(&prefix)?.parse().ok())
+    }
+
+    /// The record as commands wrote it: without what the supervisor writes on its own
+    /// while the process runs (what it sees of the tree: `cpu`, `mem`, `listening`,
+    /// `ready`), so "no command changed it" can be asserted while it runs.
+    pub fn record_as_commanded(&self, name: &str) -> String {
+        const SEEN: [&str; 4] = ["cpu=", "mem=", "listening=", "ready="];
+        self.record(name)
+            .split(' ')
+            .filter(|kv| !SEEN.iter().any(|k| kv.starts_with(k)))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     /// The raw record file.

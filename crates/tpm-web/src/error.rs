@@ -207,6 +207,7 @@ fn status_of(e: &Error) -> StatusCode {
         | Error::Busy { .. }
         | Error::PortTaken { .. }
         | Error::NotAnswering { .. }
+        | Error::NotReady { .. }
         | Error::EmptyDump { .. } => StatusCode::CONFLICT,
         Error::ExecFailed { .. }
         | Error::CorruptRecord { .. }

@@ -29,7 +29,7 @@ pub enum Command {
     /// Stop processes (TERM to the whole tree, KILL after the kill timeout)
     Stop(Targets),
     /// Restart processes (stop, then start again with a new pid)
-    Restart(Targets),
+    Restart(RestartArgs),
     /// Stop processes and remove their record, pid file and logs
     #[command(visible_alias = "del")]
     Delete(Targets),
@@ -86,6 +86,28 @@ pub struct Targets {
     /// Print the affected processes as JSON
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RestartArgs {
+    #[command(flatten)]
+    pub targets: Targets,
+    /// Return once each process is ready; fail (exit 1, with its last log lines) if it
+    /// exits or is not ready in time
+    #[arg(long)]
+    pub wait: bool,
+    /// How long --wait waits (milliseconds, or 500ms, 2s, 1m; default: the process's own,
+    /// 30s unless it was started with another)
+    #[arg(long, value_name = "MS", value_parser = wait_timeout)]
+    pub wait_timeout: Option<std::time::Duration>,
+}
+
+/// `--wait-timeout`, read as the start option of the same name is.
+fn wait_timeout(raw: &str) -> Result<std::time::Duration, String> {
+    match tpm_core::options::Opt::WaitTimeout.def().parse_text(raw)? {
+        tpm_core::options::Value::Millis(d) => Ok(d),
+        _ => Err(format!("{raw:?} is not a duration")),
+    }
 }
 
 /// How an ecosystem file given as a target is read.

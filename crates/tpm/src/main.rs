@@ -61,7 +61,7 @@ fn run() -> i32 {
         Command::Start(args) => commands::start::run(&tpm, args),
         Command::List(args) => commands::list::run(&tpm, args),
         Command::Stop(args) => commands::stop::run(&tpm, args, commands::stop::Action::Stop),
-        Command::Restart(args) => commands::stop::run(&tpm, args, commands::stop::Action::Restart),
+        Command::Restart(args) => commands::stop::restart(&tpm, args),
         Command::Delete(args) => commands::stop::run(&tpm, args, commands::stop::Action::Delete),
         Command::Logs(args) => commands::logs::run(&tpm, args),
         Command::Flush(args) => commands::flush::run(&tpm, args),

@@ -63,14 +63,23 @@ fn flag(def: &'static OptionDef) -> Option<Arg> {
         .value_name(def.value_name)
         .value_parser(ValueParser::new(move |raw: &str| def.parse_text(raw)))
         .action(match def.kind {
-            Kind::Env => ArgAction::Append,
+            Kind::Env | Kind::Paths => ArgAction::Append,
             _ => ArgAction::Set,
         });
+    // `--watch` alone watches the cwd; a path needs `=` (`--watch=src`), so that the word
+    // after `--watch` stays the script.
+    if def.id == tpm_core::options::Opt::Watch {
+        arg = arg
+            .num_args(0..=1)
+            .require_equals(true)
+            .default_missing_value("");
+    }
     if let Some(default) = def.default_text() {
         arg = arg.default_value(default);
     }
     match def.kind {
         Kind::Dir => arg = arg.value_hint(ValueHint::DirPath),
+        Kind::Paths => arg = arg.value_hint(ValueHint::AnyPath),
         // Interpreter arguments begin with dashes: `--interpreter-args --inspect`.
         Kind::Words => arg = arg.allow_hyphen_values(true),
         _ => {}

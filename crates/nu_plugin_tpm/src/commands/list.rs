@@ -19,7 +19,9 @@ impl SimplePluginCommand for List {
 
     fn extra_description(&self) -> &str {
         "The columns are the fields of the CLI's `tpm list --json`: name, id, status, pid, port, \
-uptime (a duration), restarts, cpu (percent of one core), mem (a file size), started (a date), \
+listening (whether its tree listens on the PORT, as its supervisor last looked), uptime (a \
+duration), restarts, cpu (percent of one core used by its whole tree over the last few \
+seconds), mem (a file size: the tree's resident memory), started (a date), \
 script, cmd, cwd, type, exit_code, reason, supervisor (its pid), autorestart, log_dropped, \
 wanted (whether it is meant to run), restarts_24h, uptime_pct_24h (the percent of the last \
 24 hours it was online while meant to run) and tracking (cgroup or process-tree: how the \

@@ -29,9 +29,11 @@ those --only picks) as the file now says: an edited env, script or args takes ef
     }
 
     fn signature(&self) -> Signature {
-        selection::file_flags(selection::names_arg(Signature::build(self.name())))
-            .input_output_types(selection::input_types(Type::table()))
-            .category(Category::System)
+        selection::wait_flags(selection::file_flags(selection::names_arg(
+            Signature::build(self.name()),
+        )))
+        .input_output_types(selection::input_types(Type::table()))
+        .category(Category::System)
     }
 
     fn search_terms(&self) -> Vec<&str> {

@@ -88,7 +88,8 @@ fn plugin_rows_have_the_clis_json_fields_with_nushell_types() {
         .to_string();
     assert_eq!(
         types,
-        "record<name: string, id: int, status: string, pid: int, port: int, uptime: duration, \
+        "record<name: string, id: int, status: string, pid: int, port: int, ready: bool, \
+         listening: nothing, uptime: duration, \
          restarts: int, cpu: float, mem: filesize, started: datetime, script: string, \
          cmd: list<string>, cwd: string, type: string, exit_code: nothing, reason: nothing, \
          supervisor: int, autorestart: bool, log_dropped: filesize, wanted: bool, \

@@ -16,7 +16,7 @@
 //!   written: plain `docker compose` lets it replace `restart:` and would turn its
 //!   `max_attempts` into that `on-failure` count; Swarm, which reads it, then restarts on
 //!   any exit after 5 s by default.
-//! - Stopping: `stop_signal: SIGTERM`, `stop_grace_period:` the kill timeout, then KILL.
+//! - Stopping: `stop_signal:` the stop signal (SIGTERM by default), `stop_grace_period:` the kill timeout, then KILL.
 //!   Docker signals the container's first process only; `init: true` makes that an init
 //!   which passes TERM on (a shell script as process 1 would ignore it), and KILL ends every
 //!   process of the container.
@@ -92,7 +92,7 @@ fn service(app: &Prepared, image: &str, notes: &mut Vec<String>) -> Json {
             "no"
         }),
     );
-    s.insert("stop_signal".into(), json!("SIGTERM"));
+    s.insert("stop_signal".into(), json!(p.stop_signal.as_str()));
     s.insert("stop_grace_period".into(), json!(duration(p.kill_timeout)));
     Json::Object(s)
 }

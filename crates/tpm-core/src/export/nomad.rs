@@ -6,19 +6,19 @@
 //! PascalCase, durations in nanoseconds) for `nomad job run -json` or `POST /v1/jobs`.
 //!
 //! The policy, mapped (Nomad restarts at a constant `delay`: it has no backoff in place):
-//! - `max_restarts` N > 0 → `restart { attempts = N - 1, mode = "fail" }`, with `interval`
-//!   the longest a crash loop of N quick exits lasts under tpm's backoff
-//!   (`Policy::crash_loop_span`, at least Nomad's minimum of 5 s): N exits within it fail
+//! - The crash-loop verdict after N quick exits (`Policy::verdict`, the slowest loop) →
+//!   `restart { attempts = N - 1, mode = "fail" }`, with `interval` the time they take
+//!   (at least Nomad's minimum of 5 s): N exits within it fail
 //!   the allocation, as N quick exits make tpm's process `errored`. Nomad counts every exit
 //!   in the interval, quick or not: close, not exact. `delay` is tpm's first delay.
-//! - `max_restarts` 0 (never give up) → `mode = "delay"`: `attempts` is the number of
+//! - No verdict (`max_restarts` 0: never give up) → `mode = "delay"`: `attempts` is the number of
 //!   doublings tpm's delay takes to reach its 15 s cap, in an interval as long as those
 //!   restarts take under tpm; then Nomad waits for the interval to end and goes on. The
 //!   same number of restarts in the same time, spaced differently.
 //! - `autorestart` off → `attempts = 0, mode = "fail"`.
 //! - An app that failed stays down, as `errored` does under tpm: `reschedule { attempts =
 //!   0, unlimited = false }` keeps Nomad from placing it again elsewhere.
-//! - Stopping: `kill_signal = "SIGTERM"` and `kill_timeout` (Nomad caps it at the client's
+//! - Stopping: `kill_signal` the stop signal (SIGTERM by default) and `kill_timeout` (Nomad caps it at the client's
 //!   `max_kill_timeout`, 30 s by default); the signal goes to the task's process, and
 //!   whatever is left is killed with the task.
 //! - The port: a static port labelled `app` in the group's `network`, with the app's PORT.
@@ -61,12 +61,8 @@ impl Restart {
     fn of(p: &Policy) -> Restart {
         let (attempts, interval, mode) = if !p.autorestart {
             (0, MIN_INTERVAL, "fail")
-        } else if p.max_restarts > 0 {
-            (
-                p.max_restarts - 1,
-                p.crash_loop_span(p.max_restarts),
-                "fail",
-            )
+        } else if let Some((exits, span)) = p.verdict() {
+            (exits - 1, span, "fail")
         } else {
             let attempts = p.steps_to_cap().max(1);
             (attempts, p.crash_loop_span(attempts + 1), "delay")
@@ -180,7 +176,7 @@ fn hcl(apps: &[Prepared], notes: &mut Vec<String>) -> String {
         config = config.attr("work_dir", Value::str(app.spec.cwd.as_str()));
         let mut task = Body::new()
             .attr("driver", Value::str("raw_exec"))
-            .attr("kill_signal", Value::str("SIGTERM"))
+            .attr("kill_signal", Value::str(app.policy().stop_signal.as_str()))
             .attr(
                 "kill_timeout",
                 Value::str(duration(app.policy().kill_timeout)),
@@ -299,7 +295,7 @@ fn api_json(apps: &[Prepared], notes: &mut Vec<String>) -> Json {
                 "Driver": "raw_exec",
                 "Config": config,
                 "Env": env,
-                "KillSignal": "SIGTERM",
+                "KillSignal": app.policy().stop_signal.as_str(),
                 "KillTimeout": ns(app.policy().kill_timeout),
             });
             if let Some((files, mb)) = logs(app) {
@@ -353,9 +349,10 @@ mod tests {
         let p = Policy::default();
         assert_eq!(
             Restart::of(&p),
+            // The verdict on the slowest loop: 3 exits in 3.3 s, in Nomad's 5 s minimum.
             Restart {
-                attempts: 9,
-                interval: Duration::from_millis(50_500),
+                attempts: 2,
+                interval: MIN_INTERVAL,
                 delay: Duration::from_millis(100),
                 mode: "fail"
             }
@@ -366,7 +363,7 @@ mod tests {
         };
         let r = Restart::of(&forever);
         assert_eq!((r.attempts, r.mode), (8, "delay"));
-        assert_eq!(r.interval, Duration::from_millis(9_000 + 25_500));
+        assert_eq!(r.interval, Duration::from_millis(8_991 + 25_500));
         let once = Policy {
             max_restarts: 1,
             ..p

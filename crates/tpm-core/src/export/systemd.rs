@@ -12,17 +12,18 @@
 //!   only for a systemd known to be 254 or later; there every restart waits `RestartSec=`.
 //!   systemd's step count goes back to zero only when the unit is started by hand, not
 //!   after 30 s up as tpm's does.
-//! - `max_restarts` quick exits → `StartLimitBurst=` starts within `StartLimitIntervalSec=`:
-//!   the burst is `max_restarts` (the first start and `max_restarts - 1` restarts; the
-//!   next is refused and the unit is `failed`, as tpm's `errored`), and the interval is the
-//!   longest a crash loop of that many quick exits lasts under tpm's backoff
-//!   (`Policy::crash_loop_span`). systemd counts every start in the interval, quick or not,
+//! - The crash-loop verdict → `StartLimitBurst=` starts within `StartLimitIntervalSec=`:
+//!   the burst is the number of quick exits after which tpm gives up on the slowest crash
+//!   loop (`Policy::verdict`: runs just under `min_uptime`; the next start is refused and
+//!   the unit is `failed`, as tpm's `errored`), and the interval is the time they take. systemd counts every start in the interval, quick or not,
 //!   and manual ones too: close, not exact. `max_restarts` 0 (never give up) →
 //!   `StartLimitIntervalSec=0`, no limit.
 //! - Stopping: tpm sends TERM to the whole process tree, waits the kill timeout, then KILL:
 //!   `KillMode=control-group` (TERM to every process of the unit at once),
-//!   `KillSignal=SIGTERM`, `TimeoutStopSec=` the kill timeout, `SendSIGKILL=yes`. A kill
+//!   `KillSignal=` the stop signal, `TimeoutStopSec=` the kill timeout, `SendSIGKILL=yes`. A kill
 //!   timeout of 0 is `KillSignal=SIGKILL` (`TimeoutStopSec=0` would mean no timeout).
+//! - `stop_exit_codes` → `SuccessExitStatus=` and `RestartPreventExitStatus=` (a normal end,
+//!   not restarted).
 //! - Log rotation sizes are not per unit in systemd: journald's own limits apply.
 //!
 //! Values are quoted for systemd: `"..."` with C escapes, `%` doubled (specifiers), and in
@@ -75,18 +76,13 @@ fn service(app: &Prepared, options: &ExportOptions, notes: &mut Vec<String>) -> 
         escape_percent(&format!("tpm app {}", app.name))
     );
     let _ = writeln!(t, "PartOf={SET}.target");
-    if p.autorestart && p.max_restarts > 0 {
+    if let Some((exits, span)) = p.verdict() {
         let _ = writeln!(
             t,
-            "# errored after {} quick exits in a row: at most that many starts in the time they can take",
-            p.max_restarts
+            "# errored after {exits} quick exits in a row (at most): that many starts in the time they can take"
         );
-        let _ = writeln!(
-            t,
-            "StartLimitIntervalSec={}",
-            duration(p.crash_loop_span(p.max_restarts))
-        );
-        let _ = writeln!(t, "StartLimitBurst={}", p.max_restarts);
+        let _ = writeln!(t, "StartLimitIntervalSec={}", duration(span));
+        let _ = writeln!(t, "StartLimitBurst={exits}");
     } else {
         t.push_str("StartLimitIntervalSec=0\n");
     }
@@ -148,9 +144,15 @@ fn service(app: &Prepared, options: &ExportOptions, notes: &mut Vec<String>) -> 
     if p.kill_timeout.is_zero() {
         t.push_str("# a kill timeout of 0: KILL at once\nKillSignal=SIGKILL\n");
     } else {
-        t.push_str("KillSignal=SIGTERM\n");
+        let _ = writeln!(t, "KillSignal={}", p.stop_signal.as_str());
         let _ = writeln!(t, "TimeoutStopSec={}", duration(p.kill_timeout));
         t.push_str("SendSIGKILL=yes\n");
+    }
+    if !p.stop_exit_codes.is_empty() {
+        let codes: Vec<String> = p.stop_exit_codes.iter().map(|c| c.to_string()).collect();
+        // A normal end: not restarted (`Restart=always` restarts even those, so on-failure).
+        let _ = writeln!(t, "SuccessExitStatus={}", codes.join(" "));
+        let _ = writeln!(t, "RestartPreventExitStatus={}", codes.join(" "));
     }
     t.push_str("StandardOutput=journal\nStandardError=journal\n");
     let _ = writeln!(t, "SyslogIdentifier={}", escape_percent(app.name.as_str()));
@@ -279,8 +281,9 @@ mod tests {
             "EnvironmentFile=%E/tpm/web-7777.env\n",
             "Restart=always\n",
             "RestartSec=100ms\n",
-            "StartLimitIntervalSec=50500ms\n",
-            "StartLimitBurst=10\n",
+            "StartLimitIntervalSec=3297ms\n",
+            "StartLimitBurst=3\n",
+            "KillSignal=SIGTERM\n",
             "KillMode=control-group\n",
             "TimeoutStopSec=3s\n",
         ] {

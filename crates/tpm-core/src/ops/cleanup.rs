@@ -109,12 +109,12 @@ fn leftovers(record: &Record) -> Vec<Identity> {
 
 fn kill_leftovers(name: &Name, record: &Record, patience: Patience) {
     let timeout = record.spec.policy.kill_timeout;
+    let stop_signal = record.spec.policy.stop_signal;
     if let Some(cg) = cgroup_of(name, record) {
         let empty = || cg.is_empty();
         if patience == Patience::Graceful && !empty() {
             for pid in cg.procs() {
-                let _ =
-                    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), Signal::SIGTERM);
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), stop_signal);
             }
             wait_until(Instant::now() + timeout, empty);
         }
@@ -130,7 +130,7 @@ fn kill_leftovers(name: &Name, record: &Record, patience: Patience) {
     let gone = || left.iter().all(|id| !id.is_alive());
     let graceful = patience == Patience::Graceful && {
         for id in &left {
-            id.signal(Signal::SIGTERM);
+            id.signal(stop_signal);
         }
         wait_until(Instant::now() + timeout, gone)
     };

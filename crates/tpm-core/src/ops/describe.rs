@@ -33,13 +33,26 @@ pub struct Description {
     pub restart_delay: u64,
     /// Milliseconds.
     pub kill_timeout: u64,
+    /// Milliseconds: a shorter run is a quick exit.
+    pub min_uptime: u64,
+    /// The signal a stop sends first (`SIGTERM`).
+    pub stop_signal: String,
+    /// Exit codes that are a normal end, not restarted.
+    pub stop_exit_codes: Vec<i32>,
+    /// How it is judged ready: `port`, `line /REGEX/`, `http /PATH`, `none`.
+    pub ready_check: String,
+    /// Whether starts and restarts wait for it to be ready, and how long (milliseconds).
+    pub wait_ready: bool,
+    pub wait_timeout: u64,
+    /// Bytes: it is restarted when its tree stays over this (0: never).
+    pub max_memory: u64,
+    /// Its restart schedule (5-field cron), if any.
+    pub cron_restart: Option<String>,
     /// Bytes; 0 never rotates.
     pub log_max_size: u64,
     pub log_keep: u32,
     /// Its log files, current and rotated, with their sizes.
     pub log_files: Vec<LogFile>,
-    /// Whether something listens on its PORT now.
-    pub listening: bool,
     /// Its running processes: the main one and everything it started.
     pub tree: Vec<TreeProcess>,
     /// Its last events, oldest first.
@@ -67,7 +80,7 @@ pub struct TreeProcess {
 impl Tpm {
     /// Everything about `name`.
     pub fn describe(&self, name: &Name) -> Result<Description> {
-        let process = self.info(name)?;
+        let mut process = self.info(name)?;
         let record = self.store.load(name)?;
         let spec = &record.spec;
         let interpreter = spec
@@ -93,6 +106,13 @@ impl Tpm {
             }
             None => Vec::new(),
         };
+        // A description is of this moment: whether the tree listens is looked at now, not
+        // taken from the supervisor's last look.
+        if process.pid.is_some() && spec.port > 0 {
+            let inodes = crate::sockdiag::listening_inodes(spec.port);
+            process.listening =
+                Some(!inodes.is_empty() && tree.iter().any(|t| proc::holds_socket(t.pid, &inodes)));
+        }
         let mut history = events::read(&self.store, name, 0);
         let skip = history.len().saturating_sub(LAST_EVENTS);
         history.drain(..skip);
@@ -102,10 +122,17 @@ impl Tpm {
             max_restarts: spec.policy.max_restarts,
             restart_delay: spec.policy.restart_delay.as_millis() as u64,
             kill_timeout: spec.policy.kill_timeout.as_millis() as u64,
+            min_uptime: spec.policy.min_uptime.as_millis() as u64,
+            stop_signal: spec.policy.stop_signal.as_str().to_string(),
+            stop_exit_codes: spec.policy.stop_exit_codes.iter().collect(),
+            ready_check: spec.ready.check.describe(),
+            wait_ready: spec.ready.wait,
+            wait_timeout: spec.ready.wait_timeout.as_millis() as u64,
+            max_memory: spec.policy.max_memory,
+            cron_restart: spec.cron_restart.clone(),
             log_max_size: spec.logs.max_size,
             log_keep: spec.logs.keep,
             log_files: self.log_files(name),
-            listening: proc::listening_ports().contains(&spec.port),
             tree,
             events: history,
             created: record.created_at.and_then(crate::info::local_time),

@@ -10,6 +10,7 @@ use super::Tpm;
 use crate::error::Result;
 use crate::name::Name;
 use crate::options::{Default, EnvItem, Opt, Options, Value, START_OPTIONS};
+use crate::readiness::ReadyCheck;
 use crate::secrets;
 use crate::spec::Spec;
 use crate::target::{interpreter_for, NO_INTERPRETER};
@@ -118,11 +119,37 @@ pub fn options_of(name: &Name, spec: &Spec) -> (String, Options) {
         (Opt::MaxRestarts, Value::Count(p.max_restarts)),
         (Opt::RestartDelay, Value::Millis(p.restart_delay)),
         (Opt::KillTimeout, Value::Millis(p.kill_timeout)),
+        (Opt::MinUptime, Value::Millis(p.min_uptime)),
+        (Opt::MaxMemory, Value::Size(p.max_memory)),
         (Opt::MaxLogSize, Value::Size(l.max_size)),
         (Opt::LogKeep, Value::Count(l.keep)),
         (Opt::LogCompress, Value::Bool(l.compress)),
         (Opt::LogMaxAge, Value::Millis(l.max_age)),
         (Opt::LogMaxTotal, Value::Size(l.max_total)),
+    ] {
+        if !is_default(opt, &value) {
+            o.set(opt, value);
+        }
+    }
+    if p.stop_signal != crate::policy::DEFAULT_STOP_SIGNAL {
+        o.set(Opt::StopSignal, Value::Signal(p.stop_signal));
+    }
+    if !p.stop_exit_codes.is_empty() {
+        o.set(Opt::StopExitCodes, Value::Codes(p.stop_exit_codes));
+    }
+    if let Some(expr) = &spec.cron_restart {
+        o.set(Opt::CronRestart, Value::Text(expr.clone()));
+    }
+    let r = &spec.ready;
+    match &r.check {
+        ReadyCheck::Port => {}
+        ReadyCheck::Line(re) => o.set(Opt::ReadyLine, Value::Text(re.clone())),
+        ReadyCheck::Http(path) => o.set(Opt::ReadyHttp, Value::Text(path.clone())),
+        ReadyCheck::None => o.set(Opt::ReadyCheck, Value::Bool(false)),
+    }
+    for (opt, value) in [
+        (Opt::Wait, Value::Bool(r.wait)),
+        (Opt::WaitTimeout, Value::Millis(r.wait_timeout)),
     ] {
         if !is_default(opt, &value) {
             o.set(opt, value);

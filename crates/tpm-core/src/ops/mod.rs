@@ -19,6 +19,7 @@ mod plan;
 mod resurrect;
 mod start;
 mod stop;
+mod wait;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -31,6 +32,7 @@ pub use flush::Flushed;
 pub use list::{Listing, PortInfo};
 pub use plan::{Plan, StartRequest};
 pub use resurrect::{Resurrection, Saved};
+pub use wait::WaitOutcome;
 
 use crate::claim::Claim;
 use crate::context::Context;

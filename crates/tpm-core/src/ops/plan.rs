@@ -10,6 +10,7 @@ use crate::name::Name;
 use crate::options::{Opt, Options};
 use crate::policy::Policy;
 use crate::port::{self, PortInputs};
+use crate::readiness::{self, Readiness, ReadyCheck};
 use crate::rotation::LogLimits;
 use crate::spec::{Spec, KIND_CLI, KIND_ECOSYSTEM};
 use crate::target::{self, Launch};
@@ -176,6 +177,37 @@ impl Tpm {
             max_restarts: opts.count(Opt::MaxRestarts),
             restart_delay: opts.millis(Opt::RestartDelay),
             kill_timeout: opts.millis(Opt::KillTimeout),
+            min_uptime: opts.millis(Opt::MinUptime),
+            stop_signal: opts.signal(Opt::StopSignal),
+            stop_exit_codes: opts.codes(Opt::StopExitCodes),
+            max_memory: opts.size(Opt::MaxMemory),
+        };
+        if let Some(expr) = opts.text(Opt::CronRestart) {
+            crate::policy::check_cron(expr).map_err(Error::Usage)?;
+            spec.cron_restart = Some(expr.to_string());
+        }
+        let check = match (
+            opts.bool(Opt::ReadyCheck),
+            opts.text(Opt::ReadyLine),
+            opts.text(Opt::ReadyHttp),
+        ) {
+            (_, Some(_), Some(_)) => {
+                return Err(Error::Usage(
+                    "--ready-line and --ready-http: give one way to tell it is ready".into(),
+                ))
+            }
+            (false, _, _) => ReadyCheck::None,
+            (true, Some(re), None) => {
+                readiness::check_regex(re).map_err(Error::Usage)?;
+                ReadyCheck::Line(re.to_string())
+            }
+            (true, None, Some(path)) => ReadyCheck::Http(readiness::http_path(path)),
+            (true, None, None) => ReadyCheck::Port,
+        };
+        spec.ready = Readiness {
+            check,
+            wait: opts.bool(Opt::Wait),
+            wait_timeout: opts.millis(Opt::WaitTimeout),
         };
         spec.logs = LogLimits {
             max_size: opts.size(Opt::MaxLogSize),

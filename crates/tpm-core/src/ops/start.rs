@@ -196,6 +196,9 @@ impl Tpm {
         match supervisor::launch(&self.store, name, &self.exe, env, held.lock, held.claim)? {
             Outcome::Spawned { .. } => {
                 let record = self.store.load(name)?;
+                if record.spec.ready.wait {
+                    return self.ensure_ready(name, record.spec.ready.wait_timeout);
+                }
                 Ok(observe(
                     name,
                     &record,
@@ -217,10 +220,11 @@ impl Tpm {
     }
 }
 
-/// Refuses a new process's PORT when another process listens on it, naming the holder. A
-/// read of `/proc/net/tcp`; the holder is looked for only when the port is taken.
+/// Refuses a new process's PORT when another process listens on it, naming the holder. One
+/// question to the kernel about that port (`sockdiag`); the holder is looked for only when
+/// the port is taken.
 fn check_port(name: &Name, port: u16) -> Result<()> {
-    if !crate::proc::listening_ports().contains(&port) {
+    if crate::sockdiag::listening_inodes(port).is_empty() {
         return Ok(());
     }
     let holders = crate::proc::port_holders(port)

@@ -309,6 +309,8 @@ fn corrupt_info(name: &Name) -> ProcessInfo {
         status: crate::status::Status::Stopped,
         pid: None,
         port: 0,
+        ready: None,
+        listening: None,
         uptime: None,
         restarts: 0,
         cpu: None,

@@ -154,12 +154,16 @@ fn new(args: &[OsString]) -> Result<Supervisor, String> {
         next_heal: Instant::now() + super::heal::HEAL_EVERY,
         heals: 0,
         lock_id,
+        relocked: false,
         meta_path,
         lock_path,
         ready: Some(ready),
         restarting: false,
         env,
         history_failed: false,
+        sampler: Default::default(),
+        readiness: Default::default(),
+        triggers: Default::default(),
     })
 }
 

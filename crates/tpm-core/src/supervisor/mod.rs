@@ -7,7 +7,10 @@
 //! - `tree` signals the whole process tree; `pipes` drains the output into the logs
 //!   (`logpump`);
 //! - `handshake` is the one message it sends back to the command that launched it;
-//! - `heal` keeps the store true to what it knows (a wiped store, a junk record, a full disk).
+//! - `heal` keeps the store true to what it knows (a wiped store, a junk record, a full disk);
+//! - `sample` looks at the running tree: recent CPU, whole memory, listening on the PORT.
+//! - `triggers` restarts it for what is not a crash: its memory limit, a cron schedule.
+//! - `ready` tells when the running process is ready (the PORT, a line, an HTTP answer).
 //!
 //! The supervisor runs from [`SUPERVISOR_BIN`], a small binary installed beside the front
 //! ends (one runs per managed process, so its size is paid many times over). Both front-end
@@ -22,14 +25,18 @@ mod launch;
 mod logpump;
 mod phase;
 mod pipes;
+mod ready;
 mod resident;
 mod run;
+mod sample;
 mod spawn;
 mod tree;
+mod triggers;
 
 pub use handshake::Outcome;
 pub use launch::{launch, HANDSHAKE_TIMEOUT};
 pub use logpump::Stamp;
+pub(crate) use run::human;
 
 /// The argument that makes `tpm-supervisor` print its build and exit (`tpm doctor` asks).
 pub const BUILD_ARG: &str = "__tpm_build";

@@ -64,6 +64,8 @@ impl Supervisor {
         drop(dir);
         match spawned {
             Ok(child) => {
+                // The run's length counts from here, not after the writes below.
+                let spawned_at = Instant::now();
                 if let Some(cg) = &self.cgroup {
                     if !child.in_cgroup {
                         // The kernel refused (no clone3, or no right to the cgroup): the
@@ -89,7 +91,9 @@ impl Supervisor {
                 self.save();
                 self.history(Event::now(&self.name, Kind::Spawned).pid(child.pid));
                 self.output.attach(child.stdout, child.stderr);
-                self.main = Some((child.pid, Instant::now()));
+                self.main = Some((child.pid, spawned_at));
+                self.sampling_begins(self.record.spec.port);
+                self.readiness_begins();
                 self.phase = Phase::Running;
                 if let Some(ready) = self.ready.take() {
                     handshake::send(ready, &Outcome::Spawned { pid: child.pid }.into());
@@ -116,7 +120,7 @@ impl Supervisor {
                     handshake::send(ready, &Outcome::Failed { code, message }.into());
                     return;
                 }
-                self.after_exit(message, Duration::ZERO);
+                self.after_exit(message, Duration::ZERO, None);
             }
         }
     }
@@ -151,6 +155,8 @@ impl Supervisor {
             return; // an orphan of the tree, re-parented to us
         }
         self.main = None;
+        self.sampling_ends();
+        self.readiness_ends();
         self.output.drain();
         self.record.state.exit_code = Some(code);
         self.record.state.clear_pid();
@@ -170,18 +176,30 @@ impl Supervisor {
             return; // a stop is under way; its outcome is already decided
         }
         let ran = started.elapsed();
-        self.after_exit(format!("{how} after {}", human(ran)), ran);
+        self.after_exit(format!("{how} after {}", human(ran)), ran, Some(code));
     }
 
-    /// An unasked end of a run (an exit, or a failed spawn): the policy decides.
-    fn after_exit(&mut self, how: String, ran: Duration) {
-        let then = match self.tracker.on_exit(ran) {
+    /// An unasked end of a run (an exit with `code`, or a failed spawn): the policy
+    /// decides.
+    fn after_exit(&mut self, how: String, ran: Duration, code: Option<i32>) {
+        let normal_end = code.is_some_and(|c| self.record.spec.policy.stop_exit_codes.contains(c));
+        let decision = if normal_end {
+            Decision::Stay
+        } else {
+            self.tracker.on_exit(ran)
+        };
+        let then = match decision {
             Decision::Restart(delay) => {
                 self.event(&format!("{how}; restarting in {}", human(delay)));
                 let mut e = Event::now(&self.name, Kind::RestartScheduled).by("policy");
                 e.after_ms = Some(delay.as_millis() as u64);
                 self.history(e);
                 Then::Restart(delay)
+            }
+            Decision::Stay if normal_end => {
+                let why = format!("{how}, a normal end (stop_exit_codes): not restarted");
+                self.event(&why);
+                Then::Finish(Status::Stopped, Some(why))
             }
             Decision::Stay => {
                 self.event(&format!("{how}; autorestart is off"));
@@ -194,7 +212,8 @@ impl Supervisor {
             }
             Decision::GiveUp { quick_exits } => {
                 let why = format!(
-                    "{how}; it ended {quick_exits} times in a row within 1s of starting, so it is not restarted"
+                    "{how}; it ended {quick_exits} times in a row within {} of starting, so it is not restarted",
+                    human(self.record.spec.policy.min_uptime)
                 );
                 self.event(&why);
                 self.history(
@@ -236,8 +255,8 @@ impl Supervisor {
         }
     }
 
-    fn begin_draining(&mut self, then: Then) {
-        self.signal_tree(Signal::SIGTERM);
+    pub(super) fn begin_draining(&mut self, then: Then) {
+        self.signal_tree(self.record.spec.policy.stop_signal);
         self.phase = Phase::Draining {
             deadline: Instant::now() + self.record.spec.policy.kill_timeout,
             killing_since: None,
@@ -275,7 +294,11 @@ impl Supervisor {
 
     fn finish(&mut self, status: Status, reason: Option<String>) {
         if status == Status::Stopped {
-            self.history(Event::now(&self.name, Kind::Stopped));
+            let mut e = Event::now(&self.name, Kind::Stopped);
+            if let Some(why) = &reason {
+                e = e.reason(why);
+            }
+            self.history(e);
         }
         self.record.state.status = status;
         self.record.state.reason = reason;
@@ -306,10 +329,17 @@ impl Supervisor {
             Phase::Backoff { until } => Some(*until),
             Phase::Running | Phase::Done => None,
         };
-        [phase, self.dropped_due(), Some(self.next_heal)]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            phase,
+            self.dropped_due(),
+            Some(self.next_heal),
+            self.sampler.due(),
+            self.readiness.due(),
+            self.triggers.due(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     pub(super) fn fire_timers(&mut self) {
@@ -321,7 +351,13 @@ impl Supervisor {
         let now = Instant::now();
         if now >= self.next_heal {
             self.heal();
+            self.sample_tick(now);
         }
+        if self.sampler.due().is_some_and(|due| now >= due) {
+            self.sample_fast(now);
+        }
+        self.check_ready(now);
+        self.check_cron(now);
         if self.dropped_due().is_some_and(|due| now >= due) {
             self.save();
         }

@@ -56,6 +56,9 @@ pub(super) struct Output {
     buf: Vec<u8>,
     /// Reads that filled the buffer since the last heal (see [`BUSY_CHUNK`]).
     full_reads: u32,
+    /// The readiness line to look for (`--ready-line`), and whether a line matched it.
+    ready_line: Option<regex::Regex>,
+    line_matched: bool,
 }
 
 impl Output {
@@ -79,6 +82,8 @@ impl Output {
             chunk: vec![0; READ_CHUNK],
             buf: Vec::with_capacity(READ_CHUNK + 1024),
             full_reads: 0,
+            ready_line: None,
+            line_matched: false,
         }
     }
 
@@ -148,11 +153,13 @@ impl Output {
                 };
                 sink.tick(self.stamp.secs());
                 sink.write(&self.buf);
+                let grown = pipe.grown;
+                self.match_ready_line();
                 if !full {
                     return Pumped::Data;
                 }
                 self.full_reads += 1;
-                if self.chunk.len() < BUSY_CHUNK && pipe.grown {
+                if self.chunk.len() < BUSY_CHUNK && grown {
                     self.chunk.resize(BUSY_CHUNK, 0);
                 }
                 Pumped::Full
@@ -160,6 +167,30 @@ impl Output {
             Err(Errno::EAGAIN) => Pumped::Empty,
             Err(_) => Pumped::Closed,
         }
+    }
+
+    /// Looks for the readiness line (`--ready-line`) from now on; `None` stops looking.
+    pub(super) fn watch_lines(&mut self, re: Option<regex::Regex>) {
+        self.ready_line = re;
+        self.line_matched = false;
+    }
+
+    /// Whether a line matched since [`Output::watch_lines`].
+    pub(super) fn line_matched(&self) -> bool {
+        self.line_matched
+    }
+
+    /// Matches the lines just stamped into `buf` (their stamps left out) until one matches.
+    fn match_ready_line(&mut self) {
+        let Some(re) = &self.ready_line else { return };
+        if self.line_matched {
+            return;
+        }
+        let stamp = self.stamp.now().len();
+        let text = String::from_utf8_lossy(&self.buf);
+        self.line_matched = text
+            .lines()
+            .any(|line| re.is_match(line.get(stamp..).unwrap_or(line)));
     }
 
     /// Flushes a pipe's unfinished line and forgets the pipe.

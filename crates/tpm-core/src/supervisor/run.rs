@@ -54,6 +54,9 @@ pub(super) struct Supervisor {
     pub(super) next_heal: Instant,
     pub(super) heals: u32,
     pub(super) lock_id: Option<(u64, u64)>,
+    /// A record write found the lock file gone and made it again: the next heal restores
+    /// the rest.
+    pub(super) relocked: bool,
     /// The record's and the lock's paths, made once (they are looked at every second).
     pub(super) meta_path: std::path::PathBuf,
     pub(super) lock_path: std::path::PathBuf,
@@ -70,6 +73,12 @@ pub(super) struct Supervisor {
     pub(super) claim: Option<Claim>,
     /// The last history write failed (said once until one succeeds).
     pub(super) history_failed: bool,
+    /// Looks at the running tree (see `sample`).
+    pub(super) sampler: super::sample::Sampler,
+    /// Tells when the running process is ready (see `ready`).
+    pub(super) readiness: super::ready::ReadyWatch,
+    /// Restarts that are not crashes: memory, cron (see `triggers`).
+    pub(super) triggers: super::triggers::Triggers,
 }
 
 impl Supervisor {
@@ -85,6 +94,7 @@ impl Supervisor {
         self.reserve();
         self.save();
         self.start_child();
+        self.schedule_cron();
         super::resident::release_code();
         while !matches!(self.phase, Phase::Done) {
             self.wait_and_dispatch();
@@ -192,6 +202,12 @@ impl Supervisor {
     }
 
     fn write_record(&mut self, reserved: bool) {
+        // The lock file first: a record without it would look unsupervised to a command.
+        // The rest of what was lost is the next heal's, made due now.
+        if self.relock() {
+            self.relocked = true;
+            self.next_heal = Instant::now();
+        }
         self.saved_dropped = self.output.dropped();
         self.record.state.log_dropped = self.dropped_base + self.saved_dropped;
         self.last_save = Instant::now();
@@ -224,7 +240,7 @@ impl Supervisor {
 }
 
 /// `250ms`, `3.2s`, `15s`.
-pub(super) fn human(d: Duration) -> String {
+pub(crate) fn human(d: Duration) -> String {
     if d < Duration::from_secs(1) {
         format!("{}ms", d.as_millis())
     } else if d < Duration::from_secs(10) {

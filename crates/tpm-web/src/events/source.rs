@@ -147,6 +147,8 @@ mod tests {
             status: Status::Online,
             pid: None,
             port: 1,
+            ready: None,
+            listening: None,
             uptime: None,
             restarts: 0,
             cpu: None,

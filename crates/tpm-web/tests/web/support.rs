@@ -531,12 +531,12 @@ pub fn store_files(s: &Sandbox) -> Vec<String> {
 }
 
 /// `tpm list --json` without the fields that move on their own (uptime, CPU, memory, the
-/// share of the last 24 hours online).
+/// share of the last 24 hours online, and listening, which the supervisor looks at).
 pub fn steady(list: &[Value]) -> Vec<Value> {
     list.iter()
         .map(|p| {
             let mut p = p.clone();
-            for k in ["uptime", "cpu", "mem", "uptime_pct_24h"] {
+            for k in ["uptime", "cpu", "mem", "uptime_pct_24h", "listening"] {
                 p.as_object_mut().expect("an object").shift_remove(k);
             }
             p

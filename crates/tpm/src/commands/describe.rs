@@ -37,10 +37,10 @@ pub fn run(tpm: &Tpm, args: DescribeArgs) -> tpm_core::Result<i32> {
         format!(
             "{} ({})",
             p.port,
-            if d.listening {
-                "listening"
-            } else {
-                "not listening"
+            match p.listening {
+                Some(true) => "listening",
+                Some(false) => "not listening",
+                None => "not running",
             }
         ),
     );
@@ -77,15 +77,60 @@ pub fn run(tpm: &Tpm, args: DescribeArgs) -> tpm_core::Result<i32> {
     row(
         "restart policy",
         format!(
-            "{}, {} quick exits before errored, first delay {}, kill timeout {}",
+            "{}, errored when runs under {} go on for {} (at least 3) or {} times in a row, first delay {}",
             if p.autorestart {
                 "autorestart"
             } else {
                 "no autorestart"
             },
+            render::millis(d.min_uptime),
+            render::millis(d.min_uptime * u64::from(tpm_core::policy::VERDICT_UPTIMES)),
             d.max_restarts,
             render::millis(d.restart_delay),
-            render::millis(d.kill_timeout)
+        ),
+    );
+    row(
+        "ready",
+        format!(
+            "{} (by {}){}",
+            match p.ready {
+                Some(true) => "yes",
+                Some(false) => "not yet",
+                None => "-",
+            },
+            d.ready_check,
+            if d.wait_ready {
+                format!("; starts wait up to {}", render::millis(d.wait_timeout))
+            } else {
+                String::new()
+            }
+        ),
+    );
+    if d.max_memory > 0 || d.cron_restart.is_some() {
+        let mut also = Vec::new();
+        if d.max_memory > 0 {
+            also.push(format!(
+                "when its memory stays over {}",
+                render::mem(d.max_memory)
+            ));
+        }
+        if let Some(cron) = &d.cron_restart {
+            also.push(format!("on the schedule \"{cron}\""));
+        }
+        row("also restarted", also.join(", "));
+    }
+    row(
+        "stop",
+        format!(
+            "{}, KILL after {}{}",
+            d.stop_signal,
+            render::millis(d.kill_timeout),
+            if d.stop_exit_codes.is_empty() {
+                String::new()
+            } else {
+                let codes: Vec<String> = d.stop_exit_codes.iter().map(i32::to_string).collect();
+                format!("; exit codes {} are a normal end", codes.join(","))
+            }
         ),
     );
     row(

@@ -2,7 +2,7 @@ use tpm_core::options::{Opt, Options};
 use tpm_core::{Error, FileChoice, Tpm};
 
 use super::{first_failure, warn_all};
-use crate::cli::{FileArgs, Targets};
+use crate::cli::{FileArgs, RestartArgs, Targets};
 use crate::render;
 
 #[derive(Debug, Clone, Copy)]
@@ -12,7 +12,23 @@ pub enum Action {
     Delete,
 }
 
+/// `tpm restart`, and with `--wait`, a wait for each restarted process to be ready.
+pub fn restart(tpm: &Tpm, args: RestartArgs) -> tpm_core::Result<i32> {
+    let wait = (args.wait || args.wait_timeout.is_some()).then_some(args.wait_timeout);
+    run_with(tpm, args.targets, Action::Restart, wait)
+}
+
 pub fn run(tpm: &Tpm, args: Targets, action: Action) -> tpm_core::Result<i32> {
+    run_with(tpm, args, action, None)
+}
+
+/// `wait`: after a restart, wait for readiness, for the time given or the process's own.
+fn run_with(
+    tpm: &Tpm,
+    args: Targets,
+    action: Action,
+    wait: Option<Option<std::time::Duration>>,
+) -> tpm_core::Result<i32> {
     let choice = file_choice(args.file)?;
     let has_file = args.names.iter().any(|n| tpm.is_ecosystem_file(n));
     if !has_file && (!choice.only.is_empty() || !choice.env_names.is_empty()) {
@@ -25,7 +41,7 @@ pub fn run(tpm: &Tpm, args: Targets, action: Action) -> tpm_core::Result<i32> {
         if tpm.is_ecosystem_file(file) {
             let plan = tpm.plan_file(file, &choice)?;
             warn_all(&plan.warnings);
-            let results = tpm.restart_file(plan);
+            let results = waited(tpm, tpm.restart_file(plan), wait);
             return Ok(report(results, action, args.json));
         }
     }
@@ -42,10 +58,22 @@ pub fn run(tpm: &Tpm, args: Targets, action: Action) -> tpm_core::Result<i32> {
     }
     let results = match action {
         Action::Stop => tpm.stop(&names),
-        Action::Restart => tpm.restart(&names),
+        Action::Restart => waited(tpm, tpm.restart(&names), wait),
         Action::Delete => tpm.delete(&names),
     };
     Ok(report(results, action, args.json))
+}
+
+/// Each restarted process once ready, when asked to wait (see `Tpm::wait_each`).
+fn waited(
+    tpm: &Tpm,
+    results: tpm_core::ops::Each<tpm_core::ProcessInfo>,
+    wait: Option<Option<std::time::Duration>>,
+) -> tpm_core::ops::Each<tpm_core::ProcessInfo> {
+    match wait {
+        Some(timeout) => tpm.wait_each(results, timeout),
+        None => results,
+    }
 }
 
 /// `--only` and `--env NAME`: which apps of a file, with which `env_NAME`.

@@ -196,7 +196,7 @@ fn systemd_units_pass_systemd_analyze_verify_with_the_exact_argv_env_and_policy(
         "Restart=always\n",
         "RestartSec=100ms\n",
         "StartLimitBurst=3\n",
-        "StartLimitIntervalSec=3300ms\n",
+        "StartLimitIntervalSec=3297ms\n",
         "KillMode=control-group\n",
         "KillSignal=SIGTERM\n",
         "TimeoutStopSec=5s\n",

@@ -154,7 +154,18 @@ fn describe_shows_a_python_servers_tree_and_listening_port() {
     wait_for("the server to listen", || {
         std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
     });
+    // The supervisor sees its tree listen: the list says so, and the history has when.
+    wait_for("the list to say it listens", || {
+        s.get(&name).is_some_and(|p| p["listening"] == true)
+    });
+    let listened: Vec<Value> = events(&s, &name)
+        .into_iter()
+        .filter(|e| e["event"] == "listening")
+        .collect();
+    assert_eq!(listened.len(), 1, "{listened:?}");
+    assert_eq!(listened[0]["reason"], format!("port {port}"));
     let d = s.tpm(["describe", &name, "--json"]).ok().json();
+    assert_eq!(listened[0]["pid"], d["pid"]);
     assert_eq!(d["listening"], true);
     assert_eq!(d["status"], "online");
     let tree = d["tree"].as_array().unwrap();
@@ -274,4 +285,86 @@ fn doctor_finds_a_corrupt_record_a_foreign_port_holder_and_an_orphan() {
         let _ = child.kill();
         let _ = child.wait();
     }
+}
+
+/// Reads `/proc/PID/stat`'s state letter.
+fn state_of(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(") ")?.1.chars().next()
+}
+
+#[test]
+fn cpu_is_the_whole_trees_over_the_last_seconds_and_mem_its_whole_memory() {
+    let s = Sandbox::new();
+    // In both, the main process is a shell that only waits: what counts is its child.
+    s.file("busy.sh", "sh -c 'while :; do :; done' &\nwait\n", 0o644);
+    s.file(
+        "fat.sh",
+        "python3 -c 'import time; b = b\"x\" * (64 << 20); time.sleep(1000)' &\nwait\n",
+        0o644,
+    );
+    let (busy_port, fat_port) = (free_port().to_string(), free_port().to_string());
+    s.tpm(["start", "busy.sh", "--port", &busy_port]).ok();
+    s.tpm(["start", "fat.sh", "--port", &fat_port]).ok();
+    let (busy, fat) = (format!("busy-{busy_port}"), format!("fat-{fat_port}"));
+    let cpu = |name: &str| s.get(name).and_then(|p| p["cpu"].as_f64());
+    // The loop's share of a core (others run on this machine too: more than 30 % is
+    // a busy loop seen, where the shell alone would show 0).
+    wait_for("the busy tree's CPU to show", || {
+        cpu(&busy).is_some_and(|c| c > 30.0)
+    });
+    wait_for("the fat tree's memory to show", || {
+        s.get(&fat)
+            .and_then(|p| p["mem"].as_u64())
+            .is_some_and(|m| m > 64 << 20)
+    });
+    // Idle: the python process sleeps.
+    wait_for("the idle tree's CPU to read near 0", || {
+        cpu(&fat).is_some_and(|c| c < 5.0)
+    });
+    // Recent, not averaged over the run: the loop paused, its CPU falls within seconds.
+    let main = s.get(&busy).unwrap()["pid"].as_u64().unwrap() as u32;
+    let looper = tpm_testkit::all_processes()
+        .into_iter()
+        .find(|p| p.ppid == main)
+        .expect("the loop")
+        .pid;
+    let stop = |sig: &str| {
+        Command::new("kill")
+            .args([sig, &looper.to_string()])
+            .status()
+            .unwrap()
+    };
+    assert!(stop("-STOP").success());
+    wait_for("the loop to pause", || state_of(looper) == Some('T'));
+    wait_for("the paused tree's CPU to fall", || {
+        cpu(&busy).is_some_and(|c| c < 5.0)
+    });
+    assert!(stop("-CONT").success());
+    // `describe` shows the same figures; a stopped process has none.
+    s.tpm(["stop", &busy]).ok();
+    let p = s.get(&busy).unwrap();
+    assert_eq!(
+        (p["cpu"].clone(), p["mem"].clone()),
+        (Value::Null, Value::Null)
+    );
+    let meta = std::fs::read_to_string(s.store().join(format!("processes/{busy}.meta"))).unwrap();
+    assert!(meta.contains(" cpu='' mem='' listening=''"), "{meta}");
+}
+
+#[test]
+fn a_process_with_a_port_that_does_not_listen_says_so() {
+    let s = Sandbox::new();
+    s.file("quiet.sh", "exec sleep 1000\n", 0o644);
+    let port = free_port().to_string();
+    s.tpm(["start", "quiet.sh", "--port", &port]).ok();
+    let name = format!("quiet-{port}");
+    wait_for("the first look", || {
+        s.get(&name).is_some_and(|p| p["listening"] == false)
+    });
+    // Someone else listening on that port is not this process listening.
+    let _other = std::net::TcpListener::bind(("127.0.0.1", port.parse::<u16>().unwrap()));
+    let d = s.tpm(["describe", &name, "--json"]).ok().json();
+    assert_eq!(d["listening"], false);
+    assert!(!kinds(&events(&s, &name)).contains(&"listening".to_string()));
 }

@@ -13,6 +13,7 @@ mod lifecycle;
 mod logs;
 mod monit;
 mod naming_and_port;
+mod readiness;
 mod real_servers;
 mod restart_policy;
 mod resurrect;

@@ -95,3 +95,92 @@ fn a_program_gone_for_good_at_zero_delay_keeps_its_supervisor_responsive() {
     s.tpm(["stop", "vanish-3507"]).ok();
     assert_eq!(s.get("vanish-3507").unwrap()["status"], "stopped");
 }
+
+#[test]
+fn stop_exit_codes_are_a_normal_end_and_not_restarted() {
+    let s = Sandbox::new();
+    s.file("job.sh", "PORT=3508\necho ran\nexit 3\n", 0o644);
+    s.tpm(["start", "job.sh", "--stop-exit-codes", "0,3"]).ok();
+    let p = s.wait_status("job-3508", "stopped");
+    assert_eq!(
+        (p["exit_code"].as_i64(), p["restarts"].as_u64()),
+        (Some(3), Some(0))
+    );
+    assert!(p["reason"].as_str().unwrap().contains("normal end"), "{p}");
+    assert_eq!(s.log("job-3508", "out").matches("ran").count(), 1);
+    // Another code is still a crash.
+    s.file("other.sh", "PORT=3509\nexit 4\n", 0o644);
+    s.tpm([
+        "start",
+        "other.sh",
+        "--stop-exit-codes",
+        "3",
+        "--max-restarts",
+        "2",
+    ])
+    .ok();
+    s.wait_status("other-3509", "errored");
+}
+
+#[test]
+fn the_stop_signal_is_what_a_stop_sends() {
+    let s = Sandbox::new();
+    // Ignores TERM; ends cleanly on QUIT, saying so.
+    s.file(
+        "nginxish.sh",
+        "PORT=3510\ntrap '' TERM\ntrap 'echo got QUIT; exit 0' QUIT\necho up\nwhile true; do sleep 0.1; done\n",
+        0o644,
+    );
+    s.tpm([
+        "start",
+        "nginxish.sh",
+        "--stop-signal",
+        "QUIT",
+        "--kill-timeout",
+        "20s",
+    ])
+    .ok();
+    wait_for("it to be up", || {
+        s.log("nginxish-3510", "out").contains("up")
+    });
+    let began = std::time::Instant::now();
+    s.tpm(["stop", "nginxish-3510"]).ok();
+    // Ended by QUIT, not by KILL after the 20 s timeout.
+    assert!(began.elapsed() < std::time::Duration::from_secs(10));
+    assert!(s.log("nginxish-3510", "out").contains("got QUIT"));
+    assert!(s.record("nginxish-3510").contains("stop_signal=SIGQUIT"));
+    let bad = s.tpm(["start", "nginxish.sh", "--stop-signal", "LOUDLY"]);
+    bad.code(64);
+}
+
+#[test]
+fn a_process_past_max_memory_is_restarted_and_the_event_says_why() {
+    let s = Sandbox::new();
+    // Holds 100 MB of touched memory, for ever.
+    s.file(
+        "hog.py",
+        "PORT = 3511\nimport time\nblob = bytearray(100 * 1024 * 1024)\nfor i in range(0, len(blob), 4096):\n    blob[i] = 1\nprint('holding', flush=True)\nwhile True:\n    time.sleep(1)\n",
+        0o644,
+    );
+    s.tpm(["start", "hog.py", "--max-memory", "50M"]).ok();
+    let mut last = serde_json::Value::Null;
+    wait_for("a restart for memory", || {
+        last = s.get("hog-3511").unwrap();
+        last["restarts"].as_u64().unwrap_or(0) >= 1
+    });
+    let events = s.tpm(["events", "hog-3511", "--json"]);
+    let restart = events
+        .stdout
+        .lines()
+        .find(|l| l.contains("restart_scheduled"))
+        .expect("a restart_scheduled event");
+    assert!(restart.contains(r#""by":"max_memory""#), "{restart}");
+    assert!(restart.contains("max_memory_restart (50M)"), "{restart}");
+    // Not a crash: never errored, however often it happens.
+    assert_ne!(last["status"], "errored", "{last}");
+    assert!(s
+        .log("hog-3511", "err")
+        .contains("stayed over max_memory_restart"));
+    s.tpm(["start", "hog.py", "--name", "x", "--max-memory", "lots"])
+        .code(64);
+}

@@ -1,6 +1,7 @@
-//! Crash loops end in `errored` after the configured number of quick exits, wherever in a
-//! process's life they begin; the backoff holds between restarts; a process that crashes
-//! now and then is restarted for ever.
+//! The crash-loop verdict: a process that can never start is `errored` within 5 s at the
+//! defaults, one that needs a couple of seconds before it comes up is not, and one that
+//! crashes now and then is restarted for ever; `max_restarts` quick exits end a fast loop
+//! sooner, wherever in a process's life it begins; the backoff holds between restarts.
 
 use std::time::{Duration, Instant};
 
@@ -22,6 +23,60 @@ fn crash_script(s: &Sandbox, port: u16, body: &str) {
         &format!("PORT={port}\ndate +%s.%N >> {}\n{body}\n", starts.display()),
         0o644,
     );
+}
+
+#[test]
+fn a_process_that_can_never_start_is_errored_within_5s_at_the_defaults() {
+    for (port, body) in [(4904u16, "exit 1"), (4905, "sleep 0.9\nexit 1")] {
+        let s = Sandbox::new();
+        crash_script(&s, port, body);
+        let began = Instant::now();
+        s.tpm(["start", "crash.sh"]).ok();
+        let p = s.wait_status(&format!("crash-{port}"), "errored");
+        let took = began.elapsed();
+        assert!(
+            took < Duration::from_secs(5),
+            "{body:?}: errored after {took:?}"
+        );
+        // Not before 3 s of trying, and at least 3 tries.
+        assert!(
+            took >= Duration::from_secs(3),
+            "{body:?}: errored after {took:?}"
+        );
+        assert!(starts(&s).len() >= 3, "{p}");
+        assert!(p["reason"].as_str().unwrap().contains("in a row"), "{p}");
+    }
+}
+
+#[test]
+fn a_slow_starter_that_fails_for_its_first_2s_ends_online() {
+    let s = Sandbox::new();
+    let first = s.path().join("first");
+    // Fails at once until 2 s after its first start (a database not up yet), then serves.
+    crash_script(
+        &s,
+        4906,
+        &format!(
+            "now=$(date +%s%N)\n[ -e {f} ] || echo $now > {f}\n\
+             if [ $(( (now - $(cat {f})) / 1000000 )) -lt 2000 ]; then echo 'db not ready' >&2; exit 1; fi\n\
+             echo up\nwhile true; do sleep 1; done",
+            f = first.display()
+        ),
+    );
+    s.tpm(["start", "crash.sh"]).ok();
+    wait_for("it to come up", || {
+        s.log("crash-4906", "out").contains("up")
+    });
+    let p = s.get("crash-4906").unwrap();
+    assert_eq!(p["status"], "online", "{p}");
+    assert!(starts(&s).len() >= 3, "it failed a few times first: {p}");
+    // And it stays up: past min_uptime, no verdict can fall on it.
+    let mut last = p;
+    wait_for("2 s up", || {
+        last = s.get("crash-4906").unwrap();
+        last["uptime"].as_u64().unwrap_or(0) >= 2
+    });
+    assert_eq!(last["status"], "online", "{last}");
 }
 
 #[test]
@@ -80,7 +135,8 @@ fn a_crash_loop_that_starts_late_in_life_is_caught_too() {
 fn the_backoff_holds_between_restarts() {
     let s = Sandbox::new();
     crash_script(&s, 4902, "exit 1");
-    s.tpm(["start", "crash.sh", "--max-restarts", "100"]).ok();
+    // --max-restarts 0: never give up, so the backoff can be watched for 10 s.
+    s.tpm(["start", "crash.sh", "--max-restarts", "0"]).ok();
     // The first 10 s of a crash loop, with the default 100 ms doubling delay: restarts at
     // 0.1, 0.3, 0.7, 1.5, 3.1 and 6.3 s; the next is due at 12.7 s.
     let began = Instant::now();

@@ -11,5 +11,6 @@ mod log_faults;
 mod orphans;
 mod pid_reuse;
 mod scale;
+mod scheduled_restarts;
 mod store_damage;
 mod supervisor_killed;

@@ -1,0 +1,247 @@
+//! Looking at the running tree now and then: its recent CPU, its whole memory, and whether
+//! it listens on its PORT. What the supervisor sees goes into the record, so `tpm list`
+//! stays a read of files, and is written only when it changed enough to show.
+//!
+//! The tree's CPU time is counted whole, even for processes that ended between two looks:
+//! a process that ends is waited for by its parent, which adds its time to its own
+//! children's time, or by the supervisor (the subreaper adopts orphans), which adds it to
+//! its own. So the tree's total is the supervisor's children's time plus, for every live
+//! process of the tree, its own and its children's time; CPU in percent is the growth of
+//! that total over the time between two looks.
+//!
+//! Costs, per look: the tree's members (the cgroup's list, or a walk down from the
+//! supervisor) and one `stat` each. For listening, the tree's descriptors are read for
+//! sockets; only a tree that has one asks the kernel, by sock_diag, which sockets listen on
+//! the port (`crate::sockdiag`, about 90 µs here). The looks ride on the supervisor's once-a-second wake-up
+//! (`heal`), so an idle supervisor wakes no more often than it did: CPU and memory every
+//! second wake-up; listening, while not found, every second one in the first minute of a
+//! run and every tenth after, and once found every twentieth, to notice it closing. Only
+//! the first ten seconds of a run have a timer of their own: listening is looked for five
+//! times a second then, so a command waiting for the port hears of it soon after it opens.
+
+use std::time::{Duration, Instant};
+
+use super::run::Supervisor;
+use crate::events::{Event, Kind};
+use crate::proc::{self, Stat};
+
+/// In wake-ups of the supervisor (`heal::HEAL_EVERY`, a second): how often CPU and memory
+/// are looked at, and listening while not found (early, then later), and once found.
+const USAGE_EVERY: u32 = 2;
+const LISTEN_EVERY: u32 = 2;
+const LISTEN_LATER_EVERY: u32 = 10;
+const LISTEN_KEPT_EVERY: u32 = 20;
+/// How long "early" lasts for the wake-up-driven looks, and for the fast timer.
+const EARLY: Duration = Duration::from_secs(60);
+const FAST_FOR: Duration = Duration::from_secs(10);
+const FAST_EVERY: Duration = Duration::from_millis(200);
+
+#[derive(Default)]
+pub(super) struct Sampler {
+    /// When the run began; `None` while no process runs.
+    since: Option<Instant>,
+    /// The supervisor's wake-ups since.
+    ticks: u32,
+    /// Early in a run, while nothing listens: when listening is next looked for.
+    fast: Option<Instant>,
+    /// The tree's CPU time so far, in microseconds, and when it was read.
+    last: Option<(Instant, u64)>,
+}
+
+impl Sampler {
+    /// When the fast look for listening is due, early in a run.
+    pub(super) fn due(&self) -> Option<Instant> {
+        self.fast
+    }
+}
+
+impl Supervisor {
+    /// A run began: the CPU time so far is the baseline (the supervisor's children's time
+    /// holds the earlier runs').
+    pub(super) fn sampling_begins(&mut self, port: u16) {
+        let now = Instant::now();
+        self.sampler = Sampler {
+            since: Some(now),
+            ticks: 0,
+            fast: (port > 0).then_some(now + FAST_EVERY),
+            last: Some((now, children_micros())),
+        };
+    }
+
+    /// The run ended: nothing to look at until the next one.
+    pub(super) fn sampling_ends(&mut self) {
+        self.sampler = Sampler::default();
+    }
+
+    /// The once-a-second wake-up: takes the looks that are due at this one.
+    pub(super) fn sample_tick(&mut self, now: Instant) {
+        let Some(since) = self.sampler.since else {
+            return;
+        };
+        self.sampler.ticks += 1;
+        let ticks = self.sampler.ticks;
+        let usage = ticks.is_multiple_of(USAGE_EVERY);
+        let every = match self.record.state.listening {
+            Some(true) => LISTEN_KEPT_EVERY,
+            _ if now.duration_since(since) < EARLY => LISTEN_EVERY,
+            _ => LISTEN_LATER_EVERY,
+        };
+        let listen = self.record.spec.port > 0 && ticks.is_multiple_of(every);
+        self.sample(now, usage, listen);
+        if usage {
+            // Once per look at the memory: `--max-memory` counts looks over the limit.
+            self.check_memory();
+        }
+    }
+
+    /// The fast look for listening, early in a run.
+    pub(super) fn sample_fast(&mut self, now: Instant) {
+        let early = self
+            .sampler
+            .since
+            .is_some_and(|s| now.duration_since(s) < FAST_FOR);
+        self.sample(now, false, true);
+        let found = self.record.state.listening == Some(true);
+        self.sampler.fast = (early && !found).then_some(now + FAST_EVERY);
+    }
+
+    /// Looks at the tree: its CPU and memory (`usage`), whether it listens (`listen`).
+    /// Writes the record when what it shows changed.
+    fn sample(&mut self, now: Instant, usage: bool, listen: bool) {
+        if !usage && !listen {
+            return;
+        }
+        let members = self.members();
+        let stats: Vec<Stat> = members.iter().filter_map(|&p| Stat::read(p)).collect();
+        let mut changed = false;
+        if usage {
+            let total = children_micros() + stats.iter().map(tree_micros).sum::<u64>();
+            let cpu = self.sampler.last.map(|(at, before)| {
+                let secs = now.duration_since(at).as_secs_f64();
+                let used = total.saturating_sub(before) as f64 / 1e6;
+                if secs > 0.0 {
+                    (used / secs * 1000.0).round() / 10.0
+                } else {
+                    0.0
+                }
+            });
+            self.sampler.last = Some((now, total));
+            let mem: u64 = stats.iter().map(|s| s.rss_pages).sum::<u64>() * proc::page_size();
+            let state = &mut self.record.state;
+            changed |= cpu.is_some_and(|c| shows_change_cpu(state.cpu, c));
+            changed |= shows_change_mem(state.mem, mem);
+            if cpu.is_some() {
+                state.cpu = cpu;
+            }
+            state.mem = Some(mem);
+        }
+        if listen {
+            let port = self.record.spec.port;
+            let holder = listener(port, &stats);
+            let listening = holder.is_some();
+            let before = self.record.state.listening;
+            if before != Some(listening) {
+                self.record.state.listening = Some(listening);
+                changed = true;
+                if let Some(pid) = holder {
+                    let mut e = Event::now(&self.name, Kind::Listening).pid(pid);
+                    e.reason = Some(format!("port {port}"));
+                    self.history(e);
+                } else if before == Some(true) {
+                    self.event(&format!("nothing listens on port {port} any more"));
+                }
+            }
+        }
+        if changed {
+            self.save();
+        }
+    }
+
+    /// The processes of the tree: the cgroup's, or the supervisor's descendants.
+    fn members(&self) -> Vec<u32> {
+        match &self.cgroup {
+            Some(cg) => cg.procs(),
+            None => proc::tree(self.me.pid),
+        }
+    }
+}
+
+/// A process's CPU time and its waited-for children's, in microseconds.
+fn tree_micros(stat: &Stat) -> u64 {
+    ticks_to_micros(stat.cpu_ticks + stat.children_ticks)
+}
+
+fn ticks_to_micros(ticks: u64) -> u64 {
+    ticks.saturating_mul(1_000_000) / proc::ticks_per_second().max(1)
+}
+
+/// The CPU time of every child the supervisor waited for (and theirs), in microseconds.
+fn children_micros() -> u64 {
+    // SAFETY: getrusage fills the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) } != 0 {
+        return 0;
+    }
+    let micros = |t: libc::timeval| t.tv_sec.max(0) as u64 * 1_000_000 + t.tv_usec.max(0) as u64;
+    micros(usage.ru_utime) + micros(usage.ru_stime)
+}
+
+/// The process of the tree that holds a socket listening on `port`, if any. The tree's
+/// sockets first: a tree without one (most that never listen) costs the kernel nothing.
+fn listener(port: u16, tree: &[Stat]) -> Option<u32> {
+    let held: Vec<(u32, u64)> = tree
+        .iter()
+        .flat_map(|s| proc::sockets(s.pid).into_iter().map(move |i| (s.pid, i)))
+        .collect();
+    if held.is_empty() {
+        return None;
+    }
+    let listening = crate::sockdiag::listening_inodes(port);
+    held.iter()
+        .find(|(_, inode)| listening.contains(inode))
+        .map(|&(pid, _)| pid)
+}
+
+/// A CPU figure worth writing: half a point away from the last written, or leaving or
+/// reaching zero.
+fn shows_change_cpu(before: Option<f64>, now: f64) -> bool {
+    match before {
+        None => true,
+        Some(b) => (b - now).abs() >= 0.5 || ((b == 0.0) != (now == 0.0)),
+    }
+}
+
+/// A memory figure worth writing: 1 % away from the last written.
+fn shows_change_mem(before: Option<u64>, now: u64) -> bool {
+    match before {
+        None => true,
+        Some(b) => b.abs_diff(now) > b / 100,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_changes_are_not_written() {
+        assert!(shows_change_cpu(None, 0.0));
+        assert!(!shows_change_cpu(Some(99.6), 100.0));
+        assert!(shows_change_cpu(Some(99.0), 100.0));
+        assert!(shows_change_cpu(Some(0.0), 0.1));
+        assert!(!shows_change_mem(Some(100 << 20), (100 << 20) + 4096));
+        assert!(shows_change_mem(Some(100 << 20), 102 << 20));
+        assert!(shows_change_mem(None, 0));
+    }
+
+    #[test]
+    fn our_children_s_time_grows_when_a_busy_child_is_reaped() {
+        let before = children_micros();
+        let status = std::process::Command::new("sh")
+            .args(["-c", "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done"])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert!(children_micros() > before);
+    }
+}
