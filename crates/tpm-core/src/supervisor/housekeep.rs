@@ -200,6 +200,9 @@ pub fn trim(bases: &[PathBuf; 2], limits: &LogLimits, lock: &Mutex<()>) {
 /// A rotated file found on disk.
 struct Found {
     path: PathBuf,
+    /// Its number: of two files of a stream last written in the same clock tick, the
+    /// higher number is the older.
+    k: u32,
     modified: SystemTime,
     len: u64,
 }
@@ -214,6 +217,7 @@ fn rotated(bases: &[PathBuf; 2], keep: u32) -> Vec<Found> {
                 if let Ok(m) = fs::metadata(&path) {
                     all.push(Found {
                         path,
+                        k,
                         modified: m.modified().unwrap_or(SystemTime::UNIX_EPOCH),
                         len: m.len(),
                     });
@@ -221,7 +225,7 @@ fn rotated(bases: &[PathBuf; 2], keep: u32) -> Vec<Found> {
             }
         }
     }
-    all.sort_by_key(|f| f.modified);
+    all.sort_by_key(|f| (f.modified, std::cmp::Reverse(f.k)));
     all
 }
 
