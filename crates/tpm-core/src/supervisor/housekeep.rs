@@ -73,7 +73,7 @@ impl Housekeeper {
         self.again = true;
         self.reap();
         if self.trimmer.is_none() {
-            self.trimmer = self.spawn("tpm-logtrim", true, trim);
+            self.trimmer = self.spawn("tpm-logtrim", false, trim);
         }
         self.poll();
     }
