@@ -45,6 +45,10 @@ pub enum Opt {
     Instances,
     PortStep,
     Socket,
+    LogRotate,
+    LogMaxAge,
+    LogMaxTotal,
+    LogCompress,
 }
 
 /// What values an option takes.
@@ -430,6 +434,50 @@ pub static START_OPTIONS: &[OptionDef] = &[
         value_name: "BOOL",
         help: "tpm holds the PORT's listening socket and passes it as fd 3 (LISTEN_FDS=1, systemd's protocol): restarts and crashes queue connections instead of refusing them",
     },
+    OptionDef {
+        id: Opt::LogRotate,
+        flag: Some("log-rotate"),
+        short: None,
+        field: "log_rotate",
+        aliases: &[],
+        kind: Kind::Text,
+        default: Default::None,
+        value_name: "WHEN",
+        help: "Also rotate the logs at each turn of the local hour or day: hourly, daily or none (default: by size only)",
+    },
+    OptionDef {
+        id: Opt::LogMaxAge,
+        flag: Some("log-max-age"),
+        short: None,
+        field: "log_max_age",
+        aliases: &[],
+        kind: Kind::Millis,
+        default: Default::Millis(Duration::ZERO),
+        value_name: "AGE",
+        help: "Remove rotated log files last written longer ago than this (7d, 12h; 0: keep them)",
+    },
+    OptionDef {
+        id: Opt::LogMaxTotal,
+        flag: Some("log-max-total"),
+        short: None,
+        field: "log_max_total",
+        aliases: &[],
+        kind: Kind::Size,
+        default: Default::Size(0),
+        value_name: "SIZE",
+        help: "All of the process's log files together stay under this size, the oldest removed first (0: no limit but max-log-size x (log-keep + 1) per stream)",
+    },
+    OptionDef {
+        id: Opt::LogCompress,
+        flag: Some("no-log-compress"),
+        short: None,
+        field: "log_compress",
+        aliases: &[],
+        kind: Kind::Bool,
+        default: Default::Bool(rotation::DEFAULT_COMPRESS),
+        value_name: "BOOL",
+        help: "Keep rotated log files plain (by default NAME.out.2 on are gzip-compressed: NAME.out.2.gz)",
+    },
 ];
 
 /// The most instances one app may have.
@@ -463,6 +511,8 @@ impl OptionDef {
             Opt::MaxLogSize => rotation::MAX_SIZE,
             Opt::LogKeep => u64::from(rotation::MAX_KEEP),
             Opt::PortStep => u64::from(MAX_PORT_STEP),
+            Opt::LogMaxAge => ms(rotation::MAX_AGE),
+            Opt::LogMaxTotal => rotation::MAX_SIZE,
             _ => return None,
         };
         Some(Range { min: 0, max })
@@ -528,6 +578,9 @@ impl OptionDef {
             Kind::Text => {
                 if raw.is_empty() {
                     return Err("the value is empty".into());
+                }
+                if self.id == Opt::LogRotate {
+                    rotation::Every::parse(raw)?;
                 }
                 Value::Text(raw.to_string())
             }
@@ -1005,6 +1058,7 @@ fn millis_f64(raw: &str) -> Option<f64> {
         "s" | "sec" => 1e3,
         "m" | "min" => 60e3,
         "h" | "hr" => 3600e3,
+        "d" | "day" | "days" => 86_400e3,
         _ => return None,
     };
     let ms = number * scale;
@@ -1022,6 +1076,7 @@ fn too_large_size(raw: &str) -> Option<u64> {
 /// `600000` ms → `10 min`, for range texts.
 fn human_millis(ms: u64) -> String {
     match ms {
+        m if m >= 86_400_000 && m.is_multiple_of(86_400_000) => format!("{} d", m / 86_400_000),
         m if m >= 3_600_000 && m.is_multiple_of(3_600_000) => format!("{} h", m / 3_600_000),
         m if m >= 60_000 && m.is_multiple_of(60_000) => format!("{} min", m / 60_000),
         m => format!("{} s", m as f64 / 1000.0),
@@ -1087,6 +1142,10 @@ mod tests {
             Opt::Instances,
             Opt::PortStep,
             Opt::Socket,
+            Opt::LogRotate,
+            Opt::LogMaxAge,
+            Opt::LogMaxTotal,
+            Opt::LogCompress,
         ];
         assert_eq!(all.len(), START_OPTIONS.len());
         for opt in all {

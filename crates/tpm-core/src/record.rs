@@ -18,7 +18,7 @@ use crate::state::State;
 use crate::status::Status;
 
 /// Every key tpm writes, in the order it writes them: the file contract's first.
-pub const KEYS: [&str; 46] = [
+pub const KEYS: [&str; 50] = [
     "script",
     "pid",
     "port",
@@ -47,6 +47,10 @@ pub const KEYS: [&str; 46] = [
     "log_dropped",
     "log_max_size",
     "log_keep",
+    "log_compress",
+    "log_rotate",
+    "log_max_age",
+    "log_max_total",
     "cgroup",
     "cpu",
     "mem",
@@ -130,6 +134,10 @@ impl Record {
             state.log_dropped.to_string(),
             spec.logs.max_size.to_string(),
             spec.logs.keep.to_string(),
+            spec.logs.compress.to_string(),
+            spec.logs.every.map_or("", |e| e.as_str()).to_string(),
+            spec.logs.max_age.as_millis().to_string(),
+            spec.logs.max_total.to_string(),
             opt(state.cgroup.clone()),
             opt(state.cpu.map(|v| format!("{v:.1}"))),
             opt(state.mem.map(|v| v.to_string())),
@@ -272,6 +280,20 @@ impl Record {
                 .parse("log_keep")?
                 .unwrap_or(log_defaults.keep)
                 .min(rotation::MAX_KEEP),
+            compress: fields
+                .parse("log_compress")?
+                .unwrap_or(log_defaults.compress),
+            every: rotation::Every::parse(&fields.take("log_rotate").unwrap_or_default())
+                .map_err(|e| format!("log_rotate: {e}"))?,
+            max_age: fields
+                .parse("log_max_age")?
+                .map(Duration::from_millis)
+                .unwrap_or(log_defaults.max_age)
+                .min(rotation::MAX_AGE),
+            max_total: fields
+                .parse("log_max_total")?
+                .unwrap_or(log_defaults.max_total)
+                .min(rotation::MAX_SIZE),
         };
         let ready_line = fields.take("ready_line").unwrap_or_default();
         let ready_http = fields.take("ready_http").unwrap_or_default();

@@ -83,7 +83,7 @@ prop_compose! {
             created_at: times.1,
             spec: Spec {
                 script, cmd, cwd, env, port, kind, policy, wanted,
-                logs: LogLimits { max_size: logs.0, keep: logs.1 },
+                logs: LogLimits { max_size: logs.0, keep: logs.1, ..LogLimits::default() },
                 cluster: tpm_core::spec::Cluster {
                     instance: cluster.0,
                     port_step: cluster.1,

@@ -40,6 +40,8 @@ pub enum Command {
     Scale(ScaleArgs),
     /// Show the last lines of processes' stdout and stderr
     Logs(LogsArgs),
+    /// Empty processes' logs: the current files truncated, rotated ones removed (all without a name)
+    Flush(FlushArgs),
     /// Show the PORT of every process
     Ports(JsonFlag),
     /// Show what happened: starts, exits, restarts, verdicts, stops (newest last)
@@ -197,7 +199,33 @@ pub struct LogsArgs {
     /// Keep printing lines as they are written
     #[arg(long, short = 'f')]
     pub follow: bool,
+    /// Only lines from this time on: a duration back from now (10m, 2h, 7d) or a local time
+    /// ("2024-01-15 10:30", 2024-01-15, 10:30)
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+    /// Only lines up to this time (as --since)
+    #[arg(long, value_name = "WHEN")]
+    pub until: Option<String>,
+    /// Only lines whose text matches this regular expression
+    #[arg(long, value_name = "REGEX")]
+    pub grep: Option<String>,
+    /// Only stdout
+    #[arg(long, conflicts_with = "err")]
+    pub out: bool,
+    /// Only stderr
+    #[arg(long)]
+    pub err: bool,
     /// Print one JSON object per line
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FlushArgs {
+    /// Process names or ids, `all`, or patterns (`*`); none: every process
+    #[arg(value_name = "NAME|ID|all", add = ArgValueCompleter::new(complete::process_names))]
+    pub names: Vec<String>,
+    /// Print what was freed as JSON
     #[arg(long)]
     pub json: bool,
 }

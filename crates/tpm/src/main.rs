@@ -66,6 +66,7 @@ fn run() -> i32 {
         Command::Reload(args) => commands::reload::run(&tpm, args),
         Command::Scale(args) => commands::scale::run(&tpm, args),
         Command::Logs(args) => commands::logs::run(&tpm, args),
+        Command::Flush(args) => commands::flush::run(&tpm, args),
         Command::Ports(args) => commands::ports::run(&tpm, args),
         Command::Events(args) => commands::events::run(&tpm, args),
         Command::Describe(args) => commands::describe::run(&tpm, args),

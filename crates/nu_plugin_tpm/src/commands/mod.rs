@@ -15,6 +15,7 @@ mod doctor;
 mod dump;
 mod events;
 mod export;
+mod flush;
 mod init;
 mod list;
 mod logs;
@@ -48,6 +49,7 @@ pub fn all() -> Vec<Box<dyn PluginCommand<Plugin = TpmPlugin>>> {
         Box::new(delete::Delete),
         Box::new(delete::Del),
         Box::new(logs::Logs),
+        Box::new(flush::Flush),
         Box::new(events::Events),
         Box::new(describe::Describe),
         Box::new(describe::SHOW),
@@ -65,7 +67,7 @@ pub fn all() -> Vec<Box<dyn PluginCommand<Plugin = TpmPlugin>>> {
 }
 
 /// The names of the subcommands, for `tpm`'s "no such command" help.
-pub const SUBCOMMANDS: [&str; 22] = [
+pub const SUBCOMMANDS: [&str; 23] = [
     "list",
     "ls",
     "ports",
@@ -75,6 +77,7 @@ pub const SUBCOMMANDS: [&str; 22] = [
     "delete",
     "del",
     "logs",
+    "flush",
     "events",
     "describe",
     "show",

@@ -358,3 +358,48 @@ fn tpm_completions_gives_the_clis_completion_scripts() {
         run.stderr
     );
 }
+
+#[test]
+fn logs_take_filters_as_dates_durations_and_text_and_flush_returns_file_sizes() {
+    let world = World::files();
+    world.sandbox.file(
+        "mixed.sh",
+        "#!/usr/bin/env bash\nfor i in 1 2 3; do echo \"out $i\"; echo \"err $i\" >&2; done\nwhile true; do sleep 1; done\n",
+        0o755,
+    );
+    world
+        .sandbox
+        .tpm(["start", "mixed.sh", "--port", "9210"])
+        .ok();
+    wait_for("all lines", || {
+        world.sandbox.log("mixed-9210", "err").contains("err 3")
+            && world.sandbox.log("mixed-9210", "out").contains("out 3")
+    });
+    assert_eq!(
+        world.nu_json("tpm logs mixed-9210 --err --since 10min | get line"),
+        json!(["err 1", "err 2", "err 3"])
+    );
+    assert_eq!(
+        world.nu_json(
+            "tpm logs mixed-9210 --out --grep '[23]$' --since ((date now) - 1hr) | get line"
+        ),
+        json!(["out 2", "out 3"])
+    );
+    assert_eq!(
+        world.nu_json("tpm logs mixed-9210 --until 1hr | length"),
+        json!(0)
+    );
+    let run = world.nu("tpm logs mixed-9210 --since soon");
+    assert!(
+        run.stderr.contains("not a time or a duration"),
+        "{}",
+        run.stderr
+    );
+    let run = world.nu("tpm flush mixed-9210 | first | describe");
+    assert_eq!(
+        run.ok().stdout.trim(),
+        "record<name: string, freed: filesize, removed: int>"
+    );
+    assert_eq!(world.sandbox.log("mixed-9210", "out"), "");
+    assert_eq!(world.nu_json("tpm logs mixed-9210 | length"), json!(0));
+}

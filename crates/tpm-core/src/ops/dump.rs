@@ -158,6 +158,9 @@ pub fn options_of(name: &Name, spec: &Spec) -> (String, Options) {
         (Opt::LogKeep, Value::Count(l.keep)),
         (Opt::PortStep, Value::Count(spec.cluster.port_step)),
         (Opt::Socket, Value::Bool(spec.cluster.socket)),
+        (Opt::LogCompress, Value::Bool(l.compress)),
+        (Opt::LogMaxAge, Value::Millis(l.max_age)),
+        (Opt::LogMaxTotal, Value::Size(l.max_total)),
     ] {
         if !is_default(opt, &value) {
             o.set(opt, value);
@@ -186,6 +189,9 @@ pub fn options_of(name: &Name, spec: &Spec) -> (String, Options) {
         if !is_default(opt, &value) {
             o.set(opt, value);
         }
+    }
+    if let Some(every) = l.every {
+        o.set(Opt::LogRotate, Value::Text(every.as_str().into()));
     }
     (target, o)
 }

@@ -171,6 +171,69 @@ impl Tpm {
         Ok(out)
     }
 
+    /// The last `lines` lines of each process that `filter` keeps, processes in the order
+    /// given (see [`logs::read`]).
+    pub fn logs_filtered(
+        &self,
+        names: &[Name],
+        lines: usize,
+        filter: &logs::Filter,
+    ) -> Result<Vec<LogLine>> {
+        let mut out = Vec::new();
+        for name in names {
+            let mut got = logs::read(&self.store, name, lines, filter).map_err(|e| {
+                Error::io(
+                    "cannot read the logs of",
+                    self.store.log_path(name, crate::store::Stream::Out),
+                    e,
+                )
+            })?;
+            out.append(&mut got);
+        }
+        Ok(out)
+    }
+
+    /// Follows the logs of the processes `patterns` select (see [`logs::follow_filtered`]);
+    /// with a pattern (`*`, `web-*`), processes it matches later are followed too.
+    pub fn follow_logs(
+        &self,
+        patterns: &[String],
+        lines: usize,
+        filter: &logs::Filter,
+        keep_going: impl FnMut() -> bool,
+        on_line: impl FnMut(LogLine) -> bool,
+    ) -> Result<()> {
+        let open_ended = patterns.iter().any(|p| p.contains('*') || p == "all");
+        // `*` with nothing yet to match waits for what comes.
+        let names = match self.resolve(patterns) {
+            Err(Error::NotFound { .. }) if open_ended => Vec::new(),
+            other => other?,
+        };
+        let discover = || {
+            if open_ended {
+                self.resolve(patterns).unwrap_or_default()
+            } else {
+                Vec::new()
+            }
+        };
+        logs::follow_filtered(
+            &self.store,
+            &names,
+            lines,
+            filter,
+            discover,
+            keep_going,
+            on_line,
+        )
+        .map_err(|e| {
+            Error::io(
+                "cannot follow the logs in",
+                self.store.root().join("logs"),
+                e,
+            )
+        })
+    }
+
     /// The last `lines` lines of each process, then every new line, until `on_line` or
     /// (asked when no line comes) `keep_going` returns false. See [`logs::follow`].
     pub fn follow(

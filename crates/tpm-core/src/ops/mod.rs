@@ -12,6 +12,7 @@ mod describe;
 mod doctor;
 mod dump;
 mod export;
+mod flush;
 mod history;
 mod list;
 mod plan;
@@ -28,6 +29,7 @@ use std::time::{Duration, Instant};
 pub use apps::{AppStart, FileChoice, FilePlan};
 pub use describe::{Description, LogFile, TreeProcess};
 pub use doctor::{Finding, Severity};
+pub use flush::Flushed;
 
 pub use list::{Listing, PortInfo};
 pub use plan::{Plan, StartRequest};

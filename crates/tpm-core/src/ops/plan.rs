@@ -212,6 +212,13 @@ impl Tpm {
         spec.logs = LogLimits {
             max_size: opts.size(Opt::MaxLogSize),
             keep: opts.count(Opt::LogKeep),
+            compress: opts.bool(Opt::LogCompress),
+            every: match opts.text(Opt::LogRotate) {
+                Some(t) => crate::rotation::Every::parse(t).unwrap_or(None),
+                None => None,
+            },
+            max_age: opts.millis(Opt::LogMaxAge),
+            max_total: opts.size(Opt::LogMaxTotal),
         };
         spec.cluster.socket = opts.bool(Opt::Socket);
         spec.cluster.port_step = opts.count(Opt::PortStep);

@@ -70,6 +70,7 @@ impl Supervisor {
         } else if self.output.failing() {
             self.output.heal();
         }
+        self.output.housekeep();
     }
 
     /// Locks the lock file at its path again if it is gone or replaced (a command that made

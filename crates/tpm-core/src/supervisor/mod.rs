@@ -20,6 +20,7 @@
 mod entry;
 mod handshake;
 mod heal;
+mod housekeep;
 mod launch;
 mod logpump;
 mod phase;

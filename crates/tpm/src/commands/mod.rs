@@ -7,6 +7,7 @@ pub mod doctor;
 pub mod dump;
 pub mod events;
 pub mod export;
+pub mod flush;
 pub mod init;
 pub mod list;
 pub mod logs;
