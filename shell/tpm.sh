@@ -8,10 +8,11 @@
 # It defines one function per tpm command, each running `tpm COMMAND "$@"` with the
 # arguments untouched and returning tpm's exit code:
 #   tetra_tpm_start  tetra_tpm_list  tetra_tpm_stop  tetra_tpm_restart  tetra_tpm_delete
+#   tetra_tpm_reload tetra_tpm_scale
 #   tetra_tpm_logs   tetra_tpm_ports tetra_tpm_init  tetra_tpm_dump     tetra_tpm_save
 #   tetra_tpm_resurrect tetra_tpm_startup tetra_tpm_unstartup tetra_tpm_events
 #   tetra_tpm_describe tetra_tpm_doctor tetra_tpm_monit tetra_tpm_export
-#   tetra_tpm_help   tetra_tpm_completions tetra_tpm_serve
+#   tetra_tpm_help   tetra_tpm_completions tetra_tpm_serve tetra_tpm_flush
 #   tetra_tpm        any command: `tetra_tpm stop web-3000`
 # In an interactive bash or zsh (zsh: after compinit), Tab completes `tpm` and these
 # functions: subcommands, flags, and the names of your processes.
@@ -58,7 +59,10 @@ tetra_tpm_list() { _tetra_tpm_run list ${1+"$@"}; }
 tetra_tpm_stop() { _tetra_tpm_run stop ${1+"$@"}; }
 tetra_tpm_restart() { _tetra_tpm_run restart ${1+"$@"}; }
 tetra_tpm_delete() { _tetra_tpm_run delete ${1+"$@"}; }
+tetra_tpm_reload() { _tetra_tpm_run reload ${1+"$@"}; }
+tetra_tpm_scale() { _tetra_tpm_run scale ${1+"$@"}; }
 tetra_tpm_logs() { _tetra_tpm_run logs ${1+"$@"}; }
+tetra_tpm_flush() { _tetra_tpm_run flush ${1+"$@"}; }
 tetra_tpm_ports() { _tetra_tpm_run ports ${1+"$@"}; }
 tetra_tpm_init() { _tetra_tpm_run init ${1+"$@"}; }
 tetra_tpm_dump() { _tetra_tpm_run dump ${1+"$@"}; }
@@ -82,7 +86,8 @@ _tetra_tpm_each_function() {
         tetra_tpm_delete tetra_tpm_logs tetra_tpm_ports tetra_tpm_init tetra_tpm_dump \
         tetra_tpm_save tetra_tpm_resurrect tetra_tpm_startup tetra_tpm_unstartup \
         tetra_tpm_events tetra_tpm_describe tetra_tpm_doctor tetra_tpm_monit \
-        tetra_tpm_export tetra_tpm_help tetra_tpm_completions tetra_tpm_serve
+        tetra_tpm_export tetra_tpm_help tetra_tpm_completions tetra_tpm_serve \
+        tetra_tpm_reload tetra_tpm_scale tetra_tpm_flush
 }
 
 # Completion. The binary writes the registration for the running shell

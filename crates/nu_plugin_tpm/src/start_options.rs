@@ -39,6 +39,7 @@ fn shape(kind: Kind) -> SyntaxShape {
             SyntaxShape::String,
         ]),
         Kind::Bool => SyntaxShape::Boolean,
+        Kind::Instances => SyntaxShape::OneOf(vec![SyntaxShape::Int, SyntaxShape::String]),
         Kind::Millis => SyntaxShape::OneOf(vec![SyntaxShape::Duration, SyntaxShape::Int]),
         Kind::Size => SyntaxShape::OneOf(vec![
             SyntaxShape::Filesize,

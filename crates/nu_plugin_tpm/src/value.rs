@@ -15,7 +15,7 @@ use tpm_core::ops::{AppStart, Description, LogFile, PortInfo, TreeProcess};
 use tpm_core::ProcessInfo;
 
 /// The columns of a process row, in order (the CLI's `--json` fields).
-pub const PROCESS_COLUMNS: [&str; 25] = [
+pub const PROCESS_COLUMNS: [&str; 26] = [
     "name",
     "id",
     "status",
@@ -41,6 +41,7 @@ pub const PROCESS_COLUMNS: [&str; 25] = [
     "restarts_24h",
     "uptime_pct_24h",
     "tracking",
+    "instance",
 ];
 
 /// A process as a record.
@@ -89,6 +90,7 @@ fn process_record(p: &ProcessInfo, span: Span) -> Record {
         p.uptime_pct_24h
             .map_or_else(|| Value::nothing(span), |v| Value::float(v, span)),
         Value::string(p.tracking.as_str(), span),
+        int(p.instance.map(i64::from)),
     ];
     PROCESS_COLUMNS
         .iter()
@@ -372,6 +374,7 @@ mod tests {
             restarts_24h: 1,
             uptime_pct_24h: Some(99.5),
             tracking: tpm_core::cgroup::Tracking::Cgroup,
+            instance: None,
         }
     }
 

@@ -18,7 +18,9 @@ pub struct Candidate {
     pub id: Option<u32>,
 }
 
-/// Every process name with its status, sorted by name. Corrupt records are left out.
+/// Every process name with its status, sorted by name, and, before an app's first
+/// instance, the app's name (which commands take for all its instances; no id). Corrupt
+/// records are left out.
 pub fn process_names(ctx: &Context) -> Vec<Candidate> {
     let Ok(store) = Store::locate(ctx) else {
         return Vec::new();
@@ -26,18 +28,31 @@ pub fn process_names(ctx: &Context) -> Vec<Candidate> {
     let Ok((names, _)) = store.names() else {
         return Vec::new();
     };
-    names
-        .into_iter()
-        .filter_map(|name| {
-            let record = store.read(&name).ok()??;
-            let (status, _) = info::effective_status(&record, store.is_locked(&name));
-            Some(Candidate {
-                name: name.to_string(),
-                status,
-                id: record.id,
-            })
-        })
-        .collect()
+    let mut out: Vec<Candidate> = Vec::with_capacity(names.len());
+    for name in names {
+        let Some(record) = store.read(&name).ok().flatten() else {
+            continue;
+        };
+        let (status, _) = info::effective_status(&record, store.is_locked(&name));
+        if let Some(i) = record.spec.cluster.instance {
+            if let Some(app) = name.as_str().strip_suffix(&format!("-{i}")) {
+                if !out.iter().any(|c| c.name == app) {
+                    out.push(Candidate {
+                        name: app.to_string(),
+                        status,
+                        id: None,
+                    });
+                }
+            }
+        }
+        out.push(Candidate {
+            name: name.to_string(),
+            status,
+            id: record.id,
+        });
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
 }
 
 #[cfg(test)]

@@ -55,6 +55,11 @@ pub enum Kind {
     Ready,
     /// Its supervisor was found dead, and what it left was cleaned up.
     SupervisorLost,
+    /// A command asked its supervisor for a new process (`tpm reload`, or `tpm restart` of
+    /// a process with `--socket`).
+    RestartRequested,
+    /// A reload's new process did not become ready (`reason`); the reload stopped there.
+    ReloadFailed,
 }
 
 impl Kind {
@@ -72,6 +77,8 @@ impl Kind {
             Kind::Listening => "listening",
             Kind::Ready => "ready",
             Kind::SupervisorLost => "supervisor_lost",
+            Kind::RestartRequested => "restart_requested",
+            Kind::ReloadFailed => "reload_failed",
         }
     }
 }

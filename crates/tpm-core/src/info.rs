@@ -66,6 +66,8 @@ pub struct ProcessInfo {
     /// How the process's tree is (or was last) found: `cgroup` where tpm could give it one,
     /// else `process-tree` (see `cgroup::Tracking`).
     pub tracking: Tracking,
+    /// Its instance number, for one of an app's instances (`NAME-PORT-i`).
+    pub instance: Option<u32>,
 }
 
 /// Time, read once for a whole listing.
@@ -182,6 +184,7 @@ pub(crate) fn observe_seen(
         restarts_24h: 0,
         uptime_pct_24h: None,
         tracking: record.state.tracking(),
+        instance: record.spec.cluster.instance,
     }
 }
 

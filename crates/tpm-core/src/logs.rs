@@ -12,6 +12,7 @@ use chrono::{DateTime, FixedOffset, Local, NaiveDateTime, TimeZone};
 use serde::Serialize;
 
 use crate::name::Name;
+use crate::rotation;
 use crate::store::{Store, Stream};
 
 /// The length of the `YYYY-MM-DD HH:MM:SS ` prefix.
@@ -105,7 +106,48 @@ fn tail_of(file: &File, end: u64, n: usize, block: u64) -> io::Result<Vec<String
     Ok(lines[skip..].iter().map(|l| l.to_string()).collect())
 }
 
-/// Puts lines from rotated files (`.1`, `.2`, ...) before `lines` until there are `n`.
+/// Every line of a rotated file, plain or gzip-compressed.
+fn all_lines(path: &Path, gz: bool) -> io::Result<Vec<String>> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        // Moved on by a rotation or a compression meanwhile: read as empty.
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut data = Vec::new();
+    if gz {
+        flate2::read::MultiGzDecoder::new(io::BufReader::new(file)).read_to_end(&mut data)?;
+    } else {
+        io::BufReader::new(file).read_to_end(&mut data)?;
+    }
+    Ok(String::from_utf8_lossy(&data)
+        .lines()
+        .map(str::to_string)
+        .collect())
+}
+
+/// The last `n` lines of the K-th rotated file of `stream` (plain or `.gz`); `None` when
+/// there is no such file.
+fn rotated_tail(
+    store: &Store,
+    name: &Name,
+    stream: Stream,
+    k: u32,
+    n: usize,
+) -> io::Result<Option<Vec<String>>> {
+    let Some((path, gz)) = rotation::rotated_file(&store.log_path(name, stream), k) else {
+        return Ok(None);
+    };
+    if !gz {
+        return tail(&path, n).map(Some);
+    }
+    let mut lines = all_lines(&path, true)?;
+    let skip = lines.len().saturating_sub(n);
+    lines.drain(..skip);
+    Ok(Some(lines))
+}
+
+/// Puts lines from rotated files (`.1`, `.2.gz`, ...) before `lines` until there are `n`.
 fn reach_back(
     store: &Store,
     name: &Name,
@@ -115,16 +157,196 @@ fn reach_back(
 ) -> io::Result<Vec<String>> {
     let mut k = 1;
     while lines.len() < n {
-        let older = store.rotated_log_path(name, stream, k);
-        if !older.exists() {
+        let Some(mut more) = rotated_tail(store, name, stream, k, n - lines.len())? else {
             break;
-        }
-        let mut more = tail(&older, n - lines.len())?;
+        };
         more.append(&mut lines);
         lines = more;
         k += 1;
     }
     Ok(lines)
+}
+
+/// Which lines `logs` shows: a time window, a pattern, one stream.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Lines from this time on.
+    pub since: Option<DateTime<FixedOffset>>,
+    /// Lines up to this time.
+    pub until: Option<DateTime<FixedOffset>>,
+    /// Lines whose text (without the timestamp) matches.
+    pub grep: Option<regex::Regex>,
+    /// Only stdout, or only stderr.
+    pub stream: Option<Stream>,
+}
+
+impl Filter {
+    /// Whether it lets every line through.
+    pub fn is_empty(&self) -> bool {
+        self.since.is_none() && self.until.is_none() && self.grep.is_none() && self.stream.is_none()
+    }
+
+    /// Whether `line` is shown. A line without a time is judged by its stream and text.
+    pub fn keeps(&self, line: &LogLine) -> bool {
+        if self.stream.is_some_and(|s| s != line.stream) {
+            return false;
+        }
+        if let Some(t) = line.time {
+            if self.since.is_some_and(|s| t < s) || self.until.is_some_and(|u| t > u) {
+                return false;
+            }
+        }
+        self.grep.as_ref().is_none_or(|re| re.is_match(&line.line))
+    }
+
+    /// The filter the front ends' flags describe: `--since`/`--until` (see [`parse_when`]),
+    /// `--grep` (a regular expression), `--out`/`--err` (not both). The error is for the user.
+    pub fn parse(
+        since: Option<&str>,
+        until: Option<&str>,
+        grep: Option<&str>,
+        out_only: bool,
+        err_only: bool,
+    ) -> Result<Filter, String> {
+        let now = Local::now();
+        let when = |flag: &str, raw: Option<&str>| {
+            raw.map(|r| parse_when(r, now).map_err(|e| format!("--{flag}: {e}")))
+                .transpose()
+        };
+        let grep = grep
+            .map(|g| {
+                regex::Regex::new(g).map_err(|e| format!("--grep: not a regular expression: {e}"))
+            })
+            .transpose()?;
+        let stream = match (out_only, err_only) {
+            (true, true) => return Err("--out and --err together show everything: give one".into()),
+            (true, false) => Some(Stream::Out),
+            (false, true) => Some(Stream::Err),
+            (false, false) => None,
+        };
+        Ok(Filter {
+            since: when("since", since)?,
+            until: when("until", until)?,
+            grep,
+            stream,
+        })
+    }
+
+    fn wants(&self, stream: Stream) -> bool {
+        self.stream.is_none_or(|s| s == stream)
+    }
+}
+
+/// A `--since`/`--until` value: a duration back from `now` (`10m`, `2h`, `7d`) or a local
+/// time (`2024-01-15 10:30`, `2024-01-15T10:30:00`, `2024-01-15`, `10:30` today, or
+/// RFC 3339 with its offset).
+pub fn parse_when(raw: &str, now: DateTime<Local>) -> Result<DateTime<FixedOffset>, String> {
+    let text = raw.trim();
+    let bad = || {
+        format!(
+            "{raw:?} is not a time or a duration (such as 10m, 2h, 7d, \"2024-01-15 10:30\" or 10:30)"
+        )
+    };
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Ok(t);
+    }
+    // A bare number is not taken as milliseconds here: it is too easily meant as minutes.
+    if text.ends_with(|c: char| c.is_ascii_alphabetic()) {
+        if let Some(d) = crate::options::parse_millis(text) {
+            let d = chrono::Duration::from_std(d).map_err(|_| bad())?;
+            return now
+                .checked_sub_signed(d)
+                .map(|t| t.fixed_offset())
+                .ok_or_else(bad);
+        }
+    }
+    let local = |naive: NaiveDateTime| {
+        Local
+            .from_local_datetime(&naive)
+            .earliest()
+            .map(|t| t.fixed_offset())
+            .ok_or_else(bad)
+    };
+    for format in [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ] {
+        if let Ok(naive) = NaiveDateTime::parse_from_str(text, format) {
+            return local(naive);
+        }
+    }
+    if let Ok(day) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return local(day.and_hms_opt(0, 0, 0).ok_or_else(bad)?);
+    }
+    for format in ["%H:%M:%S", "%H:%M"] {
+        if let Ok(time) = chrono::NaiveTime::parse_from_str(text, format) {
+            return local(now.date_naive().and_time(time));
+        }
+    }
+    Err(bad())
+}
+
+/// The last `n` lines of one stream that `filter` keeps, newest files read first, back to
+/// the first line before `filter.since`.
+fn filtered(
+    store: &Store,
+    name: &Name,
+    stream: Stream,
+    n: usize,
+    filter: &Filter,
+    current: Vec<String>,
+) -> io::Result<Vec<LogLine>> {
+    let mut kept: Vec<LogLine> = Vec::new();
+    let mut file = Some(current);
+    let mut k = 1;
+    while let Some(lines) = file.take() {
+        let parsed: Vec<LogLine> = lines
+            .iter()
+            .map(|l| LogLine::parse(name, stream, l))
+            .collect();
+        let before_since = match (filter.since, parsed.iter().find_map(|l| l.time)) {
+            (Some(since), Some(first)) => first < since,
+            _ => false,
+        };
+        let mut older: Vec<LogLine> = parsed.into_iter().filter(|l| filter.keeps(l)).collect();
+        let skip = older.len().saturating_sub(n - kept.len().min(n));
+        older.drain(..skip);
+        older.append(&mut kept);
+        kept = older;
+        if kept.len() >= n || before_since {
+            break;
+        }
+        if let Some((path, gz)) = rotation::rotated_file(&store.log_path(name, stream), k) {
+            file = Some(all_lines(&path, gz)?);
+            k += 1;
+        }
+    }
+    Ok(kept)
+}
+
+/// The last `n` lines of a process's logs that `filter` keeps, stdout and stderr merged in
+/// time order.
+pub fn read(store: &Store, name: &Name, n: usize, filter: &Filter) -> io::Result<Vec<LogLine>> {
+    if filter.is_empty() {
+        return last_lines(store, name, n);
+    }
+    let mut streams = Vec::new();
+    for stream in [Stream::Out, Stream::Err] {
+        if !filter.wants(stream) {
+            streams.push(Vec::new());
+            continue;
+        }
+        let current = all_lines(&store.log_path(name, stream), false)?;
+        streams.push(filtered(store, name, stream, n, filter, current)?);
+    }
+    let err = streams.pop().unwrap_or_default();
+    let out = streams.pop().unwrap_or_default();
+    let mut merged = merge(out, err);
+    let skip = merged.len().saturating_sub(n);
+    merged.drain(..skip);
+    Ok(merged)
 }
 
 /// Merges one process's two streams and keeps the last `n` lines.
@@ -199,39 +421,88 @@ pub fn follow(
     store: &Store,
     names: &[Name],
     lines: usize,
+    keep_going: impl FnMut() -> bool,
+    on_line: impl FnMut(LogLine) -> bool,
+) -> io::Result<()> {
+    follow_filtered(
+        store,
+        names,
+        lines,
+        &Filter::default(),
+        Vec::new,
+        keep_going,
+        on_line,
+    )
+}
+
+/// How often, at most, `discover` is asked for processes created while following.
+const DISCOVER_EVERY: Duration = Duration::from_secs(1);
+
+/// [`follow`], showing only the lines `filter` keeps, and following as well the processes
+/// that `discover` names later (asked about once a second while no line comes): a process
+/// created after following began is followed from its first line.
+pub fn follow_filtered(
+    store: &Store,
+    names: &[Name],
+    lines: usize,
+    filter: &Filter,
+    mut discover: impl FnMut() -> Vec<Name>,
     mut keep_going: impl FnMut() -> bool,
     mut on_line: impl FnMut(LogLine) -> bool,
 ) -> io::Result<()> {
     let mut files: Vec<Followed> = Vec::new();
+    let mut known: std::collections::HashSet<Name> = names.iter().cloned().collect();
     for name in names {
         let mut backlog = Vec::new();
         for stream in [Stream::Out, Stream::Err] {
-            let mut f = Followed {
-                name: name.clone(),
-                stream,
-                path: store.log_path(name, stream),
-                file: None,
-                partial: Vec::new(),
-            };
+            if !filter.wants(stream) {
+                backlog.push(Vec::new());
+                continue;
+            }
+            let mut f = Followed::new(store, name, stream);
             f.reopen(true)?;
-            let recent = match f.file.as_mut() {
-                Some(file) => {
-                    let end = file.stream_position()?;
-                    tail_of(file, end, lines, BLOCK)?
-                }
-                None => Vec::new(),
-            };
-            backlog.push(reach_back(store, name, stream, lines, recent)?);
+            if filter.is_empty() {
+                let recent = match f.file.as_mut() {
+                    Some(file) => {
+                        let end = file.stream_position()?;
+                        tail_of(file, end, lines, BLOCK)?
+                    }
+                    None => Vec::new(),
+                };
+                let back = reach_back(store, name, stream, lines, recent)?;
+                backlog.push(
+                    back.iter()
+                        .map(|l| LogLine::parse(name, stream, l))
+                        .collect(),
+                );
+            } else {
+                let current = match f.file.as_mut() {
+                    Some(file) => {
+                        let end = file.stream_position()?;
+                        let mut data = vec![0u8; usize::try_from(end).unwrap_or(0)];
+                        file.read_exact_at(&mut data, 0)?;
+                        String::from_utf8_lossy(&data)
+                            .lines()
+                            .map(str::to_string)
+                            .collect()
+                    }
+                    None => Vec::new(),
+                };
+                backlog.push(filtered(store, name, stream, lines, filter, current)?);
+            }
             files.push(f);
         }
         let err = backlog.pop().unwrap_or_default();
         let out = backlog.pop().unwrap_or_default();
-        for line in last_of(name, out, err, lines) {
+        let mut merged = merge(out, err);
+        let skip = merged.len().saturating_sub(lines);
+        for line in merged.drain(skip..) {
             if !on_line(line) {
                 return Ok(());
             }
         }
     }
+    let mut discovered = std::time::Instant::now();
     loop {
         let mut any = false;
         for f in &mut files {
@@ -243,7 +514,8 @@ pub fn follow(
             }
             for text in lines {
                 any = true;
-                if !on_line(LogLine::parse(&f.name, f.stream, &text)) {
+                let line = LogLine::parse(&f.name, f.stream, &text);
+                if filter.keeps(&line) && !on_line(line) {
                     return Ok(());
                 }
             }
@@ -251,6 +523,20 @@ pub fn follow(
         if !any {
             if !keep_going() {
                 return Ok(());
+            }
+            if discovered.elapsed() >= DISCOVER_EVERY {
+                discovered = std::time::Instant::now();
+                for name in discover() {
+                    if known.insert(name.clone()) {
+                        for stream in [Stream::Out, Stream::Err] {
+                            if filter.wants(stream) {
+                                let mut f = Followed::new(store, &name, stream);
+                                f.reopen(false)?;
+                                files.push(f);
+                            }
+                        }
+                    }
+                }
             }
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -267,6 +553,16 @@ struct Followed {
 }
 
 impl Followed {
+    fn new(store: &Store, name: &Name, stream: Stream) -> Followed {
+        Followed {
+            name: name.clone(),
+            stream,
+            path: store.log_path(name, stream),
+            file: None,
+            partial: Vec::new(),
+        }
+    }
+
     /// Opens the file now at the path, at its end or its start.
     fn reopen(&mut self, at_end: bool) -> io::Result<()> {
         self.file = match File::open(&self.path) {

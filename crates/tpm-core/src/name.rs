@@ -109,6 +109,21 @@ fn sanitize(base: &str) -> String {
     out
 }
 
+/// Instance `i` of the app named `app`: `app-i` (`server-3000-1`).
+pub fn instance_name(app: &Name, i: u32) -> Result<Name> {
+    Name::parse(&format!("{app}-{i}"))
+}
+
+/// The app name and the instance number a name `app-i` would have, if it ends in `-DIGITS`
+/// (whether it is an instance is the record's to say: `Spec::cluster`).
+pub fn split_instance(name: &str) -> Option<(&str, u32)> {
+    let (app, digits) = name.rsplit_once('-')?;
+    if app.is_empty() || digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((app, digits.parse().ok()?))
+}
+
 /// What a command acts on: one name, or a pattern where `*` matches any run of characters
 /// (`*` alone is every process).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -230,6 +245,17 @@ mod tests {
         let n = Name::parse("server-3000").unwrap();
         assert_eq!(n.base(3000), "server");
         assert_eq!(n.base(4000), "server-3000");
+    }
+
+    #[test]
+    fn instance_names_add_the_number_to_the_app_name() {
+        let app = Name::parse("server-3000").unwrap();
+        assert_eq!(instance_name(&app, 2).unwrap().as_str(), "server-3000-2");
+        assert_eq!(split_instance("server-3000-2"), Some(("server-3000", 2)));
+        assert_eq!(split_instance("server-3000"), Some(("server", 3000)));
+        assert_eq!(split_instance("server"), None);
+        assert_eq!(split_instance("-1"), None);
+        assert_eq!(split_instance("a-"), None);
     }
 
     #[test]

@@ -42,6 +42,13 @@ pub enum Opt {
     WatchIgnore,
     MaxLogSize,
     LogKeep,
+    Instances,
+    PortStep,
+    Socket,
+    LogRotate,
+    LogMaxAge,
+    LogMaxTotal,
+    LogCompress,
 }
 
 /// What values an option takes.
@@ -66,6 +73,9 @@ pub enum Kind {
     Size,
     /// A list of words: an array, or one string split as a shell would.
     Words,
+    /// How many instances: a whole number from 1, or `max` (one per core; `0` too, as pm2
+    /// reads it). Stored as a count, `0` meaning `max`.
+    Instances,
     /// A signal: a name (`TERM`, `SIGQUIT`, `int`) or a number.
     Signal,
     /// Exit codes (0-255): a list, a number, or text (`0,143`).
@@ -391,7 +401,89 @@ pub static START_OPTIONS: &[OptionDef] = &[
         value_name: "N",
         help: "Rotated log files kept per stream (NAME.out.1 is the newest)",
     },
+    OptionDef {
+        id: Opt::Instances,
+        flag: Some("instances"),
+        short: Some('i'),
+        field: "instances",
+        aliases: &[],
+        kind: Kind::Instances,
+        default: Default::None,
+        value_name: "N|max",
+        help: "Run N copies, named NAME-PORT-0 ... NAME-PORT-(N-1), each with TPM_INSTANCE and NODE_APP_INSTANCE set (max: one per core)",
+    },
+    OptionDef {
+        id: Opt::PortStep,
+        flag: Some("port-step"),
+        short: None,
+        field: "port_step",
+        aliases: &[],
+        kind: Kind::Count,
+        default: Default::Count(0),
+        value_name: "K",
+        help: "With instances: instance i gets PORT + K*i (pm2's increment_var; 0: all share the PORT)",
+    },
+    OptionDef {
+        id: Opt::Socket,
+        flag: Some("socket"),
+        short: None,
+        field: "socket",
+        aliases: &[],
+        kind: Kind::Bool,
+        default: Default::Bool(false),
+        value_name: "BOOL",
+        help: "tpm holds the PORT's listening socket and passes it as fd 3 (LISTEN_FDS=1, systemd's protocol): restarts and crashes queue connections instead of refusing them",
+    },
+    OptionDef {
+        id: Opt::LogRotate,
+        flag: Some("log-rotate"),
+        short: None,
+        field: "log_rotate",
+        aliases: &[],
+        kind: Kind::Text,
+        default: Default::None,
+        value_name: "WHEN",
+        help: "Also rotate the logs at each turn of the local hour or day: hourly, daily or none (default: by size only)",
+    },
+    OptionDef {
+        id: Opt::LogMaxAge,
+        flag: Some("log-max-age"),
+        short: None,
+        field: "log_max_age",
+        aliases: &[],
+        kind: Kind::Millis,
+        default: Default::Millis(Duration::ZERO),
+        value_name: "AGE",
+        help: "Remove rotated log files last written longer ago than this (7d, 12h; 0: keep them)",
+    },
+    OptionDef {
+        id: Opt::LogMaxTotal,
+        flag: Some("log-max-total"),
+        short: None,
+        field: "log_max_total",
+        aliases: &[],
+        kind: Kind::Size,
+        default: Default::Size(0),
+        value_name: "SIZE",
+        help: "All of the process's log files together stay under this size, the oldest removed first (0: no limit but max-log-size x (log-keep + 1) per stream)",
+    },
+    OptionDef {
+        id: Opt::LogCompress,
+        flag: Some("no-log-compress"),
+        short: None,
+        field: "log_compress",
+        aliases: &[],
+        kind: Kind::Bool,
+        default: Default::Bool(rotation::DEFAULT_COMPRESS),
+        value_name: "BOOL",
+        help: "Keep rotated log files plain (by default NAME.out.2 on are gzip-compressed: NAME.out.2.gz)",
+    },
 ];
+
+/// The most instances one app may have.
+pub const MAX_INSTANCES: u32 = 256;
+/// The largest `--port-step`.
+pub const MAX_PORT_STEP: u32 = 1000;
 
 impl Opt {
     /// This option's definition.
@@ -418,6 +510,9 @@ impl OptionDef {
             Opt::MaxMemory => policy::MAX_MAX_MEMORY,
             Opt::MaxLogSize => rotation::MAX_SIZE,
             Opt::LogKeep => u64::from(rotation::MAX_KEEP),
+            Opt::PortStep => u64::from(MAX_PORT_STEP),
+            Opt::LogMaxAge => ms(rotation::MAX_AGE),
+            Opt::LogMaxTotal => rotation::MAX_SIZE,
             _ => return None,
         };
         Some(Range { min: 0, max })
@@ -484,6 +579,9 @@ impl OptionDef {
                 if raw.is_empty() {
                     return Err("the value is empty".into());
                 }
+                if self.id == Opt::LogRotate {
+                    rotation::Every::parse(raw)?;
+                }
                 Value::Text(raw.to_string())
             }
             Kind::Port => {
@@ -539,6 +637,21 @@ impl OptionDef {
             Kind::Words => Value::Words(
                 shell_words::split(raw).map_err(|e| format!("cannot split {raw:?}: {e}"))?,
             ),
+            Kind::Instances => {
+                let raw = raw.trim();
+                let n = if raw == "max" {
+                    0
+                } else {
+                    raw.parse::<u32>()
+                        .map_err(|_| bad("a number of instances (1 or more, or max)"))?
+                };
+                if n > MAX_INSTANCES {
+                    return Err(format!(
+                        "{raw} is out of range (1 to {MAX_INSTANCES}, or max)"
+                    ));
+                }
+                Value::Count(n)
+            }
             Kind::Signal => Value::Signal(policy::parse_signal(raw)?),
             // `--watch` alone: the default path.
             Kind::Paths if raw.is_empty() => Value::Paths(Vec::new()),
@@ -559,6 +672,7 @@ impl OptionDef {
             Kind::Millis => "milliseconds (a number) or a duration such as \"2s\"",
             Kind::Size => "bytes (a number) or a size such as \"10M\"",
             Kind::Words => "a list of strings, or one string",
+            Kind::Instances => "a number of instances, or \"max\"",
             Kind::Signal => "a signal name such as \"SIGINT\", or its number",
             Kind::Codes => "a list of exit codes, or one",
             Kind::Paths => "a list of paths or patterns, one, or true",
@@ -574,7 +688,8 @@ impl OptionDef {
                 | Kind::Size
                 | Kind::Words
                 | Kind::Signal
-                | Kind::Codes,
+                | Kind::Codes
+                | Kind::Instances,
                 J::String(s),
             ) => self.parse_text(s),
             (Kind::Signal | Kind::Codes, J::Number(n)) => self.parse_text(&n.to_string()),
@@ -602,6 +717,13 @@ impl OptionDef {
                 }
                 Ok(Value::Codes(codes))
             }
+            // pm2 reads -1 as "one per core but one"; tpm takes a number from 1, or max.
+            (Kind::Instances, J::Number(n)) => match n.as_u64() {
+                Some(n) => self.parse_text(&n.to_string()),
+                None => Err(format!(
+                    "{n} is not a number of instances (1 or more, or \"max\")"
+                )),
+            },
             (Kind::Bool, J::Bool(b)) => Ok(Value::Bool(*b)),
             (Kind::Bool, J::String(s)) => self.parse_text(s),
             (Kind::Port | Kind::Count | Kind::Millis | Kind::Size, J::Number(n)) => {
@@ -854,6 +976,21 @@ impl Options {
         }
     }
 
+    /// How many instances were asked for: `None` without `--instances` (one process, named
+    /// without an instance number), else at least 1 (`max` is one per core).
+    pub fn instances(&self) -> Option<u32> {
+        match self.get(Opt::Instances)? {
+            Value::Count(0) => Some(
+                std::thread::available_parallelism()
+                    .map_or(1, |n| n.get())
+                    .try_into()
+                    .unwrap_or(1),
+            ),
+            Value::Count(n) => Some(*n),
+            _ => None,
+        }
+    }
+
     /// A size option, or its default.
     pub fn size(&self, opt: Opt) -> u64 {
         match (self.get(opt), opt.def().default) {
@@ -921,6 +1058,7 @@ fn millis_f64(raw: &str) -> Option<f64> {
         "s" | "sec" => 1e3,
         "m" | "min" => 60e3,
         "h" | "hr" => 3600e3,
+        "d" | "day" | "days" => 86_400e3,
         _ => return None,
     };
     let ms = number * scale;
@@ -938,6 +1076,7 @@ fn too_large_size(raw: &str) -> Option<u64> {
 /// `600000` ms → `10 min`, for range texts.
 fn human_millis(ms: u64) -> String {
     match ms {
+        m if m >= 86_400_000 && m.is_multiple_of(86_400_000) => format!("{} d", m / 86_400_000),
         m if m >= 3_600_000 && m.is_multiple_of(3_600_000) => format!("{} h", m / 3_600_000),
         m if m >= 60_000 && m.is_multiple_of(60_000) => format!("{} min", m / 60_000),
         m => format!("{} s", m as f64 / 1000.0),
@@ -1000,6 +1139,13 @@ mod tests {
             Opt::WatchIgnore,
             Opt::MaxLogSize,
             Opt::LogKeep,
+            Opt::Instances,
+            Opt::PortStep,
+            Opt::Socket,
+            Opt::LogRotate,
+            Opt::LogMaxAge,
+            Opt::LogMaxTotal,
+            Opt::LogCompress,
         ];
         assert_eq!(all.len(), START_OPTIONS.len());
         for opt in all {
@@ -1184,7 +1330,10 @@ mod tests {
             OptionDef::by_field("kill_timeout").map(|d| d.id),
             Some(Opt::KillTimeout)
         );
-        assert!(OptionDef::by_field("instances").is_none());
+        assert_eq!(
+            OptionDef::by_field("instances").map(|d| d.id),
+            Some(Opt::Instances)
+        );
         assert_eq!(
             OptionDef::by_flag("no-autorestart").map(|d| d.switch_value()),
             Some(false)
@@ -1198,6 +1347,22 @@ mod tests {
         assert_eq!(o.millis(Opt::KillTimeout), policy::DEFAULT_KILL_TIMEOUT);
         assert!(o.bool(Opt::Autorestart));
         assert_eq!(Opt::MaxLogSize.def().default_text().as_deref(), Some("10M"));
+    }
+
+    #[test]
+    fn instances_are_a_number_or_max() {
+        let v = |raw: &str| Opt::Instances.def().parse_text(raw);
+        assert_eq!(v("4"), Ok(Value::Count(4)));
+        assert_eq!(v("max"), Ok(Value::Count(0)));
+        assert!(v("-1").is_err() && v("many").is_err() && v("100000").is_err());
+        let j = |json: serde_json::Value| Opt::Instances.def().parse_json(&json);
+        assert_eq!(j(json!(2)), Ok(Value::Count(2)));
+        assert_eq!(j(json!("max")), Ok(Value::Count(0)));
+        assert!(j(json!(-1)).is_err());
+        let mut o = Options::new();
+        assert_eq!(o.instances(), None);
+        o.set(Opt::Instances, Value::Count(0));
+        assert!(o.instances().is_some_and(|n| n >= 1));
     }
 
     #[test]

@@ -349,6 +349,24 @@ pub fn sockets(pid: u32) -> Vec<u64> {
         .collect()
 }
 
+/// Whether one of `pids` holds a listening socket on `port`: a read of their descriptors
+/// only (a process's tree listens, whatever else does).
+pub fn any_listens(pids: &[u32], port: u16) -> bool {
+    let inodes = listening_inodes(port);
+    if inodes.is_empty() {
+        return false;
+    }
+    let wanted: Vec<String> = inodes.iter().map(|i| format!("socket:[{i}]")).collect();
+    pids.iter().any(|pid| {
+        fs::read_dir(format!("/proc/{pid}/fd")).is_ok_and(|fds| {
+            fds.flatten().any(|fd| {
+                fs::read_link(fd.path())
+                    .is_ok_and(|target| wanted.iter().any(|w| target.as_os_str() == w.as_str()))
+            })
+        })
+    })
+}
+
 /// A `/proc/net` table in as few reads as it takes. Each read of one walks the kernel's whole
 /// socket hash table (2 ms here, with a single socket open), so reading in small pieces and
 /// then once more for the end, as `read_to_string` does, made every `tpm start` 8 ms

@@ -18,7 +18,7 @@ use crate::state::State;
 use crate::status::Status;
 
 /// Every key tpm writes, in the order it writes them: the file contract's first.
-pub const KEYS: [&str; 45] = [
+pub const KEYS: [&str; 52] = [
     "script",
     "pid",
     "port",
@@ -47,6 +47,10 @@ pub const KEYS: [&str; 45] = [
     "log_dropped",
     "log_max_size",
     "log_keep",
+    "log_compress",
+    "log_rotate",
+    "log_max_age",
+    "log_max_total",
     "cgroup",
     "cpu",
     "mem",
@@ -64,6 +68,9 @@ pub const KEYS: [&str; 45] = [
     "cron_restart",
     "watch",
     "ignore_watch",
+    "instance",
+    "port_step",
+    "socket",
 ];
 
 /// A record as stored. The name is the file name, not a field.
@@ -129,6 +136,10 @@ impl Record {
             state.log_dropped.to_string(),
             spec.logs.max_size.to_string(),
             spec.logs.keep.to_string(),
+            spec.logs.compress.to_string(),
+            spec.logs.every.map_or("", |e| e.as_str()).to_string(),
+            spec.logs.max_age.as_millis().to_string(),
+            spec.logs.max_total.to_string(),
             opt(state.cgroup.clone()),
             opt(state.cpu.map(|v| format!("{v:.1}"))),
             opt(state.mem.map(|v| v.to_string())),
@@ -156,6 +167,9 @@ impl Record {
             spec.watch
                 .as_ref()
                 .map_or_else(String::new, |w| shell_words::join(&w.ignore)),
+            opt(spec.cluster.instance.map(|v| v.to_string())),
+            spec.cluster.port_step.to_string(),
+            spec.cluster.socket.to_string(),
         ];
         let mut out = String::with_capacity(512);
         let known = KEYS.iter().zip(&values).map(|(k, v)| (*k, v.as_str()));
@@ -274,6 +288,20 @@ impl Record {
                 .parse("log_keep")?
                 .unwrap_or(log_defaults.keep)
                 .min(rotation::MAX_KEEP),
+            compress: fields
+                .parse("log_compress")?
+                .unwrap_or(log_defaults.compress),
+            every: rotation::Every::parse(&fields.take("log_rotate").unwrap_or_default())
+                .map_err(|e| format!("log_rotate: {e}"))?,
+            max_age: fields
+                .parse("log_max_age")?
+                .map(Duration::from_millis)
+                .unwrap_or(log_defaults.max_age)
+                .min(rotation::MAX_AGE),
+            max_total: fields
+                .parse("log_max_total")?
+                .unwrap_or(log_defaults.max_total)
+                .min(rotation::MAX_SIZE),
         };
         let ready_line = fields.take("ready_line").unwrap_or_default();
         let ready_http = fields.take("ready_http").unwrap_or_default();
@@ -322,6 +350,14 @@ impl Record {
             },
             // Older records have no `wanted`: a process left running was wanted.
             wanted: fields.parse("wanted")?.unwrap_or(status.is_active()),
+            cluster: crate::spec::Cluster {
+                instance: fields.parse("instance")?,
+                port_step: fields
+                    .parse("port_step")?
+                    .unwrap_or(0)
+                    .min(crate::options::MAX_PORT_STEP),
+                socket: fields.parse("socket")?.unwrap_or(false),
+            },
             script,
         };
         let state = State {

@@ -41,6 +41,28 @@ pub struct Spec {
     /// Whether the user wants it running: set by start and restart, cleared by stop. A
     /// crash, a killed supervisor or a reboot leave it as it was.
     pub wanted: bool,
+    /// Instances, the listening socket tpm holds: see [`Cluster`].
+    pub cluster: Cluster,
+}
+
+/// How a process is one of several copies of an app, and whether tpm holds its socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Cluster {
+    /// Its instance number (`NAME-PORT-i`); `None` for a process started without
+    /// `--instances`.
+    pub instance: Option<u32>,
+    /// Instance i listens on the app's PORT + `port_step` * i (0: they share it).
+    pub port_step: u32,
+    /// The supervisor binds the PORT and passes the socket as fd 3 (`--socket`).
+    pub socket: bool,
+}
+
+impl Spec {
+    /// The app's PORT, the one in its name: instance 0's.
+    pub fn base_port(&self) -> u16 {
+        let offset = self.cluster.instance.unwrap_or(0) * self.cluster.port_step;
+        u16::try_from(u32::from(self.port).saturating_sub(offset)).unwrap_or(self.port)
+    }
 }
 
 impl Spec {
@@ -59,6 +81,7 @@ impl Spec {
             cron_restart: None,
             watch: None,
             wanted: true,
+            cluster: Cluster::default(),
         }
     }
 

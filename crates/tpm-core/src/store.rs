@@ -402,7 +402,10 @@ impl Store {
             .flatten()
             .map_or(crate::rotation::DEFAULT_KEEP, |r| r.spec.logs.keep);
         for stream in [Stream::Out, Stream::Err] {
-            remove_if_present(&self.log_path(name, stream))?;
+            let current = self.log_path(name, stream);
+            // A compression cut short by the supervisor's end (see `supervisor::housekeep`).
+            remove_if_present(&crate::rotation::with_suffix(&current, ".gz.tmp"))?;
+            remove_if_present(&current)?;
         }
         for k in 1.. {
             let mut found = false;

@@ -67,6 +67,7 @@ prop_compose! {
         log_dropped: u64,
         usage in (option::of(0u32..200_000), option::of(any::<u64>()), option::of(any::<bool>())),
         wanted: bool,
+        cluster in (option::of(0u32..256), 0u32..=1000, any::<bool>()),
         extra in vec(("[a-z_][a-z0-9_]{0,10}", text()), 0..4),
     ) -> Record {
         let mut extra: Vec<(String, String)> = extra
@@ -82,7 +83,12 @@ prop_compose! {
             created_at: times.1,
             spec: Spec {
                 script, cmd, cwd, env, port, kind, policy, wanted,
-                logs: LogLimits { max_size: logs.0, keep: logs.1 },
+                logs: LogLimits { max_size: logs.0, keep: logs.1, ..LogLimits::default() },
+                cluster: tpm_core::spec::Cluster {
+                    instance: cluster.0,
+                    port_step: cluster.1,
+                    socket: cluster.2,
+                },
                 ready: Default::default(),
                 cron_restart: None,
                 watch: None,

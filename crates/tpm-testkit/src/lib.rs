@@ -445,6 +445,18 @@ impl Sandbox {
             .find_map(|kv| kv.strip_prefix(&prefix)?.parse().ok())
     }
 
+    /// The record as commands wrote it: without what the supervisor writes on its own
+    /// while the process runs (what it sees of the tree: `cpu`, `mem`, `listening`,
+    /// `ready`), so "no command changed it" can be asserted while it runs.
+    pub fn record_as_commanded(&self, name: &str) -> String {
+        const SEEN: [&str; 4] = ["cpu=", "mem=", "listening=", "ready="];
+        self.record(name)
+            .split(' ')
+            .filter(|kv| !SEEN.iter().any(|k| kv.starts_with(k)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
     /// The raw record file.
     pub fn record(&self, name: &str) -> String {
         fs::read_to_string(self.store().join("processes").join(format!("{name}.meta")))

@@ -372,7 +372,7 @@ function chart(fig, points, key, now, fmt, floor) {
 const EVENT_WORDS = {
   start_requested: 'start asked', spawned: 'spawned', spawn_failed: 'spawn failed', exited: 'exited',
   restart_scheduled: 'restart scheduled', errored: 'errored', stop_requested: 'stop asked',
-  killed: 'killed', stopped: 'stopped', listening: 'listening', supervisor_lost: 'supervisor lost',
+  killed: 'killed', stopped: 'stopped', listening: 'listening', supervisor_lost: 'supervisor lost', restart_requested: 'restart requested', reload_failed: 'reload failed',
 };
 
 function eventDetail(e) {

@@ -33,8 +33,15 @@ pub enum Command {
     /// Stop processes and remove their record, pid file and logs
     #[command(visible_alias = "del")]
     Delete(Targets),
+    /// Restart processes one at a time, each new one ready before the next: no refused
+    /// connection with instances or --socket
+    Reload(ReloadArgs),
+    /// Run more or fewer instances of an app (N, +N or -N; the highest numbers go first)
+    Scale(ScaleArgs),
     /// Show the last lines of processes' stdout and stderr
     Logs(LogsArgs),
+    /// Empty processes' logs: the current files truncated, rotated ones removed (all without a name)
+    Flush(FlushArgs),
     /// Show the PORT of every process
     Ports(JsonFlag),
     /// Show what happened: starts, exits, restarts, verdicts, stops (newest last)
@@ -149,6 +156,39 @@ pub struct StartArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "An app's instances are reloaded one at a time while the others serve; a process started\nwith --socket restarts behind the socket tpm holds. A single process without --socket is restarted (and tpm says so).\nA new process is ready once its tree listens on its PORT (with --socket, or if the old one did not\nlisten: once it has run for 0.5s).\nExamples:\n  tpm reload api-3000            # every instance of api-3000\n  tpm reload all\n  tpm reload ecosystem.config.js"
+)]
+pub struct ReloadArgs {
+    #[command(flatten)]
+    pub targets: Targets,
+    /// How long each new process has to become ready before the reload stops (30s, 2m, ms)
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+}
+
+fn parse_duration(raw: &str) -> Result<std::time::Duration, String> {
+    tpm_core::options::parse_millis(raw)
+        .ok_or_else(|| format!("{raw:?} is not a duration (milliseconds, or 500ms, 2s, 1m)"))
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  tpm start server.py -i 2 --socket   # server-3000-0, server-3000-1\n  tpm scale server-3000 4\n  tpm scale server-3000 +1\n  tpm scale server-3000 -2            # removes the highest-numbered instances"
+)]
+pub struct ScaleArgs {
+    /// The app: its name (NAME-PORT, without the instance number)
+    #[arg(value_name = "NAME", add = ArgValueCompleter::new(complete::process_names))]
+    pub app: String,
+    /// How many instances: N, +N (more) or -N (fewer)
+    #[arg(value_name = "N|+N|-N", allow_hyphen_values = true)]
+    pub count: String,
+    /// Print the instances started and removed as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct LogsArgs {
     /// Process names; `*` shows every process's logs, each line prefixed by its name
     #[arg(required = true, value_name = "NAME|*", add = ArgValueCompleter::new(complete::process_names))]
@@ -159,7 +199,33 @@ pub struct LogsArgs {
     /// Keep printing lines as they are written
     #[arg(long, short = 'f')]
     pub follow: bool,
+    /// Only lines from this time on: a duration back from now (10m, 2h, 7d) or a local time
+    /// ("2024-01-15 10:30", 2024-01-15, 10:30)
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+    /// Only lines up to this time (as --since)
+    #[arg(long, value_name = "WHEN")]
+    pub until: Option<String>,
+    /// Only lines whose text matches this regular expression
+    #[arg(long, value_name = "REGEX")]
+    pub grep: Option<String>,
+    /// Only stdout
+    #[arg(long, conflicts_with = "err")]
+    pub out: bool,
+    /// Only stderr
+    #[arg(long)]
+    pub err: bool,
     /// Print one JSON object per line
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FlushArgs {
+    /// Process names or ids, `all`, or patterns (`*`); none: every process
+    #[arg(value_name = "NAME|ID|all", add = ArgValueCompleter::new(complete::process_names))]
+    pub names: Vec<String>,
+    /// Print what was freed as JSON
     #[arg(long)]
     pub json: bool,
 }

@@ -104,8 +104,15 @@ impl SimplePluginCommand for Describe {
 
 fn signature(name: &str) -> Signature {
     Signature::build(name)
-        .input_output_type(Type::Nothing, Type::record())
-        .required("name", SyntaxShape::String, "The process: its name or id.")
+        .input_output_types(vec![
+            (Type::Nothing, Type::record()),
+            (Type::Nothing, Type::list(Type::record())),
+        ])
+        .required(
+            "name",
+            SyntaxShape::String,
+            "The process: its name or id (an app's name: a list, one per instance).",
+        )
         .category(Category::System)
 }
 
@@ -126,6 +133,18 @@ fn run(
     let names = tpm
         .resolve(std::slice::from_ref(&name.item))
         .map_err(|e| error::labeled(&e, &blame))?;
+    let instances = tpm.instances_of(&name.item, &names);
+    if instances.len() > 1 && instances.len() == names.len() {
+        let rows = instances
+            .iter()
+            .map(|n| {
+                tpm.describe(n)
+                    .map(|d| value::describe(&d, head))
+                    .map_err(|e| error::labeled(&e, &blame))
+            })
+            .collect::<Result<Vec<Value>, LabeledError>>()?;
+        return Ok(Value::list(rows, head));
+    }
     let [one] = names.as_slice() else {
         return Err(LabeledError::new(format!(
             "{} names {} processes; describe takes one name or id",

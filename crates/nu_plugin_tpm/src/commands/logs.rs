@@ -48,6 +48,26 @@ interrupted (ctrl-c) or no longer read (`first 10`). A process is named by its n
                 "Keep streaming lines as they are written.",
                 Some('f'),
             )
+            .named(
+                "since",
+                SyntaxShape::Any,
+                "Only lines from this time on: a date, a duration back from now (10min, 2hr, 7day), or text as the CLI takes it (\"2024-01-15 10:30\", 10:30).",
+                None,
+            )
+            .named(
+                "until",
+                SyntaxShape::Any,
+                "Only lines up to this time (as --since).",
+                None,
+            )
+            .named(
+                "grep",
+                SyntaxShape::String,
+                "Only lines whose text matches this regular expression.",
+                None,
+            )
+            .switch("out", "Only stdout.", None)
+            .switch("err", "Only stderr.", None)
             .category(Category::System)
     }
 
@@ -83,6 +103,11 @@ interrupted (ctrl-c) or no longer read (`first 10`). A process is named by its n
                 result: None,
             },
             Example {
+                example: "tpm logs server-3000 --since 1hr --grep 'error|warn'",
+                description: "The last hour's lines that mention an error or a warning",
+                result: None,
+            },
+            Example {
                 example: "(tpm logs server-3000 --lines 1).line",
                 description: "The text of the last line, without its timestamp",
                 result: Some(Value::test_list(vec![Value::test_string(
@@ -114,15 +139,37 @@ interrupted (ctrl-c) or no longer read (`first 10`). A process is named by its n
         let head = call.head;
         let lines = lines_flag(call)?;
         let follow = call.has_flag("follow")?;
+        let filter = filter_flags(call)?;
         let selectors = selection::selectors(call, input)?;
         let tpm = context::open(plugin, engine, head)?;
         // An ecosystem file names its started apps here too; `--only` and `--env` are
         // `stop`'s and `restart`'s, as in the CLI, whose `logs` has neither.
         let choice = tpm_core::FileChoice::default();
+        let raw: Vec<String> = selectors.iter().map(|s| s.item.clone()).collect();
+        let open_ended = raw
+            .iter()
+            .any(|r| r.contains('*') || r == tpm_core::ops::ALL);
+        if follow && open_ended {
+            // A pattern also follows the processes it matches later (none yet is fine).
+            let blame = error::Blame {
+                head,
+                selectors,
+                ..error::Blame::default()
+            };
+            let follow = move |follower: &Follower<LogLine>| {
+                let sent = |line| follower.send(line);
+                if let Err(e) =
+                    tpm.follow_logs(&raw, lines, &filter, || follower.keep_going(), sent)
+                {
+                    follower.fail(error::labeled(&e, &blame));
+                }
+            };
+            return follow::stream(engine, head, "tpm logs --follow", follow, value::log_line);
+        }
         let (names, blame) = selection::resolve(&tpm, head, selectors, &choice)?;
         if !follow {
             let past = tpm
-                .logs(&names, lines)
+                .logs_filtered(&names, lines, &filter)
                 .map_err(|e| error::labeled(&e, &blame))?;
             let rows = past.iter().map(|l| value::log_line(l, head)).collect();
             return Ok(PipelineData::value(Value::list(rows, head), None));
@@ -132,12 +179,56 @@ interrupted (ctrl-c) or no longer read (`first 10`). A process is named by its n
         // where those last lines end).
         let follow = move |follower: &Follower<LogLine>| {
             let sent = |line| follower.send(line);
-            if let Err(e) = tpm.follow(&names, lines, || follower.keep_going(), sent) {
+            let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+            if let Err(e) = tpm.follow_logs(&names, lines, &filter, || follower.keep_going(), sent)
+            {
                 follower.fail(error::labeled(&e, &blame));
             }
         };
         follow::stream(engine, head, "tpm logs --follow", follow, value::log_line)
     }
+}
+
+/// `--since`, `--until`, `--grep`, `--out`, `--err`: the core's filter. A date or a
+/// duration is taken as it is typed; text as the CLI reads it.
+fn filter_flags(call: &EvaluatedCall) -> Result<tpm_core::logs::Filter, LabeledError> {
+    let when = |flag: &str| -> Result<Option<(String, nu_protocol::Span)>, LabeledError> {
+        let Some(v) = call.get_flag_value(flag) else {
+            return Ok(None);
+        };
+        let span = v.span();
+        let text = match &v {
+            Value::Date { val, .. } => val.to_rfc3339(),
+            Value::Duration { val, .. } => format!("{}ms", val / 1_000_000),
+            Value::String { val, .. } => val.clone(),
+            other => {
+                return Err(LabeledError::new(format!(
+                    "--{flag} takes a date, a duration or text, not {}",
+                    other.get_type()
+                ))
+                .with_label("not a time", span)
+                .with_code("tpm::usage")
+                .with_help("give a date (2024-01-15), a duration (10min), or text such as 10:30"))
+            }
+        };
+        Ok(Some((text, span)))
+    };
+    let since = when("since")?;
+    let until = when("until")?;
+    let grep: Option<String> = call.get_flag("grep")?;
+    tpm_core::logs::Filter::parse(
+        since.as_ref().map(|s| s.0.as_str()),
+        until.as_ref().map(|s| s.0.as_str()),
+        grep.as_deref(),
+        call.has_flag("out")?,
+        call.has_flag("err")?,
+    )
+    .map_err(|e| {
+        LabeledError::new(e)
+            .with_label("bad filter", call.head)
+            .with_code("tpm::usage")
+            .with_help("see `help tpm logs`")
+    })
 }
 
 pub(super) fn lines_flag(call: &EvaluatedCall) -> Result<usize, LabeledError> {

@@ -15,13 +15,16 @@ mod doctor;
 mod dump;
 mod events;
 mod export;
+mod flush;
 mod init;
 mod list;
 mod logs;
 mod ports;
+mod reload;
 mod restart;
 mod resurrect;
 mod save;
+mod scale;
 mod start;
 mod startup;
 mod stop;
@@ -41,9 +44,12 @@ pub fn all() -> Vec<Box<dyn PluginCommand<Plugin = TpmPlugin>>> {
         Box::new(start::Start),
         Box::new(stop::Stop),
         Box::new(restart::Restart),
+        Box::new(reload::Reload),
+        Box::new(scale::Scale),
         Box::new(delete::Delete),
         Box::new(delete::Del),
         Box::new(logs::Logs),
+        Box::new(flush::Flush),
         Box::new(events::Events),
         Box::new(describe::Describe),
         Box::new(describe::SHOW),
@@ -61,7 +67,7 @@ pub fn all() -> Vec<Box<dyn PluginCommand<Plugin = TpmPlugin>>> {
 }
 
 /// The names of the subcommands, for `tpm`'s "no such command" help.
-pub const SUBCOMMANDS: [&str; 22] = [
+pub const SUBCOMMANDS: [&str; 23] = [
     "list",
     "ls",
     "ports",
@@ -71,6 +77,7 @@ pub const SUBCOMMANDS: [&str; 22] = [
     "delete",
     "del",
     "logs",
+    "flush",
     "events",
     "describe",
     "show",

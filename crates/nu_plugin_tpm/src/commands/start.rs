@@ -254,8 +254,20 @@ directory."
             cwd: cwd.as_ref().map(|c| c.span),
             selectors: Vec::new(),
         };
+        let instances = options.instances().is_some();
         let mut request = StartRequest::new(target_path, options);
         request.force = call.has_flag("force")?;
+        if instances || tpm.is_app_start(&request) {
+            // Instances: a table of them, in instance order.
+            let results = tpm
+                .start_all(&request)
+                .map_err(|e| error::labeled(&e, &blame))?;
+            let rows = error::each(results, &blame, "started")?
+                .iter()
+                .map(|p| value::process(p, head))
+                .collect();
+            return Ok(Value::list(rows, head));
+        }
         let info = tpm
             .start(&request)
             .map_err(|e| error::labeled(&e, &blame))?;

@@ -282,7 +282,7 @@ fn open_ecosystem_json_piped_into_start_works_in_each_shape() {
 fn a_bad_file_or_bad_records_start_nothing_and_the_error_is_labelled_on_them() {
     let world = World::running();
     let before = world.sandbox.list();
-    let record = world.sandbox.record("server-3000");
+    let record = world.sandbox.record_as_commanded("server-3000");
     let good = r#"{"name": "new", "script": "worker.sh", "port": 5000}"#;
     for (why, body, code, says) in [
         (
@@ -344,7 +344,7 @@ fn a_bad_file_or_bad_records_start_nothing_and_the_error_is_labelled_on_them() {
         let count = world.nu_json("tpm list | length");
         assert_eq!(count, json!(before.len()), "{why}: nothing started");
         assert_eq!(
-            world.sandbox.record("server-3000"),
+            world.sandbox.record_as_commanded("server-3000"),
             record,
             "{why}: no record changed"
         );

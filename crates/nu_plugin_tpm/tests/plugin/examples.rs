@@ -115,3 +115,9 @@ fn examples_of_tpm_startup_and_unstartup_run_in_nu() {
     run_examples_after("tpm startup", World::files, fakes);
     run_examples_after("tpm unstartup", World::files, fakes);
 }
+
+#[test]
+fn examples_of_tpm_reload_and_scale_run_in_nu() {
+    run_examples("tpm reload", World::files);
+    run_examples("tpm scale", World::files);
+}

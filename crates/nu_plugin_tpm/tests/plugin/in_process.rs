@@ -136,7 +136,11 @@ fn cli_commands() -> Vec<CliCommand> {
                     Some(r) if !r.starts_with('-') => (r.chars().next(), l.get(4..)?),
                     _ => (None, l),
                 };
-                let long = rest.strip_prefix("--")?.split([' ', '<', '[']).next()?;
+                // `--watch[=<PATH>]`, and its help's `--watch=src` going on below: `watch`.
+                let long = rest
+                    .strip_prefix("--")?
+                    .split([' ', '<', '[', '='])
+                    .next()?;
                 Some((long.to_string(), short))
             })
             .filter(|(long, _)| long != "json" && long != "help")

@@ -17,10 +17,7 @@ use crate::options::{Opt, OptionDef, Options};
 
 /// pm2 fields tpm knows of but does not do (yet): said as such, not as unknown.
 const PM2_UNSUPPORTED: &[&str] = &[
-    "instances",
-    "exec_mode",
     "instance_var",
-    "increment_var",
     "exp_backoff_restart_delay",
     "watch_delay",
     "watch_options",
@@ -45,6 +42,21 @@ const PM2_UNSUPPORTED: &[&str] = &[
     "disable_logs",
     "force",
 ];
+
+/// pm2's `increment_var: "PORT"` (the variable each instance adds one to): tpm's
+/// `port_step: 1`. Only PORT is incremented: it is the one variable tpm owns.
+fn increment_var(value: &Json) -> std::result::Result<crate::options::Value, String> {
+    match value {
+        Json::String(var) if var == "PORT" => Ok(crate::options::Value::Count(1)),
+        Json::String(var) => Err(format!(
+            "`increment_var`: tpm increments PORT only, not {var}; use `port_step` or drop the field"
+        )),
+        other => Err(format!(
+            "`increment_var` names a variable (\"PORT\"), not {}",
+            crate::options::describe(other)
+        )),
+    }
+}
 
 /// An app made into a start request, and what was worth a warning.
 #[derive(Debug, Clone, PartialEq)]
@@ -95,6 +107,15 @@ pub fn request(file: &Path, dir: &Path, app: &RawApp, env_names: &[String]) -> R
             if let Some(order) = env_names.iter().position(|n| n == env_name) {
                 named_env.push((order, vars));
             }
+            continue;
+        }
+        // pm2's cluster mode is Node's own; tpm's instances are separate processes, which
+        // `instances` alone asks for.
+        if field == "exec_mode" {
+            continue;
+        }
+        if field == "increment_var" {
+            options.set(Opt::PortStep, increment_var(value).map_err(bad)?);
             continue;
         }
         match OptionDef::by_field(field) {

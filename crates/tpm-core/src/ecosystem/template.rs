@@ -15,9 +15,10 @@ pub fn starter(format: Format) -> &'static str {
 }
 
 const JS: &str = r#"// tpm ecosystem file: `tpm start` with this file starts every app in it.
-// Field names are pm2's, so a pm2 file works as it is; tpm adds `port` and, for log
-// rotation, `max_log_size` and `log_keep`. Also: `interpreter` (instead of the one the
-// script's extension picks) and `env_<name>` for other environments. This file is
+// Field names are pm2's, so a pm2 file works as it is; tpm adds `port` and, for logs,
+// `max_log_size`, `log_keep`, `log_rotate` (hourly, daily), `log_max_age`, `log_max_total`
+// and `log_compress`. Also: `interpreter` (instead of the one the script's extension
+// picks) and `env_<name>` for other environments. This file is
 // JavaScript, run by node in its folder: `process.env` and `require` work.
 module.exports = {
   apps: [
@@ -71,9 +72,10 @@ const JSON: &str = r#"{
 "#;
 
 const YAML: &str = r#"# tpm ecosystem file: `tpm start` with this file starts every app in it.
-# Field names are pm2's, so a pm2 file works as it is; tpm adds `port` and, for log
-# rotation, `max_log_size` and `log_keep`. Also: `interpreter` (instead of the one the
-# script's extension picks) and `env_<name>` for other environments.
+# Field names are pm2's, so a pm2 file works as it is; tpm adds `port` and, for logs,
+# `max_log_size`, `log_keep`, `log_rotate` (hourly, daily), `log_max_age`, `log_max_total`
+# and `log_compress`. Also: `interpreter` (instead of the one the script's extension
+# picks) and `env_<name>` for other environments.
 apps:
   - name: api                   # with its port, the process is named api-3000
     script: server.js           # a script (run by its interpreter) or a command
@@ -96,9 +98,10 @@ apps:
 "#;
 
 const TOML: &str = r#"# tpm ecosystem file: `tpm start` with this file starts every app in it.
-# Field names are pm2's, so a pm2 file works as it is; tpm adds `port` and, for log
-# rotation, `max_log_size` and `log_keep`. Also: `interpreter` (instead of the one the
-# script's extension picks) and `env_<name>` for other environments. Each [[apps]] starts an app; the tables after it belong to it.
+# Field names are pm2's, so a pm2 file works as it is; tpm adds `port` and, for logs,
+# `max_log_size`, `log_keep`, `log_rotate` (hourly, daily), `log_max_age`, `log_max_total`
+# and `log_compress`. Also: `interpreter` (instead of the one the script's extension
+# picks) and `env_<name>` for other environments. Each [[apps]] starts an app; the tables after it belong to it.
 
 [[apps]]
 name = "api"                    # with its port, the process is named api-3000

@@ -26,7 +26,7 @@
 
 use serde_json::{json, Value as Json};
 
-use super::{ExportFile, Prepared, INSTANCES, MARKER, SET};
+use super::{ExportFile, Prepared, MARKER, SET};
 use crate::error::{Error, Result};
 
 /// The longest DNS label.
@@ -138,7 +138,7 @@ fn deployment(app: &Prepared, name: &str, image: &str, notes: &mut Vec<String>) 
             "annotations": { "tpm/name": app.name.as_str(), "tpm/restart": policy_note },
         },
         "spec": {
-            "replicas": INSTANCES,
+            "replicas": app.instances,
             "selector": { "matchLabels": { "app.kubernetes.io/name": name } },
             "template": {
                 "metadata": { "labels": labels(name) },

@@ -18,8 +18,10 @@
 //!   spec sets wins, as it does under tpm. Containers get none: the image has its own.
 //! - **secrets** (`secrets::is_secret`) are never written: each engine gets a placeholder in
 //!   its own way of handing secrets in, and [`Export::notes`] says what to fill in, where.
-//! - **instances**: tpm runs one of each app, so every engine gets a count of 1, from
-//!   [`INSTANCES`]: when apps have an `instances` field, it feeds the same places.
+//! - **instances**: an app's instances (`NAME-PORT-0` ...) are one app with a count
+//!   ([`App::instances`]): Kubernetes' `replicas`, Nomad's `count`. systemd and compose
+//!   get one unit or service, and a note saying so (their copies would fight over the
+//!   PORT, which tpm shares between instances with SO_REUSEPORT).
 //!
 //! The mapping of the restart policy and of stopping is each engine's module comment.
 
@@ -47,9 +49,6 @@ pub const MARKER: &str = "written by tpm export";
 
 /// The name of the whole set: the systemd target, the Nomad job, the compose project.
 pub const SET: &str = "tpm-apps";
-
-/// How many copies of an app run. tpm has no instances yet: every engine gets 1 from here.
-pub const INSTANCES: u32 = 1;
 
 /// The engines tpm exports to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -200,6 +199,8 @@ pub struct App {
     /// The PATH it runs with under tpm (from the environment kept at its start, else the
     /// caller's): host engines find its program with it, and give it to the process.
     pub path: Option<String>,
+    /// How many copies run (an app's instances; 1 for a process without).
+    pub instances: u32,
 }
 
 /// One file of an export: its name (relative; where `-o DIR` puts it) and its text.
@@ -260,6 +261,8 @@ struct Prepared<'a> {
     env: Vec<(String, String)>,
     /// Variables whose values must not be written: the user fills them in.
     secrets: Vec<String>,
+    /// How many copies run.
+    instances: u32,
 }
 
 impl<'a> Prepared<'a> {
@@ -309,12 +312,22 @@ impl<'a> Prepared<'a> {
                 }
             }
         }
+        if app.instances > 1 && matches!(engine, Engine::Systemd | Engine::Compose) {
+            notes.push(format!(
+                "{}: {} instances under tpm; {} gets one (copies would each bind port {}): run more where the PORT is free",
+                app.name,
+                app.instances,
+                engine.as_str(),
+                spec.port
+            ));
+        }
         Prepared {
             name: &app.name,
             spec,
             argv,
             env,
             secrets: secrets_found,
+            instances: app.instances,
         }
     }
 
@@ -461,6 +474,7 @@ mod tests {
             name,
             spec,
             path: Some("/usr/bin:/bin".into()),
+            instances: 1,
         }
     }
 

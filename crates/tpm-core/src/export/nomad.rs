@@ -36,7 +36,7 @@
 use serde_json::{json, Map, Value as Json};
 
 use super::hcl::{Body, Value};
-use super::{duration, ExportFile, ExportOptions, NomadFormat, Prepared, INSTANCES, MARKER, SET};
+use super::{duration, ExportFile, ExportOptions, NomadFormat, Prepared, MARKER, SET};
 use crate::error::Result;
 use crate::policy::{Policy, STABLE_AFTER};
 
@@ -193,7 +193,7 @@ fn hcl(apps: &[Prepared], notes: &mut Vec<String>) -> String {
             );
         }
         let mut group = Body::new()
-            .attr("count", Value::Int(i64::from(INSTANCES)))
+            .attr("count", Value::Int(i64::from(app.instances)))
             .block(
                 "network",
                 &[],
@@ -303,7 +303,7 @@ fn api_json(apps: &[Prepared], notes: &mut Vec<String>) -> Json {
             }
             let mut group = json!({
                 "Name": app.name.as_str(),
-                "Count": INSTANCES,
+                "Count": app.instances,
                 "Networks": [{ "ReservedPorts": [{ "Label": PORT_LABEL, "Value": app.spec.port }] }],
                 "RestartPolicy": {
                     "Attempts": r.attempts,

@@ -115,22 +115,24 @@ impl Tpm {
         let mut labels: Vec<String> = Vec::with_capacity(apps.len());
         let mut sections_seen = Vec::new();
         for app in apps {
-            let (plan, app_warnings, sections) = self.plan_app(&document, app, choice)?;
+            let (app_plans, app_warnings, sections) = self.plan_app(&document, app, choice)?;
             warnings.extend(app_warnings);
             sections_seen.extend(sections);
-            if let Some(twin) = plans.iter().position(|p| p.name == plan.name) {
-                return Err(Error::Ecosystem {
-                    file: document.path.clone(),
-                    app: Some(app.label()),
-                    line: None,
-                    message: format!(
-                        "it would be named {}, like {}; give one of them another `name` or `port`",
-                        plan.name, labels[twin]
-                    ),
-                });
+            for plan in app_plans {
+                if let Some(twin) = plans.iter().position(|p| p.name == plan.name) {
+                    return Err(Error::Ecosystem {
+                        file: document.path.clone(),
+                        app: Some(app.label()),
+                        line: None,
+                        message: format!(
+                            "it would be named {}, like {}; give one of them another `name` or `port`",
+                            plan.name, labels[twin]
+                        ),
+                    });
+                }
+                plans.push(plan);
+                labels.push(app.label());
             }
-            plans.push(plan);
-            labels.push(app.label());
         }
         for env_name in &choice.env_names {
             if !sections_seen.contains(env_name) {
@@ -147,20 +149,20 @@ impl Tpm {
         })
     }
 
-    /// One app's plan, its warnings and the `env_` sections it has.
+    /// One app's plans (one per instance), its warnings and the `env_` sections it has.
     fn plan_app(
         &self,
         document: &Document,
         app: &RawApp,
         choice: &FileChoice,
-    ) -> Result<(Plan, Vec<String>, Vec<String>)> {
+    ) -> Result<(Vec<Plan>, Vec<String>, Vec<String>)> {
         let mut read = ecosystem::request(&document.path, &document.dir, app, &choice.env_names)?;
         for (opt, value) in choice.overrides.iter() {
             read.request.options.set(opt, value.clone());
         }
         read.request.force = choice.force;
         let plan = self
-            .plan(&read.request)
+            .plans(&read.request)
             .map_err(|e| in_app(e, document, app))?;
         Ok((plan, read.warnings, read.env_sections))
     }
@@ -217,17 +219,20 @@ impl Tpm {
         let mut warnings = Vec::new();
         for app in chosen(&document, &choice.only)? {
             match self.plan_app(&document, app, choice) {
-                Ok((plan, _, _)) if self.store.exists(&plan.name) => {
-                    if !names.contains(&plan.name) {
-                        names.push(plan.name);
+                Ok((plans, _, _)) => {
+                    for plan in plans {
+                        if !self.store.exists(&plan.name) {
+                            warnings.push(format!(
+                                "{}: {} ({}) is not started",
+                                document.path.display(),
+                                app.label(),
+                                plan.name
+                            ));
+                        } else if !names.contains(&plan.name) {
+                            names.push(plan.name);
+                        }
                     }
                 }
-                Ok((plan, _, _)) => warnings.push(format!(
-                    "{}: {} ({}) is not started",
-                    document.path.display(),
-                    app.label(),
-                    plan.name
-                )),
                 Err(e) => warnings.push(format!("{e}; skipped")),
             }
         }

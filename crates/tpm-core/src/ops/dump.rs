@@ -22,18 +22,51 @@ impl Tpm {
         self.document(names, true)
     }
 
-    /// The ecosystem document of `names`; `mask` hides the values of secrets.
+    /// The ecosystem document of `names`; `mask` hides the values of secrets. An app's
+    /// instances among them are one app, with `instances` (as many as there are), written
+    /// where the first of them stands.
     pub(super) fn document(&self, names: &[Name], mask: bool) -> Result<Json> {
-        let apps = names
-            .iter()
-            .map(|name| {
-                let mut spec = self.store.load(name)?.spec;
-                if mask {
-                    spec.env = secrets::masked(&spec.env);
+        let mut apps: Vec<(Name, Spec, u32)> = Vec::with_capacity(names.len());
+        for name in names {
+            let mut spec = self.store.load(name)?.spec;
+            if mask {
+                spec.env = secrets::masked(&spec.env);
+            }
+            let Some(i) = spec.cluster.instance else {
+                apps.push((name.clone(), spec, 0));
+                continue;
+            };
+            let app_name = name
+                .as_str()
+                .strip_suffix(&format!("-{i}"))
+                .and_then(|a| Name::parse(a).ok())
+                .unwrap_or_else(|| name.clone());
+            match apps
+                .iter_mut()
+                .find(|(n, s, _)| n == &app_name && s.cluster.instance.is_some())
+            {
+                Some((_, first, count)) => {
+                    *count += 1;
+                    // The app's spec is its lowest-numbered instance's.
+                    if first.cluster.instance > Some(i) {
+                        *first = spec;
+                    }
                 }
-                Ok(Json::Object(app(name, &spec)))
+                None => apps.push((app_name, spec, 1)),
+            }
+        }
+        let apps = apps
+            .into_iter()
+            .map(|(name, mut spec, count)| {
+                if spec.cluster.instance.is_none() {
+                    return Json::Object(app(&name, &spec));
+                }
+                spec.port = spec.base_port();
+                let mut fields = app(&name, &spec);
+                fields.insert(Opt::Instances.def().field.into(), Json::from(count));
+                Json::Object(fields)
             })
-            .collect::<Result<Vec<Json>>>()?;
+            .collect::<Vec<Json>>();
         let mut doc = Map::new();
         doc.insert("apps".into(), Json::Array(apps));
         Ok(Json::Object(doc))
@@ -123,6 +156,11 @@ pub fn options_of(name: &Name, spec: &Spec) -> (String, Options) {
         (Opt::MaxMemory, Value::Size(p.max_memory)),
         (Opt::MaxLogSize, Value::Size(l.max_size)),
         (Opt::LogKeep, Value::Count(l.keep)),
+        (Opt::PortStep, Value::Count(spec.cluster.port_step)),
+        (Opt::Socket, Value::Bool(spec.cluster.socket)),
+        (Opt::LogCompress, Value::Bool(l.compress)),
+        (Opt::LogMaxAge, Value::Millis(l.max_age)),
+        (Opt::LogMaxTotal, Value::Size(l.max_total)),
     ] {
         if !is_default(opt, &value) {
             o.set(opt, value);
@@ -157,6 +195,9 @@ pub fn options_of(name: &Name, spec: &Spec) -> (String, Options) {
         if !is_default(opt, &value) {
             o.set(opt, value);
         }
+    }
+    if let Some(every) = l.every {
+        o.set(Opt::LogRotate, Value::Text(every.as_str().into()));
     }
     (target, o)
 }

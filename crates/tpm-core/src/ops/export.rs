@@ -46,6 +46,7 @@ impl Tpm {
                             name: p.name,
                             spec: p.spec,
                             path: caller_path.clone(),
+                            instances: 1,
                         },
                     );
                 }
@@ -62,9 +63,54 @@ impl Tpm {
                             .and_then(|(_, v)| v.into_string().ok())
                     })
                     .or_else(|| caller_path.clone());
-                add(&mut apps, App { name, spec, path });
+                add(
+                    &mut apps,
+                    App {
+                        name,
+                        spec,
+                        path,
+                        instances: 1,
+                    },
+                );
             }
         }
-        Ok((apps, warnings))
+        Ok((one_per_app(apps), warnings))
     }
+}
+
+/// An app's instances as one app (its lowest-numbered instance's spec, on the app's PORT,
+/// named without the number), counted, where its first instance stands.
+fn one_per_app(apps: Vec<App>) -> Vec<App> {
+    let mut out: Vec<App> = Vec::with_capacity(apps.len());
+    for mut app in apps {
+        let Some(i) = app.spec.cluster.instance else {
+            out.push(app);
+            continue;
+        };
+        let app_name = app
+            .name
+            .as_str()
+            .strip_suffix(&format!("-{i}"))
+            .and_then(|n| Name::parse(n).ok())
+            .unwrap_or_else(|| app.name.clone());
+        match out
+            .iter_mut()
+            .find(|a| a.name == app_name && a.spec.cluster.instance.is_some())
+        {
+            Some(first) => {
+                first.instances += 1;
+                if first.spec.cluster.instance > Some(i) {
+                    app.spec.port = app.spec.base_port();
+                    first.spec = app.spec;
+                    first.path = app.path;
+                }
+            }
+            None => {
+                app.spec.port = app.spec.base_port();
+                app.name = app_name;
+                out.push(app);
+            }
+        }
+    }
+    out
 }

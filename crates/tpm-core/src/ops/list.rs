@@ -82,6 +82,7 @@ impl Tpm {
         }
         processes
             .sort_by(|a, b| (a.id.is_none(), a.id, &a.name).cmp(&(b.id.is_none(), b.id, &b.name)));
+        group_instances(&mut processes);
         Ok(Listing {
             processes,
             problems,
@@ -170,6 +171,69 @@ impl Tpm {
         Ok(out)
     }
 
+    /// The last `lines` lines of each process that `filter` keeps, processes in the order
+    /// given (see [`logs::read`]).
+    pub fn logs_filtered(
+        &self,
+        names: &[Name],
+        lines: usize,
+        filter: &logs::Filter,
+    ) -> Result<Vec<LogLine>> {
+        let mut out = Vec::new();
+        for name in names {
+            let mut got = logs::read(&self.store, name, lines, filter).map_err(|e| {
+                Error::io(
+                    "cannot read the logs of",
+                    self.store.log_path(name, crate::store::Stream::Out),
+                    e,
+                )
+            })?;
+            out.append(&mut got);
+        }
+        Ok(out)
+    }
+
+    /// Follows the logs of the processes `patterns` select (see [`logs::follow_filtered`]);
+    /// with a pattern (`*`, `web-*`), processes it matches later are followed too.
+    pub fn follow_logs(
+        &self,
+        patterns: &[String],
+        lines: usize,
+        filter: &logs::Filter,
+        keep_going: impl FnMut() -> bool,
+        on_line: impl FnMut(LogLine) -> bool,
+    ) -> Result<()> {
+        let open_ended = patterns.iter().any(|p| p.contains('*') || p == "all");
+        // `*` with nothing yet to match waits for what comes.
+        let names = match self.resolve(patterns) {
+            Err(Error::NotFound { .. }) if open_ended => Vec::new(),
+            other => other?,
+        };
+        let discover = || {
+            if open_ended {
+                self.resolve(patterns).unwrap_or_default()
+            } else {
+                Vec::new()
+            }
+        };
+        logs::follow_filtered(
+            &self.store,
+            &names,
+            lines,
+            filter,
+            discover,
+            keep_going,
+            on_line,
+        )
+        .map_err(|e| {
+            Error::io(
+                "cannot follow the logs in",
+                self.store.root().join("logs"),
+                e,
+            )
+        })
+    }
+
     /// The last `lines` lines of each process, then every new line, until `on_line` or
     /// (asked when no line comes) `keep_going` returns false. See [`logs::follow`].
     pub fn follow(
@@ -187,4 +251,30 @@ impl Tpm {
             )
         })
     }
+}
+
+/// Moves each app's instances together, in instance order, where its first one stands (an
+/// instance added by `tpm scale` has a later id than processes started since).
+fn group_instances(processes: &mut Vec<ProcessInfo>) {
+    if processes.iter().all(|p| p.instance.is_none()) {
+        return;
+    }
+    let app = |p: &ProcessInfo| match p.instance {
+        Some(i) => p
+            .name
+            .strip_suffix(&format!("-{i}"))
+            .unwrap_or(&p.name)
+            .to_string(),
+        None => p.name.clone(),
+    };
+    let mut first: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let keys: Vec<(usize, u32)> = processes
+        .iter()
+        .enumerate()
+        .map(|(at, p)| (*first.entry(app(p)).or_insert(at), p.instance.unwrap_or(0)))
+        .collect();
+    let mut order: Vec<usize> = (0..processes.len()).collect();
+    order.sort_by_key(|&i| keys[i]);
+    let mut taken: Vec<Option<ProcessInfo>> = processes.drain(..).map(Some).collect();
+    processes.extend(order.into_iter().filter_map(|i| taken[i].take()));
 }

@@ -12,10 +12,13 @@ mod describe;
 mod doctor;
 mod dump;
 mod export;
+mod flush;
 mod history;
 mod list;
 mod plan;
+mod reload;
 mod resurrect;
+mod scale;
 mod start;
 mod stop;
 mod wait;
@@ -26,10 +29,13 @@ use std::time::{Duration, Instant};
 pub use apps::{AppStart, FileChoice, FilePlan};
 pub use describe::{Description, LogFile, TreeProcess};
 pub use doctor::{Finding, Severity};
+pub use flush::Flushed;
 
 pub use list::{Listing, PortInfo};
 pub use plan::{Plan, StartRequest};
+pub use reload::{Reload, ReloadKind, Reloaded, DEFAULT_READY_TIMEOUT};
 pub use resurrect::{Resurrection, Saved};
+pub use scale::{ScaleTo, Scaled};
 pub use wait::WaitOutcome;
 
 use crate::claim::Claim;
@@ -109,6 +115,14 @@ impl Tpm {
                 add(&mut out, name);
                 continue;
             }
+            // An app's name: its instances (`server-3000` for `server-3000-0`, `-1`...).
+            let instances = self.instances_of(raw, &all);
+            if !instances.is_empty() {
+                for name in &instances {
+                    add(&mut out, name);
+                }
+                continue;
+            }
             if self.is_ecosystem_file(raw) {
                 let (names, warnings) = self.file_names(raw, choice)?;
                 out.warnings.extend(warnings);
@@ -137,6 +151,24 @@ impl Tpm {
             }
         }
         Ok(out)
+    }
+
+    /// The instances of the app named `app`, by instance number: the names `app-i` whose
+    /// record says it is instance i. Empty when `app` has none.
+    pub fn instances_of(&self, app: &str, all: &[Name]) -> Vec<Name> {
+        let mut found: Vec<(u32, Name)> = all
+            .iter()
+            .filter_map(|n| {
+                let (base, i) = crate::name::split_instance(n.as_str())?;
+                if base != app {
+                    return None;
+                }
+                let record = self.store.read(n).ok().flatten()?;
+                (record.spec.cluster.instance == Some(i)).then(|| (i, n.clone()))
+            })
+            .collect();
+        found.sort();
+        found.into_iter().map(|(_, n)| n).collect()
     }
 
     /// Every readable record's id.

@@ -246,11 +246,88 @@ impl Tpm {
         spec.logs = LogLimits {
             max_size: opts.size(Opt::MaxLogSize),
             keep: opts.count(Opt::LogKeep),
+            compress: opts.bool(Opt::LogCompress),
+            every: match opts.text(Opt::LogRotate) {
+                Some(t) => crate::rotation::Every::parse(t).unwrap_or(None),
+                None => None,
+            },
+            max_age: opts.millis(Opt::LogMaxAge),
+            max_total: opts.size(Opt::LogMaxTotal),
         };
+        spec.cluster.socket = opts.bool(Opt::Socket);
+        spec.cluster.port_step = opts.count(Opt::PortStep);
+        if spec.cluster.port_step > 0 && opts.instances().is_none() {
+            return Err(Error::Usage(
+                "--port-step spaces the ports of instances: give --instances N too".into(),
+            ));
+        }
         Ok(Plan {
             name,
             spec,
             force: req.force,
         })
+    }
+
+    /// [`Tpm::plan`], with `--instances N` made into N plans: `NAME-PORT-0` ...
+    /// `NAME-PORT-(N-1)`, instance i on PORT + port_step * i. Without it, the one plan.
+    pub fn plans(&self, req: &StartRequest) -> Result<Vec<Plan>> {
+        let plan = self.plan(req)?;
+        match req.options.instances() {
+            None => Ok(vec![plan]),
+            Some(n) => (0..n).map(|i| instance_plan(&plan, i)).collect(),
+        }
+    }
+}
+
+/// Instance `i` of the app `app` plans (whose name and spec are the app's, instance 0's
+/// PORT): its own name, number and PORT.
+pub(crate) fn instance_plan(app: &Plan, i: u32) -> Result<Plan> {
+    let mut plan = app.clone();
+    let base = app.spec.base_port();
+    let step = app.spec.cluster.port_step;
+    let port = u32::from(base) + step * i;
+    plan.spec.port = u16::try_from(port).map_err(|_| {
+        Error::Usage(format!(
+            "instance {i} would listen on port {port}, past 65535: use fewer instances or a smaller --port-step"
+        ))
+    })?;
+    plan.spec.cluster.instance = Some(i);
+    plan.name = crate::name::instance_name(&app.name, i)?;
+    // Instances that share the PORT share it with instance 0, which alone is checked.
+    if i > 0 && step == 0 {
+        plan.force = true;
+    }
+    Ok(plan)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::Spec;
+
+    fn app(port: u16, step: u32) -> Plan {
+        let mut spec = Spec::new("s".into(), vec!["s".into()], "/".into(), port);
+        spec.cluster.port_step = step;
+        Plan {
+            name: Name::parse(&format!("api-{port}")).unwrap(),
+            spec,
+            force: false,
+        }
+    }
+
+    #[test]
+    fn instance_i_is_named_numbered_and_placed_on_its_port() {
+        let p = instance_plan(&app(3000, 0), 2).unwrap();
+        assert_eq!(p.name.as_str(), "api-3000-2");
+        assert_eq!((p.spec.port, p.spec.cluster.instance), (3000, Some(2)));
+        assert!(p.force, "a shared PORT is checked for instance 0 alone");
+        let p = instance_plan(&app(3000, 10), 2).unwrap();
+        assert_eq!((p.spec.port, p.force), (3020, false));
+        assert_eq!(p.spec.base_port(), 3000);
+        let i0 = instance_plan(&app(3000, 10), 0).unwrap();
+        assert!(!i0.force);
+        let err = instance_plan(&app(65530, 10), 1).unwrap_err();
+        assert_eq!(err.exit_code(), 64);
+        assert!(err.to_string().contains("65540"), "{err}");
     }
 }

@@ -18,6 +18,9 @@ use crate::policy::DEFAULT_KILL_TIMEOUT;
 use crate::record::Record;
 use crate::supervisor::{self, Outcome};
 
+/// Supervisors started at once for the instances of an app.
+const START_THREADS: usize = 4;
+
 /// What a start holds until it hands both to the supervisor.
 struct Held {
     lock: FileLock,
@@ -34,6 +37,47 @@ impl Tpm {
         self.start_planned(plan)
     }
 
+    /// [`Tpm::start`], where `--instances N` starts N processes (see [`Tpm::plans`]), a few
+    /// at a time; each one's result, in order.
+    /// `tpm start APP` with the name of an app whose instances exist starts each of them.
+    pub fn start_all(&self, req: &StartRequest) -> Result<super::Each<ProcessInfo>> {
+        let instances = self.app_instances(req);
+        if !instances.is_empty() {
+            return Ok(instances
+                .into_iter()
+                .map(|n| {
+                    let result = self.start_existing(&n, false);
+                    (n, result)
+                })
+                .collect());
+        }
+        if req.options.instances().is_none() {
+            let name = self.existing_target(req);
+            let info = self.start(req)?;
+            let name = match name {
+                Some(n) => n,
+                None => Name::parse(&info.name)?,
+            };
+            return Ok(vec![(name, Ok(info))]);
+        }
+        let plans = self.plans(req)?;
+        Ok(self.start_plans(plans))
+    }
+
+    /// Starts every plan, a few at a time (instance 0 first: the others may share its PORT,
+    /// checked for it alone).
+    pub(super) fn start_plans(&self, mut plans: Vec<Plan>) -> super::Each<ProcessInfo> {
+        if plans.is_empty() {
+            return Vec::new();
+        }
+        let first = plans.remove(0);
+        let mut out = vec![(first.name.clone(), self.start_planned(first))];
+        out.extend(super::parallel_map(plans, START_THREADS, |p| {
+            (p.name.clone(), self.start_planned(p))
+        }));
+        out
+    }
+
     /// Starts a process as planned (see [`Tpm::plan`]); its id and creation time are kept
     /// when the name exists.
     pub fn start_planned(&self, plan: Plan) -> Result<ProcessInfo> {
@@ -43,6 +87,18 @@ impl Tpm {
     /// [`Tpm::start_planned`]; `count_restart` adds one to the process's restarts (a
     /// restart with a new spec).
     pub(super) fn start_plan(&self, plan: Plan, count_restart: bool) -> Result<ProcessInfo> {
+        let env = self.ctx.env.clone();
+        self.start_plan_in(plan, count_restart, &env)
+    }
+
+    /// [`Tpm::start_plan`], the process run in `env` (the caller's, or, for a new instance
+    /// of an app, the environment its instances were started in).
+    pub(super) fn start_plan_in(
+        &self,
+        plan: Plan,
+        count_restart: bool,
+        env: &[(OsString, OsString)],
+    ) -> Result<ProcessInfo> {
         let Plan { name, spec, force } = plan;
         self.store.ensure()?;
         let held = self.lock_for_start(&name)?;
@@ -60,9 +116,28 @@ impl Tpm {
             }
         }
         // A new spec runs in the caller's environment, kept for its later restarts.
-        let env = self.ctx.env.clone();
-        self.store.write_env(&name, &env)?;
-        self.launch(&name, record, held, &env)
+        self.store.write_env(&name, env)?;
+        self.launch(&name, record, held, env)
+    }
+
+    /// Whether `req` is a plain `tpm start APP`, with the name of an app whose instances
+    /// exist (and no process or file of that name).
+    pub fn is_app_start(&self, req: &StartRequest) -> bool {
+        !self.app_instances(req).is_empty()
+    }
+
+    fn app_instances(&self, req: &StartRequest) -> Vec<Name> {
+        let plain = req.options.is_empty() && !req.script_in_cwd;
+        let Ok(name) = Name::parse(&req.target) else {
+            return Vec::new();
+        };
+        if !plain || self.store.exists(&name) || self.ctx.cwd.join(&req.target).exists() {
+            return Vec::new();
+        }
+        match self.store.names() {
+            Ok((all, _)) => self.instances_of(name.as_str(), &all),
+            Err(_) => Vec::new(),
+        }
     }
 
     /// `tpm start NAME` for a stopped process that exists, when no file of that name does.

@@ -76,7 +76,36 @@ impl Tpm {
     /// Stops, then starts again. A process that another command restarted meanwhile (after
     /// this one asked) is restarted: it is returned as it runs now. One that another command
     /// stopped meanwhile is started again (this restart counts as the later command).
+    ///
+    /// A running process with `--socket` is restarted by its supervisor instead (see
+    /// `ops::reload`): the supervisor, and the socket it holds, stay.
     pub fn restart(&self, names: &[Name]) -> Each<ProcessInfo> {
+        let (behind_socket, plain): (Vec<Name>, Vec<Name>) = names
+            .iter()
+            .cloned()
+            .partition(|n| self.socket_held(n).is_some());
+        let mut done = parallel_map(behind_socket, START_THREADS, |name| {
+            let result = match self.socket_held(&name) {
+                Some((sup, record)) => self
+                    .restart_in_place(
+                        &name,
+                        &sup,
+                        record.state.restarts,
+                        record.spec.policy.kill_timeout,
+                    )
+                    .and_then(|()| self.observe_settled(&name)),
+                None => self.start_again(&name),
+            };
+            (name, result)
+        });
+        done.extend(self.restart_plain(&plain));
+        // In the order asked.
+        done.sort_by_key(|(n, _)| names.iter().position(|m| m == n));
+        done
+    }
+
+    /// Stops, then starts again: a new supervisor for each.
+    pub(super) fn restart_plain(&self, names: &[Name]) -> Each<ProcessInfo> {
         parallel_map(self.stop(names), START_THREADS, |(name, stopped)| {
             let result = match stopped {
                 Ok(info) if info.status.is_active() => self.observe_settled(&name),
@@ -85,6 +114,15 @@ impl Tpm {
             };
             (name, result)
         })
+    }
+
+    /// The live supervisor of a running process whose socket it holds, and its record.
+    fn socket_held(&self, name: &Name) -> Option<(Identity, Record)> {
+        let record = self.store.read(name).ok().flatten()?;
+        if !record.spec.cluster.socket || !record.state.status.is_active() {
+            return None;
+        }
+        live_supervisor(&record).map(|sup| (sup, record))
     }
 
     /// The start half of a restart, among other commands acting on the same process.
@@ -329,5 +367,6 @@ fn corrupt_info(name: &Name) -> ProcessInfo {
         restarts_24h: 0,
         uptime_pct_24h: None,
         tracking: crate::cgroup::Tracking::ProcessTree,
+        instance: None,
     }
 }

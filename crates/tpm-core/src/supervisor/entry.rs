@@ -15,7 +15,7 @@ use super::handshake::{self, Outcome, Reply};
 use super::phase::Phase;
 use super::pipes::Output;
 use super::run::Supervisor;
-use super::{BUILD, ENV_CGROUP, ENV_ID, ENV_NAME, ENV_SUPERVISOR};
+use super::{BUILD, ENV_CGROUP, ENV_ID, ENV_INSTANCE, ENV_NAME, ENV_NODE_INSTANCE, ENV_SUPERVISOR};
 use crate::cgroup::Cgroup;
 use crate::claim::Claim;
 use crate::error::EXIT_FAILURE;
@@ -127,6 +127,30 @@ fn new(args: &[OsString]) -> Result<Supervisor, String> {
         }
     };
     let me = Identity::of(std::process::id()).ok_or("cannot read /proc/self/stat")?;
+    // The socket first: a PORT that cannot be bound is this start's failure, said to the
+    // command that launched it.
+    let listener = if record.spec.cluster.socket {
+        match super::socket::bind(record.spec.port) {
+            Ok(sock) => Some(sock),
+            Err(e) => {
+                let message = format!(
+                    "cannot hold port {} for --socket: {e} (another process listens on it without SO_REUSEPORT?)",
+                    record.spec.port
+                );
+                handshake::send(
+                    ready,
+                    &Outcome::Failed {
+                        code: EXIT_FAILURE,
+                        message: message.clone(),
+                    }
+                    .into(),
+                );
+                return Err(message);
+            }
+        }
+    } else {
+        None
+    };
     let env = child_env(&name, &record, &me);
     let cgroup = match std::env::var_os(ENV_CGROUP) {
         Some(v) if v == "off" => None,
@@ -154,6 +178,7 @@ fn new(args: &[OsString]) -> Result<Supervisor, String> {
         next_heal: Instant::now() + super::heal::HEAL_EVERY,
         heals: 0,
         lock_id,
+        relocked: false,
         meta_path,
         lock_path,
         ready: Some(ready),
@@ -161,6 +186,7 @@ fn new(args: &[OsString]) -> Result<Supervisor, String> {
         env,
         history_failed: false,
         sampler: Default::default(),
+        listener,
         readiness: Default::default(),
         triggers: Default::default(),
         watcher: None,
@@ -170,7 +196,11 @@ fn new(args: &[OsString]) -> Result<Supervisor, String> {
 /// The managed process's environment: the caller's, the spec's variables, then what tpm
 /// promises (PORT, TPM_NAME, TPM_ID, and the supervisor marker).
 fn child_env(name: &Name, record: &Record, me: &Identity) -> Vec<(OsString, OsString)> {
-    let mut env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+    // Socket activation is between a supervisor and its own process: none inherited from
+    // the caller (tpm run from a socket-activated unit) is passed on.
+    let mut env: Vec<(OsString, OsString)> = std::env::vars_os()
+        .filter(|(k, _)| !k.to_str().is_some_and(|k| k.starts_with("LISTEN_")))
+        .collect();
     let mut set = |k: &str, v: String| {
         env.retain(|(key, _)| key.as_os_str() != OsStr::new(k));
         env.push((k.into(), v.into()));
@@ -184,5 +214,14 @@ fn child_env(name: &Name, record: &Record, me: &Identity) -> Vec<(OsString, OsSt
         set(ENV_ID, id.to_string());
     }
     set(ENV_SUPERVISOR, format!("{}.{}", me.pid, me.start_ticks));
+    if let Some(i) = record.spec.cluster.instance {
+        set(ENV_INSTANCE, i.to_string());
+        set(ENV_NODE_INSTANCE, i.to_string());
+    }
+    if record.spec.cluster.socket {
+        // LISTEN_PID is the child's own pid: `spawn` fills it in between fork and exec.
+        set("LISTEN_FDS", "1".into());
+        set("LISTEN_FDNAMES", name.to_string());
+    }
     env
 }

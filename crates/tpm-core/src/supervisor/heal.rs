@@ -45,20 +45,8 @@ impl Supervisor {
     pub(super) fn heal(&mut self) {
         self.next_heal = Instant::now() + HEAL_EVERY;
         self.heals = self.heals.wrapping_add(1);
-        let mut damaged = false;
-        let at_path = std::fs::metadata(&self.lock_path)
-            .ok()
-            .map(|m| (m.dev(), m.ino()));
-        if at_path.is_none() || at_path != self.lock_id {
-            // The file is gone or replaced: lock the one at the path again (a command that
-            // made it in the meantime gives it up: it cannot take the claim).
-            damaged = true;
-            let _ = self.store.ensure();
-            if let Ok(Some(lock)) = FileLock::try_acquire(&self.lock_path) {
-                self.lock_id = lock.file_id();
-                self.lock = lock;
-            }
-        }
+        // Damage a record write found first (it locks again before writing) counts too.
+        let mut damaged = self.relock() | std::mem::take(&mut self.relocked);
         if self.dirty || self.written.is_none() || self.written != FileId::of(&self.meta_path) {
             damaged |= !self.dirty;
             let _ = self.store.ensure();
@@ -82,6 +70,25 @@ impl Supervisor {
         } else if self.output.failing() {
             self.output.heal();
         }
+        self.output.housekeep();
+    }
+
+    /// Locks the lock file at its path again if it is gone or replaced (a command that made
+    /// it in the meantime gives it up: it cannot take the claim); whether it had to. Every
+    /// record write comes after this, so a command that finds the record finds the lock.
+    pub(super) fn relock(&mut self) -> bool {
+        let at_path = std::fs::metadata(&self.lock_path)
+            .ok()
+            .map(|m| (m.dev(), m.ino()));
+        if at_path.is_some() && at_path == self.lock_id {
+            return false;
+        }
+        let _ = self.store.ensure();
+        if let Ok(Some(lock)) = FileLock::try_acquire(&self.lock_path) {
+            self.lock_id = lock.file_id();
+            self.lock = lock;
+        }
+        true
     }
 
     /// Sets aside room for the record's last write (see `Store::write_reserved`).

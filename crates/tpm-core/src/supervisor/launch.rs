@@ -178,7 +178,8 @@ fn is_marker(key: &OsString) -> bool {
     [ENV_NAME, ENV_ID, ENV_SUPERVISOR].iter().any(|m| key == m)
 }
 
-/// Runs in the forked child before exec: new session, second fork, keep `fds` open.
+/// Runs in the forked child before exec: new session, second fork, keep `fds` open and
+/// nothing else.
 fn detach(fds: &[RawFd]) -> io::Result<()> {
     nix::unistd::setsid()?;
     // SAFETY: the child of a fork in a (possibly) multi-threaded process may only make
@@ -186,6 +187,34 @@ fn detach(fds: &[RawFd]) -> io::Result<()> {
     match unsafe { nix::unistd::fork() }? {
         nix::unistd::ForkResult::Parent { .. } => unsafe { libc::_exit(0) },
         nix::unistd::ForkResult::Child => {}
+    }
+    // Whatever else the caller left open (a test harness's fd 3, a pipe a script reads
+    // until its end, a jobserver) must not live on in a supervisor and every process it
+    // runs: a reader of that pipe would wait for ever. close_range (Linux 5.11) marks them
+    // all close-on-exec in one call; where it is missing, each is marked in turn.
+    // SAFETY: a plain system call.
+    let marked = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3u32,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
+    if marked != 0 {
+        // SAFETY: getrlimit and fcntl are async-signal-safe.
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        let top = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
+            limit.rlim_cur.min(1 << 16) as RawFd
+        } else {
+            1024
+        };
+        for fd in 3..top {
+            unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+        }
     }
     for &fd in fds.iter().filter(|&&fd| fd >= 0) {
         // SAFETY: plain fcntl on a descriptor we own; clears FD_CLOEXEC.

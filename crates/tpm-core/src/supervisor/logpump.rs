@@ -12,8 +12,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use chrono::{Local, TimeZone};
 
+use super::housekeep::Housekeeper;
 use crate::name::Name;
-use crate::rotation::LogLimits;
+use crate::rotation::{self, LogLimits};
 use crate::store::{Store, Stream};
 
 /// Lines longer than this are split.
@@ -26,11 +27,33 @@ pub struct Stamp {
     text: String,
 }
 
+/// Tests only: seconds added to the log clock (stamps and time rotation), so a test can
+/// start a process just before an hour turns instead of waiting for one.
+pub const CLOCK_SKEW_VAR: &str = "TPM_LOG_CLOCK_SKEW";
+
+/// The log clock: Unix seconds, plus the test skew.
+pub fn now_secs() -> i64 {
+    static SKEW: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    let skew = *SKEW.get_or_init(|| {
+        std::env::var(CLOCK_SKEW_VAR)
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    });
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+        + skew
+}
+
 impl Stamp {
+    /// The second the text was made for.
+    pub fn secs(&self) -> i64 {
+        self.secs
+    }
+
     pub fn now(&mut self) -> &str {
-        let secs = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
+        let secs = now_secs();
         if secs != self.secs || self.text.is_empty() {
             self.secs = secs;
             self.text = match Local.timestamp_opt(secs, 0).single() {
@@ -82,6 +105,9 @@ impl LineSplitter {
     }
 }
 
+/// How many files past `keep` may wait for the trimmer before the pump removes them.
+const TRIM_BEHIND: u32 = 8;
+
 /// How long a rotation that failed waits before it is tried again; meanwhile the current
 /// file takes the lines, past its size.
 const ROTATE_RETRY: Duration = Duration::from_secs(1);
@@ -97,10 +123,17 @@ const ROTATE_RETRY: Duration = Duration::from_secs(1);
 pub struct LogFile {
     path: PathBuf,
     limits: LogLimits,
+    /// The log clock's second (see [`now_secs`]) at which the file next rotates by time.
+    boundary: Option<i64>,
+    /// Compression and retention, off the pump's path; shared by a process's two logs.
+    keeper: Option<std::rc::Rc<std::cell::RefCell<Housekeeper>>>,
     file: Option<File>,
     size: u64,
     /// A rotation failed: none is tried again before this.
     rotate_after: Option<Instant>,
+    /// The highest number a rotated file may have: a rotation renames only those, not
+    /// `keep` names (a thousand renames per rotation at `log_keep 1000`).
+    highest: u32,
     /// A cut line could not be taken back: the next write first ends it.
     torn: bool,
     pub dropped: u64,
@@ -111,6 +144,9 @@ impl LogFile {
         let mut log = LogFile {
             path: store.log_path(name, stream),
             limits,
+            boundary: None,
+            keeper: None,
+            highest: 0,
             file: None,
             size: 0,
             rotate_after: None,
@@ -118,14 +154,44 @@ impl LogFile {
             dropped: 0,
         };
         log.reopen();
+        log.highest = (1..=limits.keep.saturating_add(2))
+            .rev()
+            .find(|&k| rotation::rotated_file(&log.path, k).is_some())
+            .unwrap_or(0);
+        // A file written before an hour (or day) turned rotates at its first new line.
+        if let Some(every) = limits.every {
+            let since = match std::fs::metadata(&log.path) {
+                Ok(m) if m.len() > 0 => m.mtime(),
+                _ => now_secs(),
+            };
+            log.boundary = Some(every.next_boundary(since));
+        }
         log
+    }
+
+    /// Hands rotated files to `keeper` (compression, retention) after each rotation.
+    pub fn keep_with(&mut self, keeper: std::rc::Rc<std::cell::RefCell<Housekeeper>>) {
+        self.keeper = Some(keeper);
     }
 
     /// `NAME.out.K`: where the K-th newest rotated file goes.
     fn rotated(&self, k: u32) -> PathBuf {
-        let mut p = self.path.clone().into_os_string();
-        p.push(format!(".{k}"));
-        PathBuf::from(p)
+        rotation::numbered(&self.path, k)
+    }
+
+    /// Rotates if the hour (or day) turned since the file began; `now` is the log clock's
+    /// second of the lines about to be written, so the turn falls between lines.
+    pub fn tick(&mut self, now: i64) {
+        let (Some(at), Some(every)) = (self.boundary, self.limits.every) else {
+            return;
+        };
+        if now < at {
+            return;
+        }
+        // An empty file has nothing of the past hour: no rotation, only a new turn.
+        if self.size == 0 || !self.may_rotate() || self.rotate() {
+            self.boundary = Some(every.next_boundary(now));
+        }
     }
 
     fn reopen(&mut self) {
@@ -142,36 +208,77 @@ impl LogFile {
             .map_or(0, |m| m.len());
     }
 
-    /// Moves `NAME.out` to `NAME.out.1` (and each older file one further, the oldest
-    /// beyond `keep` removed), then starts a new file. False if the files could not be
-    /// moved: the current file is kept, and the rotation is tried again later.
+    /// Moves `NAME.out` to `NAME.out.1` (and each older file, plain or `.gz`, one number
+    /// further), then starts a new file. False if the files could not be moved: the current
+    /// file is kept, and the rotation is tried again later.
+    ///
+    /// Only renames: the file pushed past `keep` is removed, and `.2` compressed, by the
+    /// housekeeping thread, so a rotation never waits for a 10 MiB unlink or a compression.
     fn rotate(&mut self) -> bool {
         let gone = |r: io::Result<()>| match r {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
             _ => Ok(()),
         };
+        let keeper = self.keeper.clone();
+        let keeper_ref = keeper.as_ref().map(|k| k.borrow());
+        let lock = keeper_ref.as_ref().map(|k| k.lock.clone());
+        drop(keeper_ref);
+        // The housekeeping thread is moving a compressed file into place: the next write
+        // tries again (it holds the lock for a rename or two).
+        let guard = match lock.as_ref().map(|l| l.try_lock()) {
+            Some(Ok(g)) => Some(g),
+            Some(Err(std::sync::TryLockError::Poisoned(p))) => Some(p.into_inner()),
+            Some(Err(std::sync::TryLockError::WouldBlock)) => return false,
+            None => None,
+        };
         let keep = self.limits.keep;
+        // Files past `keep` that the trimmer has removed since: not renamed again.
+        while self.highest > keep && rotation::rotated_file(&self.path, self.highest).is_none() {
+            self.highest -= 1;
+        }
+        // The trimmer far behind (a starved machine): the pump removes them itself rather
+        // than rename ever more files at each rotation.
+        if self.highest > keep + TRIM_BEHIND {
+            for k in keep + 2..=self.highest {
+                let plain = self.rotated(k);
+                let _ = std::fs::remove_file(rotation::with_suffix(&plain, ".gz"));
+                let _ = std::fs::remove_file(plain);
+            }
+            self.highest = keep + 1;
+        }
         let moved = (|| {
-            // Removed first, not renamed over: ext4 writes a file renamed over another to
-            // disk at once (its guard for replace-by-rename), which would stall the pump.
-            if keep > 0 {
-                gone(std::fs::remove_file(self.rotated(keep)))?;
+            // Every file moves up, those past `keep` too (the thread removes them): none is
+            // removed here, as a 10 MiB unlink would stall the pump, and none renamed over
+            // (ext4 writes a file renamed over another to disk at once, its guard for
+            // replace-by-rename).
+            for k in (1..=self.highest).rev() {
+                let (from, to) = (self.rotated(k), self.rotated(k + 1));
+                gone(std::fs::rename(
+                    rotation::with_suffix(&from, ".gz"),
+                    rotation::with_suffix(&to, ".gz"),
+                ))?;
+                gone(std::fs::rename(from, to))?;
             }
-            for k in (1..keep).rev() {
-                gone(std::fs::rename(self.rotated(k), self.rotated(k + 1)))?;
-            }
-            if keep > 0 {
-                std::fs::rename(&self.path, self.rotated(1))
-            } else {
-                std::fs::remove_file(&self.path)
-            }
+            std::fs::rename(&self.path, self.rotated(1))
         })();
+        drop(guard);
         if moved.is_err() {
             self.rotate_after = Some(Instant::now() + ROTATE_RETRY);
             return false;
         }
         self.rotate_after = None;
+        self.highest += 1;
         self.reopen();
+        match &keeper {
+            Some(k) => k.borrow_mut().request(),
+            // Without a keeper (unit tests), the files past `keep` go at once.
+            None => {
+                for k in keep + 1..=self.highest {
+                    let _ = std::fs::remove_file(self.rotated(k));
+                }
+                self.highest = self.highest.min(keep);
+            }
+        }
         true
     }
 
@@ -184,7 +291,7 @@ impl LogFile {
     /// (a single line longer than the limit gets a file of its own), or counts what could
     /// not be written.
     pub fn write(&mut self, mut bytes: &[u8]) {
-        let max = self.limits.max_size;
+        let max = self.limits.rotate_size();
         while !bytes.is_empty() {
             let room = max.saturating_sub(self.size) as usize;
             let take = if max == 0 || bytes.len() <= room || !self.may_rotate() {
@@ -272,8 +379,18 @@ impl LogFile {
         };
         if !current {
             self.reopen();
+        } else if let Some(len) = self
+            .file
+            .as_ref()
+            .and_then(|f| f.metadata().ok())
+            .map(|m| m.len())
+        {
+            // Emptied (`tpm flush`): the next rotation is a whole file away again.
+            if len < self.size {
+                self.size = len;
+            }
         }
-        let max = self.limits.max_size;
+        let max = self.limits.rotate_size();
         if self.rotate_after.is_some() && self.may_rotate() && max > 0 && self.size >= max {
             self.rotate();
         }
@@ -370,6 +487,7 @@ mod tests {
             LogLimits {
                 max_size: 100,
                 keep: 2,
+                ..LogLimits::default()
             },
         );
         store.ensure().unwrap();
@@ -412,6 +530,7 @@ mod tests {
             LogLimits {
                 max_size: 100,
                 keep: 1,
+                ..LogLimits::default()
             },
         );
         store.ensure().unwrap();
@@ -420,6 +539,7 @@ mod tests {
         let blocker = store.rotated_log_path(&name, Stream::Out, 1);
         std::fs::create_dir(&blocker).unwrap();
         std::fs::write(blocker.join("x"), "").unwrap();
+        let first = blocker.clone();
         let line = |i: usize| format!("{i:039}\n"); // 40 bytes
         for i in 0..10 {
             log.write(line(i).as_bytes());
@@ -434,11 +554,11 @@ mod tests {
         // Healed once the obstacle is gone and the retry is due.
         std::fs::remove_dir_all(&blocker).unwrap();
         log.heal();
-        assert!(!blocker.exists(), "not before its time");
+        assert!(!first.exists(), "not before its time");
         log.rotate_after = Some(Instant::now());
         log.heal();
         assert_eq!(
-            std::fs::read_to_string(&blocker).unwrap(),
+            std::fs::read_to_string(&first).unwrap(),
             (0..10).map(line).collect::<String>()
         );
         log.write(line(10).as_bytes());
@@ -471,6 +591,7 @@ mod tests {
             LogLimits {
                 max_size: 0,
                 keep: 2,
+                ..LogLimits::default()
             },
         );
         store.ensure().unwrap();

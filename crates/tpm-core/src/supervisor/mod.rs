@@ -21,6 +21,7 @@
 mod entry;
 mod handshake;
 mod heal;
+mod housekeep;
 mod launch;
 mod logpump;
 mod phase;
@@ -29,6 +30,7 @@ mod ready;
 mod resident;
 mod run;
 mod sample;
+mod socket;
 mod spawn;
 mod tree;
 mod triggers;
@@ -51,6 +53,10 @@ pub const ENV_ID: &str = "TPM_ID";
 /// `SPID.SPID_START` of the supervisor: how the leftovers of a killed supervisor's tree are
 /// found again (see `ops::cleanup`).
 pub const ENV_SUPERVISOR: &str = "TPM_SUPERVISOR";
+/// The instance number of one of an app's instances (and `NODE_APP_INSTANCE`, pm2's, which
+/// Node apps read).
+pub const ENV_INSTANCE: &str = "TPM_INSTANCE";
+pub const ENV_NODE_INSTANCE: &str = "NODE_APP_INSTANCE";
 
 /// `TPM_CGROUP=off` in the environment of `tpm start` (or restart): the process gets no
 /// cgroup of its own, and its tree is tracked by ancestry (see `crate::cgroup`).

@@ -60,6 +60,7 @@ impl Supervisor {
             &self.record.spec.cwd,
             &self.env,
             dir.as_ref().map(AsFd::as_fd),
+            self.listener.as_ref().map(AsFd::as_fd),
         );
         drop(dir);
         match spawned {
@@ -253,6 +254,30 @@ impl Supervisor {
             }
             Phase::Backoff { .. } => self.finish(Status::Stopped, None),
             Phase::Done => {}
+        }
+    }
+
+    /// A restart asked for (SIGHUP: `tpm reload`): the process is stopped as for a stop
+    /// (TERM, then KILL after the kill timeout) and a new one started at once. Not an exit:
+    /// the restart policy does not count it. A stop under way is left to finish.
+    pub(super) fn request_restart(&mut self) {
+        let asked = Event::now(&self.name, Kind::RestartRequested).by("user");
+        match &mut self.phase {
+            Phase::Running => {
+                self.history(asked);
+                self.record.state.status = Status::Waiting;
+                self.save();
+                self.begin_draining(Then::Restart(Duration::ZERO));
+            }
+            Phase::Draining {
+                then: Then::Restart(delay),
+                ..
+            } => *delay = Duration::ZERO,
+            Phase::Backoff { .. } => {
+                self.history(asked);
+                self.restart();
+            }
+            Phase::Draining { .. } | Phase::Done => {}
         }
     }
 

@@ -7,6 +7,10 @@ use nix::errno::Errno;
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use nix::poll::{PollFd, PollFlags};
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use super::housekeep::Housekeeper;
 use super::logpump::{LineSplitter, LogFile, Stamp};
 use crate::name::Name;
 use crate::rotation::LogLimits;
@@ -14,12 +18,19 @@ use crate::store::{Store, Stream};
 
 /// Bytes read from one pipe per wake-up, so one noisy stream cannot starve the other.
 const READ_CHUNK: usize = 64 * 1024;
+/// Bytes read per read once a stream keeps its grown pipe full: fewer wake-ups, reads and
+/// writes per megabyte. Back to [`READ_CHUNK`] (the memory returned) after a quiet second.
+const BUSY_CHUNK: usize = 1024 * 1024;
+/// Reads in a row from a pipe that keeps filling them, before the others get a turn.
+const BUSY_READS: usize = 8;
 /// The pipe size a busy stream gets (Linux's default limit for unprivileged users), so the
 /// process writes on while the supervisor logs, instead of the two taking turns.
 const BUSY_PIPE: i32 = 1024 * 1024;
 
 /// What one read from a pipe found.
 pub(super) enum Pumped {
+    /// The read filled the buffer: there may be more.
+    Full,
     Data,
     Empty,
     Closed,
@@ -39,9 +50,12 @@ pub(super) struct Output {
     out: LogFile,
     err: LogFile,
     stamp: Stamp,
+    keeper: Rc<RefCell<Housekeeper>>,
     /// Read buffer, and the stamped lines made from it.
     chunk: Vec<u8>,
     buf: Vec<u8>,
+    /// Reads that filled the buffer since the last heal (see [`BUSY_CHUNK`]).
+    full_reads: u32,
     /// The readiness line to look for (`--ready-line`), and whether a line matched it.
     ready_line: Option<regex_lite::Regex>,
     line_matched: bool,
@@ -49,13 +63,25 @@ pub(super) struct Output {
 
 impl Output {
     pub(super) fn open(store: &Store, name: &Name, limits: LogLimits) -> Output {
+        let mut out = LogFile::open(store, name, Stream::Out, limits);
+        let mut err = LogFile::open(store, name, Stream::Err, limits);
+        // Its first round (at the first heal) finishes what a previous supervisor left.
+        let keeper = Rc::new(RefCell::new(Housekeeper::new(
+            store.log_path(name, Stream::Out),
+            store.log_path(name, Stream::Err),
+            limits,
+        )));
+        out.keep_with(keeper.clone());
+        err.keep_with(keeper.clone());
         Output {
             pipes: Vec::new(),
-            out: LogFile::open(store, name, Stream::Out, limits),
-            err: LogFile::open(store, name, Stream::Err, limits),
+            out,
+            err,
+            keeper,
             stamp: Stamp::default(),
             chunk: vec![0; READ_CHUNK],
             buf: Vec::with_capacity(READ_CHUNK + 1024),
+            full_reads: 0,
             ready_line: None,
             line_matched: false,
         }
@@ -85,8 +111,15 @@ impl Output {
     pub(super) fn pumped(&mut self, ready: &[bool]) {
         for i in (0..self.pipes.len().min(ready.len())).rev() {
             if ready[i] {
-                if let Pumped::Closed = self.pump(i) {
-                    self.close(i);
+                for _ in 0..BUSY_READS {
+                    match self.pump(i) {
+                        Pumped::Full => {}
+                        Pumped::Closed => {
+                            self.close(i);
+                            break;
+                        }
+                        Pumped::Data | Pumped::Empty => break,
+                    }
                 }
             }
         }
@@ -104,7 +137,8 @@ impl Output {
         match n {
             Ok(0) => Pumped::Closed,
             Ok(n) => {
-                if n == self.chunk.len() && !pipe.grown {
+                let full = n == self.chunk.len();
+                if full && !pipe.grown {
                     // A full read: the writer may be waiting on us. (Refused beyond the
                     // user's pipe memory limit: then the pipe keeps its size.)
                     pipe.grown = true;
@@ -117,9 +151,18 @@ impl Output {
                     Stream::Out => &mut self.out,
                     Stream::Err => &mut self.err,
                 };
+                sink.tick(self.stamp.secs());
                 sink.write(&self.buf);
+                let grown = pipe.grown;
                 self.match_ready_line();
-                Pumped::Data
+                if !full {
+                    return Pumped::Data;
+                }
+                self.full_reads += 1;
+                if self.chunk.len() < BUSY_CHUNK && grown {
+                    self.chunk.resize(BUSY_CHUNK, 0);
+                }
+                Pumped::Full
             }
             Err(Errno::EAGAIN) => Pumped::Empty,
             Err(_) => Pumped::Closed,
@@ -159,6 +202,7 @@ impl Output {
             Stream::Out => &mut self.out,
             Stream::Err => &mut self.err,
         };
+        sink.tick(self.stamp.secs());
         sink.write(&self.buf);
     }
 
@@ -168,7 +212,7 @@ impl Output {
         for i in (0..self.pipes.len()).rev() {
             for _ in 0..64 {
                 match self.pump(i) {
-                    Pumped::Data => {}
+                    Pumped::Full | Pumped::Data => {}
                     Pumped::Empty => break,
                     Pumped::Closed => {
                         self.close(i);
@@ -182,6 +226,7 @@ impl Output {
     /// A line from tpm itself, in the err log, marked `[tpm]`.
     pub(super) fn event(&mut self, name: &Name, message: &str) {
         let line = format!("{}[tpm] {name}: {message}\n", self.stamp.now());
+        self.err.tick(self.stamp.secs());
         self.err.write(line.as_bytes());
     }
 
@@ -194,6 +239,17 @@ impl Output {
     pub(super) fn heal(&mut self) {
         self.out.heal();
         self.err.heal();
+    }
+
+    /// Starts the log housekeeping if it was asked for or is due (see `housekeep`).
+    pub(super) fn housekeep(&mut self) {
+        self.keeper.borrow_mut().poll();
+        // A quiet second: the big buffers go back (an idle supervisor stays small).
+        if self.full_reads == 0 && self.chunk.len() > READ_CHUNK {
+            self.chunk = vec![0; READ_CHUNK];
+            self.buf = Vec::with_capacity(READ_CHUNK + 1024);
+        }
+        self.full_reads = 0;
     }
 
     /// Log bytes that could not be written so far.

@@ -54,6 +54,9 @@ pub(super) struct Supervisor {
     pub(super) next_heal: Instant,
     pub(super) heals: u32,
     pub(super) lock_id: Option<(u64, u64)>,
+    /// A record write found the lock file gone and made it again: the next heal restores
+    /// the rest.
+    pub(super) relocked: bool,
     /// The record's and the lock's paths, made once (they are looked at every second).
     pub(super) meta_path: std::path::PathBuf,
     pub(super) lock_path: std::path::PathBuf,
@@ -70,6 +73,8 @@ pub(super) struct Supervisor {
     pub(super) claim: Option<Claim>,
     /// The last history write failed (said once until one succeeds).
     pub(super) history_failed: bool,
+    /// The PORT's listening socket, held for the process (`--socket`).
+    pub(super) listener: Option<OwnedFd>,
     /// Looks at the running tree (see `sample`).
     pub(super) sampler: super::sample::Sampler,
     /// Tells when the running process is ready (see `ready`).
@@ -168,7 +173,11 @@ impl Supervisor {
             match Signal::try_from(info.ssi_signo as i32) {
                 Ok(Signal::SIGCHLD) => reap = true,
                 Ok(Signal::SIGTERM | Signal::SIGINT | Signal::SIGQUIT) => self.request_stop(),
-                _ => {} // SIGHUP: no terminal to lose; ignored.
+                // There is no terminal to lose: SIGHUP is `tpm reload`'s (and a --socket
+                // process's `tpm restart`): a new process, behind the same supervisor and
+                // socket.
+                Ok(Signal::SIGHUP) => self.request_restart(),
+                _ => {}
             }
         }
         if reap {
@@ -210,6 +219,12 @@ impl Supervisor {
     }
 
     fn write_record(&mut self, reserved: bool) {
+        // The lock file first: a record without it would look unsupervised to a command.
+        // The rest of what was lost is the next heal's, made due now.
+        if self.relock() {
+            self.relocked = true;
+            self.next_heal = Instant::now();
+        }
         self.saved_dropped = self.output.dropped();
         self.record.state.log_dropped = self.dropped_base + self.saved_dropped;
         self.last_save = Instant::now();

@@ -12,6 +12,10 @@
 //! in by writing to `cgroup.procs` would do the same, but that write waits for an RCU grace
 //! period, 5 to 20 ms on a busy machine, at every restart.) Elsewhere, and where `clone3`
 //! is refused (kernels before 5.7, seccomp filters), the standard library spawns it.
+//!
+//! A process with a socket held for it (`--socket`) gets it as fd 3, with `LISTEN_PID` set
+//! to its own pid: only known after the fork, so the variable is written into the prepared
+//! environment by the child itself, before exec (a plain `fork` where there is no cgroup).
 
 use std::ffi::{CString, OsString};
 use std::io;
@@ -36,20 +40,30 @@ pub struct Spawned {
 }
 
 /// Spawns `cmd` in `cwd` with exactly `env`; in the cgroup whose folder `cgroup` is open,
-/// if given and the kernel allows.
+/// if given and the kernel allows; with `listen` as its fd 3 and `LISTEN_PID` set, if given.
 pub fn spawn(
     cmd: &[String],
     cwd: &str,
     env: &[(OsString, OsString)],
     cgroup: Option<BorrowedFd<'_>>,
+    listen: Option<BorrowedFd<'_>>,
 ) -> io::Result<Spawned> {
     if let Some(dir) = cgroup {
-        if let Some(spawned) = spawn_into(cmd, cwd, env, dir)? {
+        if let Some(spawned) = spawn_into(cmd, cwd, env, Some(dir), listen)? {
+            return Ok(spawned);
+        }
+    }
+    if listen.is_some() {
+        if let Some(spawned) = spawn_into(cmd, cwd, env, None, listen)? {
             return Ok(spawned);
         }
     }
     spawn_std(cmd, cwd, env)
 }
+
+/// `LISTEN_PID=` and room for any pid, NUL-terminated: the child writes its pid in.
+const LISTEN_PID: &[u8] = b"LISTEN_PID=";
+const PID_ROOM: usize = 12;
 
 fn spawn_std(cmd: &[String], cwd: &str, env: &[(OsString, OsString)]) -> io::Result<Spawned> {
     let (program, args) = cmd
@@ -160,15 +174,17 @@ fn find_program(program: &str, cwd: &str, env: &[(OsString, OsString)]) -> io::R
         .ok_or_else(|| io::Error::from_raw_os_error(libc::ENOENT))
 }
 
-/// Spawns the child into the cgroup open at `dir`, by `clone3`. Everything the child needs
-/// is made before the clone: between clone and exec it makes only async-signal-safe calls.
-/// `Ok(None)` when the kernel refuses the clone itself (no `clone3` or no
-/// `CLONE_INTO_CGROUP` before Linux 5.7, a seccomp filter, no right to the cgroup).
+/// Spawns the child into the cgroup open at `dir`, by `clone3`, or (no `dir`) by `fork`.
+/// Everything the child needs is made before the clone: between clone and exec it makes
+/// only async-signal-safe calls. `Ok(None)` when the kernel refuses the clone itself (no
+/// `clone3` or no `CLONE_INTO_CGROUP` before Linux 5.7, a seccomp filter, no right to the
+/// cgroup).
 fn spawn_into(
     cmd: &[String],
     cwd: &str,
     env: &[(OsString, OsString)],
-    dir: BorrowedFd<'_>,
+    dir: Option<BorrowedFd<'_>>,
+    listen: Option<BorrowedFd<'_>>,
 ) -> io::Result<Option<Spawned>> {
     let (program, args) = cmd
         .split_first()
@@ -183,12 +199,20 @@ fn spawn_into(
             .into_iter()
             .chain(args.iter().map(|a| a.as_bytes().to_vec())),
     )?;
-    let envp = CArray::new(env.iter().map(|(k, v)| {
+    let mut envp = CArray::new(env.iter().filter(|(k, _)| k != "LISTEN_PID").map(|(k, v)| {
         let mut kv = k.as_bytes().to_vec();
         kv.push(b'=');
         kv.extend_from_slice(v.as_bytes());
         kv
     }))?;
+    // The child's own `LISTEN_PID=...`, written by the child (see `Child::exec`).
+    let mut listen_pid = LISTEN_PID.to_vec();
+    listen_pid.resize(LISTEN_PID.len() + PID_ROOM, 0);
+    let pid_slot = listen_pid.as_mut_ptr();
+    if listen.is_some() {
+        let end = envp.ptrs.len() - 1;
+        envp.ptrs.insert(end, pid_slot as *const libc::c_char);
+    }
     let cwd = (!cwd.is_empty())
         .then(|| CString::new(cwd).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL)))
         .transpose()?;
@@ -206,26 +230,37 @@ fn spawn_into(
         fds: [null.as_raw_fd(), out_w.as_raw_fd(), err_w.as_raw_fd()],
         report: report_w.as_raw_fd(),
         supervisor,
+        listen: listen.map(|l| (l.as_raw_fd(), pid_slot)),
     };
-    let args = CloneArgs {
-        flags: CLONE_INTO_CGROUP,
-        exit_signal: libc::SIGCHLD as u64,
-        cgroup: dir.as_raw_fd() as u64,
-        ..CloneArgs::default()
-    };
-    // SAFETY: clone3 without CLONE_VM and without a stack is a fork: the child runs on a
-    // copy of this (single) thread's stack, and goes straight to `Child::exec`, which only
-    // makes async-signal-safe calls on memory prepared above and never returns.
-    let pid = unsafe {
-        libc::syscall(
-            libc::SYS_clone3,
-            &args as *const CloneArgs,
-            std::mem::size_of::<CloneArgs>(),
-        )
+    let pid = match dir {
+        Some(dir) => {
+            let args = CloneArgs {
+                flags: CLONE_INTO_CGROUP,
+                exit_signal: libc::SIGCHLD as u64,
+                cgroup: dir.as_raw_fd() as u64,
+                ..CloneArgs::default()
+            };
+            // SAFETY: clone3 without CLONE_VM and without a stack is a fork: the child runs
+            // on a copy of this (single) thread's stack, and goes straight to `Child::exec`,
+            // which only makes async-signal-safe calls on memory prepared above and never
+            // returns.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_clone3,
+                    &args as *const CloneArgs,
+                    std::mem::size_of::<CloneArgs>(),
+                )
+            }
+        }
+        // SAFETY: the supervisor has one thread; the child goes straight to `Child::exec`.
+        None => unsafe { libc::fork() as libc::c_long },
     };
     if pid == 0 {
         // SAFETY: in the child, see above.
         unsafe { child.exec() }
+    }
+    if pid < 0 && dir.is_none() {
+        return Err(io::Error::last_os_error());
     }
     if pid < 0 {
         let e = io::Error::last_os_error();
@@ -237,6 +272,7 @@ fn spawn_into(
         };
     }
     drop((null, out_w, err_w, report_w));
+    drop(listen_pid);
     // The report pipe closes at exec (close-on-exec); before that, a failed step writes
     // its errno into it.
     let mut errno = [0u8; 4];
@@ -275,6 +311,9 @@ struct Child<'a> {
     /// Where a failed step's errno goes.
     report: RawFd,
     supervisor: libc::pid_t,
+    /// The socket to pass as fd 3, and the `LISTEN_PID=` entry of `envp` to write the
+    /// child's pid into.
+    listen: Option<(RawFd, *mut u8)>,
 }
 
 impl Child<'_> {
@@ -301,6 +340,17 @@ impl Child<'_> {
             if !ok {
                 fail();
             }
+        }
+        if let Some((sock, slot)) = self.listen {
+            let ok = if sock == super::socket::LISTEN_FD {
+                libc::fcntl(sock, libc::F_SETFD, 0) != -1
+            } else {
+                libc::dup2(sock, super::socket::LISTEN_FD) != -1
+            };
+            if !ok {
+                fail();
+            }
+            write_pid(slot.add(LISTEN_PID.len()), libc::getpid());
         }
         if libc::setpgid(0, 0) != 0 {
             fail();
@@ -340,6 +390,29 @@ impl Child<'_> {
     }
 }
 
+/// Writes `pid` in decimal at `at`, NUL-terminated (at most 11 bytes): no allocation, for
+/// the child between fork and exec.
+///
+/// # Safety
+/// `at` must have room for [`PID_ROOM`] bytes.
+unsafe fn write_pid(at: *mut u8, pid: libc::pid_t) {
+    let mut digits = [0u8; PID_ROOM];
+    let mut n = pid.unsigned_abs();
+    let mut len = 0;
+    loop {
+        digits[len] = b'0' + (n % 10) as u8;
+        len += 1;
+        n /= 10;
+        if n == 0 || len == PID_ROOM - 1 {
+            break;
+        }
+    }
+    for i in 0..len {
+        *at.add(i) = digits[len - 1 - i];
+    }
+    *at.add(len) = 0;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -366,7 +439,14 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
         let cmd = [script.to_str().unwrap().to_string()];
-        let child = spawn(&cmd, d.path().to_str().unwrap(), &env(), Some(dir.as_fd())).unwrap();
+        let child = spawn(
+            &cmd,
+            d.path().to_str().unwrap(),
+            &env(),
+            Some(dir.as_fd()),
+            None,
+        )
+        .unwrap();
         assert!(child.in_cgroup);
         let read = |fd: OwnedFd| {
             let mut s = String::new();
@@ -386,12 +466,41 @@ mod tests {
             d.path().to_str().unwrap(),
             &env(),
             Some(dir.as_fd()),
+            None,
         );
         assert_eq!(err.err().and_then(|e| e.raw_os_error()), Some(libc::ENOENT));
         let bad_cwd = ["/bin/true".to_string()];
-        let err = spawn(&bad_cwd, "/no/such/folder", &env(), Some(dir.as_fd()));
+        let err = spawn(&bad_cwd, "/no/such/folder", &env(), Some(dir.as_fd()), None);
         assert_eq!(err.err().and_then(|e| e.raw_os_error()), Some(libc::ENOENT));
         assert!(cg.remove());
+    }
+
+    #[test]
+    fn a_held_socket_is_fd_3_and_listen_pid_is_the_childs_own() {
+        let sock = super::super::socket::bind(0).unwrap();
+        let cmd = [
+            "/bin/sh".to_string(),
+            "-c".to_string(),
+            "echo \"$LISTEN_PID $$ $LISTEN_FDS\"; readlink /proc/$$/fd/3".to_string(),
+        ];
+        let mut env = env();
+        env.push(("LISTEN_FDS".into(), "1".into()));
+        env.push(("LISTEN_PID".into(), "1".into())); // a stale one is replaced
+        let child = spawn(&cmd, "", &env, None, Some(sock.as_fd())).unwrap();
+        let mut out = String::new();
+        std::io::Read::read_to_string(&mut std::fs::File::from(child.stdout), &mut out).unwrap();
+        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(child.pid as i32), None);
+        let mut lines = out.lines();
+        let pid = child.pid.to_string();
+        assert_eq!(
+            lines.next(),
+            Some(format!("{pid} {pid} 1").as_str()),
+            "{out}"
+        );
+        assert!(
+            lines.next().is_some_and(|l| l.starts_with("socket:")),
+            "{out}"
+        );
     }
 
     #[test]

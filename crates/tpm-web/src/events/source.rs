@@ -167,6 +167,7 @@ mod tests {
             restarts_24h: 0,
             uptime_pct_24h: None,
             tracking: tpm_core::cgroup::Tracking::ProcessTree,
+            instance: None,
         }
     }
 

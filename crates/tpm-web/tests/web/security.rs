@@ -328,9 +328,12 @@ fn broken_and_hostile_requests_get_4xx_and_the_server_keeps_serving() {
         let _ = stream.shutdown(std::net::Shutdown::Write);
         let mut answer = Vec::new();
         let _ = stream.read_to_end(&mut answer);
+        // A header value of bytes past ASCII is obs-text, which HTTP still allows: that one
+        // may be answered as usual. Every other request here is malformed.
+        let legal = raw.starts_with(b"GET /api/processes HTTP/1.1\r\nHost: 127.0.0.1\r\nX: ");
         if let Some(resp) = parse_response(&answer) {
             assert!(
-                (400..500).contains(&resp.status),
+                (400..500).contains(&resp.status) || (legal && resp.status == 200),
                 "{:?} got {}: {}",
                 String::from_utf8_lossy(&raw[..raw.len().min(80)]),
                 resp.status,

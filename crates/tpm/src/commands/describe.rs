@@ -5,6 +5,25 @@ use crate::render;
 
 pub fn run(tpm: &Tpm, args: DescribeArgs) -> tpm_core::Result<i32> {
     let names = tpm.resolve(std::slice::from_ref(&args.name))?;
+    let instances = tpm.instances_of(&args.name, &names);
+    if instances.len() > 1 && instances.len() == names.len() {
+        // An app's name: each of its instances, one after the other (JSON: a list).
+        let all = instances
+            .iter()
+            .map(|n| tpm.describe(n))
+            .collect::<tpm_core::Result<Vec<_>>>()?;
+        if args.json {
+            render::json(&all);
+            return Ok(0);
+        }
+        for (i, d) in all.into_iter().enumerate() {
+            if i > 0 {
+                render::line("");
+            }
+            show(d);
+        }
+        return Ok(0);
+    }
     let [name] = names.as_slice() else {
         return Err(Error::Usage(format!(
             "{} names {} processes; describe takes one name or id",
@@ -17,6 +36,11 @@ pub fn run(tpm: &Tpm, args: DescribeArgs) -> tpm_core::Result<i32> {
         render::json(&d);
         return Ok(0);
     }
+    show(d);
+    Ok(0)
+}
+
+fn show(d: tpm_core::ops::Description) {
     let p = &d.process;
     let mut out: Vec<(String, String)> = Vec::new();
     let mut row = |k: &str, v: String| out.push((k.to_string(), v));
@@ -195,7 +219,6 @@ pub fn run(tpm: &Tpm, args: DescribeArgs) -> tpm_core::Result<i32> {
             render::line(&format!("  {}", super::events::line(e)));
         }
     }
-    Ok(0)
 }
 
 fn shell_join(words: &[String]) -> String {

@@ -1,15 +1,29 @@
 use std::io::Write;
 
-use tpm_core::logs::LogLine;
+use tpm_core::logs::{Filter, LogLine};
 use tpm_core::{Stream, Tpm};
 
 use crate::cli::LogsArgs;
 use crate::render;
 
 pub fn run(tpm: &Tpm, args: LogsArgs) -> tpm_core::Result<i32> {
-    let names = tpm.resolve(&args.names)?;
+    let filter = Filter::parse(
+        args.since.as_deref(),
+        args.until.as_deref(),
+        args.grep.as_deref(),
+        args.out,
+        args.err,
+    )
+    .map_err(tpm_core::Error::Usage)?;
     // With several processes (or a pattern), each line says whose it is.
-    let prefixed = names.len() > 1 || args.names.iter().any(|n| n.contains('*'));
+    // Resolved here for the count only: following resolves again as processes come.
+    let count = tpm.resolve(&args.names).map_or(0, |n| n.len());
+    let prefixed = count > 1
+        || args.names.len() > 1
+        || args
+            .names
+            .iter()
+            .any(|n| n.contains('*') || n == tpm_core::ops::ALL);
     let color = render::color_enabled();
     let mut out = std::io::stdout().lock();
     let mut print = |line: &LogLine| -> bool {
@@ -30,10 +44,17 @@ pub fn run(tpm: &Tpm, args: LogsArgs) -> tpm_core::Result<i32> {
         writeln!(out, "{text}").is_ok() && (!args.follow || out.flush().is_ok())
     };
     if args.follow {
-        tpm.follow(&names, args.lines, || true, |line| print(&line))?;
+        tpm.follow_logs(
+            &args.names,
+            args.lines,
+            &filter,
+            || true,
+            |line| print(&line),
+        )?;
         return Ok(0);
     }
-    for line in tpm.logs(&names, args.lines)? {
+    let names = tpm.resolve(&args.names)?;
+    for line in tpm.logs_filtered(&names, args.lines, &filter)? {
         if !print(&line) {
             break;
         }

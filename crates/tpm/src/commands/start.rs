@@ -22,15 +22,37 @@ pub fn run(tpm: &Tpm, args: StartArgs) -> tpm_core::Result<i32> {
     if !args.args.is_empty() {
         options.set(Opt::Args, Value::Words(args.args));
     }
+    let instances = options.instances().is_some();
     let mut request = StartRequest::new(args.target, options);
     request.force = args.force;
-    let info = tpm.start(&request)?;
-    if args.json {
-        render::json(&info);
-    } else {
-        render::line(&started(&info));
+    if !instances && !tpm.is_app_start(&request) {
+        let info = tpm.start(&request)?;
+        if args.json {
+            render::json(&info);
+        } else {
+            render::line(&started(&info));
+        }
+        return Ok(0);
     }
-    Ok(0)
+    // Instances: one line (or JSON object) each, in instance order.
+    let mut codes = Vec::new();
+    let mut done = Vec::new();
+    for (_, result) in tpm.start_all(&request)? {
+        match result {
+            Ok(info) => {
+                if !args.json {
+                    render::line(&started(&info));
+                }
+                done.push(info);
+                codes.push(0);
+            }
+            Err(e) => codes.push(render::error(&e)),
+        }
+    }
+    if args.json {
+        render::json(&done);
+    }
+    Ok(first_failure(codes))
 }
 
 /// `tpm start FILE`: every app checked first, then those not running started.

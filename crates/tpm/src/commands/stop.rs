@@ -77,7 +77,7 @@ fn waited(
 }
 
 /// `--only` and `--env NAME`: which apps of a file, with which `env_NAME`.
-fn file_choice(args: FileArgs) -> tpm_core::Result<FileChoice> {
+pub fn file_choice(args: FileArgs) -> tpm_core::Result<FileChoice> {
     let mut options = Options::new();
     let def = Opt::Env.def();
     for raw in &args.env {

@@ -125,7 +125,7 @@ fn a_file_with_any_bad_app_starts_nothing_and_changes_no_record() {
     .ok();
     let name = format!("api-{port}");
     s.wait_status(&name, "online");
-    let record = s.record(&name);
+    let record = s.record_as_commanded(&name);
     let running = s.processes().len();
     let good = format!(
         r#"{{"name": "api", "script": "server.sh", "port": {port}, "env": {{"NEW": "1"}}}}"#
@@ -195,7 +195,11 @@ fn a_file_with_any_bad_app_starts_nothing_and_changes_no_record() {
         assert!(out.stderr.contains(says), "{why}: {}", out.stderr);
         assert!(out.stderr.contains("help:"), "{why}: {}", out.stderr);
         assert_eq!(names(&s), std::slice::from_ref(&name), "{why}");
-        assert_eq!(s.record(&name), record, "{why}: the record is as it was");
+        assert_eq!(
+            s.record_as_commanded(&name),
+            record,
+            "{why}: the record is as it was"
+        );
         assert_eq!(s.processes().len(), running, "{why}: no new process");
     }
 }

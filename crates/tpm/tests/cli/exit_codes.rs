@@ -116,10 +116,10 @@ fn starting_an_online_name_fails_with_1_and_changes_nothing() {
     let s = Sandbox::new();
     s.server_script("server.sh", 3000);
     s.tpm(["start", "server.sh"]).ok();
-    let before = s.record("server-3000");
+    let before = s.record_as_commanded("server-3000");
     let run = s.tpm(["start", "server.sh"]);
     run.code(1);
     assert!(run.stderr.contains("already online"), "{}", run.stderr);
-    assert_eq!(s.record("server-3000"), before);
+    assert_eq!(s.record_as_commanded("server-3000"), before);
     assert_eq!(s.list().len(), 1);
 }

@@ -95,3 +95,50 @@ fn a_tpm_supervisor_of_another_build_or_broken_is_passed_over() {
         s.tpm(["stop", "server-3704"]).ok();
     }
 }
+
+#[test]
+fn a_descriptor_the_caller_left_open_is_not_kept_by_the_supervisor_or_its_process() {
+    use std::io::Read;
+    use std::os::fd::{AsRawFd, OwnedFd};
+    use std::os::unix::process::CommandExt;
+    let s = Sandbox::new();
+    s.file("srv.sh", "PORT=4770\nexec sleep 300\n", 0o644);
+    // A pipe whose write end the caller hands down, as a test harness's fd 3 or
+    // `x=$(...)` with a redirection does: its reader waits until every copy is closed.
+    let (read, write): (OwnedFd, OwnedFd) = nix::unistd::pipe().unwrap();
+    let w = write.as_raw_fd();
+    let mut cmd = s.command();
+    cmd.args(["start", "srv.sh"]);
+    // SAFETY: dup2 in the child before exec, onto fd 3, without close-on-exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            if nix::libc::dup2(w, 3) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    drop(write);
+    let pid = s.wait_status("srv-4770", "online")["pid"].as_u64().unwrap();
+    // Every copy of the write end is gone: the reader sees the end (without the fix it
+    // would wait as long as the process runs; the read does not block, so this fails at
+    // the deadline instead of hanging).
+    nix::fcntl::fcntl(
+        &read,
+        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+    )
+    .unwrap();
+    let mut reader = std::fs::File::from(read);
+    tpm_testkit::wait_for("the end of the caller's pipe", || {
+        let mut buf = [0u8; 64];
+        matches!(reader.read(&mut buf), Ok(0))
+    });
+    let fds: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!fds.contains(&"3".to_string()), "{fds:?}");
+}

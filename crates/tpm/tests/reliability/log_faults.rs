@@ -325,7 +325,17 @@ fn a_logs_folder_unwritable_for_two_seconds_delays_a_rotation_and_logging_goes_o
     // Every line whole, and in order across the files.
     let mut ticks = Vec::new();
     for file in ["ticker-5411.out.2", "ticker-5411.out.1", "ticker-5411.out"] {
-        let text = std::fs::read_to_string(logs.join(file)).unwrap_or_default();
+        // `.2` may be compressed by now (`.2.gz`).
+        let gz = logs.join(format!("{file}.gz"));
+        let text = match std::fs::File::open(&gz) {
+            Ok(f) => {
+                let mut text = String::new();
+                std::io::Read::read_to_string(&mut flate2::read::MultiGzDecoder::new(f), &mut text)
+                    .unwrap();
+                text
+            }
+            Err(_) => std::fs::read_to_string(logs.join(file)).unwrap_or_default(),
+        };
         for rest in unstamped(&text) {
             let n: u64 = rest
                 .strip_prefix("tick ")

@@ -6,6 +6,7 @@ mod bounds;
 mod concurrency;
 mod crash_loops;
 mod hostile_input;
+mod log_compression;
 mod log_faults;
 mod orphans;
 mod pid_reuse;

@@ -1,0 +1,143 @@
+use std::time::Duration;
+
+use nu_plugin::{DynamicCompletionCall, EngineInterface, EvaluatedCall, PluginCommand};
+use nu_protocol::engine::ArgType;
+use nu_protocol::{
+    Category, DynamicSuggestion, Example, LabeledError, PipelineData, Signature, SyntaxShape, Type,
+    Value,
+};
+use tpm_core::ops::{ReloadKind, DEFAULT_READY_TIMEOUT};
+
+use crate::error;
+use crate::selection;
+use crate::{complete, context, value, TpmPlugin};
+
+/// `tpm reload`: a rolling restart.
+pub struct Reload;
+
+impl PluginCommand for Reload {
+    type Plugin = TpmPlugin;
+
+    fn name(&self) -> &str {
+        "tpm reload"
+    }
+
+    fn description(&self) -> &str {
+        "Restart processes one at a time, each new one ready before the next: no refused connection with instances or --socket."
+    }
+
+    fn extra_description(&self) -> &str {
+        "Returns the reloaded processes, with a `reload` column saying how: `rolling` (one \
+of several instances, while the others served), `socket` (behind the socket tpm holds for \
+it, `--socket`), `restart` (a single process without --socket: a plain restart, which \
+refuses connections meanwhile), or `started` (it was not running). A new process is ready \
+once its tree listens on its PORT (with --socket, or when the old one did not listen: once \
+it has run for half a second). One \
+that is not ready within --timeout stops the reload: the processes not reloaded yet keep \
+running as they were, and the command fails."
+    }
+
+    fn signature(&self) -> Signature {
+        selection::file_flags(selection::names_arg(Signature::build(self.name())))
+            .named(
+                "timeout",
+                SyntaxShape::OneOf(vec![SyntaxShape::Duration, SyntaxShape::Int]),
+                "How long each new process has to become ready (a duration, or milliseconds; default: 30sec).",
+                None,
+            )
+            .input_output_types(selection::input_types(Type::table()))
+            .category(Category::System)
+    }
+
+    fn search_terms(&self) -> Vec<&str> {
+        vec!["rolling", "zero-downtime", "graceful", "restart"]
+    }
+
+    fn examples(&self) -> Vec<Example<'_>> {
+        vec![
+            Example {
+                example: "tpm start server.sh --name web --instances 2 | ignore; (tpm reload web-3000).reload",
+                description: "Reload the two instances of web-3000, one at a time, while the other serves",
+                result: Some(Value::test_list(vec![
+                    Value::test_string("rolling"),
+                    Value::test_string("rolling"),
+                ])),
+            },
+            Example {
+                example: "tpm start server.sh --name web | ignore; (tpm reload web-3000 --timeout 10sec).reload",
+                description: "One process without --socket: a plain restart, and said so",
+                result: Some(Value::test_list(vec![Value::test_string("restart")])),
+            },
+        ]
+    }
+
+    #[expect(deprecated, reason = "the completion API is marked experimental")]
+    fn get_dynamic_completion(
+        &self,
+        _plugin: &TpmPlugin,
+        engine: &EngineInterface,
+        call: DynamicCompletionCall,
+        arg_type: ArgType,
+        _experimental: nu_protocol::engine::ExperimentalMarker,
+    ) -> Option<Vec<DynamicSuggestion>> {
+        complete::positional_names(engine, &call, &arg_type)
+    }
+
+    fn run(
+        &self,
+        plugin: &TpmPlugin,
+        engine: &EngineInterface,
+        call: &EvaluatedCall,
+        input: PipelineData,
+    ) -> Result<PipelineData, LabeledError> {
+        let head = call.head;
+        let timeout = match call.get_flag_value("timeout") {
+            None => DEFAULT_READY_TIMEOUT,
+            Some(Value::Duration { val, .. }) if val > 0 => {
+                Duration::from_nanos(val.unsigned_abs())
+            }
+            Some(Value::Int { val, .. }) if val > 0 => Duration::from_millis(val.unsigned_abs()),
+            Some(other) => {
+                return Err(LabeledError::new("--timeout must be a positive duration")
+                    .with_label("not a positive duration", other.span())
+                    .with_code("tpm::usage")
+                    .with_help("give a duration (10sec, 2min) or milliseconds"))
+            }
+        };
+        let (choice, _) = selection::file_choice(call)?;
+        let selectors = selection::selectors(call, input)?;
+        let tpm = context::open(plugin, engine, head)?;
+        let (names, blame) = selection::resolve(&tpm, head, selectors, &choice)?;
+        let reload = tpm.reload(&names, timeout);
+        if !reload.skipped.is_empty() {
+            let names: Vec<String> = reload.skipped.iter().map(|n| n.to_string()).collect();
+            eprintln!(
+                "tpm: reload stopped; not reloaded, still running as they were: {}",
+                names.join(", ")
+            );
+        }
+        let done = error::each(reload.done, &blame, "reloaded")?;
+        let rows = done
+            .iter()
+            .map(|r| {
+                let Value::Record { val, .. } = value::process(&r.info, head) else {
+                    unreachable!("a process is a record")
+                };
+                let mut record = val.into_owned();
+                record.push("reload", Value::string(kind(r.kind), head));
+                Value::record(record, head)
+            })
+            .collect();
+        Ok(PipelineData::value(Value::list(rows, head), None))
+    }
+}
+
+/// The `reload` column: the CLI's JSON `reload` field.
+fn kind(k: ReloadKind) -> &'static str {
+    match k {
+        ReloadKind::Rolling => "rolling",
+        ReloadKind::Socket => "socket",
+        ReloadKind::Restart => "restart",
+        ReloadKind::Started => "started",
+    }
+}

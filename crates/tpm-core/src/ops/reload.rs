@@ -1,0 +1,311 @@
+//! `tpm reload`: a rolling restart that refuses no connection where it can.
+//!
+//! The processes are restarted one at a time, each by its own supervisor (SIGHUP: a new
+//! process behind the same supervisor, see `supervisor::phase`), and each new one must be
+//! ready before the next is touched. While one instance restarts, the others serve; a
+//! process with `--socket` restarts behind the socket its supervisor holds, so connections
+//! made meanwhile wait in its backlog. A single process without `--socket` has nothing to
+//! serve in its place: its reload is a restart, and the result says so.
+//!
+//! A new process that does not become ready stops the reload there: the processes not
+//! reloaded yet are left running as they were, the failure is in the event history, and
+//! the command fails.
+
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use serde::Serialize;
+
+use super::{live_supervisor, Tpm};
+use crate::error::{Error, Result};
+use crate::events::{self, Event, Kind};
+use crate::info::{observe, Clock, ProcessInfo};
+use crate::name::Name;
+use crate::proc::Identity;
+use crate::readiness::ReadyCheck;
+use crate::status::Status;
+
+/// How long a new process has to become ready, by default.
+pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How a process was reloaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReloadKind {
+    /// One of several instances, while the others served.
+    Rolling,
+    /// Behind the socket its supervisor holds (`--socket`).
+    Socket,
+    /// A plain restart: one process, no socket held (connections were refused meanwhile).
+    Restart,
+    /// It was not running: it was started.
+    Started,
+}
+
+/// One process reloaded.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reloaded {
+    #[serde(flatten)]
+    pub info: ProcessInfo,
+    /// How it was reloaded (`reload` in JSON).
+    #[serde(rename = "reload")]
+    pub kind: ReloadKind,
+}
+
+/// What a reload did: each process it got to, in order, and those it left as they were
+/// because an earlier one did not become ready.
+#[derive(Debug)]
+pub struct Reload {
+    pub done: super::Each<Reloaded>,
+    pub skipped: Vec<Name>,
+}
+
+impl Tpm {
+    /// Reloads `names`, one at a time (see the module). `ready_timeout` is how long each new
+    /// process has to become ready.
+    pub fn reload(&self, names: &[Name], ready_timeout: Duration) -> Reload {
+        let (all, _) = self.store.names().unwrap_or_default();
+        let mut done = Vec::with_capacity(names.len());
+        for (at, name) in names.iter().enumerate() {
+            let result = self.reload_one(name, &all, ready_timeout);
+            let failed = result.is_err();
+            done.push((name.clone(), result));
+            if failed {
+                return Reload {
+                    done,
+                    skipped: names[at + 1..].to_vec(),
+                };
+            }
+        }
+        Reload {
+            done,
+            skipped: Vec::new(),
+        }
+    }
+
+    fn reload_one(&self, name: &Name, all: &[Name], timeout: Duration) -> Result<Reloaded> {
+        let record = self.load_record(name)?;
+        let cluster = record.spec.cluster;
+        let siblings = match cluster.instance {
+            Some(i) => {
+                let app = name
+                    .as_str()
+                    .strip_suffix(&format!("-{i}"))
+                    .unwrap_or(name.as_str());
+                self.instances_of(app, all).len()
+            }
+            None => 1,
+        };
+        let kind = if cluster.socket {
+            ReloadKind::Socket
+        } else if siblings > 1 {
+            ReloadKind::Rolling
+        } else {
+            ReloadKind::Restart
+        };
+        // A process that did not listen on its PORT before (a worker) is not waited for to
+        // listen after: it is ready once it has stayed up a moment.
+        let listened = !cluster.socket
+            && (record.state.ready == Some(true)
+                || record
+                    .state
+                    .pid
+                    .is_some_and(|pid| tree_listens(pid, record.spec.port)));
+        let result = match live_supervisor(&record).filter(|_| record.state.status.is_active()) {
+            Some(sup) => self
+                .restart_in_place(
+                    name,
+                    &sup,
+                    record.state.restarts,
+                    record.spec.policy.kill_timeout,
+                )
+                .map(|()| kind),
+            None => self.start_existing(name, true).map(|_| ReloadKind::Started),
+        };
+        // One that was not running had nothing serving to wait for: it is ready once it
+        // has stayed up a moment, like a worker.
+        let ready = result.and_then(|kind| {
+            let must_listen = listened && kind != ReloadKind::Started;
+            match record.spec.ready.check {
+                // The readiness its spec declares (a line of output, an HTTP answer, none):
+                // the supervisor judges it (see `crate::readiness`).
+                ReadyCheck::Line(_) | ReadyCheck::Http(_) | ReadyCheck::None => {
+                    self.ensure_ready(name, timeout).map(|_| kind)
+                }
+                // The default, its PORT: looked at here, more often than the supervisor's
+                // sampler does, and only where the old process listened (see `wait_ready`).
+                ReadyCheck::Port => wait_ready(self, name, must_listen, timeout).map(|()| kind),
+            }
+        });
+        let kind = match ready {
+            Ok(kind) => kind,
+            Err(e) => {
+                let mut event = Event::now(name, Kind::ReloadFailed).by("user");
+                event.reason = Some(e.to_string());
+                let _ = events::append(&self.store, &event);
+                return Err(e);
+            }
+        };
+        let record = self.load_record(name)?;
+        Ok(Reloaded {
+            info: observe(name, &record, self.store.is_locked(name), Clock::now()),
+            kind,
+        })
+    }
+
+    /// [`Tpm::ask_restart`]; a supervisor of an earlier tpm, which ignores the request, has
+    /// its process restarted the plain way (stop, then start) instead.
+    pub(super) fn restart_in_place(
+        &self,
+        name: &Name,
+        sup: &Identity,
+        restarts: u32,
+        kill_timeout: Duration,
+    ) -> Result<()> {
+        if self.ask_restart(name, sup, restarts, kill_timeout)? {
+            return Ok(());
+        }
+        self.restart_plain(std::slice::from_ref(name))
+            .pop()
+            .map_or(Ok(()), |(_, r)| r.map(|_| ()))
+    }
+
+    /// Asks supervisor `sup` for a new process (SIGHUP) and waits until it has spawned one:
+    /// the record counts one more restart than `restarts` and shows a process. `false` when
+    /// the supervisor did not take the request up (one of an earlier tpm ignores SIGHUP:
+    /// the record would say `waiting` at once).
+    fn ask_restart(
+        &self,
+        name: &Name,
+        sup: &Identity,
+        restarts: u32,
+        kill_timeout: Duration,
+    ) -> Result<bool> {
+        let before = self.load_record(name)?.state;
+        let asked = Instant::now();
+        if !sup.signal(Signal::SIGHUP) {
+            return Err(Error::Supervisor {
+                name: name.to_string(),
+                message: "its supervisor exited before it could be asked to restart".into(),
+            });
+        }
+        // The old process has the kill timeout to go; the new one is spawned at once.
+        let deadline = Instant::now() + kill_timeout + super::busy_wait(kill_timeout);
+        let mut pause = Duration::from_millis(1);
+        loop {
+            let record = self.load_record(name)?;
+            let s = &record.state;
+            if s.restarts > restarts && (s.pid.is_some() || !s.status.is_active()) {
+                return match s.status {
+                    Status::Online => Ok(true),
+                    other => Err(self.not_ready(
+                        name,
+                        format!(
+                            "it is {other} after the restart{}",
+                            s.reason
+                                .as_deref()
+                                .map(|r| format!(" ({r})"))
+                                .unwrap_or_default()
+                        ),
+                    )),
+                };
+            }
+            if !sup.is_alive() {
+                return Err(self.not_ready(name, "its supervisor exited during the restart".into()));
+            }
+            let untouched =
+                s.status == Status::Online && s.pid == before.pid && s.restarts == before.restarts;
+            if untouched && asked.elapsed() >= IGNORED_AFTER {
+                return Ok(false);
+            }
+            if Instant::now() >= deadline {
+                return Err(self.not_ready(
+                    name,
+                    "its old process did not make way for a new one".into(),
+                ));
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Tpm {
+    /// The error for a reloaded process that is not ready, with its last log lines.
+    fn not_ready(&self, name: &Name, why: String) -> Error {
+        let log = crate::logs::last_lines(&self.store, name, super::wait::LOG_LINES)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|l| l.line)
+            .collect();
+        Error::NotReady {
+            name: name.to_string(),
+            why,
+            log,
+        }
+    }
+}
+
+/// A supervisor whose record still says `online`, same process, this long after it was
+/// asked for a new process (it writes `waiting` at once), did not take the request up.
+const IGNORED_AFTER: Duration = Duration::from_secs(5);
+
+/// How long a process that is not waited for to listen (it has `--socket`, whose PORT
+/// listens before it runs a line, or it did not listen before) must stay up to count as
+/// ready: a process that dies at once is caught.
+const SETTLE: Duration = Duration::from_millis(500);
+
+/// Whether `pid` or a process of its tree listens on `port`.
+fn tree_listens(pid: u32, port: u16) -> bool {
+    let mut tree = crate::proc::tree(pid);
+    tree.push(pid);
+    crate::proc::any_listens(&tree, port)
+}
+
+/// Readiness by the PORT (the default check) for a reload: where `crate::readiness` has the
+/// supervisor's sampler look five times a second, this looks every few milliseconds (each
+/// instance waited for is a gap in the rollout), and a process that did not listen before
+/// (a worker) is not waited for to listen.
+///
+/// Waits until `name`'s current process is ready: it runs, and its tree listens on its
+/// PORT (`must_listen`); or it has stayed up for [`SETTLE`] (with `--socket`, whose PORT is
+/// listening from the start, or for a process that did not listen before either). A
+/// process that exits (or is replaced by the restart policy) meanwhile, or does not listen
+/// within `timeout`, is not ready.
+fn wait_ready(tpm: &Tpm, name: &Name, must_listen: bool, timeout: Duration) -> Result<()> {
+    let first = tpm.load_record(name)?;
+    let not_ready = |why: String| tpm.not_ready(name, why);
+    let Some(pid) = first.state.pid else {
+        return Err(not_ready(format!("it is {}", first.state.status)));
+    };
+    let id = Identity::from_parts(
+        Some(pid),
+        first.state.pid_start,
+        first.state.boot_id.as_deref(),
+    );
+    let started = Instant::now();
+    let deadline = started + timeout;
+    let mut pause = Duration::from_millis(5);
+    loop {
+        if !id.as_ref().is_some_and(Identity::is_alive) {
+            return Err(not_ready(format!("its new process (pid {pid}) exited")));
+        }
+        let ready = if must_listen {
+            tree_listens(pid, first.spec.port)
+        } else {
+            started.elapsed() >= SETTLE
+        };
+        if ready {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(not_ready(format!(
+                "its new process (pid {pid}) did not listen on port {} within {}s",
+                first.spec.port,
+                timeout.as_secs_f64()
+            )));
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}

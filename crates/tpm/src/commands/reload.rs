@@ -1,0 +1,66 @@
+use tpm_core::ops::ReloadKind;
+use tpm_core::{Error, Tpm};
+
+use super::warn_all;
+use crate::cli::ReloadArgs;
+use crate::render;
+
+pub fn run(tpm: &Tpm, args: ReloadArgs) -> tpm_core::Result<i32> {
+    let targets = args.targets;
+    let choice = super::stop::file_choice(targets.file)?;
+    let has_file = targets.names.iter().any(|n| tpm.is_ecosystem_file(n));
+    if !has_file && (!choice.only.is_empty() || !choice.env_names.is_empty()) {
+        return Err(Error::Usage(
+            "--only and --env choose apps of an ecosystem file, and none was given".into(),
+        ));
+    }
+    let selected = tpm.select(&targets.names, &choice)?;
+    warn_all(&selected.warnings);
+    if selected.names.is_empty() {
+        if targets.json {
+            render::json(&Vec::<()>::new());
+        } else {
+            render::line("no processes");
+        }
+        return Ok(0);
+    }
+    let reload = tpm.reload(&selected.names, args.timeout);
+    let mut code = 0;
+    let mut done = Vec::new();
+    for (name, result) in reload.done {
+        match result {
+            Ok(r) => {
+                if !targets.json {
+                    let pid = r
+                        .info
+                        .pid
+                        .map(|p| format!(" (pid {p})"))
+                        .unwrap_or_default();
+                    render::line(&match r.kind {
+                        ReloadKind::Rolling => format!("reloaded {name}{pid}"),
+                        ReloadKind::Socket => {
+                            format!("reloaded {name}{pid} behind its socket")
+                        }
+                        ReloadKind::Restart => format!(
+                            "restarted {name}{pid}: one process without --socket cannot be reloaded without refusing connections (start it with -i 2, or --socket)"
+                        ),
+                        ReloadKind::Started => format!("started {name}{pid} (it was not running)"),
+                    });
+                }
+                done.push(r);
+            }
+            Err(e) => code = render::error(&e),
+        }
+    }
+    if !reload.skipped.is_empty() {
+        let names: Vec<String> = reload.skipped.iter().map(|n| n.to_string()).collect();
+        eprintln!(
+            "tpm: reload stopped; not reloaded, still running as they were: {}",
+            names.join(", ")
+        );
+    }
+    if targets.json {
+        render::json(&done);
+    }
+    Ok(code)
+}
