@@ -416,6 +416,102 @@ fn gone(pids: &[u32], what: &str) -> Result<(), String> {
     }
 }
 
+// ---- what the restart policies cost --------------------------------------------------------
+
+/// One supervisor with a policy: its memory (RSS, KiB) and its CPU at idle (percent of one
+/// core), measured as the population's are.
+pub struct PolicyCost {
+    pub key: &'static str,
+    pub title: &'static str,
+    pub rss_kib: f64,
+    pub idle_cpu: f64,
+}
+
+/// How many folders and files the watch figure watches (100 x 100 = 10 000 files).
+const WATCH_DIRS: usize = 100;
+const WATCH_FILES: usize = 100;
+
+/// A sleep under each policy in turn, alone: no readiness check, the default check by the
+/// PORT (a sleep never listens, so it is looked for every second for ever: the worst case),
+/// an HTTP check that is never answered (tried every 200 ms for ever), and `--watch` on a
+/// tree of 10 000 files in 100 folders.
+pub fn policy_costs(tpm: &Tpm, counts: &Counts, env: &Env) -> Result<Vec<PolicyCost>, String> {
+    let tree = env.file("watched");
+    for d in 0..WATCH_DIRS {
+        let dir = tree.join(format!("d{d}"));
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        for f in 0..WATCH_FILES {
+            std::fs::write(dir.join(format!("f{f}.js")), b"x")
+                .map_err(|e| format!("{}: {e}", dir.display()))?;
+        }
+    }
+    let watch = format!("--watch={}", tree.display());
+    let variants: [(&str, &str, Vec<&str>); 4] = [
+        (
+            "policy-none",
+            "a supervisor, no readiness check",
+            vec!["--no-ready-check"],
+        ),
+        (
+            "policy-port",
+            "a supervisor, readiness by the PORT (never listening)",
+            vec![],
+        ),
+        (
+            "policy-http",
+            "a supervisor, readiness by HTTP (never answered)",
+            vec!["--ready-http", "/health"],
+        ),
+        (
+            "policy-watch",
+            "a supervisor watching 10 000 files in 100 folders",
+            vec![watch.as_str()],
+        ),
+    ];
+    let mut out = Vec::new();
+    for (i, (key, title, flags)) in variants.into_iter().enumerate() {
+        let name = format!("policy{i}");
+        let port = 32000 + i as u16;
+        run_quiet(
+            tpm.tpm()
+                .args([
+                    "start",
+                    &format!("{} 100000", env.sleep.display()),
+                    "--name",
+                    &name,
+                ])
+                .args(["--port", &port.to_string()])
+                .args(flags),
+            env,
+        )?;
+        let full = format!("{name}-{port}");
+        std::thread::sleep(counts.quiet);
+        let out_json = crate::managers::exec(tpm.tpm().args(["list", "--json"]))?;
+        let list: Vec<serde_json::Value> = serde_json::from_slice(&out_json.stdout)
+            .map_err(|e| format!("tpm list --json: {e}"))?;
+        let spid = list
+            .iter()
+            .find(|p| p["name"] == full.as_str())
+            .and_then(|p| p["supervisor"].as_u64())
+            .ok_or_else(|| format!("tpm: no supervisor for {full}"))? as u32;
+        let rss_kib = procfs::memory(spid)?.rss_kib as f64;
+        let before = procfs::cpu_seconds(spid).unwrap_or(0.0);
+        let since = Instant::now();
+        std::thread::sleep(counts.idle);
+        let used = procfs::cpu_seconds(spid).unwrap_or(0.0) - before;
+        let idle_cpu = used / since.elapsed().as_secs_f64() * 100.0;
+        run_quiet(tpm.tpm().args(["delete", &full]), env)?;
+        out.push(PolicyCost {
+            key,
+            title,
+            rss_kib,
+            idle_cpu,
+        });
+    }
+    let _ = std::fs::remove_dir_all(&tree);
+    Ok(out)
+}
+
 // ---- crash to restart ---------------------------------------------------------------------
 
 /// A process that exits with code 1 after a short life, restarted with no delay: the gap

@@ -347,6 +347,23 @@ fn measure(
         ]);
     }
 
+    say("tpm: what readiness checks and --watch cost a supervisor");
+    for cost in figures::policy_costs(&scaled, counts, env)? {
+        let mut rss = Row::new(
+            format!("{}-rss", cost.key),
+            format!("memory (RSS): {}", cost.title),
+            Unit::KiB,
+        );
+        rss.cells.push(("tpm", Samples(vec![cost.rss_kib])));
+        let mut cpu = Row::new(
+            format!("{}-idle", cost.key),
+            format!("CPU at idle: {} (of one core)", cost.title),
+            Unit::Percent,
+        );
+        cpu.cells.push(("tpm", Samples(vec![cost.idle_cpu])));
+        rows.extend([rss, cpu]);
+    }
+
     let mut crash = Row::new("crash", "crash → restarted, zero delay", Unit::Time);
     for m in managers.iter_mut() {
         say(&format!("{}: crash to restart", m.label()));

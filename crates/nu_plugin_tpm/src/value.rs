@@ -193,7 +193,7 @@ pub fn event(e: &Event, span: Span) -> Value {
 }
 
 /// The columns `tpm describe` adds after the process's row (the CLI's `describe --json`).
-pub const DESCRIBE_COLUMNS: [&str; 19] = [
+pub const DESCRIBE_COLUMNS: [&str; 21] = [
     "interpreter",
     "env",
     "max_restarts",
@@ -207,6 +207,8 @@ pub const DESCRIBE_COLUMNS: [&str; 19] = [
     "wait_timeout",
     "max_memory",
     "cron_restart",
+    "watch",
+    "ignore_watch",
     "log_max_size",
     "log_keep",
     "log_files",
@@ -255,6 +257,17 @@ pub fn describe(d: &Description, span: Span) -> Value {
         d.cron_restart
             .as_ref()
             .map_or_else(|| Value::nothing(span), |c| Value::string(c, span)),
+        Value::list(
+            d.watch.iter().map(|p| Value::string(p, span)).collect(),
+            span,
+        ),
+        Value::list(
+            d.ignore_watch
+                .iter()
+                .map(|p| Value::string(p, span))
+                .collect(),
+            span,
+        ),
         bytes(d.log_max_size, span),
         Value::int(i64::from(d.log_keep), span),
         Value::list(
@@ -575,6 +588,8 @@ mod tests {
             wait_timeout: 30_000,
             max_memory: 0,
             cron_restart: None,
+            watch: vec![],
+            ignore_watch: vec![],
             log_max_size: 10 << 20,
             log_keep: 5,
             log_files: vec![LogFile {

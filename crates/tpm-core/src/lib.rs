@@ -23,6 +23,7 @@
 //! | `cgroup` | a cgroup per process where the hierarchy is writable; how a tree is tracked |
 //! | `status`, `policy` | the status enum; the restart policy |
 //! | `readiness` | how a process is judged ready (port, line, http) |
+//! | `watch` | what `--watch` watches and leaves out |
 //! | `info` | the observed view front ends render |
 //! | `complete` | process-name completion for every front end |
 //! | `logs` | reading, merging and following logs |
@@ -60,6 +61,7 @@ pub mod status;
 pub mod store;
 pub mod supervisor;
 pub mod target;
+pub mod watch;
 
 pub use context::Context;
 pub use error::{Error, Result};

@@ -366,7 +366,7 @@ pub static START_OPTIONS: &[OptionDef] = &[
         kind: Kind::Paths,
         default: Default::None,
         value_name: "PATH",
-        help: "Restart it when files under PATH change (--watch alone: its cwd; --watch=src, repeatable); .git, node_modules and tpm's own files are left out",
+        help: "Restart it when files under PATH change (without PATH: its cwd; a PATH is joined with '=' and may be repeated); .git, node_modules and tpm's own files are left out",
     },
     OptionDef {
         id: Opt::WatchIgnore,

@@ -72,9 +72,11 @@ impl Default for Readiness {
     }
 }
 
-/// Checks a `--ready-line` expression; the error says what is wrong with it.
+/// Checks a `--ready-line` expression; the error says what is wrong with it. The
+/// supervisor matches with `regex-lite` (Perl-like syntax, without Unicode classes such as
+/// `\p{L}`): checked with the same engine.
 pub fn check_regex(re: &str) -> Result<(), String> {
-    regex::Regex::new(re)
+    regex_lite::Regex::new(re)
         .map(|_| ())
         .map_err(|e| format!("--ready-line {re:?} is not a regular expression: {e}"))
 }

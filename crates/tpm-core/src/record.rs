@@ -18,7 +18,7 @@ use crate::state::State;
 use crate::status::Status;
 
 /// Every key tpm writes, in the order it writes them: the file contract's first.
-pub const KEYS: [&str; 50] = [
+pub const KEYS: [&str; 52] = [
     "script",
     "pid",
     "port",
@@ -66,6 +66,8 @@ pub const KEYS: [&str; 50] = [
     "ready",
     "max_memory",
     "cron_restart",
+    "watch",
+    "ignore_watch",
     "instance",
     "port_step",
     "socket",
@@ -159,6 +161,12 @@ impl Record {
             opt(state.ready.map(|v| v.to_string())),
             spec.policy.max_memory.to_string(),
             opt(spec.cron_restart.clone()),
+            spec.watch
+                .as_ref()
+                .map_or_else(String::new, |w| shell_words::join(&w.paths)),
+            spec.watch
+                .as_ref()
+                .map_or_else(String::new, |w| shell_words::join(&w.ignore)),
             opt(spec.cluster.instance.map(|v| v.to_string())),
             spec.cluster.port_step.to_string(),
             spec.cluster.socket.to_string(),
@@ -328,6 +336,18 @@ impl Record {
             logs,
             ready,
             cron_restart: fields.take("cron_restart").filter(|c| !c.is_empty()),
+            watch: {
+                let words = |key: &str, fields: &mut Fields| -> Result<Vec<String>, String> {
+                    match fields.take(key) {
+                        Some(v) => shell_words::split(&v)
+                            .map_err(|e| format!("{key}: unreadable quoting ({e})")),
+                        None => Ok(Vec::new()),
+                    }
+                };
+                let paths = words("watch", &mut fields)?;
+                let ignore = words("ignore_watch", &mut fields)?;
+                (!paths.is_empty()).then_some(crate::watch::Watch { paths, ignore })
+            },
             // Older records have no `wanted`: a process left running was wanted.
             wanted: fields.parse("wanted")?.unwrap_or(status.is_active()),
             cluster: crate::spec::Cluster {

@@ -36,6 +36,8 @@ pub struct Spec {
     pub ready: Readiness,
     /// Restart it on this schedule (5-field cron, local time).
     pub cron_restart: Option<String>,
+    /// Restart it when files change (`--watch`).
+    pub watch: Option<crate::watch::Watch>,
     /// Whether the user wants it running: set by start and restart, cleared by stop. A
     /// crash, a killed supervisor or a reboot leave it as it was.
     pub wanted: bool,
@@ -77,6 +79,7 @@ impl Spec {
             logs: LogLimits::default(),
             ready: Readiness::default(),
             cron_restart: None,
+            watch: None,
             wanted: true,
             cluster: Cluster::default(),
         }

@@ -91,6 +91,7 @@ prop_compose! {
                 },
                 ready: Default::default(),
                 cron_restart: None,
+                watch: None,
             },
             state: State {
                 status,

@@ -19,8 +19,6 @@ use crate::options::{Opt, OptionDef, Options};
 const PM2_UNSUPPORTED: &[&str] = &[
     "instance_var",
     "exp_backoff_restart_delay",
-    "watch",
-    "ignore_watch",
     "watch_delay",
     "watch_options",
     "out_file",

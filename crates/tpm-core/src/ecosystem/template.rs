@@ -32,6 +32,9 @@ module.exports = {
       env_production: { NODE_ENV: "production" }, // merged over env with --env production
       autorestart: true,                  // restart it when it exits
       max_restarts: 10,                   // quick crashes in a row before it is errored
+      min_uptime: 1000,                   // ms: a shorter run is a quick crash; 3x this of them: errored
+      // Also: wait_ready, listen_timeout, ready_line, ready_http, stop_signal,
+      // stop_exit_codes, max_memory_restart ("300M"), cron_restart, watch, ignore_watch.
       restart_delay: 100,                 // milliseconds before a restart
       kill_timeout: 3000,                 // milliseconds from TERM to KILL on stop
     },
@@ -56,6 +59,7 @@ const JSON: &str = r#"{
       "env_production": { "NODE_ENV": "production" },
       "autorestart": true,
       "max_restarts": 10,
+      "min_uptime": 1000,
       "restart_delay": 100,
       "kill_timeout": 3000
     },
@@ -84,6 +88,7 @@ apps:
       NODE_ENV: production
     autorestart: true           # restart it when it exits
     max_restarts: 10            # quick crashes in a row before it is errored
+    min_uptime: 1000            # ms: a shorter run is a quick crash; 3x this of them: errored
     restart_delay: 100          # milliseconds before a restart
     kill_timeout: 3000          # milliseconds from TERM to KILL on stop
 
@@ -106,6 +111,7 @@ cwd = "."                       # relative to this file's folder
 port = 3000                     # the PORT the app is given
 autorestart = true              # restart it when it exits
 max_restarts = 10               # quick crashes in a row before it is errored
+min_uptime = 1000               # ms: a shorter run is a quick crash; 3x this of them: errored
 restart_delay = 100             # milliseconds before a restart
 kill_timeout = 3000             # milliseconds from TERM to KILL on stop
 

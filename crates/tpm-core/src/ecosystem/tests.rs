@@ -764,7 +764,8 @@ fn every_starter_reads_back_as_the_same_two_apps() {
         json!({
             "name": "api", "script": "server.js", "args": [], "cwd": ".", "port": 3000,
             "env": {"NODE_ENV": "development"}, "env_production": {"NODE_ENV": "production"},
-            "autorestart": true, "max_restarts": 10, "restart_delay": 100, "kill_timeout": 3000,
+            "autorestart": true, "max_restarts": 10, "min_uptime": 1000, "restart_delay": 100,
+            "kill_timeout": 3000,
         }),
         json!({"name": "web", "script": "python3 -m http.server 8080"}),
     ];

@@ -48,6 +48,9 @@ pub struct Description {
     pub max_memory: u64,
     /// Its restart schedule (5-field cron), if any.
     pub cron_restart: Option<String>,
+    /// What `--watch` watches (empty: nothing), and leaves out.
+    pub watch: Vec<String>,
+    pub ignore_watch: Vec<String>,
     /// Bytes; 0 never rotates.
     pub log_max_size: u64,
     pub log_keep: u32,
@@ -130,6 +133,16 @@ impl Tpm {
             wait_timeout: spec.ready.wait_timeout.as_millis() as u64,
             max_memory: spec.policy.max_memory,
             cron_restart: spec.cron_restart.clone(),
+            watch: spec
+                .watch
+                .as_ref()
+                .map(|w| w.paths.clone())
+                .unwrap_or_default(),
+            ignore_watch: spec
+                .watch
+                .as_ref()
+                .map(|w| w.ignore.clone())
+                .unwrap_or_default(),
             log_max_size: spec.logs.max_size,
             log_keep: spec.logs.keep,
             log_files: self.log_files(name),

@@ -172,6 +172,12 @@ pub fn options_of(name: &Name, spec: &Spec) -> (String, Options) {
     if !p.stop_exit_codes.is_empty() {
         o.set(Opt::StopExitCodes, Value::Codes(p.stop_exit_codes));
     }
+    if let Some(w) = &spec.watch {
+        o.set(Opt::Watch, Value::Paths(w.paths.clone()));
+        if !w.ignore.is_empty() {
+            o.set(Opt::WatchIgnore, Value::Paths(w.ignore.clone()));
+        }
+    }
     if let Some(expr) = &spec.cron_restart {
         o.set(Opt::CronRestart, Value::Text(expr.clone()));
     }

@@ -182,6 +182,40 @@ impl Tpm {
             stop_exit_codes: opts.codes(Opt::StopExitCodes),
             max_memory: opts.size(Opt::MaxMemory),
         };
+        match (opts.paths(Opt::Watch), opts.paths(Opt::WatchIgnore)) {
+            (Some(paths), ignore) => {
+                let ignore = ignore.unwrap_or(&[]).to_vec();
+                crate::watch::Ignore::new(&ignore).map_err(Error::Usage)?;
+                let base = PathBuf::from(&spec.cwd);
+                let mut watched = Vec::new();
+                let cwd_only = [String::new()];
+                let given = if paths.is_empty() {
+                    &cwd_only[..]
+                } else {
+                    paths
+                };
+                for p in given {
+                    let path = target::normalize(&base.join(p));
+                    if !path.exists() {
+                        return Err(Error::Usage(format!(
+                            "--watch {}: no such file or folder",
+                            path.display()
+                        )));
+                    }
+                    watched.push(path.to_string_lossy().into_owned());
+                }
+                spec.watch = Some(crate::watch::Watch {
+                    paths: watched,
+                    ignore,
+                });
+            }
+            (None, Some(_)) => {
+                return Err(Error::Usage(
+                    "--watch-ignore leaves files out of --watch, which was not given".into(),
+                ))
+            }
+            (None, None) => {}
+        }
         if let Some(expr) = opts.text(Opt::CronRestart) {
             crate::policy::check_cron(expr).map_err(Error::Usage)?;
             spec.cron_restart = Some(expr.to_string());

@@ -189,6 +189,7 @@ fn new(args: &[OsString]) -> Result<Supervisor, String> {
         listener,
         readiness: Default::default(),
         triggers: Default::default(),
+        watcher: None,
     })
 }
 

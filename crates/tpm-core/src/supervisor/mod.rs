@@ -9,6 +9,7 @@
 //! - `handshake` is the one message it sends back to the command that launched it;
 //! - `heal` keeps the store true to what it knows (a wiped store, a junk record, a full disk);
 //! - `sample` looks at the running tree: recent CPU, whole memory, listening on the PORT.
+//! - `watch` restarts it when files change (`--watch`, inotify, debounced).
 //! - `triggers` restarts it for what is not a crash: its memory limit, a cron schedule.
 //! - `ready` tells when the running process is ready (the PORT, a line, an HTTP answer).
 //!
@@ -33,6 +34,7 @@ mod socket;
 mod spawn;
 mod tree;
 mod triggers;
+mod watch;
 
 pub use handshake::Outcome;
 pub use launch::{launch, HANDSHAKE_TIMEOUT};

@@ -95,6 +95,7 @@ impl Supervisor {
                 self.main = Some((child.pid, spawned_at));
                 self.sampling_begins(self.record.spec.port);
                 self.readiness_begins();
+                self.watch_run_began();
                 self.phase = Phase::Running;
                 if let Some(ready) = self.ready.take() {
                     handshake::send(ready, &Outcome::Spawned { pid: child.pid }.into());
@@ -361,6 +362,7 @@ impl Supervisor {
             self.sampler.due(),
             self.readiness.due(),
             self.triggers.due(),
+            self.watch_due(),
         ]
         .into_iter()
         .flatten()
@@ -383,6 +385,7 @@ impl Supervisor {
         }
         self.check_ready(now);
         self.check_cron(now);
+        self.check_watch(now);
         if self.dropped_due().is_some_and(|due| now >= due) {
             self.save();
         }

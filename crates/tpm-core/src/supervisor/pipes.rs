@@ -57,7 +57,7 @@ pub(super) struct Output {
     /// Reads that filled the buffer since the last heal (see [`BUSY_CHUNK`]).
     full_reads: u32,
     /// The readiness line to look for (`--ready-line`), and whether a line matched it.
-    ready_line: Option<regex::Regex>,
+    ready_line: Option<regex_lite::Regex>,
     line_matched: bool,
 }
 
@@ -170,7 +170,7 @@ impl Output {
     }
 
     /// Looks for the readiness line (`--ready-line`) from now on; `None` stops looking.
-    pub(super) fn watch_lines(&mut self, re: Option<regex::Regex>) {
+    pub(super) fn watch_lines(&mut self, re: Option<regex_lite::Regex>) {
         self.ready_line = re;
         self.line_matched = false;
     }

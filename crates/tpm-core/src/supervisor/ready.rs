@@ -39,7 +39,7 @@ impl Supervisor {
         self.readiness.next_http =
             matches!(check, ReadyCheck::Http(_)).then(|| Instant::now() + HTTP_EVERY);
         self.output.watch_lines(match check {
-            ReadyCheck::Line(re) => regex::Regex::new(re).ok(),
+            ReadyCheck::Line(re) => regex_lite::Regex::new(re).ok(),
             _ => None,
         });
         let at_once = matches!(check, ReadyCheck::None);

@@ -81,6 +81,8 @@ pub(super) struct Supervisor {
     pub(super) readiness: super::ready::ReadyWatch,
     /// Restarts that are not crashes: memory, cron (see `triggers`).
     pub(super) triggers: super::triggers::Triggers,
+    /// `--watch`: boxed, so a supervisor that does not watch carries one pointer.
+    pub(super) watcher: Option<Box<super::watch::Watcher>>,
 }
 
 impl Supervisor {
@@ -95,6 +97,7 @@ impl Supervisor {
         }
         self.reserve();
         self.save();
+        self.start_watching();
         self.start_child();
         self.schedule_cron();
         super::resident::release_code();
@@ -120,7 +123,7 @@ impl Supervisor {
             // Round up, so a timer is never polled a millisecond early, in a loop.
             PollTimeout::from(u16::try_from(left.as_millis() + 1).unwrap_or(u16::MAX))
         });
-        let (signal_ready, claim_ready, ready_pipes) = {
+        let (signal_ready, claim_ready, ready_pipes, watch_ready) = {
             let mut fds: Vec<PollFd<'_>> = Vec::with_capacity(4);
             fds.push(PollFd::new(self.signals.as_fd(), PollFlags::POLLIN));
             // Always two entries before the pipes; a missing claim polls the signalfd twice.
@@ -130,6 +133,10 @@ impl Supervisor {
             };
             fds.push(PollFd::new(claim, PollFlags::POLLIN));
             fds.extend(self.output.poll_fds());
+            let pipes_end = fds.len();
+            if let Some(w) = &self.watcher {
+                fds.push(PollFd::new(w.fd(), PollFlags::POLLIN));
+            }
             match poll(&mut fds, timeout) {
                 Ok(_) => {}
                 Err(Errno::EINTR) => return,
@@ -140,9 +147,13 @@ impl Supervisor {
                 }
             }
             let ready = |f: &PollFd| f.revents().is_some_and(|r| !r.is_empty());
-            let pipes: Vec<bool> = fds[2..].iter().map(ready).collect();
-            (ready(&fds[0]), ready(&fds[1]), pipes)
+            let pipes: Vec<bool> = fds[2..pipes_end].iter().map(ready).collect();
+            let watch = fds.get(pipes_end).is_some_and(ready);
+            (ready(&fds[0]), ready(&fds[1]), pipes, watch)
         };
+        if watch_ready {
+            self.watch_readable();
+        }
         // Output first: a child's last lines belong before the news of its exit.
         self.output.pumped(&ready_pipes);
         if claim_ready {

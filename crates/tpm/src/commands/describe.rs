@@ -130,6 +130,20 @@ fn show(d: tpm_core::ops::Description) {
             }
         ),
     );
+    if !d.watch.is_empty() {
+        let ignoring = if d.ignore_watch.is_empty() {
+            String::new()
+        } else {
+            format!(" (and {})", d.ignore_watch.join(", "))
+        };
+        row(
+            "watch",
+            format!(
+                "{}, leaving out .git, node_modules, __pycache__{ignoring}",
+                d.watch.join(", ")
+            ),
+        );
+    }
     if d.max_memory > 0 || d.cron_restart.is_some() {
         let mut also = Vec::new();
         if d.max_memory > 0 {

@@ -22,4 +22,5 @@ mod store_contract;
 mod supervision;
 mod test_command;
 mod tetra_shim;
+mod watch;
 mod zero_downtime;

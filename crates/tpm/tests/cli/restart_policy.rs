@@ -125,15 +125,17 @@ fn stop_exit_codes_are_a_normal_end_and_not_restarted() {
 #[test]
 fn the_stop_signal_is_what_a_stop_sends() {
     let s = Sandbox::new();
-    // Ignores TERM; ends cleanly on QUIT, saying so.
+    // Ignores TERM; ends cleanly on QUIT, saying so. One process (no child to dump core).
     s.file(
-        "nginxish.sh",
-        "PORT=3510\ntrap '' TERM\ntrap 'echo got QUIT; exit 0' QUIT\necho up\nwhile true; do sleep 0.1; done\n",
+        "nginxish.py",
+        "PORT = 3510\nimport signal, sys, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n\
+         def quit(*_):\n    print('got QUIT', flush=True)\n    sys.exit(0)\n\
+         signal.signal(signal.SIGQUIT, quit)\nprint('up', flush=True)\nwhile True:\n    time.sleep(0.1)\n",
         0o644,
     );
     s.tpm([
         "start",
-        "nginxish.sh",
+        "nginxish.py",
         "--stop-signal",
         "QUIT",
         "--kill-timeout",
@@ -149,7 +151,7 @@ fn the_stop_signal_is_what_a_stop_sends() {
     assert!(began.elapsed() < std::time::Duration::from_secs(10));
     assert!(s.log("nginxish-3510", "out").contains("got QUIT"));
     assert!(s.record("nginxish-3510").contains("stop_signal=SIGQUIT"));
-    let bad = s.tpm(["start", "nginxish.sh", "--stop-signal", "LOUDLY"]);
+    let bad = s.tpm(["start", "nginxish.py", "--stop-signal", "LOUDLY"]);
     bad.code(64);
 }
 
@@ -183,4 +185,54 @@ fn a_process_past_max_memory_is_restarted_and_the_event_says_why() {
         .contains("stayed over max_memory_restart"));
     s.tpm(["start", "hog.py", "--name", "x", "--max-memory", "lots"])
         .code(64);
+}
+
+#[test]
+fn pm2s_policy_fields_in_an_ecosystem_file_are_read_and_dumped_back() {
+    let s = Sandbox::new();
+    s.file(
+        "w.sh",
+        "echo 'server ready'\nwhile true; do sleep 1; done\n",
+        0o644,
+    );
+    s.file(
+        "ecosystem.json",
+        r#"{"apps": [{"name": "w", "script": "w.sh", "port": 3512,
+            "min_uptime": "2s", "stop_signal": "SIGINT", "stop_exit_codes": [0, 143],
+            "max_memory_restart": "300M", "cron_restart": "0 4 * * *",
+            "watch": true, "ignore_watch": ["*.log"],
+            "ready_line": "ready", "wait_ready": true, "listen_timeout": 5000}]}"#,
+        0o644,
+    );
+    let out = s.tpm(["start", "ecosystem.json"]);
+    out.ok();
+    assert!(!out.stderr.contains("ignored"), "{}", out.stderr);
+    let d = s.tpm(["describe", "w-3512", "--json"]).ok().json();
+    assert_eq!(d["ready"], true, "waited for: {d}");
+    for (key, want) in [
+        ("min_uptime", serde_json::json!(2000)),
+        ("stop_signal", serde_json::json!("SIGINT")),
+        ("stop_exit_codes", serde_json::json!([0, 143])),
+        ("max_memory", serde_json::json!(300 << 20)),
+        ("cron_restart", serde_json::json!("0 4 * * *")),
+        ("ignore_watch", serde_json::json!(["*.log"])),
+        ("ready_check", serde_json::json!("line /ready/")),
+        ("wait_ready", serde_json::json!(true)),
+        ("wait_timeout", serde_json::json!(5000)),
+    ] {
+        assert_eq!(d[key], want, "{key}: {d}");
+    }
+    let dump = s.tpm(["dump", "--json"]).ok().stdout.clone();
+    for field in [
+        r#""min_uptime": 2000"#,
+        r#""stop_signal": "SIGINT""#,
+        r#""max_memory_restart": 314572800"#,
+        r#""cron_restart": "0 4 * * *""#,
+        r#""ignore_watch""#,
+        r#""ready_line": "ready""#,
+        r#""wait_ready": true"#,
+        r#""listen_timeout": 5000"#,
+    ] {
+        assert!(dump.contains(field), "{field} in {dump}");
+    }
 }
