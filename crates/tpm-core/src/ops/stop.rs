@@ -108,7 +108,8 @@ impl Tpm {
     pub(super) fn restart_plain(&self, names: &[Name]) -> Each<ProcessInfo> {
         parallel_map(self.stop(names), START_THREADS, |(name, stopped)| {
             let result = match stopped {
-                Ok(info) if info.status.is_active() => self.observe_settled(&name),
+                // Started again by another command: once that is through, it may have been
+                // stopped by a third; start_again leaves it running either way.
                 Ok(_) => self.start_again(&name),
                 Err(e) => Err(e),
             };
@@ -138,10 +139,24 @@ impl Tpm {
                     }
                     // ...and stopped again by a third: start it after all.
                 }
+                // Started, and already being stopped by another command (a user's stop
+                // has no reason; a process that ends by itself says why).
+                Ok(info) if taken_over(&info) => return self.after_another_command(name, info),
                 other => return other,
             }
         }
         self.observe_settled(name)
+    }
+
+    /// The process once the command that took it over is through: running if that
+    /// command starts it again (a restart), else as that command left it (a stop).
+    fn after_another_command(&self, name: &Name, mut seen: ProcessInfo) -> Result<ProcessInfo> {
+        let deadline = Instant::now() + busy_wait(crate::policy::DEFAULT_KILL_TIMEOUT);
+        while taken_over(&seen) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+            seen = self.observe_settled(name)?;
+        }
+        Ok(seen)
     }
 
     /// Stops, then removes every file of the process (first: a full disk has room again).
@@ -368,5 +383,16 @@ fn corrupt_info(name: &Name) -> ProcessInfo {
         uptime_pct_24h: None,
         tracking: crate::cgroup::Tracking::ProcessTree,
         instance: None,
+    }
+}
+
+/// A process just started that another command is already stopping, or has stopped: its
+/// record says `online` while its pid is gone, `stopping`, or `stopped` with no reason.
+fn taken_over(info: &ProcessInfo) -> bool {
+    match info.status {
+        Status::Online => info.pid.is_none(),
+        Status::Stopping => true,
+        Status::Stopped => info.reason.is_none(),
+        _ => false,
     }
 }

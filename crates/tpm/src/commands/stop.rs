@@ -109,6 +109,11 @@ fn report(results: tpm_core::ops::Each<tpm_core::ProcessInfo>, action: Action, j
                 if !json {
                     let pid = info.pid.map(|p| format!(" (pid {p})")).unwrap_or_default();
                     match action {
+                        // Started, then stopped by a command that raced with this one.
+                        Action::Restart if !info.status.is_active() => render::line(&format!(
+                            "{name} was restarted, then {} by another command",
+                            info.status
+                        )),
                         Action::Restart => render::line(&format!("{verb} {name}{pid}")),
                         // Stopped, then started again by a command that raced with this one.
                         Action::Stop if info.status.is_active() => {
