@@ -49,14 +49,22 @@ pub fn wait_for(what: &str, cond: impl FnMut() -> bool) {
 }
 
 /// [`wait_for`] with its own deadline, for what takes longer by nature (a schedule).
-pub fn wait_for_up_to(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
+pub fn wait_for_up_to(what: &str, limit: Duration, cond: impl FnMut() -> bool) {
+    assert!(holds_within(limit, cond), "timed out waiting for: {what}");
+}
+
+/// Whether `cond` comes to hold before `limit`, polling with a short pause.
+pub fn holds_within(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + limit;
     let mut pause = Duration::from_millis(2);
     while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        if Instant::now() >= deadline {
+            return false;
+        }
         std::thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(50));
     }
+    true
 }
 
 /// A port nothing listens on right now.
@@ -418,11 +426,15 @@ impl Sandbox {
     /// Waits until `name` has `status`; returns its entry.
     pub fn wait_status(&self, name: &str, status: &str) -> Value {
         let mut last = None;
-        wait_for(&format!("{name} to be {status}"), || {
+        let reached = holds_within(DEADLINE, || {
             last = self.get(name);
             last.as_ref().is_some_and(|p| p["status"] == status)
         });
-        last.expect("seen")
+        // What it was instead tells a slow machine from a wrong state.
+        match last {
+            Some(p) if reached => p,
+            last => panic!("timed out waiting for {name} to be {status}; last seen: {last:?}"),
+        }
     }
 
     /// Every live process started through this sandbox (supervisors and their trees),

@@ -11,6 +11,7 @@ use crate::info::{
 use crate::logs::{self, LogLine};
 use crate::name::Name;
 use crate::proc;
+use crate::record::Record;
 use crate::status::Status;
 use crate::store::Problem;
 
@@ -106,28 +107,14 @@ impl Tpm {
         let mut processes = Vec::with_capacity(names.len());
         let mut problems = Vec::new();
         for name in names {
-            match self.store.read(name) {
-                Ok(Some(mut record)) => {
-                    let mut live = record
-                        .state
-                        .status
-                        .is_active()
-                        .then(|| live_process(&record))
-                        .flatten();
-                    let mut supervised = live.is_some_and(|s| parent_is_supervisor(&record, &s))
-                        || self.store.is_locked(name);
-                    if record.state.status.is_active() && !supervised {
-                        if let Ok(Some(_lock)) = self.store.try_lock(name) {
-                            cleanup::settle(&self.store, name, &mut record, Patience::Quick);
-                            live = None;
-                        } else {
-                            supervised = true; // someone took it since
-                        }
-                    }
-                    let info = observe_seen(name, &record, supervised, clock, live);
-                    processes.push(with_history(info, &self.store, name));
-                }
-                Ok(None) => {} // deleted while listing
+            let seen = match self.store.read(name) {
+                Ok(Some(record)) => self.observe_read(name, record, clock),
+                Ok(None) => Ok(None), // deleted while listing
+                Err(error) => Err(error),
+            };
+            match seen {
+                Ok(Some(info)) => processes.push(info),
+                Ok(None) => {}
                 Err(error) => problems.push(Problem {
                     file: self.store.meta_path(name),
                     error,
@@ -135,6 +122,41 @@ impl Tpm {
             }
         }
         (processes, problems)
+    }
+
+    /// Observes `record`, just read from the store; settles it if its supervisor is gone.
+    /// `None`: it was deleted meanwhile.
+    fn observe_read(
+        &self,
+        name: &Name,
+        mut record: Record,
+        clock: Clock,
+    ) -> Result<Option<ProcessInfo>> {
+        let mut live = record
+            .state
+            .status
+            .is_active()
+            .then(|| live_process(&record))
+            .flatten();
+        let mut supervised =
+            live.is_some_and(|s| parent_is_supervisor(&record, &s)) || self.store.is_locked(name);
+        if record.state.status.is_active() && !supervised {
+            if let Ok(Some(_lock)) = self.store.try_lock(name) {
+                // Read again under the lock: a supervisor that finished (wrote its last
+                // record and exited) after the first read left the record to show, and
+                // settling the old one would overwrite it.
+                let Some(fresh) = self.store.read(name)? else {
+                    return Ok(None);
+                };
+                record = fresh;
+                cleanup::settle(&self.store, name, &mut record, Patience::Quick);
+                live = None;
+            } else {
+                supervised = true; // someone took it since
+            }
+        }
+        let info = observe_seen(name, &record, supervised, clock, live);
+        Ok(Some(with_history(info, &self.store, name)))
     }
 
     /// The PORT of every process, and whether something listens on it.
@@ -277,4 +299,57 @@ fn group_instances(processes: &mut Vec<ProcessInfo>) {
     order.sort_by_key(|&i| keys[i]);
     let mut taken: Vec<Option<ProcessInfo>> = processes.drain(..).map(Some).collect();
     processes.extend(order.into_iter().filter_map(|i| taken[i].take()));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::Spec;
+    use crate::Context;
+
+    /// A listing that read a record just before its supervisor wrote its last one and
+    /// exited finds the lock free; it must show (and keep) the last record, not settle
+    /// the old one as "exited unexpectedly". Under load this lost `errored` verdicts.
+    #[test]
+    fn a_record_read_before_its_supervisor_finished_is_read_again_not_settled() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = Context {
+            env: vec![("TETRA_DIR".into(), dir.path().join("tetra").into())],
+            cwd: dir.path().to_path_buf(),
+        };
+        let tpm = Tpm::new(ctx, "/nonexistent/tpm-supervisor".into()).unwrap();
+        tpm.store.ensure().unwrap();
+        let name = Name::parse("crash-4300").unwrap();
+        let spec = Spec::new("crash.sh".into(), vec!["bash".into()], "/".into(), 4300);
+        // The supervisor that wrote both records: a process that has exited.
+        let gone = std::process::Command::new("true").spawn().unwrap();
+        let spid = gone.id();
+        let _ = gone.wait_with_output();
+
+        let mut last = Record::new(spec);
+        last.state.status = Status::Errored;
+        last.state.restarts = 3;
+        last.state.reason = Some("it ended 4 times in a row".into());
+        tpm.store.write(&name, &last).unwrap();
+        let mut before = last.clone();
+        before.state.status = Status::Waiting;
+        before.state.restarts = 2;
+        before.state.reason = None;
+        before.state.spid = Some(spid);
+        before.state.boot_id = Some(proc::boot_id().to_string());
+
+        let info = tpm
+            .observe_read(&name, before, Clock::now())
+            .unwrap()
+            .expect("the record");
+        assert_eq!(
+            (info.status, info.restarts, info.reason.as_deref()),
+            (Status::Errored, 3, Some("it ended 4 times in a row"))
+        );
+        assert_eq!(
+            tpm.store.load(&name).unwrap(),
+            last,
+            "the last record is kept"
+        );
+    }
 }

@@ -241,6 +241,9 @@ impl Tpm {
             }
             if let Some(_lock) = self.store.try_lock(name)? {
                 // No supervisor: end what a dead one may have left, then mark it stopped.
+                // Read again under the lock: a supervisor that wrote its last record and
+                // exited after the read above left a newer one.
+                let record = self.load_record(name)?;
                 self.settle_stopped(name, record, then)?;
                 return Ok(Asked::Done);
             }
