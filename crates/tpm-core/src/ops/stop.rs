@@ -282,8 +282,9 @@ impl Tpm {
         }
         let deadline = Instant::now() + busy_wait(crate::policy::DEFAULT_KILL_TIMEOUT);
         loop {
-            let record = self.load_record(name)?;
             if let Some(_lock) = self.store.try_lock(name)? {
+                // Read under the lock: the record as the last holder left it.
+                let record = self.load_record(name)?;
                 let mut record = if record.state.status.is_active() {
                     // Its supervisor died before it was done (killed mid-stop, say): what
                     // is left of the tree is ended here, before the stop reports success.
@@ -300,6 +301,7 @@ impl Tpm {
                 return Ok(observe(name, &record, false, Clock::now()));
             }
             // Taken again since: another command started it (a restart racing with us).
+            let record = self.load_record(name)?;
             if live_supervisor(&record).is_some() {
                 return self.observe_settled(name);
             }
