@@ -12,7 +12,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -172,18 +172,25 @@ pub fn append(store: &Store, event: &Event) -> io::Result<()> {
     let path = store.events_path(&name);
     let mut line = serde_json::to_vec(event).map_err(io::Error::other)?;
     line.push(b'\n');
-    let file = open_append(&path)?;
-    let mut locked =
-        Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, e)| io::Error::from(e))?;
-    if locked.metadata()?.len() + line.len() as u64 > CAP {
-        // Rotated under the lock; a writer that opened the old file before the rename
-        // appends to `.1`, which the readers read too.
-        fs::rename(&path, rotated(&path))?;
-        let fresh = open_append(&path)?;
-        locked =
-            Flock::lock(fresh, FlockArg::LockExclusive).map_err(|(_, e)| io::Error::from(e))?;
+    loop {
+        let file = open_append(&path)?;
+        let mut locked =
+            Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, e)| io::Error::from(e))?;
+        // Another writer rotated the file while this one waited for the lock: the lock is
+        // on `.1` now, and rotating again would rename the new file over it.
+        let here = locked.metadata()?;
+        let current =
+            fs::metadata(&path).is_ok_and(|m| (m.dev(), m.ino()) == (here.dev(), here.ino()));
+        if !current {
+            continue;
+        }
+        if here.len() > 0 && here.len() + line.len() as u64 > CAP {
+            // Rotated under the lock; the next turn makes the new file.
+            fs::rename(&path, rotated(&path))?;
+            continue;
+        }
+        return locked.write_all(&line);
     }
-    locked.write_all(&line)
 }
 
 fn open_append(path: &Path) -> io::Result<File> {
