@@ -202,14 +202,15 @@ impl Store {
 
     /// Names of all records, sorted; files that are not `VALID.meta` come back as problems.
     ///
-    /// One read of `processes/` is not enough where records are being written: on tmpfs
-    /// (Linux 6.13 and later), a directory read leaves out an entry that is renamed into
-    /// place while the read is under way, and every record write is a rename (measured:
-    /// up to 96 of 1 000 names left out of one read while `restart '*'` ran). A record
-    /// being written has its lock file, which is never renamed, in `pids/` (a supervisor
-    /// or a command holds it), and a record written for the last time during the first
-    /// read is in place for a second one. So: `processes/`, then the lock files of
-    /// records that exist, then `processes/` again.
+    /// One read of `processes/` is not enough where records are being written. On tmpfs
+    /// (seen on Linux 6.18; ext4 here did not do it), a directory read leaves out, or
+    /// shows twice, an entry that is renamed into place while the read is under way, and
+    /// every record write is a rename: up to 96 of 1 000 names were left out of one read
+    /// while `restart '*'` ran. A record being written has its lock file in `pids/` (a
+    /// supervisor or a command holds it), and lock files are never renamed. A record
+    /// written for the last time during the first read is in place for a second one.
+    /// So: `processes/`, then the lock files of records that exist, then `processes/`
+    /// again.
     pub fn names(&self) -> Result<(Vec<Name>, Vec<Problem>)> {
         let (mut names, problems) = self.scan_records()?;
         names.sort();
