@@ -46,6 +46,8 @@ pub(super) struct Sampler {
     fast: Option<Instant>,
     /// The tree's CPU time so far, in microseconds, and when it was read.
     last: Option<(Instant, u64)>,
+    /// The code the run's start and its early looks faulted back in was released again.
+    settled: bool,
 }
 
 impl Sampler {
@@ -65,6 +67,7 @@ impl Supervisor {
             ticks: 0,
             fast: (port > 0).then_some(now + FAST_EVERY),
             last: Some((now, children_micros())),
+            settled: false,
         };
     }
 
@@ -88,6 +91,13 @@ impl Supervisor {
         };
         let listen = self.record.spec.port > 0 && ticks.is_multiple_of(every);
         self.sample(now, usage, listen);
+        if !self.sampler.settled && now.duration_since(since) >= FAST_FOR {
+            // The spawn, the readiness wait and the fast looks are over: what they faulted
+            // back in of the binary leaves the resident set, and only the code of the
+            // once-a-second wake-up comes back.
+            self.sampler.settled = true;
+            super::resident::release_code();
+        }
         if usage {
             // Once per look at the memory: `--max-memory` counts looks over the limit.
             self.check_memory();
