@@ -172,7 +172,11 @@ pub fn append(store: &Store, event: &Event) -> io::Result<()> {
     let path = store.events_path(&name);
     let mut line = serde_json::to_vec(event).map_err(io::Error::other)?;
     line.push(b'\n');
+    // A few turns at most: a file that keeps being replaced under us (by no tpm) gets the
+    // line anyway at the last one.
+    let mut turns = 0;
     loop {
+        turns += 1;
         let file = open_append(&path)?;
         let mut locked =
             Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, e)| io::Error::from(e))?;
@@ -181,10 +185,10 @@ pub fn append(store: &Store, event: &Event) -> io::Result<()> {
         let here = locked.metadata()?;
         let current =
             fs::metadata(&path).is_ok_and(|m| (m.dev(), m.ino()) == (here.dev(), here.ino()));
-        if !current {
+        if !current && turns < 20 {
             continue;
         }
-        if here.len() > 0 && here.len() + line.len() as u64 > CAP {
+        if current && here.len() > 0 && here.len() + line.len() as u64 > CAP {
             // Rotated under the lock; the next turn makes the new file.
             fs::rename(&path, rotated(&path))?;
             continue;
