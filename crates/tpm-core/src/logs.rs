@@ -155,14 +155,16 @@ fn reach_back(
     n: usize,
     mut lines: Vec<String>,
 ) -> io::Result<Vec<String>> {
-    let mut k = 1;
-    while lines.len() < n {
-        let Some(mut more) = rotated_tail(store, name, stream, k, n - lines.len())? else {
+    for k in rotation::rotated_numbers(&store.log_path(name, stream)) {
+        if lines.len() >= n {
             break;
+        }
+        // Gone since the folder was read (moved on, or removed): the next one is older.
+        let Some(mut more) = rotated_tail(store, name, stream, k, n - lines.len())? else {
+            continue;
         };
         more.append(&mut lines);
         lines = more;
-        k += 1;
     }
     Ok(lines)
 }
@@ -299,8 +301,8 @@ fn filtered(
     current: Vec<String>,
 ) -> io::Result<Vec<LogLine>> {
     let mut kept: Vec<LogLine> = Vec::new();
+    let mut older_files = rotation::rotated_numbers(&store.log_path(name, stream)).into_iter();
     let mut file = Some(current);
-    let mut k = 1;
     while let Some(lines) = file.take() {
         let parsed: Vec<LogLine> = lines
             .iter()
@@ -318,9 +320,10 @@ fn filtered(
         if kept.len() >= n || before_since {
             break;
         }
-        if let Some((path, gz)) = rotation::rotated_file(&store.log_path(name, stream), k) {
+        // The next older file that is still there.
+        let base = store.log_path(name, stream);
+        if let Some((path, gz)) = older_files.find_map(|k| rotation::rotated_file(&base, k)) {
             file = Some(all_lines(&path, gz)?);
-            k += 1;
         }
     }
     Ok(kept)
@@ -688,5 +691,39 @@ mod tests {
         ];
         let got: Vec<_> = merge(out, err).into_iter().map(|l| l.line).collect();
         assert_eq!(got, ["o1", "e2", "continued", "o3"]);
+    }
+
+    /// A missing number among the rotated files (a rotation's renames in flight, a file
+    /// removed by retention) hides none of the older ones, plain or compressed.
+    #[test]
+    fn a_gap_in_the_rotated_numbers_hides_no_older_file() {
+        use std::io::Write as _;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::at(dir.path().join("tpm"));
+        store.ensure().unwrap();
+        let name = Name::parse("gap-1").unwrap();
+        let base = store.log_path(&name, Stream::Out);
+        let line = |i: u32| format!("2026-12-02 10:00:{i:02} line {i}\n");
+        std::fs::write(&base, line(9)).unwrap();
+        std::fs::write(crate::rotation::numbered(&base, 1), line(8)).unwrap();
+        // No .2; .3 compressed, .4 plain.
+        let gz = crate::rotation::with_suffix(&crate::rotation::numbered(&base, 3), ".gz");
+        let mut enc = flate2::write::GzEncoder::new(
+            std::fs::File::create(&gz).unwrap(),
+            flate2::Compression::fast(),
+        );
+        enc.write_all(line(7).as_bytes()).unwrap();
+        enc.finish().unwrap();
+        std::fs::write(crate::rotation::numbered(&base, 4), line(6)).unwrap();
+        assert_eq!(crate::rotation::rotated_numbers(&base), [1, 3, 4]);
+
+        let texts = |lines: Vec<LogLine>| lines.into_iter().map(|l| l.line).collect::<Vec<_>>();
+        let all = ["line 6", "line 7", "line 8", "line 9"];
+        assert_eq!(texts(last_lines(&store, &name, 10).unwrap()), all);
+        let filter = Filter {
+            grep: Some(regex::Regex::new("line").unwrap()),
+            ..Filter::default()
+        };
+        assert_eq!(texts(read(&store, &name, 10, &filter).unwrap()), all);
     }
 }

@@ -143,6 +143,41 @@ pub fn rotated_file(base: &Path, k: u32) -> Option<(PathBuf, bool)> {
     gz.exists().then_some((gz, true))
 }
 
+/// The numbers of `base`'s rotated files (plain or `.gz`) that exist now, newest first.
+/// Read from the folder, not counted up from 1: a gap (a rename of a rotation in flight,
+/// or a file removed by retention) does not hide the older files.
+pub fn rotated_numbers(base: &Path) -> Vec<u32> {
+    let (Some(dir), Some(stem)) = (base.parent(), base.file_name()) else {
+        return Vec::new();
+    };
+    let mut prefix = stem.as_encoded_bytes().to_vec();
+    prefix.push(b'.');
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut numbers: Vec<u32> = entries
+        .flatten()
+        .filter_map(|entry| {
+            let file_name = entry.file_name();
+            let rest = file_name
+                .as_encoded_bytes()
+                .strip_prefix(prefix.as_slice())?;
+            let digits = rest.strip_suffix(b".gz").unwrap_or(rest);
+            if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            std::str::from_utf8(digits)
+                .ok()?
+                .parse()
+                .ok()
+                .filter(|&k| k > 0)
+        })
+        .collect();
+    numbers.sort_unstable();
+    numbers.dedup();
+    numbers
+}
+
 /// A size such as `10M`, `512k`, `1GiB` or `4096` (binary units).
 pub fn parse_size(raw: &str) -> Option<u64> {
     let lower = raw.trim().to_ascii_lowercase();
