@@ -155,6 +155,9 @@ fn reach_back(
     n: usize,
     mut lines: Vec<String>,
 ) -> io::Result<Vec<String>> {
+    if lines.len() >= n {
+        return Ok(lines);
+    }
     for k in rotation::rotated_numbers(&store.log_path(name, stream)) {
         if lines.len() >= n {
             break;
@@ -301,7 +304,9 @@ fn filtered(
     current: Vec<String>,
 ) -> io::Result<Vec<LogLine>> {
     let mut kept: Vec<LogLine> = Vec::new();
-    let mut older_files = rotation::rotated_numbers(&store.log_path(name, stream)).into_iter();
+    let base = store.log_path(name, stream);
+    // Looked for once the current file is not enough.
+    let mut older_files = None;
     let mut file = Some(current);
     while let Some(lines) = file.take() {
         let parsed: Vec<LogLine> = lines
@@ -321,8 +326,8 @@ fn filtered(
             break;
         }
         // The next older file that is still there.
-        let base = store.log_path(name, stream);
-        if let Some((path, gz)) = older_files.find_map(|k| rotation::rotated_file(&base, k)) {
+        let older = older_files.get_or_insert_with(|| rotation::rotated_numbers(&base).into_iter());
+        if let Some((path, gz)) = older.find_map(|k| rotation::rotated_file(&base, k)) {
             file = Some(all_lines(&path, gz)?);
         }
     }

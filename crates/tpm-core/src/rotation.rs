@@ -144,37 +144,22 @@ pub fn rotated_file(base: &Path, k: u32) -> Option<(PathBuf, bool)> {
 }
 
 /// The numbers of `base`'s rotated files (plain or `.gz`) that exist now, newest first.
-/// Read from the folder, not counted up from 1: a gap (a rename of a rotation in flight,
-/// or a file removed by retention) does not hide the older files.
+/// Counted up from 1 over one missing number: a rotation moves the files up one at a
+/// time, oldest first, so for a moment one number is free, and a missing number must not
+/// hide the older files. Retention removes the oldest, so two missing in a row end them.
+/// (Stats, not a read of the folder: the logs folder holds every process's files.)
 pub fn rotated_numbers(base: &Path) -> Vec<u32> {
-    let (Some(dir), Some(stem)) = (base.parent(), base.file_name()) else {
-        return Vec::new();
-    };
-    let mut prefix = stem.as_encoded_bytes().to_vec();
-    prefix.push(b'.');
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut numbers: Vec<u32> = entries
-        .flatten()
-        .filter_map(|entry| {
-            let file_name = entry.file_name();
-            let rest = file_name
-                .as_encoded_bytes()
-                .strip_prefix(prefix.as_slice())?;
-            let digits = rest.strip_suffix(b".gz").unwrap_or(rest);
-            if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-                return None;
-            }
-            std::str::from_utf8(digits)
-                .ok()?
-                .parse()
-                .ok()
-                .filter(|&k| k > 0)
-        })
-        .collect();
-    numbers.sort_unstable();
-    numbers.dedup();
+    let mut numbers = Vec::new();
+    let (mut k, mut missing) = (1, 0);
+    while missing < 2 {
+        if rotated_file(base, k).is_some() {
+            numbers.push(k);
+            missing = 0;
+        } else {
+            missing += 1;
+        }
+        k += 1;
+    }
     numbers
 }
 

@@ -179,18 +179,7 @@ impl Tpm {
     /// The last `lines` lines of each process's logs (stdout and stderr merged in time
     /// order), processes in the order given.
     pub fn logs(&self, names: &[Name], lines: usize) -> Result<Vec<LogLine>> {
-        let mut out = Vec::new();
-        for name in names {
-            let mut got = logs::last_lines(&self.store, name, lines).map_err(|e| {
-                Error::io(
-                    "cannot read the logs of",
-                    self.store.log_path(name, crate::store::Stream::Out),
-                    e,
-                )
-            })?;
-            out.append(&mut got);
-        }
-        Ok(out)
+        self.logs_filtered(names, lines, &logs::Filter::default())
     }
 
     /// The last `lines` lines of each process that `filter` keeps, processes in the order
