@@ -574,6 +574,20 @@ fn targets(r: &Report, counts: &Counts) -> Vec<Target> {
             met: Some(d / t >= 0.8),
         });
     }
+    if let (Some(t), Some(c)) = (med("log", "tpm"), med("log-cat", "tpm")) {
+        // The floor of a manager that reads its child through a pipe: what is left is the
+        // manager's own work (stamping, rotating).
+        out.push(Target {
+            what: "log throughput ≥ 0.9× a bare `cat` relay".into(),
+            measured: format!(
+                "{} ({} vs {})",
+                ratio(c / t),
+                Unit::Time.show(t),
+                Unit::Time.show(c)
+            ),
+            met: Some(c / t >= 0.9),
+        });
+    }
     let mut logs = faster("log throughput ≥ 5× pm2's".into(), "log", 5.0);
     if let (Some(p), Some(c)) = (med("log", "pm2"), med("log-cat", "tpm")) {
         // The most any manager that reads through a pipe could reach.
