@@ -7,8 +7,9 @@
 //!   the image's ENTRYPOINT and CMD. `workingDir` is the cwd.
 //! - The environment, `PORT` included, as `env`; secrets as `valueFrom.secretKeyRef` into
 //!   a Secret named `NAME-secrets` that the user creates (the notes say how).
-//! - The port → `containerPort`, a Service on the same port, and a TCP readiness probe on
-//!   it (tpm does not know the app speaks HTTP).
+//! - The port → `containerPort`, a Service on the same port, and the readiness check as a
+//!   probe: `--ready-http PATH` an `httpGet` on PATH, `--no-ready-check` none (ready once
+//!   running), otherwise a TCP probe on the port (`--ready-line` has no counterpart).
 //! - The restart policy does not map: a Deployment's pods always restart
 //!   (`restartPolicy: Always` is the only one allowed), with Kubernetes' own backoff
 //!   (CrashLoopBackOff: 10 s doubling to 5 min, reset after 10 min up), and never give
@@ -28,6 +29,7 @@ use serde_json::{json, Value as Json};
 
 use super::{ExportFile, Prepared, MARKER, SET};
 use crate::error::{Error, Result};
+use crate::readiness::ReadyCheck;
 
 /// The longest DNS label.
 const MAX_NAME: usize = 63;
@@ -129,7 +131,7 @@ fn deployment(app: &Prepared, name: &str, image: &str, notes: &mut Vec<String>) 
             p.restart_delay.as_millis()
         )
     };
-    json!({
+    let mut deployment = json!({
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": {
@@ -153,15 +155,32 @@ fn deployment(app: &Prepared, name: &str, image: &str, notes: &mut Vec<String>) 
                         "workingDir": literal(&app.spec.cwd),
                         "env": env,
                         "ports": [{ "name": "app", "containerPort": app.spec.port, "protocol": "TCP" }],
-                        "readinessProbe": {
-                            "tcpSocket": { "port": app.spec.port },
-                            "periodSeconds": 5,
-                        },
                     }],
                 },
             },
         },
-    })
+    });
+    if let Some(probe) = readiness_probe(app) {
+        deployment["spec"]["template"]["spec"]["containers"][0]["readinessProbe"] = probe;
+    }
+    deployment
+}
+
+/// The readiness check as a Kubernetes probe; none (ready once running) for
+/// `--no-ready-check`.
+fn readiness_probe(app: &Prepared) -> Option<Json> {
+    let port = app.spec.port;
+    match &app.spec.ready.check {
+        ReadyCheck::Http(path) => Some(json!({
+            "httpGet": { "path": path, "port": port },
+            "periodSeconds": 5,
+        })),
+        ReadyCheck::None => None,
+        ReadyCheck::Port | ReadyCheck::Line(_) => Some(json!({
+            "tcpSocket": { "port": port },
+            "periodSeconds": 5,
+        })),
+    }
 }
 
 fn service(app: &Prepared, name: &str) -> Json {

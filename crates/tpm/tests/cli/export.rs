@@ -60,6 +60,7 @@ fn apps(s: &Sandbox) -> PathBuf {
                 "script": "sleep 100000 7777",
                 "restart_delay": "2s",
                 "max_restarts": 0,
+                "ready_http": "/health",
             },
         ]
     });
@@ -347,6 +348,12 @@ fn kubernetes_manifests_pass_kubernetes_validate_with_a_deployment_and_service_p
     assert_eq!(c["workingDir"], s.path().join("api").to_str().unwrap());
     assert_eq!(c["ports"][0]["containerPort"], 4000);
     assert_eq!(c["readinessProbe"]["tcpSocket"]["port"], 4000);
+    // --ready-http becomes an HTTP probe on the same path and port.
+    let web = &docs[2]["spec"]["template"]["spec"]["containers"][0]["readinessProbe"];
+    assert_eq!(
+        (&web["httpGet"]["path"], &web["httpGet"]["port"]),
+        (&serde_json::json!("/health"), &serde_json::json!(7777))
+    );
     let env = env_of(&c["env"]);
     assert!(env.contains(&("PORT".into(), "4000".into())), "{env:?}");
     assert!(
