@@ -5,7 +5,7 @@
 //! priority), started after each rotation, at the supervisor's start and once an hour, so
 //! the pump never waits for a compression: the pump only renames. The two meet at one
 //! mutex, which the pump only ever *tries* (a rotation that finds it taken waits for the
-//! next write) and the thread holds only to move a finished file into place.
+//! next write) and the threads hold only for a few renames or removals.
 //!
 //! A compression writes `NAME.out.gz.tmp`, then renames it to `NAME.out.K.gz` and only
 //! then removes the plain `NAME.out.K`: a crash at any point leaves the plain file or the
@@ -76,6 +76,16 @@ impl Housekeeper {
             self.trimmer = self.spawn("tpm-logtrim", false, trim);
         }
         self.poll();
+    }
+
+    /// Waits for both threads to end (tests, which read the files afterwards).
+    #[cfg(test)]
+    pub fn wait(&mut self) {
+        for slot in [&mut self.compressor, &mut self.trimmer] {
+            if let Some(w) = slot.take() {
+                let _ = w.join();
+            }
+        }
     }
 
     /// Joins the threads that ended; their memory goes back to the system.
@@ -173,26 +183,27 @@ pub fn trim(bases: &[PathBuf; 2], limits: &LogLimits, lock: &Mutex<()>) {
     }
     if !limits.max_age.is_zero() {
         if let Some(oldest) = SystemTime::now().checked_sub(limits.max_age) {
-            remove_while(bases, limits.keep, lock, |f, _| f.modified < oldest);
+            remove_oldest(bases, limits.keep, lock, |files| {
+                files.iter().take_while(|f| f.modified < oldest).count()
+            });
         }
     }
     if limits.max_total > 0 {
-        let mut total: u64 = bases
-            .iter()
-            .filter_map(|b| fs::metadata(b).ok())
-            .map(|m| m.len())
-            .sum();
-        total += rotated(bases, limits.keep)
-            .iter()
-            .map(|f| f.len)
-            .sum::<u64>();
-        remove_while(bases, limits.keep, lock, |f, _| {
-            if total > limits.max_total {
-                total = total.saturating_sub(f.len);
-                true
-            } else {
-                false
-            }
+        remove_oldest(bases, limits.keep, lock, |files| {
+            let mut total: u64 = bases
+                .iter()
+                .filter_map(|b| fs::metadata(b).ok())
+                .map(|m| m.len())
+                .chain(files.iter().map(|f| f.len))
+                .sum();
+            files
+                .iter()
+                .take_while(|f| {
+                    let over = total > limits.max_total;
+                    total = total.saturating_sub(f.len);
+                    over
+                })
+                .count()
         });
     }
 }
@@ -229,21 +240,21 @@ fn rotated(bases: &[PathBuf; 2], keep: u32) -> Vec<Found> {
     all
 }
 
-/// Removes rotated files, oldest first, while `remove` says so.
-fn remove_while(
+/// Removes the oldest rotated files, as many as `count` says of the list (oldest first).
+///
+/// The list is read and the files removed under one hold of the lock: the pump renames
+/// every file one number up at each rotation, so a path read before a rotation names a
+/// newer file after it, and removing by a stale list would remove the newest lines.
+fn remove_oldest(
     bases: &[PathBuf; 2],
     keep: u32,
     lock: &Mutex<()>,
-    mut remove: impl FnMut(&Found, usize) -> bool,
+    count: impl FnOnce(&[Found]) -> usize,
 ) {
-    for (i, f) in rotated(bases, keep).iter().enumerate() {
-        if !remove(f, i) {
-            break;
-        }
-        // Under the lock: the pump may be renaming this very file one number up.
-        let guard = lock.lock().unwrap_or_else(|p| p.into_inner());
+    let _guard = lock.lock().unwrap_or_else(|p| p.into_inner());
+    let files = rotated(bases, keep);
+    for f in &files[..count(&files).min(files.len())] {
         let _ = fs::remove_file(&f.path);
-        drop(guard);
     }
 }
 
