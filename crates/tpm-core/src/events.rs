@@ -60,6 +60,9 @@ pub enum Kind {
     RestartRequested,
     /// A reload's new process did not become ready (`reason`); the reload stopped there.
     ReloadFailed,
+    /// A log was rotated (`reason`: the stream and why, `out by size`, `err hourly`;
+    /// `count`: the rotations since the last such event, which comes at most once a minute).
+    LogRotated,
 }
 
 impl Kind {
@@ -79,8 +82,36 @@ impl Kind {
             Kind::SupervisorLost => "supervisor_lost",
             Kind::RestartRequested => "restart_requested",
             Kind::ReloadFailed => "reload_failed",
+            Kind::LogRotated => "log_rotated",
         }
     }
+
+    /// What an event's `count` counts.
+    pub fn counted(self) -> &'static str {
+        match self {
+            Kind::LogRotated => "rotation(s)",
+            _ => "process(es)",
+        }
+    }
+
+    /// Every kind, in the order of the history's documentation.
+    pub const ALL: [Kind; 15] = [
+        Kind::StartRequested,
+        Kind::Spawned,
+        Kind::SpawnFailed,
+        Kind::Exited,
+        Kind::RestartScheduled,
+        Kind::Errored,
+        Kind::StopRequested,
+        Kind::Killed,
+        Kind::Stopped,
+        Kind::Listening,
+        Kind::Ready,
+        Kind::SupervisorLost,
+        Kind::RestartRequested,
+        Kind::ReloadFailed,
+        Kind::LogRotated,
+    ];
 }
 
 /// One line of the history.
@@ -467,6 +498,33 @@ pub fn recent(events: &[Event], now_ms: i64, window: Duration) -> Recent {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn all_holds_every_kind_once_with_its_own_name() {
+        // Exhaustive: a new kind does not compile here until it is given a place in `ALL`.
+        let place = |k: Kind| match k {
+            Kind::StartRequested => 0,
+            Kind::Spawned => 1,
+            Kind::SpawnFailed => 2,
+            Kind::Exited => 3,
+            Kind::RestartScheduled => 4,
+            Kind::Errored => 5,
+            Kind::StopRequested => 6,
+            Kind::Killed => 7,
+            Kind::Stopped => 8,
+            Kind::Listening => 9,
+            Kind::Ready => 10,
+            Kind::SupervisorLost => 11,
+            Kind::RestartRequested => 12,
+            Kind::ReloadFailed => 13,
+            Kind::LogRotated => 14,
+        };
+        for (i, k) in Kind::ALL.iter().enumerate() {
+            assert_eq!(place(*k), i, "{k:?}");
+            let json = serde_json::to_string(k).unwrap();
+            assert_eq!(json, format!("\"{}\"", k.as_str()));
+        }
+    }
 
     fn store() -> (tempfile::TempDir, Store) {
         let d = tempfile::tempdir().unwrap();

@@ -373,6 +373,7 @@ const EVENT_WORDS = {
   start_requested: 'start asked', spawned: 'spawned', spawn_failed: 'spawn failed', exited: 'exited',
   restart_scheduled: 'restart scheduled', errored: 'errored', stop_requested: 'stop asked',
   killed: 'killed', stopped: 'stopped', listening: 'listening', supervisor_lost: 'supervisor lost', restart_requested: 'restart requested', reload_failed: 'reload failed',
+  ready: 'ready', log_rotated: 'log rotated',
 };
 
 function eventDetail(e) {
@@ -382,7 +383,7 @@ function eventDetail(e) {
   if (e.signal) parts.push(e.signal);
   if (e.ran_ms !== undefined) parts.push('after ' + fmtMs(e.ran_ms));
   if (e.after_ms !== undefined) parts.push('in ' + fmtMs(e.after_ms));
-  if (e.count !== undefined) parts.push(e.count + ' processes');
+  if (e.count !== undefined) parts.push(e.count + (e.event === 'log_rotated' ? ' rotations' : ' processes'));
   if (e.by) parts.push('by ' + e.by);
   if (e.reason) parts.push(e.reason);
   return parts.join(' · ');

@@ -109,6 +109,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_history_event_is_documented_and_has_words_on_the_page() {
+        let doc: serde_json::Value =
+            serde_json::from_str(crate::assets::OPENAPI).expect("openapi.json is JSON");
+        let documented: Vec<&str> = doc["components"]["schemas"]["HistoryEvent"]["properties"]
+            ["event"]["enum"]
+            .as_array()
+            .expect("the event enum")
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect();
+        let all: Vec<&str> = tpm_core::events::Kind::ALL
+            .iter()
+            .map(|k| k.as_str())
+            .collect();
+        assert_eq!(documented, all);
+        let page = include_str!("../assets/app.js");
+        for kind in all {
+            assert!(
+                page.contains(&format!(" {kind}: '")),
+                "app.js has no words for {kind}"
+            );
+        }
+    }
+
+    #[test]
     fn the_openapi_document_lists_exactly_the_routes_served() {
         let doc: serde_json::Value =
             serde_json::from_str(crate::assets::OPENAPI).expect("openapi.json is JSON");

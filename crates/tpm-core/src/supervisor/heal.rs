@@ -71,6 +71,13 @@ impl Supervisor {
             self.output.heal();
         }
         self.output.housekeep();
+        for (stream, why, count) in self.output.take_rotations() {
+            let mut rotated =
+                crate::events::Event::now(&self.name, crate::events::Kind::LogRotated)
+                    .reason(&format!("{} {why}", stream.as_str()));
+            rotated.count = Some(count);
+            self.history(rotated);
+        }
     }
 
     /// Locks the lock file at its path again if it is gone or replaced (a command that made

@@ -137,6 +137,15 @@ pub struct LogFile {
     /// A cut line could not be taken back: the next write first ends it.
     torn: bool,
     pub dropped: u64,
+    /// Rotations by size and by time not yet told to the event history.
+    rotations: [u32; 2],
+}
+
+/// Why a log rotated.
+#[derive(Debug, Clone, Copy)]
+enum Why {
+    Size = 0,
+    Time = 1,
 }
 
 impl LogFile {
@@ -152,6 +161,7 @@ impl LogFile {
             rotate_after: None,
             torn: false,
             dropped: 0,
+            rotations: [0; 2],
         };
         log.reopen();
         log.highest = (1..=limits.keep.saturating_add(2))
@@ -167,6 +177,18 @@ impl LogFile {
             log.boundary = Some(every.next_boundary(since));
         }
         log
+    }
+
+    /// The rotations since the last call, as an event's reason and count (`by size`,
+    /// `hourly`, `daily`; the more frequent first when both happened).
+    pub fn take_rotations(&mut self) -> Option<(&'static str, u32)> {
+        let [size, time] = std::mem::take(&mut self.rotations);
+        let every = self.limits.every.map_or("by time", |e| e.as_str());
+        match (size, time) {
+            (0, 0) => None,
+            (0, t) => Some((every, t)),
+            (s, t) => Some(("by size", s + t)),
+        }
     }
 
     /// Hands rotated files to `keeper` (compression, retention) after each rotation.
@@ -189,7 +211,7 @@ impl LogFile {
             return;
         }
         // An empty file has nothing of the past hour: no rotation, only a new turn.
-        if self.size == 0 || !self.may_rotate() || self.rotate() {
+        if self.size == 0 || !self.may_rotate() || self.rotate(Why::Time) {
             self.boundary = Some(every.next_boundary(now));
         }
     }
@@ -214,7 +236,7 @@ impl LogFile {
     ///
     /// Only renames: the file pushed past `keep` is removed, and `.2` compressed, by the
     /// housekeeping thread, so a rotation never waits for a 10 MiB unlink or a compression.
-    fn rotate(&mut self) -> bool {
+    fn rotate(&mut self, why: Why) -> bool {
         let gone = |r: io::Result<()>| match r {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
             _ => Ok(()),
@@ -268,6 +290,7 @@ impl LogFile {
         }
         self.rotate_after = None;
         self.highest += 1;
+        self.rotations[why as usize] += 1;
         self.reopen();
         match &keeper {
             Some(k) => k.borrow_mut().request(),
@@ -301,7 +324,7 @@ impl LogFile {
                     Some(nl) => nl + 1,
                     None if self.size > 0 => {
                         // A failed rotation sets `rotate_after`: the next turn writes on.
-                        self.rotate();
+                        self.rotate(Why::Size);
                         continue;
                     }
                     None => bytes
@@ -392,7 +415,7 @@ impl LogFile {
         }
         let max = self.limits.rotate_size();
         if self.rotate_after.is_some() && self.may_rotate() && max > 0 && self.size >= max {
-            self.rotate();
+            self.rotate(Why::Size);
         }
     }
 }
@@ -520,6 +543,43 @@ mod tests {
         );
         log.write(line(10).as_bytes());
         assert_eq!(read(store.rotated_log_path(&name, Stream::Out, 1)), long);
+    }
+
+    #[test]
+    fn retention_racing_a_thousand_rotations_keeps_the_newest_lines_without_a_gap() {
+        let d = tempfile::tempdir().unwrap();
+        let limits = LogLimits {
+            max_size: 80,
+            keep: 100,
+            compress: false,
+            max_total: 1000,
+            ..LogLimits::default()
+        };
+        let (store, name, mut log) = log(d.path(), limits);
+        store.ensure().unwrap();
+        log.reopen();
+        let keeper = std::rc::Rc::new(std::cell::RefCell::new(Housekeeper::new(
+            store.log_path(&name, Stream::Out),
+            store.log_path(&name, Stream::Err),
+            limits,
+        )));
+        log.keep_with(keeper.clone());
+        // Two lines a file: a rotation every other line, the trimmer running meanwhile.
+        let line = |i: usize| format!("{i:039}\n");
+        let n = 2000;
+        for i in 0..n {
+            log.write(line(i).as_bytes());
+        }
+        keeper.borrow_mut().wait();
+        let base = store.log_path(&name, Stream::Out);
+        let mut text = String::new();
+        for k in rotation::rotated_numbers(&base).into_iter().rev() {
+            text += &std::fs::read_to_string(rotation::numbered(&base, k)).unwrap();
+        }
+        text += &std::fs::read_to_string(&base).unwrap();
+        let kept: Vec<usize> = text.lines().map(|l| l.parse().unwrap()).collect();
+        assert!(kept.len() >= 10, "{kept:?}");
+        assert_eq!(kept, (n - kept.len()..n).collect::<Vec<_>>());
     }
 
     #[test]

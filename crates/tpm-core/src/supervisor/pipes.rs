@@ -9,6 +9,7 @@ use nix::poll::{PollFd, PollFlags};
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 use super::housekeep::Housekeeper;
 use super::logpump::{LineSplitter, LogFile, Stamp};
@@ -26,6 +27,9 @@ const BUSY_READS: usize = 8;
 /// The pipe size a busy stream gets (Linux's default limit for unprivileged users), so the
 /// process writes on while the supervisor logs, instead of the two taking turns.
 const BUSY_PIPE: i32 = 1024 * 1024;
+
+/// Rotations are told to the event history at most this often (see `take_rotations`).
+const ROTATIONS_TOLD_EVERY: Duration = Duration::from_secs(60);
 
 /// What one read from a pipe found.
 pub(super) enum Pumped {
@@ -59,6 +63,8 @@ pub(super) struct Output {
     /// The readiness line to look for (`--ready-line`), and whether a line matched it.
     ready_line: Option<regex_lite::Regex>,
     line_matched: bool,
+    /// When rotations were last told to the event history (see `take_rotations`).
+    rotations_told: Option<Instant>,
 }
 
 impl Output {
@@ -84,6 +90,7 @@ impl Output {
             full_reads: 0,
             ready_line: None,
             line_matched: false,
+            rotations_told: None,
         }
     }
 
@@ -250,6 +257,26 @@ impl Output {
             self.buf = Vec::with_capacity(READ_CHUNK + 1024);
         }
         self.full_reads = 0;
+    }
+
+    /// The rotations to tell the event history, as (stream, why, how many): at most once a
+    /// minute, so that a process that logs a file a second fills its history with its
+    /// exits and restarts, not with rotations (those of the minute are counted together).
+    pub(super) fn take_rotations(&mut self) -> Vec<(Stream, &'static str, u32)> {
+        if self
+            .rotations_told
+            .is_some_and(|t| t.elapsed() < ROTATIONS_TOLD_EVERY)
+        {
+            return Vec::new();
+        }
+        let told: Vec<_> = [(Stream::Out, &mut self.out), (Stream::Err, &mut self.err)]
+            .into_iter()
+            .filter_map(|(stream, log)| log.take_rotations().map(|(why, n)| (stream, why, n)))
+            .collect();
+        if !told.is_empty() {
+            self.rotations_told = Some(Instant::now());
+        }
+        told
     }
 
     /// Log bytes that could not be written so far.

@@ -71,7 +71,7 @@ pub fn line(e: &Event) -> String {
         details.push(format!("in {}", render::millis(ms)));
     }
     if let Some(n) = e.count {
-        details.push(format!("{n} process(es)"));
+        details.push(format!("{n} {}", e.event.counted()));
     }
     if let Some(by) = &e.by {
         details.push(format!("by {by}"));

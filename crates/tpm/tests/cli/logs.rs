@@ -212,6 +212,26 @@ fn logs_rotate_by_size_and_logs_reads_across_the_rotated_files() {
         .collect();
     let expected: Vec<String> = (181..=300).map(|i| format!("line {i}")).collect();
     assert_eq!(lines, expected);
+    // The history says it, once for the burst: rotations are told at most once a minute.
+    let rotated = || -> Vec<serde_json::Value> {
+        s.tpm(["events", "noisy-3406", "--json"])
+            .ok()
+            .stdout
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|e| e["event"] == "log_rotated")
+            .collect()
+    };
+    wait_for("a log_rotated event", || !rotated().is_empty());
+    let told = rotated();
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0]["reason"], "out by size", "{told:?}");
+    assert!(told[0]["count"].as_u64().unwrap() >= 1, "{told:?}");
+    let text = s.tpm(["events", "noisy-3406"]).ok().stdout.clone();
+    assert!(
+        text.contains("log_rotated  ") && text.contains(" rotation(s), out by size"),
+        "{text}"
+    );
 }
 
 #[test]
