@@ -204,3 +204,53 @@ fn startup_and_unstartup_with_cron_add_and_remove_only_tpms_line() {
     // Nothing left to remove.
     assert_eq!(with_fakes("tpm unstartup"), json!({"done": [], "todo": []}));
 }
+
+#[test]
+fn secrets_are_never_shown_by_the_plugin_and_save_keeps_them() {
+    let world = World::files();
+    world
+        .nu("tpm start worker.sh --port 9300 --env {DB_PASSWORD: hunter2, API_TOKEN: t0ken9, GREETING: hi}")
+        .ok();
+    // Every command that shows a process, as a value and as what nu prints.
+    for script in [
+        "tpm restart worker-9300",
+        "tpm list",
+        "tpm describe worker-9300",
+        "tpm dump",
+        "tpm events worker-9300",
+        "tpm export systemd",
+    ] {
+        for shown in [
+            world.nu(&format!("{script} | to json -r")),
+            world.nu(&format!("{script} | table -e")),
+        ] {
+            assert_eq!(shown.code, 0, "{script}: {}", shown.stderr);
+            assert!(
+                shown.stdout.contains("worker-9300"),
+                "{script}: {}",
+                shown.stdout
+            );
+            for secret in ["hunter2", "t0ken9"] {
+                assert!(
+                    !shown.stdout.contains(secret) && !shown.stderr.contains(secret),
+                    "{script} shows {secret}: {}{}",
+                    shown.stdout,
+                    shown.stderr
+                );
+            }
+        }
+    }
+    let env = world.nu_json("(tpm dump).apps.0.env");
+    assert_eq!(env["DB_PASSWORD"], "<hidden by tpm>", "{env}");
+    assert_eq!(env["API_TOKEN"], "<hidden by tpm>", "{env}");
+    assert_eq!(env["GREETING"], "hi", "{env}");
+    let env = world.nu_json("(tpm describe worker-9300).env");
+    assert_eq!(env["DB_PASSWORD"], "<hidden by tpm>", "{env}");
+    // What save writes to the private store keeps the real values: resurrect needs them.
+    world.nu("tpm save").ok();
+    let dump = std::fs::read_to_string(world.sandbox.store().join("dump.json")).unwrap();
+    assert!(
+        dump.contains("hunter2") && dump.contains("t0ken9"),
+        "{dump}"
+    );
+}

@@ -150,12 +150,39 @@ fn after_a_reboot_resurrect_brings_back_exactly_what_was_meant_to_run() {
 fn killed_supervisors_are_resurrected_and_two_resurrects_start_each_once() {
     let s = Sandbox::new();
     server(&s);
-    let ports: Vec<u16> = (0..4).map(|_| free_port()).collect();
-    for p in &ports {
-        s.tpm(["start", "srv.sh", "--port", &p.to_string()]).ok();
+    let ports: Vec<u16> = (0..5).map(|_| free_port()).collect();
+    for (i, p) in ports.iter().enumerate() {
+        s.tpm_env(
+            &[("FROM_SHELL", "yes")],
+            [
+                "start",
+                "srv.sh",
+                "--port",
+                &p.to_string(),
+                "--env",
+                &format!("GREETING=hi-{i}"),
+            ],
+        )
+        .ok();
     }
+    let stopped = format!("srv-{}", ports[4]);
+    s.tpm(["stop", &stopped]).ok();
+    let ids: Vec<(String, Value)> = s
+        .list()
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap().to_string(), p["id"].clone()))
+        .collect();
+    // Every supervisor and process killed, in this boot: the stopped one stays stopped.
     kill_everything(&s);
-    assert!(s.list().iter().all(|p| p["status"] == "errored"));
+    for p in s.list() {
+        let expected = if p["name"] == stopped.as_str() {
+            "stopped"
+        } else {
+            "errored"
+        };
+        assert_eq!(p["status"], expected, "{p}");
+    }
+    // Two resurrects at once, from shells without FROM_SHELL.
     let runs: Vec<std::process::Child> = (0..2)
         .map(|_| {
             s.command()
@@ -169,19 +196,90 @@ fn killed_supervisors_are_resurrected_and_two_resurrects_start_each_once() {
         .into_iter()
         .map(|c| String::from_utf8_lossy(&c.wait_with_output().unwrap().stdout).into_owned())
         .collect();
-    let started: Vec<&str> = outputs
+    let started: BTreeSet<&str> = outputs
         .iter()
         .flat_map(|o| o.lines())
-        .filter_map(|l| l.strip_prefix("started "))
+        .filter_map(|l| l.strip_prefix("started ")?.split(' ').next())
         .collect();
-    assert_eq!(started.len(), 4, "each started exactly once: {outputs:?}");
+    let count = outputs
+        .iter()
+        .flat_map(|o| o.lines())
+        .filter(|l| l.starts_with("started "))
+        .count();
+    assert_eq!(count, 4, "each started exactly once: {outputs:?}");
+    let expected: BTreeSet<String> = ports[..4].iter().map(|p| format!("srv-{p}")).collect();
+    assert_eq!(
+        started,
+        expected.iter().map(String::as_str).collect::<BTreeSet<_>>()
+    );
     let supervisors: Vec<_> = s
         .processes()
         .into_iter()
         .filter(|p| p.cmdline.contains("__tpm_supervise"))
         .collect();
     assert_eq!(supervisors.len(), 4, "{supervisors:?}");
-    assert!(s.list().iter().all(|p| p["status"] == "online"));
+    // Each with its id, port and environment; the stopped one as it was.
+    for (i, port) in ports[..4].iter().enumerate() {
+        assert_eq!(
+            said(&s, &format!("srv-{port}")),
+            format!("port={port} greeting=hi-{i} from_shell=yes")
+        );
+    }
+    let now = s.list();
+    for (name, id) in &ids {
+        let p = now.iter().find(|p| &p["name"] == name).unwrap();
+        assert_eq!(&p["id"], id, "{name} keeps its id");
+        let expected = if *name == stopped {
+            "stopped"
+        } else {
+            "online"
+        };
+        assert_eq!(p["status"], expected, "{name}");
+    }
+}
+
+#[test]
+fn a_shutdowns_sigterm_stops_a_process_but_leaves_it_meant_to_run() {
+    let s = Sandbox::new();
+    server(&s);
+    let (a, b) = (free_port(), free_port());
+    for port in [a, b] {
+        s.tpm(["start", "srv.sh", "--port", &port.to_string()]).ok();
+    }
+    let (a, b) = (format!("srv-{a}"), format!("srv-{b}"));
+    s.tpm(["stop", &b]).ok();
+    // A shutdown (or `systemctl stop` of the startup unit) sends SIGTERM to every
+    // supervisor: the process stops as for `tpm stop`, but was not stopped by the user.
+    let supervisor = s.list().iter().find(|p| p["name"] == a.as_str()).unwrap()["supervisor"]
+        .as_u64()
+        .unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(supervisor as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    s.wait_status(&a, "stopped");
+    let wanted =
+        |name: &str| s.list().iter().find(|p| p["name"] == name).unwrap()["wanted"].clone();
+    assert_eq!(
+        wanted(&a),
+        Value::Bool(true),
+        "SIGTERM leaves it meant to run"
+    );
+    assert_eq!(wanted(&b), Value::Bool(false), "tpm stop does not");
+    let out = s.tpm(["resurrect"]);
+    out.ok();
+    assert!(
+        out.stdout.starts_with(&format!("started {a} ")),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(out.stdout.lines().count(), 1, "{}", out.stdout);
+    s.wait_status(&a, "online");
+    assert_eq!(
+        s.list().iter().find(|p| p["name"] == b.as_str()).unwrap()["status"],
+        "stopped"
+    );
 }
 
 #[test]
@@ -257,19 +355,29 @@ fn secrets_are_never_printed_and_a_masked_dump_does_not_start() {
         "GREETING=hi",
     ])
     .ok();
+    let name = format!("srv-{port}");
     for args in [
         vec!["list", "--json"],
+        vec!["list"],
+        vec!["describe", &name],
+        vec!["describe", &name, "--json"],
+        vec!["events", &name, "--json"],
         vec!["dump"],
         vec!["dump", "--format", "yaml"],
-        vec!["start", "srv.sh", "--port", &port, "--json"],
+        vec!["restart", &name, "--json"],
     ] {
         let out = s.tpm(&args);
+        out.ok();
+        assert!(out.stdout.contains(&name), "{args:?}: {}", out.stdout);
         assert!(
             !out.stdout.contains("hunter2") && !out.stderr.contains("hunter2"),
             "{args:?}: {}",
             out.stdout
         );
     }
+    let again = s.tpm(["start", "srv.sh", "--port", &port, "--json"]);
+    again.code(1);
+    assert!(!again.stdout.contains("hunter2") && !again.stderr.contains("hunter2"));
     let dump = s.tpm(["dump"]);
     assert!(
         dump.stdout.contains("\"DB_PASSWORD\": \"<hidden by tpm>\""),
