@@ -176,12 +176,22 @@ fn the_app_name_ids_and_instance_names_select_in_stop_restart_logs_and_delete() 
     assert_eq!(status, ["online", "stopped", "stopped"]);
     s.tpm(["restart", &all[1]]).ok();
     s.wait_status(&all[1], "online");
+    s.tpm(["restart", &id2]).ok();
+    s.wait_status(&all[2], "online");
+    let logs = s.tpm(["logs", &id2, "-n", "5"]).ok().stdout.clone();
+    assert!(
+        logs.contains(all[2].as_str()) && !logs.contains(all[1].as_str()),
+        "{logs}"
+    );
     // describe: one instance, or each of the app's.
     s.tpm(["describe", &all[1]]).ok();
     let described = s.tpm(["describe", &app, "--json"]).ok().json();
     assert_eq!(described.as_array().map(Vec::len), Some(3), "{described}");
+    let id0 = s.get(&all[0]).unwrap()["id"].to_string();
+    s.tpm(["delete", &id0]).ok();
+    assert_eq!(names(&s.list()), all[1..]);
     let deleted = s.tpm(["delete", &app, "--json"]).ok().json();
-    assert_eq!(deleted.as_array().unwrap().len(), 3);
+    assert_eq!(deleted.as_array().unwrap().len(), 2);
     assert!(s.list().is_empty());
     // A process whose name merely ends in digits is no instance: `app` selects nothing.
     s.tpm(["stop", "app"]).code(1);
