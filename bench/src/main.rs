@@ -313,7 +313,18 @@ fn measure(
         start.cells.push((m.label(), s));
         stop.cells.push((m.label(), t));
     }
-    rows.extend([start, stop]);
+    // What start's check of the PORT (is someone else listening?) costs: the same start
+    // with --force, which skips it.
+    say("tpm --force: start and stop");
+    let mut unchecked = tpm.variant("tpm", &["--force"]);
+    let (s, _) = figures::start_stop(&mut unchecked, counts, env)?;
+    let mut start_forced = Row::new(
+        "start-force",
+        "start → running, tpm --force (no check of the PORT)",
+        Unit::Time,
+    );
+    start_forced.cells.push(("tpm", s));
+    rows.extend([start, start_forced, stop]);
 
     let mut scaled = tpm.variant("tpm", &[]);
     for &n in &counts.scale {

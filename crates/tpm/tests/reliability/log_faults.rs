@@ -41,20 +41,28 @@ fn a_log_past_the_file_size_limit_drops_bytes_and_the_service_runs_on() {
         "the service to write everything (it was never blocked)",
         || done.exists(),
     );
+    // Every line as the log would hold it: the stamp, then the line.
+    let expected: u64 = (1..=20000)
+        .map(|i| (STAMP + format!("line {i} of a chatty service\n").len()) as u64)
+        .sum();
+    let log_size = || {
+        std::fs::metadata(s.store().join("logs/chatty-5400.out"))
+            .unwrap()
+            .len()
+    };
+    // The record's count is saved within a second of the last drop: wait for all of it.
     let mut p = serde_json::Value::Null;
-    wait_for("the dropped bytes in the record", || {
+    wait_for("every byte written or counted", || {
         p = s.get("chatty-5400").unwrap();
-        p["log_dropped"].as_u64().unwrap_or(0) > 0
+        log_size() + p["log_dropped"].as_u64().unwrap_or(0) >= expected
     });
     assert_eq!(p["status"], "online", "{p}");
-    let log = std::fs::metadata(s.store().join("logs/chatty-5400.out"))
-        .unwrap()
-        .len();
+    let log = log_size();
     assert!(log <= 64 * 1024, "{log}");
-    let written_and_dropped = log + p["log_dropped"].as_u64().unwrap();
-    assert!(
-        written_and_dropped > 900_000,
-        "every byte is either written or counted: {written_and_dropped}"
+    assert_eq!(
+        log + p["log_dropped"].as_u64().unwrap(),
+        expected,
+        "every byte is either written or counted, once"
     );
     s.tpm(["stop", "chatty-5400"]).ok();
     assert!(s.processes().is_empty());
