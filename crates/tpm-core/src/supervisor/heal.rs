@@ -71,7 +71,13 @@ impl Supervisor {
             self.output.heal();
         }
         self.output.housekeep();
-        for (stream, why, count) in self.output.take_rotations() {
+        self.tell_rotations(false);
+    }
+
+    /// Adds the logs' rotations to the history: at most once a minute, or now (`at_end`,
+    /// when the process stops, so the last minute's are not lost).
+    pub(super) fn tell_rotations(&mut self, at_end: bool) {
+        for (stream, why, count) in self.output.take_rotations(at_end) {
             let mut rotated =
                 crate::events::Event::now(&self.name, crate::events::Kind::LogRotated)
                     .reason(&format!("{} {why}", stream.as_str()));

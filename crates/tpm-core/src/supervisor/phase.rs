@@ -319,6 +319,7 @@ impl Supervisor {
     }
 
     fn finish(&mut self, status: Status, reason: Option<String>) {
+        self.tell_rotations(true);
         if status == Status::Stopped {
             let mut e = Event::now(&self.name, Kind::Stopped);
             if let Some(why) = &reason {

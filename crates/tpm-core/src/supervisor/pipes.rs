@@ -260,12 +260,13 @@ impl Output {
     }
 
     /// The rotations to tell the event history, as (stream, why, how many): at most once a
-    /// minute, so that a process that logs a file a second fills its history with its
-    /// exits and restarts, not with rotations (those of the minute are counted together).
-    pub(super) fn take_rotations(&mut self) -> Vec<(Stream, &'static str, u32)> {
-        if self
-            .rotations_told
-            .is_some_and(|t| t.elapsed() < ROTATIONS_TOLD_EVERY)
+    /// minute unless `now`, so that a process that logs a file a second fills its history
+    /// with its exits and restarts, not with rotations (a minute's are counted together).
+    pub(super) fn take_rotations(&mut self, now: bool) -> Vec<(Stream, &'static str, u32)> {
+        if !now
+            && self
+                .rotations_told
+                .is_some_and(|t| t.elapsed() < ROTATIONS_TOLD_EVERY)
         {
             return Vec::new();
         }

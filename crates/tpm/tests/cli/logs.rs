@@ -156,10 +156,11 @@ fn follow_prints_new_lines_as_they_come_with_none_lost_at_the_start() {
 #[test]
 fn logs_rotate_by_size_and_logs_reads_across_the_rotated_files() {
     let s = Sandbox::new();
-    // 300 lines of about 32 bytes: ~9.6 KB through files of at most 2 KiB, 3 kept.
+    // 300 lines of about 32 bytes: ~9.6 KB through files of at most 2 KiB, 3 kept (and
+    // 300 more once the test says `go`).
     s.file(
         "noisy.sh",
-        "PORT=3406\nfor i in $(seq 1 300); do echo \"line $i\"; done\nsleep 300\n",
+        "PORT=3406\nfor i in $(seq 1 300); do echo \"line $i\"; done\nwhile [ ! -e go ]; do sleep 0.05; done\nfor i in $(seq 301 600); do echo \"line $i\"; done\nsleep 300\n",
         0o644,
     );
     s.tpm([
@@ -232,6 +233,15 @@ fn logs_rotate_by_size_and_logs_reads_across_the_rotated_files() {
         text.contains("log_rotated  ") && text.contains(" rotation(s), out by size"),
         "{text}"
     );
+    // More rotations within the minute are told when the process stops, not lost.
+    s.file("go", "", 0o644);
+    wait_for("the second burst", || {
+        s.log("noisy-3406", "out").contains("line 600")
+    });
+    s.tpm(["stop", "noisy-3406"]).ok();
+    let told = rotated();
+    assert_eq!(told.len(), 2, "{told:?}");
+    assert_eq!(told[1]["reason"], "out by size", "{told:?}");
 }
 
 #[test]
