@@ -403,3 +403,14 @@ fn logs_take_filters_as_dates_durations_and_text_and_flush_returns_file_sizes() 
     assert_eq!(world.sandbox.log("mixed-9210", "out"), "");
     assert_eq!(world.nu_json("tpm logs mixed-9210 | length"), json!(0));
 }
+
+#[test]
+fn start_takes_an_id_and_all_like_stop() {
+    let world = World::running();
+    world.sandbox.tpm(["stop", "all"]).ok();
+    let started = world.nu_json("tpm start 1 | get name");
+    assert_eq!(started, json!(["api-8080"]));
+    world.sandbox.tpm(["stop", "all"]).ok();
+    let started = world.nu_json("tpm start all | get name");
+    assert_eq!(started, json!(["api-8080", "server-3000"]));
+}

@@ -14,6 +14,7 @@ use crate::events::{self, Event, Kind};
 use crate::info::{observe, unix_now, Clock, ProcessInfo};
 use crate::lock::FileLock;
 use crate::name::Name;
+use crate::options::Opt;
 use crate::policy::DEFAULT_KILL_TIMEOUT;
 use crate::record::Record;
 use crate::supervisor::{self, Outcome};
@@ -30,8 +31,11 @@ struct Held {
 impl Tpm {
     /// Starts what `req` asks for: a new process, or (`tpm start NAME`) a stopped one.
     pub fn start(&self, req: &StartRequest) -> Result<ProcessInfo> {
-        if let Some(name) = self.existing_target(req) {
-            return self.start_existing(&name, false);
+        if let Some(names) = self.existing_targets(req) {
+            let names = names?;
+            if let [name] = names.as_slice() {
+                return self.start_existing_as_asked(name, req);
+            }
         }
         let plan = self.plan(req)?;
         self.start_planned(plan)
@@ -41,23 +45,18 @@ impl Tpm {
     /// at a time; each one's result, in order.
     /// `tpm start APP` with the name of an app whose instances exist starts each of them.
     pub fn start_all(&self, req: &StartRequest) -> Result<super::Each<ProcessInfo>> {
-        let instances = self.app_instances(req);
-        if !instances.is_empty() {
-            return Ok(instances
+        if let Some(names) = self.existing_targets(req) {
+            return Ok(names?
                 .into_iter()
                 .map(|n| {
-                    let result = self.start_existing(&n, false);
+                    let result = self.start_existing_as_asked(&n, req);
                     (n, result)
                 })
                 .collect());
         }
         if req.options.instances().is_none() {
-            let name = self.existing_target(req);
             let info = self.start(req)?;
-            let name = match name {
-                Some(n) => n,
-                None => Name::parse(&info.name)?,
-            };
+            let name = Name::parse(&info.name)?;
             return Ok(vec![(name, Ok(info))]);
         }
         let plans = self.plans(req)?;
@@ -120,32 +119,63 @@ impl Tpm {
         self.launch(&name, record, held, env)
     }
 
-    /// Whether `req` is a plain `tpm start APP`, with the name of an app whose instances
-    /// exist (and no process or file of that name).
+    /// Whether `tpm start TARGET` means existing processes other than the one named
+    /// TARGET: an id, an app's name (its instances), `all` or a `*` pattern. Those starts
+    /// report each process, as [`Tpm::start_all`] does.
     pub fn is_app_start(&self, req: &StartRequest) -> bool {
-        !self.app_instances(req).is_empty()
+        match self.existing_targets(req) {
+            Some(Ok(names)) => !matches!(names.as_slice(), [n] if n.as_str() == req.target),
+            Some(Err(_)) => true,
+            None => false,
+        }
     }
 
-    fn app_instances(&self, req: &StartRequest) -> Vec<Name> {
-        let plain = req.options.is_empty() && !req.script_in_cwd;
-        let Ok(name) = Name::parse(&req.target) else {
-            return Vec::new();
+    /// The existing processes `tpm start TARGET` starts, when TARGET is no file here: a
+    /// process's name or id, an app's name, `all`, or a `*` pattern, as `stop` reads them.
+    /// `None`: TARGET is a script or a command to start anew. An id or a pattern that
+    /// selects nothing is an error (there is no script of that name to fall back to).
+    fn existing_targets(&self, req: &StartRequest) -> Option<Result<Vec<Name>>> {
+        let target = &req.target;
+        if req.script_in_cwd || target.is_empty() || self.ctx.cwd.join(target).exists() {
+            return None;
+        }
+        let selector =
+            target == "all" || target.contains('*') || target.bytes().all(|b| b.is_ascii_digit());
+        match self.resolve(std::slice::from_ref(target)) {
+            Ok(names) => Some(Ok(names)),
+            Err(e) if selector => Some(Err(e)),
+            Err(_) => None,
+        }
+    }
+
+    /// `tpm start NAME` of an existing process: started as it was declared. Only how long
+    /// to wait for it may be given (`--wait`, `--wait-timeout`); other options would change
+    /// what it is, which a new start of its script or file does.
+    fn start_existing_as_asked(&self, name: &Name, req: &StartRequest) -> Result<ProcessInfo> {
+        if let Some((opt, _)) = req
+            .options
+            .iter()
+            .find(|(o, _)| !matches!(o, Opt::Wait | Opt::WaitTimeout))
+        {
+            let flag = opt.def().flag.unwrap_or(opt.def().field);
+            return Err(Error::Usage(format!(
+                "{name} is a process: `tpm start {target}` starts it as it was declared, and \
+                 --{flag} would change that (to change its options, `tpm delete {name}` and \
+                 start its script again with them, or edit its ecosystem file and run \
+                 `tpm restart FILE`)",
+                target = req.target
+            )));
+        }
+        let info = self.start_existing(name, false)?;
+        let wait = req.options.bool(Opt::Wait) || req.options.get(Opt::WaitTimeout).is_some();
+        if !wait {
+            return Ok(info);
+        }
+        let timeout = match req.options.get(Opt::WaitTimeout) {
+            Some(_) => req.options.millis(Opt::WaitTimeout),
+            None => self.wait_timeout(name)?,
         };
-        if !plain || self.store.exists(&name) || self.ctx.cwd.join(&req.target).exists() {
-            return Vec::new();
-        }
-        match self.store.names() {
-            Ok((all, _)) => self.instances_of(name.as_str(), &all),
-            Err(_) => Vec::new(),
-        }
-    }
-
-    /// `tpm start NAME` for a stopped process that exists, when no file of that name does.
-    fn existing_target(&self, req: &StartRequest) -> Option<Name> {
-        let plain = req.options.is_empty() && !req.script_in_cwd;
-        let name = Name::parse(&req.target).ok()?;
-        (plain && self.store.exists(&name) && !self.ctx.cwd.join(&req.target).exists())
-            .then_some(name)
+        self.ensure_ready(name, timeout)
     }
 
     /// Starts a process that has a record (`tpm restart`, or `tpm start NAME`).

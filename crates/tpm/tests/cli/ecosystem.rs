@@ -416,6 +416,44 @@ fn ids_and_all_select_processes_like_names() {
     s.tpm(["restart", "all"]).ok();
     assert!(s.list().iter().all(|p| p["status"] == "online"));
     s.tpm(["stop", "9"]).code(1);
+    // start takes them too: an id, `all`, a pattern; --wait, but no option that would
+    // change what the process is.
+    let name1 = format!("server-{}", ports[1]);
+    s.tpm(["stop", "1"]).ok();
+    let out = s.tpm(["start", "1", "--json"]);
+    out.ok();
+    assert_eq!(out.json()[0]["name"], name1.as_str());
+    s.tpm(["stop", "all"]).ok();
+    let out = s.tpm(["start", "all"]);
+    out.ok();
+    assert_eq!(
+        out.stdout
+            .lines()
+            .filter(|l| l.starts_with("started "))
+            .count(),
+        3
+    );
+    s.tpm(["stop", "server-*"]).ok();
+    s.tpm(["start", "server-*"]).ok();
+    assert!(s.list().iter().all(|p| p["status"] == "online"));
+    s.tpm(["stop", "1"]).ok();
+    let out = s.tpm(["start", "1", "--port", "1234"]);
+    out.code(64);
+    assert!(
+        out.stderr.contains("--port would change that"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(s.get(&name1).unwrap()["status"], "stopped");
+    // It listens on nothing: --wait waits the time given for it, then says so.
+    let out = s.tpm(["start", &name1, "--wait", "--wait-timeout", "500ms"]);
+    out.code(1);
+    assert!(
+        out.stderr.contains("not ready after 500ms"),
+        "{}",
+        out.stderr
+    );
+    s.tpm(["start", "9"]).code(1);
     let out = s.tpm(["dump", "2"]);
     assert!(out.stdout.contains(&format!("server-{}", ports[2])));
     s.tpm(["delete", "all"]).ok();
