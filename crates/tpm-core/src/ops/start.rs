@@ -166,7 +166,7 @@ impl Tpm {
                 target = req.target
             )));
         }
-        let info = self.start_existing(name, false)?;
+        let info = self.start_existing_checked(name, false, !req.force)?;
         let wait = req.options.bool(Opt::Wait) || req.options.get(Opt::WaitTimeout).is_some();
         if !wait {
             return Ok(info);
@@ -180,10 +180,26 @@ impl Tpm {
 
     /// Starts a process that has a record (`tpm restart`, or `tpm start NAME`).
     pub(super) fn start_existing(&self, name: &Name, count_restart: bool) -> Result<ProcessInfo> {
+        self.start_existing_checked(name, count_restart, false)
+    }
+
+    /// [`Tpm::start_existing`]; with `check_port`, refused when something else listens on
+    /// its PORT (as a new start is): `tpm start NAME` of a stopped process, where another
+    /// program may have taken the port meanwhile. A restart goes ahead: the process ran.
+    fn start_existing_checked(
+        &self,
+        name: &Name,
+        count_restart: bool,
+        check_port: bool,
+    ) -> Result<ProcessInfo> {
         let held = self.lock_for_start(name)?;
         // Deleted meanwhile: the lock file goes with the lock (no record, no lock file).
         let mut record = self.store.load(name)?;
         cleanup::settle(&self.store, name, &mut record, Patience::Graceful);
+        // Its own tree is gone (the lock is ours): whoever listens now is someone else.
+        if check_port {
+            check_port_of(name, &record.spec)?;
+        }
         if count_restart {
             record.state.restarts += 1;
         }
@@ -329,17 +345,53 @@ impl Tpm {
 /// question to the kernel about that port (`sockdiag`); the holder is looked for only when
 /// the port is taken.
 fn check_port(name: &Name, port: u16) -> Result<()> {
+    check_port_but(name, port, |_| false)
+}
+
+/// [`check_port`] for an existing process started again (`tpm start NAME`): the other
+/// instances of its app may hold a PORT they share with it.
+fn check_port_of(name: &Name, spec: &crate::spec::Spec) -> Result<()> {
+    let app = match spec.cluster.instance {
+        Some(_) if spec.cluster.port_step == 0 => name.as_str().rsplit_once('-').map(|(a, _)| a),
+        _ => None,
+    };
+    check_port_but(name, spec.port, |holder| {
+        app.zip(holder.name.as_deref()).is_some_and(|(app, other)| {
+            other
+                .strip_prefix(app)
+                .and_then(|rest| rest.strip_prefix('-'))
+                .is_some_and(|i| !i.is_empty() && i.bytes().all(|b| b.is_ascii_digit()))
+        })
+    })
+}
+
+/// Refuses a PORT something listens on, unless every holder is one `allowed` says may.
+fn check_port_but(
+    name: &Name,
+    port: u16,
+    allowed: impl Fn(&crate::error::Holder) -> bool,
+) -> Result<()> {
     if crate::sockdiag::listening_inodes(port).is_empty() {
         return Ok(());
     }
-    let holders = crate::proc::port_holders(port)
+    let holders: Vec<crate::error::Holder> = crate::proc::port_holders(port)
         .into_iter()
-        .map(|pid| crate::error::Holder {
-            pid,
-            command: crate::proc::cmdline(pid),
-            name: crate::proc::env_value(pid, crate::supervisor::ENV_NAME),
+        .map(|pid| {
+            let command = crate::proc::cmdline(pid);
+            // A process tpm runs has its name in its environment; a supervisor holding a
+            // --socket, in its arguments (`__tpm_supervise STORE NAME ...`).
+            let name = crate::proc::env_value(pid, crate::supervisor::ENV_NAME).or_else(|| {
+                let mut args = command
+                    .split(' ')
+                    .skip_while(|a| *a != crate::supervisor::SUPERVISE_ARG);
+                args.nth(2).map(str::to_string)
+            });
+            crate::error::Holder { pid, command, name }
         })
         .collect();
+    if !holders.is_empty() && holders.iter().all(&allowed) {
+        return Ok(());
+    }
     Err(Error::PortTaken {
         name: name.to_string(),
         port,

@@ -225,6 +225,28 @@ fn start_refuses_a_taken_port_and_names_its_holder() {
         .ok();
     let _ = foreign.kill();
     let _ = foreign.wait();
+    // A stopped process started again by its name or id, after someone took its port.
+    let port3 = free_port();
+    s.tpm(["start", "srv.sh", "--port", &port3.to_string()])
+        .ok();
+    let name = format!("srv-{port3}");
+    s.tpm(["stop", &name]).ok();
+    let mut taker = foreign_server(port3);
+    let id = s.get(&name).unwrap()["id"].to_string();
+    for target in [name.as_str(), id.as_str()] {
+        let out = s.tpm(["start", target]);
+        out.code(1);
+        assert!(
+            out.stderr
+                .contains(&format!("port {port3} is taken by pid {}", taker.id())),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(s.get(&name).unwrap()["status"], "stopped");
+    }
+    s.tpm(["start", &name, "--force"]).ok();
+    let _ = taker.kill();
+    let _ = taker.wait();
 }
 
 #[test]

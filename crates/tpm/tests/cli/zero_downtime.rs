@@ -333,6 +333,11 @@ fn reload_of_two_instances_with_held_sockets_refuses_no_request_and_both_serve()
         }
     });
     assert_eq!(tally.failed(), 0, "{tally:?}");
+    // One instance stopped and started again by its name: the other's socket on the port
+    // they share is no reason to refuse it.
+    s.tpm(["stop", &names[1]]).ok();
+    s.tpm(["start", &names[1]]).ok();
+    s.wait_status(&names[1], "online");
     // A port held without SO_REUSEPORT cannot be shared: a clear failure.
     let taken = std::net::TcpListener::bind(("0.0.0.0", 0)).unwrap();
     let taken_port = taken.local_addr().unwrap().port().to_string();
