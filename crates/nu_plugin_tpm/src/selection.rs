@@ -293,11 +293,13 @@ pub fn act(
                 .plan_file(&only_file.item, &choice)
                 .map_err(|e| error::labeled(&e, &blame))?;
             error::warn_all(&plan.warnings);
+            let tpm = tpm.waiting_at_most(wait_timeout(call)?);
             let results = waited(&tpm, call, tpm.restart_file(plan))?;
             return rows(error::each(results, &blame, action.verb())?);
         }
     }
     let (names, blame) = resolve(&tpm, head, selectors, &choice)?;
+    let tpm = tpm.waiting_at_most(wait_timeout(call)?);
     let results = match action {
         Action::Stop => tpm.stop(&names),
         Action::Restart => waited(&tpm, call, tpm.restart(&names))?,
@@ -324,22 +326,27 @@ pub fn wait_flags(sig: nu_protocol::Signature) -> nu_protocol::Signature {
     )
 }
 
+/// `--wait-timeout`, when given (it wins over each process's own).
+fn wait_timeout(call: &EvaluatedCall) -> Result<Option<std::time::Duration>, LabeledError> {
+    let Some(value) = call.get_flag_value("wait-timeout") else {
+        return Ok(None);
+    };
+    let def = tpm_core::options::Opt::WaitTimeout.def();
+    Ok(
+        match crate::start_options::option_value(def, &value, "--wait-timeout")? {
+            tpm_core::options::Value::Millis(d) => Some(d),
+            _ => None,
+        },
+    )
+}
+
 /// The restarts, waited for when `--wait` or `--wait-timeout` is given.
 fn waited(
     tpm: &tpm_core::Tpm,
     call: &EvaluatedCall,
     results: tpm_core::ops::Each<tpm_core::ProcessInfo>,
 ) -> Result<tpm_core::ops::Each<tpm_core::ProcessInfo>, LabeledError> {
-    let timeout = match call.get_flag_value("wait-timeout") {
-        Some(value) => {
-            let def = tpm_core::options::Opt::WaitTimeout.def();
-            match crate::start_options::option_value(def, &value, "--wait-timeout")? {
-                tpm_core::options::Value::Millis(d) => Some(d),
-                _ => None,
-            }
-        }
-        None => None,
-    };
+    let timeout = wait_timeout(call)?;
     if !call.has_flag("wait")? && timeout.is_none() {
         return Ok(results);
     }

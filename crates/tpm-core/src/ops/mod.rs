@@ -55,6 +55,9 @@ pub struct Tpm {
     ctx: Context,
     exe: PathBuf,
     warnings: Vec<String>,
+    /// How long a wait for readiness lasts when the caller said (`--wait-timeout`),
+    /// instead of each process's own `listen_timeout` (see [`Tpm::waiting_at_most`]).
+    wait_timeout: Option<std::time::Duration>,
 }
 
 /// The result for one process of an operation on several.
@@ -73,7 +76,18 @@ impl Tpm {
             ctx,
             exe: supervisor_exe,
             warnings,
+            wait_timeout: None,
         })
+    }
+
+    /// This `Tpm`, where every wait for readiness (of a process declared with `--wait`, or
+    /// asked for with `--wait`) lasts `timeout` when it is given, instead of each process's
+    /// own: `--wait-timeout` on the command line wins over what the process was started with.
+    pub fn waiting_at_most(mut self, timeout: Option<std::time::Duration>) -> Tpm {
+        if timeout.is_some() {
+            self.wait_timeout = timeout;
+        }
+        self
     }
 
     /// What opening the store repaired, for the front end to show.

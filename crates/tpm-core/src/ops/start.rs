@@ -166,16 +166,16 @@ impl Tpm {
                 target = req.target
             )));
         }
-        let info = self.start_existing_checked(name, false, !req.force)?;
-        let wait = req.options.bool(Opt::Wait) || req.options.get(Opt::WaitTimeout).is_some();
-        if !wait {
+        let given = req
+            .options
+            .get(Opt::WaitTimeout)
+            .map(|_| req.options.millis(Opt::WaitTimeout));
+        let tpm = self.clone().waiting_at_most(given);
+        let info = tpm.start_existing_checked(name, false, !req.force)?;
+        if !req.options.bool(Opt::Wait) && given.is_none() {
             return Ok(info);
         }
-        let timeout = match req.options.get(Opt::WaitTimeout) {
-            Some(_) => req.options.millis(Opt::WaitTimeout),
-            None => self.wait_timeout(name)?,
-        };
-        self.ensure_ready(name, timeout)
+        tpm.ensure_ready(name, tpm.wait_timeout(name)?)
     }
 
     /// Starts a process that has a record (`tpm restart`, or `tpm start NAME`).
@@ -318,7 +318,8 @@ impl Tpm {
             Outcome::Spawned { .. } => {
                 let record = self.store.load(name)?;
                 if record.spec.ready.wait {
-                    return self.ensure_ready(name, record.spec.ready.wait_timeout);
+                    let timeout = self.wait_timeout.unwrap_or(record.spec.ready.wait_timeout);
+                    return self.ensure_ready(name, timeout);
                 }
                 Ok(observe(
                     name,

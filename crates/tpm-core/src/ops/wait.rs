@@ -82,6 +82,9 @@ impl Tpm {
 
     /// How long a wait for `name` lasts unless told: its `wait_timeout` (30 s by default).
     pub fn wait_timeout(&self, name: &Name) -> Result<Duration> {
+        if let Some(given) = self.wait_timeout {
+            return Ok(given);
+        }
         Ok(self.store.load(name)?.spec.ready.wait_timeout)
     }
 

@@ -15,7 +15,10 @@ pub enum Action {
 /// `tpm restart`, and with `--wait`, a wait for each restarted process to be ready.
 pub fn restart(tpm: &Tpm, args: RestartArgs) -> tpm_core::Result<i32> {
     let wait = (args.wait || args.wait_timeout.is_some()).then_some(args.wait_timeout);
-    run_with(tpm, args.targets, Action::Restart, wait)
+    // A timeout given here wins over the one a process was started with, also for the wait
+    // a process declared with --wait does at each restart.
+    let tpm = tpm.clone().waiting_at_most(args.wait_timeout);
+    run_with(&tpm, args.targets, Action::Restart, wait)
 }
 
 pub fn run(tpm: &Tpm, args: Targets, action: Action) -> tpm_core::Result<i32> {

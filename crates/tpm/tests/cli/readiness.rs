@@ -112,6 +112,22 @@ fn start_wait_of_a_server_that_never_listens_fails_at_the_timeout() {
         (Some("online"), Some(false)),
         "{p}"
     );
+    // A timeout given to restart (or start NAME) wins over the one it was started with.
+    for args in [
+        ["restart", "mute-3621", "--wait", "--wait-timeout", "500ms"],
+        ["start", "mute-3621", "--wait", "--wait-timeout", "500ms"],
+    ] {
+        if args[0] == "start" {
+            s.tpm(["stop", "mute-3621"]).ok();
+        }
+        let out = s.tpm(args);
+        out.code(1);
+        assert!(
+            out.stderr.contains("not ready after 500ms"),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
 }
 
 #[test]
