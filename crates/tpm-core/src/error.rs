@@ -105,7 +105,7 @@ pub enum Error {
 
     /// `tpm save` with nothing meant to run, over a dump that lists processes: pm2's most
     /// reported way of losing them all.
-    #[error("no process is meant to run, and saving would empty {}, which lists some", file.display())]
+    #[error("no process is meant to run, and saving would empty {}, which lists some (or cannot be read)", file.display())]
     EmptyDump { file: PathBuf },
 
     /// A wait for readiness that failed: the process exited first, or was not ready in

@@ -171,11 +171,20 @@ impl Tpm {
         let document = self.document(&names, false)?;
         let text = serde_json::to_string_pretty(&document)
             .map_err(|e| Error::Usage(format!("cannot write the apps as JSON: {e}")))?;
-        let backup = file.exists().then(|| backup_of(&file));
+        // An unreadable dump (a crash, an edit gone wrong) is kept aside as FILE.corrupt,
+        // never rotated over the .bak, which may be the last good copy (`resurrect` falls
+        // back to it).
+        let backup = file.exists().then(|| {
+            if is_dump(&file) {
+                backup_of(&file)
+            } else {
+                with_suffix(&file, ".corrupt")
+            }
+        });
         if let Some(backup) = &backup {
-            // A hard link, then a rename over the old .bak: the dump itself is never
-            // missing, and the .bak is always a whole file.
-            let tmp = backup.with_extension("bak.tmp");
+            // A hard link, then a rename over the old copy: the dump itself is never
+            // missing, and the copy is always a whole file.
+            let tmp = with_suffix(backup, ".tmp");
             let _ = fs::remove_file(&tmp);
             fs::hard_link(&file, &tmp)
                 .and_then(|()| fs::rename(&tmp, backup))
@@ -192,9 +201,25 @@ impl Tpm {
 
 /// `dump.json` → `dump.json.bak`.
 fn backup_of(file: &Path) -> PathBuf {
+    with_suffix(file, ".bak")
+}
+
+fn with_suffix(file: &Path, suffix: &str) -> PathBuf {
     let mut name = file.file_name().unwrap_or_default().to_os_string();
-    name.push(".bak");
+    name.push(suffix);
     file.with_file_name(name)
+}
+
+/// Whether `file` reads as a list of apps (`{"apps": [...]}`, or a bare list).
+fn is_dump(file: &Path) -> bool {
+    let Ok(text) = fs::read_to_string(file) else {
+        return false;
+    };
+    match serde_json::from_str::<Json>(&text) {
+        Ok(Json::Object(doc)) => doc.get("apps").is_some_and(Json::is_array),
+        Ok(Json::Array(_)) => true,
+        _ => false,
+    }
 }
 
 /// Whether `file` lists apps, or cannot be read (then it may: it is not replaced by an

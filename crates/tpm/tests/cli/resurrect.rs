@@ -337,6 +337,18 @@ fn save_keeps_a_backup_never_empties_a_dump_and_resurrect_falls_back_to_it() {
         "kept as it was"
     );
     assert!(said(&s, &name).starts_with(&format!("port={port}")));
+    // A save now keeps the unreadable dump aside, and the good .bak as it was.
+    let bak = s.store().join("dump.json.bak");
+    let good = std::fs::read_to_string(&bak).unwrap();
+    let out = s.tpm(["save"]);
+    out.ok();
+    assert!(out.stdout.contains("dump.json.corrupt"), "{}", out.stdout);
+    assert_eq!(std::fs::read_to_string(&bak).unwrap(), good);
+    assert_eq!(
+        std::fs::read_to_string(s.store().join("dump.json.corrupt")).unwrap(),
+        "{\"apps\": ["
+    );
+    assert!(std::fs::read_to_string(&dump).unwrap().contains(&name));
 }
 
 #[test]
