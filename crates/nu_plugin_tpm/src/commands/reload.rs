@@ -29,8 +29,8 @@ impl PluginCommand for Reload {
     fn extra_description(&self) -> &str {
         "Returns the reloaded processes, with a `reload` column saying how: `rolling` (one \
 of several instances, while the others served), `socket` (behind the socket tpm holds for \
-it, `--socket`), `restart` (a single process without --socket: a plain restart, which \
-refuses connections meanwhile), or `started` (it was not running). A new process is ready \
+it, `--socket`), `restart` (a single process, or an instance alone on its port, without \
+--socket: a plain restart, which refuses connections meanwhile), or `started` (it was not running). A new process is ready \
 once its tree listens on its PORT (with --socket, or when the old one did not listen: once \
 it has run for half a second). One \
 that is not ready within --timeout stops the reload: the processes not reloaded yet keep \

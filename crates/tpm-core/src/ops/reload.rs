@@ -4,8 +4,9 @@
 //! process behind the same supervisor, see `supervisor::phase`), and each new one must be
 //! ready before the next is touched. While one instance restarts, the others serve; a
 //! process with `--socket` restarts behind the socket its supervisor holds, so connections
-//! made meanwhile wait in its backlog. A single process without `--socket` has nothing to
-//! serve in its place: its reload is a restart, and the result says so.
+//! made meanwhile wait in its backlog. A single process without `--socket`, or an instance
+//! alone on its port (`--port-step`), has nothing to serve in its place: its reload is a
+//! restart, and the result says so.
 //!
 //! A new process that does not become ready stops the reload there: the processes not
 //! reloaded yet are left running as they were, the failure is in the event history, and
@@ -96,9 +97,11 @@ impl Tpm {
             }
             None => 1,
         };
+        // Instances serve in each other's place only on a PORT they share: with
+        // --port-step each is alone on its own, and its reload refuses what comes meanwhile.
         let kind = if cluster.socket {
             ReloadKind::Socket
-        } else if siblings > 1 {
+        } else if siblings > 1 && cluster.port_step == 0 {
             ReloadKind::Rolling
         } else {
             ReloadKind::Restart

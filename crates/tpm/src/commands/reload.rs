@@ -42,7 +42,7 @@ pub fn run(tpm: &Tpm, args: ReloadArgs) -> tpm_core::Result<i32> {
                             format!("reloaded {name}{pid} behind its socket")
                         }
                         ReloadKind::Restart => format!(
-                            "restarted {name}{pid}: one process without --socket cannot be reloaded without refusing connections (start it with -i 2, or --socket)"
+                            "restarted {name}{pid}: alone on its port and without --socket, it cannot be reloaded without refusing connections (run instances on a shared port, -i 2, or use --socket)"
                         ),
                         ReloadKind::Started => format!("started {name}{pid} (it was not running)"),
                     });

@@ -83,6 +83,18 @@ fn port_step_gives_each_instance_its_own_port() {
         s.log(&format!("api-{port}-1"), "out")
             .contains(&format!("port={}", port + 7))
     });
+    // Each alone on its port: a reload is a restart of each, and says so.
+    let reloaded = s
+        .tpm(["reload", &format!("api-{port}"), "--json"])
+        .ok()
+        .json();
+    let kinds: Vec<&str> = reloaded
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["reload"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["restart", "restart"], "{reloaded}");
     // Without instances, a step means nothing: a usage error.
     let err = s
         .tpm([
@@ -278,7 +290,7 @@ fn an_ecosystem_app_has_instances_and_pm2s_increment_var() {
     let second = s.wait_status(&format!("eco-{port}-1"), "online");
     assert_eq!(second["port"], port + 1);
     // The file reloads its app's instances, one at a time (they do not listen: each is
-    // ready once it has stayed up a moment).
+    // ready once it has stayed up a moment); each alone on its port, a restart each.
     let reloaded = s.tpm(["reload", "ecosystem.json", "--json"]).ok().json();
     let kinds: Vec<&str> = reloaded
         .as_array()
@@ -286,7 +298,7 @@ fn an_ecosystem_app_has_instances_and_pm2s_increment_var() {
         .iter()
         .map(|r| r["reload"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds, ["rolling", "rolling"]);
+    assert_eq!(kinds, ["restart", "restart"]);
     assert_eq!(s.get(&format!("eco-{port}-1")).unwrap()["restarts"], 1);
     // The file stops what it started: both instances.
     s.tpm(["stop", "ecosystem.json"]).ok();
