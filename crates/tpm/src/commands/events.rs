@@ -77,7 +77,15 @@ pub fn line(e: &Event) -> String {
         details.push(format!("by {by}"));
     }
     if let Some(reason) = &e.reason {
-        details.push(reason.clone());
+        // A readiness event's reason is the check that passed (`port`, `http /health`).
+        match e.event {
+            tpm_core::events::Kind::Ready => details.push(match reason.as_str() {
+                "port" => "its port listens".into(),
+                "none" => "running, no check".into(),
+                check => format!("by {check}"),
+            }),
+            _ => details.push(reason.clone()),
+        }
     }
     format!(
         "{time}  {}  {}  {}",

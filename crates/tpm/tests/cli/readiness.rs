@@ -55,6 +55,13 @@ fn start_wait_returns_once_a_python_server_answers() {
         "{}",
         events.stdout
     );
+    // As a line: how it was found ready.
+    let text = s
+        .tpm(["events", &format!("web-{port}")])
+        .ok()
+        .stdout
+        .clone();
+    assert!(text.contains(", its port listens"), "{text}");
 }
 
 #[test]
