@@ -123,5 +123,21 @@ fn http_ok(port: u16, path: &str) -> bool {
         }
     }
     let line = &head[..got];
-    line.starts_with(b"HTTP/") && line.len() >= 12 && line[9] == b'2'
+    let ok = line.starts_with(b"HTTP/") && line.len() >= 12 && line[9] == b'2';
+    // Read the rest of the answer (a 404 page, say) before closing: closing with unread
+    // bytes sends a reset, which servers log as an error (Python's http.server prints a
+    // traceback per probe). Up to 64 KiB, within the same deadline.
+    let mut rest = [0u8; 4096];
+    let mut drained = 0;
+    while drained < 64 * 1024 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
+            break;
+        }
+        match stream.read(&mut rest) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => drained += n,
+        }
+    }
+    ok
 }

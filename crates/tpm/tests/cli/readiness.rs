@@ -196,6 +196,10 @@ fn ready_http_waits_for_a_2xx() {
         "it returned only after /health answered"
     );
     assert_eq!(s.get(&format!("web-{port}")).unwrap()["ready"], true);
+    // The probes that got 404 read their answer to the end: the server saw no reset.
+    let err = s.log(&format!("web-{port}"), "err");
+    assert!(err.contains("\"GET /health HTTP/1.0\" 404"), "{err}");
+    assert!(!err.contains("Traceback"), "{err}");
 }
 
 #[test]
