@@ -96,7 +96,7 @@ fn check(
     }
     if !reads || (api && !loopback) {
         let given = text(headers, header::AUTHORIZATION)?;
-        let token = given.and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
+        let token = given.and_then(bearer);
         match token {
             Some(t) if state.token.matches(t) => {}
             Some(_) => {
@@ -147,6 +147,15 @@ fn text(headers: &HeaderMap, name: header::HeaderName) -> Result<Option<&str>, A
     }
 }
 
+/// The token of an `Authorization: Bearer TOKEN` value. The scheme's case does not matter
+/// (RFC 7235: `bearer` and `BEARER` are `Bearer`).
+fn bearer(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim_start().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+}
+
 /// `localhost`, `127.x.x.x` or `[::1]`, with or without a port.
 fn is_loopback_host(host: &str) -> bool {
     let name = match host.strip_prefix('[') {
@@ -182,6 +191,16 @@ fn secure(mut response: Response, api: bool) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_bearer_scheme_is_read_in_any_case() {
+        for value in ["Bearer abc", "bearer abc", "BEARER abc", "Bearer  abc "] {
+            assert_eq!(bearer(value), Some("abc"), "{value}");
+        }
+        for value in ["Basic abc", "Bearerabc", "abc", ""] {
+            assert_eq!(bearer(value), None, "{value}");
+        }
+    }
 
     #[test]
     fn loopback_hosts_are_recognised_and_others_are_not() {

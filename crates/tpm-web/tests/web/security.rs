@@ -80,6 +80,26 @@ fn reads_need_no_token_on_loopback_and_every_change_does() {
 }
 
 #[test]
+fn the_authorization_scheme_is_case_insensitive() {
+    let s = Sandbox::new();
+    let name = talker(&s, "svc", free_port(), "up");
+    start(&s, "svc.sh");
+    let server = Server::start(&s, &[]);
+    // RFC 7235: the scheme is a token compared without case; clients send `bearer`.
+    for (scheme, action, status) in [("bearer", "stop", "stopped"), ("BEARER", "start", "online")] {
+        let done = server
+            .request()
+            .method("POST")
+            .path(&format!("/api/processes/{name}/{action}"))
+            .header("Authorization", &format!("{scheme} {}", server.token))
+            .send()
+            .status(200)
+            .json();
+        assert_eq!(done["status"], status, "{scheme}");
+    }
+}
+
+#[test]
 fn other_sites_and_other_host_names_are_refused_and_no_cors_is_offered() {
     let s = Sandbox::new();
     let name = talker(&s, "svc", free_port(), "up");
