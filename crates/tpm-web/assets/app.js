@@ -501,7 +501,8 @@ async function act(name, action) {
     const res = await fetch(url, { method: action === 'delete' ? 'DELETE' : 'POST', headers: authHeaders() });
     const body = await res.json().catch(() => null);
     if (res.ok) {
-      toast(VERBS[action] + ' ' + name);
+      // 202: this server's own process, restarted by its supervisor after the answer.
+      toast(res.status === 202 && body && body.message ? body.message : VERBS[action] + ' ' + name);
     } else {
       toast((body && body.error) || 'HTTP ' + res.status, body && body.help, true);
       if (res.status === 401) saveToken('');

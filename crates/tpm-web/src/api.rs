@@ -11,11 +11,12 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use tpm_core::ecosystem::document_from_value;
-use tpm_core::{FileChoice, Name, Options, StartRequest, Tpm};
+use tpm_core::{FileChoice, Name, Options, ProcessInfo, StartRequest, Tpm};
 
 use crate::error::ApiError;
 use crate::events::stream::{self, Filter};
 use crate::guard::{too_large, MAX_BODY};
+use crate::own;
 use crate::AppState;
 
 /// `?lines=` at most: a larger tail is a file to read, not a response.
@@ -133,6 +134,14 @@ async fn act(s: AppState, path: Result<Path<String>, PathRejection>, action: Act
     let raw = path_name(path)?;
     blocking(move || {
         let name = one(&s.tpm, &raw)?;
+        // Its own process: acting on it as on another would end this server mid-request.
+        if let Some(own) = own::process(&s.tpm, &name) {
+            return match action {
+                Action::Restart => own.restart(),
+                Action::Stop => Err(own.refuse("stop")),
+                Action::Delete => Err(own.refuse("delete")),
+            };
+        }
         let names = std::slice::from_ref(&name);
         let mut results = match action {
             Action::Stop => s.tpm.stop(names),
@@ -171,7 +180,7 @@ pub(crate) async fn stop(
     act(s, path, Action::Stop).await
 }
 
-/// `POST /api/processes/{name}/restart`.
+/// `POST /api/processes/{name}/restart`; of the server's own process, 202 (see `own`).
 pub(crate) async fn restart(
     State(s): State<AppState>,
     path: Result<Path<String>, PathRejection>,
@@ -190,7 +199,8 @@ pub(crate) async fn delete(
 
 /// `POST /api/processes`: starts one app, given as JSON with an ecosystem file's fields
 /// (`script`, `name`, `args`, `cwd`, `env`, `port`, ...). Relative paths are taken from the
-/// server's working directory.
+/// server's working directory. With `instances`, every instance is started and the answer
+/// is a list of them.
 pub(crate) async fn create(State(s): State<AppState>, req: Request) -> Reply {
     let is_json = req
         .headers()
@@ -230,14 +240,36 @@ pub(crate) async fn create(State(s): State<AppState>, req: Request) -> Reply {
                 "post one app spec as a JSON object (one request per app)",
             ));
         }
-        let mut planned = s.tpm.plan_document(document, &FileChoice::default())?;
+        let planned = s.tpm.plan_document(document, &FileChoice::default())?;
         for warning in &planned.warnings {
             eprintln!("tpm serve: warning: {warning}");
         }
-        let Some(plan) = planned.plans.pop() else {
+        // With `instances`, a list whatever N is, as `tpm start --instances N --json`
+        // prints one.
+        let instances = planned
+            .plans
+            .iter()
+            .any(|p| p.spec.cluster.instance.is_some());
+        // One at a time, in order: instance 0 first, since the others may share its PORT,
+        // which is checked for it alone. (The core's parallel `start_plans` is not public.)
+        let mut started = Vec::new();
+        let mut failed = Vec::new();
+        for plan in planned.plans {
+            let name = plan.name.clone();
+            match s.tpm.start_planned(plan) {
+                Ok(info) => started.push(info),
+                Err(e) => failed.push((name, ApiError::from(e))),
+            }
+        }
+        if !failed.is_empty() {
+            return Err(not_all_started(&started, failed));
+        }
+        if instances {
+            return Ok(json(StatusCode::CREATED, &started));
+        }
+        let Some(info) = started.pop() else {
             return Err(ApiError::internal("the app was planned to nothing"));
         };
-        let info = s.tpm.start_planned(plan)?;
         let mut response = json(StatusCode::CREATED, &info);
         if let Ok(location) = HeaderValue::from_str(&format!("/api/processes/{}", info.name)) {
             response.headers_mut().insert(header::LOCATION, location);
@@ -245,6 +277,44 @@ pub(crate) async fn create(State(s): State<AppState>, req: Request) -> Reply {
         Ok(response)
     })
     .await
+}
+
+/// The error of a posted app of which some processes did not start: the first failure's
+/// status, help and exit code, as for a single start, and a message that names every
+/// failure and what started (those are left running, as `tpm start --instances` leaves
+/// them).
+fn not_all_started(started: &[ProcessInfo], failed: Vec<(Name, ApiError)>) -> ApiError {
+    let total = started.len() + failed.len();
+    let mut failures = failed.into_iter();
+    let Some((first_name, first)) = failures.next() else {
+        return ApiError::internal("no process failed to start");
+    };
+    if total == 1 {
+        return first;
+    }
+    let said = |name: &Name, e: &ApiError| {
+        if e.message.contains(name.as_str()) {
+            e.message.clone()
+        } else {
+            format!("{name}: {}", e.message)
+        }
+    };
+    let mut reasons = vec![said(&first_name, &first)];
+    reasons.extend(failures.map(|(name, e)| said(&name, &e)));
+    let running = if started.is_empty() {
+        "none started".to_string()
+    } else {
+        let names: Vec<&str> = started.iter().map(|i| i.name.as_str()).collect();
+        format!("started, and left running: {}", names.join(", "))
+    };
+    ApiError {
+        message: format!(
+            "{} of {total} instances did not start: {}; {running}",
+            reasons.len(),
+            reasons.join("; ")
+        ),
+        ..first
+    }
 }
 
 /// `GET /api/processes/{name}/logs?lines=N`: the last lines, as `tpm logs --json` prints

@@ -38,6 +38,16 @@ impl Config {
             }
         }
     }
+
+    /// Which requests need the token here, as the start-up message says it: the same
+    /// rule `guard` applies.
+    pub fn token_rule(&self) -> &'static str {
+        if self.is_loopback() {
+            "requests that change something need the token"
+        } else {
+            "every API request needs the token (reads too: other machines can reach this address)"
+        }
+    }
 }
 
 #[cfg(test)]
@@ -61,5 +71,15 @@ mod tests {
             };
             assert_eq!(config.is_loopback(), loopback, "{addr}");
         }
+    }
+
+    #[test]
+    fn the_token_rule_says_reads_need_it_off_loopback_only() {
+        let on = |bind: &str| Config {
+            bind: bind.parse().unwrap(),
+            port: 1,
+        };
+        assert!(on("127.0.0.1").token_rule().contains("change something"));
+        assert!(on("0.0.0.0").token_rule().contains("every API request"));
     }
 }

@@ -11,6 +11,7 @@
 //! | `guard` | who may do what: Host, Origin, the token, body sizes, security headers |
 //! | `routes` | the route table: the router and the OpenAPI document list exactly these |
 //! | `api` | one handler per route, each a call into the core |
+//! | `own` | the server's own process, when tpm runs it: restarted by its supervisor |
 //! | `shared_list` | one listing for the list requests that arrive together |
 //! | `error` | the core's errors as HTTP statuses and JSON |
 //! | `events` | the event stream: status changes, snapshots with CPU and memory, log lines |
@@ -26,6 +27,7 @@ pub mod config;
 mod error;
 mod events;
 mod guard;
+mod own;
 pub mod routes;
 mod shared_list;
 pub mod token;

@@ -140,6 +140,54 @@ fn a_posted_app_spec_starts_a_process_and_the_same_again_is_409() {
 }
 
 #[test]
+fn a_posted_app_with_instances_starts_every_instance_and_answers_them_all() {
+    let s = Sandbox::new();
+    s.file("worker.sh", "#!/usr/bin/env bash\nsleep 100\n", 0o755);
+    let port = free_port();
+    let server = Server::start(&s, &[]);
+    let spec = json!({
+        "script": s.path().join("worker.sh"),
+        "name": "w",
+        "port": port,
+        "instances": 3,
+    });
+    let created = server.authed("POST", "/api/processes").json(&spec).send();
+    created.status(201);
+    let names: Vec<String> = (0..3).map(|i| format!("w-{port}-{i}")).collect();
+    let answered: Vec<String> = created
+        .json()
+        .as_array()
+        .expect("a list of the instances")
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(answered, names);
+    for name in &names {
+        assert_eq!(s.get(name).unwrap()["status"], "online", "{name}");
+    }
+    // Some start, some do not: the one that can is started, and the answer is the first
+    // failure's, naming each failure and what started.
+    s.tpm(["delete", &names[1]]).ok();
+    let e = server
+        .authed("POST", "/api/processes")
+        .json(&spec)
+        .send()
+        .error(409);
+    let message = e["error"].as_str().unwrap();
+    assert!(message.contains("2 of 3 instances did not start"), "{e}");
+    assert!(
+        message.contains(&names[0]) && message.contains(&names[2]),
+        "{e}"
+    );
+    assert!(
+        message.contains(&format!("started, and left running: {}", names[1])),
+        "{e}"
+    );
+    assert_eq!(e["exit_code"], 1);
+    assert_eq!(s.get(&names[1]).unwrap()["status"], "online");
+}
+
+#[test]
 fn bad_app_specs_are_400_with_the_cli_message_and_help_and_start_nothing() {
     let s = Sandbox::new();
     s.file("noport.sh", "#!/usr/bin/env bash\nsleep 100\n", 0o755);

@@ -81,6 +81,88 @@ fn tpm_start_tpm_serve_names_it_tetra_port_and_the_api_answers_there() {
 }
 
 #[test]
+fn the_server_run_by_tpm_is_restarted_by_its_supervisor_and_refuses_to_stop_itself() {
+    let s = Sandbox::new();
+    let port = free_port();
+    let path = path_with_tpm(&s);
+    s.tpm_env(
+        &[("PATH", &path)],
+        [
+            "start",
+            &format!("tpm serve --port {port}"),
+            "--name",
+            "tetra",
+        ],
+    )
+    .ok();
+    let name = format!("tetra-{port}");
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let answers = || {
+        std::net::TcpStream::connect(addr).is_ok()
+            && Req::new(addr).path("/api/processes").send().status == 200
+    };
+    wait_for("tetra to answer", answers);
+    let token = s.tpm(["serve", "--token"]).ok().stdout.trim().to_string();
+    let authed = |method: &str, path: &str| {
+        Req::new(addr)
+            .method(method)
+            .path(path)
+            .header("Authorization", &format!("Bearer {token}"))
+    };
+    let before = s.get(&name).unwrap();
+    // A stop or a delete would end the server before it answered: refused, with the
+    // command that does it.
+    for (method, path, verb) in [
+        ("POST", format!("/api/processes/{name}/stop"), "stop"),
+        ("DELETE", format!("/api/processes/{name}"), "delete"),
+    ] {
+        let e = authed(method, &path).send().error(409);
+        assert!(
+            e["help"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("`tpm {verb} {name}`")),
+            "{e}"
+        );
+    }
+    assert_eq!(s.get(&name).unwrap()["pid"], before["pid"]);
+    // A restart is handed to its supervisor: answered at once, then a new server.
+    let restarting = authed("POST", &format!("/api/processes/{name}/restart")).send();
+    restarting.status(202);
+    let body = restarting.json();
+    assert_eq!(body["name"], name.as_str());
+    assert_eq!(body["restarts"], before["restarts"]);
+    assert!(
+        body["message"].as_str().unwrap().contains("supervisor"),
+        "{body}"
+    );
+    let restarts = before["restarts"].as_u64().unwrap();
+    wait_for("the server to run again, restarted", || {
+        let now = s.get(&name).unwrap();
+        now["status"] == "online"
+            && now["pid"] != before["pid"]
+            && now["restarts"].as_u64() == Some(restarts + 1)
+    });
+    wait_for("the restarted server to answer", answers);
+    s.tpm(["delete", "all"]).ok();
+}
+
+#[test]
+#[ignore = "the line is printed by crates/tpm/src/commands/serve.rs, which is to print tpm_web::Config::token_rule()"]
+fn the_start_up_message_says_which_requests_need_the_token() {
+    let s = Sandbox::new();
+    let local = Server::start(&s, &[]);
+    let line = local.next_line();
+    assert!(
+        line.contains("requests that change something need the token"),
+        "{line}"
+    );
+    let open = Server::start(&s, &["--bind", "0.0.0.0"]);
+    let line = open.next_line();
+    assert!(line.contains("every API request needs the token"), "{line}");
+}
+
+#[test]
 fn a_port_in_use_is_an_error_with_help() {
     let s = Sandbox::new();
     let server = Server::start(&s, &[]);

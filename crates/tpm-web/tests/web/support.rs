@@ -15,6 +15,8 @@ pub struct Server {
     child: Child,
     pub addr: SocketAddr,
     pub token: String,
+    /// Its stdout after the line that says where it listens.
+    stdout: mpsc::Receiver<String>,
     /// Its stderr, for failures.
     stderr: mpsc::Receiver<String>,
 }
@@ -65,6 +67,7 @@ impl Server {
             child,
             addr,
             token,
+            stdout: rx,
             stderr,
         }
     }
@@ -76,6 +79,13 @@ impl Server {
     /// Whether it still runs.
     pub fn alive(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// The next line it writes on stdout; panics at the deadline.
+    pub fn next_line(&self) -> String {
+        self.stdout
+            .recv_timeout(DEADLINE)
+            .unwrap_or_else(|_| panic!("tpm serve said no more: {:?}", self.stderr()))
     }
 
     /// What it wrote on stderr so far.
