@@ -516,8 +516,15 @@ pub fn follow_filtered(
         for f in &mut files {
             let mut lines = f.read_lines()?;
             if f.replaced()? {
+                // Rotations faster than our looks: the files rotated past meanwhile come
+                // between the end of the one read and the new current file, which is
+                // opened first, so that a rotation during this finds it among them too.
+                let read = f.file.take();
                 f.partial.clear();
                 f.reopen(false)?;
+                for (path, gz) in f.rotated_between(read.as_ref())? {
+                    lines.extend(all_lines(&path, gz)?);
+                }
                 lines.extend(f.read_lines()?);
             }
             for text in lines {
@@ -538,8 +545,19 @@ pub fn follow_filtered(
                     if known.insert(name.clone()) {
                         for stream in [Stream::Out, Stream::Err] {
                             if filter.wants(stream) {
+                                // New since we began: from its first line, in the
+                                // files it has rotated already too (those older than
+                                // the one opened, which is followed from its start).
                                 let mut f = Followed::new(store, &name, stream);
                                 f.reopen(false)?;
+                                for (path, gz) in f.rotated_before()? {
+                                    for text in all_lines(&path, gz)? {
+                                        let line = LogLine::parse(&name, stream, &text);
+                                        if filter.keeps(&line) && !on_line(line) {
+                                            return Ok(());
+                                        }
+                                    }
+                                }
                                 files.push(f);
                             }
                         }
@@ -599,6 +617,58 @@ impl Followed {
             lines.push(String::from_utf8_lossy(&raw[..raw.len() - 1]).into_owned());
         }
         Ok(lines)
+    }
+
+    /// After a rotation: the files rotated after `read` (the file read to its end) and
+    /// before the one open now, oldest first: skipped by a jump to the new file, they are
+    /// read whole. Files are found by inode among the plain rotated files, or in the gzip
+    /// header of the compressed ones (an inode is not reused while a descriptor holds it).
+    /// None when `read` is not among them (truncated, or removed by retention meanwhile).
+    fn rotated_between(&self, read: Option<&File>) -> io::Result<Vec<(PathBuf, bool)>> {
+        let Some(read) = read else {
+            return Ok(Vec::new());
+        };
+        let numbers = rotation::rotated_numbers(&self.path);
+        let Some(older) = self.position(&numbers, read)? else {
+            return Ok(Vec::new());
+        };
+        // The one open now, if it was rotated too meanwhile; `numbers` is newest first.
+        let newer = match self.file.as_ref() {
+            Some(now) => self.position(&numbers, now)?.map_or(0, |at| at + 1),
+            None => 0,
+        };
+        Ok(numbers[newer.min(older)..older]
+            .iter()
+            .rev()
+            .filter_map(|&k| rotation::rotated_file(&self.path, k))
+            .collect())
+    }
+
+    /// The rotated files older than the one open here, oldest first: all of them while it
+    /// is the current file, those past it once it was rotated too.
+    fn rotated_before(&self) -> io::Result<Vec<(PathBuf, bool)>> {
+        let numbers = rotation::rotated_numbers(&self.path);
+        let from = match self.file.as_ref() {
+            Some(now) => self.position(&numbers, now)?.map_or(0, |at| at + 1),
+            None => 0,
+        };
+        Ok(numbers[from..]
+            .iter()
+            .rev()
+            .filter_map(|&k| rotation::rotated_file(&self.path, k))
+            .collect())
+    }
+
+    /// Where `file` is among the rotated files `numbers` (newest first), if it is.
+    fn position(&self, numbers: &[u32], file: &File) -> io::Result<Option<usize>> {
+        let ino = file.metadata()?.ino();
+        Ok(numbers.iter().position(|&k| {
+            let plain = rotation::numbered(&self.path, k);
+            match std::fs::metadata(&plain) {
+                Ok(m) => m.ino() == ino,
+                Err(_) => rotation::gz_origin(&rotation::with_suffix(&plain, ".gz")) == Some(ino),
+            }
+        }))
     }
 
     /// Whether the path now names another file (rotation) or the file shrank (truncation).

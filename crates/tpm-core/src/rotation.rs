@@ -131,6 +131,23 @@ pub fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(p)
 }
 
+/// The comment a compressed rotated file's gzip header carries: the inode of the plain
+/// file it was made from.
+pub fn gz_comment(ino: u64) -> Vec<u8> {
+    format!("tpm ino {ino}").into_bytes()
+}
+
+/// The inode a compressed rotated file was made from, read from its gzip header.
+pub fn gz_origin(path: &Path) -> Option<u64> {
+    let file = std::fs::File::open(path).ok()?;
+    let mut gz = flate2::read::GzDecoder::new(std::io::BufReader::with_capacity(512, file));
+    // The header is parsed by the first read.
+    let mut one = [0u8; 1];
+    let _ = std::io::Read::read(&mut gz, &mut one);
+    let comment = std::str::from_utf8(gz.header()?.comment()?).ok()?;
+    comment.strip_prefix("tpm ino ")?.parse().ok()
+}
+
 /// The K-th rotated file of `base` as it is now, and whether it is compressed. The plain
 /// file wins over a `.gz` of the same number: it is whole, and the two only meet when a
 /// compression ended between renaming its result into place and removing the original.

@@ -20,7 +20,6 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
-use flate2::write::GzEncoder;
 use flate2::Compression;
 
 use crate::rotation::{self, LogLimits};
@@ -276,10 +275,14 @@ fn compress(base: &Path, plain: &Path, keep: u32, lock: &Mutex<()>) -> io::Resul
         .truncate(true)
         .mode(0o600)
         .open(&tmp)?;
-    let mut gz = GzEncoder::new(
-        BufWriter::with_capacity(64 * 1024, out),
-        Compression::fast(),
-    );
+    // The original's inode in the header: a `tpm logs -f` still reading the plain file
+    // (its descriptor keeps the inode from reuse) finds where it went (see `logs`).
+    let mut gz = flate2::GzBuilder::new()
+        .comment(rotation::gz_comment(ino))
+        .write(
+            BufWriter::with_capacity(64 * 1024, out),
+            Compression::fast(),
+        );
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         let n = match src.read(&mut buf) {

@@ -281,6 +281,45 @@ fn follow_goes_on_across_a_rotation_without_losing_lines() {
     );
 }
 
+#[test]
+fn follow_keeps_every_line_through_rotations_faster_than_it_looks() {
+    let s = Sandbox::new();
+    // 20 000 numbered lines at full speed once told to go: files of 16 KiB rotate dozens
+    // of times between two looks of the follower (it looks every 100 ms).
+    s.file(
+        "burst.sh",
+        "PORT=3420\nwhile [ ! -e go ]; do sleep 0.05; done\nseq 1 20000 | sed 's/^/n /'\nsleep 300\n",
+        0o644,
+    );
+    s.tpm([
+        "start",
+        "burst.sh",
+        "--max-log-size",
+        "16K",
+        "--log-keep",
+        "200",
+    ])
+    .ok();
+    let mut c = s.command();
+    c.args(["logs", "burst-3420", "-f", "--out", "--lines", "0"]);
+    let mut follower = Follower::spawn(c);
+    // The follower is reading when the burst begins (its first look is at the current end).
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    s.file("go", "", 0o644);
+    let got: Vec<u32> = follower
+        .until(|l| l.ends_with("n 20000"))
+        .iter()
+        .filter_map(|l| l.rsplit(' ').next()?.parse().ok())
+        .collect();
+    assert!(
+        s.store().join("logs/burst-3420.out.10").exists()
+            || s.store().join("logs/burst-3420.out.10.gz").exists(),
+        "it rotated many times"
+    );
+    assert_eq!(got.len(), 20000, "every line once");
+    assert_eq!(got, (1..=20000).collect::<Vec<_>>(), "in order");
+}
+
 /// The `line` fields of `tpm logs ... --json`.
 fn json_lines(s: &Sandbox, args: &[&str]) -> Vec<String> {
     let mut all = vec!["logs"];
@@ -454,6 +493,32 @@ fn follow_of_star_picks_up_a_process_started_later() {
         .collect();
     assert_eq!(later.len(), 3, "{got:?}");
     assert!(later[0].ends_with("later 1"), "{got:?}");
+    // One that has rotated its log before it is found: from its first line too.
+    s.file(
+        "fast.sh",
+        "PORT=3417\nseq 1 5000 | sed 's/^/fast /'\nsleep 300\n",
+        0o644,
+    );
+    s.tpm([
+        "start",
+        "fast.sh",
+        "--max-log-size",
+        "8K",
+        "--log-keep",
+        "100",
+    ])
+    .ok();
+    let fast: Vec<u32> = follower
+        .until(|l| l.ends_with("fast 5000"))
+        .iter()
+        .filter(|l| l.starts_with("fast-3417 | "))
+        .filter_map(|l| l.rsplit(' ').next()?.parse().ok())
+        .collect();
+    assert!(
+        s.store().join("logs/fast-3417.out.2").exists()
+            || s.store().join("logs/fast-3417.out.2.gz").exists()
+    );
+    assert_eq!(fast, (1..=5000).collect::<Vec<_>>());
 }
 
 #[test]
