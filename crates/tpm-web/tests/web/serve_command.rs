@@ -148,7 +148,6 @@ fn the_server_run_by_tpm_is_restarted_by_its_supervisor_and_refuses_to_stop_itse
 }
 
 #[test]
-#[ignore = "the line is printed by crates/tpm/src/commands/serve.rs, which is to print tpm_web::Config::token_rule()"]
 fn the_start_up_message_says_which_requests_need_the_token() {
     let s = Sandbox::new();
     let local = Server::start(&s, &[]);

@@ -10,7 +10,7 @@ use tpm_web::{config, Config, ServeError};
 
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "The dashboard is at http://127.0.0.1:4444/, the API under /api (GET /api/openapi.json describes it).\nRequests that change something need `Authorization: Bearer TOKEN`; --token prints the token.\nExamples:\n  tpm serve\n  tpm start \"tpm serve\" --name tetra               # runs as tetra-4444\n  curl -X POST -H \"Authorization: Bearer $(tpm serve --token)\" localhost:4444/api/processes/web-7777/restart"
+    after_help = "The dashboard is at http://127.0.0.1:4444/, the API under /api (GET /api/openapi.json describes it).\nRequests that change something need `Authorization: Bearer TOKEN` (off loopback, every request does); --token prints the token.\nExamples:\n  tpm serve\n  tpm start \"tpm serve\" --name tetra               # runs as tetra-4444\n  curl -X POST -H \"Authorization: Bearer $(tpm serve --token)\" localhost:4444/api/processes/web-7777/restart"
 )]
 pub struct ServeArgs {
     /// The port to listen on (default: $PORT when set, else 4444; 0: any free port)
@@ -50,13 +50,12 @@ pub fn run(tpm: &Tpm, args: ServeArgs) -> tpm_core::Result<i32> {
         name: "tpm serve".into(),
         message: format!("cannot find the tpm binary to run supervisors: {e}"),
     })?;
+    let rule = config.token_rule();
     let served = tpm_web::serve(start_context(tpm.context()), exe, config, |addr| {
         crate::render::line(&format!(
             "tpm serve: the dashboard is at http://{addr}/ and the API under http://{addr}/api/ (Ctrl-C stops it)"
         ));
-        crate::render::line(
-            "tpm serve: requests that change something need the token: `tpm serve --token` prints it",
-        );
+        crate::render::line(&format!("tpm serve: {rule}: `tpm serve --token` prints it"));
     });
     Ok(match served {
         Ok(()) => 0,
