@@ -88,16 +88,23 @@ impl Startup {
                 text: unit(bin, dir, &path),
                 unit_path: Some(unit_dir(ctx)?.join(UNIT)),
             },
-            Method::Cron => Startup {
-                method,
-                text: format!(
-                    "@reboot TETRA_DIR={} PATH={} {} resurrect >/dev/null 2>&1 {MARKER}",
+            Method::Cron => {
+                // What it did at boot goes to a log in the store, not to nowhere.
+                let command = format!(
+                    "TETRA_DIR={} PATH={} {} resurrect >>{} 2>&1",
                     shell_words::quote(dir),
                     shell_words::quote(&path),
-                    shell_words::quote(bin)
-                ),
-                unit_path: None,
-            },
+                    shell_words::quote(bin),
+                    shell_words::quote(&format!("{dir}/tpm/startup.log")),
+                );
+                // cron turns a bare % of a command into a new line: escaped, it stays.
+                let command = command.replace('%', "\\%");
+                Startup {
+                    method,
+                    text: format!("@reboot {command} {MARKER}"),
+                    unit_path: None,
+                }
+            }
         })
     }
 

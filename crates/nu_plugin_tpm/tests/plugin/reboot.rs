@@ -143,8 +143,9 @@ fn startup_print_returns_what_runs_the_tpm_binary_at_boot() {
     );
     assert!(
         line.ends_with(&format!(
-            " {} resurrect >/dev/null 2>&1 # tpm startup",
-            tpm.display()
+            " {} resurrect >>{}/tpm/startup.log 2>&1 # tpm startup",
+            tpm.display(),
+            tetra.display()
         )),
         "the tpm binary, not the plugin: {line}"
     );

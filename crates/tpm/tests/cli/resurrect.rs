@@ -471,9 +471,24 @@ fn startup_with_cron_adds_one_line_and_unstartup_removes_only_it() {
     let text = std::fs::read_to_string(&tab).unwrap();
     assert!(text.starts_with("0 3 * * * backup.sh\n@reboot "), "{text}");
     assert!(
-        text.trim_end()
-            .ends_with("resurrect >/dev/null 2>&1 # tpm startup"),
+        text.trim_end().ends_with(&format!(
+            "resurrect >>{}/tpm/startup.log 2>&1 # tpm startup",
+            s.tetra_dir().display()
+        )),
         "{text}"
+    );
+    // cron would turn a bare % into a new line: it is escaped.
+    let percent = s.path().join("te%tra");
+    let printed = s.tpm_env(
+        &[("TETRA_DIR", percent.to_str().unwrap())],
+        ["startup", "--print", "--method", "cron"],
+    );
+    printed.ok();
+    assert!(printed.stdout.contains("te\\%tra"), "{}", printed.stdout);
+    assert!(
+        !printed.stdout.replace("\\%", "").contains('%'),
+        "{}",
+        printed.stdout
     );
     // Twice is the same as once.
     s.tpm_env(&env, ["startup", "--method", "cron"]).ok();
