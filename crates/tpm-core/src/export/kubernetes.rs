@@ -116,6 +116,14 @@ fn deployment(app: &Prepared, name: &str, image: &str, notes: &mut Vec<String>) 
             from.join(" ")
         ));
     }
+    if p.stop_signal != nix::sys::signal::Signal::SIGTERM {
+        notes.push(format!(
+            "{SET}.yaml: {} stops on {} under tpm; a pod's containers get SIGTERM unless the image says otherwise (STOPSIGNAL {} in its Dockerfile)",
+            app.name,
+            p.stop_signal.as_str(),
+            p.stop_signal.as_str()
+        ));
+    }
     let grace = p.kill_timeout.as_millis().div_ceil(1000) as u64;
     let policy_note = if !p.autorestart {
         "tpm: autorestart off (a Deployment always restarts its pods)".to_string()

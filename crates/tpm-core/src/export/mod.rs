@@ -312,13 +312,38 @@ impl<'a> Prepared<'a> {
                 }
             }
         }
+        let step = spec.cluster.port_step;
         if app.instances > 1 && matches!(engine, Engine::Systemd | Engine::Compose) {
+            notes.push(if step == 0 {
+                format!(
+                    "{}: {} instances under tpm; {} gets one (copies would each bind port {}): run more where the PORT is free",
+                    app.name,
+                    app.instances,
+                    engine.as_str(),
+                    spec.port
+                )
+            } else {
+                format!(
+                    "{}: {} instances under tpm, on ports {} and on, {step} apart; {} gets the first, on port {}",
+                    app.name,
+                    app.instances,
+                    spec.port,
+                    engine.as_str(),
+                    spec.port
+                )
+            });
+        } else if app.instances > 1 && step > 0 {
             notes.push(format!(
-                "{}: {} instances under tpm; {} gets one (copies would each bind port {}): run more where the PORT is free",
+                "{}: its {} instances have ports {step} apart under tpm ({} and on); here every copy gets PORT {}, each in its own {}",
                 app.name,
                 app.instances,
-                engine.as_str(),
-                spec.port
+                spec.port,
+                spec.port,
+                if engine == Engine::Nomad {
+                    "allocation (two on one client would collide: give the group a dynamic port, or a constraint distinct_hosts)"
+                } else {
+                    "pod"
+                }
             ));
         }
         Prepared {

@@ -466,3 +466,34 @@ fn export_o_never_replaces_a_file_it_did_not_write_without_force() {
     export(&s, &["compose", file, "--image", "y", "-o", out_dir]).ok();
     assert!(fs::read_to_string(&mine).unwrap().contains("image: y"));
 }
+
+#[test]
+fn a_stop_signal_kubernetes_cannot_take_is_said() {
+    let s = Sandbox::new();
+    s.file("w.sh", "exec sleep 100000\n", 0o644);
+    s.tpm([
+        "start",
+        "w.sh",
+        "--port",
+        "7801",
+        "--stop-signal",
+        "INT",
+        "--force",
+    ])
+    .ok();
+    let out = export(&s, &["kubernetes", "--image", "x:1"]);
+    out.ok();
+    assert!(
+        out.stderr.contains("stops on SIGINT") && out.stderr.contains("STOPSIGNAL SIGINT"),
+        "{}",
+        out.stderr
+    );
+    // compose has the field: no note there.
+    let out = export(&s, &["compose", "--image", "x:1"]);
+    assert!(
+        out.ok().stdout.contains("stop_signal: SIGINT"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stderr.contains("STOPSIGNAL"), "{}", out.stderr);
+}

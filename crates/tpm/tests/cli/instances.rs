@@ -354,11 +354,19 @@ fn dump_and_export_write_an_apps_instances_as_one_app_with_a_count() {
         .clone();
     assert!(k8s.contains("replicas: 3"), "{k8s}");
     assert_eq!(k8s.matches("kind: Deployment").count(), 1, "{k8s}");
-    let nomad = s.tpm(["export", "nomad", &app]).ok().stdout.clone();
-    assert!(nomad.contains("count = 3"), "{nomad}");
+    let nomad = s.tpm(["export", "nomad", &app]);
+    assert!(nomad.ok().stdout.contains("count = 3"), "{}", nomad.stdout);
+    // Their ports 2 apart under tpm: each engine's copies share one; said, with what to do.
+    assert!(
+        nomad.stderr.contains("ports 2 apart") && nomad.stderr.contains("allocation"),
+        "{}",
+        nomad.stderr
+    );
     let systemd = s.tpm(["export", "systemd", &app]);
     assert!(
-        systemd.ok().stderr.contains("3 instances"),
+        systemd.ok().stderr.contains(&format!(
+            "3 instances under tpm, on ports {port} and on, 2 apart"
+        )),
         "{}",
         systemd.stderr
     );
