@@ -24,8 +24,18 @@ use flate2::Compression;
 
 use crate::rotation::{self, LogLimits};
 
-/// How often the housekeeping runs when nothing rotates (files still age).
+/// How often the housekeeping runs when nothing rotates (files still age): once an hour,
+/// or a tenth of `log_max_age` when that is shorter (10 s at least), so that a file past
+/// its age goes within a tenth of it.
 const PERIOD: Duration = Duration::from_secs(3600);
+const SHORTEST_PERIOD: Duration = Duration::from_secs(10);
+
+fn period(limits: &LogLimits) -> Duration {
+    if limits.max_age.is_zero() {
+        return PERIOD;
+    }
+    (limits.max_age / 10).clamp(SHORTEST_PERIOD, PERIOD)
+}
 
 /// The shared lock between the pump's renames and the thread's moves into place.
 pub type RenameLock = Arc<Mutex<()>>;
@@ -117,7 +127,7 @@ impl Housekeeper {
             return;
         }
         self.again = false;
-        self.next = Instant::now() + PERIOD;
+        self.next = Instant::now() + period(&self.limits);
         self.compressor = self.spawn("tpm-compress", true, run);
     }
 
@@ -377,6 +387,18 @@ mod tests {
         assert!(!rotation::numbered(&out, 2).exists());
         assert!(!rotation::numbered(&out, 4).exists(), "past keep");
         assert!(!tmp_path(&out).exists(), "a leftover .tmp is removed");
+    }
+
+    #[test]
+    fn files_past_their_age_are_looked_for_every_tenth_of_it() {
+        let with_age = |secs: u64| LogLimits {
+            max_age: Duration::from_secs(secs),
+            ..LogLimits::default()
+        };
+        assert_eq!(period(&LogLimits::default()), PERIOD);
+        assert_eq!(period(&with_age(2)), SHORTEST_PERIOD);
+        assert_eq!(period(&with_age(3600)), Duration::from_secs(360));
+        assert_eq!(period(&with_age(30 * 86_400)), PERIOD);
     }
 
     #[test]
