@@ -33,7 +33,8 @@ pub enum Severity {
 /// One thing `doctor` checked or found.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {
-    /// What was checked: `store`, `supervisor`, `record`, `port`, `listening`, `orphan`.
+    /// What was checked: `store`, `supervisor`, `record`, `down`, `port`, `listening`,
+    /// `orphan`.
     pub check: &'static str,
     pub severity: Severity,
     pub message: String,
@@ -79,6 +80,29 @@ impl Tpm {
                         .error
                         .help()
                         .unwrap_or_else(|| "remove the file".into()),
+                ),
+            );
+        }
+        // Meant to run but down: after a reboot, a killed supervisor, or a crash verdict.
+        let down: Vec<&str> = listing
+            .processes
+            .iter()
+            .filter(|p| p.wanted && !p.status.is_active())
+            .map(|p| p.name.as_str())
+            .collect();
+        if !down.is_empty() {
+            out.push(
+                Finding::new(
+                    "down",
+                    Severity::Warning,
+                    format!(
+                        "{} process(es) meant to run are not running: {}",
+                        down.len(),
+                        down.join(", ")
+                    ),
+                )
+                .help(
+                    "`tpm resurrect` starts them (after a reboot or a killed supervisor); an errored one was given up on: `tpm describe NAME` says why; `tpm stop NAME` if it should stay down".into(),
                 ),
             );
         }

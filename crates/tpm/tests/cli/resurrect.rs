@@ -267,6 +267,18 @@ fn a_shutdowns_sigterm_stops_a_process_but_leaves_it_meant_to_run() {
         "SIGTERM leaves it meant to run"
     );
     assert_eq!(wanted(&b), Value::Bool(false), "tpm stop does not");
+    // doctor says so, and what to do.
+    let doctor = s.tpm(["doctor", "--json"]).json();
+    let down: Vec<&Value> = doctor
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] == "down")
+        .collect();
+    assert_eq!(down.len(), 1, "{doctor}");
+    let message = down[0]["message"].as_str().unwrap();
+    assert!(message.contains(&a) && !message.contains(&b), "{message}");
+    assert!(down[0]["help"].as_str().unwrap().contains("tpm resurrect"));
     let out = s.tpm(["resurrect"]);
     out.ok();
     assert!(
