@@ -1067,10 +1067,15 @@ fn millis_f64(raw: &str) -> Option<f64> {
 
 /// A size whose digits overflow u64 (`99999999999999999999G`): too large, not malformed.
 fn too_large_size(raw: &str) -> Option<u64> {
-    let digits = raw
-        .trim()
-        .trim_end_matches(|c: char| c.is_ascii_alphabetic());
-    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())).then_some(u64::MAX)
+    let raw = raw.trim();
+    let digits = raw.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    // A size's unit only (`50X` is no size at all, however small).
+    let unit = raw[digits.len()..].to_ascii_lowercase();
+    let known = matches!(
+        unit.trim_end_matches("ib").trim_end_matches('b'),
+        "" | "k" | "m" | "g"
+    );
+    (known && !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())).then_some(u64::MAX)
 }
 
 /// `600000` ms → `10 min`, for range texts.
@@ -1313,6 +1318,13 @@ mod tests {
         assert!(v(Opt::KillTimeout, "10min").is_ok() && v(Opt::KillTimeout, "11m").is_err());
         assert!(v(Opt::LogKeep, "4294967295").is_err() && v(Opt::LogKeep, "10000000").is_err());
         assert!(v(Opt::MaxLogSize, "1024G").is_ok() && v(Opt::MaxLogSize, "1025G").is_err());
+        // A unit that is no size's is malformed, not too large.
+        assert!(v(Opt::MaxMemory, "50X")
+            .unwrap_err()
+            .contains("is not a size"));
+        assert!(v(Opt::MaxMemory, "99999999999999999999G")
+            .unwrap_err()
+            .contains("out of range"));
         assert!(v(Opt::RestartDelay, "1h").is_ok() && v(Opt::RestartDelay, "61m").is_err());
     }
 
