@@ -355,7 +355,7 @@ pub static START_OPTIONS: &[OptionDef] = &[
         kind: Kind::Text,
         default: Default::None,
         value_name: "EXPR",
-        help: "Restart it on this schedule (5-field cron, local time: \"0 4 * * *\" is 04:00 daily)",
+        help: "Restart it on this schedule (cron, local time: \"0 4 * * *\" is 04:00 daily; a sixth field in front is seconds, as pm2 takes)",
     },
     OptionDef {
         id: Opt::Watch,

@@ -298,7 +298,8 @@ impl Tracker {
     }
 }
 
-/// Checks a `--cron-restart` expression (5 fields; pm2's dialect).
+/// Checks a `--cron-restart` expression (5 fields, or 6 with seconds first: pm2's dialect,
+/// croner's).
 pub fn check_cron(expr: &str) -> Result<(), String> {
     next_cron(expr, &chrono::Local::now()).map(|_| ())
 }

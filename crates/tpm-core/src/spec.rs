@@ -34,7 +34,7 @@ pub struct Spec {
     pub logs: LogLimits,
     /// When it is ready, and whether starts wait for it.
     pub ready: Readiness,
-    /// Restart it on this schedule (5-field cron, local time).
+    /// Restart it on this schedule (cron: 5 fields, or 6 with seconds; local time).
     pub cron_restart: Option<String>,
     /// Restart it when files change (`--watch`).
     pub watch: Option<crate::watch::Watch>,

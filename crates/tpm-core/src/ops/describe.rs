@@ -46,7 +46,7 @@ pub struct Description {
     pub wait_timeout: u64,
     /// Bytes: it is restarted when its tree stays over this (0: never).
     pub max_memory: u64,
-    /// Its restart schedule (5-field cron), if any.
+    /// Its restart schedule (cron), if any.
     pub cron_restart: Option<String>,
     /// What `--watch` watches (empty: nothing), and leaves out.
     pub watch: Vec<String>,
