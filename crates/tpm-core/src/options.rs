@@ -677,7 +677,11 @@ impl OptionDef {
             Kind::Codes => "a list of exit codes, or one",
             Kind::Paths => "a list of paths or patterns, one, or true",
         };
-        let wrong = || format!("expected {kind_name}, found {}", describe(json));
+        // A number of the wrong kind (-5, 1.5) is shown as it is: "a number" says nothing.
+        let wrong = || match json {
+            J::Number(n) => format!("expected {kind_name}, found {n}"),
+            _ => format!("expected {kind_name}, found {}", describe(json)),
+        };
         match (self.kind, json) {
             (
                 Kind::Text
@@ -1260,7 +1264,7 @@ mod tests {
         );
         assert_eq!(
             j(Opt::MaxRestarts, json!(-1)).unwrap_err(),
-            "expected a whole number, found a number"
+            "expected a whole number, found -1"
         );
         assert!(j(Opt::Env, json!({"A": {"nested": 1}})).is_err());
         assert!(j(Opt::Port, json!(0)).is_err());
