@@ -11,6 +11,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use tpm_core::ecosystem::document_from_value;
+use tpm_core::ops::Each;
 use tpm_core::{FileChoice, Name, Options, ProcessInfo, StartRequest, Tpm};
 
 use crate::error::ApiError;
@@ -54,22 +55,48 @@ pub(crate) fn json(status: StatusCode, value: &impl Serialize) -> Response {
     }
 }
 
-/// The process a path names: a valid name that exists, or an id. Patterns and `all` are
-/// not accepted here: one route, one process.
-fn one(tpm: &Tpm, raw: &str) -> Result<Name, ApiError> {
+/// What a path (or `?name=`) names, resolved as the CLI's commands resolve a name: one
+/// process, by its exact name or its id; else an app, by its base name, which stands for
+/// its instances (`app-3000` for `app-3000-0`, `app-3000-1`...; see `Tpm::instances_of`).
+/// Patterns and `all` are not accepted here: one route, one process or one app.
+enum Target {
+    One(Name),
+    /// The app's instances, by instance number (never empty).
+    App(Vec<Name>),
+}
+
+fn target(tpm: &Tpm, raw: &str) -> Result<Target, ApiError> {
+    // Parsed first: a path out of the store or a pattern is a 400 before any lookup.
     let name = Name::parse(raw)?;
     if tpm.store().exists(&name) {
-        return Ok(name);
+        return Ok(Target::One(name));
     }
     if raw.bytes().all(|b| b.is_ascii_digit()) {
         if let Some(found) = tpm.resolve(&[raw.to_string()])?.pop() {
-            return Ok(found);
+            return Ok(Target::One(found));
         }
+    }
+    // The core's own lookup of an app's name (`Tpm::resolve` would also read an ecosystem
+    // file of that name in the server's working directory, which a path must not reach).
+    let (all, _) = tpm.store().names()?;
+    let instances = tpm.instances_of(name.as_str(), &all);
+    if !instances.is_empty() {
+        return Ok(Target::App(instances));
     }
     Err(tpm_core::Error::NotFound {
         name: raw.to_string(),
     }
     .into())
+}
+
+impl Target {
+    /// Every process it stands for.
+    fn names(&self) -> &[Name] {
+        match self {
+            Target::One(name) => std::slice::from_ref(name),
+            Target::App(names) => names,
+        }
+    }
 }
 
 fn path_name(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
@@ -110,66 +137,126 @@ pub(crate) async fn list(State(s): State<AppState>) -> Reply {
 }
 
 /// `GET /api/processes/{name}`: `tpm describe --json`: the list's fields, then the spec's
-/// settings, its log files, its process tree and its last events.
+/// settings, its log files, its process tree and its last events. Of an app, a list: each
+/// instance described, as `tpm describe APP --json` prints them (a list even of one
+/// instance, so the answer's shape depends on what was named, not on how many run).
 pub(crate) async fn get_one(
     State(s): State<AppState>,
     path: Result<Path<String>, PathRejection>,
 ) -> Reply {
     let raw = path_name(path)?;
-    blocking(move || {
-        let name = one(&s.tpm, &raw)?;
-        Ok(json(StatusCode::OK, &s.tpm.describe(&name)?))
+    blocking(move || match target(&s.tpm, &raw)? {
+        Target::One(name) => Ok(json(StatusCode::OK, &s.tpm.describe(&name)?)),
+        Target::App(names) => {
+            let described = names
+                .iter()
+                .map(|n| s.tpm.describe(n))
+                .collect::<tpm_core::Result<Vec<_>>>()?;
+            Ok(json(StatusCode::OK, &described))
+        }
     })
     .await
 }
 
 #[derive(Clone, Copy)]
 enum Action {
+    Start,
     Stop,
     Restart,
     Delete,
 }
 
-async fn act(s: AppState, path: Result<Path<String>, PathRejection>, action: Action) -> Reply {
-    let raw = path_name(path)?;
-    blocking(move || {
-        let name = one(&s.tpm, &raw)?;
-        // Its own process: acting on it as on another would end this server mid-request.
-        if let Some(own) = own::process(&s.tpm, &name) {
-            return match action {
-                Action::Restart => own.restart(),
-                Action::Stop => Err(own.refuse("stop")),
-                Action::Delete => Err(own.refuse("delete")),
-            };
+impl Action {
+    fn verb(self) -> &'static str {
+        match self {
+            Action::Start => "start",
+            Action::Stop => "stop",
+            Action::Restart => "restart",
+            Action::Delete => "delete",
         }
-        let names = std::slice::from_ref(&name);
-        let mut results = match action {
+    }
+
+    fn done(self) -> &'static str {
+        match self {
+            Action::Start => "started",
+            Action::Stop => "stopped",
+            Action::Restart => "restarted",
+            Action::Delete => "deleted",
+        }
+    }
+
+    /// Each process's result, in order.
+    fn run(self, s: &AppState, names: &[Name]) -> Each<ProcessInfo> {
+        match self {
+            // Through the starter (see `AppState::starter`), one by one, as `tpm start APP`
+            // starts an app's existing instances.
+            Action::Start => names
+                .iter()
+                .map(|n| {
+                    let req = StartRequest::new(n.as_str(), Options::default());
+                    (n.clone(), s.starter.start(&req))
+                })
+                .collect(),
             Action::Stop => s.tpm.stop(names),
             Action::Restart => s.tpm.restart(names),
             Action::Delete => s.tpm.delete(names),
-        };
-        match results.pop() {
-            Some((_, result)) => Ok(json(StatusCode::OK, &result?)),
-            None => Err(ApiError::internal("the core returned no result")),
         }
+    }
+}
+
+async fn act(s: AppState, path: Result<Path<String>, PathRejection>, action: Action) -> Reply {
+    let raw = path_name(path)?;
+    blocking(move || {
+        let target = target(&s.tpm, &raw)?;
+        // Its own process: acting on it as on another would end this server mid-request.
+        // A start leaves it be (it runs: the core answers 409).
+        if !matches!(action, Action::Start) {
+            let own = target.names().iter().find_map(|n| own::process(&s.tpm, n));
+            match (own, &target) {
+                (None, _) => {}
+                (Some(own), Target::One(_)) => {
+                    return match action {
+                        Action::Restart => own.restart(),
+                        _ => Err(own.refuse(action.verb())),
+                    };
+                }
+                // Of an app, nothing is done: an answer listing each instance could not be
+                // written once this server has stopped or restarted itself.
+                (Some(own), Target::App(_)) => return Err(own.refuse_app(&raw, action.verb())),
+            }
+        }
+        let results = action.run(&s, target.names());
+        if let Target::One(_) = target {
+            return match results.into_iter().next() {
+                Some((_, result)) => Ok(json(StatusCode::OK, &result?)),
+                None => Err(ApiError::internal("the core returned no result")),
+            };
+        }
+        // Of an app, every instance is acted on whatever happens to the others, as the CLI
+        // does; the answer is all of them, or the first failure's error naming each.
+        let mut done = Vec::new();
+        let mut failed = Vec::new();
+        for (name, result) in results {
+            match result {
+                Ok(info) => done.push(info),
+                Err(e) => failed.push((name, ApiError::from(e))),
+            }
+        }
+        if !failed.is_empty() {
+            return Err(not_all(action, &done, failed));
+        }
+        Ok(json(StatusCode::OK, &done))
     })
     .await
 }
 
-/// `POST /api/processes/{name}/start`: a stopped process started again (409 if it runs).
+/// `POST /api/processes/{name}/start`: a stopped process started again (409 if it runs);
+/// of an app, each instance.
 pub(crate) async fn start(
     State(s): State<AppState>,
     path: Result<Path<String>, PathRejection>,
 ) -> Reply {
-    let raw = path_name(path)?;
-    blocking(move || {
-        let name = one(&s.tpm, &raw)?;
-        let info = s
-            .starter
-            .start(&StartRequest::new(name.as_str(), Options::default()))?;
-        Ok(json(StatusCode::OK, &info))
-    })
-    .await
+    act(s, path, Action::Start).await
 }
 
 /// `POST /api/processes/{name}/stop`.
@@ -262,7 +349,7 @@ pub(crate) async fn create(State(s): State<AppState>, req: Request) -> Reply {
             }
         }
         if !failed.is_empty() {
-            return Err(not_all_started(&started, failed));
+            return Err(not_all(Action::Start, &started, failed));
         }
         if instances {
             return Ok(json(StatusCode::CREATED, &started));
@@ -279,15 +366,15 @@ pub(crate) async fn create(State(s): State<AppState>, req: Request) -> Reply {
     .await
 }
 
-/// The error of a posted app of which some processes did not start: the first failure's
-/// status, help and exit code, as for a single start, and a message that names every
-/// failure and what started (those are left running, as `tpm start --instances` leaves
-/// them).
-fn not_all_started(started: &[ProcessInfo], failed: Vec<(Name, ApiError)>) -> ApiError {
-    let total = started.len() + failed.len();
+/// The error of an action on several instances of which some failed (a posted app's, or
+/// an app's by its name): the first failure's status, help and exit code, as for a single
+/// process, and a message that names every failure and what was done (those are left so,
+/// as the CLI leaves them).
+fn not_all(action: Action, done: &[ProcessInfo], failed: Vec<(Name, ApiError)>) -> ApiError {
+    let total = done.len() + failed.len();
     let mut failures = failed.into_iter();
     let Some((first_name, first)) = failures.next() else {
-        return ApiError::internal("no process failed to start");
+        return ApiError::internal(format!("no process failed to {}", action.verb()));
     };
     if total == 1 {
         return first;
@@ -301,16 +388,21 @@ fn not_all_started(started: &[ProcessInfo], failed: Vec<(Name, ApiError)>) -> Ap
     };
     let mut reasons = vec![said(&first_name, &first)];
     reasons.extend(failures.map(|(name, e)| said(&name, &e)));
-    let running = if started.is_empty() {
-        "none started".to_string()
+    let what = if done.is_empty() {
+        format!("none {}", action.done())
     } else {
-        let names: Vec<&str> = started.iter().map(|i| i.name.as_str()).collect();
-        format!("started, and left running: {}", names.join(", "))
+        let names: Vec<&str> = done.iter().map(|i| i.name.as_str()).collect();
+        let left = match action {
+            Action::Start => ", and left running",
+            _ => "",
+        };
+        format!("{}{left}: {}", action.done(), names.join(", "))
     };
     ApiError {
         message: format!(
-            "{} of {total} instances did not start: {}; {running}",
+            "{} of {total} instances did not {}: {}; {what}",
             reasons.len(),
+            action.verb(),
             reasons.join("; ")
         ),
         ..first
@@ -318,7 +410,8 @@ fn not_all_started(started: &[ProcessInfo], failed: Vec<(Name, ApiError)>) -> Ap
 }
 
 /// `GET /api/processes/{name}/logs?lines=N`: the last lines, as `tpm logs --json` prints
-/// them (stdout and stderr merged in time order).
+/// them (stdout and stderr merged in time order); of an app, as `tpm logs APP --json`: the
+/// last N lines of each instance, one instance after the other.
 pub(crate) async fn logs(
     State(s): State<AppState>,
     path: Result<Path<String>, PathRejection>,
@@ -339,22 +432,37 @@ pub(crate) async fn logs(
         },
     };
     blocking(move || {
-        let name = one(&s.tpm, &raw)?;
-        Ok(json(StatusCode::OK, &s.tpm.logs(&[name], lines)?))
+        let target = target(&s.tpm, &raw)?;
+        Ok(json(StatusCode::OK, &s.tpm.logs(target.names(), lines)?))
     })
     .await
 }
 
 /// `GET /api/processes/{name}/metrics`: CPU now and memory, every 2 s over the last
-/// 5 minutes (since the server started, at most).
+/// 5 minutes (since the server started, at most). Of an app, a list: each instance's name
+/// and its points (one instance's points say nothing of whose they are).
 pub(crate) async fn metrics(
     State(s): State<AppState>,
     path: Result<Path<String>, PathRejection>,
 ) -> Reply {
+    #[derive(Serialize)]
+    struct Of {
+        name: String,
+        points: Vec<crate::events::Point>,
+    }
     let raw = path_name(path)?;
-    blocking(move || {
-        let name = one(&s.tpm, &raw)?;
-        Ok(json(StatusCode::OK, &s.hub.history(name.as_str())))
+    blocking(move || match target(&s.tpm, &raw)? {
+        Target::One(name) => Ok(json(StatusCode::OK, &s.hub.history(name.as_str()))),
+        Target::App(names) => {
+            let each: Vec<Of> = names
+                .into_iter()
+                .map(|n| Of {
+                    points: s.hub.history(n.as_str()),
+                    name: n.to_string(),
+                })
+                .collect();
+            Ok(json(StatusCode::OK, &each))
+        }
     })
     .await
 }
@@ -368,7 +476,8 @@ pub(crate) async fn ports(State(s): State<AppState>) -> Reply {
     .await
 }
 
-/// `GET /api/events?name=NAME&logs=false`: server-sent events (see `events::stream`).
+/// `GET /api/events?name=NAME&logs=false`: server-sent events (see `events::stream`); `NAME`
+/// may be an app's, for its instances' events.
 pub(crate) async fn events(
     State(s): State<AppState>,
     q: Result<Query<HashMap<String, String>>, QueryRejection>,
@@ -384,12 +493,14 @@ pub(crate) async fn events(
             ))
         }
     };
-    let name = match q.get("name") {
+    // An app's name stands for the instances it has now.
+    let names = match q.get("name") {
         None => None,
         Some(raw) => {
             let tpm = s.tpm.clone();
             let raw = raw.clone();
-            Some(blocking(move || Ok(one(&tpm, &raw)?.to_string())).await?)
+            let target = blocking(move || target(&tpm, &raw)).await?;
+            Some(target.names().iter().map(Name::to_string).collect())
         }
     };
     if !stream::has_room(&s.hub) {
@@ -402,7 +513,7 @@ pub(crate) async fn events(
             "close a dashboard tab, or try again later",
         ));
     }
-    let sse = stream::subscribe(s.hub.clone(), Filter { name, logs });
+    let sse = stream::subscribe(s.hub.clone(), Filter { names, logs });
     Ok(sse.into_response())
 }
 

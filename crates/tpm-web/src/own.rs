@@ -5,7 +5,9 @@
 //!
 //! So a restart is handed to its supervisor, which restarts the process behind it and
 //! stays (SIGHUP, as `tpm reload` asks it), once the answer is out; a stop or a delete is
-//! refused with the command that does it from a shell.
+//! refused with the command that does it from a shell. An app named by its base name whose
+//! instances include this server is refused whole, a restart too: the answer lists what
+//! was done to each instance, and could not be written for this one.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -133,6 +135,26 @@ impl Own {
                 self.name
             ),
             format!("{verb} it from a shell: `tpm {verb} {}`", self.name),
+        )
+    }
+
+    /// 409 for a stop, restart or delete of `app` (`verb`), one of whose instances is this
+    /// process: nothing is done, and the help says how to do it instance by instance.
+    pub(crate) fn refuse_app(&self, app: &str, verb: &str) -> ApiError {
+        let here = match verb {
+            "restart" => format!(
+                "or here, each instance by its own name ({} last: its supervisor restarts it)",
+                self.name
+            ),
+            _ => "or here, each other instance by its own name".to_string(),
+        };
+        ApiError::new(
+            StatusCode::CONFLICT,
+            format!(
+                "{app} includes {}, which runs this server: it cannot {verb} itself and answer for the other instances; nothing was done",
+                self.name
+            ),
+            format!("{verb} it from a shell: `tpm {verb} {app}`; {here}"),
         )
     }
 }

@@ -111,12 +111,18 @@ impl Snapshot {
         self.json.get_or_init(|| to_json(self))
     }
 
-    /// Only one process's part (for `?name=`).
-    pub fn json_for(&self, name: &str) -> String {
-        let processes: Vec<&ProcessInfo> =
-            self.processes.iter().filter(|p| p.name == name).collect();
-        let cpu_now: HashMap<&String, &f64> =
-            self.cpu_now.iter().filter(|(n, _)| *n == name).collect();
+    /// Only these processes' part (for `?name=`: one process, or an app's instances).
+    pub fn json_for(&self, names: &[String]) -> String {
+        let processes: Vec<&ProcessInfo> = self
+            .processes
+            .iter()
+            .filter(|p| names.contains(&p.name))
+            .collect();
+        let cpu_now: HashMap<&String, &f64> = self
+            .cpu_now
+            .iter()
+            .filter(|(n, _)| names.contains(n))
+            .collect();
         to_json(&serde_json::json!({
             "time": self.time,
             "processes": processes,

@@ -27,23 +27,23 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// What a subscriber asked for.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Filter {
-    /// Only this process's events (`?name=`).
-    pub name: Option<String>,
+    /// Only these processes' events (`?name=`: one process, or an app's instances).
+    pub names: Option<Vec<String>>,
     /// Log lines too (`?logs=false` leaves them out).
     pub logs: bool,
 }
 
 impl Filter {
     fn render(&self, event: &Event) -> Option<SseEvent> {
-        if let (Some(want), Some(name)) = (&self.name, event.name()) {
-            if want != name {
+        if let (Some(want), Some(name)) = (&self.names, event.name()) {
+            if !want.iter().any(|w| w == name) {
                 return None;
             }
         }
         Some(match event {
             Event::Processes(snapshot) => {
-                let data = match &self.name {
-                    Some(name) => snapshot.json_for(name),
+                let data = match &self.names {
+                    Some(names) => snapshot.json_for(names),
                     None => snapshot.json().to_string(),
                 };
                 SseEvent::default().event("processes").data(data)
@@ -64,14 +64,20 @@ impl Filter {
 /// (the hub follows the logs someone wants, and polls fast while anyone listens).
 struct Counted {
     hub: Arc<Hub>,
-    logs: Option<Option<String>>,
+    /// The hub's log-interest keys it counted in: `None` for every process's lines, or
+    /// each process's name.
+    logs: Vec<Option<String>>,
 }
 
 impl Counted {
     fn new(hub: Arc<Hub>, filter: &Filter) -> Counted {
         hub.subscribers.fetch_add(1, Ordering::Relaxed);
-        let logs = filter.logs.then(|| filter.name.clone());
-        if let Some(key) = &logs {
+        let logs: Vec<Option<String>> = match (&filter.names, filter.logs) {
+            (_, false) => Vec::new(),
+            (None, true) => vec![None],
+            (Some(names), true) => names.iter().cloned().map(Some).collect(),
+        };
+        for key in &logs {
             hub.interest(key.clone(), 1);
         }
         Counted { hub, logs }
@@ -80,7 +86,7 @@ impl Counted {
 
 impl Drop for Counted {
     fn drop(&mut self) {
-        if let Some(key) = self.logs.take() {
+        for key in self.logs.drain(..) {
             self.hub.interest(key, -1);
         }
         self.hub.subscribers.fetch_sub(1, Ordering::Relaxed);

@@ -5,6 +5,7 @@
 //! One test binary with a module per behaviour keeps link time down.
 
 mod api;
+mod apps;
 mod browser;
 mod events;
 mod security;

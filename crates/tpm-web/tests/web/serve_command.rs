@@ -177,3 +177,77 @@ fn a_port_in_use_is_an_error_with_help() {
     let bad = s.tpm(["serve", "--bind", "not-an-address"]);
     assert_eq!(bad.code, 64, "{}", bad.stderr);
 }
+
+#[test]
+fn an_app_whose_instances_include_the_server_is_not_stopped_restarted_or_deleted_by_its_name() {
+    let s = Sandbox::new();
+    let port = free_port();
+    let path = path_with_tpm(&s);
+    // Two servers, on PORT and PORT+1; instance 0 is asked about the app of both.
+    s.tpm_env(
+        &[("PATH", &path)],
+        [
+            "start",
+            "tpm serve",
+            "--name",
+            "tetra",
+            "--port",
+            &port.to_string(),
+            "-i",
+            "2",
+            "--port-step",
+            "1",
+        ],
+    )
+    .ok();
+    let app = format!("tetra-{port}");
+    let (own, other) = (format!("{app}-0"), format!("{app}-1"));
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let answers = || {
+        std::net::TcpStream::connect(addr).is_ok()
+            && Req::new(addr).path("/api/processes").send().status == 200
+    };
+    wait_for("tetra to answer", answers);
+    let token = s.tpm(["serve", "--token"]).ok().stdout.trim().to_string();
+    let authed = |method: &str, path: &str| {
+        Req::new(addr)
+            .method(method)
+            .path(path)
+            .header("Authorization", &format!("Bearer {token}"))
+    };
+    let before: Vec<_> = [&own, &other].map(|n| s.get(n).unwrap()).into();
+    for (method, path, verb) in [
+        ("POST", format!("/api/processes/{app}/stop"), "stop"),
+        ("POST", format!("/api/processes/{app}/restart"), "restart"),
+        ("DELETE", format!("/api/processes/{app}"), "delete"),
+    ] {
+        let e = authed(method, &path).send().error(409);
+        let message = e["error"].as_str().unwrap();
+        assert!(
+            message.contains(&own) && message.contains("nothing was done"),
+            "{e}"
+        );
+        assert!(
+            e["help"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("`tpm {verb} {app}`")),
+            "{e}"
+        );
+    }
+    // Nothing was done to either instance.
+    for (i, name) in [&own, &other].into_iter().enumerate() {
+        let now = s.get(name).unwrap();
+        assert_eq!(now["pid"], before[i]["pid"], "{name}");
+        assert_eq!(now["restarts"], before[i]["restarts"], "{name}");
+    }
+    // Reads of the app answer as for any other.
+    let described = Req::new(addr)
+        .path(&format!("/api/processes/{app}"))
+        .send()
+        .status(200)
+        .json();
+    assert_eq!(described.as_array().map(Vec::len), Some(2), "{described}");
+    assert!(answers());
+    s.tpm(["delete", "all"]).ok();
+}

@@ -406,6 +406,11 @@ impl EventStream {
         earlier.unwrap_or_else(|| self.next_where(kind, pred))
     }
 
+    /// Every event read so far by `next`, `next_where` and `seen_or_next`.
+    pub fn seen(&self) -> Vec<Sse> {
+        self.seen.borrow().clone()
+    }
+
     /// Every event that arrives within `wait`.
     pub fn drain(&self, wait: Duration) -> Vec<Sse> {
         let end = Instant::now() + wait;
