@@ -193,7 +193,7 @@ pub fn event(e: &Event, span: Span) -> Value {
 }
 
 /// The columns `tpm describe` adds after the process's row (the CLI's `describe --json`).
-pub const DESCRIBE_COLUMNS: [&str; 21] = [
+pub const DESCRIBE_COLUMNS: [&str; 26] = [
     "interpreter",
     "env",
     "max_restarts",
@@ -211,6 +211,11 @@ pub const DESCRIBE_COLUMNS: [&str; 21] = [
     "ignore_watch",
     "log_max_size",
     "log_keep",
+    "log_rotate",
+    "log_max_age",
+    "log_max_total",
+    "log_compress",
+    "log_rotate_size",
     "log_files",
     "tree",
     "events",
@@ -270,6 +275,13 @@ pub fn describe(d: &Description, span: Span) -> Value {
         ),
         bytes(d.log_max_size, span),
         Value::int(i64::from(d.log_keep), span),
+        d.log_rotate
+            .as_ref()
+            .map_or_else(|| Value::nothing(span), |r| Value::string(r, span)),
+        duration_ms(d.log_max_age, span),
+        bytes(d.log_max_total, span),
+        Value::bool(d.log_compress, span),
+        bytes(d.log_rotate_size, span),
         Value::list(
             d.log_files.iter().map(|f| log_file(f, span)).collect(),
             span,
@@ -592,6 +604,11 @@ mod tests {
             ignore_watch: vec![],
             log_max_size: 10 << 20,
             log_keep: 5,
+            log_rotate: None,
+            log_max_age: 0,
+            log_max_total: 0,
+            log_compress: true,
+            log_rotate_size: 10 << 20,
             log_files: vec![LogFile {
                 path: "/s/logs/web-8080.out".into(),
                 stream: Stream::Out,

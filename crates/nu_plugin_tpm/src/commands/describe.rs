@@ -13,7 +13,9 @@ use crate::{complete, context, value, TpmPlugin};
 const EXTRA: &str = "Returns a record: the columns of the process's `tpm list` row, then \
 interpreter (the program that runs the script, or nothing), env (the variables set for it, \
 secrets masked), max_restarts, restart_delay and kill_timeout (durations), log_max_size (a file \
-size; 0 B: never rotated), log_keep, log_files (a table: path, stream, size), tree (a table of its running processes: pid, \
+size; 0 B: never rotated), log_keep, log_rotate (hourly, daily or nothing), log_max_age (a \
+duration; 0: kept), log_max_total (a file size; 0 B: no limit), log_compress, log_rotate_size (where \
+a file really rotates), log_files (a table: path, stream, size), tree (a table of its running processes: pid, \
 ppid, command, rss), events (its last events, as `tpm events` rows) and created (a date). \
 Its listening column is looked at now, not the supervisor's last look. \
 The fields of the CLI's `tpm describe --json`, typed.";

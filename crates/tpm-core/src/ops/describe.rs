@@ -54,6 +54,17 @@ pub struct Description {
     /// Bytes; 0 never rotates.
     pub log_max_size: u64,
     pub log_keep: u32,
+    /// Rotation at each hour or day too (`hourly`, `daily`), if any.
+    pub log_rotate: Option<String>,
+    /// Milliseconds: rotated files last written longer ago are removed (0: kept).
+    pub log_max_age: u64,
+    /// Bytes: all its log files together stay under this (0: no limit).
+    pub log_max_total: u64,
+    /// Whether rotated files (but the newest) are gzip-compressed.
+    pub log_compress: bool,
+    /// Bytes: where a file really rotates (`log_max_size`, or a quarter of
+    /// `log_max_total` where that is smaller; 0: never by size).
+    pub log_rotate_size: u64,
     /// Its log files, current and rotated, with their sizes.
     pub log_files: Vec<LogFile>,
     /// Its running processes: the main one and everything it started.
@@ -145,6 +156,11 @@ impl Tpm {
                 .unwrap_or_default(),
             log_max_size: spec.logs.max_size,
             log_keep: spec.logs.keep,
+            log_rotate: spec.logs.every.map(|e| e.as_str().to_string()),
+            log_max_age: spec.logs.max_age.as_millis() as u64,
+            log_max_total: spec.logs.max_total,
+            log_compress: spec.logs.compress,
+            log_rotate_size: spec.logs.rotate_size(),
             log_files: self.log_files(name),
             tree,
             events: history,

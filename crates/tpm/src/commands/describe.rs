@@ -171,18 +171,37 @@ fn show(d: tpm_core::ops::Description) {
             }
         ),
     );
-    row(
-        "logs",
-        format!(
-            "rotated past {}, {} kept",
-            if d.log_max_size == 0 {
-                "never".to_string()
+    let mut logs = vec![format!(
+        "rotated past {}, {} kept",
+        if d.log_rotate_size == 0 {
+            "never".to_string()
+        } else {
+            render::mem(d.log_rotate_size)
+        },
+        d.log_keep
+    )];
+    if let Some(every) = &d.log_rotate {
+        logs.push(format!("and {every}"));
+    }
+    logs.push(if d.log_compress {
+        "older ones compressed".into()
+    } else {
+        "not compressed".into()
+    });
+    if d.log_max_age > 0 {
+        logs.push(format!(
+            "removed after {}",
+            if d.log_max_age < 60_000 {
+                render::millis(d.log_max_age)
             } else {
-                render::mem(d.log_max_size)
-            },
-            d.log_keep
-        ),
-    );
+                render::uptime(d.log_max_age / 1000)
+            }
+        ));
+    }
+    if d.log_max_total > 0 {
+        logs.push(format!("all under {}", render::mem(d.log_max_total)));
+    }
+    row("logs", logs.join(", "));
     row(
         "created",
         d.created

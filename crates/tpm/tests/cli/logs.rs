@@ -676,3 +676,37 @@ fn rotated_logs_past_their_age_or_the_total_are_removed_oldest_first() {
         .collect();
     assert_eq!(left, expected);
 }
+
+#[test]
+fn describe_shows_every_log_option_and_where_files_really_rotate() {
+    let s = Sandbox::new();
+    s.file("quiet.sh", "PORT=3421\nexec sleep 1000\n", 0o644);
+    s.tpm([
+        "start",
+        "quiet.sh",
+        "--max-log-size",
+        "64K",
+        "--log-max-total",
+        "200K",
+        "--log-max-age",
+        "7d",
+        "--log-rotate",
+        "hourly",
+    ])
+    .ok();
+    let d = s.tpm(["describe", "quiet-3421", "--json"]).ok().json();
+    assert_eq!(d["log_max_size"], 64 * 1024);
+    assert_eq!(d["log_rotate"], "hourly");
+    assert_eq!(d["log_max_age"], 7 * 86_400_000u64);
+    assert_eq!(d["log_max_total"], 200 * 1024);
+    assert_eq!(d["log_compress"], true);
+    // A quarter of the total, which is smaller than the size given.
+    assert_eq!(d["log_rotate_size"], 50 * 1024);
+    let text = s.tpm(["describe", "quiet-3421"]).ok().stdout.clone();
+    assert!(
+        text.contains(
+            "rotated past 50kb, 5 kept, and hourly, older ones compressed, removed after 7d, all under 200kb"
+        ),
+        "{text}"
+    );
+}
