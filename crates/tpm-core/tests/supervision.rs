@@ -101,6 +101,12 @@ fn start_runs_the_spec_under_the_dedicated_supervisor_and_stop_ends_the_tree() {
     let record = w.tpm.store().load(&name).expect("the record");
     assert!(record.spec.wanted);
     assert_eq!(record.spec.cmd[0], "bash");
+    // The script has said its child's pid before it is stopped (start returns at the
+    // spawn, before the script has run a line).
+    let out = w.tpm.store().log_path(&name, tpm_core::Stream::Out);
+    wait_for("the child's pid in the log", || {
+        std::fs::read_to_string(&out).is_ok_and(|l| l.contains("child "))
+    });
 
     let stopped = w.tpm.stop(std::slice::from_ref(&name));
     let info = stopped[0].1.as_ref().expect("stopped");

@@ -29,15 +29,12 @@ fn a_cron_restart_every_minute_is_observed() {
         .find(|l| l.contains("restart_scheduled"))
         .expect("a restart_scheduled event");
     assert!(restart.contains(r#""by":"cron""#), "{restart}");
-    // At the top of a minute: the new run started at second 0 (or 1, when busy).
-    let out = s.log("tick-4950", "out");
-    let second: u32 = out
-        .lines()
-        .last()
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|s| s.parse().ok())
-        .expect("a start line");
-    assert!(second <= 2, "restarted at second {second}: {out}");
+    // At the top of a minute: the restart was scheduled at second 0 (or 1, when busy).
+    // (When the new run gets to print is up to the machine's load: the suite runs a
+    // scale test beside this one, and a start then took 10 s once.)
+    let event: serde_json::Value = serde_json::from_str(restart).unwrap();
+    let second = (event["time_ms"].as_i64().unwrap() / 1000) % 60;
+    assert!(second <= 2, "restarted at second {second}: {restart}");
     let d = s.tpm(["describe", "tick-4950", "--json"]).ok().json();
     assert_eq!(d["cron_restart"], "* * * * *");
     s.tpm([
