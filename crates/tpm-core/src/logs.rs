@@ -522,9 +522,7 @@ pub fn follow_filtered(
                 let read = f.file.take();
                 f.partial.clear();
                 f.reopen(false)?;
-                for (path, gz) in f.rotated_between(read.as_ref())? {
-                    lines.extend(all_lines(&path, gz)?);
-                }
+                lines.extend(f.rotated_between(read.as_ref())?);
                 lines.extend(f.read_lines()?);
             }
             for text in lines {
@@ -550,12 +548,10 @@ pub fn follow_filtered(
                                 // the one opened, which is followed from its start).
                                 let mut f = Followed::new(store, &name, stream);
                                 f.reopen(false)?;
-                                for (path, gz) in f.rotated_before()? {
-                                    for text in all_lines(&path, gz)? {
-                                        let line = LogLine::parse(&name, stream, &text);
-                                        if filter.keeps(&line) && !on_line(line) {
-                                            return Ok(());
-                                        }
+                                for text in f.rotated_before()? {
+                                    let line = LogLine::parse(&name, stream, &text);
+                                    if filter.keeps(&line) && !on_line(line) {
+                                        return Ok(());
                                     }
                                 }
                                 files.push(f);
@@ -567,6 +563,53 @@ pub fn follow_filtered(
             std::thread::sleep(Duration::from_millis(100));
         }
     }
+}
+
+/// A rotated file, opened.
+struct Rotated {
+    file: File,
+    gz: bool,
+    /// Its own inode.
+    ino: u64,
+    /// The inode of the file its lines were first written to: its own, or for a `.gz`,
+    /// the plain file's it was made from (recorded in its header by the compressor).
+    origin: u64,
+}
+
+impl Rotated {
+    fn open(base: &Path, k: u32) -> Option<Rotated> {
+        let (path, gz) = rotation::rotated_file(base, k)?;
+        let file = File::open(&path).ok()?;
+        let ino = file.metadata().ok()?.ino();
+        let origin = if gz {
+            rotation::gz_origin_of(&file).unwrap_or(ino)
+        } else {
+            ino
+        };
+        Some(Rotated {
+            file,
+            gz,
+            ino,
+            origin,
+        })
+    }
+}
+
+/// Every line of `files`, read from their descriptors, oldest (the last) first.
+fn lines_of(files: &[Rotated]) -> io::Result<Vec<String>> {
+    let mut lines = Vec::new();
+    for f in files.iter().rev() {
+        let mut data = Vec::new();
+        let mut file = &f.file;
+        file.seek(SeekFrom::Start(0))?;
+        if f.gz {
+            flate2::read::MultiGzDecoder::new(io::BufReader::new(file)).read_to_end(&mut data)?;
+        } else {
+            io::BufReader::new(file).read_to_end(&mut data)?;
+        }
+        lines.extend(String::from_utf8_lossy(&data).lines().map(str::to_string));
+    }
+    Ok(lines)
 }
 
 /// One log file being followed, through rotations.
@@ -619,56 +662,65 @@ impl Followed {
         Ok(lines)
     }
 
-    /// After a rotation: the files rotated after `read` (the file read to its end) and
-    /// before the one open now, oldest first: skipped by a jump to the new file, they are
-    /// read whole. Files are found by inode among the plain rotated files, or in the gzip
-    /// header of the compressed ones (an inode is not reused while a descriptor holds it).
-    /// None when `read` is not among them (truncated, or removed by retention meanwhile).
-    fn rotated_between(&self, read: Option<&File>) -> io::Result<Vec<(PathBuf, bool)>> {
+    /// After a rotation: the lines of the files rotated after `read` (the file read to its
+    /// end) and before the one open now, oldest first: skipped by a jump to the new file,
+    /// they are read whole. None when `read` is not among them (truncated, or removed by
+    /// retention meanwhile).
+    fn rotated_between(&self, read: Option<&File>) -> io::Result<Vec<String>> {
         let Some(read) = read else {
             return Ok(Vec::new());
         };
-        let numbers = rotation::rotated_numbers(&self.path);
-        let Some(older) = self.position(&numbers, read)? else {
+        let files = self.rotated_files();
+        let ours = read.metadata()?.ino();
+        let Some(older) = files.iter().position(|f| f.origin == ours) else {
             return Ok(Vec::new());
         };
-        // The one open now, if it was rotated too meanwhile; `numbers` is newest first.
-        let newer = match self.file.as_ref() {
-            Some(now) => self.position(&numbers, now)?.map_or(0, |at| at + 1),
-            None => 0,
-        };
-        Ok(numbers[newer.min(older)..older]
-            .iter()
-            .rev()
-            .filter_map(|&k| rotation::rotated_file(&self.path, k))
-            .collect())
+        // The one open now, if it was rotated too meanwhile; `files` is newest first.
+        let newer = self.newer_than_open(&files)?;
+        lines_of(&files[newer.min(older)..older])
     }
 
-    /// The rotated files older than the one open here, oldest first: all of them while it
-    /// is the current file, those past it once it was rotated too.
-    fn rotated_before(&self) -> io::Result<Vec<(PathBuf, bool)>> {
-        let numbers = rotation::rotated_numbers(&self.path);
-        let from = match self.file.as_ref() {
-            Some(now) => self.position(&numbers, now)?.map_or(0, |at| at + 1),
-            None => 0,
-        };
-        Ok(numbers[from..]
-            .iter()
-            .rev()
-            .filter_map(|&k| rotation::rotated_file(&self.path, k))
-            .collect())
+    /// The lines of the rotated files older than the one open here, oldest first: all of
+    /// them while it is the current file, those past it once it was rotated too.
+    fn rotated_before(&self) -> io::Result<Vec<String>> {
+        let files = self.rotated_files();
+        let from = self.newer_than_open(&files)?;
+        lines_of(&files[from.min(files.len())..])
     }
 
-    /// Where `file` is among the rotated files `numbers` (newest first), if it is.
-    fn position(&self, numbers: &[u32], file: &File) -> io::Result<Option<usize>> {
-        let ino = file.metadata()?.ino();
-        Ok(numbers.iter().position(|&k| {
-            let plain = rotation::numbered(&self.path, k);
-            match std::fs::metadata(&plain) {
-                Ok(m) => m.ino() == ino,
-                Err(_) => rotation::gz_origin(&rotation::with_suffix(&plain, ".gz")) == Some(ino),
+    /// How many of `files` (newest first) are newer than the one open here.
+    fn newer_than_open(&self, files: &[Rotated]) -> io::Result<usize> {
+        Ok(match self.file.as_ref() {
+            Some(now) => {
+                let ino = now.metadata()?.ino();
+                files
+                    .iter()
+                    .position(|f| f.origin == ino)
+                    .map_or(0, |at| at + 1)
             }
-        }))
+            None => 0,
+        })
+    }
+
+    /// The rotated files as they are now, newest first, each opened (what is read later
+    /// is what was looked at, whatever renames come). A rotation renames every file one
+    /// number up, one at a time, so a look taken meanwhile can miss a file or see one
+    /// twice: the look is taken again until two in a row agree (a few turns at most).
+    fn rotated_files(&self) -> Vec<Rotated> {
+        let mut last: Option<Vec<Rotated>> = None;
+        for _ in 0..10 {
+            let now: Vec<Rotated> = rotation::rotated_numbers(&self.path)
+                .into_iter()
+                .filter_map(|k| Rotated::open(&self.path, k))
+                .collect();
+            if let Some(before) = &last {
+                if before.iter().map(|f| f.ino).eq(now.iter().map(|f| f.ino)) {
+                    return now;
+                }
+            }
+            last = Some(now);
+        }
+        last.unwrap_or_default()
     }
 
     /// Whether the path now names another file (rotation) or the file shrank (truncation).

@@ -137,9 +137,12 @@ pub fn gz_comment(ino: u64) -> Vec<u8> {
     format!("tpm ino {ino}").into_bytes()
 }
 
-/// The inode a compressed rotated file was made from, read from its gzip header.
-pub fn gz_origin(path: &Path) -> Option<u64> {
-    let file = std::fs::File::open(path).ok()?;
+/// The inode a compressed rotated file was made from, read from its gzip header (the
+/// descriptor's offset moves: seek before reading it again).
+pub fn gz_origin_of(file: &std::fs::File) -> Option<u64> {
+    use std::io::Seek;
+    let mut file = file;
+    file.seek(std::io::SeekFrom::Start(0)).ok()?;
     let mut gz = flate2::read::GzDecoder::new(std::io::BufReader::with_capacity(512, file));
     // The header is parsed by the first read.
     let mut one = [0u8; 1];
