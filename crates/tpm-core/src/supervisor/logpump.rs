@@ -465,7 +465,7 @@ mod tests {
     /// How fast lines are stamped, without the pipe and the file: `cargo test --release
     /// -p tpm-core --lib stamping_speed -- --ignored --nocapture`.
     #[test]
-    #[ignore]
+    #[ignore = "a measurement, for a release build"]
     fn stamping_speed() {
         let line = format!("{}\n", "x".repeat(99));
         let chunk: Vec<u8> = line.repeat((1 << 20) / line.len()).into_bytes();
