@@ -141,6 +141,14 @@ impl Tpm {
         }
         let selector =
             target == "all" || target.contains('*') || target.bytes().all(|b| b.is_ascii_digit());
+        // A command string (spaces) or a path is no name: no look at the store, so that a
+        // start costs the same with a thousand processes as with none.
+        if !selector {
+            let name = Name::parse(target).ok()?;
+            if self.store.exists(&name) {
+                return Some(Ok(vec![name]));
+            }
+        }
         match self.resolve(std::slice::from_ref(target)) {
             Ok(names) => Some(Ok(names)),
             Err(e) if selector => Some(Err(e)),
