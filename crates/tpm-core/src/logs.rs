@@ -108,12 +108,17 @@ fn tail_of(file: &File, end: u64, n: usize, block: u64) -> io::Result<Vec<String
 
 /// Every line of a rotated file, plain or gzip-compressed.
 fn all_lines(path: &Path, gz: bool) -> io::Result<Vec<String>> {
-    let file = match File::open(path) {
-        Ok(f) => f,
+    match File::open(path) {
+        Ok(f) => lines_from(&f, gz),
         // Moved on by a rotation or a compression meanwhile: read as empty.
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e),
-    };
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Every line of an open log file, plain or gzip-compressed, from its start.
+fn lines_from(mut file: &File, gz: bool) -> io::Result<Vec<String>> {
+    file.seek(SeekFrom::Start(0))?;
     let mut data = Vec::new();
     if gz {
         flate2::read::MultiGzDecoder::new(io::BufReader::new(file)).read_to_end(&mut data)?;
@@ -599,15 +604,7 @@ impl Rotated {
 fn lines_of(files: &[Rotated]) -> io::Result<Vec<String>> {
     let mut lines = Vec::new();
     for f in files.iter().rev() {
-        let mut data = Vec::new();
-        let mut file = &f.file;
-        file.seek(SeekFrom::Start(0))?;
-        if f.gz {
-            flate2::read::MultiGzDecoder::new(io::BufReader::new(file)).read_to_end(&mut data)?;
-        } else {
-            io::BufReader::new(file).read_to_end(&mut data)?;
-        }
-        lines.extend(String::from_utf8_lossy(&data).lines().map(str::to_string));
+        lines.extend(lines_from(&f.file, f.gz)?);
     }
     Ok(lines)
 }

@@ -13,6 +13,16 @@ fn reporter(s: &Sandbox) -> std::path::PathBuf {
     )
 }
 
+/// How each process of `tpm reload --json` was reloaded.
+fn reload_kinds(reloaded: &Value) -> Vec<&str> {
+    reloaded
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["reload"].as_str().unwrap())
+        .collect()
+}
+
 fn names(list: &[Value]) -> Vec<String> {
     list.iter()
         .map(|p| p["name"].as_str().unwrap_or_default().to_string())
@@ -88,12 +98,7 @@ fn port_step_gives_each_instance_its_own_port() {
         .tpm(["reload", &format!("api-{port}"), "--json"])
         .ok()
         .json();
-    let kinds: Vec<&str> = reloaded
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["reload"].as_str().unwrap())
-        .collect();
+    let kinds = reload_kinds(&reloaded);
     assert_eq!(kinds, ["restart", "restart"], "{reloaded}");
     // Without instances, a step means nothing: a usage error.
     let err = s
@@ -292,12 +297,7 @@ fn an_ecosystem_app_has_instances_and_pm2s_increment_var() {
     // The file reloads its app's instances, one at a time (they do not listen: each is
     // ready once it has stayed up a moment); each alone on its port, a restart each.
     let reloaded = s.tpm(["reload", "ecosystem.json", "--json"]).ok().json();
-    let kinds: Vec<&str> = reloaded
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["reload"].as_str().unwrap())
-        .collect();
+    let kinds = reload_kinds(&reloaded);
     assert_eq!(kinds, ["restart", "restart"]);
     assert_eq!(s.get(&format!("eco-{port}-1")).unwrap()["restarts"], 1);
     // The file stops what it started: both instances.
