@@ -27,6 +27,7 @@
 //! | `info` | the observed view front ends render |
 //! | `complete` | process-name completion for every front end |
 //! | `logs` | reading, merging and following logs |
+//! | `terminal` | what a terminal is shown of text tpm did not write |
 //! | `events` | the event history: what happened to each process |
 //! | `ecosystem` | ecosystem files (JS, JSON, YAML, TOML) read into raw apps; `tpm init` starters |
 //! | `ops` | the operations: start, list, stop, restart, delete, logs, ports |
@@ -61,6 +62,7 @@ pub mod status;
 pub mod store;
 pub mod supervisor;
 pub mod target;
+pub mod terminal;
 pub mod watch;
 
 pub use context::Context;

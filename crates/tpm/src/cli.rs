@@ -218,6 +218,10 @@ pub struct LogsArgs {
     /// Print one JSON object per line
     #[arg(long)]
     pub json: bool,
+    /// Print the lines' bytes as written, control characters included, also on a terminal
+    /// (elsewhere they always are; on a terminal they are shown escaped: `\e]0;...\a`)
+    #[arg(long)]
+    pub raw: bool,
 }
 
 #[derive(Debug, Args)]

@@ -55,7 +55,7 @@ fn run() -> i32 {
         Err(e) => return render::error(&e),
     };
     for warning in tpm.warnings() {
-        eprintln!("tpm: warning: {warning}");
+        render::eline(&format!("tpm: warning: {warning}"));
     }
     let result = match command {
         Command::Start(args) => commands::start::run(&tpm, args),

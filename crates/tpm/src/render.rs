@@ -1,12 +1,53 @@
 //! Rendering: the human table, JSON, errors. JSON is the core's `ProcessInfo` as it is,
 //! so its fields are the Nushell plugin's columns.
+//!
+//! Everything printed here may hold text tpm did not write (a process's output, argv and
+//! environment, names and paths from files): on a terminal it goes through
+//! `tpm_core::terminal::shown`, so control sequences are shown and not obeyed; to a pipe or
+//! a file it is written as it is.
 
+use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
+use std::sync::OnceLock;
 
 use serde::Serialize;
 use tpm_core::{Error, ProcessInfo, Status};
 
+/// Whether stdout is a terminal (asked once: it does not change while tpm runs).
+pub fn stdout_is_terminal() -> bool {
+    static TERMINAL: OnceLock<bool> = OnceLock::new();
+    *TERMINAL.get_or_init(|| std::io::stdout().is_terminal())
+}
+
+fn stderr_is_terminal() -> bool {
+    static TERMINAL: OnceLock<bool> = OnceLock::new();
+    *TERMINAL.get_or_init(|| std::io::stderr().is_terminal())
+}
+
+/// `text` as stdout may carry it: escaped on a terminal, as it is elsewhere.
+pub fn shown(text: &str) -> Cow<'_, str> {
+    if stdout_is_terminal() {
+        tpm_core::terminal::shown(text)
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+fn shown_on_stderr(text: &str) -> Cow<'_, str> {
+    if stderr_is_terminal() {
+        tpm_core::terminal::shown(text)
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
 pub fn line(text: &str) {
+    painted_line(&shown(text));
+}
+
+/// A line tpm built, with its own colours, whose parts from elsewhere went through
+/// [`shown`] already.
+pub fn painted_line(text: &str) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{text}");
 }
@@ -14,27 +55,34 @@ pub fn line(text: &str) {
 /// Text as it is (it ends with its own line break).
 pub fn text(text: &str) {
     let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes());
+    let _ = out.write_all(shown(text).as_bytes());
 }
 
 pub fn json<T: Serialize + ?Sized>(value: &T) {
     match serde_json::to_string(value) {
-        Ok(text) => line(&text),
+        Ok(text) if stdout_is_terminal() => painted_line(&tpm_core::terminal::shown_json(&text)),
+        Ok(text) => painted_line(&text),
         Err(e) => eprintln!("tpm: cannot render JSON: {e}"),
     }
 }
 
+/// A line for stderr (escaped on a terminal, as [`line`]).
+pub fn eline(text: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{}", shown_on_stderr(text));
+}
+
 /// Prints an error and its help line to stderr; returns its exit code.
 pub fn error(e: &Error) -> i32 {
-    eprintln!("tpm: {e}");
+    eline(&format!("tpm: {e}"));
     if let Some(help) = e.help() {
-        eprintln!("  help: {help}");
+        eline(&format!("  help: {help}"));
     }
     e.exit_code()
 }
 
 pub fn warning(e: &Error) {
-    eprintln!("tpm: warning: {e}");
+    eline(&format!("tpm: warning: {e}"));
 }
 
 pub fn color_enabled() -> bool {
@@ -106,7 +154,7 @@ pub fn table(processes: &[ProcessInfo]) -> String {
             };
             vec![
                 plain(or_dash(p.id)),
-                plain(p.name.clone()),
+                plain(shown(&p.name).into_owned()),
                 paint(p.status, color),
                 plain(or_dash(p.pid)),
                 plain(p.port.to_string()),

@@ -34,7 +34,7 @@ pub fn run(tpm: &Tpm, args: ExportArgs) -> tpm_core::Result<i32> {
     super::warn_all(&warnings);
     let out = export::render(engine, &apps, &options)?;
     for note in &out.notes {
-        eprintln!("tpm: note: {note}");
+        render::eline(&format!("tpm: note: {note}"));
     }
     let Some(dir) = args.output else {
         print_files(&out.files, args.json);

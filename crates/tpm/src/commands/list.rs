@@ -11,7 +11,7 @@ pub fn run(tpm: &Tpm, args: JsonFlag) -> tpm_core::Result<i32> {
     if args.json {
         render::json(&listing.processes);
     } else {
-        render::line(&render::table(&listing.processes));
+        render::painted_line(&render::table(&listing.processes));
     }
     Ok(0)
 }

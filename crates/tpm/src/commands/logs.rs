@@ -25,17 +25,25 @@ pub fn run(tpm: &Tpm, args: LogsArgs) -> tpm_core::Result<i32> {
             .iter()
             .any(|n| n.contains('*') || n == tpm_core::ops::ALL);
     let color = render::color_enabled();
+    // On a terminal the lines' control characters are shown, not obeyed, unless --raw.
+    let escape = render::stdout_is_terminal() && !args.raw;
     let mut out = std::io::stdout().lock();
     let mut print = |line: &LogLine| -> bool {
         let text = if args.json {
-            serde_json::to_string(line).unwrap_or_default()
+            let json = serde_json::to_string(line).unwrap_or_default();
+            if escape {
+                tpm_core::terminal::shown_json(&json).into_owned()
+            } else {
+                json
+            }
         } else {
+            let stamped = shown(escape, line.stamped());
             let body = match (color, line.stream) {
-                (true, Stream::Err) => format!("\x1b[31m{}\x1b[0m", line.stamped()),
-                _ => line.stamped(),
+                (true, Stream::Err) => format!("\x1b[31m{stamped}\x1b[0m"),
+                _ => stamped,
             };
             if prefixed {
-                format!("{} | {body}", line.name)
+                format!("{} | {body}", shown(escape, line.name.clone()))
             } else {
                 body
             }
@@ -60,4 +68,16 @@ pub fn run(tpm: &Tpm, args: LogsArgs) -> tpm_core::Result<i32> {
         }
     }
     Ok(0)
+}
+
+/// `text`, escaped when `escape` (on a terminal, without --raw).
+fn shown(escape: bool, text: String) -> String {
+    if escape {
+        match tpm_core::terminal::shown(&text) {
+            std::borrow::Cow::Borrowed(_) => text,
+            std::borrow::Cow::Owned(escaped) => escaped,
+        }
+    } else {
+        text
+    }
 }

@@ -25,7 +25,7 @@ pub mod stop;
 /// Says on stderr what was worth a warning.
 pub fn warn_all(warnings: &[String]) {
     for w in warnings {
-        eprintln!("tpm: warning: {w}");
+        crate::render::eline(&format!("tpm: warning: {w}"));
     }
 }
 

@@ -17,6 +17,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Row, Table, TableState};
 use ratatui::{DefaultTerminal, Frame};
 use tpm_core::logs::LogLine;
+// The one rule for what a terminal shows of text tpm did not write (ratatui would drop
+// control characters; shown, a reader sees what the process wrote).
+use tpm_core::terminal::shown;
 use tpm_core::{Error, ProcessInfo, Status, Stream, Tpm};
 
 use crate::render;
@@ -247,7 +250,7 @@ impl Monit {
                 .unwrap_or_default();
             Row::new(vec![
                 Span::raw(render::or_dash(p.id)),
-                Span::raw(p.name.clone()),
+                Span::raw(shown(&p.name).into_owned()),
                 Span::styled(p.status.to_string(), status_style(p.status)),
                 Span::raw(render::or_dash(p.pid)),
                 Span::raw(p.port.to_string()),
@@ -301,7 +304,7 @@ impl Monit {
             &mut self.table,
         );
         let title = match self.selected() {
-            Some(p) => format!(" logs of {} ", p.name),
+            Some(p) => format!(" logs of {} ", shown(&p.name)),
             None => " logs ".into(),
         };
         let height = logs.height.saturating_sub(2) as usize;
@@ -319,7 +322,7 @@ impl Monit {
                     .unwrap_or_default();
                 Line::from(vec![
                     Span::styled(time, Style::new().fg(Color::DarkGray)),
-                    Span::styled(l.line.clone(), style),
+                    Span::styled(shown(&l.line).into_owned(), style),
                 ])
             })
             .collect();
@@ -331,7 +334,7 @@ impl Monit {
         let text = if self.message.is_empty() {
             keys.to_string()
         } else {
-            format!("{}   ({keys})", self.message)
+            format!("{}   ({keys})", shown(&self.message))
         };
         frame.render_widget(
             Paragraph::new(text).style(Style::new().fg(Color::Yellow)),

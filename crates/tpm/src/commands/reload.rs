@@ -54,10 +54,10 @@ pub fn run(tpm: &Tpm, args: ReloadArgs) -> tpm_core::Result<i32> {
     }
     if !reload.skipped.is_empty() {
         let names: Vec<String> = reload.skipped.iter().map(|n| n.to_string()).collect();
-        eprintln!(
+        render::eline(&format!(
             "tpm: reload stopped; not reloaded, still running as they were: {}",
             names.join(", ")
-        );
+        ));
     }
     if targets.json {
         render::json(&done);

@@ -84,9 +84,9 @@ fn start_context(ctx: &Context) -> Context {
 }
 
 fn print(e: &ServeError) -> i32 {
-    eprintln!("tpm: {e}");
+    crate::render::eline(&format!("tpm: {e}"));
     if let Some(help) = &e.help {
-        eprintln!("  help: {help}");
+        crate::render::eline(&format!("  help: {help}"));
     }
     if e.exit_code == 0 {
         EXIT_USAGE

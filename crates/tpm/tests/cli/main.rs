@@ -20,6 +20,7 @@ mod restart_policy;
 mod resurrect;
 mod store_contract;
 mod supervision;
+mod terminal;
 mod test_command;
 mod tetra_shim;
 mod watch;
