@@ -20,7 +20,7 @@ use std::process::{Command, Stdio};
 
 use crate::context::Context;
 use crate::error::{Error, Result};
-use crate::export::systemd::{quote_exec, quote_value};
+use crate::export::systemd::{exec_line, quote_value};
 use crate::target::which;
 
 /// The first line of the unit, and the end of the crontab line: what `unstartup` looks for.
@@ -85,7 +85,11 @@ impl Startup {
         Ok(match method {
             Method::Systemd => Startup {
                 method,
-                text: unit(bin, dir, &path),
+                text: unit(bin, dir, &path).ok_or_else(|| {
+                    Error::Usage(format!(
+                        "{bin}: a systemd unit cannot run tpm from this path (a control character, or a quote or backslash with a '='): install tpm elsewhere"
+                    ))
+                })?,
                 unit_path: Some(unit_dir(ctx)?.join(UNIT)),
             },
             Method::Cron => {
@@ -214,9 +218,12 @@ pub fn uninstall(ctx: &Context) -> Result<Outcome> {
     Ok(out)
 }
 
-/// The unit file. Values are quoted for systemd as `tpm export systemd` quotes them.
-fn unit(bin: &str, tetra_dir: &str, path: &str) -> String {
-    format!(
+/// The unit file. Values are quoted for systemd as `tpm export systemd` quotes them: tpm's
+/// path is the program of `ExecStart=`, where systemd expands nothing but `%`. `None` when
+/// no unit can run tpm from `bin` (`exec_line`).
+fn unit(bin: &str, tetra_dir: &str, path: &str) -> Option<String> {
+    let exec = exec_line(&[bin.to_string(), "resurrect".to_string()])?;
+    Some(format!(
         "{MARKER}: `tpm unstartup` removes this file.
 [Unit]
 Description=tpm: start the processes meant to run
@@ -228,7 +235,7 @@ Type=oneshot
 RemainAfterExit=yes
 Environment={}
 Environment={}
-ExecStart={} resurrect
+ExecStart={exec}
 TimeoutStartSec=300
 # Each supervisor stops its process within its kill timeout (3 s by default).
 TimeoutStopSec=120
@@ -238,8 +245,7 @@ WantedBy=default.target
 ",
         quote_value(&format!("TETRA_DIR={tetra_dir}")),
         quote_value(&format!("PATH={path}")),
-        quote_exec(bin),
-    )
+    ))
 }
 
 /// `~/.config/systemd/user` (or under `XDG_CONFIG_HOME`).
@@ -334,12 +340,19 @@ mod tests {
     #[test]
     fn values_are_quoted_for_systemd() {
         assert_eq!(quote_value(r#"a b"c\d%e"#), r#""a b\"c\\d%%e""#);
-        let text = unit("/opt/my tpm/tpm", "/home/u/tetra", "/usr/bin:/bin");
+        let text = unit("/opt/my tpm/tpm", "/home/u/tetra", "/usr/bin:/bin").unwrap();
         assert!(text.starts_with(MARKER));
         assert!(
-            text.contains("ExecStart=\"/opt/my tpm/tpm\" resurrect\n"),
+            text.contains("ExecStart=\"/opt/my tpm/tpm\" \"resurrect\"\n"),
             "{text}"
         );
+        // The program's `$` is not expanded by systemd: written once, it names this path.
+        let text = unit("/opt/p$x 50%/tpm", "/home/u/te$tra", "/usr/bin:/b$n").unwrap();
+        assert!(
+            text.contains("ExecStart=\"/opt/p$x 50%%/tpm\" \"resurrect\"\n"),
+            "{text}"
+        );
+        assert!(text.contains("Environment=\"TETRA_DIR=/home/u/te$tra\"\n"));
         assert!(text.contains("Type=oneshot\nRemainAfterExit=yes\n"));
     }
 }

@@ -19,7 +19,8 @@
 //!   `terminationGracePeriodSeconds` (the kill timeout, in whole seconds, rounded up), then
 //!   KILL. A shell script as process 1 ignores TERM: the image should run an init (tini).
 //! - `replicas` is the number of instances (1).
-//! - `$` in values is written `$$` (Kubernetes expands `$(VAR)` in command, args and env).
+//! - `$` in values is written `$$` where Kubernetes expands `$(VAR)` (command, args and env
+//!   values: `$$` reads back as `$`), and as it is in `workingDir`, which it does not expand.
 //!
 //! Names: Kubernetes wants lowercase DNS labels, so `api_v2.x-3000` becomes `api-v2-x-3000`
 //! (prefixed `tpm-` when it would not begin with a letter); two apps that would get the
@@ -160,7 +161,8 @@ fn deployment(app: &Prepared, name: &str, image: &str, notes: &mut Vec<String>) 
                         "image": image,
                         "command": [literal(&app.argv[0])],
                         "args": app.argv[1..].iter().map(|a| literal(a)).collect::<Vec<_>>(),
-                        "workingDir": literal(&app.spec.cwd),
+                        // Not expanded by Kubernetes: written as it is.
+                        "workingDir": app.spec.cwd,
                         "env": env,
                         "ports": [{ "name": "app", "containerPort": app.spec.port, "protocol": "TCP" }],
                     }],

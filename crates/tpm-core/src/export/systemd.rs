@@ -26,13 +26,23 @@
 //!   not restarted).
 //! - Log rotation sizes are not per unit in systemd: journald's own limits apply.
 //!
-//! Values are quoted for systemd: `"..."` with C escapes, `%` doubled (specifiers), and in
-//! `ExecStart=` `$` doubled too (it expands variables there, not in `Environment=`).
+//! Values are quoted for systemd, each setting by its own rule (`systemd.syntax(7)`,
+//! "COMMAND LINES" in `systemd.service(5)`), and checked with `systemd-analyze verify`:
+//! - `ExecStart=`: each word `"..."` with C escapes and `%` doubled (specifiers); in the
+//!   arguments `$` is doubled too, as systemd expands `$VAR` and `${VAR}` there. The program
+//!   (the first word) is not expanded, so its `$` is written as it is: doubled, it would name
+//!   another file. systemd refuses a program whose path holds a quote or a backslash: such
+//!   a program is run through `/usr/bin/env`, as its first argument.
+//! - `Environment=`: one `"KEY=value"` word, C escapes and `%` doubled; `$` is not expanded.
+//! - `WorkingDirectory=`: the path unquoted (systemd reads the rest of the line as it is),
+//!   `%` doubled; a path ending in a space or a backslash gets a `/` after it (the line's
+//!   end would be trimmed, or joined to the next line), and one holding a control character
+//!   cannot be written (an error says so).
 
 use std::fmt::Write as _;
 
 use super::{duration, ExportFile, ExportOptions, Prepared, UnitScope, MARKER, SET};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::policy::MAX_DELAY;
 
 /// The first systemd with `RestartSteps=` and `RestartMaxDelaySec=`.
@@ -45,11 +55,13 @@ pub(super) fn render(
 ) -> Result<Vec<ExportFile>> {
     let mut files: Vec<ExportFile> = apps
         .iter()
-        .map(|app| ExportFile {
-            path: unit_name(app).into(),
-            text: service(app, options, notes),
+        .map(|app| {
+            Ok(ExportFile {
+                path: unit_name(app).into(),
+                text: service(app, options, notes)?,
+            })
         })
-        .collect();
+        .collect::<Result<_>>()?;
     files.push(ExportFile {
         path: format!("{SET}.target").into(),
         text: target(apps, options.scope),
@@ -61,7 +73,7 @@ fn unit_name(app: &Prepared) -> String {
     format!("tpm-{}.service", app.name)
 }
 
-fn service(app: &Prepared, options: &ExportOptions, notes: &mut Vec<String>) -> String {
+fn service(app: &Prepared, options: &ExportOptions, notes: &mut Vec<String>) -> Result<String> {
     let p = app.policy();
     let mut t = String::new();
     let _ = writeln!(
@@ -95,9 +107,26 @@ fn service(app: &Prepared, options: &ExportOptions, notes: &mut Vec<String>) -> 
             let _ = writeln!(t, "User={}", escape_percent(user));
         }
     }
-    let _ = writeln!(t, "WorkingDirectory={}", escape_percent(&app.spec.cwd));
-    let argv: Vec<String> = app.argv.iter().map(|a| quote_exec(a)).collect();
-    let _ = writeln!(t, "ExecStart={}", argv.join(" "));
+    let cwd = working_directory(&app.spec.cwd).ok_or_else(|| {
+        Error::Usage(format!(
+            "{}: its working directory {:?} holds a control character, which a systemd unit cannot hold: start it from another folder (--cwd)",
+            app.name, app.spec.cwd
+        ))
+    })?;
+    let _ = writeln!(t, "WorkingDirectory={cwd}");
+    let exec = exec_line(&app.argv).ok_or_else(|| {
+        Error::Usage(format!(
+            "{}: its program {:?} cannot be written in a systemd unit (a control character, or a quote or backslash with a '='): move it, or run it through a script",
+            app.name,
+            app.argv.first().map_or("", String::as_str)
+        ))
+    })?;
+    if app.argv.first().is_some_and(|p| needs_env(p)) {
+        t.push_str(
+            "# systemd runs no program whose path holds a quote or a backslash: env runs it\n",
+        );
+    }
+    let _ = writeln!(t, "ExecStart={exec}");
     for (k, v) in &app.env {
         let _ = writeln!(t, "Environment={}", quote_value(&format!("{k}={v}")));
     }
@@ -159,7 +188,7 @@ fn service(app: &Prepared, options: &ExportOptions, notes: &mut Vec<String>) -> 
 
     t.push_str("\n[Install]\n");
     let _ = writeln!(t, "WantedBy={SET}.target");
-    t
+    Ok(t)
 }
 
 fn target(apps: &[Prepared], scope: UnitScope) -> String {
@@ -227,16 +256,72 @@ pub fn quote_value(value: &str) -> String {
     out
 }
 
-/// One word of `ExecStart=`: as [`quote_value`], and `$` doubled (systemd expands `$VAR`
-/// there). A lone `;` separates commands, so it is written `\;`.
-pub fn quote_exec(word: &str) -> String {
+/// What runs a program systemd refuses to name (see [`needs_env`]): its path is then an
+/// argument, which may hold anything.
+pub const ENV: &str = "/usr/bin/env";
+
+/// `ExecStart=` (or another command line) running `argv` exactly: the program by
+/// [`quote_program`], the arguments by [`quote_arg`]. A program whose path systemd refuses
+/// ([`needs_env`]) is run by [`ENV`]. `None` when there is no way: the program's path holds
+/// a control character, or needs env and holds a `=` (env would take it for a variable).
+pub fn exec_line(argv: &[String]) -> Option<String> {
+    let (program, args) = argv.split_first()?;
+    if program.chars().any(char::is_control) {
+        return None;
+    }
+    let mut words = Vec::with_capacity(argv.len() + 1);
+    if needs_env(program) {
+        if program.contains('=') {
+            return None;
+        }
+        words.push(ENV.to_string());
+        words.push(quote_arg(program));
+    } else {
+        words.push(quote_program(program));
+    }
+    words.extend(args.iter().map(|a| quote_arg(a)));
+    Some(words.join(" "))
+}
+
+/// Whether systemd refuses `program` as the first word of a command line: it rejects
+/// "special characters" there (quotes and backslashes, `string_is_safe` in its source),
+/// however they are escaped.
+pub fn needs_env(program: &str) -> bool {
+    program.contains(['"', '\'', '\\'])
+}
+
+/// The program of a command line: as [`quote_value`]. systemd does not expand variables in
+/// it (only in the arguments), so a `$` stays single: `$$` would be read as two.
+pub fn quote_program(path: &str) -> String {
+    quote_value(path)
+}
+
+/// An argument of a command line: as [`quote_value`], and `$` doubled (systemd expands
+/// `$VAR` and `${VAR}` there; `$$` is one `$`). A lone `;` separates commands, so it is
+/// written `\;`.
+pub fn quote_arg(word: &str) -> String {
     if word == ";" {
         return "\\;".into();
     }
     quote_value(&word.replace('$', "$$"))
 }
 
-/// `%` doubled, for settings that take a value unquoted (`WorkingDirectory=`).
+/// A path for a setting systemd reads unquoted to the end of the line (`WorkingDirectory=`):
+/// `%` doubled, and a `/` after a last space or backslash, which the line's end would
+/// otherwise lose (trimmed) or join to the next line (a continuation). `None` when it holds
+/// a control character: a line cannot.
+pub fn working_directory(path: &str) -> Option<String> {
+    if path.chars().any(char::is_control) {
+        return None;
+    }
+    let mut out = escape_percent(path);
+    if out.ends_with(|c: char| c.is_whitespace() || c == '\\') {
+        out.push('/');
+    }
+    Some(out)
+}
+
+/// `%` doubled, for settings that take a value unquoted.
 fn escape_percent(value: &str) -> String {
     value.replace('%', "%%")
 }
@@ -294,6 +379,33 @@ mod tests {
         assert!(unit.contains("#RestartSteps=8\n"), "{unit}");
         assert!(files[1].text.contains("Wants=tpm-web-7777.service\n"));
         assert!(files[1].text.contains("WantedBy=default.target\n"));
+    }
+
+    #[test]
+    fn each_setting_is_quoted_by_its_own_rule() {
+        let argv = |words: &[&str]| words.iter().map(|w| w.to_string()).collect::<Vec<_>>();
+        // The program is not expanded by systemd: its `$` stays single, `%` is doubled.
+        assert_eq!(
+            exec_line(&argv(&["/a/p$x %y/w", "$HOME", "50%", ";"])).unwrap(),
+            r#""/a/p$x %%y/w" "$$HOME" "50%%" \;"#
+        );
+        // systemd refuses quotes and backslashes in a program's path: env runs it.
+        assert_eq!(
+            exec_line(&argv(&["/a/q\"b\\c/w", "x"])).unwrap(),
+            r#"/usr/bin/env "/a/q\"b\\c/w" "x""#
+        );
+        assert_eq!(exec_line(&argv(&["/a/q\"b=c/w"])), None);
+        assert_eq!(exec_line(&argv(&["/a/\nw"])), None);
+        assert_eq!(
+            working_directory("/srv/50% a ").as_deref(),
+            Some("/srv/50%% a /")
+        );
+        assert_eq!(working_directory("/srv/a\\").as_deref(), Some("/srv/a\\/"));
+        assert_eq!(
+            working_directory("/srv/\"q' $x").as_deref(),
+            Some("/srv/\"q' $x")
+        );
+        assert_eq!(working_directory("/srv/a\nb"), None);
     }
 
     #[test]

@@ -497,3 +497,170 @@ fn a_stop_signal_kubernetes_cannot_take_is_said() {
     );
     assert!(!out.stderr.contains("STOPSIGNAL"), "{}", out.stderr);
 }
+
+/// Arguments and values holding what each engine reads specially: `$` (systemd, compose
+/// and Kubernetes expand it), `%` (systemd's specifiers), `${` and `%{` (HCL), quotes,
+/// spaces, backslashes, a lone `;` (systemd's separator).
+const ODD: [&str; 9] = [
+    "$HOME",
+    "${x}",
+    "$(y)",
+    "$$",
+    "100% %{z}",
+    "a \"b\" 'c'",
+    "back\\slash\\",
+    " sp ace ",
+    ";",
+];
+
+/// Two apps whose programs and working folders have odd names: one with `$`, `%` and a
+/// space (and a trailing space, which a unit line would lose), one with quotes and a
+/// backslash (and a trailing backslash, which would join the next line).
+fn odd_apps(s: &Sandbox) -> (PathBuf, [PathBuf; 2]) {
+    let dirs = ["p$x %y b ", "q\"'\\ z\\"];
+    let folders = dirs.map(|d| {
+        s.file(
+            &format!("{d}/w.sh"),
+            "#!/bin/sh\nexec sleep 100000\n",
+            0o755,
+        );
+        s.path().join(d)
+    });
+    let env = serde_json::json!({ "V": ODD.join("|"), "W": "$$ 50% ${v} back\\" });
+    let apps: Vec<Value> = folders
+        .iter()
+        .zip([4100, 4101])
+        .map(|(dir, port)| {
+            serde_json::json!({
+                "name": "odd",
+                "script": dir.join("w.sh"),
+                "args": ODD,
+                "cwd": dir,
+                "port": port,
+                "env": env,
+            })
+        })
+        .collect();
+    let file = s.file(
+        "odd.json",
+        &serde_json::json!({ "apps": apps }).to_string(),
+        0o644,
+    );
+    (file, folders)
+}
+
+#[test]
+fn odd_characters_in_programs_arguments_folders_and_values_pass_every_engine_as_written() {
+    let s = Sandbox::new();
+    let (file, [plain, quoted]) = odd_apps(&s);
+    let file = file.to_str().unwrap();
+    let program = |dir: &Path| dir.join("w.sh").to_str().unwrap().to_string();
+    let v = ODD.join("|");
+    let w = "$$ 50% ${v} back\\";
+
+    // systemd: the units verify, which needs each program to be found and executable.
+    let units = export_to(&s, "units", &["systemd", file]);
+    let runtime = tempfile::tempdir().unwrap();
+    let mut files: Vec<PathBuf> = fs::read_dir(&units)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let out = run(Command::new(tpm_testkit::program("systemd-analyze"))
+        .env("XDG_RUNTIME_DIR", runtime.path())
+        .args(["--user", "verify"])
+        .args(&files));
+    let a = fs::read_to_string(units.join("tpm-odd-4100.service")).unwrap();
+    let b = fs::read_to_string(units.join("tpm-odd-4101.service")).unwrap();
+    assert!(
+        out.code == 0 && out.stderr.trim().is_empty(),
+        "{}\n{a}\n{b}",
+        out.stderr
+    );
+    // Read back by systemd's rules: C escapes and `%%` everywhere; `$$` in arguments only.
+    let args = r#""$$HOME" "$${x}" "$$(y)" "$$$$" "100%% %%{z}" "a \"b\" 'c'" "back\\slash\\" " sp ace " \;"#;
+    let plain_path = program(&plain).replace('%', "%%");
+    for line in [
+        format!("ExecStart=\"{plain_path}\" {args}\n"),
+        format!(
+            "WorkingDirectory={}/\n",
+            plain.display().to_string().replace('%', "%%")
+        ),
+        format!(
+            "Environment=\"V={}\"\n",
+            v.replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('%', "%%")
+        ),
+        "Environment=\"W=$$ 50%% ${v} back\\\\\"\n".to_string(),
+    ] {
+        assert!(a.contains(&line), "{line}not in:\n{a}");
+    }
+    // systemd refuses a program path with a quote or backslash: env runs it.
+    let quoted_path = program(&quoted).replace('\\', "\\\\").replace('"', "\\\"");
+    for line in [
+        format!("ExecStart=/usr/bin/env \"{quoted_path}\" {args}\n"),
+        format!("WorkingDirectory={}/\n", quoted.display()),
+    ] {
+        assert!(b.contains(&line), "{line}not in:\n{b}");
+    }
+
+    // Nomad: HCL as python-hcl2 reads it, then its `$${` and `%%{` escapes undone.
+    let dir = export_to(&s, "nomad", &["nomad", file]);
+    let job = python_json(HCL_TO_JSON, &dir.join("tpm-apps.nomad.hcl"));
+    for (i, (folder, port)) in [(&plain, 4100), (&quoted, 4101)].into_iter().enumerate() {
+        let name = format!("odd-{port}");
+        let task = &job["job"][0]["tpm-apps"]["group"][i][&name]["task"][0][&name];
+        let config = &task["config"][0];
+        assert_eq!(config["command"], program(folder), "{task}");
+        assert_eq!(config["args"], serde_json::json!(ODD), "{task}");
+        assert_eq!(config["work_dir"], folder.to_str().unwrap(), "{task}");
+        assert_eq!(task["env"]["V"], v.as_str(), "{task}");
+        assert_eq!(task["env"]["W"], w, "{task}");
+    }
+
+    // compose: the schema, then every value read back with `$$` as `$`.
+    let dir = export_to(&s, "compose", &["compose", file, "--image", "x:1"]);
+    let out = run(Command::new(validator("check-jsonschema"))
+        .args(["--builtin-schema", "vendor.compose-spec"])
+        .arg(dir.join("compose.yaml")));
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let doc = &python_json(YAML_TO_JSON, &dir.join("compose.yaml"))[0];
+    let undo = |v: &Value| v.as_str().unwrap().replace("$$", "$");
+    for (folder, port) in [(&plain, 4100), (&quoted, 4101)] {
+        let service = &doc["services"][format!("odd-{port}")];
+        assert_eq!(undo(&service["entrypoint"][0]), program(folder));
+        let args: Vec<String> = service["command"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(undo)
+            .collect();
+        assert_eq!(args, ODD);
+        assert_eq!(undo(&service["working_dir"]), folder.to_str().unwrap());
+        assert_eq!(undo(&service["environment"]["V"]), v);
+        assert_eq!(undo(&service["environment"]["W"]), w);
+    }
+
+    // Kubernetes: `$$` where it expands `$(VAR)` (command, args, env), nothing in workingDir.
+    let dir = export_to(&s, "k8s", &["kubernetes", file, "--image", "x:1"]);
+    let manifests = dir.join("tpm-apps.yaml");
+    let out = run(Command::new(validator("kubernetes-validate"))
+        .arg("--strict")
+        .arg(&manifests));
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let docs = python_json(YAML_TO_JSON, &manifests);
+    for (i, folder) in [(0, &plain), (2, &quoted)] {
+        let c = &docs[i]["spec"]["template"]["spec"]["containers"][0];
+        assert_eq!(undo(&c["command"][0]), program(folder));
+        let args: Vec<String> = c["args"].as_array().unwrap().iter().map(undo).collect();
+        assert_eq!(args, ODD);
+        assert_eq!(c["workingDir"], folder.to_str().unwrap(), "{c}");
+        let env: Vec<(String, String)> = env_of(&c["env"])
+            .into_iter()
+            .map(|(k, v)| (k, v.replace("$$", "$")))
+            .collect();
+        assert!(env.contains(&("V".into(), v.clone())), "{env:?}");
+        assert!(env.contains(&("W".into(), w.into())), "{env:?}");
+    }
+}

@@ -577,3 +577,51 @@ fn resurrect_a_file_starts_its_apps_on_a_new_machine() {
         out.stdout
     );
 }
+
+/// tpm installed in a folder whose name holds `$`, `%` and a space, and in one with a quote
+/// and a backslash: the printed unit runs that very binary (`systemd-analyze verify`
+/// finds it executable), its path written by systemd's rules for a program.
+#[test]
+fn startup_runs_tpm_from_a_folder_with_odd_characters() {
+    let s = Sandbox::new();
+    for folder in ["bin$x 100%", "bin\"q\\b"] {
+        let dir = s.path().join(folder);
+        std::fs::create_dir_all(&dir).unwrap();
+        let bin = dir.join("tpm");
+        // current_exe() is the real file, so a link by name would not do: a hard link (or
+        // a copy where the build folder is on another file system).
+        if std::fs::hard_link(s.tpm_binary(), &bin).is_err() {
+            std::fs::copy(s.tpm_binary(), &bin).unwrap();
+        }
+        let odd = Sandbox::with_tpm(bin.clone());
+        let out = odd.tpm(["startup", "--print", "--method", "systemd"]);
+        out.ok();
+        let unit: String = out
+            .stdout
+            .lines()
+            .skip(1)
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let file = s.file(&format!("tpm-{}.service", folder.len()), &unit, 0o644);
+        let verify = std::process::Command::new(program("systemd-analyze"))
+            .arg("verify")
+            .arg(&file)
+            .output()
+            .unwrap();
+        let complaints = String::from_utf8_lossy(&verify.stderr);
+        assert!(
+            verify.status.success() && complaints.trim().is_empty(),
+            "{complaints}\n{unit}"
+        );
+        let path = bin.to_str().unwrap().replace('%', "%%");
+        let exec = if folder.contains('"') {
+            format!(
+                "ExecStart=/usr/bin/env \"{}\" \"resurrect\"\n",
+                path.replace('\\', "\\\\").replace('"', "\\\"")
+            )
+        } else {
+            format!("ExecStart=\"{path}\" \"resurrect\"\n")
+        };
+        assert!(unit.contains(&exec), "{exec}not in:\n{unit}");
+    }
+}
