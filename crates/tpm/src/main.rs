@@ -38,7 +38,18 @@ fn run() -> i32 {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { EXIT_USAGE } else { 0 };
-            let _ = e.print();
+            // clap quotes the arguments in its errors, coloured on a terminal, as they are:
+            // with a control character among them, its plain text (from which clap drops
+            // escape sequences), through the printer that escapes the rest.
+            let hostile = std::env::args_os().any(|a| {
+                let a = a.to_string_lossy();
+                tpm_core::terminal::shown(&a) != a
+            });
+            if e.use_stderr() && hostile {
+                render::eline(e.render().to_string().trim_end());
+            } else {
+                let _ = e.print();
+            }
             return code;
         }
     };

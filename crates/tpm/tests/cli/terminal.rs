@@ -189,4 +189,9 @@ fn list_and_errors_on_a_terminal_show_names_from_files_escaped() {
     out.code(64);
     assert!(!obeyed(&out.stdout), "{:?}", out.stdout);
     assert!(out.stdout.contains("]0;typed"), "{}", out.stdout);
+    // A flag's value, in the error of the argument parser.
+    let out = terminal(&s, &["logs", "x", "--lines", "1\x1b]0;flag-title\x07\r2"]);
+    out.code(64);
+    assert!(!obeyed(&out.stdout), "{:?}", out.stdout);
+    assert!(out.stdout.contains("--lines"), "{}", out.stdout);
 }
