@@ -619,6 +619,22 @@ fn odd_characters_in_programs_arguments_folders_and_values_pass_every_engine_as_
         assert_eq!(task["env"]["W"], w, "{task}");
     }
 
+    // The API's JSON holds the values as they are (Nomad's own `${NOMAD_...}` aside).
+    let out = export(&s, &["nomad", file, "--format", "json"]);
+    out.ok();
+    let groups = &out.json()["Job"]["TaskGroups"];
+    for (i, folder) in [&plain, &quoted].into_iter().enumerate() {
+        let task = &groups[i]["Tasks"][0];
+        assert_eq!(task["Config"]["command"], program(folder), "{task}");
+        assert_eq!(task["Config"]["args"], serde_json::json!(ODD), "{task}");
+        assert_eq!(
+            task["Config"]["work_dir"],
+            folder.to_str().unwrap(),
+            "{task}"
+        );
+        assert_eq!(task["Env"]["V"], v.as_str(), "{task}");
+    }
+
     // compose: the schema, then every value read back with `$$` as `$`.
     let dir = export_to(&s, "compose", &["compose", file, "--image", "x:1"]);
     let out = run(Command::new(validator("check-jsonschema"))
