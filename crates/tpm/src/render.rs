@@ -52,7 +52,7 @@ pub fn painted_line(text: &str) {
     let _ = writeln!(out, "{text}");
 }
 
-/// Text as it is (it ends with its own line break).
+/// Text of several lines (it ends with its own line break), escaped on a terminal as [`line`].
 pub fn text(text: &str) {
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(shown(text).as_bytes());
