@@ -62,6 +62,7 @@ fn label_and_code(e: &Error) -> (&'static str, &'static str) {
         Error::App { source, .. } => label_and_code(source),
         Error::EmptyDump { .. } => ("would empty the dump", "tpm::empty_dump"),
         Error::PortTaken { .. } => ("its port is taken", "tpm::port_taken"),
+        Error::RecordTooLarge { .. } => ("too large to keep", "tpm::record_too_large"),
     }
 }
 
@@ -81,7 +82,7 @@ fn span_for(e: &Error, b: &Blame) -> Span {
         | Error::NodeMissing { .. }
         | Error::App { .. } => b.target,
         Error::EmptyDump { .. } => None,
-        Error::PortTaken { .. } => b.target,
+        Error::PortTaken { .. } | Error::RecordTooLarge { .. } => b.target,
         Error::ExecFailed { name, .. }
         | Error::AlreadyRunning { name, .. }
         | Error::Busy { name, .. }

@@ -117,6 +117,17 @@ pub enum Error {
         log: Vec<String>,
     },
 
+    /// A record that would be larger than a record may be (see `record::MAX_RECORD`):
+    /// never written, since tpm could not read it back. `fields` names what is large.
+    #[error("{name}: its record would be {size} bytes, over the limit of {limit}{}",
+        if fields.is_empty() { String::new() } else { format!(" ({})", fields.join("; ")) })]
+    RecordTooLarge {
+        name: String,
+        size: usize,
+        limit: usize,
+        fields: Vec<String>,
+    },
+
     /// An app of an ecosystem file that cannot be started as written (its script is
     /// missing, it has no PORT, ...): the error says which file and which app, and keeps
     /// the exit code and help of what went wrong.
@@ -183,7 +194,7 @@ impl Error {
             | Error::NotAnswering { .. }
             | Error::NotReady { .. }
             | Error::Io { .. } => EXIT_FAILURE,
-            Error::Ecosystem { .. } => EXIT_USAGE,
+            Error::Ecosystem { .. } | Error::RecordTooLarge { .. } => EXIT_USAGE,
             // Like a script whose interpreter is missing.
             Error::NodeMissing { .. } => EXIT_NOT_RUNNABLE,
             Error::App { source, .. } => source.exit_code(),
@@ -247,6 +258,9 @@ impl Error {
             ),
             Error::EmptyDump { .. } => {
                 "start what should run first (then `tpm save`), or give --force to save the empty list".into()
+            }
+            Error::RecordTooLarge { .. } => {
+                "a record is at most 64 KiB (65536 bytes), 4 KiB of which a new spec leaves for its state; large values do not belong in it: export the variable in the shell that runs tpm (that environment is kept beside the record, in envs/NAME.env, with no such limit), or put the value in a file the program reads".into()
             }
             Error::App { source, .. } => return source.help().map(|h| {
                 format!("{h} (relative paths in an ecosystem file are taken from its folder, a script from its app's cwd)")

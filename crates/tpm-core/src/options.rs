@@ -73,8 +73,8 @@ pub enum Kind {
     Size,
     /// A list of words: an array, or one string split as a shell would.
     Words,
-    /// How many instances: a whole number from 1, or `max` (one per core; `0` too, as pm2
-    /// reads it). Stored as a count, `0` meaning `max`.
+    /// How many instances: a whole number from 1, `max` or `0` (one per core), or `-N` (one
+    /// per core but N, at least one), as pm2 reads them. See [`INSTANCES_TEXT`].
     Instances,
     /// A signal: a name (`TERM`, `SIGQUIT`, `int`) or a number.
     Signal,
@@ -410,7 +410,7 @@ pub static START_OPTIONS: &[OptionDef] = &[
         kind: Kind::Instances,
         default: Default::None,
         value_name: "N|max",
-        help: "Run N copies, named NAME-PORT-0 ... NAME-PORT-(N-1), each with TPM_INSTANCE and NODE_APP_INSTANCE set (max: one per core)",
+        help: "Run N copies, named NAME-PORT-0 ... NAME-PORT-(N-1), each with TPM_INSTANCE and NODE_APP_INSTANCE set: 1 to 256; max or 0: one per core; -N: one per core but N (at least one), as pm2",
     },
     OptionDef {
         id: Opt::PortStep,
@@ -482,6 +482,9 @@ pub static START_OPTIONS: &[OptionDef] = &[
 
 /// The most instances one app may have.
 pub const MAX_INSTANCES: u32 = 256;
+
+/// What `--instances` takes, for errors and help (pm2's meanings of `0` and `-N`).
+pub const INSTANCES_TEXT: &str = "1 to 256; max or 0: one per core; -N: one per core but N";
 /// The largest `--port-step`.
 pub const MAX_PORT_STEP: u32 = 1000;
 
@@ -642,15 +645,20 @@ impl OptionDef {
                 let n = if raw == "max" {
                     0
                 } else {
-                    raw.parse::<u32>()
-                        .map_err(|_| bad("a number of instances (1 or more, or max)"))?
+                    raw.parse::<i64>()
+                        .map_err(|_| bad(&format!("a number of instances ({INSTANCES_TEXT})")))?
                 };
-                if n > MAX_INSTANCES {
-                    return Err(format!(
-                        "{raw} is out of range (1 to {MAX_INSTANCES}, or max)"
-                    ));
+                if n.unsigned_abs() > u64::from(MAX_INSTANCES) {
+                    return Err(format!("{raw} is out of range ({INSTANCES_TEXT})"));
                 }
-                Value::Count(n)
+                match u32::try_from(n) {
+                    Ok(0) => Value::PerCore(0),
+                    Ok(n) => Value::Count(n),
+                    // -N: checked above to be at most MAX_INSTANCES.
+                    Err(_) => {
+                        Value::PerCore(u32::try_from(n.unsigned_abs()).unwrap_or(MAX_INSTANCES))
+                    }
+                }
             }
             Kind::Signal => Value::Signal(policy::parse_signal(raw)?),
             // `--watch` alone: the default path.
@@ -721,11 +729,11 @@ impl OptionDef {
                 }
                 Ok(Value::Codes(codes))
             }
-            // pm2 reads -1 as "one per core but one"; tpm takes a number from 1, or max.
-            (Kind::Instances, J::Number(n)) => match n.as_u64() {
+            // As pm2: 0 is one per core, -1 one per core but one.
+            (Kind::Instances, J::Number(n)) => match n.as_i64() {
                 Some(n) => self.parse_text(&n.to_string()),
                 None => Err(format!(
-                    "{n} is not a number of instances (1 or more, or \"max\")"
+                    "{n} is not a number of instances ({INSTANCES_TEXT})"
                 )),
             },
             (Kind::Bool, J::Bool(b)) => Ok(Value::Bool(*b)),
@@ -798,6 +806,8 @@ pub enum Value {
     Env(Vec<EnvItem>),
     Bool(bool),
     Count(u32),
+    /// Instances: one per core but this many (at least one); `0` is pm2's `max`.
+    PerCore(u32),
     Millis(Duration),
     Size(u64),
     Words(Vec<String>),
@@ -816,6 +826,8 @@ impl Value {
             Value::Port(p) => J::from(*p),
             Value::Bool(b) => J::Bool(*b),
             Value::Count(n) => J::from(*n),
+            Value::PerCore(0) => J::String("max".into()),
+            Value::PerCore(n) => J::from(-i64::from(*n)),
             Value::Millis(d) => J::from(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
             Value::Size(n) => J::from(*n),
             Value::Words(w) => J::Array(w.iter().cloned().map(J::String).collect()),
@@ -981,15 +993,17 @@ impl Options {
     }
 
     /// How many instances were asked for: `None` without `--instances` (one process, named
-    /// without an instance number), else at least 1 (`max` is one per core).
+    /// without an instance number), else 1 to [`MAX_INSTANCES`] (`max` and `0` are one per
+    /// core, `-N` one per core but N, at least one: pm2's reading).
     pub fn instances(&self) -> Option<u32> {
         match self.get(Opt::Instances)? {
-            Value::Count(0) => Some(
-                std::thread::available_parallelism()
+            Value::PerCore(fewer) => {
+                let cores: u32 = std::thread::available_parallelism()
                     .map_or(1, |n| n.get())
                     .try_into()
-                    .unwrap_or(1),
-            ),
+                    .unwrap_or(MAX_INSTANCES);
+                Some(cores.saturating_sub(*fewer).clamp(1, MAX_INSTANCES))
+            }
             Value::Count(n) => Some(*n),
             _ => None,
         }
@@ -1366,19 +1380,42 @@ mod tests {
     }
 
     #[test]
-    fn instances_are_a_number_or_max() {
+    fn instances_are_a_number_max_zero_or_fewer_than_the_cores() {
         let v = |raw: &str| Opt::Instances.def().parse_text(raw);
         assert_eq!(v("4"), Ok(Value::Count(4)));
-        assert_eq!(v("max"), Ok(Value::Count(0)));
-        assert!(v("-1").is_err() && v("many").is_err() && v("100000").is_err());
+        assert_eq!(v("max"), Ok(Value::PerCore(0)));
+        assert_eq!(v("0"), Ok(Value::PerCore(0)));
+        assert_eq!(v("-1"), Ok(Value::PerCore(1)));
+        assert_eq!(v("-256"), Ok(Value::PerCore(256)));
+        assert!(v("many").is_err() && v("0.5").is_err());
+        for out in ["257", "5000", "-257", "100000"] {
+            let err = v(out).unwrap_err();
+            assert!(
+                err.contains("max or 0: one per core") && err.contains("-N"),
+                "{err}"
+            );
+        }
         let j = |json: serde_json::Value| Opt::Instances.def().parse_json(&json);
         assert_eq!(j(json!(2)), Ok(Value::Count(2)));
-        assert_eq!(j(json!("max")), Ok(Value::Count(0)));
-        assert!(j(json!(-1)).is_err());
+        assert_eq!(j(json!("max")), Ok(Value::PerCore(0)));
+        assert_eq!(j(json!(0)), Ok(Value::PerCore(0)));
+        assert_eq!(j(json!(-1)), Ok(Value::PerCore(1)));
+        assert_eq!(j(json!("-1")), Ok(Value::PerCore(1)));
+        assert!(j(json!(1.5)).is_err());
+        assert_eq!(Value::PerCore(0).to_json(), json!("max"));
+        assert_eq!(Value::PerCore(2).to_json(), json!(-2));
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
         let mut o = Options::new();
         assert_eq!(o.instances(), None);
-        o.set(Opt::Instances, Value::Count(0));
-        assert!(o.instances().is_some_and(|n| n >= 1));
+        for (value, n) in [
+            (Value::PerCore(0), cores),
+            (Value::PerCore(1), cores.saturating_sub(1).max(1)),
+            (Value::PerCore(256), 1),
+            (Value::Count(3), 3),
+        ] {
+            o.set(Opt::Instances, value.clone());
+            assert_eq!(o.instances(), Some(n), "{value:?}");
+        }
     }
 
     #[test]

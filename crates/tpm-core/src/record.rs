@@ -17,6 +17,22 @@ use crate::spec::{Spec, KIND_CLI};
 use crate::state::State;
 use crate::status::Status;
 
+/// The most bytes a record may be: a larger file is corrupt, never read into memory. No
+/// record over it is ever written (see [`Record::checked_line`]): what tpm writes, it can
+/// read back.
+pub const MAX_RECORD: usize = 64 * 1024;
+
+/// Room a new spec leaves in its record for what supervisors add to it later (status,
+/// pids, start times, a reason): a spec is refused above `MAX_RECORD - STATE_ROOM` bytes.
+pub const STATE_ROOM: usize = 4 * 1024;
+
+/// The most of a reason a record keeps, in bytes: a reason may quote a command, and the
+/// record must stay readable whatever the command.
+const MAX_REASON: usize = 512;
+
+/// Fields at least this large are named when a record is too large.
+const NAMED_FIELD: usize = 1024;
+
 /// Every key tpm writes, in the order it writes them: the file contract's first.
 pub const KEYS: [&str; 52] = [
     "script",
@@ -101,8 +117,76 @@ impl Record {
         }
     }
 
-    /// Serializes to the one-line format, ending in a newline.
+    /// Serializes to the one-line format, ending in a newline. See [`Record::checked_line`]
+    /// for the line a store may write.
     pub fn to_line(&self, name: &str) -> String {
+        let pairs = self.pairs(name);
+        let mut out =
+            String::with_capacity(512 + pairs.iter().map(|(_, v)| v.len()).sum::<usize>());
+        for (i, (key, value)) in pairs.iter().enumerate() {
+            if i > 0 {
+                out.push(' ');
+            }
+            out.push_str(key);
+            out.push('=');
+            out.push_str(value);
+        }
+        out.push('\n');
+        out
+    }
+
+    /// The line, when it is at most `limit` bytes; otherwise why not, for the user: how
+    /// large it would be and which fields make it so (each variable and argument of a
+    /// kilobyte or more by name).
+    pub fn checked_line(&self, name: &str, limit: usize) -> Result<String, crate::error::Error> {
+        let line = self.to_line(name);
+        if line.len() <= limit {
+            return Ok(line);
+        }
+        let mut fields: Vec<(usize, String)> = Vec::new();
+        for (key, value) in self.pairs(name) {
+            let size = key.len() + 1 + value.len();
+            if size < NAMED_FIELD {
+                continue;
+            }
+            let parts: Vec<String> = match key {
+                "env" => self
+                    .spec
+                    .env
+                    .iter()
+                    .filter(|(_, v)| v.len() >= NAMED_FIELD)
+                    .map(|(k, v)| format!("{k}: {} bytes", v.len()))
+                    .collect(),
+                "cmd" => self
+                    .spec
+                    .cmd
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, a)| a.len() >= NAMED_FIELD)
+                    .map(|(i, a)| match i {
+                        0 => format!("the program: {} bytes", a.len()),
+                        _ => format!("argument {i}: {} bytes", a.len()),
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let detail = match parts.is_empty() {
+                true => String::new(),
+                false => format!(", of which {}", parts.join(", ")),
+            };
+            fields.push((size, format!("{key} takes {size} bytes as stored{detail}")));
+        }
+        fields.sort_by_key(|f| std::cmp::Reverse(f.0));
+        Err(crate::error::Error::RecordTooLarge {
+            name: name.to_string(),
+            size: line.len(),
+            limit,
+            fields: fields.into_iter().map(|(_, f)| f).collect(),
+        })
+    }
+
+    /// Each key and its value as written (quoted), in order: [`KEYS`], then `extra`.
+    fn pairs(&self, name: &str) -> Vec<(&str, String)> {
         let opt = |v: Option<String>| v.unwrap_or_default();
         let (spec, state) = (&self.spec, &self.state);
         let values: [String; KEYS.len()] = [
@@ -120,7 +204,7 @@ impl Record {
             state.status.to_string(),
             state.restarts.to_string(),
             opt(state.exit_code.map(|v| v.to_string())),
-            one_line(state.reason.as_deref().unwrap_or("")),
+            clip_bytes(one_line(state.reason.as_deref().unwrap_or("")), MAX_REASON),
             shell_words::join(&spec.cmd),
             shell_words::join(spec.env.iter().map(|(k, v)| format!("{k}={v}"))),
             spec.wanted.to_string(),
@@ -171,19 +255,12 @@ impl Record {
             spec.cluster.port_step.to_string(),
             spec.cluster.socket.to_string(),
         ];
-        let mut out = String::with_capacity(512);
         let known = KEYS.iter().zip(&values).map(|(k, v)| (*k, v.as_str()));
         let extra = self.extra.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-        for (i, (key, value)) in known.chain(extra).enumerate() {
-            if i > 0 {
-                out.push(' ');
-            }
-            out.push_str(key);
-            out.push('=');
-            out.push_str(&quote(value));
-        }
-        out.push('\n');
-        out
+        known
+            .chain(extra)
+            .map(|(key, value)| (key, quote(value).into_owned()))
+            .collect()
     }
 
     /// Parses the one-line format. The error says what is wrong, for the user.
@@ -434,6 +511,18 @@ fn one_line(text: &str) -> String {
         .collect()
 }
 
+/// At most `max` bytes of `text`, cut at a character's boundary.
+fn clip_bytes(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    text
+}
+
 /// Keeps error messages about hostile input short.
 fn clip(s: &str) -> String {
     s.chars().take(40).collect()
@@ -540,6 +629,23 @@ mod tests {
         assert_eq!(r.spec.policy.max_restarts, policy::MAX_MAX_RESTARTS);
         assert_eq!(r.spec.logs.keep, rotation::MAX_KEEP);
         assert_eq!(r.spec.logs.max_size, rotation::MAX_SIZE);
+    }
+
+    /// A reason may quote a command of any length; the record keeps its start, so that a
+    /// supervisor's last word is never too large to write.
+    #[test]
+    fn a_long_reason_is_clipped_at_a_character() {
+        let mut r = sample();
+        r.state.reason = Some(format!("cannot run {}", "é".repeat(100_000)));
+        let back = Record::parse(&r.to_line("server-3000")).unwrap();
+        let reason = back.state.reason.unwrap();
+        assert!(
+            reason.len() <= MAX_REASON && reason.len() > MAX_REASON - 2,
+            "{}",
+            reason.len()
+        );
+        assert!(reason.starts_with("cannot run é"));
+        assert!(r.checked_line("server-3000", MAX_RECORD).is_ok());
     }
 
     #[test]

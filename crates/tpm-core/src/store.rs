@@ -25,10 +25,7 @@ use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::lock::FileLock;
 use crate::name::Name;
-use crate::record::Record;
-
-/// Records larger than this are corrupt, not read into memory.
-const MAX_RECORD: u64 = 64 * 1024;
+use crate::record::{Record, MAX_RECORD};
 
 /// Which log stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -288,14 +285,14 @@ impl Store {
             Err(e) => return Err(Error::io("cannot read", path, e)),
         };
         let mut raw = Vec::with_capacity(1024);
-        file.take(MAX_RECORD + 1)
+        file.take(MAX_RECORD as u64 + 1)
             .read_to_end(&mut raw)
             .map_err(|e| Error::io("cannot read", &path, e))?;
         let corrupt = |detail: String| Error::CorruptRecord {
             path: path.clone(),
             detail,
         };
-        if raw.len() as u64 > MAX_RECORD {
+        if raw.len() > MAX_RECORD {
             return Err(corrupt(format!("larger than {MAX_RECORD} bytes")));
         }
         let text = String::from_utf8(raw).map_err(|_| corrupt("not UTF-8 text".into()))?;
@@ -309,12 +306,12 @@ impl Store {
         })
     }
 
-    /// Writes a record atomically. Callers hold the name's lock (see `ops`).
+    /// Writes a record atomically. Callers hold the name's lock (see `ops`). A record over
+    /// [`MAX_RECORD`] bytes, which [`Store::read`] would call corrupt, is refused before
+    /// anything is written: the one there stays as it was.
     pub fn write(&self, name: &Name, record: &Record) -> Result<()> {
-        write_atomic(
-            &self.meta_path(name),
-            record.to_line(name.as_str()).as_bytes(),
-        )
+        let line = record.checked_line(name.as_str(), MAX_RECORD)?;
+        write_atomic(&self.meta_path(name), line.as_bytes())
     }
 
     /// Sets aside room for one record of `len` bytes (see [`Store::write_reserved`]), unless
@@ -356,7 +353,7 @@ impl Store {
             other => return other,
         };
         let path = self.reserve_path(name);
-        let line = record.to_line(name.as_str());
+        let line = record.checked_line(name.as_str(), MAX_RECORD)?;
         let used = OpenOptions::new()
             .write(true)
             .open(&path)
@@ -794,6 +791,46 @@ mod tests {
         assert_eq!(store.read_env(&name).unwrap(), env[..3]);
         store.remove_all(&name).unwrap();
         assert!(!store.env_path(&name).exists());
+    }
+
+    /// No write makes a record that a read calls corrupt: a value that quoting makes ten
+    /// times larger (60 KB of `'`: 780 KB as written), or a large plain one, is refused
+    /// with the record as it was, whichever write is used.
+    #[test]
+    fn a_record_too_large_to_read_back_is_never_written() {
+        let (_d, store) = store();
+        let name = Name::parse("api-3000").unwrap();
+        let mut record = Record::new(crate::spec::Spec::new(
+            "s".into(),
+            vec!["s".into()],
+            "/".into(),
+            3000,
+        ));
+        record.spec.env = vec![("SMALL".into(), "1".into())];
+        store.write(&name, &record).unwrap();
+        let before = fs::read(store.meta_path(&name)).unwrap();
+        for (key, value) in [("QUOTES", "'".repeat(60_000)), ("CERT", "x".repeat(70_000))] {
+            let mut big = record.clone();
+            big.spec.env.push((key.into(), value));
+            for write in [Store::write, Store::write_reserved] {
+                let err = write(&store, &name, &big).unwrap_err();
+                assert!(matches!(err, Error::RecordTooLarge { .. }), "{err}");
+                let text = err.to_string();
+                assert!(
+                    text.contains(&format!("{key}: ")) && text.contains("65536"),
+                    "{text}"
+                );
+                assert_eq!(err.exit_code(), 64);
+                assert_eq!(fs::read(store.meta_path(&name)).unwrap(), before);
+            }
+        }
+        assert_eq!(store.read(&name).unwrap().unwrap(), record);
+        // Just under the limit: written, and read back whole.
+        let mut line = record.clone();
+        let room = MAX_RECORD - record.to_line("api-3000").len() - "BIG= ".len() - 8;
+        line.spec.env.push(("BIG".into(), "y".repeat(room)));
+        store.write(&name, &line).unwrap();
+        assert_eq!(store.read(&name).unwrap().unwrap(), line);
     }
 
     #[test]

@@ -200,6 +200,7 @@ fn status_of(e: &Error) -> StatusCode {
         | Error::CwdNotFound { .. }
         | Error::Ecosystem { .. }
         | Error::RelativeStore { .. }
+        | Error::RecordTooLarge { .. }
         | Error::NodeMissing { .. } => StatusCode::BAD_REQUEST,
         Error::App { source, .. } => status_of(source),
         Error::NotFound { .. } => StatusCode::NOT_FOUND,

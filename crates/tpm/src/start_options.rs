@@ -82,6 +82,8 @@ fn flag(def: &'static OptionDef) -> Option<Arg> {
         Kind::Paths => arg = arg.value_hint(ValueHint::AnyPath),
         // Interpreter arguments begin with dashes: `--interpreter-args --inspect`.
         Kind::Words => arg = arg.allow_hyphen_values(true),
+        // pm2's `-i -1`: one per core but one.
+        Kind::Instances => arg = arg.allow_negative_numbers(true),
         _ => {}
     }
     Some(arg)

@@ -25,7 +25,9 @@ impl SimplePluginCommand for Save {
 
     fn extra_description(&self) -> &str {
         "Returns what was written: a record of the file (its full path), the names of the \
-processes in it, and backup, where the file it replaced was kept (FILE.bak), or nothing. The \
+processes in it, kept (processes whose record cannot be read, written as the dump it replaced \
+had them), warnings (one per such record, also said on stderr), and backup, where the file it \
+replaced was kept (FILE.bak), or nothing. The \
 dump is an ecosystem file with the real values of the variables (it is private to you), written \
 atomically; `tpm resurrect` starts its apps when the store has no record (a new machine), and \
 `tpm resurrect FILE` or `tpm start FILE` read it anywhere. An empty list never replaces a dump \
@@ -110,6 +112,9 @@ that lists processes unless --force."
                 }
                 labeled
             })?;
+        for warning in &saved.warnings {
+            eprintln!("tpm: warning: {warning}");
+        }
         let mut record = Record::new();
         record.push("file", Value::string(saved.file.to_string_lossy(), head));
         record.push(
@@ -119,6 +124,28 @@ that lists processes unless --force."
                     .names
                     .iter()
                     .map(|n| Value::string(n.as_str(), head))
+                    .collect(),
+                head,
+            ),
+        );
+        record.push(
+            "kept",
+            Value::list(
+                saved
+                    .kept
+                    .iter()
+                    .map(|n| Value::string(n.as_str(), head))
+                    .collect(),
+                head,
+            ),
+        );
+        record.push(
+            "warnings",
+            Value::list(
+                saved
+                    .warnings
+                    .iter()
+                    .map(|w| Value::string(w, head))
                     .collect(),
                 head,
             ),

@@ -11,6 +11,7 @@ use crate::options::{Opt, Options};
 use crate::policy::Policy;
 use crate::port::{self, PortInputs};
 use crate::readiness::{self, Readiness, ReadyCheck};
+use crate::record::{Record, MAX_RECORD, STATE_ROOM};
 use crate::rotation::LogLimits;
 use crate::spec::{Spec, KIND_CLI, KIND_ECOSYSTEM};
 use crate::target::{self, Launch};
@@ -261,9 +262,13 @@ impl Tpm {
                 "--port-step spaces the ports of instances: give --instances N too".into(),
             ));
         }
+        // What runs must leave its record readable: refused here, before anything of the
+        // process is written or stopped, with room kept for what its supervisor adds.
+        let record = Record::new(spec);
+        record.checked_line(name.as_str(), MAX_RECORD - STATE_ROOM)?;
         Ok(Plan {
             name,
-            spec,
+            spec: record.spec,
             force: req.force,
         })
     }

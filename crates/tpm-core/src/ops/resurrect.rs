@@ -38,6 +38,10 @@ pub struct Saved {
     pub names: Vec<Name>,
     /// Where the file it replaced was kept, if there was one.
     pub backup: Option<PathBuf>,
+    /// Processes whose record cannot be read, written as the dump it replaced had them.
+    pub kept: Vec<Name>,
+    /// What the user should know: each record that cannot be read, and what became of it.
+    pub warnings: Vec<String>,
 }
 
 impl Tpm {
@@ -155,20 +159,49 @@ impl Tpm {
             }
         };
         let (all, _) = self.store.names()?;
-        let names: Vec<Name> = all
-            .into_iter()
-            .filter(|n| {
-                self.store
-                    .read(n)
-                    .ok()
-                    .flatten()
-                    .is_some_and(|r| r.spec.wanted)
-            })
-            .collect();
-        if names.is_empty() && !force && holds_apps(&file) {
+        let mut names: Vec<Name> = Vec::with_capacity(all.len());
+        let mut unreadable: Vec<(Name, Error)> = Vec::new();
+        for name in all {
+            match self.store.read(&name) {
+                Ok(Some(record)) if record.spec.wanted => names.push(name),
+                Ok(_) => {} // not meant to run, or deleted meanwhile
+                Err(e) => unreadable.push((name, e)),
+            }
+        }
+        let mut document = self.document(&names, false)?;
+        // A record that cannot be read says nothing of what its process is: what the dump
+        // being replaced says of it is kept, so that neither the dump nor its .bak loses it.
+        let mut kept = Vec::new();
+        let mut warnings = Vec::new();
+        if !unreadable.is_empty() {
+            let previous = previous_apps(&file);
+            let apps = match document.get_mut("apps").and_then(Json::as_array_mut) {
+                Some(apps) => apps,
+                None => return Err(Error::Usage("the apps could not be gathered".into())),
+            };
+            for (name, e) in unreadable {
+                match keep_entry(apps, &previous, &name) {
+                    Some(from) => {
+                        warnings.push(format!(
+                            "{e}; {name} is written as {} had it",
+                            from.display()
+                        ));
+                        kept.push(name);
+                    }
+                    None => warnings.push(format!(
+                        "{e}; {name} is left out of {}: no earlier dump lists it (`tpm delete {name}` and a new start make it whole again)",
+                        file.display()
+                    )),
+                }
+            }
+        }
+        let empty = document
+            .get("apps")
+            .and_then(Json::as_array)
+            .is_none_or(Vec::is_empty);
+        if empty && !force && holds_apps(&file) {
             return Err(Error::EmptyDump { file });
         }
-        let document = self.document(&names, false)?;
         let text = serde_json::to_string_pretty(&document)
             .map_err(|e| Error::Usage(format!("cannot write the apps as JSON: {e}")))?;
         // An unreadable dump (a crash, an edit gone wrong) is kept aside as FILE.corrupt,
@@ -195,8 +228,67 @@ impl Tpm {
             file,
             names,
             backup,
+            kept,
+            warnings,
         })
     }
+}
+
+/// The apps of the dump `file` replaces, and the file they were read from: `file` itself,
+/// or its `.bak` when it cannot be read. Empty when neither lists any.
+fn previous_apps(file: &Path) -> (Vec<Json>, PathBuf) {
+    for path in [file.to_path_buf(), backup_of(file)] {
+        let apps = fs::read_to_string(&path)
+            .ok()
+            .and_then(|text| serde_json::from_str::<Json>(&text).ok())
+            .and_then(|doc| match doc {
+                Json::Object(mut doc) => match doc.remove("apps") {
+                    Some(Json::Array(apps)) => Some(apps),
+                    _ => None,
+                },
+                Json::Array(apps) => Some(apps),
+                _ => None,
+            });
+        if let Some(apps) = apps {
+            return (apps, path);
+        }
+    }
+    (Vec::new(), file.to_path_buf())
+}
+
+/// Puts `name`'s entry of the previous dump into `apps`, unless it is there: its own app,
+/// or, for an instance (`APP-i`), its app's with at least as many instances as the
+/// previous one had. Which file it came from, or `None` when no previous entry lists it.
+fn keep_entry<'p>(
+    apps: &mut Vec<Json>,
+    (previous, from): &'p (Vec<Json>, PathBuf),
+    name: &Name,
+) -> Option<&'p Path> {
+    let named = |app: &Json, n: &str| app.get("name").and_then(Json::as_str) == Some(n);
+    if let Some(entry) = previous.iter().find(|a| named(a, name.as_str())) {
+        if !apps.iter().any(|a| named(a, name.as_str())) {
+            apps.push(entry.clone());
+        }
+        return Some(from);
+    }
+    // An instance: `APP-i`, where the previous dump's APP had more than i instances.
+    let (app, i) = name.as_str().rsplit_once('-')?;
+    let i: u64 = i.parse().ok()?;
+    let field = crate::options::Opt::Instances.def().field;
+    let count = |a: &Json| a.get(field).and_then(Json::as_u64);
+    let entry = previous
+        .iter()
+        .find(|a| named(a, app) && count(a).is_some_and(|n| n > i))?;
+    match apps.iter_mut().find(|a| named(a, app)) {
+        Some(current) => {
+            let n = count(current).unwrap_or(1).max(count(entry).unwrap_or(1));
+            if let Some(fields) = current.as_object_mut() {
+                fields.insert(field.into(), Json::from(n));
+            }
+        }
+        None => apps.push(entry.clone()),
+    }
+    Some(from)
 }
 
 /// `dump.json` → `dump.json.bak`.
@@ -235,5 +327,47 @@ fn holds_apps(file: &Path) -> bool {
             Ok(Json::Array(apps)) => !apps.is_empty(),
             _ => true,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn name(n: &str) -> Name {
+        Name::parse(n).unwrap()
+    }
+
+    /// An unreadable process's entry comes from the previous dump: its own, or for an
+    /// instance its app's, whose count is not lowered by the instance that cannot be read.
+    #[test]
+    fn an_unreadable_process_keeps_its_previous_entry() {
+        let from = PathBuf::from("/x/dump.json");
+        let previous = (
+            vec![
+                json!({"name": "api-3000", "script": "a.sh", "instances": 3}),
+                json!({"name": "solo-4000", "script": "s.sh", "env": {"K": "v"}}),
+            ],
+            from.clone(),
+        );
+        let mut apps = vec![json!({"name": "api-3000", "script": "a.sh", "instances": 2})];
+        assert_eq!(
+            keep_entry(&mut apps, &previous, &name("solo-4000")),
+            Some(from.as_path())
+        );
+        assert_eq!(apps[1], previous.0[1]);
+        keep_entry(&mut apps, &previous, &name("solo-4000"));
+        assert_eq!(apps.len(), 2, "written once");
+        assert!(keep_entry(&mut apps, &previous, &name("api-3000-2")).is_some());
+        assert_eq!(apps[0]["instances"], 3);
+        // No earlier entry: nothing to keep, said by the caller.
+        assert_eq!(keep_entry(&mut apps, &previous, &name("api-3000-5")), None);
+        assert_eq!(keep_entry(&mut apps, &previous, &name("new-5000")), None);
+        // An instance whose app has no readable instance left: the app's entry as it was.
+        let mut none = Vec::new();
+        assert!(keep_entry(&mut none, &previous, &name("api-3000-0")).is_some());
+        assert_eq!(none, [previous.0[0].clone()]);
     }
 }

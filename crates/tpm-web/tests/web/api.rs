@@ -248,6 +248,58 @@ fn bad_app_specs_are_400_with_the_cli_message_and_help_and_start_nothing() {
         .is_empty());
 }
 
+/// A posted app whose record would be too large to read back (60 KB of `'` is 780 KB as
+/// quoted) is the caller's mistake: 400 with the CLI's exit code, the variable named, and
+/// nothing written: the stopped process of that name restarts as it was.
+#[test]
+fn an_app_too_large_for_its_record_is_400_and_its_process_is_left_as_it_was() {
+    let s = Sandbox::new();
+    s.file(
+        "srv.sh",
+        "#!/usr/bin/env bash
+sleep 100000
+",
+        0o755,
+    );
+    let port = free_port();
+    let name = format!("big-{port}");
+    s.tpm([
+        "start",
+        "srv.sh",
+        "--name",
+        "big",
+        "--port",
+        &port.to_string(),
+    ])
+    .ok();
+    s.tpm(["stop", &name]).ok();
+    let record = s.record(&name);
+    let server = Server::start(&s, &[]);
+    for (app, port) in [("big", port), ("fresh", free_port())] {
+        let e = server
+            .authed("POST", "/api/processes")
+            .json(&json!({
+                "script": s.path().join("srv.sh"),
+                "name": app,
+                "port": port,
+                "env": {"Q": "'".repeat(60_000)},
+            }))
+            .send()
+            .error(400);
+        assert_eq!(e["exit_code"], 64, "{e}");
+        let message = e["error"].as_str().unwrap();
+        assert!(
+            message.contains("Q: 60000 bytes") && message.contains("61440"),
+            "{e}"
+        );
+    }
+    assert_eq!(s.record(&name), record);
+    let files = store_files(&s);
+    assert!(files.iter().all(|f| !f.contains("fresh")), "{files:?}");
+    s.tpm(["restart", &name]).ok();
+    s.wait_status(&name, "online");
+}
+
 #[test]
 fn errors_carry_the_cli_message_and_help_with_a_fitting_status() {
     let s = Sandbox::new();

@@ -1,7 +1,7 @@
-//! Instances: `-i N|max`, names `NAME-PORT-i`, their number in the record and the
+//! Instances: `-i N|max|0|-N`, names `NAME-PORT-i`, their number in the record and the
 //! environment, `--port-step`, the app's name selecting every instance, `tpm scale`.
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use tpm_testkit::{free_port, wait_for, Sandbox};
 
 /// A script that prints what tpm told it, then sleeps.
@@ -118,26 +118,52 @@ fn port_step_gives_each_instance_its_own_port() {
     assert!(err.contains("--instances"), "{err}");
 }
 
+/// As pm2 reads them: `max` and `0` are one per core, `-N` one per core but N (at least
+/// one), on the command line and in a file; the help and the range error say so.
 #[test]
-fn max_instances_is_one_per_core() {
+fn max_and_0_are_one_per_core_and_minus_n_one_per_core_but_n() {
     let s = Sandbox::new();
-    let port = free_port();
     let script = reporter(&s);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    s.tpm([
-        "start",
-        script.to_str().unwrap(),
-        "-p",
-        &port.to_string(),
-        "-i",
-        "max",
-    ])
-    .ok();
-    assert_eq!(s.list().len(), cores);
-    for bad in ["0.5", "-1", "many", "100000"] {
-        s.tpm(["start", script.to_str().unwrap(), "-p", "9", "-i", bad])
-            .code(64);
+    for (given, count) in [
+        ("max", cores),
+        ("0", cores),
+        ("-1", cores.saturating_sub(1).max(1)),
+        ("-256", 1),
+    ] {
+        let port = free_port().to_string();
+        s.tpm(["start", script.to_str().unwrap(), "-p", &port, "-i", given])
+            .ok();
+        assert_eq!(s.list().len(), count, "-i {given}");
+        s.tpm(["delete", "all"]).ok();
     }
+    for (given, count) in [
+        (json!(0), cores),
+        (json!(-1), cores.saturating_sub(1).max(1)),
+    ] {
+        let port = free_port();
+        let app = json!({"apps": [{"script": "app.sh", "port": port, "instances": given}]});
+        s.file("eco.json", &app.to_string(), 0o644);
+        s.tpm(["start", "eco.json"]).ok();
+        assert_eq!(s.list().len(), count, "instances: {given}");
+        s.tpm(["delete", "all"]).ok();
+    }
+    for bad in ["0.5", "many", "257", "5000", "-257"] {
+        let err = s
+            .tpm(["start", script.to_str().unwrap(), "-p", "9", "-i", bad])
+            .code(64)
+            .stderr
+            .clone();
+        assert!(
+            err.contains("1 to 256; max or 0: one per core; -N: one per core but N"),
+            "{bad}: {err}"
+        );
+    }
+    let help = s.tpm(["start", "--help"]).ok().stdout.clone();
+    assert!(
+        help.contains("max or 0: one per core") && help.contains("-N: one per core but N"),
+        "{help}"
+    );
 }
 
 #[test]

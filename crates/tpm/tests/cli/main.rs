@@ -16,6 +16,7 @@ mod monit;
 mod naming_and_port;
 mod readiness;
 mod real_servers;
+mod records;
 mod restart_policy;
 mod resurrect;
 mod store_contract;
