@@ -1,13 +1,13 @@
-//! What one client can take from the server: connections (descriptors).
+//! What one client can take from the server: connections (descriptors) and memory.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use tpm_testkit::{wait_for, Sandbox, DEADLINE};
+use tpm_testkit::{free_port, wait_for, Sandbox, DEADLINE};
 
-use crate::support::{connect, read_response, EventStream, Server};
+use crate::support::{connect, read_response, start, EventStream, Server};
 
 /// Whether the server closed `stream` (end of file, or reset) before the deadline.
 fn closed_by_server(stream: &mut TcpStream) -> bool {
@@ -137,4 +137,79 @@ fn a_connection_without_a_request_in_flight_is_closed_after_the_idle_timeout() {
     let first = stream.next("processes");
     let later = stream.next("processes");
     assert!(later.at > first.at);
+}
+
+/// A script that writes `count` lines of 64 KB on stdout, then waits.
+fn logger(s: &Sandbox, count: usize) -> String {
+    let port = free_port();
+    s.file(
+        "big.sh",
+        &format!(
+            "#!/usr/bin/env bash\nexport PORT={port}\nline=$(head -c 65000 /dev/zero | tr '\\0' x)\nfor i in $(seq 1 {count}); do echo \"$i $line\"; done\nexec sleep 100000\n"
+        ),
+        0o755,
+    );
+    format!("big-{port}")
+}
+
+/// The number a logger's line starts with.
+fn number(line: &serde_json::Value) -> usize {
+    line["line"]
+        .as_str()
+        .and_then(|l| l.split(' ').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("not a logger's line: {:.60}", line.to_string()))
+}
+
+#[test]
+fn logs_of_64_kb_lines_are_cut_to_the_byte_cap_say_how_many_were_cut_and_keep_memory_bounded() {
+    const COUNT: usize = 100;
+    const CAP: usize = 2 * 1024 * 1024;
+    let s = Sandbox::new();
+    let name = logger(&s, COUNT);
+    start(&s, "big.sh");
+    let server = Server::start(&s, &[]);
+    let last = format!("/api/processes/{name}/logs?lines=1");
+    wait_for("every line written", || {
+        server
+            .get(&last)
+            .json()
+            .as_array()
+            .and_then(|a| a.first().map(number))
+            == Some(COUNT)
+    });
+    let before = server.peak_kib();
+    let resp = server.get(&format!("/api/processes/{name}/logs?lines=10000"));
+    let after = server.peak_kib();
+    resp.status(200);
+    let lines = resp.json();
+    let lines = lines.as_array().expect("a list of lines");
+    let cut = resp.header("tpm-lines-cut");
+    println!(
+        "logs?lines=10000 of {COUNT} lines of 64 KB: {} lines ({} bytes) answered, {cut:?} cut; the server's peak memory {before} KiB -> {after} KiB",
+        lines.len(),
+        resp.body.len()
+    );
+    // The newest lines, unbroken, within the cap; the next older one would not fit.
+    let numbers: Vec<usize> = lines.iter().map(number).collect();
+    let first = numbers[0];
+    assert_eq!(numbers, (first..=COUNT).collect::<Vec<_>>());
+    let bytes: usize = lines
+        .iter()
+        .map(|l| l["line"].as_str().unwrap().len() + "2026-12-07 10:00:00 ".len())
+        .sum();
+    assert!(bytes <= CAP, "{bytes} bytes answered");
+    assert!(bytes + bytes / lines.len() > CAP, "room was left: {bytes}");
+    // Every other line asked for is said to be cut.
+    let cut: usize = cut
+        .and_then(|v| v.parse().ok())
+        .expect("a tpm-lines-cut header");
+    assert_eq!(cut, COUNT - lines.len(), "{} lines answered", lines.len());
+    // The 6.5 MB of lines were not held to answer 2 MB: a generous bound.
+    let grew = after.saturating_sub(before);
+    assert!(grew < 16 * 1024, "the server's peak memory grew {grew} KiB");
+    // Fewer lines than the cap holds are not cut.
+    let few = server.get(&format!("/api/processes/{name}/logs?lines=5"));
+    assert_eq!(few.header("tpm-lines-cut"), Some("0"));
+    assert_eq!(few.json().as_array().map(Vec::len), Some(5));
+    s.tpm(["delete", "all"]).ok();
 }

@@ -118,6 +118,11 @@ impl Server {
         self.status_kib("VmRSS")
     }
 
+    /// The most resident memory it has had, in KiB (`VmHWM`).
+    pub fn peak_kib(&self) -> u64 {
+        self.status_kib("VmHWM")
+    }
+
     fn status_kib(&self, key: &str) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
             .expect("the server's /proc status");
