@@ -70,11 +70,11 @@ fn idle_and_half_open_connections_past_the_cap_leave_a_real_request_answered_wit
         closed_by_server(&mut held[1]),
         "the first half-sent one is still open"
     );
-    assert!(
-        server.open_files() <= 128,
-        "{} descriptors",
-        server.open_files()
-    );
+    // The cap (64) and what the server holds besides (its listener, the runtime's, the
+    // store's): far from the limit, so files can still be opened.
+    let open = server.open_files();
+    println!("150 connections held: the server has {open} descriptors open");
+    assert!(open <= 64 + 32, "{open} descriptors");
     // And again, while all of them are still held by the client.
     server.get("/api/processes").status(200);
     server.next_line();
