@@ -15,6 +15,9 @@ use crate::name::Name;
 use crate::rotation;
 use crate::store::{Store, Stream};
 
+mod tail;
+pub use tail::{cost, last_lines_within, Tail};
+
 /// The length of the `YYYY-MM-DD HH:MM:SS ` prefix.
 const STAMP_LEN: usize = 20;
 
@@ -82,28 +85,19 @@ pub fn tail(path: &Path, n: usize) -> io::Result<Vec<String>> {
 /// The last `n` lines of the first `end` bytes of `file`, with positional reads (the
 /// file's offset is left alone, so a followed file can be tailed first).
 fn tail_of(file: &File, end: u64, n: usize, block: u64) -> io::Result<Vec<String>> {
-    if n == 0 {
-        return Ok(Vec::new());
-    }
-    let mut pos = end;
-    let mut data: Vec<u8> = Vec::new();
-    // Stop once the buffer holds n line ends before the last byte (or the file start).
-    while pos > 0 {
-        let step = block.min(pos);
-        pos -= step;
-        let mut chunk = vec![0u8; step as usize];
-        file.read_exact_at(&mut chunk, pos)?;
-        chunk.extend_from_slice(&data);
-        data = chunk;
-        let body = data.strip_suffix(b"\n").unwrap_or(&data);
-        if body.iter().filter(|&&b| b == b'\n').count() >= n {
+    // Only a block and the lines found are held: a tail of a few long lines costs them.
+    let mut back = tail::LinesBack::new(file, end, block);
+    let mut lines = Vec::new();
+    while lines.len() < n {
+        let Some((start, stop)) = back.next_line()? else {
             break;
-        }
+        };
+        let mut raw = vec![0u8; usize::try_from(stop - start).unwrap_or(0)];
+        file.read_exact_at(&mut raw, start)?;
+        lines.push(tail::text_of(&raw));
     }
-    let text = String::from_utf8_lossy(&data);
-    let lines: Vec<&str> = text.lines().collect();
-    let skip = lines.len().saturating_sub(n);
-    Ok(lines[skip..].iter().map(|l| l.to_string()).collect())
+    lines.reverse();
+    Ok(lines)
 }
 
 /// Every line of a rotated file, plain or gzip-compressed.
@@ -362,37 +356,9 @@ pub fn read(store: &Store, name: &Name, n: usize, filter: &Filter) -> io::Result
     Ok(merged)
 }
 
-/// Merges one process's two streams and keeps the last `n` lines.
-fn last_of(name: &Name, out: Vec<String>, err: Vec<String>, n: usize) -> Vec<LogLine> {
-    let parse = |stream, lines: Vec<String>| -> Vec<LogLine> {
-        lines
-            .iter()
-            .map(|l| LogLine::parse(name, stream, l))
-            .collect()
-    };
-    let mut merged = merge(parse(Stream::Out, out), parse(Stream::Err, err));
-    let skip = merged.len().saturating_sub(n);
-    merged.drain(..skip);
-    merged
-}
-
 /// The last `n` lines of a process's logs, stdout and stderr merged in time order.
 pub fn last_lines(store: &Store, name: &Name, n: usize) -> io::Result<Vec<LogLine>> {
-    let out = reach_back(
-        store,
-        name,
-        Stream::Out,
-        n,
-        tail(&store.log_path(name, Stream::Out), n)?,
-    )?;
-    let err = reach_back(
-        store,
-        name,
-        Stream::Err,
-        n,
-        tail(&store.log_path(name, Stream::Err), n)?,
-    )?;
-    Ok(last_of(name, out, err, n))
+    Ok(last_lines_within(store, name, n, usize::MAX)?.lines)
 }
 
 /// Merges lines of several sources in time order, each source's own order kept; a line

@@ -2,9 +2,10 @@
 //! pool: the core waits on processes), and renders what comes back as `tpm ... --json` would.
 
 use std::collections::HashMap;
+use std::convert::Infallible;
 use std::path::Path as FsPath;
 
-use axum::body::to_bytes;
+use axum::body::{to_bytes, Body, Bytes};
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -24,6 +25,14 @@ use crate::AppState;
 const MAX_LINES: usize = 10_000;
 /// `?lines=` when not given, as `tpm logs`.
 const DEFAULT_LINES: usize = 50;
+/// The text of the lines in one logs answer, at most (timestamps included): lines of 64 KiB
+/// would otherwise make ten thousand of them an answer of 640 MB, held in memory to write.
+/// The newest lines that fit are answered; how many of those asked for were left out is
+/// said in [`LINES_CUT`].
+pub(crate) const MAX_LOG_BYTES: usize = 2 * 1024 * 1024;
+/// The header of a logs answer that says how many of the lines asked for were left out to
+/// stay within [`MAX_LOG_BYTES`] (0: none).
+pub(crate) const LINES_CUT: &str = "tpm-lines-cut";
 
 type Reply = Result<Response, ApiError>;
 
@@ -433,9 +442,38 @@ pub(crate) async fn logs(
     };
     blocking(move || {
         let target = target(&s.tpm, &raw)?;
-        Ok(json(StatusCode::OK, &s.tpm.logs(target.names(), lines)?))
+        let tail = s.tpm.logs_within(target.names(), lines, MAX_LOG_BYTES)?;
+        let mut response = (StatusCode::OK, json_array(tail.lines)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        headers.insert(LINES_CUT, HeaderValue::from(tail.cut));
+        Ok(response)
     })
     .await
+}
+
+/// A JSON array written one item at a time: the items are held once, never also as one
+/// rendered text.
+fn json_array<T: Serialize + Send + 'static>(items: Vec<T>) -> Body {
+    let mut first = true;
+    let each = items.into_iter().map(move |item| {
+        let mut bytes = if std::mem::take(&mut first) {
+            Vec::new()
+        } else {
+            vec![b',']
+        };
+        if serde_json::to_writer(&mut bytes, &item).is_err() {
+            bytes.extend_from_slice(b"null");
+        }
+        Ok::<_, Infallible>(Bytes::from(bytes))
+    });
+    let all = std::iter::once(Ok(Bytes::from_static(b"[")))
+        .chain(each)
+        .chain(std::iter::once(Ok(Bytes::from_static(b"]"))));
+    Body::from_stream(futures_util::stream::iter(all))
 }
 
 /// `GET /api/processes/{name}/metrics`: CPU now and memory, every 2 s over the last

@@ -1,6 +1,9 @@
 //! Where `tpm serve` listens, and what that address allows.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+pub use crate::conns::{DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS};
 
 /// The port of `tetra-4444`, the service the tetra README plans for process monitoring.
 pub const DEFAULT_PORT: u16 = tpm_core::port::SERVE_PORT;
@@ -12,6 +15,10 @@ pub struct Config {
     pub bind: IpAddr,
     /// 0: any free port (the one bound is reported).
     pub port: u16,
+    /// Connections open at once (no more than half the open-file limit; see `conns`).
+    pub max_connections: usize,
+    /// How long a connection may stay without a request in flight.
+    pub idle_timeout: Duration,
 }
 
 impl Default for Config {
@@ -19,6 +26,8 @@ impl Default for Config {
         Config {
             bind: DEFAULT_BIND,
             port: DEFAULT_PORT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
         }
     }
 }
@@ -68,6 +77,7 @@ mod tests {
             let config = Config {
                 bind: addr.parse().unwrap(),
                 port: 1,
+                ..Config::default()
             };
             assert_eq!(config.is_loopback(), loopback, "{addr}");
         }
@@ -78,6 +88,7 @@ mod tests {
         let on = |bind: &str| Config {
             bind: bind.parse().unwrap(),
             port: 1,
+            ..Config::default()
         };
         assert!(on("127.0.0.1").token_rule().contains("change something"));
         assert!(on("0.0.0.0").token_rule().contains("every API request"));

@@ -8,6 +8,7 @@
 //! |---|---|
 //! | `config` | where to listen, and what that address allows |
 //! | `token` | the API token, kept in the private store |
+//! | `conns` | the accept loop: the cap on connections, the idle timeout |
 //! | `guard` | who may do what: Host, Origin, the token, body sizes, security headers |
 //! | `routes` | the route table: the router and the OpenAPI document list exactly these |
 //! | `api` | one handler per route, each a call into the core |
@@ -24,6 +25,7 @@
 mod api;
 mod assets;
 pub mod config;
+mod conns;
 mod error;
 mod events;
 mod guard;
@@ -39,6 +41,7 @@ use std::sync::Arc;
 use tpm_core::{Context, Tpm};
 
 pub use config::Config;
+pub use conns::Limits;
 pub use error::ServeError;
 pub use token::Token;
 
@@ -66,7 +69,8 @@ pub(crate) struct AppState {
 /// Binds `config`'s address, then serves until the process ends. `ctx` is the context
 /// processes are started with (the front end leaves out what only described itself, such
 /// as its own `PORT`); `exe` the binary that supervises them. `on_ready` is told the
-/// address bound (with port 0, the port the system chose) once requests are accepted.
+/// address bound (with port 0, the port the system chose) and the connection limits in
+/// effect once requests are accepted.
 ///
 /// On an address other than loopback, every API request needs the token, and a token must
 /// exist already (`tpm serve --token` makes one): exposing the API is never the side effect
@@ -75,7 +79,7 @@ pub fn serve(
     ctx: Context,
     exe: PathBuf,
     config: Config,
-    on_ready: impl FnOnce(SocketAddr),
+    on_ready: impl FnOnce(SocketAddr, Limits),
 ) -> Result<(), ServeError> {
     let tpm = Tpm::new(ctx.clone(), exe.clone())?;
     let root = tpm.store().root().to_path_buf();
@@ -91,6 +95,11 @@ pub fn serve(
     listener
         .set_nonblocking(true)
         .map_err(|e| ServeError::bind(&config, e))?;
+    let limits = Limits::new(
+        config.max_connections,
+        conns::open_files_limit(),
+        config.idle_timeout,
+    );
     let starter = Tpm::new(starter_context(ctx, &root), exe)?;
     few_arenas();
     let tpm = Arc::new(tpm);
@@ -120,12 +129,9 @@ pub fn serve(
         let listener = tokio::net::TcpListener::from_std(listener)
             .map_err(|e| ServeError::internal("cannot listen", e))?;
         let app = routes::router(state);
-        on_ready(addr);
-        // Accept errors (too many open files, ...) are retried by axum after a pause: the
-        // server keeps serving.
-        axum::serve(listener, app)
-            .await
-            .map_err(|e| ServeError::internal("the server stopped", e))
+        on_ready(addr, limits);
+        conns::serve(listener, app, limits).await;
+        Ok(())
     })
 }
 

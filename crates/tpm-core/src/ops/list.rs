@@ -182,6 +182,33 @@ impl Tpm {
         self.logs_filtered(names, lines, &logs::Filter::default())
     }
 
+    /// [`Tpm::logs`] holding at most `max_bytes` of lines (see [`logs::cost`]): each process
+    /// gets an equal share, its newest lines that fit; the lines asked for that did not fit
+    /// are counted in [`logs::Tail::cut`]. Memory stays within the budget whatever the log
+    /// files hold.
+    pub fn logs_within(
+        &self,
+        names: &[Name],
+        lines: usize,
+        max_bytes: usize,
+    ) -> Result<logs::Tail> {
+        let share = max_bytes / names.len().max(1);
+        let mut all = logs::Tail::default();
+        for name in names {
+            let mut got =
+                logs::last_lines_within(&self.store, name, lines, share).map_err(|e| {
+                    Error::io(
+                        "cannot read the logs of",
+                        self.store.log_path(name, crate::store::Stream::Out),
+                        e,
+                    )
+                })?;
+            all.lines.append(&mut got.lines);
+            all.cut += got.cut;
+        }
+        Ok(all)
+    }
+
     /// The last `lines` lines of each process that `filter` keeps, processes in the order
     /// given (see [`logs::read`]).
     pub fn logs_filtered(

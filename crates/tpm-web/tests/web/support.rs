@@ -30,12 +30,32 @@ impl Server {
 
     /// As [`Server::start`], without making the token first.
     pub fn start_without_token(s: &Sandbox, args: &[&str], token: String) -> Server {
+        Server::spawn(s, args, token, None)
+    }
+
+    /// As [`Server::start`], able to open at most `open_files` descriptors (`ulimit -n`).
+    pub fn start_with_open_files(s: &Sandbox, args: &[&str], open_files: u64) -> Server {
+        let token = s.tpm(["serve", "--token"]).ok().stdout.trim().to_string();
+        Server::spawn(s, args, token, Some(open_files))
+    }
+
+    fn spawn(s: &Sandbox, args: &[&str], token: String, open_files: Option<u64>) -> Server {
         let mut command = s.command();
         command
             .args(["serve", "--port", "0"])
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        if let Some(n) = open_files {
+            use std::os::unix::process::CommandExt as _;
+            // SAFETY: only a system call between fork and exec.
+            unsafe {
+                command.pre_exec(move || {
+                    nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE, n, n)
+                        .map_err(std::io::Error::from)
+                });
+            }
+        }
         let mut child = command.spawn().expect("spawn tpm serve");
         let stdout = child.stdout.take().expect("piped stdout");
         let errors = child.stderr.take().expect("piped stderr");
@@ -95,13 +115,29 @@ impl Server {
 
     /// Resident memory in KiB (`VmRSS`).
     pub fn rss_kib(&self) -> u64 {
+        self.status_kib("VmRSS")
+    }
+
+    /// The most resident memory it has had, in KiB (`VmHWM`).
+    pub fn peak_kib(&self) -> u64 {
+        self.status_kib("VmHWM")
+    }
+
+    fn status_kib(&self, key: &str) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
             .expect("the server's /proc status");
         status
             .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
             .and_then(|v| v.split_whitespace().next()?.parse().ok())
-            .expect("VmRSS")
+            .unwrap_or_else(|| panic!("no {key} in /proc/{}/status", self.pid()))
+    }
+
+    /// Descriptors it has open.
+    pub fn open_files(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.pid()))
+            .map(|d| d.count())
+            .unwrap_or(0)
     }
 
     pub fn request(&self) -> Req {
@@ -260,13 +296,22 @@ impl Resp {
 }
 
 /// Reads a whole response: to its `Content-Length`, to its last chunk, or to the close
-/// (a server that keeps the connection open after a sized answer is not waited for).
+/// (a server that keeps the connection open after a sized answer is not waited for). The
+/// head is parsed once, so a response of many megabytes is read in linear time.
 pub fn read_response(stream: &mut TcpStream) -> Resp {
     let mut raw = Vec::new();
-    let mut buf = [0u8; 16 * 1024];
+    let mut buf = [0u8; 64 * 1024];
+    let mut head: Option<(usize, Resp)> = None;
     loop {
-        if let Some(resp) = complete(&raw) {
-            return resp;
+        if head.is_none() {
+            if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+                head = parse_response(&raw[..end + 4]).map(|r| (end + 4, r));
+            }
+        }
+        if let Some((start, resp)) = &head {
+            if complete(resp, &raw[*start..]) {
+                break;
+            }
         }
         match stream.read(&mut buf) {
             Ok(0) | Err(_) => break,
@@ -277,25 +322,21 @@ pub fn read_response(stream: &mut TcpStream) -> Resp {
         .unwrap_or_else(|| panic!("not an HTTP response: {:?}", String::from_utf8_lossy(&raw)))
 }
 
-/// The response in `raw`, once all of it has arrived.
-fn complete(raw: &[u8]) -> Option<Resp> {
-    let end = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let resp = parse_response(raw)?;
-    let body = raw.len() - end - 4;
-    let done = match resp
+/// Whether `body` is all of the body `resp`'s head announces.
+fn complete(resp: &Resp, body: &[u8]) -> bool {
+    match resp
         .header("content-length")
         .and_then(|v| v.parse::<usize>().ok())
     {
-        Some(n) => body >= n,
+        Some(n) => body.len() >= n,
         None if resp
             .header("transfer-encoding")
             .is_some_and(|v| v.contains("chunked")) =>
         {
-            raw.ends_with(b"0\r\n\r\n")
+            body.ends_with(b"0\r\n\r\n")
         }
         None => resp.status == 304 || resp.status == 204,
-    };
-    done.then_some(resp)
+    }
 }
 
 pub fn parse_response(raw: &[u8]) -> Option<Resp> {

@@ -20,6 +20,14 @@ pub struct ServeArgs {
     /// and a token must exist (make it with --token first)
     #[arg(long, value_name = "ADDRESS", default_value_t = config::DEFAULT_BIND)]
     pub bind: IpAddr,
+    /// Connections open at once, at most half the open-file limit (`ulimit -n`); past it the
+    /// connection idle longest is closed, or, when all are in requests, the new one gets 503
+    #[arg(long, value_name = "N", default_value_t = config::DEFAULT_MAX_CONNECTIONS, value_parser = max_connections)]
+    pub max_connections: usize,
+    /// How long a connection may stay without a request in flight (nothing sent, a request
+    /// head still arriving, or idle between requests) before it is closed (30s, 2m, ms)
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = idle_timeout)]
+    pub idle_timeout: std::time::Duration,
     /// Print the API token (made on first use, kept in $TETRA_DIR/tpm/web.token) and exit
     #[arg(long)]
     pub token: bool,
@@ -45,22 +53,57 @@ pub fn run(tpm: &Tpm, args: ServeArgs) -> tpm_core::Result<i32> {
     let config = Config {
         bind: args.bind,
         port,
+        max_connections: args.max_connections,
+        idle_timeout: args.idle_timeout,
     };
     let exe = std::env::current_exe().map_err(|e| Error::Supervisor {
         name: "tpm serve".into(),
         message: format!("cannot find the tpm binary to run supervisors: {e}"),
     })?;
     let rule = config.token_rule();
-    let served = tpm_web::serve(start_context(tpm.context()), exe, config, |addr| {
+    let asked = config.max_connections;
+    let served = tpm_web::serve(start_context(tpm.context()), exe, config, |addr, limits| {
         crate::render::line(&format!(
             "tpm serve: the dashboard is at http://{addr}/ and the API under http://{addr}/api/ (Ctrl-C stops it)"
         ));
         crate::render::line(&format!("tpm serve: {rule}: `tpm serve --token` prints it"));
+        let lowered = if limits.cap < asked {
+            " (half the open-file limit, `ulimit -n`)"
+        } else {
+            ""
+        };
+        crate::render::line(&format!(
+            "tpm serve: at most {} connections{lowered}; one without a request for {} is closed",
+            limits.cap,
+            crate::render::millis(
+                u64::try_from(limits.idle_timeout.as_millis()).unwrap_or(u64::MAX)
+            )
+        ));
     });
     Ok(match served {
         Ok(()) => 0,
         Err(e) => print(&e),
     })
+}
+
+/// `--max-connections`: one at least.
+fn max_connections(raw: &str) -> Result<usize, String> {
+    match raw.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!(
+            "{raw:?} is not a number of connections (1 or more)"
+        )),
+    }
+}
+
+/// `--idle-timeout`: a duration, not zero.
+fn idle_timeout(raw: &str) -> Result<std::time::Duration, String> {
+    match tpm_core::options::parse_millis(raw) {
+        Some(d) if !d.is_zero() => Ok(d),
+        _ => Err(format!(
+            "{raw:?} is not a duration above zero (milliseconds, or 500ms, 30s, 2m)"
+        )),
+    }
 }
 
 fn port_of(raw: &OsStr) -> tpm_core::Result<u16> {
