@@ -408,7 +408,7 @@ impl Tpm {
 }
 
 /// Said once by a reload that replaced instances binding the PORT themselves.
-const QUEUED_NOTE: &str = "note: an instance without --socket closes its own socket when it is replaced, and connections the kernel had queued on it then are reset (about 1 in 5 000 requests under load); --socket keeps one socket through reloads";
+const QUEUED_NOTE: &str = "note: an instance without --socket closes its own socket when it is replaced, and connections the kernel had queued on it then are reset (about 1 in 15 000 requests in our measurements under load); --socket keeps one socket through reloads";
 
 /// Whether the kernel moves the connections queued on a closing listener to another of
 /// its `SO_REUSEPORT` group (`net.ipv4.tcp_migrate_req`, Linux 5.14): then a reload
