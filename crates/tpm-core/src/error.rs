@@ -240,7 +240,7 @@ impl Error {
                 "see `tpm logs {name}`; it goes on running (or restarting): `tpm stop {name}` stops it"
             ),
             Error::Overtaken { name, .. } => format!(
-                "the later command stands; `tpm list {name}` shows how it is now, `tpm start {name}` runs it again"
+                "the later command stands; `tpm describe {name}` shows how it is now, `tpm start {name}` runs it again"
             ),
             Error::Io { .. } => return None,
             Error::Ecosystem { line: Some(n), .. } => format!(

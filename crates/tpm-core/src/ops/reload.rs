@@ -139,7 +139,7 @@ impl Tpm {
         if !gone.is_empty() {
             let (stopped, other): (Vec<Name>, Vec<Name>) = gone
                 .into_iter()
-                .partition(|n| self.stops_asked(n, began - STOP_MARGIN_MS) > 0);
+                .partition(|n| self.stops_asked(n, began) > 0);
             if !stopped.is_empty() {
                 notes.push(format!(
                     "reload stopped; not reloaded, and stopped by another command meanwhile: {}",
@@ -248,7 +248,16 @@ impl Tpm {
                     .state
                     .pid
                     .is_some_and(|pid| tree_listens(pid, record.spec.port)));
-        let result = match live_supervisor(&record).filter(|_| record.state.status.is_active()) {
+        let running = live_supervisor(&record).filter(|_| record.state.status.is_active());
+        // A stop that a reload of a running process found half done (asked for a moment
+        // before the reload began) is why it fails; one of a process found stopped was
+        // done before, and the reload starts it.
+        let stops_since = if running.is_some() {
+            began - STOP_MARGIN_MS
+        } else {
+            began
+        };
+        let result = match running {
             Some(sup) => self
                 .ask_restart(
                     name,
@@ -293,13 +302,10 @@ impl Tpm {
         let kind = match ready {
             Ok(kind) => kind,
             Err(e) => {
-                // A stop that reached the process (even one asked for a moment before the
-                // reload began, that it found half done) is why, not the symptom seen.
+                // A stop that reached the process is why, not the symptom seen.
                 let e = match e {
                     Error::Overtaken { .. } => e,
-                    e => self
-                        .overtaken(name, began - STOP_MARGIN_MS, *own)
-                        .unwrap_or(e),
+                    e => self.overtaken(name, stops_since, *own).unwrap_or(e),
                 };
                 let mut event = Event::now(name, Kind::ReloadFailed).by("user");
                 event.reason = Some(e.to_string());
