@@ -55,6 +55,7 @@ fn label_and_code(e: &Error) -> (&'static str, &'static str) {
         Error::RelativeStore { .. } => ("not an absolute path", "tpm::relative_store"),
         Error::NotAnswering { .. } => ("its supervisor does not answer", "tpm::not_answering"),
         Error::NotReady { .. } => ("not ready", "tpm::not_ready"),
+        Error::Overtaken { .. } => ("undone by another command", "tpm::overtaken"),
         Error::Io { .. } => ("input/output error", "tpm::io"),
         Error::Ecosystem { .. } => ("in this ecosystem file", "tpm::ecosystem"),
         Error::NodeMissing { .. } => ("needs node to be read", "tpm::node_missing"),
@@ -88,7 +89,8 @@ fn span_for(e: &Error, b: &Blame) -> Span {
         | Error::Busy { name, .. }
         | Error::Supervisor { name, .. }
         | Error::NotAnswering { name, .. }
-        | Error::NotReady { name, .. } => b.selector(name).or(b.target),
+        | Error::NotReady { name, .. }
+        | Error::Overtaken { name, .. } => b.selector(name).or(b.target),
         Error::CorruptRecord { .. }
         | Error::ForeignStore { .. }
         | Error::RelativeStore { .. }

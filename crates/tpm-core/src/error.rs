@@ -128,6 +128,15 @@ pub enum Error {
         fields: Vec<String>,
     },
 
+    /// A command whose work another command undid meanwhile (a reload of a process that a
+    /// stop, say, then stopped): `what` says what the other did (`stopped`, `restarted`).
+    #[error("{name} was {what} by another command during its {during}")]
+    Overtaken {
+        name: String,
+        what: String,
+        during: String,
+    },
+
     /// An app of an ecosystem file that cannot be started as written (its script is
     /// missing, it has no PORT, ...): the error says which file and which app, and keeps
     /// the exit code and help of what went wrong.
@@ -193,6 +202,7 @@ impl Error {
             | Error::ForeignStore { .. }
             | Error::NotAnswering { .. }
             | Error::NotReady { .. }
+            | Error::Overtaken { .. }
             | Error::Io { .. } => EXIT_FAILURE,
             Error::Ecosystem { .. } | Error::RecordTooLarge { .. } => EXIT_USAGE,
             // Like a script whose interpreter is missing.
@@ -239,6 +249,9 @@ impl Error {
             ),
             Error::NotReady { name, .. } => format!(
                 "see `tpm logs {name}`; it goes on running (or restarting): `tpm stop {name}` stops it"
+            ),
+            Error::Overtaken { name, .. } => format!(
+                "the later command stands; `tpm describe {name}` shows how it is now, `tpm start {name}` runs it again"
             ),
             Error::Io { .. } => return None,
             Error::Ecosystem { line: Some(n), .. } => format!(

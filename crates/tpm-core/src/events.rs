@@ -63,6 +63,10 @@ pub enum Kind {
     /// A log was rotated (`reason`: the stream and why, `out by size`, `err hourly`;
     /// `count`: the rotations since the last such event, which comes at most once a minute).
     LogRotated,
+    /// A reload's new process is ready (`pid`; `reason`: how it was reloaded, `rolling`,
+    /// `socket`, `restart`, `started`). Written before the reload looks for a stop that
+    /// raced it, so a stop after this line came after the reload said it was done.
+    Reloaded,
 }
 
 impl Kind {
@@ -83,6 +87,7 @@ impl Kind {
             Kind::RestartRequested => "restart_requested",
             Kind::ReloadFailed => "reload_failed",
             Kind::LogRotated => "log_rotated",
+            Kind::Reloaded => "reloaded",
         }
     }
 
@@ -95,7 +100,7 @@ impl Kind {
     }
 
     /// Every kind, in the order of the history's documentation.
-    pub const ALL: [Kind; 15] = [
+    pub const ALL: [Kind; 16] = [
         Kind::StartRequested,
         Kind::Spawned,
         Kind::SpawnFailed,
@@ -111,6 +116,7 @@ impl Kind {
         Kind::RestartRequested,
         Kind::ReloadFailed,
         Kind::LogRotated,
+        Kind::Reloaded,
     ];
 }
 
@@ -518,6 +524,7 @@ mod tests {
             Kind::RestartRequested => 12,
             Kind::ReloadFailed => 13,
             Kind::LogRotated => 14,
+            Kind::Reloaded => 15,
         };
         for (i, k) in Kind::ALL.iter().enumerate() {
             assert_eq!(place(*k), i, "{k:?}");

@@ -373,7 +373,7 @@ const EVENT_WORDS = {
   start_requested: 'start asked', spawned: 'spawned', spawn_failed: 'spawn failed', exited: 'exited',
   restart_scheduled: 'restart scheduled', errored: 'errored', stop_requested: 'stop asked',
   killed: 'killed', stopped: 'stopped', listening: 'listening', supervisor_lost: 'supervisor lost', restart_requested: 'restart requested', reload_failed: 'reload failed',
-  ready: 'ready', log_rotated: 'log rotated',
+  ready: 'ready', log_rotated: 'log rotated', reloaded: 'reloaded',
 };
 
 function eventDetail(e) {

@@ -209,6 +209,7 @@ fn status_of(e: &Error) -> StatusCode {
         | Error::PortTaken { .. }
         | Error::NotAnswering { .. }
         | Error::NotReady { .. }
+        | Error::Overtaken { .. }
         | Error::EmptyDump { .. } => StatusCode::CONFLICT,
         Error::ExecFailed { .. }
         | Error::CorruptRecord { .. }

@@ -34,7 +34,7 @@ run lasted) and after (the delay before a restart) as durations, by (user, polic
 count (processes killed, or log rotations) and reason; a field an event does not have is \
 nothing. Events: start_requested, spawned, spawn_failed, exited, restart_scheduled, errored, \
 stop_requested, killed, stopped, listening, ready, supervisor_lost, restart_requested, \
-reload_failed, log_rotated. \
+reload_failed, log_rotated, reloaded. \
 With no names (or `all`), every process. --since takes a duration back (1hr, or the CLI's \
 text: 90s, 30m, 1h, 2d) or a date (2026-12-02T10:00:00+01:00, or text: \"2026-12-02 10:00\"). \
 With --follow the table is a stream that goes on as events happen, until interrupted (ctrl-c) \

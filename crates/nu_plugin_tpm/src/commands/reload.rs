@@ -6,7 +6,7 @@ use nu_protocol::{
     Category, DynamicSuggestion, Example, LabeledError, PipelineData, Signature, SyntaxShape, Type,
     Value,
 };
-use tpm_core::ops::{ReloadKind, DEFAULT_READY_TIMEOUT};
+use tpm_core::ops::DEFAULT_READY_TIMEOUT;
 
 use crate::error;
 use crate::selection;
@@ -109,12 +109,8 @@ running as they were, and the command fails."
         let tpm = context::open(plugin, engine, head)?;
         let (names, blame) = selection::resolve(&tpm, head, selectors, &choice)?;
         let reload = tpm.reload(&names, timeout);
-        if !reload.skipped.is_empty() {
-            let names: Vec<String> = reload.skipped.iter().map(|n| n.to_string()).collect();
-            eprintln!(
-                "tpm: reload stopped; not reloaded, still running as they were: {}",
-                names.join(", ")
-            );
+        for note in &reload.notes {
+            eprintln!("tpm: {note}");
         }
         let done = error::each(reload.done, &blame, "reloaded")?;
         let rows = done
@@ -124,20 +120,10 @@ running as they were, and the command fails."
                     unreachable!("a process is a record")
                 };
                 let mut record = val.into_owned();
-                record.push("reload", Value::string(kind(r.kind), head));
+                record.push("reload", Value::string(r.kind.as_str(), head));
                 Value::record(record, head)
             })
             .collect();
         Ok(PipelineData::value(Value::list(rows, head), None))
-    }
-}
-
-/// The `reload` column: the CLI's JSON `reload` field.
-fn kind(k: ReloadKind) -> &'static str {
-    match k {
-        ReloadKind::Rolling => "rolling",
-        ReloadKind::Socket => "socket",
-        ReloadKind::Restart => "restart",
-        ReloadKind::Started => "started",
     }
 }

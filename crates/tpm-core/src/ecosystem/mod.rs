@@ -16,6 +16,7 @@
 //! object with no `apps` key), or a list of apps.
 
 mod app;
+mod leftovers;
 mod node;
 mod parse;
 mod template;

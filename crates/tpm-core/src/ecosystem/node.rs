@@ -12,8 +12,10 @@
 //! argument, never part of the script's source.
 //!
 //! node runs in a process group of its own with a parent-death signal. When it exits, or
-//! when it is killed at the deadline, the whole group is killed before node is reaped, so
-//! nothing a config started is left behind, and the group's id cannot have been reused.
+//! when it is killed at the deadline, the whole group is killed before node is reaped (so
+//! the group's id cannot have been reused), and then whatever left the group (a child
+//! spawned `detached`, in a session of its own) is found by its cgroup or its marker and
+//! killed too (see `leftovers`): nothing a config started is left behind.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -31,6 +33,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::fail;
+use super::leftovers::Marks;
 use crate::context::Context;
 use crate::error::{Error, Result};
 
@@ -99,10 +102,20 @@ pub(super) fn evaluate(path: &Path, dir: &Path, ctx: &Context, timeout: Duration
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
+    let marks = Marks::new(ctx);
+    let (key, value) = marks.env();
+    cmd.env(key, value);
+    let procs = marks.procs_fd();
     let parent = nix::unistd::getpid();
-    // SAFETY: only async-signal-safe calls (sigprocmask, prctl, getppid) run in the child.
+    // SAFETY: only async-signal-safe calls (write, sigprocmask, prctl, getppid) run in the
+    // child.
     unsafe {
         cmd.pre_exec(move || {
+            if let Some(fd) = procs {
+                // Into the evaluation's cgroup, before anything can fork. A failure leaves
+                // node outside it: the sweep then goes by the marker (see `leftovers`).
+                libc::write(fd, b"0".as_ptr().cast(), 1);
+            }
             // The caller may block signals (a supervisor does); node must not inherit that.
             nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)?;
             // If tpm dies (Ctrl-C at the terminal reaches tpm's group, not node's), node goes too.
@@ -113,8 +126,9 @@ pub(super) fn evaluate(path: &Path, dir: &Path, ctx: &Context, timeout: Duration
             Ok(())
         });
     }
-    let run = run(cmd, timeout)
-        .map_err(|e| fail(path, None, format!("cannot run {}: {e}", node.display())))?;
+    let run = run(cmd, timeout, &marks);
+    marks.sweep();
+    let run = run.map_err(|e| fail(path, None, format!("cannot run {}: {e}", node.display())))?;
     interpret(path, &real, &run, timeout)
 }
 
@@ -170,8 +184,9 @@ impl Pipe {
 /// Runs node until it exits (then drains its output for at most [`DRAIN`]), its stdout
 /// passes the cap, or `timeout` passes. Every way out kills node's process group and
 /// reaps node.
-fn run(mut cmd: Command, timeout: Duration) -> io::Result<Run> {
+fn run(mut cmd: Command, timeout: Duration, marks: &Marks) -> io::Result<Run> {
     let mut child = cmd.spawn()?;
+    marks.spawned(child.id());
     let pid = Pid::from_raw(i32::try_from(child.id()).map_err(io::Error::other)?);
     let mut out = Pipe::new(child.stdout.take(), MAX_STDOUT);
     let mut err = Pipe::new(child.stderr.take(), MAX_STDERR);

@@ -11,6 +11,13 @@
 //! A new process that does not become ready stops the reload there: the processes not
 //! reloaded yet are left running as they were, the failure is in the event history, and
 //! the command fails.
+//!
+//! A stop (or a restart, or a delete) of the same processes may come while the reload
+//! runs: the later command stands. A process that a stop reached before the reload was
+//! done with it is not said to be reloaded: its result is [`Error::Overtaken`], and the
+//! command fails. Each process said reloaded has a `reloaded` event in its history,
+//! written before the reload looks for a stop: a stop asked for after that line came after
+//! the reload was done.
 
 use std::time::{Duration, Instant};
 
@@ -43,6 +50,18 @@ pub enum ReloadKind {
     Started,
 }
 
+impl ReloadKind {
+    /// Its name in JSON, the plugin's `reload` column and the history.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReloadKind::Rolling => "rolling",
+            ReloadKind::Socket => "socket",
+            ReloadKind::Restart => "restart",
+            ReloadKind::Started => "started",
+        }
+    }
+}
+
 /// One process reloaded.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Reloaded {
@@ -58,33 +77,148 @@ pub struct Reloaded {
 #[derive(Debug)]
 pub struct Reload {
     pub done: super::Each<Reloaded>,
+    /// Not reloaded, and running as they were.
     pub skipped: Vec<Name>,
+    /// What a front end says besides each process's line, a line each: the processes not
+    /// reloaded, and how they are; what a reload without `--socket` can cost.
+    pub notes: Vec<String>,
 }
+
+/// How long before a reload began a stop may have been asked for and still be the reason
+/// a reload failed: a stop that a reload found half done (the stop's line is written just
+/// before it signals, and a command takes a moment to get going).
+const STOP_MARGIN_MS: i64 = 2_000;
 
 impl Tpm {
     /// Reloads `names`, one at a time (see the module). `ready_timeout` is how long each new
     /// process has to become ready.
     pub fn reload(&self, names: &[Name], ready_timeout: Duration) -> Reload {
+        let began = events::now_ms();
         let (all, _) = self.store.names().unwrap_or_default();
         let mut done = Vec::with_capacity(names.len());
+        let mut rest: &[Name] = &[];
         for (at, name) in names.iter().enumerate() {
-            let result = self.reload_one(name, &all, ready_timeout);
+            let mut own = 0;
+            let result = self.reload_one(name, &all, ready_timeout, began, &mut own);
             let failed = result.is_err();
-            done.push((name.clone(), result));
+            done.push((name.clone(), result, own));
             if failed {
-                return Reload {
-                    done,
-                    skipped: names[at + 1..].to_vec(),
-                };
+                rest = &names[at + 1..];
+                break;
+            }
+        }
+        // Said reloaded only if no stop reached it meanwhile: looked at once all are done
+        // (a stop of an app reaches the instances reloaded first too).
+        let done: super::Each<Reloaded> = done
+            .into_iter()
+            .map(|(name, result, own)| {
+                let result = result.and_then(|r| self.confirm(&name, r, began, own));
+                (name, result)
+            })
+            .collect();
+        let mut notes = Vec::new();
+        let rolled = done
+            .iter()
+            .any(|(_, r)| r.as_ref().is_ok_and(|r| r.kind == ReloadKind::Rolling));
+        if rolled && !queues_migrate() {
+            notes.push(QUEUED_NOTE.to_string());
+        }
+        let (skipped, gone): (Vec<Name>, Vec<Name>) = rest.iter().cloned().partition(|n| {
+            self.store
+                .read(n)
+                .ok()
+                .flatten()
+                .is_some_and(|r| r.state.status.is_active())
+        });
+        if !skipped.is_empty() {
+            notes.push(format!(
+                "reload stopped; not reloaded, still running as they were: {}",
+                list(&skipped)
+            ));
+        }
+        if !gone.is_empty() {
+            let (stopped, other): (Vec<Name>, Vec<Name>) = gone
+                .into_iter()
+                .partition(|n| self.stops_asked(n, began) > 0);
+            if !stopped.is_empty() {
+                notes.push(format!(
+                    "reload stopped; not reloaded, and stopped by another command meanwhile: {}",
+                    list(&stopped)
+                ));
+            }
+            if !other.is_empty() {
+                notes.push(format!(
+                    "reload stopped; not reloaded, and not running: {}",
+                    list(&other)
+                ));
             }
         }
         Reload {
             done,
-            skipped: Vec::new(),
+            skipped,
+            notes,
         }
     }
 
-    fn reload_one(&self, name: &Name, all: &[Name], timeout: Duration) -> Result<Reloaded> {
+    /// How many stops of `name` were asked for (a line in its history) since `since_ms`.
+    fn stops_asked(&self, name: &Name, since_ms: i64) -> usize {
+        events::read(&self.store, name, since_ms)
+            .iter()
+            .filter(|e| e.event == Kind::StopRequested)
+            .count()
+    }
+
+    /// The error for a process that another command stopped (or restarted, or deleted)
+    /// while it was reloaded, if one did: a stop asked for since `since_ms` other than the
+    /// reload's `own`. Waits until that command is through, to say what it did.
+    fn overtaken(&self, name: &Name, since_ms: i64, own: usize) -> Option<Error> {
+        if self.stops_asked(name, since_ms) <= own {
+            return None;
+        }
+        let what = match self.observe_settled(name) {
+            Ok(info) if info.status.is_active() => "restarted",
+            Ok(_) => "stopped",
+            Err(_) => "deleted",
+        };
+        Some(Error::Overtaken {
+            name: name.to_string(),
+            what: what.into(),
+            during: "reload".into(),
+        })
+    }
+
+    /// A reloaded process, said to be reloaded: its `reloaded` line is written, then its
+    /// history is looked at for a stop asked for since the reload began (`own`: the stops
+    /// the reload asked for itself). A stop after that line came after the reload.
+    fn confirm(&self, name: &Name, r: Reloaded, began: i64, own: usize) -> Result<Reloaded> {
+        let failed = |e: Error| {
+            let mut event = Event::now(name, Kind::ReloadFailed).by("user");
+            event.reason = Some(e.to_string());
+            let _ = events::append(&self.store, &event);
+            e
+        };
+        if let Some(e) = self.overtaken(name, began, own) {
+            return Err(failed(e));
+        }
+        let mut event = Event::now(name, Kind::Reloaded)
+            .by("user")
+            .reason(r.kind.as_str());
+        event.pid = r.info.pid;
+        let _ = events::append(&self.store, &event);
+        match self.overtaken(name, began, own) {
+            Some(e) => Err(failed(e)),
+            None => Ok(r),
+        }
+    }
+
+    fn reload_one(
+        &self,
+        name: &Name,
+        all: &[Name],
+        timeout: Duration,
+        began: i64,
+        own: &mut usize,
+    ) -> Result<Reloaded> {
         let record = self.load_record(name)?;
         let cluster = record.spec.cluster;
         let siblings = match cluster.instance {
@@ -114,16 +248,41 @@ impl Tpm {
                     .state
                     .pid
                     .is_some_and(|pid| tree_listens(pid, record.spec.port)));
-        let result = match live_supervisor(&record).filter(|_| record.state.status.is_active()) {
+        let running = live_supervisor(&record).filter(|_| record.state.status.is_active());
+        // A stop that a reload of a running process found half done (asked for a moment
+        // before the reload began) is why it fails; one of a process found stopped was
+        // done before, and the reload starts it.
+        let stops_since = if running.is_some() {
+            began - STOP_MARGIN_MS
+        } else {
+            began
+        };
+        let result = match running {
             Some(sup) => self
-                .restart_in_place(
+                .ask_restart(
                     name,
                     &sup,
                     record.state.restarts,
                     record.spec.policy.kill_timeout,
                 )
-                .map(|()| kind),
-            None => self.start_existing(name, true).map(|_| ReloadKind::Started),
+                .and_then(|asked| {
+                    if asked {
+                        return Ok(kind);
+                    }
+                    // A supervisor of an earlier tpm: stopped and started (a stop of the
+                    // reload's own, not another command's).
+                    *own += 1;
+                    self.restart_plain(std::slice::from_ref(name))
+                        .pop()
+                        .map_or(Ok(()), |(_, r)| r.map(|_| ()))
+                        .map(|()| kind)
+                }),
+            // Not running: started, unless a stop came since the reload began (the stop is
+            // the later command).
+            None => match self.overtaken(name, began, *own) {
+                Some(e) => Err(e),
+                None => self.start_existing(name, true).map(|_| ReloadKind::Started),
+            },
         };
         // One that was not running had nothing serving to wait for: it is ready once it
         // has stayed up a moment, like a worker.
@@ -143,6 +302,11 @@ impl Tpm {
         let kind = match ready {
             Ok(kind) => kind,
             Err(e) => {
+                // A stop that reached the process is why, not the symptom seen.
+                let e = match e {
+                    Error::Overtaken { .. } => e,
+                    e => self.overtaken(name, stops_since, *own).unwrap_or(e),
+                };
                 let mut event = Event::now(name, Kind::ReloadFailed).by("user");
                 event.reason = Some(e.to_string());
                 let _ = events::append(&self.store, &event);
@@ -247,6 +411,25 @@ impl Tpm {
             log,
         }
     }
+}
+
+/// Said once by a reload that replaced instances binding the PORT themselves.
+const QUEUED_NOTE: &str = "note: an instance without --socket closes its own socket when it is replaced, and connections the kernel had queued on it then are reset (about 1 in 15 000 requests in our measurements under load); --socket keeps one socket through reloads";
+
+/// Whether the kernel moves the connections queued on a closing listener to another of
+/// its `SO_REUSEPORT` group (`net.ipv4.tcp_migrate_req`, Linux 5.14): then a reload
+/// without `--socket` resets none of them.
+fn queues_migrate() -> bool {
+    std::fs::read_to_string("/proc/sys/net/ipv4/tcp_migrate_req").is_ok_and(|v| v.trim() == "1")
+}
+
+/// The names, as a list for a line of text.
+fn list(names: &[Name]) -> String {
+    names
+        .iter()
+        .map(Name::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A supervisor whose record still says `online`, same process, this long after it was

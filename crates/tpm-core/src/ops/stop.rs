@@ -204,7 +204,7 @@ impl Tpm {
     /// The process as another command left it, once that command is through: a start
     /// (`launching` until the process is spawned, or has clearly failed) or a stop
     /// (`stopping` until the tree is gone).
-    fn observe_settled(&self, name: &Name) -> Result<ProcessInfo> {
+    pub(super) fn observe_settled(&self, name: &Name) -> Result<ProcessInfo> {
         let mut deadline = None;
         let mut pause = Duration::from_millis(1);
         loop {

@@ -52,12 +52,8 @@ pub fn run(tpm: &Tpm, args: ReloadArgs) -> tpm_core::Result<i32> {
             Err(e) => code = render::error(&e),
         }
     }
-    if !reload.skipped.is_empty() {
-        let names: Vec<String> = reload.skipped.iter().map(|n| n.to_string()).collect();
-        render::eline(&format!(
-            "tpm: reload stopped; not reloaded, still running as they were: {}",
-            names.join(", ")
-        ));
+    for note in &reload.notes {
+        render::eline(&format!("tpm: {note}"));
     }
     if targets.json {
         render::json(&done);

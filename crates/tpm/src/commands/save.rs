@@ -6,7 +6,7 @@ use crate::render;
 pub fn run(tpm: &Tpm, args: SaveArgs) -> tpm_core::Result<i32> {
     let saved = tpm.save(args.file.as_deref(), args.force)?;
     for warning in &saved.warnings {
-        eprintln!("tpm: warning: {warning}");
+        render::eline(&format!("tpm: warning: {warning}"));
     }
     if args.json {
         render::json(&serde_json::json!({

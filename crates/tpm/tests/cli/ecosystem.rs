@@ -508,3 +508,68 @@ fn options_that_name_one_process_are_refused_with_a_file() {
     out.code(64);
     assert!(s.list().is_empty());
 }
+
+#[test]
+fn what_a_js_config_spawns_detached_is_gone_when_start_returns() {
+    tpm_testkit::program("node");
+    // Each config starts a child that leaves node's group and session, waits until it has
+    // written its pid, and only then exports its apps: so the child is surely running
+    // while the file is evaluated.
+    let escapes = [
+        (
+            "detached",
+            "const { spawn } = require('child_process');\n\
+             spawn(process.execPath, ['-e', `require('fs').writeFileSync(${JSON.stringify(PIDFILE)}, String(process.pid)); setInterval(() => {}, 1000)`],\n\
+             \x20     { detached: true, stdio: 'ignore' }).unref();\n",
+        ),
+        (
+            // Detached, then a fork that makes a session of its own again and whose parent
+            // exits: not node's descendant, in no group or session of node's.
+            "setsid",
+            "const { spawn } = require('child_process');\n\
+             spawn('sh', ['-c', `(setsid sleep 1000 & echo $! > ${JSON.stringify(PIDFILE)}) & exit 0`],\n\
+             \x20     { detached: true, stdio: 'ignore' }).unref();\n",
+        ),
+    ];
+    let mut left = Vec::new();
+    for (cgroup, tracking) in [("on", "cgroup"), ("off", "marker")] {
+        for (how, spawn) in escapes {
+            let s = Sandbox::new();
+            server(&s, "server.sh");
+            let pidfile = s.path().join(format!("child-{how}.pid"));
+            let port = free_port();
+            s.file(
+                "ecosystem.config.js",
+                &format!(
+                    "const PIDFILE = {pidfile:?};\n{spawn}\
+                     const fs = require('fs'), path = require('path');\n\
+                     module.exports = new Promise(done => {{\n\
+                     \x20 const look = () => fs.existsSync(PIDFILE) && fs.readFileSync(PIDFILE, 'utf8').trim()\n\
+                     \x20   ? done({{ apps: [{{ name: 'js', script: path.join(__dirname, 'server.sh'), port: {port} }}] }})\n\
+                     \x20   : setTimeout(look, 10);\n\
+                     \x20 look();\n\
+                     }});\n",
+                    pidfile = pidfile.display().to_string(),
+                ),
+                0o644,
+            );
+            s.tpm_env(&[("TPM_CGROUP", cgroup)], ["start", "ecosystem.config.js"])
+                .ok();
+            let pid: u32 = std::fs::read_to_string(&pidfile)
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap();
+            if let Some(p) = tpm_testkit::Proc::read(pid) {
+                // Not to be left for the next test either.
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid as i32),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+                left.push(format!("{how} ({tracking}): {p:?}"));
+            }
+            s.wait_status(&format!("js-{port}"), "online");
+        }
+    }
+    assert!(left.is_empty(), "outlived the evaluation: {left:#?}");
+}
