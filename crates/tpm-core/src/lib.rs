@@ -28,6 +28,7 @@
 //! | `complete` | process-name completion for every front end |
 //! | `logs` | reading, merging and following logs |
 //! | `events` | the event history: what happened to each process |
+//! | `metrics` | every process as Prometheus series: the text `tpm metrics` and `/metrics` serve |
 //! | `ecosystem` | ecosystem files (JS, JSON, YAML, TOML) read into raw apps; `tpm init` starters |
 //! | `ops` | the operations: start, list, stop, restart, delete, logs, ports |
 //! | `supervisor` | the per-process supervisor |
@@ -43,6 +44,7 @@ pub mod export;
 pub mod info;
 pub mod lock;
 pub mod logs;
+pub mod metrics;
 pub mod name;
 pub mod ops;
 pub mod options;
