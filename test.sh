@@ -44,7 +44,7 @@ validators="check-jsonschema==0.39.0 kubernetes-validate==1.37.0 python-hcl2==8.
 pip_install_validators="python3 -m venv $venv && $venv/bin/pip install --quiet -r .ci/validators.txt"
 
 # A tool the tests run, and the Debian package that has it.
-tools=(bash:bash python3:python3 node:nodejs npm:npm setsid:util-linux zsh:zsh fish:fish tmux:tmux systemd-analyze:systemd)
+tools=(bash:bash python3:python3 node:nodejs npm:npm setsid:util-linux zsh:zsh fish:fish tmux:tmux systemd-analyze:systemd prometheus:prometheus promtool:prometheus)
 # A file the tests need, and its package.
 files=(/usr/share/bash-completion/bash_completion:bash-completion /usr/bin/chromium:chromium)
 

@@ -8,6 +8,7 @@ mod api;
 mod apps;
 mod browser;
 mod events;
+mod prometheus;
 mod security;
 mod serve_command;
 mod support;
