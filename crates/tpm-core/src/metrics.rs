@@ -489,6 +489,40 @@ fn own_families(
 mod tests {
     use super::*;
 
+    /// Every name tpm writes, and only those, in docs/metrics.md; the Grafana dashboard
+    /// asks for no other.
+    #[test]
+    fn the_docs_and_the_dashboard_use_the_names_tpm_writes() {
+        let mut names: Vec<String> = process_families(&[])
+            .iter()
+            .chain(&own_families(&[], &[], Instant::now()))
+            .map(Family::name)
+            .collect();
+        names.sort();
+        let words = |text: &str| -> std::collections::BTreeSet<String> {
+            text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .filter(|w| w.starts_with("tpm_") && w.len() > 4)
+                .map(str::to_string)
+                .collect()
+        };
+        let doc = include_str!("../../../docs/metrics.md");
+        let table: String = doc
+            .lines()
+            .filter(|l| l.starts_with("| `tpm_"))
+            .map(|l| l.split('|').nth(1).unwrap_or(""))
+            .collect();
+        assert_eq!(words(&table).into_iter().collect::<Vec<_>>(), names);
+        let dashboard = include_str!("../../../docs/grafana-tpm.json");
+        let used = words(dashboard);
+        assert!(used.len() >= 8, "{used:?}");
+        for name in used {
+            assert!(
+                names.contains(&name),
+                "the dashboard asks for {name}, which tpm does not write"
+            );
+        }
+    }
+
     #[test]
     fn openmetrics_is_chosen_when_the_scraper_prefers_it() {
         // What Prometheus 2.42 sends.

@@ -187,6 +187,27 @@ fn a_real_prometheus_scrapes_tpm_serve_with_the_token_and_a_deleted_process_leav
         .expect("an answer");
     assert_eq!(up[0]["metric"]["instance"], target.as_str(), "{up:?}");
     assert_eq!(up[0]["metric"]["app"], svc.as_str(), "{up:?}");
+    // Every query of the Grafana dashboard is one Prometheus accepts, and those on a
+    // process find it.
+    let dashboard: Value = serde_json::from_str(include_str!("../../../../docs/grafana-tpm.json"))
+        .expect("the dashboard is JSON");
+    let panels = dashboard["panels"].as_array().expect("panels");
+    for target in panels
+        .iter()
+        .flat_map(|p| p["targets"].as_array().cloned().unwrap_or_default())
+    {
+        let expr = target["expr"]
+            .as_str()
+            .expect("an expr")
+            .replace("$instance", ".*")
+            .replace("$app", ".*")
+            .replace("$__rate_interval", "1m");
+        let resp = Req::new(prometheus.addr)
+            .path(&format!("/api/v1/query?query={}", encode(&expr)))
+            .send();
+        assert_eq!(resp.status, 200, "{expr}: {}", resp.text());
+        assert_eq!(resp.json()["status"], "success", "{expr}");
+    }
     // Without the token, the scrape is refused.
     prometheus.wait_value("up{job=\"tpm-no-token\"}", "0");
 
