@@ -21,7 +21,7 @@ const PER_THREAD: usize = 24;
 const MAX_THREADS: usize = 4;
 
 /// Processes observed with their records, and the files that could not be read.
-type Observed = (Vec<(ProcessInfo, Record)>, Vec<Problem>);
+pub type Observed = (Vec<(ProcessInfo, Record)>, Vec<Problem>);
 
 /// Every process, plus the files that could not be read.
 #[derive(Debug)]
@@ -63,14 +63,11 @@ impl Tpm {
     /// read from and without the event history's last 24 hours (`restarts_24h` and
     /// `uptime_pct_24h` are left out: reading every history costs more than all the rest at
     /// a thousand processes), in no particular order. For `tpm metrics`.
-    pub fn observe_records(&self) -> Result<(Vec<(ProcessInfo, Record)>, Vec<Problem>)> {
+    pub fn observe_records(&self) -> Result<Observed> {
         self.observe_everything(false)
     }
 
-    fn observe_everything(
-        &self,
-        history: bool,
-    ) -> Result<(Vec<(ProcessInfo, Record)>, Vec<Problem>)> {
+    fn observe_everything(&self, history: bool) -> Result<Observed> {
         let (names, mut problems) = self.store.names()?;
         let clock = Clock::now();
         let threads = std::thread::available_parallelism()
