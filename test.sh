@@ -50,6 +50,13 @@ files=(/usr/share/bash-completion/bash_completion:bash-completion /usr/bin/chrom
 
 have() { command -v "$1" >/dev/null 2>&1; }
 
+# Adds a package to install, once (prometheus gives both prometheus and promtool).
+add_package() {
+  local p
+  for p in ${packages[@]+"${packages[@]}"}; do [[ $p == "$1" ]] && return 0; done
+  packages+=("$1")
+}
+
 # The nu the plugin's tests will use (the same search as crates/nu_plugin_tpm/tests/plugin/world.rs):
 # $TPM_TEST_NU, else npm's copy in .ci/cache, else nu on PATH; only the pinned version counts.
 find_nu() {
@@ -89,7 +96,7 @@ survey() {
   packages=()
   local entry
   for entry in "${tools[@]}"; do
-    have "${entry%%:*}" || { missing+=("${entry%%:*}"); packages+=("${entry#*:}"); }
+    have "${entry%%:*}" || { missing+=("${entry%%:*}"); add_package "${entry#*:}"; }
   done
   for entry in "${files[@]}"; do
     [[ -f $root${entry%%:*} ]] || { missing+=("${entry#*:}"); packages+=("${entry#*:}"); }
