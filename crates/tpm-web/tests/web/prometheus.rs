@@ -137,6 +137,27 @@ fn a_real_prometheus_scrapes_tpm_serve_with_the_token_and_a_deleted_process_leav
     let server = Server::start(&s, &["--bind", "0.0.0.0"]);
     let target = format!("127.0.0.1:{}", server.addr.port());
     server.get("/metrics").error(401);
+    // The text format by default; OpenMetrics when the scraper prefers it, as Prometheus does.
+    let plain = server.authed("GET", "/metrics").send();
+    plain.status(200);
+    assert_eq!(
+        plain.header("content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    assert!(!plain.text().contains("# EOF"), "{}", plain.text());
+    let open = server
+        .authed("GET", "/metrics")
+        .header(
+            "Accept",
+            "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5",
+        )
+        .send();
+    open.status(200);
+    assert_eq!(
+        open.header("content-type"),
+        Some("application/openmetrics-text; version=1.0.0; charset=utf-8")
+    );
+    assert!(open.text().ends_with("# EOF\n"), "{}", open.text());
 
     let dir = tempfile::tempdir().expect("a scratch folder");
     let token = dir.path().join("token");
