@@ -44,11 +44,18 @@ validators="check-jsonschema==0.39.0 kubernetes-validate==1.37.0 python-hcl2==8.
 pip_install_validators="python3 -m venv $venv && $venv/bin/pip install --quiet -r .ci/validators.txt"
 
 # A tool the tests run, and the Debian package that has it.
-tools=(bash:bash python3:python3 node:nodejs npm:npm setsid:util-linux zsh:zsh fish:fish tmux:tmux systemd-analyze:systemd)
+tools=(bash:bash python3:python3 node:nodejs npm:npm setsid:util-linux zsh:zsh fish:fish tmux:tmux systemd-analyze:systemd prometheus:prometheus promtool:prometheus)
 # A file the tests need, and its package.
 files=(/usr/share/bash-completion/bash_completion:bash-completion /usr/bin/chromium:chromium)
 
 have() { command -v "$1" >/dev/null 2>&1; }
+
+# Adds a package to install, once (prometheus gives both prometheus and promtool).
+add_package() {
+  local p
+  for p in ${packages[@]+"${packages[@]}"}; do [[ $p == "$1" ]] && return 0; done
+  packages+=("$1")
+}
 
 # The nu the plugin's tests will use (the same search as crates/nu_plugin_tpm/tests/plugin/world.rs):
 # $TPM_TEST_NU, else npm's copy in .ci/cache, else nu on PATH; only the pinned version counts.
@@ -89,7 +96,7 @@ survey() {
   packages=()
   local entry
   for entry in "${tools[@]}"; do
-    have "${entry%%:*}" || { missing+=("${entry%%:*}"); packages+=("${entry#*:}"); }
+    have "${entry%%:*}" || { missing+=("${entry%%:*}"); add_package "${entry#*:}"; }
   done
   for entry in "${files[@]}"; do
     [[ -f $root${entry%%:*} ]] || { missing+=("${entry#*:}"); packages+=("${entry#*:}"); }

@@ -13,6 +13,7 @@
 #   tetra_tpm_resurrect tetra_tpm_startup tetra_tpm_unstartup tetra_tpm_events
 #   tetra_tpm_describe tetra_tpm_doctor tetra_tpm_monit tetra_tpm_export
 #   tetra_tpm_help   tetra_tpm_completions tetra_tpm_serve tetra_tpm_flush
+#   tetra_tpm_metrics
 #   tetra_tpm        any command: `tetra_tpm stop web-3000`
 # In an interactive bash or zsh (zsh: after compinit), Tab completes `tpm` and these
 # functions: subcommands, flags, and the names of your processes.
@@ -64,6 +65,7 @@ tetra_tpm_scale() { _tetra_tpm_run scale ${1+"$@"}; }
 tetra_tpm_logs() { _tetra_tpm_run logs ${1+"$@"}; }
 tetra_tpm_flush() { _tetra_tpm_run flush ${1+"$@"}; }
 tetra_tpm_ports() { _tetra_tpm_run ports ${1+"$@"}; }
+tetra_tpm_metrics() { _tetra_tpm_run metrics ${1+"$@"}; }
 tetra_tpm_init() { _tetra_tpm_run init ${1+"$@"}; }
 tetra_tpm_dump() { _tetra_tpm_run dump ${1+"$@"}; }
 tetra_tpm_save() { _tetra_tpm_run save ${1+"$@"}; }
@@ -87,7 +89,7 @@ _tetra_tpm_each_function() {
         tetra_tpm_save tetra_tpm_resurrect tetra_tpm_startup tetra_tpm_unstartup \
         tetra_tpm_events tetra_tpm_describe tetra_tpm_doctor tetra_tpm_monit \
         tetra_tpm_export tetra_tpm_help tetra_tpm_completions tetra_tpm_serve \
-        tetra_tpm_reload tetra_tpm_scale tetra_tpm_flush
+        tetra_tpm_reload tetra_tpm_scale tetra_tpm_flush tetra_tpm_metrics
 }
 
 # Completion. The binary writes the registration for the running shell

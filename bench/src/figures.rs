@@ -329,6 +329,9 @@ pub fn start_stop(
 pub struct Scale {
     pub start_each: Samples,
     pub list: Samples,
+    /// `tpm metrics`, and `GET /metrics` of a `tpm serve`, with the processes running.
+    pub metrics: Samples,
+    pub scrape: Samples,
     pub stop: Samples,
     pub restart: Samples,
     pub delete: Samples,
@@ -356,6 +359,7 @@ pub fn scale(tpm: &mut Tpm, n: usize, counts: &Counts, env: &Env) -> Result<Scal
     for _ in 0..counts.list_runs {
         list.push_duration(timed(&mut tpm.list(), env)?);
     }
+    let (metrics, scrape) = scrapes(tpm, n, counts.list_runs, env)?;
     let star = |verb: &str| -> Result<Duration, String> { timed(tpm.tpm().args([verb, "*"]), env) };
     let stop = star("stop")?;
     all_in(tpm, n, "stopped")?;
@@ -378,10 +382,74 @@ pub fn scale(tpm: &mut Tpm, n: usize, counts: &Counts, env: &Env) -> Result<Scal
     Ok(Scale {
         start_each: one(start_each),
         list,
+        metrics,
+        scrape,
         stop: one(stop),
         restart: one(restart),
         delete: one(delete),
     })
+}
+
+/// `tpm metrics` (output discarded), then `GET /metrics` of a `tpm serve` on a free loopback
+/// port, `runs` times each after one warm-up; each answer must hold the `n` processes.
+fn scrapes(tpm: &Tpm, n: usize, runs: usize, env: &Env) -> Result<(Samples, Samples), String> {
+    use std::io::{BufRead, BufReader, Write};
+    let mut cli = Samples::default();
+    run_quiet(tpm.tpm().arg("metrics"), env)?;
+    for _ in 0..runs {
+        cli.push_duration(timed(tpm.tpm().arg("metrics"), env)?);
+    }
+    let mut server = tpm
+        .tpm()
+        .args(["serve", "--port", "0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot run tpm serve: {e}"))?;
+    let scraped = (|| -> Result<Samples, String> {
+        let mut line = String::new();
+        let stdout = server.stdout.take().ok_or("tpm serve: no stdout")?;
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .map_err(|e| format!("tpm serve: {e}"))?;
+        let addr: std::net::SocketAddr = line
+            .split("http://")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .and_then(|a| a.parse().ok())
+            .ok_or_else(|| format!("tpm serve said no address: {line:?}"))?;
+        let get = || -> Result<Duration, String> {
+            let t = Instant::now();
+            let mut stream = std::net::TcpStream::connect(addr)
+                .map_err(|e| format!("cannot reach tpm serve: {e}"))?;
+            stream
+                .write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+                .map_err(|e| format!("tpm serve: {e}"))?;
+            let mut body = String::new();
+            stream
+                .read_to_string(&mut body)
+                .map_err(|e| format!("tpm serve: {e}"))?;
+            let took = t.elapsed();
+            let up = body.matches("\ntpm_process_up{").count();
+            if !body.starts_with("HTTP/1.1 200") || up != n {
+                return Err(format!(
+                    "GET /metrics: {} with {up} processes, expected {n}",
+                    body.lines().next().unwrap_or("no answer")
+                ));
+            }
+            Ok(took)
+        };
+        get()?;
+        let mut http = Samples::default();
+        for _ in 0..runs {
+            http.push_duration(get()?);
+        }
+        Ok(http)
+    })();
+    let _ = server.kill();
+    let _ = server.wait();
+    Ok((cli, scraped?))
 }
 
 /// Checks every one of `n` processes is listed with `status`; returns the pids of each

@@ -348,6 +348,12 @@ fn measure(
                 format!("start, each of {procs} started one by one"),
                 f.start_each,
             ),
+            row("metrics", format!("`tpm metrics`, {procs}"), f.metrics),
+            row(
+                "scrape",
+                format!("`GET /metrics` of `tpm serve`, {procs}"),
+                f.scrape,
+            ),
             row("stop-all", format!("`stop '*'`, {procs}"), f.stop),
             row(
                 "restart-all",
@@ -631,8 +637,9 @@ fn notes(c: &Counts) -> Vec<String> {
         ),
         "Nushell: cold is a new `nu` (so a new plugin process) each time; warm is nu's `timeit` inside one session, the plugin already running.".into(),
         format!(
-            "scale (tpm only; {}): `sleep`s started one by one with `tpm start` (the time per start), `tpm list --json` ({} runs), then `stop '*'`, `restart '*'` of the running processes and `delete '*'`, each once, from the command issued until it returned. Each must exit 0 with every process in the state asked for and every process (and supervisor) it replaced gone, or the run fails.",
+            "scale (tpm only; {}): `sleep`s started one by one with `tpm start` (the time per start), `tpm list --json` ({} runs), `tpm metrics` and `GET /metrics` of a `tpm serve` ({} runs each, the answer checked to hold every process), then `stop '*'`, `restart '*'` of the running processes and `delete '*'`, each once, from the command issued until it returned. Each must exit 0 with every process in the state asked for and every process (and supervisor) it replaced gone, or the run fails.",
             c.scale.iter().map(|&n| processes(n)).collect::<Vec<_>>().join(" and "),
+            c.list_runs,
             c.list_runs
         ),
     ]

@@ -150,6 +150,32 @@ pub fn port(p: &PortInfo, span: Span) -> Value {
     row(&PORT_COLUMNS, values, span)
 }
 
+/// The columns of a `tpm metrics` row (the CLI's `tpm metrics --json` fields).
+pub const METRIC_COLUMNS: [&str; 4] = ["metric", "type", "labels", "value"];
+
+pub fn metric(r: &tpm_core::metrics::Row, span: Span) -> Value {
+    let labels: Record = r
+        .labels
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::string(v, span)))
+        .collect();
+    let kind = match r.kind {
+        tpm_core::metrics::Kind::Gauge => "gauge",
+        tpm_core::metrics::Kind::Counter => "counter",
+        tpm_core::metrics::Kind::Info => "info",
+    };
+    let values = [
+        Value::string(&r.metric, span),
+        Value::string(kind, span),
+        Value::record(labels, span),
+        match r.value {
+            tpm_core::metrics::Number::Int(n) => Value::int(n, span),
+            tpm_core::metrics::Number::Float(f) => Value::float(f, span),
+        },
+    ];
+    row(&METRIC_COLUMNS, values, span)
+}
+
 /// The columns of a `tpm logs` row (the CLI's `tpm logs --json` fields).
 pub const LOG_COLUMNS: [&str; 4] = ["name", "time", "stream", "line"];
 

@@ -29,6 +29,7 @@
 //! | `logs` | reading, merging and following logs |
 //! | `terminal` | what a terminal is shown of text tpm did not write |
 //! | `events` | the event history: what happened to each process |
+//! | `metrics` | every process as Prometheus series: the text `tpm metrics` and `/metrics` serve |
 //! | `ecosystem` | ecosystem files (JS, JSON, YAML, TOML) read into raw apps; `tpm init` starters |
 //! | `ops` | the operations: start, list, stop, restart, delete, logs, ports |
 //! | `supervisor` | the per-process supervisor |
@@ -44,6 +45,7 @@ pub mod export;
 pub mod info;
 pub mod lock;
 pub mod logs;
+pub mod metrics;
 pub mod name;
 pub mod ops;
 pub mod options;

@@ -34,7 +34,7 @@ const MAX_REASON: usize = 512;
 const NAMED_FIELD: usize = 1024;
 
 /// Every key tpm writes, in the order it writes them: the file contract's first.
-pub const KEYS: [&str; 52] = [
+pub const KEYS: [&str; 55] = [
     "script",
     "pid",
     "port",
@@ -87,6 +87,9 @@ pub const KEYS: [&str; 52] = [
     "instance",
     "port_step",
     "socket",
+    "log_written",
+    "exits",
+    "cpu_time",
 ];
 
 /// A record as stored. The name is the file name, not a field.
@@ -254,6 +257,9 @@ impl Record {
             opt(spec.cluster.instance.map(|v| v.to_string())),
             spec.cluster.port_step.to_string(),
             spec.cluster.socket.to_string(),
+            state.log_written.to_string(),
+            state.exits.to_text(),
+            state.cpu_time_ms.to_string(),
         ];
         let known = KEYS.iter().zip(&values).map(|(k, v)| (*k, v.as_str()));
         let extra = self.extra.iter().map(|(k, v)| (k.as_str(), v.as_str()));
@@ -449,6 +455,11 @@ impl Record {
             exit_code: fields.parse("exit_code")?,
             reason: fields.take("reason").filter(|r| !r.is_empty()),
             log_dropped: fields.parse("log_dropped")?.unwrap_or(0),
+            // Counters: a value that does not read counts from zero again, never makes the
+            // record unreadable.
+            log_written: fields.parse("log_written").unwrap_or(None).unwrap_or(0),
+            exits: crate::state::Exits::parse(&fields.take("exits").unwrap_or_default()),
+            cpu_time_ms: fields.parse("cpu_time").unwrap_or(None).unwrap_or(0),
             cgroup: fields.take("cgroup").filter(|c| !c.is_empty()),
             // What the supervisor last saw of its tree: a value that does not read is
             // treated as not seen yet, never as a damaged record.

@@ -28,6 +28,13 @@ pub struct State {
     /// Log bytes that could not be written (full disk, file size limit), over the whole
     /// life of the record (restarts add to it).
     pub log_dropped: u64,
+    /// Log bytes written to its files, likewise over the whole life of the record.
+    pub log_written: u64,
+    /// How its runs ended, likewise (see [`Exits`]).
+    pub exits: Exits,
+    /// CPU time of its trees in milliseconds, likewise: every run's, its children's and
+    /// theirs (as the supervisor last wrote it: within about ten seconds of now).
+    pub cpu_time_ms: u64,
     /// The cgroup of the process's tree (see `cgroup`), when it has one: the supervisor
     /// made it, and the next command empties it if the supervisor dies.
     pub cgroup: Option<String>,
@@ -57,6 +64,9 @@ impl Default for State {
             exit_code: None,
             reason: None,
             log_dropped: 0,
+            log_written: 0,
+            exits: Exits::default(),
+            cpu_time_ms: 0,
             cgroup: None,
             cpu: None,
             mem: None,
@@ -84,5 +94,97 @@ impl State {
         self.mem = None;
         self.listening = None;
         self.ready = None;
+    }
+}
+
+/// Why a run ended. Exits are counted by the supervisor as it reaps the process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitReason {
+    /// It exited with code 0, unasked.
+    Success,
+    /// It exited with another code, unasked.
+    Failure,
+    /// A signal tpm did not send ended it (the OOM killer, a `kill -9`, a crash).
+    Signal,
+    /// tpm ended it: a stop, a restart or reload, `--max-memory`, `--cron-restart`,
+    /// `--watch`.
+    Stopped,
+}
+
+impl ExitReason {
+    pub const ALL: [ExitReason; 4] = [
+        ExitReason::Success,
+        ExitReason::Failure,
+        ExitReason::Signal,
+        ExitReason::Stopped,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExitReason::Success => "success",
+            ExitReason::Failure => "failure",
+            ExitReason::Signal => "signal",
+            ExitReason::Stopped => "stopped",
+        }
+    }
+}
+
+/// Runs ended, by [`ExitReason`]. In the record: `exits=success:1,failure:2,signal:0,stopped:3`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Exits([u64; 4]);
+
+impl Exits {
+    pub fn count(&self, reason: ExitReason) -> u64 {
+        self.0[reason as usize]
+    }
+
+    pub fn add(&mut self, reason: ExitReason) {
+        let n = &mut self.0[reason as usize];
+        *n = n.saturating_add(1);
+    }
+
+    pub fn to_text(&self) -> String {
+        let parts: Vec<String> = ExitReason::ALL
+            .iter()
+            .map(|r| format!("{}:{}", r.as_str(), self.count(*r)))
+            .collect();
+        parts.join(",")
+    }
+
+    /// Reads [`Exits::to_text`]; a reason this version does not know, or a count that does
+    /// not read, is left out (a count is evidence, never a reason to reject a record).
+    pub fn parse(text: &str) -> Exits {
+        let mut exits = Exits::default();
+        for part in text.split(',') {
+            let Some((reason, n)) = part.split_once(':') else {
+                continue;
+            };
+            let (Some(r), Ok(n)) = (
+                ExitReason::ALL.iter().find(|r| r.as_str() == reason),
+                n.parse::<u64>(),
+            ) else {
+                continue;
+            };
+            exits.0[*r as usize] = n;
+        }
+        exits
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exits_round_trip_through_text_and_junk_reads_as_none() {
+        let mut e = Exits::default();
+        e.add(ExitReason::Failure);
+        e.add(ExitReason::Failure);
+        e.add(ExitReason::Stopped);
+        assert_eq!(e.to_text(), "success:0,failure:2,signal:0,stopped:1");
+        assert_eq!(Exits::parse(&e.to_text()), e);
+        let junk = Exits::parse("failure:x,oom:3,signal:4,,:");
+        assert_eq!(junk.count(ExitReason::Signal), 4);
+        assert_eq!(junk.count(ExitReason::Failure), 0);
     }
 }

@@ -102,6 +102,7 @@ prop_compose! {
                 mem: usage.1,
                 listening: usage.2,
                 ready: usage.2,
+                ..State::default()
             },
             extra,
         }

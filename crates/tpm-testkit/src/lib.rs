@@ -461,7 +461,14 @@ impl Sandbox {
     /// while the process runs (what it sees of the tree: `cpu`, `mem`, `listening`,
     /// `ready`), so "no command changed it" can be asserted while it runs.
     pub fn record_as_commanded(&self, name: &str) -> String {
-        const SEEN: [&str; 4] = ["cpu=", "mem=", "listening=", "ready="];
+        const SEEN: [&str; 6] = [
+            "cpu=",
+            "mem=",
+            "listening=",
+            "ready=",
+            "cpu_time=",
+            "log_written=",
+        ];
         self.record(name)
             .split(' ')
             .filter(|kv| !SEEN.iter().any(|k| kv.starts_with(k)))

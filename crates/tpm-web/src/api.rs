@@ -8,7 +8,7 @@ use std::path::Path as FsPath;
 use axum::body::{to_bytes, Body, Bytes};
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use tpm_core::ecosystem::document_from_value;
@@ -501,6 +501,23 @@ pub(crate) async fn metrics(
                 .collect();
             Ok(json(StatusCode::OK, &each))
         }
+    })
+    .await
+}
+
+/// `GET /metrics`: every process for Prometheus, as `tpm metrics` prints it; OpenMetrics
+/// when the scraper's `Accept` prefers it (Prometheus does).
+pub(crate) async fn prometheus(State(s): State<AppState>, headers: HeaderMap) -> Reply {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let format = tpm_core::metrics::Format::from_accept(accept);
+    blocking(move || {
+        let text = s.tpm.metrics()?.render(format);
+        let mut response = (StatusCode::OK, text).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(format.content_type()),
+        );
+        Ok(response)
     })
     .await
 }

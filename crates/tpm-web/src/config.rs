@@ -54,7 +54,7 @@ impl Config {
         if self.is_loopback() {
             "requests that change something need the token"
         } else {
-            "every API request needs the token (reads too: other machines can reach this address)"
+            "every API request needs the token, /metrics too (reads too: other machines can reach this address)"
         }
     }
 }

@@ -7,7 +7,8 @@
 //!    whose `Origin` is not this server, is refused (403).
 //! 3. A request that changes something (anything but GET and HEAD: the routes change
 //!    things with POST and DELETE only) needs the token; off loopback, every API request
-//!    does (401). The page's own files hold no data and are served to anyone, so a browser
+//!    does (401), and so does `/metrics` (Prometheus sends it as its bearer token). The
+//!    page's own files hold no data and are served to anyone, so a browser
 //!    can load the page and ask for the token.
 //! 4. A body larger than [`MAX_BODY`] is refused (413) before it is read.
 //!
@@ -37,8 +38,10 @@ pub(crate) async fn guard(State(state): State<AppState>, req: Request, next: Nex
     secure(response, api)
 }
 
+/// The API, and `/metrics` (every process's name, command and figures): the rules of
+/// reads apply to both.
 fn is_api(path: &str) -> bool {
-    path == "/api" || path.starts_with("/api/")
+    path == "/api" || path.starts_with("/api/") || path == "/metrics"
 }
 
 fn check(

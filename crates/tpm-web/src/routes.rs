@@ -87,6 +87,11 @@ pub const ROUTES: &[Route] = &[
         path: "/api/events",
         handler: || get(api::events),
     },
+    Route {
+        method: "GET",
+        path: "/metrics",
+        handler: || get(api::prometheus),
+    },
 ];
 
 pub(crate) fn router(state: AppState) -> Router {

@@ -44,6 +44,8 @@ pub enum Command {
     Flush(FlushArgs),
     /// Show the PORT of every process
     Ports(JsonFlag),
+    /// Print every process's metrics for Prometheus (what `tpm serve` answers at /metrics)
+    Metrics(MetricsArgs),
     /// Show what happened: starts, exits, restarts, verdicts, stops (newest last)
     Events(EventsArgs),
     /// A live view of every process: CPU and memory over the last minute, logs, keys to act
@@ -77,6 +79,23 @@ pub enum Command {
 pub struct JsonFlag {
     /// Print JSON instead of a table
     #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  tpm metrics\n  tpm metrics -o /var/lib/node_exporter/textfile/tpm.prom   (node_exporter's textfile collector)\n  tpm metrics --json"
+)]
+pub struct MetricsArgs {
+    /// Write the text to FILE, replacing it at once (never half written), instead of
+    /// printing it
+    #[arg(long, short = 'o', value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub output: Option<std::path::PathBuf>,
+    /// OpenMetrics instead of the Prometheus text format
+    #[arg(long)]
+    pub openmetrics: bool,
+    /// Print every series as JSON (metric, type, labels, value)
+    #[arg(long, conflicts_with_all = ["output", "openmetrics"])]
     pub json: bool,
 }
 

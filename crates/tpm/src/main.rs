@@ -79,6 +79,7 @@ fn run() -> i32 {
         Command::Logs(args) => commands::logs::run(&tpm, args),
         Command::Flush(args) => commands::flush::run(&tpm, args),
         Command::Ports(args) => commands::ports::run(&tpm, args),
+        Command::Metrics(args) => commands::metrics::run(&tpm, args),
         Command::Events(args) => commands::events::run(&tpm, args),
         Command::Describe(args) => commands::describe::run(&tpm, args),
         Command::Doctor(args) => commands::doctor::run(&tpm, args),

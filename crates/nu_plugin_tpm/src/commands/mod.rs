@@ -19,6 +19,7 @@ mod flush;
 mod init;
 mod list;
 mod logs;
+mod metrics;
 mod ports;
 mod reload;
 mod restart;
@@ -41,6 +42,7 @@ pub fn all() -> Vec<Box<dyn PluginCommand<Plugin = TpmPlugin>>> {
         Box::new(list::List),
         Box::new(list::Ls),
         Box::new(ports::Ports),
+        Box::new(metrics::Metrics),
         Box::new(start::Start),
         Box::new(stop::Stop),
         Box::new(restart::Restart),
@@ -67,10 +69,11 @@ pub fn all() -> Vec<Box<dyn PluginCommand<Plugin = TpmPlugin>>> {
 }
 
 /// The names of the subcommands, for `tpm`'s "no such command" help.
-pub const SUBCOMMANDS: [&str; 23] = [
+pub const SUBCOMMANDS: [&str; 24] = [
     "list",
     "ls",
     "ports",
+    "metrics",
     "start",
     "stop",
     "restart",

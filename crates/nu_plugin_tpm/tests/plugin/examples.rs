@@ -54,6 +54,11 @@ fn examples_of_tpm_ports_run_in_nu() {
 }
 
 #[test]
+fn examples_of_tpm_metrics_run_in_nu() {
+    run_examples("tpm metrics", World::running);
+}
+
+#[test]
 fn examples_of_tpm_start_run_in_nu() {
     run_examples("tpm start", World::files);
 }

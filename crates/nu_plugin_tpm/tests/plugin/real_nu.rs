@@ -99,6 +99,45 @@ fn plugin_rows_have_the_clis_json_fields_with_nushell_types() {
 }
 
 #[test]
+fn tpm_metrics_is_the_clis_series_as_typed_rows_and_writes_the_text() {
+    let world = World::running();
+    let up = world.nu_json(
+        "tpm metrics | where metric == tpm_process_up | each {|r| [$r.labels.name $r.value] }",
+    );
+    assert_eq!(up, json!([["server-3000", 1], ["api-8080", 1]]));
+    let types = world.nu_json("tpm metrics | where metric == tpm_process_cpu_seconds_total | get value | each {|v| $v | describe }");
+    assert_eq!(types, json!(["float", "float"]));
+    // The same series as the CLI's --json, row for row.
+    let cli = world.sandbox.tpm(["metrics", "--json"]).ok().json();
+    let plugin = world.nu_json("tpm metrics | where metric != tpm_scrape_duration_seconds and metric !~ 'cpu|memory|log_written' | get metric");
+    let cli_metrics: Vec<&Value> = cli
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["metric"])
+        .filter(|m| {
+            let m = m.as_str().unwrap();
+            m != "tpm_scrape_duration_seconds"
+                && !["cpu", "memory", "log_written"]
+                    .iter()
+                    .any(|w| m.contains(w))
+        })
+        .collect();
+    assert_eq!(plugin, json!(cli_metrics));
+    world.nu("tpm metrics -o tpm.prom").ok();
+    let text = std::fs::read_to_string(world.sandbox.path().join("tpm.prom"))
+        .expect("the file --output wrote");
+    assert!(text.contains("# TYPE tpm_process_up gauge"), "{text}");
+    let refused = world.nu("tpm metrics --openmetrics");
+    assert_ne!(refused.code, 0);
+    assert!(
+        refused.stderr.contains("--openmetrics needs --output"),
+        "{}",
+        refused.stderr
+    );
+}
+
+#[test]
 fn tpm_ports_agrees_with_the_clis_ports_json() {
     let world = World::running();
     let port = free_port();

@@ -452,7 +452,7 @@ pub fn write(dir: &Path, files: &[ExportFile], force: bool) -> Result<Vec<PathBu
 
 /// Like `store::write_atomic`, but readable by the engines' own users (units are read by
 /// systemd, manifests by others): 0644, as an editor would leave it.
-fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
     use std::os::unix::fs::PermissionsExt;
     let dir = path.parent().unwrap_or(Path::new("."));

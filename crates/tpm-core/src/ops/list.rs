@@ -20,6 +20,9 @@ const PER_THREAD: usize = 24;
 /// Threads a listing uses at most.
 const MAX_THREADS: usize = 4;
 
+/// Processes observed with their records, and the files that could not be read.
+pub type Observed = (Vec<(ProcessInfo, Record)>, Vec<Problem>);
+
 /// Every process, plus the files that could not be read.
 #[derive(Debug)]
 pub struct Listing {
@@ -45,6 +48,26 @@ impl Tpm {
     /// Each record costs a few system calls (its file, its lock, `/proc` for the process
     /// and its supervisor), so a long list is read by several threads, one part each.
     pub fn list(&self) -> Result<Listing> {
+        let (seen, problems) = self.observe_everything(true)?;
+        let mut processes: Vec<ProcessInfo> = seen.into_iter().map(|(info, _)| info).collect();
+        processes
+            .sort_by(|a, b| (a.id.is_none(), a.id, &a.name).cmp(&(b.id.is_none(), b.id, &b.name)));
+        group_instances(&mut processes);
+        Ok(Listing {
+            processes,
+            problems,
+        })
+    }
+
+    /// Every process as [`Tpm::list`] sees it (settled likewise), with the record it was
+    /// read from and without the event history's last 24 hours (`restarts_24h` and
+    /// `uptime_pct_24h` are left out: reading every history costs more than all the rest at
+    /// a thousand processes), in no particular order. For `tpm metrics`.
+    pub fn observe_records(&self) -> Result<Observed> {
+        self.observe_everything(false)
+    }
+
+    fn observe_everything(&self, history: bool) -> Result<Observed> {
         let (names, mut problems) = self.store.names()?;
         let clock = Clock::now();
         let threads = std::thread::available_parallelism()
@@ -52,17 +75,18 @@ impl Tpm {
             .min(MAX_THREADS)
             .min(names.len() / PER_THREAD)
             .max(1);
-        let parts: Vec<(Vec<ProcessInfo>, Vec<Problem>)> = if threads == 1 {
-            vec![self.observe_all(&names, clock)]
+        let observe = |part: &[Name]| self.observe_all(part, clock, history);
+        let parts: Vec<Observed> = if threads == 1 {
+            vec![observe(&names)]
         } else {
             std::thread::scope(|scope| {
                 let handles: Vec<_> = names
                     .chunks(names.len().div_ceil(threads))
                     .map(|part| {
-                        let thread = std::thread::Builder::new()
-                            .spawn_scoped(scope, move || self.observe_all(part, clock));
+                        let thread =
+                            std::thread::Builder::new().spawn_scoped(scope, move || observe(part));
                         // No thread to be had: this part is read here, now.
-                        thread.map_err(|_| self.observe_all(part, clock))
+                        thread.map_err(|_| observe(part))
                     })
                     .collect();
                 handles
@@ -81,20 +105,15 @@ impl Tpm {
             processes.append(&mut seen);
             problems.append(&mut bad);
         }
-        processes
-            .sort_by(|a, b| (a.id.is_none(), a.id, &a.name).cmp(&(b.id.is_none(), b.id, &b.name)));
-        group_instances(&mut processes);
-        Ok(Listing {
-            processes,
-            problems,
-        })
+        Ok((processes, problems))
     }
 
     /// One process as `list` shows it.
     pub fn info(&self, name: &Name) -> Result<ProcessInfo> {
-        let (mut found, mut problems) = self.observe_all(std::slice::from_ref(name), Clock::now());
+        let (mut found, mut problems) =
+            self.observe_all(std::slice::from_ref(name), Clock::now(), true);
         match (found.pop(), problems.pop()) {
-            (Some(info), _) => Ok(info),
+            (Some((info, _)), _) => Ok(info),
             (None, Some(problem)) => Err(problem.error),
             (None, None) => Err(Error::NotFound {
                 name: name.to_string(),
@@ -102,13 +121,13 @@ impl Tpm {
         }
     }
 
-    /// Reads and observes `names`, in order.
-    fn observe_all(&self, names: &[Name], clock: Clock) -> (Vec<ProcessInfo>, Vec<Problem>) {
+    /// Reads and observes `names`, in order; `history`: with the history's last 24 hours.
+    fn observe_all(&self, names: &[Name], clock: Clock, history: bool) -> Observed {
         let mut processes = Vec::with_capacity(names.len());
         let mut problems = Vec::new();
         for name in names {
             let seen = match self.store.read(name) {
-                Ok(Some(record)) => self.observe_read(name, record, clock),
+                Ok(Some(record)) => self.observe_read(name, record, clock, history),
                 Ok(None) => Ok(None), // deleted while listing
                 Err(error) => Err(error),
             };
@@ -131,7 +150,8 @@ impl Tpm {
         name: &Name,
         mut record: Record,
         clock: Clock,
-    ) -> Result<Option<ProcessInfo>> {
+        history: bool,
+    ) -> Result<Option<(ProcessInfo, Record)>> {
         let mut live = record
             .state
             .status
@@ -156,7 +176,12 @@ impl Tpm {
             }
         }
         let info = observe_seen(name, &record, supervised, clock, live);
-        Ok(Some(with_history(info, &self.store, name)))
+        let info = if history {
+            with_history(info, &self.store, name)
+        } else {
+            info
+        };
+        Ok(Some((info, record)))
     }
 
     /// The PORT of every process, and whether something listens on it.
@@ -354,8 +379,8 @@ mod tests {
         before.state.spid = Some(spid);
         before.state.boot_id = Some(proc::boot_id().to_string());
 
-        let info = tpm
-            .observe_read(&name, before, Clock::now())
+        let (info, _) = tpm
+            .observe_read(&name, before, Clock::now(), true)
             .unwrap()
             .expect("the record");
         assert_eq!(

@@ -109,7 +109,12 @@ impl Tpm {
             cleanup::settle(&self.store, &name, &mut prev, Patience::Graceful);
             record.id = prev.id;
             record.created_at = prev.created_at;
+            // The counters are the name's whole life's: a new spec is no reset (a scrape
+            // would see every counter fall to zero).
             record.state.log_dropped = prev.state.log_dropped;
+            record.state.log_written = prev.state.log_written;
+            record.state.exits = prev.state.exits;
+            record.state.cpu_time_ms = prev.state.cpu_time_ms;
             if count_restart {
                 record.state.restarts = prev.state.restarts + 1;
             }

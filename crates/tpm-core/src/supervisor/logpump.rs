@@ -137,6 +137,8 @@ pub struct LogFile {
     /// A cut line could not be taken back: the next write first ends it.
     torn: bool,
     pub dropped: u64,
+    /// Bytes written to the files (all of them, across rotations).
+    pub written: u64,
     /// Rotations by size and by time not yet told to the event history.
     rotations: [u32; 2],
 }
@@ -161,6 +163,7 @@ impl LogFile {
             rotate_after: None,
             torn: false,
             dropped: 0,
+            written: 0,
             rotations: [0; 2],
         };
         log.reopen();
@@ -349,6 +352,7 @@ impl LogFile {
             if matches!(file.write(b"\n"), Ok(1)) {
                 self.torn = false;
                 self.size += 1;
+                self.written += 1;
             } else {
                 self.dropped += bytes.len() as u64;
                 return;
@@ -382,6 +386,7 @@ impl LogFile {
             }
         }
         self.size += done as u64;
+        self.written += done as u64;
         self.dropped += (bytes.len() - done) as u64;
     }
 

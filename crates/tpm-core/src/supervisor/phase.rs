@@ -25,6 +25,7 @@ use crate::events::{Event, Kind};
 use crate::info::unix_now;
 use crate::policy::Decision;
 use crate::proc::Identity;
+use crate::state::ExitReason;
 use crate::status::Status;
 
 /// How often SIGKILL is repeated, once sent, for processes forked since the last round.
@@ -161,6 +162,15 @@ impl Supervisor {
         self.readiness_ends();
         self.output.drain();
         self.record.state.exit_code = Some(code);
+        // A run that ends while its tree is being terminated was ended by tpm, whatever
+        // its code says (a stop, a restart, a memory limit...).
+        let reason = match (&self.phase, signal) {
+            (Phase::Draining { .. }, _) => ExitReason::Stopped,
+            (_, Some(_)) => ExitReason::Signal,
+            (_, None) if code == 0 => ExitReason::Success,
+            (_, None) => ExitReason::Failure,
+        };
+        self.record.state.exits.add(reason);
         self.record.state.clear_pid();
         if let Err(e) = self.store.remove_pid(&self.name) {
             self.event(&e.to_string());

@@ -280,6 +280,11 @@ impl Output {
         told
     }
 
+    /// Log bytes written to the files so far.
+    pub(super) fn written(&self) -> u64 {
+        self.out.written + self.err.written
+    }
+
     /// Log bytes that could not be written so far.
     pub(super) fn dropped(&self) -> u64 {
         self.out.dropped + self.err.dropped

@@ -45,6 +45,11 @@ pub(super) struct Supervisor {
     pub(super) last_save: Instant,
     /// Log bytes dropped before this supervisor (the count is the record's whole life's).
     pub(super) dropped_base: u64,
+    /// Likewise log bytes written, and CPU milliseconds of earlier supervisors' trees.
+    pub(super) written_base: u64,
+    pub(super) cpu_base_ms: u64,
+    /// This supervisor's trees' CPU time as the last look counted it, in microseconds.
+    pub(super) cpu_seen: u64,
     /// The record as last written (to tell it from a damaged one), and whether the last
     /// write failed (it is retried at the next heal).
     pub(super) written: Option<FileId>,
@@ -92,6 +97,8 @@ impl Supervisor {
         self.record.state.boot_id = Some(self.me.boot_id.clone());
         self.record.state.status = Status::Launching;
         self.dropped_base = self.record.state.log_dropped;
+        self.written_base = self.record.state.log_written;
+        self.cpu_base_ms = self.record.state.cpu_time_ms;
         if let Some(claim) = &self.claim {
             claim.listen();
         }
@@ -227,6 +234,10 @@ impl Supervisor {
         }
         self.saved_dropped = self.output.dropped();
         self.record.state.log_dropped = self.dropped_base + self.saved_dropped;
+        self.record.state.log_written = self.written_base + self.output.written();
+        // Reaped runs are in the children's time; a running tree's, in the last look.
+        let cpu = self.cpu_seen.max(super::sample::children_micros());
+        self.record.state.cpu_time_ms = self.cpu_base_ms + cpu / 1000;
         self.last_save = Instant::now();
         let written = if reserved {
             self.store.write_reserved(&self.name, &self.record)

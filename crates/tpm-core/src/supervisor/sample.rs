@@ -31,6 +31,8 @@ const USAGE_EVERY: u32 = 2;
 const LISTEN_EVERY: u32 = 2;
 const LISTEN_LATER_EVERY: u32 = 10;
 const LISTEN_KEPT_EVERY: u32 = 20;
+/// How often, at most, growing counters alone make the record be written.
+const COUNTERS_EVERY: Duration = Duration::from_secs(10);
 /// How long "early" lasts for the wake-up-driven looks, and for the fast timer.
 const EARLY: Duration = Duration::from_secs(60);
 const FAST_FOR: Duration = Duration::from_secs(10);
@@ -136,6 +138,10 @@ impl Supervisor {
                 }
             });
             self.sampler.last = Some((now, total));
+            self.cpu_seen = self.cpu_seen.max(total);
+            // The counters (CPU time, log bytes written) are written with the rest, and at
+            // least every so often while they grow: a scrape reads them from the record.
+            changed |= self.last_save.elapsed() >= COUNTERS_EVERY && self.counters_moved();
             let mem: u64 = stats.iter().map(|s| s.rss_pages).sum::<u64>() * proc::page_size();
             let state = &mut self.record.state;
             changed |= cpu.is_some_and(|c| shows_change_cpu(state.cpu, c));
@@ -167,6 +173,14 @@ impl Supervisor {
         }
     }
 
+    /// Whether CPU time (a whole second of it) or log bytes were added since the record
+    /// was last written.
+    fn counters_moved(&self) -> bool {
+        let state = &self.record.state;
+        self.cpu_base_ms + self.cpu_seen / 1000 >= state.cpu_time_ms + 1000
+            || self.written_base + self.output.written() != state.log_written
+    }
+
     /// The processes of the tree: the cgroup's, or the supervisor's descendants.
     fn members(&self) -> Vec<u32> {
         match &self.cgroup {
@@ -186,7 +200,7 @@ fn ticks_to_micros(ticks: u64) -> u64 {
 }
 
 /// The CPU time of every child the supervisor waited for (and theirs), in microseconds.
-fn children_micros() -> u64 {
+pub(super) fn children_micros() -> u64 {
     // SAFETY: getrusage fills the struct it is given.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) } != 0 {

@@ -442,7 +442,7 @@ fn every_route_in_the_openapi_document_is_answered_and_others_are_404() {
         _ => 5,
     };
     routes.sort_by_key(rank);
-    assert_eq!(routes.len(), 14, "{routes:?}");
+    assert_eq!(routes.len(), 15, "{routes:?}");
     let port = free_port();
     for (method, path) in &routes {
         let concrete = path.replace("{name}", &name).replace("{file}", "app.js");

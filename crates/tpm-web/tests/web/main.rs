@@ -9,6 +9,7 @@ mod apps;
 mod browser;
 mod events;
 mod limits;
+mod prometheus;
 mod security;
 mod serve_command;
 mod support;

@@ -11,6 +11,7 @@ pub mod flush;
 pub mod init;
 pub mod list;
 pub mod logs;
+pub mod metrics;
 pub mod monit;
 pub mod ports;
 pub mod reload;
