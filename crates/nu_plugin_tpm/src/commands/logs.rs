@@ -68,6 +68,11 @@ interrupted (ctrl-c) or no longer read (`first 10`). A process is named by its n
             )
             .switch("out", "Only stdout.", None)
             .switch("err", "Only stderr.", None)
+            .switch(
+                "raw",
+                "The lines as written, control characters included: always so here, where Nushell renders the values (the CLI escapes them on a terminal unless --raw).",
+                None,
+            )
             .category(Category::System)
     }
 

@@ -163,7 +163,7 @@ fn startup_print_returns_what_runs_the_tpm_binary_at_boot() {
     assert_eq!(systemd["file"], unit.to_str().unwrap());
     let text = systemd["text"].as_str().unwrap();
     assert!(
-        text.contains(&format!("ExecStart=\"{}\" resurrect", tpm.display())),
+        text.contains(&format!("ExecStart=\"{}\" \"resurrect\"", tpm.display())),
         "{text}"
     );
     assert!(!unit.exists(), "--print changes nothing");

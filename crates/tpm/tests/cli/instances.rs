@@ -159,7 +159,9 @@ fn max_and_0_are_one_per_core_and_minus_n_one_per_core_but_n() {
             "{bad}: {err}"
         );
     }
+    // Read as words: the help is wrapped at a width that moves where the lines break.
     let help = s.tpm(["start", "--help"]).ok().stdout.clone();
+    let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(
         help.contains("max or 0: one per core") && help.contains("-N: one per core but N"),
         "{help}"
