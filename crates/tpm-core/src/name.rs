@@ -93,10 +93,15 @@ fn is_name_byte(b: u8) -> bool {
 /// A name as pm2 users write it (`"Test es6 modules"`, `"🏰 Watchtower"`) made into a safe
 /// one: each run of other characters (and dashes) becomes one `-`, and dots and dashes at the ends go
 /// (`Test-es6-modules`, `Watchtower`). `None` when nothing of it is left, or it is too long.
-/// A name that is safe already is returned as it is.
+/// A name that is safe already is returned as it is. One holding a path separator or a
+/// control character is not a name anyone writes for an app but a path: `None`, so it
+/// stays the error it is.
 pub fn safe_name(raw: &str) -> Option<String> {
     if Name::parse(raw).is_ok() {
         return Some(raw.to_string());
+    }
+    if raw.contains(['/', '\\']) || raw.chars().any(char::is_control) {
+        return None;
     }
     let mut out = String::with_capacity(raw.len());
     for c in raw.chars() {
@@ -303,7 +308,16 @@ mod tests {
         ] {
             assert_eq!(safe_name(raw).as_deref(), Some(safe), "{raw:?}");
         }
-        for hopeless in ["🏰", " - ", "", "..", &"x ".repeat(80)] {
+        for hopeless in [
+            "🏰",
+            " - ",
+            "",
+            "..",
+            "../x",
+            "a/b",
+            "a\nb",
+            &"x ".repeat(80),
+        ] {
             assert_eq!(safe_name(hopeless), None, "{hopeless:?}");
         }
     }
