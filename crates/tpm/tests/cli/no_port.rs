@@ -230,48 +230,52 @@ fn stop_file_finds_what_the_file_started_whatever_the_environment_says_now() {
     program("node");
     let s = Sandbox::new();
     s.file("api.sh", WORKER, 0o755);
-    s.file("worker.sh", WORKER, 0o755);
-    s.file(
-        "ecosystem.config.js",
-        "module.exports = { apps: [\n  { name: 'api', script: 'api.sh', env: { PORT: process.env.API_PORT || 5000 } },\n  { name: 'jobs', script: 'worker.sh' },\n] };\n",
-        0o644,
-    );
-    let port = free_port().to_string();
-    let api = format!("api-{port}");
-    s.tpm_env(
-        &[("API_PORT", &port)],
-        ["start", "ecosystem.config.js", "--force"],
-    )
-    .ok();
-    s.wait_status(&api, "online");
-    s.wait_status("jobs", "online");
-    // A shell without API_PORT: the file now names it api-5000, yet stops what it started.
-    let run = s.tpm(["stop", "ecosystem.config.js"]);
-    run.ok();
-    assert!(!run.stderr.contains("api-5000"), "{}", run.stderr);
-    assert_eq!(s.get(&api).unwrap()["status"], "stopped");
-    assert_eq!(s.get("jobs").unwrap()["status"], "stopped");
-    s.tpm_env(
-        &[("API_PORT", &port)],
-        ["start", "ecosystem.config.js", "--force"],
-    )
-    .ok();
-    s.wait_status(&api, "online");
-    // An app the file no longer has is named, and left alone.
     s.file(
         "ecosystem.config.js",
         "module.exports = { apps: [\n  { name: 'api', script: 'api.sh', env: { PORT: process.env.API_PORT || 5000 } },\n] };\n",
         0o644,
     );
+    let port = free_port().to_string();
+    let api = format!("api-{port}");
+    s.tpm_env(&[("API_PORT", &port)], ["start", "ecosystem.config.js"])
+        .ok();
+    s.wait_status(&api, "online");
+    // A shell without API_PORT: the file now names it api-5000, yet stops what it started.
     let run = s.tpm(["stop", "ecosystem.config.js"]);
+    run.ok();
+    assert!(!run.stderr.contains("api-5000"), "{}", run.stderr);
+    assert_eq!(s.get(&api).unwrap()["status"], "stopped");
+    // restart and delete too.
+    s.tpm(["restart", &api]).ok();
+    s.tpm(["delete", "ecosystem.config.js"]).ok();
+    assert!(s.list().is_empty(), "{:?}", s.list());
+}
+
+#[test]
+fn an_app_the_file_no_longer_has_is_named_and_left_alone() {
+    let s = Sandbox::new();
+    s.file("worker.sh", WORKER, 0o755);
+    s.file(
+        "apps.json",
+        r#"{"apps": [{"name": "api", "script": "worker.sh"}, {"name": "jobs", "script": "worker.sh"}]}"#,
+        0o644,
+    );
+    s.tpm(["start", "apps.json"]).ok();
+    s.wait_status("jobs", "online");
+    s.file(
+        "apps.json",
+        r#"{"apps": [{"name": "api", "script": "worker.sh"}]}"#,
+        0o644,
+    );
+    let run = s.tpm(["stop", "apps.json"]);
     run.ok();
     assert!(
         run.stderr.contains("jobs") && run.stderr.contains("no longer has"),
         "{}",
         run.stderr
     );
-    assert_eq!(s.get(&api).unwrap()["status"], "stopped");
+    assert_eq!(s.get("api").unwrap()["status"], "stopped");
     assert_eq!(s.get("jobs").unwrap()["status"], "online");
-    s.tpm(["delete", "ecosystem.config.js"]).ok();
+    s.tpm(["delete", "apps.json"]).ok();
     assert_eq!(names(&s), ["jobs"]);
 }
