@@ -298,8 +298,8 @@ fn a_bad_file_or_bad_records_start_nothing_and_the_error_is_labelled_on_them() {
             "nope.sh",
         ),
         (
-            "no PORT",
-            format!(r#"[{good}, {{"script": "worker.sh"}}]"#),
+            "a PORT that is no number",
+            format!(r#"[{good}, {{"script": "worker.sh", "env": {{"PORT": "abc"}}}}]"#),
             "tpm::no_port",
             "no PORT found",
         ),
