@@ -57,7 +57,11 @@ fn tpm_start_tpm_serve_names_it_tetra_port_and_the_api_answers_there() {
         .send();
     e.status(201);
     let e = e.json();
-    assert_eq!((e["name"].as_str(), e["port"].as_u64()), (Some("noport"), None), "{e}");
+    assert_eq!(
+        (e["name"].as_str(), e["port"].as_u64()),
+        (Some("noport"), None),
+        "{e}"
+    );
     // The port tpm gave it by --port reaches it as PORT.
     let port2 = free_port();
     let again = s.tpm_env(

@@ -279,3 +279,51 @@ fn an_app_the_file_no_longer_has_is_named_and_left_alone() {
     s.tpm(["delete", "apps.json"]).ok();
     assert_eq!(names(&s), ["jobs"]);
 }
+
+#[test]
+fn every_format_starts_an_app_without_a_port_by_its_name_alone() {
+    program("node");
+    for (file, body) in [
+        (
+            "apps.yaml",
+            "apps:\n  - name: worker\n    script: worker.sh\n  - name: bot\n    script: worker.sh\n    port: ~\n",
+        ),
+        (
+            "apps.toml",
+            "[[apps]]\nname = \"worker\"\nscript = \"worker.sh\"\n\n[[apps]]\nname = \"bot\"\nscript = \"worker.sh\"\nport = false\n",
+        ),
+        (
+            "ecosystem.config.js",
+            "module.exports = { apps: [{ name: 'worker', script: 'worker.sh' }, { name: 'bot', script: 'worker.sh', port: null }] };\n",
+        ),
+    ] {
+        let s = Sandbox::new();
+        s.file("worker.sh", WORKER, 0o755);
+        s.file(file, body, 0o644);
+        s.tpm(["start", file]).ok();
+        assert_eq!(names(&s), ["bot", "worker"], "{file}");
+        for p in s.list() {
+            assert_eq!(p["port"], Value::Null, "{file}: {p}");
+        }
+    }
+}
+
+#[test]
+fn restart_file_replaces_what_the_file_now_names_otherwise() {
+    program("node");
+    let s = Sandbox::new();
+    s.file("api.sh", WORKER, 0o755);
+    s.file(
+        "ecosystem.config.js",
+        "module.exports = { apps: [{ name: 'api', script: 'api.sh', env: { PORT: process.env.API_PORT || 5000 } }] };\n",
+        0o644,
+    );
+    let (old, new) = (free_port().to_string(), free_port().to_string());
+    s.tpm_env(&[("API_PORT", &old)], ["start", "ecosystem.config.js"])
+        .ok();
+    let run = s.tpm_env(&[("API_PORT", &new)], ["restart", "ecosystem.config.js"]);
+    run.ok();
+    assert!(run.stderr.contains(&format!("api-{old}")), "{}", run.stderr);
+    assert_eq!(s.get(&format!("api-{old}")).unwrap()["status"], "stopped");
+    s.wait_status(&format!("api-{new}"), "online");
+}
