@@ -327,3 +327,18 @@ fn restart_file_replaces_what_the_file_now_names_otherwise() {
     assert_eq!(s.get(&format!("api-{old}")).unwrap()["status"], "stopped");
     s.wait_status(&format!("api-{new}"), "online");
 }
+
+#[test]
+fn a_worker_name_completes_like_any_other() {
+    let s = Sandbox::new();
+    s.file("worker.sh", WORKER, 0o755);
+    s.tpm(["start", "worker.sh", "--no-port"]).ok();
+    let run = s.tpm_env(&[("COMPLETE", "fish")], ["--", "tpm", "stop", "wor"]);
+    assert!(
+        run.ok().stdout.lines().any(|l| l.starts_with("worker")),
+        "{}",
+        run.stdout
+    );
+    let run = s.tpm_env(&[("COMPLETE", "fish")], ["--", "tpm", "start", "--no-p"]);
+    assert!(run.ok().stdout.starts_with("--no-port"), "{}", run.stdout);
+}
