@@ -9,7 +9,8 @@
 //!   a Secret named `NAME-secrets` that the user creates (the notes say how).
 //! - The port → `containerPort`, a Service on the same port, and the readiness check as a
 //!   probe: `--ready-http PATH` an `httpGet` on PATH, `--no-ready-check` none (ready once
-//!   running), otherwise a TCP probe on the port (`--ready-line` has no counterpart).
+//!   running), otherwise a TCP probe on the port (`--ready-line` has no counterpart). A
+//!   process without a PORT (a worker) has no `containerPort`, no Service and no probe.
 //! - The restart policy does not map: a Deployment's pods always restart
 //!   (`restartPolicy: Always` is the only one allowed), with Kubernetes' own backoff
 //!   (CrashLoopBackOff: 10 s doubling to 5 min, reset after 10 min up), and never give

@@ -8,8 +8,8 @@
 //!   `raw_exec`) get the program as an absolute path, found on the app's PATH (below);
 //!   container engines keep it as stored, for the image's own PATH to find.
 //! - **environment**: the spec's variables (what `--env` and an app's `env` set), then
-//!   `PORT` (always the spec's port, as a supervisor sets it last) and `TPM_NAME` (the
-//!   name, which the app keeps elsewhere). `TPM_ID` and `TPM_SUPERVISOR` are left out: they
+//!   `PORT` (the spec's port, as a supervisor sets it last; none for a process without
+//!   one) and `TPM_NAME` (the name, which the app keeps elsewhere). `TPM_ID` and `TPM_SUPERVISOR` are left out: they
 //!   point into tpm's store and at its supervisor, which are not there.
 //! - **the captured environment** (`envs/NAME.env`, the shell's whole environment at start)
 //!   is not exported: it holds whatever the shell had (credentials among it), and an engine

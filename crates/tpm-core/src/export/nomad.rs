@@ -21,7 +21,8 @@
 //! - Stopping: `kill_signal` the stop signal (SIGTERM by default) and `kill_timeout` (Nomad caps it at the client's
 //!   `max_kill_timeout`, 30 s by default); the signal goes to the task's process, and
 //!   whatever is left is killed with the task.
-//! - The port: a static port labelled `app` in the group's `network`, with the app's PORT.
+//! - The port: a static port labelled `app` in the group's `network`, with the app's PORT
+//!   (no `network` for a process without one).
 //! - Logs: `logs { max_files max_file_size }` from tpm's rotation (the current file and
 //!   the kept ones; sizes in whole MiB).
 //! - Secrets: in the job file, each is an input variable (`variable` blocks without a
