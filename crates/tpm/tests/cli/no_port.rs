@@ -342,3 +342,21 @@ fn a_worker_name_completes_like_any_other() {
     let run = s.tpm_env(&[("COMPLETE", "fish")], ["--", "tpm", "start", "--no-p"]);
     assert!(run.ok().stdout.starts_with("--no-port"), "{}", run.stdout);
 }
+
+#[test]
+fn a_worker_is_ready_once_it_has_stayed_up_and_one_that_dies_at_once_is_not() {
+    let s = Sandbox::new();
+    s.file("worker.sh", WORKER, 0o755);
+    s.file("dies.sh", "#!/usr/bin/env bash\nexit 3\n", 0o755);
+    let run = s.tpm(["start", "worker.sh", "--no-port", "--wait", "--json"]);
+    assert_eq!(run.ok().json()["ready"], true);
+    let run = s.tpm([
+        "start",
+        "dies.sh",
+        "--no-port",
+        "--wait",
+        "--no-autorestart",
+    ]);
+    run.code(1);
+    assert!(run.stderr.contains("dies"), "{}", run.stderr);
+}
