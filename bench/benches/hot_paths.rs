@@ -22,7 +22,7 @@ fn record(i: usize) -> Record {
         format!("/srv/app{i}/server.sh"),
         vec![format!("/srv/app{i}/server.sh"), "--verbose".into()],
         format!("/srv/app{i}"),
-        3000 + (i % 60_000) as u16,
+        Some(3000 + (i % 60_000) as u16),
     ));
     r.id = Some(i as u32);
     r.state.status = Status::Stopped;

@@ -325,8 +325,8 @@ fn process_labels(info: &ProcessInfo) -> Vec<(&'static str, String)> {
     if let Some(i) = info.instance {
         labels.push(("app_instance", i.to_string()));
     }
-    if info.port > 0 {
-        labels.push(("port", info.port.to_string()));
+    if let Some(port) = info.port {
+        labels.push(("port", port.to_string()));
     }
     labels
 }

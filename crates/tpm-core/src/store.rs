@@ -617,7 +617,7 @@ mod tests {
             "s.sh".into(),
             vec!["bash".into()],
             "/".into(),
-            3000,
+            Some(3000),
         ));
         for name in &names {
             store.write(name, &record).unwrap();
@@ -671,7 +671,7 @@ mod tests {
                     "s".into(),
                     vec!["s".into()],
                     "/".into(),
-                    1,
+                    Some(1),
                 )),
             )
             .unwrap();
@@ -688,7 +688,7 @@ mod tests {
             "s".into(),
             vec!["s".into()],
             "/".into(),
-            1,
+            Some(1),
         ));
         for i in 0..50 {
             rec.state.restarts = i;
@@ -713,7 +713,7 @@ mod tests {
                     "s".into(),
                     vec!["s".into()],
                     "/".into(),
-                    1,
+                    Some(1),
                 )),
             )
             .unwrap();
@@ -746,7 +746,7 @@ mod tests {
                         "s".into(),
                         vec!["s".into()],
                         "/".into(),
-                        1,
+                        Some(1),
                     )),
                 )
                 .unwrap();
@@ -804,7 +804,7 @@ mod tests {
             "s".into(),
             vec!["s".into()],
             "/".into(),
-            3000,
+            Some(3000),
         ));
         record.spec.env = vec![("SMALL".into(), "1".into())];
         store.write(&name, &record).unwrap();

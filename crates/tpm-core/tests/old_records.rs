@@ -21,7 +21,7 @@ fn a_shell_tpm_record_reads_as_a_stopped_script() {
     let r = fixture("shell-cli.meta");
     assert_eq!(r.spec.script, "/path/to/script.sh");
     assert_eq!(r.spec.cmd, ["/path/to/script.sh"]);
-    assert_eq!(r.spec.port, 3000);
+    assert_eq!(r.spec.port, Some(3000));
     assert_eq!(r.spec.kind, "cli");
     assert_eq!(r.state.status, Status::Stopped);
     // A pid with no start time can never be verified, so it is never signalled.
@@ -67,4 +67,29 @@ fn old_records_written_back_keep_every_value_and_read_the_same() {
         );
         assert_eq!(Record::parse(&line).unwrap(), r, "{name}");
     }
+}
+
+#[test]
+fn a_record_without_a_port_keeps_the_shell_tpms_keys_in_their_order() {
+    let mut r = fixture("shell-ecosystem.meta");
+    r.spec.port = None;
+    r.spec.app = Some("Queue worker".into());
+    let line = r.to_line("Queue-worker");
+    // The shell version's keys lead, each present: `port` empty, as any key with no value.
+    assert!(
+        line.starts_with("script=./server/server.js pid=12346 port='' start_time=1694123500 type=ecosystem cwd=/path/to/project node_env=production "),
+        "{line}"
+    );
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg("eval \"$1\"; printf '%s|%s|%s' \"${port-unset}\" \"$type\" \"$app\"")
+        .arg("_")
+        .arg(&line)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "|ecosystem|Queue worker"
+    );
+    assert_eq!(Record::parse(&line).unwrap().spec.port, None);
 }

@@ -174,11 +174,18 @@ function fillRow(tr, p) {
   }
   setText(cell(tr, 'pid'), p.pid === null ? '–' : p.pid);
   const port = cell(tr, 'port');
-  const listens = state.listening.has(p.port);
+  const listens = p.port !== null && state.listening.has(p.port);
   if (port.dataset.v !== p.port + '|' + listens) {
-    const dot = el('span', 'listen' + (listens ? ' on' : ''));
-    dot.title = listens ? 'something listens on this port' : 'nothing listens on this port';
-    port.replaceChildren(document.createTextNode(p.port), dot);
+    if (p.port === null) {
+      // A worker: it listens on no PORT, so there is nothing to show listening.
+      port.replaceChildren(document.createTextNode('–'));
+      port.title = 'no PORT: it listens on none';
+    } else {
+      const dot = el('span', 'listen' + (listens ? ' on' : ''));
+      dot.title = listens ? 'something listens on this port' : 'nothing listens on this port';
+      port.replaceChildren(document.createTextNode(p.port), dot);
+      port.title = '';
+    }
     port.dataset.v = p.port + '|' + listens;
   }
   setText(cell(tr, 'uptime'), fmtUptime(uptimeOf(p)));
@@ -286,7 +293,8 @@ function renderDetail() {
   }
   const facts = [
     ['pid', p.pid === null ? '–' : p.pid + (p.supervisor ? '  (supervisor ' + p.supervisor + ')' : '')],
-    ['port', p.port + (state.listening.has(p.port) ? '  (listening)' : '  (not listening)')],
+    ['port', p.port === null ? 'none (it listens on no PORT)'
+      : p.port + (state.listening.has(p.port) ? '  (listening)' : '  (not listening)')],
     ['uptime', fmtUptime(uptimeOf(p))],
     ['restarts', p.restarts],
     ['command', (p.cmd || []).join(' ')],

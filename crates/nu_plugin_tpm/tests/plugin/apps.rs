@@ -298,8 +298,8 @@ fn a_bad_file_or_bad_records_start_nothing_and_the_error_is_labelled_on_them() {
             "nope.sh",
         ),
         (
-            "no PORT",
-            format!(r#"[{good}, {{"script": "worker.sh"}}]"#),
+            "a PORT that is no number",
+            format!(r#"[{good}, {{"script": "worker.sh", "env": {{"PORT": "abc"}}}}]"#),
             "tpm::no_port",
             "no PORT found",
         ),
@@ -543,4 +543,31 @@ fn init_format_yaml_writes_a_starter_that_start_only_web_reads_as_the_cli_does()
         "{}",
         run.stderr
     );
+}
+
+#[test]
+fn records_and_the_no_port_flag_start_workers_without_a_port() {
+    let world = World::files();
+    // A record naming no PORT is an app without one, as in a file; null says so too.
+    let started = world.nu_json(
+        "[{name: bg, script: worker.sh}, {name: cron, script: worker.sh, port: null}] | tpm start",
+    );
+    assert_eq!(started[0]["name"], "bg");
+    assert_eq!(started[1]["name"], "cron");
+    assert_eq!(started[0]["port"], Value::Null);
+    // The flag, derived from the same option as the CLI's.
+    let one = world.nu_json("tpm start worker.sh --no-port --name solo");
+    assert_eq!(one["name"], "solo", "{one}");
+    assert_eq!(one["port"], Value::Null);
+    // Without it, a script with no PORT anywhere is refused, naming the way.
+    let refused = world.nu("tpm start worker.sh");
+    assert!(refused.stderr.contains("--no-port"), "{}", refused.stderr);
+    let listed = world.nu_json("tpm list | where port == null | get name | sort");
+    assert_eq!(listed, json!(["bg", "cron", "solo"]));
+    wait_for("bg's line", || {
+        world.sandbox.log("bg", "out").contains("worker")
+    });
+    let ports = world.nu_json("tpm ports | length");
+    assert_eq!(ports, json!(0));
+    assert_eq!(cli_names(&world), ["bg", "cron", "solo"]);
 }

@@ -20,7 +20,8 @@
 //!   Docker signals the container's first process only; `init: true` makes that an init
 //!   which passes TERM on (a shell script as process 1 would ignore it), and KILL ends every
 //!   process of the container.
-//! - The port: published on the host at the same number (`PORT:PORT`). An app bound to
+//! - The port: published on the host at the same number (`PORT:PORT`); none for a process
+//!   without a PORT. An app bound to
 //!   127.0.0.1 is not reachable that way: it must listen on 0.0.0.0 in a container.
 //! - Secrets: `${KEY:?...}`, which compose fills from the shell's environment or a `.env`
 //!   file beside `compose.yaml`, and refuses to start without.
@@ -76,14 +77,17 @@ fn service(app: &Prepared, image: &str, notes: &mut Vec<String>) -> Json {
     );
     s.insert("working_dir".into(), json!(literal(&app.spec.cwd)));
     s.insert("environment".into(), Json::Object(env));
-    s.insert(
-        "ports".into(),
-        json!([{
-            "target": app.spec.port,
-            "published": app.spec.port.to_string(),
-            "protocol": "tcp",
-        }]),
-    );
+    // A process without a PORT (a worker) publishes none.
+    if let Some(port) = app.spec.port {
+        s.insert(
+            "ports".into(),
+            json!([{
+                "target": port,
+                "published": port.to_string(),
+                "protocol": "tcp",
+            }]),
+        );
+    }
     s.insert(
         "restart".into(),
         json!(if p.autorestart {

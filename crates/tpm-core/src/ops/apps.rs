@@ -63,6 +63,9 @@ pub struct FilePlan {
     pub plans: Vec<Plan>,
     /// What the file holds that tpm ignored (unknown fields, an `--env` name no app has).
     pub warnings: Vec<String>,
+    /// Processes the file's chosen apps started that the file now names otherwise (it
+    /// reads a variable that changed): `restart FILE` stops them as it starts the new.
+    pub replaced: Vec<Name>,
 }
 
 /// What `start FILE` did with one app.
@@ -75,9 +78,10 @@ pub struct AppStart {
 
 /// Options that name or place one process: given with a file, they would apply to every
 /// app at once, which is never meant.
-const PER_APP: [Opt; 6] = [
+const PER_APP: [Opt; 7] = [
     Opt::Name,
     Opt::Port,
+    Opt::NoPort,
     Opt::Cwd,
     Opt::Interpreter,
     Opt::InterpreterArgs,
@@ -96,7 +100,51 @@ impl Tpm {
     /// the file or in any app, is the error.
     pub fn plan_file(&self, file: &str, choice: &FileChoice) -> Result<FilePlan> {
         let document = ecosystem::read(Path::new(file), &self.ctx)?;
-        self.plan_document(document, choice)
+        let mut plan = self.plan_document(document, choice)?;
+        // Kept on each record, so that `tpm stop FILE` finds the apps the file started
+        // whatever the file, or the environment it reads, names them now.
+        let path = plan.document.path.to_string_lossy().into_owned();
+        for p in &mut plan.plans {
+            p.spec.file = Some(path.clone());
+        }
+        let started = self.started_from(&path);
+        for (old, app) in &started {
+            let Some(new) = plan
+                .plans
+                .iter()
+                .find(|p| p.spec.app.is_some() && p.spec.app == *app)
+            else {
+                continue;
+            };
+            if plan.plans.iter().any(|p| &p.name == old) {
+                continue;
+            }
+            plan.warnings.push(format!(
+                "{}: {} was started from this file as {}, which it now names {}: `tpm restart` of the file stops {}, `tpm start` of it leaves it running",
+                path,
+                old,
+                app.as_deref().unwrap_or_default(),
+                new.name,
+                old
+            ));
+            plan.replaced.push(old.clone());
+        }
+        Ok(plan)
+    }
+
+    /// The processes started from the ecosystem file at `path` (absolute), with the name
+    /// of the app that started each as the file wrote it.
+    fn started_from(&self, path: &str) -> Vec<(Name, Option<String>)> {
+        let Ok((names, _)) = self.store.names() else {
+            return Vec::new();
+        };
+        names
+            .into_iter()
+            .filter_map(|n| {
+                let record = self.store.read(&n).ok().flatten()?;
+                (record.spec.file.as_deref() == Some(path)).then_some((n, record.spec.app))
+            })
+            .collect()
     }
 
     /// [`Tpm::plan_file`] for apps already read (see `ecosystem::document_from_value`).
@@ -118,7 +166,12 @@ impl Tpm {
             let (app_plans, app_warnings, sections) = self.plan_app(&document, app, choice)?;
             warnings.extend(app_warnings);
             sections_seen.extend(sections);
-            for plan in app_plans {
+            for mut plan in app_plans {
+                warnings.extend(
+                    std::mem::take(&mut plan.warnings)
+                        .into_iter()
+                        .map(|w| format!("{}: {}: {w}", document.path.display(), app.label())),
+                );
                 if let Some(twin) = plans.iter().position(|p| p.name == plan.name) {
                     return Err(Error::Ecosystem {
                         file: document.path.clone(),
@@ -146,6 +199,7 @@ impl Tpm {
             document,
             plans,
             warnings,
+            replaced: Vec::new(),
         })
     }
 
@@ -193,6 +247,11 @@ impl Tpm {
     /// `tpm restart FILE`: each app is stopped if it runs, then started as the file now
     /// says.
     pub fn restart_file(&self, plan: FilePlan) -> Each<ProcessInfo> {
+        // What the file started under names it no longer gives is stopped, not left
+        // running beside its replacement.
+        if !plan.replaced.is_empty() {
+            let _ = self.stop(&plan.replaced);
+        }
         plan.plans
             .into_iter()
             .map(|p| {
@@ -210,14 +269,35 @@ impl Tpm {
             .collect()
     }
 
-    /// The processes of a file's chosen apps that exist, for `stop` and `delete`. An app
-    /// whose name cannot be worked out (its script is gone, say) is skipped with a warning:
-    /// stopping what can be found beats stopping nothing.
+    /// The processes of a file's chosen apps that exist, for `stop`, `delete`, `reload`
+    /// and `restart`. An app is found by what started it (each record keeps the file and
+    /// the app's name in it), so a process the file names otherwise now (it reads a
+    /// variable that changed) is still found; one the file no longer has is named in a
+    /// warning and left alone. An app never started from this file (by an older tpm) is
+    /// found by the name the file gives it now; one whose name cannot be worked out (its
+    /// script is gone, say) is skipped with a warning: stopping what can be found beats
+    /// stopping nothing.
     pub fn file_names(&self, file: &str, choice: &FileChoice) -> Result<(Vec<Name>, Vec<String>)> {
         let document = ecosystem::read(Path::new(file), &self.ctx)?;
+        let path = document.path.to_string_lossy().into_owned();
+        let started = self.started_from(&path);
         let mut names = Vec::new();
         let mut warnings = Vec::new();
         for app in chosen(&document, &choice.only)? {
+            let written = written_name(app);
+            let mut found = false;
+            for (name, _) in started
+                .iter()
+                .filter(|(_, a)| written.is_some() && a.as_deref() == written)
+            {
+                found = true;
+                if !names.contains(name) {
+                    names.push(name.clone());
+                }
+            }
+            if found {
+                continue;
+            }
             match self.plan_app(&document, app, choice) {
                 Ok((plans, _, _)) => {
                     for plan in plans {
@@ -236,8 +316,31 @@ impl Tpm {
                 Err(e) => warnings.push(format!("{e}; skipped")),
             }
         }
+        if choice.only.is_empty() {
+            for (name, app) in &started {
+                let in_file = app
+                    .as_deref()
+                    .is_some_and(|a| document.apps.iter().any(|d| written_name(d) == Some(a)));
+                if !names.contains(name) && !in_file {
+                    warnings.push(format!(
+                        "{}: {name} was started from this file{}, which it no longer has: left as it is (`tpm stop {name}` acts on it)",
+                        document.path.display(),
+                        app.as_deref()
+                            .map_or_else(String::new, |a| format!(" as app {a:?}")),
+                    ));
+                }
+            }
+        }
         Ok((names, warnings))
     }
+}
+
+/// An app's `name` as the file wrote it.
+fn written_name(app: &RawApp) -> Option<&str> {
+    app.fields
+        .get("name")
+        .and_then(serde_json::Value::as_str)
+        .filter(|n| !n.is_empty())
 }
 
 /// The apps `--only` picks (all without it); a name in `--only` that no app has is an
@@ -267,14 +370,24 @@ fn chosen<'d>(document: &'d Document, only: &[String]) -> Result<Vec<&'d RawApp>
         .collect())
 }
 
-/// Whether `--only wanted` picks `app`: its `name`, or that name with its port suffix.
+/// Whether `--only wanted` picks `app`: its `name` as written or as its process is named
+/// (`Test es6 modules`, `Test-es6-modules`), or that name with its port suffix.
 fn picks(app: &RawApp, wanted: &str) -> bool {
     let label = app.label();
-    label == wanted
-        || wanted
-            .strip_prefix(label.as_str())
-            .and_then(|rest| rest.strip_prefix('-'))
-            .is_some_and(|port| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()))
+    let safe = crate::name::safe_name(&label);
+    let picked = [Some(label.as_str()), safe.as_deref()]
+        .into_iter()
+        .flatten()
+        .any(|name| {
+            name == wanted
+                || wanted
+                    .strip_prefix(name)
+                    .and_then(|rest| rest.strip_prefix('-'))
+                    .is_some_and(|port| {
+                        !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit())
+                    })
+        });
+    picked
 }
 
 /// An error planning an app, said as the file's: which file, which app.

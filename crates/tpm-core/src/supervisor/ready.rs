@@ -19,16 +19,24 @@ use crate::readiness::ReadyCheck;
 const HTTP_EVERY: Duration = Duration::from_millis(200);
 /// How long one HTTP check may take (connect, send, first line of the answer).
 const HTTP_TIMEOUT: Duration = Duration::from_millis(500);
+/// How long a process without a PORT (a worker) must stay up to be ready: one that dies at
+/// once is not (as a reload judges it).
+const SETTLE: Duration = Duration::from_millis(500);
 
 #[derive(Default)]
 pub(super) struct ReadyWatch {
     /// When the next HTTP check is due; `None` unless one is wanted.
     next_http: Option<Instant>,
+    /// When a process without a PORT has run long enough to be ready.
+    settled_at: Option<Instant>,
 }
 
 impl ReadyWatch {
     pub(super) fn due(&self) -> Option<Instant> {
-        self.next_http
+        match (self.next_http, self.settled_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 }
 
@@ -42,6 +50,9 @@ impl Supervisor {
             ReadyCheck::Line(re) => regex_lite::Regex::new(re).ok(),
             _ => None,
         });
+        self.readiness.settled_at = (matches!(check, ReadyCheck::Port)
+            && self.record.spec.port.is_none())
+        .then(|| Instant::now() + SETTLE);
         let at_once = matches!(check, ReadyCheck::None);
         self.record.state.ready = Some(false);
         if at_once {
@@ -62,13 +73,29 @@ impl Supervisor {
         }
         let ready = match &self.record.spec.ready.check {
             ReadyCheck::None => true,
+            // A process without a PORT (a worker) is ready once it has stayed up a moment.
+            ReadyCheck::Port if self.record.spec.port.is_none() => {
+                match self.readiness.settled_at {
+                    Some(at) if now >= at => {
+                        self.readiness.settled_at = None;
+                        true
+                    }
+                    Some(_) => false,
+                    None => self.record.state.ready == Some(true),
+                }
+            }
             ReadyCheck::Port => self.record.state.listening == Some(true),
             ReadyCheck::Line(_) => self.output.line_matched(),
             ReadyCheck::Http(path) => {
                 if self.record.state.ready == Some(true) {
                     true
                 } else if self.readiness.next_http.is_some_and(|at| now >= at) {
-                    let ok = http_ok(self.record.spec.port, path);
+                    // Refused at start without a PORT; a record edited so is never ready.
+                    let ok = self
+                        .record
+                        .spec
+                        .port
+                        .is_some_and(|port| http_ok(port, path));
                     self.readiness.next_http = (!ok).then(|| Instant::now() + HTTP_EVERY);
                     ok
                 } else {

@@ -188,13 +188,33 @@ fn a_posted_app_with_instances_starts_every_instance_and_answers_them_all() {
 }
 
 #[test]
+fn a_posted_app_without_a_port_starts_a_worker_named_by_its_name_alone() {
+    let s = Sandbox::new();
+    s.file("noport.sh", "#!/usr/bin/env bash\nsleep 100\n", 0o755);
+    let server = Server::start(&s, &[]);
+    // An app spec, as in a file: no PORT anywhere is a process without one.
+    let created = server
+        .authed("POST", "/api/processes")
+        .json(&json!({"script": "noport.sh", "name": "Queue worker"}))
+        .send();
+    created.status(201);
+    let info = created.json();
+    assert_eq!(info["name"], "Queue-worker", "{info}");
+    assert_eq!(info["port"], Value::Null, "{info}");
+    let listed = server.get("/api/processes").status(200).json();
+    assert_eq!(listed[0]["port"], Value::Null, "{listed}");
+    let ports = server.get("/api/ports").status(200).json();
+    assert_eq!(ports, json!([]));
+}
+
+#[test]
 fn bad_app_specs_are_400_with_the_cli_message_and_help_and_start_nothing() {
     let s = Sandbox::new();
     s.file("noport.sh", "#!/usr/bin/env bash\nsleep 100\n", 0o755);
     let server = Server::start(&s, &[]);
     let post = |body: Value| server.authed("POST", "/api/processes").json(&body).send();
-    // No PORT anywhere: the CLI's exit 65 and its help.
-    let e = post(json!({"script": "noport.sh"})).error(400);
+    // A PORT that is no number: the CLI's exit 65 and its help.
+    let e = post(json!({"script": "noport.sh", "env": {"PORT": "abc"}})).error(400);
     assert_eq!(e["exit_code"], 65);
     let cli = s.tpm(["start", "noport.sh"]);
     assert_eq!(cli.code, 65);

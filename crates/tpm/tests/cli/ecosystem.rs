@@ -150,8 +150,8 @@ fn a_file_with_any_bad_app_starts_nothing_and_changes_no_record() {
             "nope.sh",
         ),
         (
-            "no PORT",
-            format!("[{good}, {{\"script\": \"server.sh\"}}]"),
+            "a PORT that is no number",
+            format!("[{good}, {{\"script\": \"server.sh\", \"env\": {{\"PORT\": \"abc\"}}}}]"),
             65,
             "PORT",
         ),

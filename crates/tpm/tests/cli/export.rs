@@ -680,3 +680,82 @@ fn odd_characters_in_programs_arguments_folders_and_values_pass_every_engine_as_
         assert!(env.contains(&("W".into(), w.into())), "{env:?}");
     }
 }
+
+/// A worker: no PORT, so no port mapping, no Service and no probe anywhere; each file
+/// still passes its validator.
+#[test]
+fn a_worker_without_a_port_is_exported_without_a_port_and_passes_each_validator() {
+    let s = Sandbox::new();
+    s.file(
+        "worker.sh",
+        "#!/usr/bin/env bash\nexec sleep 100000\n",
+        0o755,
+    );
+    s.file(
+        "apps.json",
+        r#"{"apps": [{"name": "worker", "script": "worker.sh", "port": false, "instances": 2}]}"#,
+        0o644,
+    );
+    s.tpm(["start", "apps.json"]).ok();
+
+    let units = export_to(&s, "systemd", &["systemd", "--user"]);
+    let unit = fs::read_to_string(units.join("tpm-worker.service")).unwrap();
+    assert!(!unit.contains("PORT="), "{unit}");
+    assert!(unit.contains("Environment=\"TPM_NAME=worker\"\n"), "{unit}");
+    let runtime = tempfile::tempdir().unwrap();
+    let out = run(Command::new(program("systemd-analyze"))
+        .env("XDG_RUNTIME_DIR", runtime.path())
+        .args(["--user", "verify"])
+        .arg(units.join("tpm-worker.service"))
+        .arg(units.join("tpm-apps.target")));
+    assert!(
+        out.code == 0 && out.stderr.trim().is_empty(),
+        "{}\n{unit}",
+        out.stderr
+    );
+
+    let nomad = export_to(&s, "nomad", &["nomad"]);
+    let job = python_json(HCL_TO_JSON, &nomad.join("tpm-apps.nomad.hcl"));
+    let group = &job["job"][0]["tpm-apps"]["group"][0]["worker"];
+    assert_eq!(group["count"], 2);
+    assert!(group.get("network").is_none(), "{group}");
+    assert!(group["task"][0]["worker"]["env"].get("PORT").is_none());
+    let api = export(&s, &["nomad", "--format", "json", "worker"]);
+    api.ok();
+    assert!(api.json()["Job"]["TaskGroups"][0].get("Networks").is_none());
+
+    let compose = export_to(&s, "compose", &["compose", "--image", "python:3.11-slim"]);
+    let file = compose.join("compose.yaml");
+    let out = run(Command::new(validator("check-jsonschema"))
+        .args(["--builtin-schema", "vendor.compose-spec"])
+        .arg(&file));
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let doc = &python_json(YAML_TO_JSON, &file)[0];
+    let worker = &doc["services"]["worker"];
+    assert!(worker.get("ports").is_none(), "{worker}");
+    assert!(worker["environment"].get("PORT").is_none(), "{worker}");
+
+    let k8s = export_to(
+        &s,
+        "k8s",
+        &["kubernetes", "--image", "registry.example/app:1.0"],
+    );
+    let file = k8s.join("tpm-apps.yaml");
+    let out = run(Command::new(validator("kubernetes-validate"))
+        .arg("--strict")
+        .arg(&file));
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let docs = python_json(YAML_TO_JSON, &file);
+    let docs: Vec<&Value> = docs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| !d.is_null())
+        .collect();
+    assert_eq!(docs.len(), 1, "a Deployment and no Service: {docs:?}");
+    assert_eq!(docs[0]["kind"], "Deployment");
+    assert_eq!(docs[0]["spec"]["replicas"], 2);
+    let container = &docs[0]["spec"]["template"]["spec"]["containers"][0];
+    assert!(container.get("ports").is_none(), "{container}");
+    assert!(container.get("readinessProbe").is_none(), "{container}");
+}

@@ -121,6 +121,10 @@ fn check(argv: &[&str], env: &[(&str, &str)], completion: &str) {
     // tpm's exit codes come through.
     has("exit 64: tetra_tpm_start --no-such-flag\n");
     has("exit 65: tetra_tpm_start noport.sh\n");
+    // A process without a PORT, through the module: named by its name alone.
+    has("started noport (id ");
+    has("exit 0: tetra_tpm_start noport.sh --no-port\n");
+    has("exit 0: tetra_tpm_delete noport\n");
     has("exit 66: tetra_tpm_start missing.sh\n");
     has(&format!("exit 0: tetra_tpm_restart {name}\n"));
     has(&format!("exit 0: tetra_tpm_delete {name}\n"));
