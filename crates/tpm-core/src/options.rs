@@ -49,6 +49,8 @@ pub enum Opt {
     LogMaxAge,
     LogMaxTotal,
     LogCompress,
+    InstanceVar,
+    IncrementVar,
 }
 
 /// What values an option takes.
@@ -230,7 +232,8 @@ pub static START_OPTIONS: &[OptionDef] = &[
         flag: Some("restart-delay"),
         short: None,
         field: "restart_delay",
-        aliases: &[],
+        // pm2's exponential backoff is what tpm's restart delay always does (it doubles).
+        aliases: &["exp_backoff_restart_delay"],
         kind: Kind::Millis,
         default: Default::Millis(policy::DEFAULT_RESTART_DELAY),
         value_name: "MS",
@@ -351,7 +354,7 @@ pub static START_OPTIONS: &[OptionDef] = &[
         flag: Some("cron-restart"),
         short: None,
         field: "cron_restart",
-        aliases: &[],
+        aliases: &["cron"],
         kind: Kind::Text,
         default: Default::None,
         value_name: "EXPR",
@@ -478,6 +481,28 @@ pub static START_OPTIONS: &[OptionDef] = &[
         value_name: "BOOL",
         help: "Keep rotated log files plain (by default NAME.out.2 on are gzip-compressed: NAME.out.2.gz)",
     },
+    OptionDef {
+        id: Opt::InstanceVar,
+        flag: None,
+        short: None,
+        field: "instance_var",
+        aliases: &[],
+        kind: Kind::Text,
+        default: Default::None,
+        value_name: "VAR",
+        help: "With instances: a variable that also carries the instance number (besides TPM_INSTANCE and NODE_APP_INSTANCE)",
+    },
+    OptionDef {
+        id: Opt::IncrementVar,
+        flag: None,
+        short: None,
+        field: "increment_var",
+        aliases: &[],
+        kind: Kind::Text,
+        default: Default::None,
+        value_name: "VAR",
+        help: "With instances: instance i gets this variable's value plus i (PORT: port_step 1)",
+    },
 ];
 
 /// The most instances one app may have.
@@ -582,6 +607,9 @@ impl OptionDef {
                 if self.id == Opt::LogRotate {
                     rotation::Every::parse(raw)?;
                 }
+                if matches!(self.id, Opt::InstanceVar | Opt::IncrementVar) {
+                    check_env_key(raw)?;
+                }
                 Value::Text(raw.to_string())
             }
             Kind::Port => {
@@ -641,9 +669,15 @@ impl OptionDef {
                 let raw = raw.trim();
                 let n = if raw == "max" {
                     0
+                } else if let Some(fewer) = raw.strip_prefix('-') {
+                    // pm2's -N: one per core but N, at least one (counted when read).
+                    let fewer = fewer
+                        .parse::<u32>()
+                        .map_err(|_| bad("a number of instances (1 or more, max, or -N)"))?;
+                    cores().saturating_sub(fewer).max(1)
                 } else {
                     raw.parse::<u32>()
-                        .map_err(|_| bad("a number of instances (1 or more, or max)"))?
+                        .map_err(|_| bad("a number of instances (1 or more, max, or -N)"))?
                 };
                 if n > MAX_INSTANCES {
                     return Err(format!(
@@ -672,7 +706,7 @@ impl OptionDef {
             Kind::Millis => "milliseconds (a number) or a duration such as \"2s\"",
             Kind::Size => "bytes (a number) or a size such as \"10M\"",
             Kind::Words => "a list of strings, or one string",
-            Kind::Instances => "a number of instances, or \"max\"",
+            Kind::Instances => "a number of instances, \"max\", or -N",
             Kind::Signal => "a signal name such as \"SIGINT\", or its number",
             Kind::Codes => "a list of exit codes, or one",
             Kind::Paths => "a list of paths or patterns, one, or true",
@@ -721,11 +755,12 @@ impl OptionDef {
                 }
                 Ok(Value::Codes(codes))
             }
-            // pm2 reads -1 as "one per core but one"; tpm takes a number from 1, or max.
-            (Kind::Instances, J::Number(n)) => match n.as_u64() {
-                Some(n) => self.parse_text(&n.to_string()),
-                None => Err(format!(
-                    "{n} is not a number of instances (1 or more, or \"max\")"
+            // pm2 reads -1 as "one per core but one".
+            (Kind::Instances, J::Number(n)) => match (n.as_u64(), n.as_i64()) {
+                (Some(n), _) => self.parse_text(&n.to_string()),
+                (None, Some(n)) => self.parse_text(&n.to_string()),
+                _ => Err(format!(
+                    "{n} is not a number of instances (1 or more, \"max\", or -N)"
                 )),
             },
             (Kind::Bool, J::Bool(b)) => Ok(Value::Bool(*b)),
@@ -984,12 +1019,7 @@ impl Options {
     /// without an instance number), else at least 1 (`max` is one per core).
     pub fn instances(&self) -> Option<u32> {
         match self.get(Opt::Instances)? {
-            Value::Count(0) => Some(
-                std::thread::available_parallelism()
-                    .map_or(1, |n| n.get())
-                    .try_into()
-                    .unwrap_or(1),
-            ),
+            Value::Count(0) => Some(cores()),
             Value::Count(n) => Some(*n),
             _ => None,
         }
@@ -1033,6 +1063,14 @@ impl fmt::Display for Opt {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.def().field)
     }
+}
+
+/// The cores this machine has (pm2's `max` instances), at least one.
+fn cores() -> u32 {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .try_into()
+        .unwrap_or(1)
 }
 
 /// An environment variable name that can be stored and passed on.
@@ -1155,6 +1193,8 @@ mod tests {
             Opt::LogMaxAge,
             Opt::LogMaxTotal,
             Opt::LogCompress,
+            Opt::InstanceVar,
+            Opt::IncrementVar,
         ];
         assert_eq!(all.len(), START_OPTIONS.len());
         for opt in all {
@@ -1179,7 +1219,8 @@ mod tests {
         // A flag may equal its own field (`port`), never another option's name.
         for d in START_OPTIONS {
             for other in START_OPTIONS.iter().filter(|o| o.id != d.id) {
-                assert_ne!(d.flag, other.flag);
+                // Fields only files have (no flag) may be several.
+                assert!(d.flag.is_none() || d.flag != other.flag, "{:?}", d.id);
                 assert!(other.flag != Some(d.field) && !other.aliases.contains(&d.field));
             }
         }
@@ -1370,11 +1411,19 @@ mod tests {
         let v = |raw: &str| Opt::Instances.def().parse_text(raw);
         assert_eq!(v("4"), Ok(Value::Count(4)));
         assert_eq!(v("max"), Ok(Value::Count(0)));
-        assert!(v("-1").is_err() && v("many").is_err() && v("100000").is_err());
+        assert!(v("many").is_err() && v("100000").is_err() && v("-x").is_err());
+        // pm2's -N: one per core but N, never fewer than one.
+        let below = cores().saturating_sub(1).max(1);
+        assert_eq!(v("-1"), Ok(Value::Count(below)));
+        assert_eq!(v("-1000"), Ok(Value::Count(1)));
+        assert_eq!(v("2"), Ok(Value::Count(2)));
         let j = |json: serde_json::Value| Opt::Instances.def().parse_json(&json);
         assert_eq!(j(json!(2)), Ok(Value::Count(2)));
         assert_eq!(j(json!("max")), Ok(Value::Count(0)));
-        assert!(j(json!(-1)).is_err());
+        assert_eq!(j(json!(-1)), Ok(Value::Count(below)));
+        assert_eq!(j(json!("-1")), Ok(Value::Count(below)));
+        assert_eq!(j(json!("2")), Ok(Value::Count(2)));
+        assert!(j(json!(1.5)).is_err());
         let mut o = Options::new();
         assert_eq!(o.instances(), None);
         o.set(Opt::Instances, Value::Count(0));

@@ -18,7 +18,7 @@ use crate::state::State;
 use crate::status::Status;
 
 /// Every key tpm writes, in the order it writes them: the file contract's first.
-pub const KEYS: [&str; 52] = [
+pub const KEYS: [&str; 54] = [
     "script",
     "pid",
     "port",
@@ -71,6 +71,8 @@ pub const KEYS: [&str; 52] = [
     "instance",
     "port_step",
     "socket",
+    "instance_var",
+    "increment_var",
 ];
 
 /// A record as stored. The name is the file name, not a field.
@@ -170,6 +172,8 @@ impl Record {
             opt(spec.cluster.instance.map(|v| v.to_string())),
             spec.cluster.port_step.to_string(),
             spec.cluster.socket.to_string(),
+            opt(spec.cluster.instance_var.clone()),
+            opt(spec.cluster.increment_var.clone()),
         ];
         let mut out = String::with_capacity(512);
         let known = KEYS.iter().zip(&values).map(|(k, v)| (*k, v.as_str()));
@@ -357,6 +361,8 @@ impl Record {
                     .unwrap_or(0)
                     .min(crate::options::MAX_PORT_STEP),
                 socket: fields.parse("socket")?.unwrap_or(false),
+                instance_var: fields.parse("instance_var")?,
+                increment_var: fields.parse("increment_var")?,
             },
             script,
         };

@@ -88,6 +88,7 @@ prop_compose! {
                     instance: cluster.0,
                     port_step: cluster.1,
                     socket: cluster.2,
+                    ..Default::default()
                 },
                 ready: Default::default(),
                 cron_restart: None,

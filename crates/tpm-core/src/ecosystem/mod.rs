@@ -8,7 +8,7 @@
 //! |---|---|
 //! | `app` | an app's fields as a start request |
 //! | `write` | `tpm dump`'s document in each format, and `tpm init`'s file |
-//! | `parse` | JSON, YAML and TOML text to a JSON value, errors with their line |
+//! | `parse` | JSON, JSON5, YAML and TOML text to a JSON value, errors with their line |
 //! | `node` | JavaScript files, evaluated by the caller's `node` |
 //! | `template` | the starter files |
 //!
@@ -44,13 +44,14 @@ pub const MAX_FILE_BYTES: u64 = 4 << 20;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Js,
+    /// JSON, and JSON5 (`.json5`; a `.json` file JSON cannot read is read as JSON5).
     Json,
     Yaml,
     Toml,
 }
 
 /// The format of an ecosystem file, by its name: `*.config.js|.cjs|.mjs`, `*.json`,
-/// `*.yaml|*.yml`, `*.toml`. A plain `x.js` is a script, not a config, as pm2 decides, so
+/// `*.json5`, `*.yaml|*.yml`, `*.toml`. A plain `x.js` is a script, not a config, as pm2 decides, so
 /// `tpm start server.js` keeps running the script.
 pub fn format_of(path: &Path) -> Option<Format> {
     let name = path.file_name()?.to_str()?;
@@ -58,6 +59,7 @@ pub fn format_of(path: &Path) -> Option<Format> {
     match ext {
         "js" | "cjs" | "mjs" if stem.ends_with(".config") => Some(Format::Js),
         "json" => Some(Format::Json),
+        "json5" => Some(Format::Json),
         "yaml" | "yml" => Some(Format::Yaml),
         "toml" => Some(Format::Toml),
         _ => None,
@@ -113,7 +115,7 @@ fn read_within(path: &Path, ctx: &Context, js_timeout: Duration) -> Result<Docum
         fail(
             &path,
             None,
-            "not an ecosystem file: tpm reads *.config.js, *.config.cjs, *.config.mjs, *.json, *.yaml, *.yml and *.toml",
+            "not an ecosystem file: tpm reads *.config.js, *.config.cjs, *.config.mjs, *.json, *.json5, *.yaml, *.yml and *.toml",
         )
     })?;
     let file = open(&path)?;
@@ -123,6 +125,9 @@ fn read_within(path: &Path, ctx: &Context, js_timeout: Duration) -> Result<Docum
             // node reads the file itself; it was opened only to check what it is.
             drop(file);
             node::evaluate(&path, &dir, ctx, js_timeout)?
+        }
+        Format::Json if path.extension().is_some_and(|e| e == "json5") => {
+            parsed(file, &path, parse::json5)?
         }
         Format::Json => parsed(file, &path, parse::json)?,
         Format::Yaml => parsed(file, &path, parse::yaml)?,
@@ -280,11 +285,12 @@ fn apps_of(value: Value, path: &Path) -> Result<Vec<RawApp>> {
     if list.is_empty() {
         return Err(fail(path, None, "no apps: the list is empty"));
     }
-    list.into_iter()
-        .enumerate()
-        .map(|(index, app)| match app {
-            Value::Object(fields) => Ok(RawApp { index, fields }),
-            other => Err(Error::Ecosystem {
+    let mut apps = Vec::with_capacity(list.len());
+    let mut problems = Vec::new();
+    for (index, app) in list.into_iter().enumerate() {
+        match app {
+            Value::Object(fields) => apps.push(RawApp { index, fields }),
+            other => problems.push(Error::Ecosystem {
                 file: path.to_path_buf(),
                 app: Some(label_at(index)),
                 line: None,
@@ -293,8 +299,12 @@ fn apps_of(value: Value, path: &Path) -> Result<Vec<RawApp>> {
                     crate::options::describe(&other)
                 ),
             }),
-        })
-        .collect()
+        }
+    }
+    match Error::all(problems) {
+        Some(e) => Err(e),
+        None => Ok(apps),
+    }
 }
 
 #[cfg(test)]

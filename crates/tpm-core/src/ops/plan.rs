@@ -256,6 +256,24 @@ impl Tpm {
         };
         spec.cluster.socket = opts.bool(Opt::Socket);
         spec.cluster.port_step = opts.count(Opt::PortStep);
+        spec.cluster.instance_var = opts.text(Opt::InstanceVar).map(str::to_string);
+        match opts.text(Opt::IncrementVar) {
+            // The PORT is tpm's own: its step is `port_step`.
+            Some("PORT") if opts.get(Opt::PortStep).is_none() && opts.instances().is_some() => {
+                spec.cluster.port_step = 1
+            }
+            Some("PORT") | None => {}
+            Some(var) => {
+                if let Some((_, v)) = spec.env.iter().rev().find(|(k, _)| k == var) {
+                    if v.trim().parse::<i64>().is_err() {
+                        return Err(Error::Usage(format!(
+                            "increment_var {var}: its value {v:?} is not a whole number to add each instance's number to"
+                        )));
+                    }
+                }
+                spec.cluster.increment_var = Some(var.to_string());
+            }
+        }
         if spec.cluster.port_step > 0 && opts.instances().is_none() {
             return Err(Error::Usage(
                 "--port-step spaces the ports of instances: give --instances N too".into(),

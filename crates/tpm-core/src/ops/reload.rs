@@ -86,7 +86,7 @@ impl Tpm {
 
     fn reload_one(&self, name: &Name, all: &[Name], timeout: Duration) -> Result<Reloaded> {
         let record = self.load_record(name)?;
-        let cluster = record.spec.cluster;
+        let cluster = record.spec.cluster.clone();
         let siblings = match cluster.instance {
             Some(i) => {
                 let app = name

@@ -217,6 +217,12 @@ fn child_env(name: &Name, record: &Record, me: &Identity) -> Vec<(OsString, OsSt
     if let Some(i) = record.spec.cluster.instance {
         set(ENV_INSTANCE, i.to_string());
         set(ENV_NODE_INSTANCE, i.to_string());
+        if let Some(var) = &record.spec.cluster.instance_var {
+            set(var, i.to_string());
+        }
+        if let Some((var, value)) = record.spec.incremented(i) {
+            set(&var, value);
+        }
     }
     if record.spec.cluster.socket {
         // LISTEN_PID is the child's own pid: `spawn` fills it in between fork and exec.
