@@ -14,7 +14,7 @@ use std::path::Path;
 
 use serde_json::Value as Json;
 
-use super::RawApp;
+use super::{Document, RawApp};
 use crate::error::{Error, Result};
 use crate::ops::StartRequest;
 use crate::options::{EnvItem, Opt, OptionDef, Options, Value};
@@ -120,8 +120,33 @@ pub struct AppRequest {
 /// `--env NAME`s given: each picks the app's `env_NAME`, merged over its `env` in order.
 /// Every problem of the app is in the error ([`Error::Problems`] when there are several).
 pub fn request(file: &Path, dir: &Path, app: &RawApp, env_names: &[String]) -> Result<AppRequest> {
+    read_app(file, dir, app, env_names, None)
+}
+
+/// [`request`] for an app of `document`: a problem with a field says the field's line,
+/// where the file's text shows it.
+pub fn request_in(document: &Document, app: &RawApp, env_names: &[String]) -> Result<AppRequest> {
+    let next = document
+        .apps
+        .get(app.index + 1)
+        .and_then(|a| a.fields.get("name")?.as_str());
+    let text = document.text.as_deref().map(|t| (t, next));
+    read_app(&document.path, &document.dir, app, env_names, text)
+}
+
+/// The text of the file, and the name of the app after this one, to locate fields.
+type Located<'t> = Option<(&'t str, Option<&'t str>)>;
+
+fn read_app(
+    file: &Path,
+    dir: &Path,
+    app: &RawApp,
+    env_names: &[String],
+    located: Located<'_>,
+) -> Result<AppRequest> {
     let label = app.label();
-    let mut problems: Vec<String> = Vec::new();
+    // Each problem with the field it is about ("" for none).
+    let mut problems: Vec<(String, String)> = Vec::new();
     let mut warnings = Vec::new();
     let mut warn = |text: String| warnings.push(format!("{}: {label}: {text}", file.display()));
     let given: Vec<(&str, &Json)> = SCRIPT_FIELDS
@@ -131,14 +156,17 @@ pub fn request(file: &Path, dir: &Path, app: &RawApp, env_names: &[String]) -> R
     let target = match given.first() {
         Some((_, Json::String(s))) if !s.trim().is_empty() => s.clone(),
         Some((field, other)) => {
-            problems.push(format!(
-                "`{field}` must be a script path or a command, not {}",
-                crate::options::describe(other)
+            problems.push((
+                field.to_string(),
+                format!(
+                    "`{field}` must be a script path or a command, not {}",
+                    crate::options::describe(other)
+                ),
             ));
             String::new()
         }
         None => {
-            problems.push("no `script`: say what to run".into());
+            problems.push((String::new(), "no `script`: say what to run".into()));
             String::new()
         }
     };
@@ -161,9 +189,12 @@ pub fn request(file: &Path, dir: &Path, app: &RawApp, env_names: &[String]) -> R
         }
         if let Some(env_name) = field.strip_prefix("env_").filter(|_| field != "env_file") {
             let Json::Object(vars) = value else {
-                problems.push(format!(
-                    "`{field}` must be an object of variables, not {}",
-                    crate::options::describe(value)
+                problems.push((
+                    field.to_string(),
+                    format!(
+                        "`{field}` must be an object of variables, not {}",
+                        crate::options::describe(value)
+                    ),
                 ));
                 continue;
             };
@@ -181,9 +212,12 @@ pub fn request(file: &Path, dir: &Path, app: &RawApp, env_names: &[String]) -> R
                     value.as_str(),
                     Some("fork" | "fork_mode" | "cluster" | "cluster_mode")
                 ) {
-                    problems.push(format!(
-                        "`exec_mode` is fork or cluster (fork_mode, cluster_mode), not {}",
-                        shown(value)
+                    problems.push((
+                        field.to_string(),
+                        format!(
+                            "`exec_mode` is fork or cluster (fork_mode, cluster_mode), not {}",
+                            shown(value)
+                        ),
                     ));
                 }
                 continue;
@@ -191,9 +225,12 @@ pub fn request(file: &Path, dir: &Path, app: &RawApp, env_names: &[String]) -> R
             "env_file" => {
                 match paths(value) {
                     Some(list) => env_files = list,
-                    None => problems.push(format!(
-                        "`env_file` is a path to a dotenv file, or a list of them, not {}",
-                        crate::options::describe(value)
+                    None => problems.push((
+                        field.to_string(),
+                        format!(
+                            "`env_file` is a path to a dotenv file, or a list of them, not {}",
+                            crate::options::describe(value)
+                        ),
                     )),
                 }
                 continue;
@@ -201,9 +238,12 @@ pub fn request(file: &Path, dir: &Path, app: &RawApp, env_names: &[String]) -> R
             "autostart" => {
                 match value {
                     Json::Bool(b) => autostart = *b,
-                    other => problems.push(format!(
-                        "`autostart` is true or false, not {}",
-                        crate::options::describe(other)
+                    other => problems.push((
+                        field.to_string(),
+                        format!(
+                            "`autostart` is true or false, not {}",
+                            crate::options::describe(other)
+                        ),
                     )),
                 }
                 continue;
@@ -231,9 +271,12 @@ pub fn request(file: &Path, dir: &Path, app: &RawApp, env_names: &[String]) -> R
             "watch" => {
                 let Some(list) = paths(value).or_else(|| value.as_bool().map(|_| Vec::new()))
                 else {
-                    problems.push(format!(
-                        "`watch`: expected a list of paths or patterns, one, or true, found {}",
-                        crate::options::describe(value)
+                    problems.push((
+                        field.to_string(),
+                        format!(
+                            "`watch`: expected a list of paths or patterns, one, or true, found {}",
+                            crate::options::describe(value)
+                        ),
                     ));
                     continue;
                 };
@@ -272,7 +315,7 @@ pub fn request(file: &Path, dir: &Path, app: &RawApp, env_names: &[String]) -> R
         match OptionDef::by_field(field) {
             Some(def) => match def.parse_json(value) {
                 Ok(parsed) => options.set(def.id, parsed),
-                Err(e) => problems.push(format!("`{field}`: {e}")),
+                Err(e) => problems.push((field.to_string(), format!("`{field}`: {e}"))),
             },
             None if PM2_NO_MEANING.contains(&field) => {}
             None => match PM2_INSTEAD.iter().find(|(f, _)| *f == field) {
@@ -291,7 +334,7 @@ pub fn request(file: &Path, dir: &Path, app: &RawApp, env_names: &[String]) -> R
     for path in &env_files {
         match dotenv(&dir.join(path)) {
             Ok(vars) => file_vars.extend(vars),
-            Err(e) => problems.push(format!("`env_file`: {e}")),
+            Err(e) => problems.push(("env_file".into(), format!("`env_file`: {e}"))),
         }
     }
     if !file_vars.is_empty() {
@@ -315,16 +358,22 @@ pub fn request(file: &Path, dir: &Path, app: &RawApp, env_names: &[String]) -> R
     for (_, vars) in named_env {
         match env_def.parse_json(&Json::Object(vars.clone())) {
             Ok(value) => options.set(Opt::Env, value),
-            Err(e) => problems.push(format!("env: {e}")),
+            Err(e) => problems.push((String::new(), format!("env: {e}"))),
         }
     }
     if !problems.is_empty() {
+        let name = app.fields.get("name").and_then(Json::as_str);
         let errors = problems
             .into_iter()
-            .map(|message| Error::Ecosystem {
+            .map(|(field, message)| Error::Ecosystem {
                 file: file.to_path_buf(),
                 app: Some(label.clone()),
-                line: None,
+                line: match (located, name) {
+                    (Some((text, next)), Some(name)) if !field.is_empty() => {
+                        super::field_line(text, name, next, &field)
+                    }
+                    _ => None,
+                },
                 message,
             })
             .collect();

@@ -32,7 +32,7 @@ use serde_json::{Map, Value};
 use crate::context::Context;
 use crate::error::{Error, Result};
 
-pub use app::{request, AppRequest};
+pub use app::{request, request_in, AppRequest};
 pub use template::starter;
 pub use write::{render, write_starter};
 
@@ -76,6 +76,8 @@ pub struct Document {
     pub dir: PathBuf,
     /// At least one app, in file order.
     pub apps: Vec<RawApp>,
+    /// The file's text, where there is one, to say on which line a field is.
+    pub text: Option<String>,
 }
 
 /// One app as written, before any meaning is given to its fields.
@@ -120,34 +122,93 @@ fn read_within(path: &Path, ctx: &Context, js_timeout: Duration) -> Result<Docum
     })?;
     let file = open(&path)?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let text = read_text(file, &path)?;
     let value = match format {
-        Format::Js => {
-            // node reads the file itself; it was opened only to check what it is.
-            drop(file);
-            node::evaluate(&path, &dir, ctx, js_timeout)?
-        }
+        // node reads the file itself; it was read here only to locate fields.
+        Format::Js => node::evaluate(&path, &dir, ctx, js_timeout)?,
         Format::Json if path.extension().is_some_and(|e| e == "json5") => {
-            parsed(file, &path, parse::json5)?
+            parsed(&text, &path, parse::json5)?
         }
-        Format::Json => parsed(file, &path, parse::json)?,
-        Format::Yaml => parsed(file, &path, parse::yaml)?,
-        Format::Toml => parsed(file, &path, parse::toml)?,
+        Format::Json => parsed(&text, &path, parse::json)?,
+        Format::Yaml => parsed(&text, &path, parse::yaml)?,
+        Format::Toml => parsed(&text, &path, parse::toml)?,
     };
     let apps = apps_of(value, &path)?;
-    Ok(Document { path, dir, apps })
+    Ok(Document {
+        path,
+        dir,
+        apps,
+        text: Some(text),
+    })
 }
 
-/// The file read as text and parsed in Rust.
+/// The file's text parsed in Rust.
 fn parsed(
-    file: File,
+    text: &str,
     path: &Path,
     parse: fn(&str) -> Result<Value, parse::Failure>,
 ) -> Result<Value> {
-    let text = read_text(file, path)?;
     if text.trim().is_empty() {
         return Err(fail(path, None, "the file is empty: no apps"));
     }
-    parse(&text).map_err(|f| fail(path, f.line, f.message))
+    parse(text).map_err(|f| fail(path, f.line, f.message))
+}
+
+/// The 1-based line where `field` of the app named `name` is written in `text`: the first
+/// line after the one naming the app that holds `field` as a key (`field:`, `"field":`,
+/// `field =`), before the line naming `next` (the next app). `None` when the app has no
+/// name or the field is not found so: a guess is never given as a line.
+pub(crate) fn field_line(text: &str, name: &str, next: Option<&str>, field: &str) -> Option<usize> {
+    let names =
+        |line: &str, name: &str| key_at(line, "name").is_some_and(|rest| value_of(rest) == name);
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.iter().position(|l| names(l, name))?;
+    // The app's own fields may come before its name on the same object: start at the
+    // line that opens it is not known, so fields before `name` are not located.
+    for (i, line) in lines.iter().enumerate().skip(start) {
+        if i > start && next.is_some_and(|n| names(line, n)) {
+            return None;
+        }
+        if key_at(line, field).is_some() {
+            return Some(i + 1);
+        }
+    }
+    None
+}
+
+/// The value at the start of `rest`: quoted text without its quotes, else up to a `,`, `}`
+/// or the end of the line.
+fn value_of(rest: &str) -> &str {
+    let rest = rest.trim_start();
+    match rest.chars().next() {
+        Some(q @ ('"' | '\'' | '`')) => rest[1..].split(q).next().unwrap_or_default(),
+        _ => rest.split([',', '}']).next().unwrap_or_default().trim(),
+    }
+}
+
+/// What follows `key` written as a key on `line` (`key:`, `"key":`, `'key':`, `key =`).
+fn key_at<'l>(line: &'l str, key: &str) -> Option<&'l str> {
+    let mut from = 0;
+    while let Some(at) = line[from..].find(key) {
+        let at = from + at;
+        let before = line[..at].chars().next_back();
+        let after = &line[at + key.len()..];
+        let quoted = matches!(before, Some('"' | '\''));
+        let after = if quoted {
+            after.strip_prefix(['"', '\''])
+        } else {
+            Some(after)
+        };
+        let starts = before.is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
+        if let Some(after) = after.filter(|_| starts) {
+            let rest = after.trim_start();
+            if let Some(value) = rest.strip_prefix(':').or_else(|| rest.strip_prefix('=')) {
+                return Some(value);
+            }
+        }
+        from = at + key.len();
+    }
+    None
 }
 
 /// An [`Error::Ecosystem`] about the whole file.
@@ -242,6 +303,7 @@ pub fn document_from_value(value: Value, origin: &Path, dir: &Path) -> Result<Do
         path: origin.to_path_buf(),
         dir: dir.to_path_buf(),
         apps,
+        text: None,
     })
 }
 

@@ -1176,6 +1176,15 @@ fn every_problem_of_a_file_is_listed_with_its_app_and_the_first_exit_code() {
     let err = plan_of(d.path(), "e.json").unwrap_err();
     let problems = err.problems();
     assert_eq!(problems.len(), 3, "{err}");
+    // A field's problem says its line (the fields are on the app's line here).
+    let lines: Vec<Option<usize>> = problems
+        .iter()
+        .map(|p| match p {
+            Error::Ecosystem { line, .. } => *line,
+            _ => None,
+        })
+        .collect();
+    assert_eq!(lines, [Some(3), Some(3), None], "{err}");
     let text = err.to_string();
     for part in [
         "many: `instances`",
@@ -1196,4 +1205,24 @@ fn every_problem_of_a_file_is_listed_with_its_app_and_the_first_exit_code() {
     );
     let err = plan_of(d.path(), "f.json").unwrap_err();
     assert_eq!((err.problems().len(), err.exit_code()), (2, 66));
+}
+
+#[test]
+fn a_fields_line_is_found_after_its_apps_name_in_every_format() {
+    let js = "module.exports = {\n  apps: [\n    {\n      name: 'api',\n      script: 'a.js',\n      instances: 'lots',\n    },\n    { name: \"web\", instances: 2 },\n  ],\n};\n";
+    assert_eq!(field_line(js, "api", Some("web"), "instances"), Some(6));
+    assert_eq!(field_line(js, "web", None, "instances"), Some(8));
+    assert_eq!(field_line(js, "api", Some("web"), "watch"), None);
+    let yaml = "apps:\n  - name: api\n    script: a.js\n    max_restarts: x\n  - name: web\n";
+    assert_eq!(
+        field_line(yaml, "api", Some("web"), "max_restarts"),
+        Some(4)
+    );
+    let toml = "[[apps]]\nname = \"api\"\nscript_x = 1\nscript = \"a.js\"\n";
+    assert_eq!(field_line(toml, "api", None, "script"), Some(4));
+    // A key that only contains the field's name is not it.
+    assert_eq!(
+        field_line("{\"name\": \"a\", \"my_watch\": 1}", "a", None, "watch"),
+        None
+    );
 }

@@ -181,7 +181,7 @@ impl Tpm {
 
     /// One app's plans (one per instance), its warnings and the `env_` sections it has.
     fn plan_app(&self, document: &Document, app: &RawApp, choice: &FileChoice) -> Result<AppPlans> {
-        let mut read = ecosystem::request(&document.path, &document.dir, app, &choice.env_names)?;
+        let mut read = ecosystem::request_in(document, app, &choice.env_names)?;
         for (opt, value) in choice.overrides.iter() {
             read.request.options.set(opt, value.clone());
         }
