@@ -202,9 +202,9 @@ fn a_file_with_three_problems_reports_all_three_and_starts_nothing() {
     let err = run.code(64).stderr.clone();
     assert!(err.contains("3 problems"), "{err}");
     for part in [
-        "many: `instances`",
-        "gone: script not found",
-        "turbo: `exec_mode`",
+        "ecosystem.json, line 4: many: `instances`",
+        "ecosystem.json: gone: script not found",
+        "ecosystem.json, line 6: turbo: `exec_mode`",
     ] {
         assert!(err.contains(part), "{part}: {err}");
     }
