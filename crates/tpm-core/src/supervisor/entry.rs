@@ -214,12 +214,15 @@ fn child_env(name: &Name, record: &Record, me: &Identity) -> Vec<(OsString, OsSt
         set(ENV_ID, id.to_string());
     }
     set(ENV_SUPERVISOR, format!("{}.{}", me.pid, me.start_ticks));
+    // pm2 gives every process an instance number, 0 for one started alone: apps read it
+    // to do once-only work (`NODE_APP_INSTANCE === '0'`).
+    let number = record.spec.cluster.instance.unwrap_or(0).to_string();
+    set(ENV_NODE_INSTANCE, number.clone());
+    if let Some(var) = &record.spec.cluster.instance_var {
+        set(var, number.clone());
+    }
     if let Some(i) = record.spec.cluster.instance {
-        set(ENV_INSTANCE, i.to_string());
-        set(ENV_NODE_INSTANCE, i.to_string());
-        if let Some(var) = &record.spec.cluster.instance_var {
-            set(var, i.to_string());
-        }
+        set(ENV_INSTANCE, number);
         if let Some((var, value)) = record.spec.incremented(i) {
             set(&var, value);
         }

@@ -84,6 +84,8 @@ fn a_worker_and_a_bot_with_no_port_start_named_by_their_names() {
     assert_eq!(online(&s, 2), ["bot", "worker"]);
     let worker = env_of(&s, "worker");
     assert_eq!(worker["QUEUE"], "jobs");
+    // As pm2 gives it to a process started alone.
+    assert_eq!(worker["NODE_APP_INSTANCE"], "0");
     assert_eq!(worker.get("PORT"), None, "no PORT is made up: {worker}");
 }
 
