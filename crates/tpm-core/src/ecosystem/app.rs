@@ -377,7 +377,7 @@ fn read_app(
                 message,
             })
             .collect();
-        return Err(Error::all(errors).unwrap_or_else(|| Error::Usage(label)));
+        return Err(Error::all(errors).unwrap_or(Error::Usage(label)));
     }
     Ok(AppRequest {
         request: StartRequest::app(target, options, dir.to_path_buf()),
