@@ -26,7 +26,7 @@ fi
 scratch=$(mktemp -d)
 export PM2_HOME=$scratch/pm2 TETRA_DIR=$scratch/tetra
 cleanup() {
-  "$tpm" delete all >/dev/null 2>&1 || true
+  "$tpm" delete '*' >/dev/null 2>&1 || true
   "$pm2" kill >/dev/null 2>&1 || true
   rm -rf "$scratch"
 }
@@ -49,5 +49,5 @@ for file in no-port/ecosystem.config.js cmd/ecosystem.json folder/ecosystem.conf
   n_tpm=$("$tpm" list --json | online 'p.status')
   printf '%-34s %4s %4s\n' "$file" "$n_pm2" "$n_tpm"
   "$pm2" delete all >/dev/null 2>&1 || true
-  "$tpm" delete all >/dev/null 2>&1 || true
+  "$tpm" delete '*' >/dev/null 2>&1 || true
 done
