@@ -983,13 +983,13 @@ fn instances_exec_mode_instance_var_and_increment_var_as_pm2_reads_them() {
             "the app's value is kept"
         );
     }
-    let ports: Vec<u16> = plan
+    let ports: Vec<Option<u16>> = plan
         .plans
         .iter()
         .filter(|p| p.name.as_str().starts_with("ports-"))
         .map(|p| p.spec.port)
         .collect();
-    assert_eq!(ports, [4400, 4401]);
+    assert_eq!(ports, [Some(4400), Some(4401)]);
 }
 
 #[test]
