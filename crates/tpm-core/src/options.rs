@@ -52,6 +52,8 @@ pub enum Opt {
     LogCompress,
     InstanceVar,
     IncrementVar,
+    OutFile,
+    ErrorFile,
 }
 
 /// What values an option takes.
@@ -514,6 +516,28 @@ pub static START_OPTIONS: &[OptionDef] = &[
         default: Default::None,
         value_name: "VAR",
         help: "With instances: instance i gets this variable's value plus i (PORT: port_step 1)",
+    },
+    OptionDef {
+        id: Opt::OutFile,
+        flag: None,
+        short: None,
+        field: "out_file",
+        aliases: &["output", "out", "out_log"],
+        kind: Kind::Text,
+        default: Default::None,
+        value_name: "PATH",
+        help: "pm2's file for the output: /dev/null (or NULL) throws it away; tpm keeps any other in its own log file",
+    },
+    OptionDef {
+        id: Opt::ErrorFile,
+        flag: None,
+        short: None,
+        field: "error_file",
+        aliases: &["error", "err", "err_file", "err_log"],
+        kind: Kind::Text,
+        default: Default::None,
+        value_name: "PATH",
+        help: "pm2's file for the errors: /dev/null (or NULL) throws them away; tpm keeps any other in its own log file",
     },
 ];
 
@@ -1224,6 +1248,8 @@ mod tests {
             Opt::LogCompress,
             Opt::InstanceVar,
             Opt::IncrementVar,
+            Opt::OutFile,
+            Opt::ErrorFile,
         ];
         assert_eq!(all.len(), START_OPTIONS.len());
         for opt in all {

@@ -18,7 +18,7 @@ use crate::state::State;
 use crate::status::Status;
 
 /// Every key tpm writes, in the order it writes them: the file contract's first.
-pub const KEYS: [&str; 56] = [
+pub const KEYS: [&str; 58] = [
     "script",
     "pid",
     "port",
@@ -75,6 +75,8 @@ pub const KEYS: [&str; 56] = [
     "increment_var",
     "file",
     "app",
+    "discard_out",
+    "discard_err",
 ];
 
 /// A record as stored. The name is the file name, not a field.
@@ -108,6 +110,14 @@ impl Record {
     /// Serializes to the one-line format, ending in a newline.
     pub fn to_line(&self, name: &str) -> String {
         let opt = |v: Option<String>| v.unwrap_or_default();
+        // Set only when on: most records never have it.
+        let flag = |on: bool| {
+            if on {
+                "true".to_string()
+            } else {
+                String::new()
+            }
+        };
         let (spec, state) = (&self.spec, &self.state);
         let values: [String; KEYS.len()] = [
             // The file contract's keys, in its order.
@@ -178,6 +188,8 @@ impl Record {
             opt(spec.cluster.increment_var.clone()),
             opt(spec.file.clone()),
             opt(spec.app.clone()),
+            flag(spec.discard.out),
+            flag(spec.discard.err),
         ];
         let mut out = String::with_capacity(512);
         let known = KEYS.iter().zip(&values).map(|(k, v)| (*k, v.as_str()));
@@ -372,6 +384,10 @@ impl Record {
                 socket: fields.parse("socket")?.unwrap_or(false),
                 instance_var: fields.parse("instance_var")?,
                 increment_var: fields.parse("increment_var")?,
+            },
+            discard: crate::spec::Discard {
+                out: fields.parse("discard_out")?.unwrap_or(false),
+                err: fields.parse("discard_err")?.unwrap_or(false),
             },
             file: fields.take("file").filter(|f| !f.is_empty()),
             app: fields.take("app").filter(|a| !a.is_empty()),

@@ -45,12 +45,23 @@ pub struct Spec {
     pub wanted: bool,
     /// Instances, the listening socket tpm holds: see [`Cluster`].
     pub cluster: Cluster,
+    /// Output thrown away, by stream (stdout, stderr): pm2's `out_file`/`error_file`
+    /// `/dev/null`. The supervisor still reads it (the process never blocks on a full
+    /// pipe, a ready line is still seen) and writes none of it.
+    pub discard: Discard,
     /// The ecosystem file it was started from (absolute): `tpm stop FILE` finds it by
     /// this, whatever the file (or the environment it reads) names it now.
     pub file: Option<String>,
     /// Its app's `name` as the file or a piped record wrote it (`Test es6 modules`, where
     /// the process is `Test-es6-modules`).
     pub app: Option<String>,
+}
+
+/// Which of a process's streams are thrown away rather than logged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Discard {
+    pub out: bool,
+    pub err: bool,
 }
 
 /// How a process is one of several copies of an app, and whether tpm holds its socket.
@@ -96,6 +107,7 @@ impl Spec {
             watch: None,
             wanted: true,
             cluster: Cluster::default(),
+            discard: Discard::default(),
             file: None,
             app: None,
         }

@@ -86,20 +86,8 @@ const PM2_INSTEAD: &[(&str, &str)] = &[
     ),
 ];
 
-/// pm2's names for its log files: tpm keeps a process's output in its own log files.
-const PM2_LOG_FILES: &[&str] = &[
-    "out_file",
-    "output",
-    "out",
-    "out_log",
-    "error_file",
-    "error",
-    "err",
-    "err_file",
-    "err_log",
-    "log_file",
-    "log",
-];
+/// pm2's names for its file of both streams together: tpm keeps each in its own file.
+const PM2_LOG_FILES: &[&str] = &["log_file", "log"];
 
 /// The fields that say what to run, in the order pm2 prefers them.
 const SCRIPT_FIELDS: [&str; 3] = ["script", "exec", "cmd"];
@@ -255,12 +243,12 @@ fn read_app(
                 }
                 continue;
             }
+            // Both streams to /dev/null.
             "disable_logs" => {
                 if *value == Json::Bool(true) {
-                    warn(
-                        "`disable_logs`: tpm keeps its output in its own log files (tpm logs), rotated at max_log_size"
-                            .into(),
-                    );
+                    for opt in [Opt::OutFile, Opt::ErrorFile] {
+                        options.set(opt, Value::Text("/dev/null".into()));
+                    }
                 }
                 continue;
             }
@@ -301,15 +289,10 @@ fn read_app(
             _ => {}
         }
         if PM2_LOG_FILES.contains(&field) {
-            let discard = matches!(value.as_str(), Some("/dev/null" | "NULL"));
-            warn(if discard {
-                format!("`{field}: {}`: tpm keeps the output in its own log files anyway (tpm logs; rotated at max_log_size)", shown(value))
-            } else {
-                format!(
-                    "`{field}`: tpm writes the output to its own log files (tpm logs), not to {}",
-                    shown(value)
-                )
-            });
+            warn(format!(
+                "`{field}`: tpm keeps each stream in its own log file (`tpm logs`), none in {}",
+                shown(value)
+            ));
             continue;
         }
         match OptionDef::by_field(field) {

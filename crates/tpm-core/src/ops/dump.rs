@@ -184,6 +184,14 @@ pub fn options_of(name: &Name, spec: &Spec) -> (String, Options) {
             o.set(opt, Value::Text(var.clone()));
         }
     }
+    for (opt, discard) in [
+        (Opt::OutFile, spec.discard.out),
+        (Opt::ErrorFile, spec.discard.err),
+    ] {
+        if discard {
+            o.set(opt, Value::Text("/dev/null".into()));
+        }
+    }
     if p.stop_signal != crate::policy::DEFAULT_STOP_SIGNAL {
         o.set(Opt::StopSignal, Value::Signal(p.stop_signal));
     }

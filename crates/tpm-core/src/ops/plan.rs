@@ -310,6 +310,21 @@ impl Tpm {
                 "--port-step spaces the ports of instances: give --instances N too".into(),
             ));
         }
+        // pm2's log files: /dev/null throws a stream away; any other path is not written,
+        // the output stays where `tpm logs` reads it.
+        for (opt, discard) in [
+            (Opt::OutFile, &mut spec.discard.out),
+            (Opt::ErrorFile, &mut spec.discard.err),
+        ] {
+            match opts.text(opt) {
+                Some("/dev/null" | "NULL") => *discard = true,
+                Some(path) => warnings.push(format!(
+                    "`{}: {path}`: tpm writes this output to its own log file (`tpm logs`), not there",
+                    opt.def().field
+                )),
+                None => {}
+            }
+        }
         Ok(Plan {
             name,
             spec,

@@ -158,7 +158,7 @@ fn new(args: &[OsString]) -> Result<Supervisor, String> {
     Ok(Supervisor {
         cgroup,
         claim,
-        output: Output::open(&store, &name, record.spec.logs),
+        output: Output::open(&store, &name, record.spec.logs, record.spec.discard),
         tracker: Tracker::new(record.spec.policy),
         store,
         name,
