@@ -61,6 +61,10 @@ fn label_and_code(e: &Error) -> (&'static str, &'static str) {
         Error::NodeMissing { .. } => ("needs node to be read", "tpm::node_missing"),
         // An app of a file that cannot start: what went wrong is what the label says.
         Error::App { source, .. } => label_and_code(source),
+        // Every problem of a file: the first's label and code.
+        Error::Problems { problems } => problems
+            .first()
+            .map_or(("in this ecosystem file", "tpm::ecosystem"), label_and_code),
         Error::EmptyDump { .. } => ("would empty the dump", "tpm::empty_dump"),
         Error::PortTaken { .. } => ("its port is taken", "tpm::port_taken"),
         Error::RecordTooLarge { .. } => ("too large to keep", "tpm::record_too_large"),
@@ -81,7 +85,8 @@ fn span_for(e: &Error, b: &Blame) -> Span {
         | Error::CommandNotFound { .. }
         | Error::Ecosystem { .. }
         | Error::NodeMissing { .. }
-        | Error::App { .. } => b.target,
+        | Error::App { .. }
+        | Error::Problems { .. } => b.target,
         Error::EmptyDump { .. } => None,
         Error::PortTaken { .. } | Error::RecordTooLarge { .. } => b.target,
         Error::ExecFailed { name, .. }

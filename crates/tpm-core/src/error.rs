@@ -137,6 +137,11 @@ pub enum Error {
         during: String,
     },
 
+    /// Every problem found in an ecosystem file (or apps given as data), each with its
+    /// file, app and line where known. The exit code and help are the first's.
+    #[error("{} problems, nothing was done:{}", problems.len(), problems_text(problems))]
+    Problems { problems: Vec<Error> },
+
     /// An app of an ecosystem file that cannot be started as written (its script is
     /// missing, it has no PORT, ...): the error says which file and which app, and keeps
     /// the exit code and help of what went wrong.
@@ -155,6 +160,10 @@ pub struct Holder {
     pub command: String,
     /// Its tpm name, when tpm manages it.
     pub name: Option<String>,
+}
+
+fn problems_text(problems: &[Error]) -> String {
+    problems.iter().map(|p| format!("\n  - {p}")).collect()
 }
 
 fn log_text(log: &[String]) -> String {
@@ -208,6 +217,7 @@ impl Error {
             // Like a script whose interpreter is missing.
             Error::NodeMissing { .. } => EXIT_NOT_RUNNABLE,
             Error::App { source, .. } => source.exit_code(),
+            Error::Problems { problems } => problems.first().map_or(EXIT_USAGE, Error::exit_code),
             Error::EmptyDump { .. } | Error::PortTaken { .. } => EXIT_FAILURE,
         }
     }
@@ -275,10 +285,36 @@ impl Error {
             Error::RecordTooLarge { .. } => {
                 "a record is at most 64 KiB (65536 bytes), 4 KiB of which a new spec leaves for its state; large values do not belong in it: export the variable in the shell that runs tpm (that environment is kept beside the record, in envs/NAME.env, with no such limit), or put the value in a file the program reads".into()
             }
+            Error::Problems { problems } => return problems.first().and_then(Error::help),
             Error::App { source, .. } => return source.help().map(|h| {
                 format!("{h} (relative paths in an ecosystem file are taken from its folder, a script from its app's cwd)")
             }),
         })
+    }
+
+    /// `errors` as one error: `None` for none, the error itself for one, else
+    /// [`Error::Problems`] (a list inside the list is flattened).
+    pub fn all(errors: Vec<Error>) -> Option<Error> {
+        let mut flat = Vec::with_capacity(errors.len());
+        for e in errors {
+            match e {
+                Error::Problems { problems } => flat.extend(problems),
+                other => flat.push(other),
+            }
+        }
+        match flat.len() {
+            0 => None,
+            1 => flat.pop(),
+            _ => Some(Error::Problems { problems: flat }),
+        }
+    }
+
+    /// The problems this error is: itself, or each of a list.
+    pub fn problems(&self) -> &[Error] {
+        match self {
+            Error::Problems { problems } => problems,
+            other => std::slice::from_ref(other),
+        }
     }
 
     /// An I/O error for want of room (a full disk, or a quota).

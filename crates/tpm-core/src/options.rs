@@ -50,6 +50,10 @@ pub enum Opt {
     LogMaxAge,
     LogMaxTotal,
     LogCompress,
+    InstanceVar,
+    IncrementVar,
+    OutFile,
+    ErrorFile,
 }
 
 /// What values an option takes.
@@ -242,7 +246,8 @@ pub static START_OPTIONS: &[OptionDef] = &[
         flag: Some("restart-delay"),
         short: None,
         field: "restart_delay",
-        aliases: &[],
+        // pm2's exponential backoff is what tpm's restart delay always does (it doubles).
+        aliases: &["exp_backoff_restart_delay"],
         kind: Kind::Millis,
         default: Default::Millis(policy::DEFAULT_RESTART_DELAY),
         value_name: "MS",
@@ -363,7 +368,7 @@ pub static START_OPTIONS: &[OptionDef] = &[
         flag: Some("cron-restart"),
         short: None,
         field: "cron_restart",
-        aliases: &[],
+        aliases: &["cron"],
         kind: Kind::Text,
         default: Default::None,
         value_name: "EXPR",
@@ -490,6 +495,50 @@ pub static START_OPTIONS: &[OptionDef] = &[
         value_name: "BOOL",
         help: "Keep rotated log files plain (by default NAME.out.2 on are gzip-compressed: NAME.out.2.gz)",
     },
+    OptionDef {
+        id: Opt::InstanceVar,
+        flag: None,
+        short: None,
+        field: "instance_var",
+        aliases: &[],
+        kind: Kind::Text,
+        default: Default::None,
+        value_name: "VAR",
+        help: "With instances: a variable that also carries the instance number (besides TPM_INSTANCE and NODE_APP_INSTANCE)",
+    },
+    OptionDef {
+        id: Opt::IncrementVar,
+        flag: None,
+        short: None,
+        field: "increment_var",
+        aliases: &[],
+        kind: Kind::Text,
+        default: Default::None,
+        value_name: "VAR",
+        help: "With instances: instance i gets this variable's value plus i (PORT: port_step 1)",
+    },
+    OptionDef {
+        id: Opt::OutFile,
+        flag: None,
+        short: None,
+        field: "out_file",
+        aliases: &["output", "out", "out_log"],
+        kind: Kind::Text,
+        default: Default::None,
+        value_name: "PATH",
+        help: "pm2's file for the output: /dev/null (or NULL) throws it away; tpm keeps any other in its own log file",
+    },
+    OptionDef {
+        id: Opt::ErrorFile,
+        flag: None,
+        short: None,
+        field: "error_file",
+        aliases: &["error", "err", "err_file", "err_log"],
+        kind: Kind::Text,
+        default: Default::None,
+        value_name: "PATH",
+        help: "pm2's file for the errors: /dev/null (or NULL) throws them away; tpm keeps any other in its own log file",
+    },
 ];
 
 /// The most instances one app may have.
@@ -601,6 +650,9 @@ impl OptionDef {
                 if self.id == Opt::LogRotate {
                     rotation::Every::parse(raw)?;
                 }
+                if matches!(self.id, Opt::InstanceVar | Opt::IncrementVar) {
+                    check_env_key(raw)?;
+                }
                 Value::Text(raw.to_string())
             }
             Kind::Port => {
@@ -696,7 +748,7 @@ impl OptionDef {
             Kind::Millis => "milliseconds (a number) or a duration such as \"2s\"",
             Kind::Size => "bytes (a number) or a size such as \"10M\"",
             Kind::Words => "a list of strings, or one string",
-            Kind::Instances => "a number of instances, or \"max\"",
+            Kind::Instances => "a number of instances, \"max\", or -N",
             Kind::Signal => "a signal name such as \"SIGINT\", or its number",
             Kind::Codes => "a list of exit codes, or one",
             Kind::Paths => "a list of paths or patterns, one, or true",
@@ -1025,13 +1077,7 @@ impl Options {
     /// core, `-N` one per core but N, at least one: pm2's reading).
     pub fn instances(&self) -> Option<u32> {
         match self.get(Opt::Instances)? {
-            Value::PerCore(fewer) => {
-                let cores: u32 = std::thread::available_parallelism()
-                    .map_or(1, |n| n.get())
-                    .try_into()
-                    .unwrap_or(MAX_INSTANCES);
-                Some(cores.saturating_sub(*fewer).clamp(1, MAX_INSTANCES))
-            }
+            Value::PerCore(fewer) => Some(cores().saturating_sub(*fewer).clamp(1, MAX_INSTANCES)),
             Value::Count(n) => Some(*n),
             _ => None,
         }
@@ -1075,6 +1121,14 @@ impl fmt::Display for Opt {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.def().field)
     }
+}
+
+/// The cores this machine has (pm2's `max` instances), at least one.
+fn cores() -> u32 {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .try_into()
+        .unwrap_or(1)
 }
 
 /// An environment variable name that can be stored and passed on.
@@ -1198,6 +1252,10 @@ mod tests {
             Opt::LogMaxAge,
             Opt::LogMaxTotal,
             Opt::LogCompress,
+            Opt::InstanceVar,
+            Opt::IncrementVar,
+            Opt::OutFile,
+            Opt::ErrorFile,
         ];
         assert_eq!(all.len(), START_OPTIONS.len());
         for opt in all {
@@ -1222,7 +1280,8 @@ mod tests {
         // A flag may equal its own field (`port`), never another option's name.
         for d in START_OPTIONS {
             for other in START_OPTIONS.iter().filter(|o| o.id != d.id) {
-                assert_ne!(d.flag, other.flag);
+                // Fields only files have (no flag) may be several.
+                assert!(d.flag.is_none() || d.flag != other.flag, "{:?}", d.id);
                 assert!(other.flag != Some(d.field) && !other.aliases.contains(&d.field));
             }
         }

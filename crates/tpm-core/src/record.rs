@@ -34,7 +34,7 @@ const MAX_REASON: usize = 512;
 const NAMED_FIELD: usize = 1024;
 
 /// Every key tpm writes, in the order it writes them: the file contract's first.
-pub const KEYS: [&str; 57] = [
+pub const KEYS: [&str; 61] = [
     "script",
     "pid",
     "port",
@@ -90,8 +90,12 @@ pub const KEYS: [&str; 57] = [
     "log_written",
     "exits",
     "cpu_time",
+    "instance_var",
+    "increment_var",
     "file",
     "app",
+    "discard_out",
+    "discard_err",
 ];
 
 /// A record as stored. The name is the file name, not a field.
@@ -193,6 +197,14 @@ impl Record {
     /// Each key and its value as written (quoted), in order: [`KEYS`], then `extra`.
     fn pairs(&self, name: &str) -> Vec<(&str, String)> {
         let opt = |v: Option<String>| v.unwrap_or_default();
+        // Set only when on: most records never have it.
+        let flag = |on: bool| {
+            if on {
+                "true".to_string()
+            } else {
+                String::new()
+            }
+        };
         let (spec, state) = (&self.spec, &self.state);
         let values: [String; KEYS.len()] = [
             // The file contract's keys, in its order.
@@ -262,8 +274,12 @@ impl Record {
             state.log_written.to_string(),
             state.exits.to_text(),
             state.cpu_time_ms.to_string(),
+            opt(spec.cluster.instance_var.clone()),
+            opt(spec.cluster.increment_var.clone()),
             opt(spec.file.clone()),
             opt(spec.app.clone()),
+            flag(spec.discard.out),
+            flag(spec.discard.err),
         ];
         let known = KEYS.iter().zip(&values).map(|(k, v)| (*k, v.as_str()));
         let extra = self.extra.iter().map(|(k, v)| (k.as_str(), v.as_str()));
@@ -449,6 +465,12 @@ impl Record {
                     .unwrap_or(0)
                     .min(crate::options::MAX_PORT_STEP),
                 socket: fields.parse("socket")?.unwrap_or(false),
+                instance_var: fields.parse("instance_var")?,
+                increment_var: fields.parse("increment_var")?,
+            },
+            discard: crate::spec::Discard {
+                out: fields.parse("discard_out")?.unwrap_or(false),
+                err: fields.parse("discard_err")?.unwrap_or(false),
             },
             file: fields.take("file").filter(|f| !f.is_empty()),
             app: fields.take("app").filter(|a| !a.is_empty()),

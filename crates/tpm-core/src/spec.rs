@@ -45,6 +45,10 @@ pub struct Spec {
     pub wanted: bool,
     /// Instances, the listening socket tpm holds: see [`Cluster`].
     pub cluster: Cluster,
+    /// Output thrown away, by stream (stdout, stderr): pm2's `out_file`/`error_file`
+    /// `/dev/null`. The supervisor still reads it (the process never blocks on a full
+    /// pipe, a ready line is still seen) and writes none of it.
+    pub discard: Discard,
     /// The ecosystem file it was started from (absolute): `tpm stop FILE` finds it by
     /// this, whatever the file (or the environment it reads) names it now.
     pub file: Option<String>,
@@ -53,8 +57,15 @@ pub struct Spec {
     pub app: Option<String>,
 }
 
-/// How a process is one of several copies of an app, and whether tpm holds its socket.
+/// Which of a process's streams are thrown away rather than logged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Discard {
+    pub out: bool,
+    pub err: bool,
+}
+
+/// How a process is one of several copies of an app, and whether tpm holds its socket.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Cluster {
     /// Its instance number (`NAME-PORT-i`); `None` for a process started without
     /// `--instances`.
@@ -63,6 +74,11 @@ pub struct Cluster {
     pub port_step: u32,
     /// The supervisor binds the PORT and passes the socket as fd 3 (`--socket`).
     pub socket: bool,
+    /// pm2's `instance_var`: one more variable set to the instance number.
+    pub instance_var: Option<String>,
+    /// pm2's `increment_var` (other than PORT, which is `port_step`): instance i gets this
+    /// variable's value in `env` (0 if unset) plus i.
+    pub increment_var: Option<String>,
 }
 
 impl Spec {
@@ -91,9 +107,29 @@ impl Spec {
             watch: None,
             wanted: true,
             cluster: Cluster::default(),
+            discard: Discard::default(),
             file: None,
             app: None,
         }
+    }
+
+    /// pm2's `increment_var` for instance `i`: the variable and the app's value of it (0
+    /// when unset, as pm2 takes it) plus `i`. A value that is not a number is left as it
+    /// is (planning refuses it; an edited record is not worth a crash).
+    pub fn incremented(&self, i: u32) -> Option<(String, String)> {
+        let var = self.cluster.increment_var.as_ref()?;
+        let base = self
+            .env
+            .iter()
+            .rev()
+            .find(|(k, _)| k == var)
+            .map(|(_, v)| v.trim());
+        let value = match base.map(str::parse::<i64>) {
+            None => i64::from(i).to_string(),
+            Some(Ok(n)) => n.saturating_add(i64::from(i)).to_string(),
+            Some(Err(_)) => base.unwrap_or_default().to_string(),
+        };
+        Some((var.clone(), value))
     }
 
     /// `NODE_ENV` among the variables set for it (the record's `node_env`, as shell tools

@@ -66,7 +66,15 @@ pub fn resolve(target: &str, how: &Launch<'_>, ctx: &Context) -> Result<Target> 
         return script(&as_path, how, ctx);
     }
     if as_path.is_dir() {
-        return Err(Error::NotExecutable { path: as_path });
+        // A folder runs as node runs one: its package.json `main`, or its index.js.
+        return match folder_entry(&as_path) {
+            Some(entry) => {
+                let mut t = script(&entry, how, ctx)?;
+                t.base = stem(&as_path);
+                Ok(t)
+            }
+            None => Err(Error::NotExecutable { path: as_path }),
+        };
     }
     let words = shell_words::split(target)
         .map_err(|e| Error::Usage(format!("cannot split the command {target:?}: {e}")))?;
@@ -174,6 +182,25 @@ fn script(path: &Path, how: &Launch<'_>, ctx: &Context) -> Result<Target> {
         script_path: Some(path.to_path_buf()),
         args_from,
     })
+}
+
+/// The file node runs for a folder: package.json's `main` (a file, the file with `.js`
+/// added, or a folder's index.js), else index.js. `None`: the folder has neither.
+fn folder_entry(dir: &Path) -> Option<PathBuf> {
+    let main = fs::read_to_string(dir.join("package.json"))
+        .ok()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .and_then(|pkg| pkg.get("main")?.as_str().map(str::to_string))
+        .filter(|m| !m.trim().is_empty());
+    let mut candidates = Vec::new();
+    if let Some(main) = main {
+        let main = normalize(&dir.join(main));
+        candidates.push(main.clone());
+        candidates.push(PathBuf::from(format!("{}.js", main.display())));
+        candidates.push(main.join("index.js"));
+    }
+    candidates.push(dir.join("index.js"));
+    candidates.into_iter().find(|p| p.is_file())
 }
 
 /// The interpreter tpm uses for a script extension.

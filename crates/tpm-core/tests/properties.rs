@@ -84,10 +84,12 @@ prop_compose! {
             spec: Spec {
                 script, cmd, cwd, env, port, kind, policy, wanted,
                 logs: LogLimits { max_size: logs.0, keep: logs.1, ..LogLimits::default() },
+                discard: Default::default(),
                 cluster: tpm_core::spec::Cluster {
                     instance: cluster.0,
                     port_step: cluster.1,
                     socket: cluster.2,
+                    ..Default::default()
                 },
                 ready: Default::default(),
                 cron_restart: None,

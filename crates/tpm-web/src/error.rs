@@ -203,6 +203,7 @@ fn status_of(e: &Error) -> StatusCode {
         | Error::RecordTooLarge { .. }
         | Error::NodeMissing { .. } => StatusCode::BAD_REQUEST,
         Error::App { source, .. } => status_of(source),
+        Error::Problems { problems } => problems.first().map_or(StatusCode::BAD_REQUEST, status_of),
         Error::NotFound { .. } => StatusCode::NOT_FOUND,
         Error::AlreadyRunning { .. }
         | Error::Busy { .. }

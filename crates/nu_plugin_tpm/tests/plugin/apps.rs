@@ -287,7 +287,8 @@ fn a_bad_file_or_bad_records_start_nothing_and_the_error_is_labelled_on_them() {
     for (why, body, code, says) in [
         (
             "a syntax error",
-            "{\"apps\": [\n  {\"script\": \"server.sh\",}\n]}".to_string(),
+            // (A trailing comma is no error: pm2 read .json files as JavaScript.)
+            "{\"apps\": [\n  {\"script\": \"server.sh\" \"port\": 1}\n]}".to_string(),
             "tpm::ecosystem",
             "line 2",
         ),
@@ -302,6 +303,12 @@ fn a_bad_file_or_bad_records_start_nothing_and_the_error_is_labelled_on_them() {
             format!(r#"[{good}, {{"script": "worker.sh", "env": {{"PORT": "abc"}}}}]"#),
             "tpm::no_port",
             "no PORT found",
+        ),
+        (
+            "an exec_mode pm2 does not have",
+            format!(r#"[{good}, {{"script": "worker.sh", "port": 5003, "exec_mode": "turbo"}}]"#),
+            "tpm::ecosystem",
+            "exec_mode",
         ),
         (
             "two apps of one name",

@@ -8,7 +8,7 @@
 //! |---|---|
 //! | `app` | an app's fields as a start request |
 //! | `write` | `tpm dump`'s document in each format, and `tpm init`'s file |
-//! | `parse` | JSON, YAML and TOML text to a JSON value, errors with their line |
+//! | `parse` | JSON, JSON5, YAML and TOML text to a JSON value, errors with their line |
 //! | `node` | JavaScript files, evaluated by the caller's `node` |
 //! | `template` | the starter files |
 //!
@@ -33,7 +33,7 @@ use serde_json::{Map, Value};
 use crate::context::Context;
 use crate::error::{Error, Result};
 
-pub use app::{request, AppRequest};
+pub use app::{request, request_in, AppRequest};
 pub use template::starter;
 pub use write::{render, write_starter};
 
@@ -45,13 +45,14 @@ pub const MAX_FILE_BYTES: u64 = 4 << 20;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Js,
+    /// JSON, and JSON5 (`.json5`; a `.json` file JSON cannot read is read as JSON5).
     Json,
     Yaml,
     Toml,
 }
 
 /// The format of an ecosystem file, by its name: `*.config.js|.cjs|.mjs`, `*.json`,
-/// `*.yaml|*.yml`, `*.toml`. A plain `x.js` is a script, not a config, as pm2 decides, so
+/// `*.json5`, `*.yaml|*.yml`, `*.toml`. A plain `x.js` is a script, not a config, as pm2 decides, so
 /// `tpm start server.js` keeps running the script.
 pub fn format_of(path: &Path) -> Option<Format> {
     let name = path.file_name()?.to_str()?;
@@ -59,6 +60,7 @@ pub fn format_of(path: &Path) -> Option<Format> {
     match ext {
         "js" | "cjs" | "mjs" if stem.ends_with(".config") => Some(Format::Js),
         "json" => Some(Format::Json),
+        "json5" => Some(Format::Json),
         "yaml" | "yml" => Some(Format::Yaml),
         "toml" => Some(Format::Toml),
         _ => None,
@@ -75,6 +77,8 @@ pub struct Document {
     pub dir: PathBuf,
     /// At least one app, in file order.
     pub apps: Vec<RawApp>,
+    /// The file's text, where there is one, to say on which line a field is.
+    pub text: Option<String>,
 }
 
 /// One app as written, before any meaning is given to its fields.
@@ -114,36 +118,98 @@ fn read_within(path: &Path, ctx: &Context, js_timeout: Duration) -> Result<Docum
         fail(
             &path,
             None,
-            "not an ecosystem file: tpm reads *.config.js, *.config.cjs, *.config.mjs, *.json, *.yaml, *.yml and *.toml",
+            "not an ecosystem file: tpm reads *.config.js, *.config.cjs, *.config.mjs, *.json, *.json5, *.yaml, *.yml and *.toml",
         )
     })?;
     let file = open(&path)?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let text = read_text(file, &path)?;
     let value = match format {
-        Format::Js => {
-            // node reads the file itself; it was opened only to check what it is.
-            drop(file);
-            node::evaluate(&path, &dir, ctx, js_timeout)?
+        // node reads the file itself; it was read here only to locate fields.
+        Format::Js => node::evaluate(&path, &dir, ctx, js_timeout)?,
+        Format::Json if path.extension().is_some_and(|e| e == "json5") => {
+            parsed(&text, &path, parse::json5)?
         }
-        Format::Json => parsed(file, &path, parse::json)?,
-        Format::Yaml => parsed(file, &path, parse::yaml)?,
-        Format::Toml => parsed(file, &path, parse::toml)?,
+        Format::Json => parsed(&text, &path, parse::json)?,
+        Format::Yaml => parsed(&text, &path, parse::yaml)?,
+        Format::Toml => parsed(&text, &path, parse::toml)?,
     };
     let apps = apps_of(value, &path)?;
-    Ok(Document { path, dir, apps })
+    Ok(Document {
+        path,
+        dir,
+        apps,
+        text: Some(text),
+    })
 }
 
-/// The file read as text and parsed in Rust.
+/// The file's text parsed in Rust.
 fn parsed(
-    file: File,
+    text: &str,
     path: &Path,
     parse: fn(&str) -> Result<Value, parse::Failure>,
 ) -> Result<Value> {
-    let text = read_text(file, path)?;
     if text.trim().is_empty() {
         return Err(fail(path, None, "the file is empty: no apps"));
     }
-    parse(&text).map_err(|f| fail(path, f.line, f.message))
+    parse(text).map_err(|f| fail(path, f.line, f.message))
+}
+
+/// The 1-based line where `field` of the app named `name` is written in `text`: the first
+/// line after the one naming the app that holds `field` as a key (`field:`, `"field":`,
+/// `field =`), before the line naming `next` (the next app). `None` when the app has no
+/// name or the field is not found so: a guess is never given as a line.
+pub(crate) fn field_line(text: &str, name: &str, next: Option<&str>, field: &str) -> Option<usize> {
+    let names =
+        |line: &str, name: &str| key_at(line, "name").is_some_and(|rest| value_of(rest) == name);
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.iter().position(|l| names(l, name))?;
+    // The app's own fields may come before its name on the same object: start at the
+    // line that opens it is not known, so fields before `name` are not located.
+    for (i, line) in lines.iter().enumerate().skip(start) {
+        if i > start && next.is_some_and(|n| names(line, n)) {
+            return None;
+        }
+        if key_at(line, field).is_some() {
+            return Some(i + 1);
+        }
+    }
+    None
+}
+
+/// The value at the start of `rest`: quoted text without its quotes, else up to a `,`, `}`
+/// or the end of the line.
+fn value_of(rest: &str) -> &str {
+    let rest = rest.trim_start();
+    match rest.chars().next() {
+        Some(q @ ('"' | '\'' | '`')) => rest[1..].split(q).next().unwrap_or_default(),
+        _ => rest.split([',', '}']).next().unwrap_or_default().trim(),
+    }
+}
+
+/// What follows `key` written as a key on `line` (`key:`, `"key":`, `'key':`, `key =`).
+fn key_at<'l>(line: &'l str, key: &str) -> Option<&'l str> {
+    let mut from = 0;
+    while let Some(at) = line[from..].find(key) {
+        let at = from + at;
+        let before = line[..at].chars().next_back();
+        let after = &line[at + key.len()..];
+        let quoted = matches!(before, Some('"' | '\''));
+        let after = if quoted {
+            after.strip_prefix(['"', '\''])
+        } else {
+            Some(after)
+        };
+        let starts = before.is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
+        if let Some(after) = after.filter(|_| starts) {
+            let rest = after.trim_start();
+            if let Some(value) = rest.strip_prefix(':').or_else(|| rest.strip_prefix('=')) {
+                return Some(value);
+            }
+        }
+        from = at + key.len();
+    }
+    None
 }
 
 /// An [`Error::Ecosystem`] about the whole file.
@@ -238,6 +304,7 @@ pub fn document_from_value(value: Value, origin: &Path, dir: &Path) -> Result<Do
         path: origin.to_path_buf(),
         dir: dir.to_path_buf(),
         apps,
+        text: None,
     })
 }
 
@@ -281,11 +348,12 @@ fn apps_of(value: Value, path: &Path) -> Result<Vec<RawApp>> {
     if list.is_empty() {
         return Err(fail(path, None, "no apps: the list is empty"));
     }
-    list.into_iter()
-        .enumerate()
-        .map(|(index, app)| match app {
-            Value::Object(fields) => Ok(RawApp { index, fields }),
-            other => Err(Error::Ecosystem {
+    let mut apps = Vec::with_capacity(list.len());
+    let mut problems = Vec::new();
+    for (index, app) in list.into_iter().enumerate() {
+        match app {
+            Value::Object(fields) => apps.push(RawApp { index, fields }),
+            other => problems.push(Error::Ecosystem {
                 file: path.to_path_buf(),
                 app: Some(label_at(index)),
                 line: None,
@@ -294,8 +362,12 @@ fn apps_of(value: Value, path: &Path) -> Result<Vec<RawApp>> {
                     crate::options::describe(&other)
                 ),
             }),
-        })
-        .collect()
+        }
+    }
+    match Error::all(problems) {
+        Some(e) => Err(e),
+        None => Ok(apps),
+    }
 }
 
 #[cfg(test)]

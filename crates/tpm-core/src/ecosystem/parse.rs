@@ -24,26 +24,115 @@ impl Failure {
 }
 
 pub(super) fn json(text: &str) -> Result<Value, Failure> {
-    serde_json::from_str(text).map_err(|e| {
-        let (line, column) = (e.line(), e.column());
-        let mut message = located(&e.to_string(), line, column);
-        // pm2 evaluated `.json` files as JavaScript, so files written for it may carry
-        // comments or trailing commas that JSON does not allow.
-        let at_slash = line
-            .checked_sub(1)
-            .and_then(|l| text.lines().nth(l))
-            .and_then(|l| l.as_bytes().get(column.saturating_sub(1)))
-            == Some(&b'/');
-        if at_slash || message.contains("trailing comma") {
-            message.push_str(
-                " (JSON has no comments or trailing commas; pm2 read .json files as JavaScript: to keep them, make the file an ecosystem.config.js holding `module.exports = { ... }`)",
-            );
-        }
-        Failure {
-            line: (line > 0).then_some(line),
-            message,
-        }
+    let e = match serde_json::from_str(text) {
+        Ok(value) => return Ok(value),
+        Err(e) => e,
+    };
+    // pm2 evaluated `.json` files as JavaScript, so files written for it may carry
+    // comments, unquoted keys or trailing commas: JSON5 reads those as pm2 did.
+    let loose = json5(text);
+    let e = match loose {
+        Ok(value) => return Ok(value),
+        Err(loose) => (e, loose),
+    };
+    let (e, loose) = e;
+    let (line, column) = (e.line(), e.column());
+    let at_slash = line
+        .checked_sub(1)
+        .and_then(|l| text.lines().nth(l))
+        .and_then(|l| l.as_bytes().get(column.saturating_sub(1)))
+        == Some(&b'/');
+    let message = located(&e.to_string(), line, column);
+    // JSON stopped at what JSON5 takes (a comment, a trailing comma): JSON5's error is
+    // the one that says what is wrong.
+    if at_slash || message.contains("trailing comma") {
+        return Err(Failure {
+            message: format!(
+                "{} (read as JSON5, as pm2 read .json files as JavaScript)",
+                loose.message
+            ),
+            ..loose
+        });
+    }
+    Err(Failure {
+        line: (line > 0).then_some(line),
+        message,
     })
+}
+
+/// The deepest `[...]`/`{...}` nesting a JSON5 file may have, serde_json's own limit.
+const MAX_JSON5_DEPTH: usize = 128;
+
+pub(super) fn json5(text: &str) -> Result<Value, Failure> {
+    json5_depth_within(text, MAX_JSON5_DEPTH)?;
+    json5::from_str(text).map_err(|e| match e.position() {
+        Some(at) => Failure {
+            line: Some(at.line + 1),
+            message: located(&e.to_string(), at.line + 1, at.column + 1),
+        },
+        None => Failure::nowhere(e.to_string()),
+    })
+}
+
+/// Refuses JSON5 nested deeper than `max` before it is parsed: the parser recurses once
+/// per level, so a hostile file could otherwise overflow the stack. Strings ('...' and
+/// "...", with `\` escapes) and comments (`//`, `/* */`) are skipped.
+fn json5_depth_within(text: &str, max: usize) -> Result<(), Failure> {
+    let bytes = text.as_bytes();
+    let (mut depth, mut line, mut i) = (0usize, 1usize, 0usize);
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'\n' => line += 1,
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while bytes.get(i + 1).is_some_and(|&c| c != b'\n') {
+                    i += 1;
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while let Some(&c) = bytes.get(i) {
+                    if c == b'\n' {
+                        line += 1;
+                    }
+                    if c == b'*' && bytes.get(i + 1) == Some(&b'/') {
+                        i += 1;
+                        break;
+                    }
+                    i += 1;
+                }
+            }
+            b'"' | b'\'' => {
+                i += 1;
+                while let Some(&c) = bytes.get(i) {
+                    match c {
+                        b'\n' => line += 1,
+                        b'\\' => {
+                            if bytes.get(i + 1) == Some(&b'\n') {
+                                line += 1;
+                            }
+                            i += 1;
+                        }
+                        c if c == b => break,
+                        _ => {}
+                    }
+                    i += 1;
+                }
+            }
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return Err(Failure {
+                        line: Some(line),
+                        message: format!("lists and objects nest deeper than {max} levels"),
+                    });
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    Ok(())
 }
 
 /// The deepest `[...]`/`{...}` nesting a YAML file may have, the same as the YAML

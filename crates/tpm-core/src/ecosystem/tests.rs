@@ -347,16 +347,49 @@ fn a_json_syntax_error_reports_its_line() {
 }
 
 #[test]
-fn json_with_pm2_style_comments_says_why_it_fails() {
+fn json_with_pm2_style_comments_is_read_as_pm2_read_it() {
+    // pm2 evaluated .json files as JavaScript: comments, unquoted keys, single quotes
+    // and trailing commas are read (as JSON5); a real error still names its line.
     let d = tempfile::tempdir().unwrap();
     write(
         d.path(),
         "e.json",
-        "{\n  \"apps\": [{\"script\": \"http://x\"}],\n  // the api\n}\n",
+        "{\n  \"apps\": [{script: 'http://x', /* inline */}],\n  // the api\n}\n",
     );
-    let (_, line, message) = eco(read_in(d.path(), "e.json").unwrap_err());
+    let doc = read_in(d.path(), "e.json").unwrap();
+    assert_eq!(apps(&doc), [json!({"script": "http://x"})]);
+    write(
+        d.path(),
+        "bad.json",
+        "{\n  // the api\n  \"apps\": [{\"script\": \"x\"}}\n}\n",
+    );
+    let (_, line, message) = eco(read_in(d.path(), "bad.json").unwrap_err());
     assert_eq!(line, Some(3));
-    assert!(message.contains("module.exports"), "{message}");
+    assert!(message.contains("JSON5"), "{message}");
+}
+
+#[test]
+fn a_json5_file_is_an_ecosystem_file() {
+    let d = tempfile::tempdir().unwrap();
+    assert_eq!(format_of(Path::new("ecosystem.json5")), Some(Format::Json));
+    write(
+        d.path(),
+        "ecosystem.json5",
+        "// pm2's JSON5 fixture shape\n{\n  apps: [{\n    name: 'api', // the name\n    script: \"server.js\",\n    instances: +2,\n    env: {A: 0x10,},\n  },],\n}\n",
+    );
+    let doc = read_in(d.path(), "ecosystem.json5").unwrap();
+    assert_eq!(
+        apps(&doc),
+        [json!({"name": "api", "script": "server.js", "instances": 2, "env": {"A": 16}})]
+    );
+    // JSON5's own error, with its line, for a .json5 file.
+    write(
+        d.path(),
+        "bad.json5",
+        "{\n  apps: [\n    {name: 'x' script: 'y'}\n  ]\n}\n",
+    );
+    let (_, line, _) = eco(read_in(d.path(), "bad.json5").unwrap_err());
+    assert_eq!(line, Some(3));
 }
 
 #[test]
@@ -482,7 +515,22 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
     write(d.path(), "deep.yaml", &deep("[", "]"));
     write(d.path(), "deep.toml", &format!("a = {}", deep("[", "]")));
     write(d.path(), "deepmap.yaml", &deep("{a: ", "}"));
-    for file in ["deep.json", "deep.yaml", "deep.toml", "deepmap.yaml"] {
+    write(d.path(), "deep.json5", &deep("{a: ", "}"));
+    // Brackets in JSON5 comments and strings are not nesting.
+    let quoted = "[{".repeat(200);
+    write(
+        d.path(),
+        "quoted.json5",
+        &format!("// {quoted}\n/* {quoted} */\n{{name: '{quoted}\\'', script: \"{quoted}\"}}\n"),
+    );
+    assert_eq!(read_in(d.path(), "quoted.json5").unwrap().apps.len(), 1);
+    for file in [
+        "deep.json",
+        "deep.yaml",
+        "deep.toml",
+        "deepmap.yaml",
+        "deep.json5",
+    ] {
         let t = Instant::now();
         assert_eq!(
             read_in(d.path(), file).unwrap_err().exit_code(),
@@ -778,4 +826,405 @@ fn every_starter_reads_back_as_the_same_two_apps() {
             assert!(starter(format).contains("max_log_size"), "{file}");
         }
     }
+}
+
+// ---------------------------------------------------------------- pm2's fields
+
+/// A planner over a scratch store in `dir` (nothing is started: plans only).
+fn planner(dir: &Path) -> crate::ops::Tpm {
+    let mut c = ctx(dir);
+    c.env.push(("TETRA_DIR".into(), dir.join("tetra").into()));
+    crate::ops::Tpm::new(c, PathBuf::from("/nonexistent/tpm")).unwrap()
+}
+
+fn plan_of(dir: &Path, file: &str) -> Result<crate::ops::FilePlan> {
+    planner(dir).plan_file(file, &crate::ops::FileChoice::default())
+}
+
+fn env_of(plan: &crate::ops::Plan, key: &str) -> Option<String> {
+    plan.spec
+        .env
+        .iter()
+        .rev()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.clone())
+}
+
+#[test]
+fn cmd_and_exec_say_what_to_run_as_script_does() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "echo.py", "print('hi')\n");
+    write(d.path(), "job.js", "\n");
+    write(
+        d.path(),
+        "e.json",
+        r#"{"apps": [
+            {"name": "py", "cmd": "echo.py", "port": 3001},
+            {"name": "js", "exec": "job.js", "port": 3002},
+            {"name": "both", "script": "job.js", "cmd": "echo.py", "port": 3003}
+        ]}"#,
+    );
+    let plan = plan_of(d.path(), "e.json").unwrap();
+    let cmds: Vec<Vec<String>> = plan.plans.iter().map(|p| p.spec.cmd.clone()).collect();
+    let at = |f: &str| d.path().join(f).to_str().unwrap().to_string();
+    assert_eq!(
+        cmds,
+        [
+            vec!["python3".to_string(), at("echo.py")],
+            vec!["node".to_string(), at("job.js")],
+            vec!["node".to_string(), at("job.js")],
+        ]
+    );
+    assert!(
+        plan.warnings
+            .iter()
+            .any(|w| w.contains("both") && w.contains("`cmd` is not used")),
+        "{:?}",
+        plan.warnings
+    );
+}
+
+#[test]
+fn a_folder_script_runs_its_main_or_its_index_js() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "api/index.js", "\n");
+    write(d.path(), "web/package.json", r#"{"main": "lib/start"}"#);
+    write(d.path(), "web/lib/start.js", "\n");
+    write(d.path(), "empty/README", "\n");
+    write(
+        d.path(),
+        "e.yaml",
+        "apps:\n  - {name: api, script: ./api, port: 3001}\n  - {name: web, script: web, port: 3002}\n",
+    );
+    let plan = plan_of(d.path(), "e.yaml").unwrap();
+    let at = |f: &str| d.path().join(f).to_str().unwrap().to_string();
+    assert_eq!(
+        plan.plans[0].spec.cmd,
+        ["node".to_string(), at("api/index.js")]
+    );
+    assert_eq!(
+        plan.plans[1].spec.cmd,
+        ["node".to_string(), at("web/lib/start.js")]
+    );
+    // A folder with neither is not runnable (66), as before.
+    write(
+        d.path(),
+        "x.yaml",
+        "apps:\n  - {name: e, script: empty, port: 3003}\n",
+    );
+    assert_eq!(plan_of(d.path(), "x.yaml").unwrap_err().exit_code(), 66);
+}
+
+#[test]
+fn a_command_on_path_runs_with_its_args_and_an_interpreter_given_for_it_is_dropped() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "e.json",
+        r#"{"apps": [
+            {"name": "front", "script": "sleep", "args": "1000 --port 3001"},
+            {"name": "listed", "script": "sleep", "args": ["1000", "--port", "3002"], "interpreter": "node", "node_args": "--max-old-space-size=64"}
+        ]}"#,
+    );
+    let plan = plan_of(d.path(), "e.json").unwrap();
+    assert_eq!(plan.plans[0].spec.cmd, ["sleep", "1000", "--port", "3001"]);
+    assert_eq!(plan.plans[1].spec.cmd, ["sleep", "1000", "--port", "3002"]);
+    let said: Vec<&String> = plan
+        .warnings
+        .iter()
+        .filter(|w| w.contains("listed") && w.contains("interpreter: node"))
+        .collect();
+    assert_eq!(said.len(), 1, "{:?}", plan.warnings);
+    assert!(said[0].contains("run as it is"), "{}", said[0]);
+}
+
+#[test]
+fn instances_exec_mode_instance_var_and_increment_var_as_pm2_reads_them() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "w.js", "\n");
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    write(
+        d.path(),
+        "e.json",
+        r#"{"apps": [
+            {"name": "two", "script": "w.js", "port": 4000, "instances": "2", "exec_mode": "cluster_mode"},
+            {"name": "max", "script": "w.js", "port": 4100, "instances": "max", "exec_mode": "fork"},
+            {"name": "less", "script": "w.js", "port": 4200, "instances": -1},
+            {"name": "ids", "script": "w.js", "port": 4300, "instances": 2,
+             "instance_var": "INSTANCE_ID", "increment_var": "SHARD", "env": {"SHARD": "10"}},
+            {"name": "ports", "script": "w.js", "port": 4400, "instances": 2, "increment_var": "PORT"}
+        ]}"#,
+    );
+    let plan = plan_of(d.path(), "e.json").unwrap();
+    let count = |prefix: &str| {
+        plan.plans
+            .iter()
+            .filter(|p| p.name.as_str().starts_with(prefix))
+            .count()
+    };
+    assert_eq!(count("two-4000-"), 2);
+    assert_eq!(count("max-4100-"), cores);
+    assert_eq!(count("less-4200-"), cores.saturating_sub(1).max(1));
+    let ids: Vec<&crate::ops::Plan> = plan
+        .plans
+        .iter()
+        .filter(|p| p.name.as_str().starts_with("ids-"))
+        .collect();
+    assert_eq!(ids.len(), 2);
+    for (i, p) in ids.iter().enumerate() {
+        assert_eq!(p.spec.cluster.instance_var.as_deref(), Some("INSTANCE_ID"));
+        assert_eq!(
+            p.spec.incremented(i as u32),
+            Some(("SHARD".to_string(), (10 + i).to_string()))
+        );
+        assert_eq!(
+            env_of(p, "SHARD").as_deref(),
+            Some("10"),
+            "the app's value is kept"
+        );
+    }
+    let ports: Vec<Option<u16>> = plan
+        .plans
+        .iter()
+        .filter(|p| p.name.as_str().starts_with("ports-"))
+        .map(|p| p.spec.port)
+        .collect();
+    assert_eq!(ports, [Some(4400), Some(4401)]);
+}
+
+#[test]
+fn watch_as_pm2_takes_it_false_with_ignores_a_glob_and_a_missing_cwd() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "w.js", "\n");
+    write(d.path(), "src/a.js", "\n");
+    write(
+        d.path(),
+        "e.json",
+        r#"{"apps": [
+            {"name": "off", "script": "w.js", "port": 4000, "watch": false, "ignore_watch": ["node_modules", "logs"]},
+            {"name": "none", "script": "w.js", "port": 4001, "ignore_watch": "logs"},
+            {"name": "glob", "script": "w.js", "port": 4002, "watch": ["src/**/*.js"], "ignore_watch": "*.log"}
+        ]}"#,
+    );
+    let plan = plan_of(d.path(), "e.json").unwrap();
+    assert_eq!(plan.plans[0].spec.watch, None);
+    assert_eq!(plan.plans[1].spec.watch, None);
+    let glob = plan.plans[2].spec.watch.clone().unwrap();
+    assert_eq!(glob.paths, [d.path().join("src").to_str().unwrap()]);
+    assert!(
+        plan.warnings
+            .iter()
+            .any(|w| w.contains("src/**/*.js") && w.contains("watches src")),
+        "{:?}",
+        plan.warnings
+    );
+    // A cwd that does not exist: a clear error naming it, not a crash.
+    write(
+        d.path(),
+        "gone.json",
+        r#"{"apps": [{"name": "gone", "script": "w.js", "port": 4003, "cwd": "not/yet", "watch": true}]}"#,
+    );
+    let err = plan_of(d.path(), "gone.json").unwrap_err();
+    assert_eq!(err.exit_code(), 66);
+    assert!(err.to_string().contains("not/yet"), "{err}");
+}
+
+#[test]
+fn env_file_is_read_under_env() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "w.js", "\n");
+    write(
+        d.path(),
+        ".env",
+        "# settings\nexport A=from-file\nB='single $quoted'\nC=\"double \\\"quoted\\\"\"\nD=bare # comment\n\n",
+    );
+    write(d.path(), "more.env", "D=second\n");
+    write(
+        d.path(),
+        "e.json",
+        r#"{"apps": [
+            {"name": "one", "script": "w.js", "port": 4000, "env_file": ".env", "env": {"A": "from-env"}},
+            {"name": "two", "script": "w.js", "port": 4001, "env_file": [".env", "more.env"]}
+        ]}"#,
+    );
+    let plan = plan_of(d.path(), "e.json").unwrap();
+    let one = &plan.plans[0];
+    assert_eq!(env_of(one, "A").as_deref(), Some("from-env"));
+    assert_eq!(env_of(one, "B").as_deref(), Some("single $quoted"));
+    assert_eq!(env_of(one, "C").as_deref(), Some("double \"quoted\""));
+    assert_eq!(env_of(one, "D").as_deref(), Some("bare"));
+    assert_eq!(env_of(&plan.plans[1], "D").as_deref(), Some("second"));
+    write(
+        d.path(),
+        "missing.json",
+        r#"{"apps": [{"name": "m", "script": "w.js", "port": 4002, "env_file": "nope.env"}]}"#,
+    );
+    let err = plan_of(d.path(), "missing.json").unwrap_err();
+    assert!(err.to_string().contains("nope.env"), "{err}");
+}
+
+#[test]
+fn pm2_fields_are_honoured_silent_or_one_warning_each() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "w.js", "\n");
+    write(
+        d.path(),
+        "e.json",
+        r#"{"apps": [{"name": "api", "script": "w.js", "port": 4000,
+            "vizion": false, "source_map_support": true, "pmx": false, "automation": false,
+            "treekill": true, "watch_options": {"usePolling": true}, "kill_retry_time": 100,
+            "time": true, "exp_backoff_restart_delay": 150, "cron": "0 4 * * *",
+            "min_uptime": "2s", "listen_timeout": 8000, "max_memory_restart": "300M",
+            "autorestart": true, "stop_exit_codes": [0], "kill_timeout": 1600,
+            "out_file": "/dev/null", "error_file": "./logs/err.log", "merge_logs": true,
+            "log_date_format": "YYYY-MM-DD HH:mm Z", "namespace": "backend", "uid": "www",
+            "frobnicate": 1}]}"#,
+    );
+    let plan = plan_of(d.path(), "e.json").unwrap();
+    let spec = &plan.plans[0].spec;
+    assert_eq!(spec.policy.restart_delay, Duration::from_millis(150));
+    assert_eq!(spec.cron_restart.as_deref(), Some("0 4 * * *"));
+    assert_eq!(spec.policy.max_memory, 300 << 20);
+    assert_eq!(spec.policy.kill_timeout, Duration::from_millis(1600));
+    // `/dev/null` throws the stream away; another path is not written, and said so.
+    assert_eq!((spec.discard.out, spec.discard.err), (true, false));
+    let warned = |field: &str| {
+        plan.warnings
+            .iter()
+            .filter(|w| w.contains(&format!("`{field}")))
+            .count()
+    };
+    for silent in [
+        "vizion",
+        "source_map_support",
+        "pmx",
+        "treekill",
+        "watch_options",
+        "time",
+        "out_file",
+    ] {
+        assert_eq!(warned(silent), 0, "{silent}: {:?}", plan.warnings);
+    }
+    for told in [
+        "error_file",
+        "merge_logs",
+        "log_date_format",
+        "namespace",
+        "uid",
+        "frobnicate",
+    ] {
+        assert_eq!(warned(told), 1, "{told}: {:?}", plan.warnings);
+    }
+    assert_eq!(plan.warnings.len(), 6, "{:?}", plan.warnings);
+}
+
+#[test]
+fn autostart_false_is_left_out_unless_named() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "w.js", "\n");
+    write(
+        d.path(),
+        "e.json",
+        r#"{"apps": [{"name": "a", "script": "w.js", "port": 4000},
+                     {"name": "b", "script": "w.js", "port": 4001, "autostart": false}]}"#,
+    );
+    let plan = plan_of(d.path(), "e.json").unwrap();
+    assert_eq!(plan.plans.len(), 1);
+    assert!(
+        plan.warnings.iter().any(|w| w.contains("autostart")),
+        "{:?}",
+        plan.warnings
+    );
+    let only = crate::ops::FileChoice {
+        only: vec!["b".into()],
+        ..Default::default()
+    };
+    assert_eq!(
+        planner(d.path())
+            .plan_file("e.json", &only)
+            .unwrap()
+            .plans
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn every_problem_of_a_file_is_listed_with_its_app_and_the_first_exit_code() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "w.js", "\n");
+    write(
+        d.path(),
+        "e.json",
+        r#"{"apps": [
+            {"name": "good", "script": "w.js", "port": 4000},
+            {"name": "many", "script": "w.js", "port": 4001, "instances": "lots", "exec_mode": "turbo"},
+            {"name": "gone", "script": "missing.js", "port": 4002},
+            7
+        ]}"#,
+    );
+    // The shape is checked first: an app that is not an object is the file's problem.
+    let err = plan_of(d.path(), "e.json").unwrap_err();
+    assert!(err.to_string().contains("app #4"), "{err}");
+    write(
+        d.path(),
+        "e.json",
+        r#"{"apps": [
+            {"name": "good", "script": "w.js", "port": 4000},
+            {"name": "many", "script": "w.js", "port": 4001, "instances": "lots", "exec_mode": "turbo"},
+            {"name": "gone", "script": "missing.js", "port": 4002}
+        ]}"#,
+    );
+    let err = plan_of(d.path(), "e.json").unwrap_err();
+    let problems = err.problems();
+    assert_eq!(problems.len(), 3, "{err}");
+    // A field's problem says its line (the fields are on the app's line here).
+    let lines: Vec<Option<usize>> = problems
+        .iter()
+        .map(|p| match p {
+            Error::Ecosystem { line, .. } => *line,
+            _ => None,
+        })
+        .collect();
+    assert_eq!(lines, [Some(3), Some(3), None], "{err}");
+    let text = err.to_string();
+    for part in [
+        "many: `instances`",
+        "many: `exec_mode`",
+        "gone: script not found",
+    ] {
+        assert!(text.contains(part), "{part}: {text}");
+    }
+    assert!(text.contains("e.json"), "{text}");
+    assert_eq!(err.exit_code(), 64, "the first problem's");
+    assert!(err.help().is_some());
+    // Reordered, the first is the missing script: 66.
+    write(
+        d.path(),
+        "f.json",
+        r#"[{"name": "gone", "script": "missing.js", "port": 4002},
+            {"name": "many", "script": "w.js", "port": 4001, "instances": "lots"}]"#,
+    );
+    let err = plan_of(d.path(), "f.json").unwrap_err();
+    assert_eq!((err.problems().len(), err.exit_code()), (2, 66));
+}
+
+#[test]
+fn a_fields_line_is_found_after_its_apps_name_in_every_format() {
+    let js = "module.exports = {\n  apps: [\n    {\n      name: 'api',\n      script: 'a.js',\n      instances: 'lots',\n    },\n    { name: \"web\", instances: 2 },\n  ],\n};\n";
+    assert_eq!(field_line(js, "api", Some("web"), "instances"), Some(6));
+    assert_eq!(field_line(js, "web", None, "instances"), Some(8));
+    assert_eq!(field_line(js, "api", Some("web"), "watch"), None);
+    let yaml = "apps:\n  - name: api\n    script: a.js\n    max_restarts: x\n  - name: web\n";
+    assert_eq!(
+        field_line(yaml, "api", Some("web"), "max_restarts"),
+        Some(4)
+    );
+    let toml = "[[apps]]\nname = \"api\"\nscript_x = 1\nscript = \"a.js\"\n";
+    assert_eq!(field_line(toml, "api", None, "script"), Some(4));
+    // A key that only contains the field's name is not it.
+    assert_eq!(
+        field_line("{\"name\": \"a\", \"my_watch\": 1}", "a", None, "watch"),
+        None
+    );
 }

@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use super::plan::Plan;
+use super::plan::{Plan, StartRequest};
 use super::{Each, Tpm};
 use crate::ecosystem::{self, Document, RawApp};
 use crate::error::{Error, Result};
@@ -68,6 +68,16 @@ pub struct FilePlan {
     pub replaced: Vec<Name>,
 }
 
+/// One app, planned.
+struct AppPlans {
+    /// One per instance.
+    plans: Vec<Plan>,
+    warnings: Vec<String>,
+    /// The `env_` sections it has.
+    env_sections: Vec<String>,
+    autostart: bool,
+}
+
 /// What `start FILE` did with one app.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AppStart {
@@ -96,8 +106,8 @@ impl Tpm {
         ecosystem::format_of(&path).is_some() && path.is_file()
     }
 
-    /// Reads `file` and plans every chosen app, touching nothing. The first problem, in
-    /// the file or in any app, is the error.
+    /// Reads `file` and plans every chosen app, touching nothing. Every app is checked:
+    /// the error lists every problem found, in the file and in each app.
     pub fn plan_file(&self, file: &str, choice: &FileChoice) -> Result<FilePlan> {
         let document = ecosystem::read(Path::new(file), &self.ctx)?;
         let mut plan = self.plan_document(document, choice)?;
@@ -159,21 +169,37 @@ impl Tpm {
         }
         let apps = chosen(&document, &choice.only)?;
         let mut warnings = Vec::new();
+        let mut problems = Vec::new();
         let mut plans: Vec<Plan> = Vec::with_capacity(apps.len());
         let mut labels: Vec<String> = Vec::with_capacity(apps.len());
         let mut sections_seen = Vec::new();
         for app in apps {
-            let (app_plans, app_warnings, sections) = self.plan_app(&document, app, choice)?;
-            warnings.extend(app_warnings);
-            sections_seen.extend(sections);
-            for mut plan in app_plans {
+            let planned = match self.plan_app(&document, app, choice) {
+                Ok(planned) => planned,
+                Err(e) => {
+                    problems.push(e);
+                    continue;
+                }
+            };
+            warnings.extend(planned.warnings);
+            sections_seen.extend(planned.env_sections);
+            if !planned.autostart && choice.only.is_empty() {
+                warnings.push(format!(
+                    "{}: {}: not started (autostart: false); `--only {}` starts it",
+                    document.path.display(),
+                    app.label(),
+                    app.label()
+                ));
+                continue;
+            }
+            for mut plan in planned.plans {
                 warnings.extend(
                     std::mem::take(&mut plan.warnings)
                         .into_iter()
                         .map(|w| format!("{}: {}: {w}", document.path.display(), app.label())),
                 );
                 if let Some(twin) = plans.iter().position(|p| p.name == plan.name) {
-                    return Err(Error::Ecosystem {
+                    problems.push(Error::Ecosystem {
                         file: document.path.clone(),
                         app: Some(app.label()),
                         line: None,
@@ -182,10 +208,14 @@ impl Tpm {
                             plan.name, labels[twin]
                         ),
                     });
+                    break;
                 }
                 plans.push(plan);
                 labels.push(app.label());
             }
+        }
+        if let Some(e) = Error::all(problems) {
+            return Err(e);
         }
         for env_name in &choice.env_names {
             if !sections_seen.contains(env_name) {
@@ -204,21 +234,62 @@ impl Tpm {
     }
 
     /// One app's plans (one per instance), its warnings and the `env_` sections it has.
-    fn plan_app(
-        &self,
-        document: &Document,
-        app: &RawApp,
-        choice: &FileChoice,
-    ) -> Result<(Vec<Plan>, Vec<String>, Vec<String>)> {
-        let mut read = ecosystem::request(&document.path, &document.dir, app, &choice.env_names)?;
+    fn plan_app(&self, document: &Document, app: &RawApp, choice: &FileChoice) -> Result<AppPlans> {
+        let mut read = ecosystem::request_in(document, app, &choice.env_names)?;
         for (opt, value) in choice.overrides.iter() {
             read.request.options.set(opt, value.clone());
         }
         read.request.force = choice.force;
-        let plan = self
+        if let Some(warning) = self.command_interpreter(&mut read.request) {
+            read.warnings.push(format!(
+                "{}: {}: {warning}",
+                document.path.display(),
+                app.label()
+            ));
+        }
+        let plans = self
             .plans(&read.request)
             .map_err(|e| in_app(e, document, app))?;
-        Ok((plan, read.warnings, read.env_sections))
+        Ok(AppPlans {
+            plans,
+            warnings: read.warnings,
+            env_sections: read.env_sections,
+            autostart: read.autostart,
+        })
+    }
+
+    /// pm2 runs a command found on PATH (`script: "npm"`) even when the app names an
+    /// interpreter; tpm runs the command as it is (its own `#!` line picks what runs
+    /// it), drops the interpreter and says so.
+    fn command_interpreter(&self, req: &mut StartRequest) -> Option<String> {
+        let interpreter = req.options.text(Opt::Interpreter);
+        let has_args = req.options.words(Opt::InterpreterArgs).is_some();
+        if interpreter.is_none_or(|i| i == crate::target::NO_INTERPRETER) && !has_args {
+            return None;
+        }
+        let word = req.target.trim();
+        if word.contains(['/', ' ', '\t']) {
+            return None;
+        }
+        let base = req.base_dir.clone().unwrap_or_else(|| self.ctx.cwd.clone());
+        let cwd = match req.options.dir(Opt::Cwd) {
+            Some(dir) => base.join(dir),
+            None => base,
+        };
+        if cwd.join(word).exists() {
+            return None;
+        }
+        let found = crate::target::which(word, &self.ctx)?;
+        let said = match interpreter {
+            Some(i) => format!("`interpreter: {i}`"),
+            None => "`interpreter_args`".into(),
+        };
+        req.options.remove(Opt::Interpreter);
+        req.options.remove(Opt::InterpreterArgs);
+        Some(format!(
+            "{said} is for a script file; `{word}` is a command ({}), run as it is",
+            found.display()
+        ))
     }
 
     /// `tpm start FILE`: starts the apps that are not running; those that are stay as
@@ -299,8 +370,8 @@ impl Tpm {
                 continue;
             }
             match self.plan_app(&document, app, choice) {
-                Ok((plans, _, _)) => {
-                    for plan in plans {
+                Ok(planned) => {
+                    for plan in planned.plans {
                         if !self.store.exists(&plan.name) {
                             warnings.push(format!(
                                 "{}: {} ({}) is not started",

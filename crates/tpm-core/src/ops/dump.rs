@@ -176,6 +176,22 @@ pub fn options_of(name: &Name, spec: &Spec) -> (String, Options) {
             o.set(opt, value);
         }
     }
+    for (opt, var) in [
+        (Opt::InstanceVar, &spec.cluster.instance_var),
+        (Opt::IncrementVar, &spec.cluster.increment_var),
+    ] {
+        if let Some(var) = var {
+            o.set(opt, Value::Text(var.clone()));
+        }
+    }
+    for (opt, discard) in [
+        (Opt::OutFile, spec.discard.out),
+        (Opt::ErrorFile, spec.discard.err),
+    ] {
+        if discard {
+            o.set(opt, Value::Text("/dev/null".into()));
+        }
+    }
     if p.stop_signal != crate::policy::DEFAULT_STOP_SIGNAL {
         o.set(Opt::StopSignal, Value::Signal(p.stop_signal));
     }

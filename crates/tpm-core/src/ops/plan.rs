@@ -288,10 +288,43 @@ impl Tpm {
         };
         spec.cluster.socket = opts.bool(Opt::Socket);
         spec.cluster.port_step = opts.count(Opt::PortStep);
+        spec.cluster.instance_var = opts.text(Opt::InstanceVar).map(str::to_string);
+        match opts.text(Opt::IncrementVar) {
+            // The PORT is tpm's own: its step is `port_step`.
+            Some("PORT") if opts.get(Opt::PortStep).is_none() && opts.instances().is_some() => {
+                spec.cluster.port_step = 1
+            }
+            Some("PORT") | None => {}
+            Some(var) => {
+                if let Some((_, v)) = spec.env.iter().rev().find(|(k, _)| k == var) {
+                    if v.trim().parse::<i64>().is_err() {
+                        return Err(Error::Usage(format!(
+                            "increment_var {var}: its value {v:?} is not a whole number to add each instance's number to"
+                        )));
+                    }
+                }
+                spec.cluster.increment_var = Some(var.to_string());
+            }
+        }
         if spec.cluster.port_step > 0 && opts.instances().is_none() {
             return Err(Error::Usage(
                 "--port-step spaces the ports of instances: give --instances N too".into(),
             ));
+        }
+        // pm2's log files: /dev/null throws a stream away; any other path is not written,
+        // the output stays where `tpm logs` reads it.
+        for (opt, discard) in [
+            (Opt::OutFile, &mut spec.discard.out),
+            (Opt::ErrorFile, &mut spec.discard.err),
+        ] {
+            match opts.text(opt) {
+                Some("/dev/null" | "NULL") => *discard = true,
+                Some(path) => warnings.push(format!(
+                    "`{}: {path}`: tpm writes this output to its own log file (`tpm logs`), not there",
+                    opt.def().field
+                )),
+                None => {}
+            }
         }
         // What runs must leave its record readable: refused here, before anything of the
         // process is written or stopped, with room kept for what its supervisor adds.

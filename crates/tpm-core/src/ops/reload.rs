@@ -220,7 +220,7 @@ impl Tpm {
         own: &mut usize,
     ) -> Result<Reloaded> {
         let record = self.load_record(name)?;
-        let cluster = record.spec.cluster;
+        let cluster = record.spec.cluster.clone();
         let siblings = match cluster.instance {
             Some(i) => {
                 let app = name

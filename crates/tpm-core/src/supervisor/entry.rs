@@ -158,7 +158,7 @@ fn new(args: &[OsString]) -> Result<Supervisor, String> {
     Ok(Supervisor {
         cgroup,
         claim,
-        output: Output::open(&store, &name, record.spec.logs),
+        output: Output::open(&store, &name, record.spec.logs, record.spec.discard),
         tracker: Tracker::new(record.spec.policy),
         store,
         name,
@@ -218,9 +218,18 @@ fn child_env(name: &Name, record: &Record, me: &Identity) -> Vec<(OsString, OsSt
         set(ENV_ID, id.to_string());
     }
     set(ENV_SUPERVISOR, format!("{}.{}", me.pid, me.start_ticks));
+    // pm2 gives every process an instance number, 0 for one started alone: apps read it
+    // to do once-only work (`NODE_APP_INSTANCE === '0'`).
+    let number = record.spec.cluster.instance.unwrap_or(0).to_string();
+    set(ENV_NODE_INSTANCE, number.clone());
+    if let Some(var) = &record.spec.cluster.instance_var {
+        set(var, number.clone());
+    }
     if let Some(i) = record.spec.cluster.instance {
-        set(ENV_INSTANCE, i.to_string());
-        set(ENV_NODE_INSTANCE, i.to_string());
+        set(ENV_INSTANCE, number);
+        if let Some((var, value)) = record.spec.incremented(i) {
+            set(&var, value);
+        }
     }
     if record.spec.cluster.socket {
         // LISTEN_PID is the child's own pid: `spawn` fills it in between fork and exec.

@@ -65,10 +65,17 @@ pub(super) struct Output {
     line_matched: bool,
     /// When rotations were last told to the event history (see `take_rotations`).
     rotations_told: Option<Instant>,
+    /// Streams read and thrown away (pm2's `out_file: "/dev/null"`).
+    discard: crate::spec::Discard,
 }
 
 impl Output {
-    pub(super) fn open(store: &Store, name: &Name, limits: LogLimits) -> Output {
+    pub(super) fn open(
+        store: &Store,
+        name: &Name,
+        limits: LogLimits,
+        discard: crate::spec::Discard,
+    ) -> Output {
         let mut out = LogFile::open(store, name, Stream::Out, limits);
         let mut err = LogFile::open(store, name, Stream::Err, limits);
         // Its first round (at the first heal) finishes what a previous supervisor left.
@@ -91,6 +98,7 @@ impl Output {
             ready_line: None,
             line_matched: false,
             rotations_told: None,
+            discard,
         }
     }
 
@@ -154,12 +162,14 @@ impl Output {
                 self.buf.clear();
                 pipe.split
                     .feed(&self.chunk[..n], self.stamp.now(), &mut self.buf);
-                let sink = match pipe.stream {
-                    Stream::Out => &mut self.out,
-                    Stream::Err => &mut self.err,
+                let (sink, discard) = match pipe.stream {
+                    Stream::Out => (&mut self.out, self.discard.out),
+                    Stream::Err => (&mut self.err, self.discard.err),
                 };
-                sink.tick(self.stamp.secs());
-                sink.write(&self.buf);
+                if !discard {
+                    sink.tick(self.stamp.secs());
+                    sink.write(&self.buf);
+                }
                 let grown = pipe.grown;
                 self.match_ready_line();
                 if !full {
@@ -205,12 +215,14 @@ impl Output {
         let mut pipe = self.pipes.swap_remove(i);
         self.buf.clear();
         pipe.split.finish(self.stamp.now(), &mut self.buf);
-        let sink = match pipe.stream {
-            Stream::Out => &mut self.out,
-            Stream::Err => &mut self.err,
+        let (sink, discard) = match pipe.stream {
+            Stream::Out => (&mut self.out, self.discard.out),
+            Stream::Err => (&mut self.err, self.discard.err),
         };
-        sink.tick(self.stamp.secs());
-        sink.write(&self.buf);
+        if !discard {
+            sink.tick(self.stamp.secs());
+            sink.write(&self.buf);
+        }
     }
 
     /// Reads every pipe until it would block (bounded, for a child that writes without

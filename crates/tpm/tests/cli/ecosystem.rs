@@ -133,7 +133,8 @@ fn a_file_with_any_bad_app_starts_nothing_and_changes_no_record() {
     for (why, body, code, says) in [
         (
             "a syntax error",
-            "{\"apps\": [\n  {\"script\": \"server.sh\",}\n]}".to_string(),
+            // (A trailing comma is no error: pm2 read .json files as JavaScript.)
+            "{\"apps\": [\n  {\"script\": \"server.sh\" \"port\": 1}\n]}".to_string(),
             64,
             "line 2",
         ),
@@ -156,10 +157,18 @@ fn a_file_with_any_bad_app_starts_nothing_and_changes_no_record() {
             "PORT",
         ),
         (
-            "a bad name",
-            format!("[{good}, {{\"name\": \"../x\", \"script\": \"server.sh\", \"port\": 2}}]"),
+            "an exec_mode pm2 does not have",
+            format!(
+                "[{good}, {{\"script\": \"server.sh\", \"port\": 6, \"exec_mode\": \"turbo\"}}]"
+            ),
             64,
-            "../x",
+            "exec_mode",
+        ),
+        (
+            "instances that are no number",
+            format!("[{good}, {{\"name\": \"x\", \"script\": \"server.sh\", \"port\": 2, \"instances\": \"lots\"}}]"),
+            64,
+            "instances",
         ),
         (
             "two apps of one name",

@@ -331,14 +331,42 @@ fn an_ecosystem_app_has_instances_and_pm2s_increment_var() {
     // The file stops what it started: both instances.
     s.tpm(["stop", "ecosystem.json"]).ok();
     assert!(s.list().iter().all(|p| p["status"] == "stopped"));
-    // Another variable than PORT is refused, with what to do.
+    // Another variable than PORT: each instance gets its value plus its number, as pm2
+    // gives it; a value that is no number is refused, with what is wrong.
+    s.file(
+        "other.sh",
+        "#!/usr/bin/env bash\necho \"http=$HTTP_PORT\"\nwhile true; do sleep 1; done\n",
+        0o755,
+    );
+    let other = free_port();
+    s.file(
+        "other.json",
+        &format!(
+            r#"{{"apps": [{{"name": "http", "script": "./other.sh", "port": {other}, "instances": 2, "increment_var": "HTTP_PORT", "env": {{"HTTP_PORT": "8000"}}}}]}}"#
+        ),
+        0o644,
+    );
+    s.tpm(["start", "other.json"]).ok();
+    for i in 0..2 {
+        let name = format!("http-{other}-{i}");
+        s.wait_status(&name, "online");
+        wait_for("its line", || !s.log(&name, "out").is_empty());
+        assert!(
+            s.log(&name, "out").contains(&format!("http={}", 8000 + i)),
+            "{}",
+            s.log(&name, "out")
+        );
+    }
     s.file(
         "bad.json",
-        r#"{"apps": [{"script": "./app.sh", "port": 1, "instances": 2, "increment_var": "HTTP_PORT"}]}"#,
+        r#"{"apps": [{"script": "./app.sh", "port": 1, "instances": 2, "increment_var": "HTTP_PORT", "env": {"HTTP_PORT": "web"}}]}"#,
         0o644,
     );
     let err = s.tpm(["start", "bad.json"]).code(64).stderr.clone();
-    assert!(err.contains("PORT"), "{err}");
+    assert!(
+        err.contains("HTTP_PORT") && err.contains("\"web\""),
+        "{err}"
+    );
 }
 
 #[test]

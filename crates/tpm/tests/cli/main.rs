@@ -15,6 +15,7 @@ mod logs;
 mod monit;
 mod naming_and_port;
 mod no_port;
+mod pm2_files;
 mod readiness;
 mod real_servers;
 mod records;
