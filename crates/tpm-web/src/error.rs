@@ -200,7 +200,9 @@ fn status_of(e: &Error) -> StatusCode {
         | Error::CwdNotFound { .. }
         | Error::Ecosystem { .. }
         | Error::RelativeStore { .. }
-        | Error::NodeMissing { .. } => StatusCode::BAD_REQUEST,
+        | Error::NodeMissing { .. }
+        | Error::NoPm2Dump { .. }
+        | Error::BadPm2Dump { .. } => StatusCode::BAD_REQUEST,
         Error::App { source, .. } => status_of(source),
         Error::NotFound { .. } => StatusCode::NOT_FOUND,
         Error::AlreadyRunning { .. }
