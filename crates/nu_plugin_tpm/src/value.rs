@@ -60,7 +60,7 @@ fn process_record(p: &ProcessInfo, span: Span) -> Record {
         int(p.id.map(i64::from)),
         Value::string(p.status.as_str(), span),
         int(p.pid.map(i64::from)),
-        Value::int(i64::from(p.port), span),
+        int(p.port.map(i64::from)),
         p.ready
             .map_or_else(|| Value::nothing(span), |r| Value::bool(r, span)),
         p.listening
@@ -364,7 +364,7 @@ mod tests {
             id: Some(3),
             status: Status::Online,
             pid: Some(4242),
-            port: 8080,
+            port: Some(8080),
             ready: Some(true),
             listening: Some(true),
             uptime: Some(90),

@@ -84,7 +84,7 @@ mod tests {
                 "s".into(),
                 vec!["s".into()],
                 "/".into(),
-                1,
+                Some(1),
             ));
             r.state.status = Status::Stopped;
             store.write(&Name::parse(n).unwrap(), &r).unwrap();

@@ -212,7 +212,7 @@ impl Error {
                 "names use letters, digits, '.', '_' and '-', do not start with '.', and are at most 100 characters".into()
             }
             Error::NoPort { .. } => {
-                "give one with --port N, set PORT=N in the environment, or add `export PORT=N` to the script".into()
+                "give one with --port N, set PORT=N in the environment, or add `export PORT=N` to the script; if it listens on no port (a worker, a bot, a cron job), give --no-port (in a file: port: false)".into()
             }
             Error::ScriptNotFound { .. } => "check the path (relative paths are resolved against the current directory)".into(),
             Error::NotExecutable { path } => format!(

@@ -23,7 +23,8 @@ pub struct ProcessInfo {
     pub status: Status,
     /// The running process; `None` unless it is verified alive.
     pub pid: Option<u32>,
-    pub port: u16,
+    /// `None`: it listens on no PORT (a worker).
+    pub port: Option<u16>,
     /// Whether a process of its tree listens on the PORT, as its supervisor last looked
     /// (within a second early in a run, then every 20 s); `None` when not running, without
     /// a PORT, or before the first look.

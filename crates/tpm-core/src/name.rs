@@ -41,13 +41,17 @@ impl Name {
 
     /// The `basename-PORT` rule. `base` is a custom name (validated as given) or, when
     /// `derived` is set, a script or program base name, whose other characters become `-`.
-    /// A base that already ends in `-PORT` is not suffixed again.
-    pub fn with_port(base: &str, port: u16, derived: bool) -> Result<Name> {
+    /// A base that already ends in `-PORT` is not suffixed again; without a PORT the name
+    /// is the base alone (`worker`).
+    pub fn with_port(base: &str, port: Option<u16>, derived: bool) -> Result<Name> {
         let base = if derived {
             sanitize(base)
         } else {
             // A custom name must be valid on its own, not only once suffixed.
             Name::parse(base)?.0
+        };
+        let Some(port) = port else {
+            return Name::parse(&base);
         };
         let suffix = format!("-{port}");
         if base.ends_with(&suffix) {
@@ -84,6 +88,29 @@ impl AsRef<str> for Name {
 
 fn is_name_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')
+}
+
+/// A name as pm2 users write it (`"Test es6 modules"`, `"🏰 Watchtower"`) made into a safe
+/// one: each run of other characters (and dashes) becomes one `-`, and dots and dashes at the ends go
+/// (`Test-es6-modules`, `Watchtower`). `None` when nothing of it is left, or it is too long.
+/// A name that is safe already is returned as it is.
+pub fn safe_name(raw: &str) -> Option<String> {
+    if Name::parse(raw).is_ok() {
+        return Some(raw.to_string());
+    }
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        if c != '-' && c.is_ascii() && is_name_byte(c as u8) {
+            out.push(c);
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let out = out
+        .trim_start_matches(['.', '-'])
+        .trim_end_matches('-')
+        .to_string();
+    Name::parse(&out).ok().map(|n| n.0)
 }
 
 /// Makes a derived base name valid: other characters become `-`, leading dots go.
@@ -203,24 +230,32 @@ mod tests {
     #[test]
     fn basename_port_rule_matches_the_documented_examples() {
         assert_eq!(
-            Name::with_port("server", 3000, true).unwrap().as_str(),
+            Name::with_port("server", Some(3000), true)
+                .unwrap()
+                .as_str(),
             "server-3000"
         );
         assert_eq!(
-            Name::with_port("backend", 8080, true).unwrap().as_str(),
+            Name::with_port("backend", Some(8080), true)
+                .unwrap()
+                .as_str(),
             "backend-8080"
         );
         assert_eq!(
-            Name::with_port("api", 8080, false).unwrap().as_str(),
+            Name::with_port("api", Some(8080), false).unwrap().as_str(),
             "api-8080"
         );
         assert_eq!(
-            Name::with_port("web-7777", 7777, false).unwrap().as_str(),
+            Name::with_port("web-7777", Some(7777), false)
+                .unwrap()
+                .as_str(),
             "web-7777"
         );
         // Only the exact port is recognised as a suffix.
         assert_eq!(
-            Name::with_port("web-777", 7777, false).unwrap().as_str(),
+            Name::with_port("web-777", Some(7777), false)
+                .unwrap()
+                .as_str(),
             "web-777-7777"
         );
     }
@@ -228,16 +263,49 @@ mod tests {
     #[test]
     fn derived_names_are_sanitized_but_custom_names_are_not() {
         assert_eq!(
-            Name::with_port("my server", 1, true).unwrap().as_str(),
+            Name::with_port("my server", Some(1), true)
+                .unwrap()
+                .as_str(),
             "my-server-1"
         );
         assert_eq!(
-            Name::with_port(".hidden", 1, true).unwrap().as_str(),
+            Name::with_port(".hidden", Some(1), true).unwrap().as_str(),
             "hidden-1"
         );
-        assert!(Name::with_port("my server", 1, false).is_err());
-        assert!(Name::with_port("../x", 1, false).is_err());
-        assert!(Name::with_port("", 1, false).is_err(), "not `-1`");
+        assert!(Name::with_port("my server", Some(1), false).is_err());
+        assert!(Name::with_port("../x", Some(1), false).is_err());
+        assert!(Name::with_port("", Some(1), false).is_err(), "not `-1`");
+    }
+
+    #[test]
+    fn without_a_port_the_name_is_the_base_alone() {
+        assert_eq!(
+            Name::with_port("worker", None, false).unwrap().as_str(),
+            "worker"
+        );
+        assert_eq!(
+            Name::with_port("my worker.sh", None, true)
+                .unwrap()
+                .as_str(),
+            "my-worker.sh"
+        );
+        assert!(Name::with_port("a b", None, false).is_err());
+    }
+
+    #[test]
+    fn pm2_names_are_made_safe() {
+        for (raw, safe) in [
+            ("Test es6 modules", "Test-es6-modules"),
+            ("🏰 Watchtower", "Watchtower"),
+            ("Server - Node.js", "Server-Node.js"),
+            ("api", "api"),
+            (".hidden app", "hidden-app"),
+        ] {
+            assert_eq!(safe_name(raw).as_deref(), Some(safe), "{raw:?}");
+        }
+        for hopeless in ["🏰", " - ", "", "..", &"x ".repeat(80)] {
+            assert_eq!(safe_name(hopeless), None, "{hopeless:?}");
+        }
     }
 
     #[test]

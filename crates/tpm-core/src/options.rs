@@ -19,6 +19,7 @@ use crate::rotation;
 pub enum Opt {
     Name,
     Port,
+    NoPort,
     Cwd,
     Env,
     Interpreter,
@@ -147,6 +148,17 @@ pub static START_OPTIONS: &[OptionDef] = &[
         default: Default::None,
         value_name: "PORT",
         help: "The PORT (otherwise: the command's own --port/-p/number argument, $PORT, or a PORT= line in the script)",
+    },
+    OptionDef {
+        id: Opt::NoPort,
+        flag: Some("no-port"),
+        short: None,
+        field: "no_port",
+        aliases: &[],
+        kind: Kind::Bool,
+        default: Default::Bool(false),
+        value_name: "BOOL",
+        help: "It listens on no PORT (a worker, a bot, a cron job): named by its name alone, instances NAME-0, NAME-1 ... (in a file: port: false or null, or no PORT anywhere)",
     },
     OptionDef {
         id: Opt::Cwd,
@@ -566,9 +578,14 @@ impl OptionDef {
         self.kind == Kind::Bool
     }
 
-    /// The value a switch flag sets: `--no-autorestart` sets `autorestart` to false.
+    /// The value a switch flag sets: `--no-autorestart` sets `autorestart` to false (a
+    /// flag `no-FIELD` turns FIELD off); `--wait` and `--no-port` (field `no_port`) set
+    /// theirs to true.
     pub fn switch_value(&self) -> bool {
-        !self.flag.is_some_and(|f| f.starts_with("no-"))
+        !self
+            .flag
+            .and_then(|f| f.strip_prefix("no-"))
+            .is_some_and(|rest| rest.replace('-', "_") == self.field)
     }
 
     /// Parses one command-line value of this option.
@@ -665,7 +682,7 @@ impl OptionDef {
         use serde_json::Value as J;
         let kind_name = match self.kind {
             Kind::Text | Kind::Dir => "a string",
-            Kind::Port => "a port number",
+            Kind::Port => "a port number, or false for none",
             Kind::Env => "an object of variables",
             Kind::Bool => "true or false",
             Kind::Count => "a whole number",
@@ -728,6 +745,8 @@ impl OptionDef {
                     "{n} is not a number of instances (1 or more, or \"max\")"
                 )),
             },
+            // pm2 files say "no port" with false or null; `Options::set` reads it as no_port.
+            (Kind::Port, J::Bool(false) | J::Null) => Ok(Value::Bool(false)),
             (Kind::Bool, J::Bool(b)) => Ok(Value::Bool(*b)),
             (Kind::Bool, J::String(s)) => self.parse_text(s),
             (Kind::Port | Kind::Count | Kind::Millis | Kind::Size, J::Number(n)) => {
@@ -857,7 +876,12 @@ impl Options {
     }
 
     /// Sets an option; `env` items and paths add to those given before, the others replace.
+    /// A file's `port: false` (or `null`) is `no_port`.
     pub fn set(&mut self, opt: Opt, value: Value) {
+        if opt == Opt::Port && value == Value::Bool(false) {
+            self.remove(Opt::Port);
+            return self.set(Opt::NoPort, Value::Bool(true));
+        }
         if let Value::Paths(more) = &value {
             if let Some((_, Value::Paths(items))) = self.values.iter_mut().find(|(o, _)| *o == opt)
             {
@@ -909,6 +933,11 @@ impl Options {
             Value::Port(p) => Some(*p),
             _ => None,
         }
+    }
+
+    /// `--no-port` (a file's `port: false`): it listens on no PORT.
+    pub fn no_port(&self) -> bool {
+        self.bool(Opt::NoPort)
     }
 
     pub fn dir(&self, opt: Opt) -> Option<&std::path::Path> {
@@ -1125,6 +1154,7 @@ mod tests {
         let all = [
             Opt::Name,
             Opt::Port,
+            Opt::NoPort,
             Opt::Cwd,
             Opt::Env,
             Opt::Interpreter,
@@ -1268,6 +1298,17 @@ mod tests {
         );
         assert!(j(Opt::Env, json!({"A": {"nested": 1}})).is_err());
         assert!(j(Opt::Port, json!(0)).is_err());
+        // pm2 files say "no PORT" with false or null.
+        assert_eq!(j(Opt::Port, json!(false)), Ok(Value::Bool(false)));
+        assert_eq!(j(Opt::Port, json!(null)), Ok(Value::Bool(false)));
+        assert!(j(Opt::Port, json!(true)).is_err());
+        let mut o = Options::new();
+        o.set(Opt::Port, Value::Port(3000));
+        o.set(Opt::Port, Value::Bool(false));
+        assert!(o.no_port() && o.port().is_none());
+        assert!(Opt::NoPort.def().switch_value(), "--no-port sets no_port");
+        assert!(!Opt::Autorestart.def().switch_value());
+        assert!(!Opt::ReadyCheck.def().switch_value());
         assert!(j(Opt::Name, json!(["x"])).is_err());
     }
 

@@ -18,7 +18,7 @@ use crate::state::State;
 use crate::status::Status;
 
 /// Every key tpm writes, in the order it writes them: the file contract's first.
-pub const KEYS: [&str; 52] = [
+pub const KEYS: [&str; 54] = [
     "script",
     "pid",
     "port",
@@ -71,6 +71,8 @@ pub const KEYS: [&str; 52] = [
     "instance",
     "port_step",
     "socket",
+    "file",
+    "app",
 ];
 
 /// A record as stored. The name is the file name, not a field.
@@ -109,7 +111,7 @@ impl Record {
             // The file contract's keys, in its order.
             spec.script.clone(),
             opt(state.pid.map(|v| v.to_string())),
-            spec.port.to_string(),
+            opt(spec.port.map(|p| p.to_string())),
             opt(state.start_time.map(|v| v.to_string())),
             spec.kind.clone(),
             spec.cwd.clone(),
@@ -170,6 +172,8 @@ impl Record {
             opt(spec.cluster.instance.map(|v| v.to_string())),
             spec.cluster.port_step.to_string(),
             spec.cluster.socket.to_string(),
+            opt(spec.file.clone()),
+            opt(spec.app.clone()),
         ];
         let mut out = String::with_capacity(512);
         let known = KEYS.iter().zip(&values).map(|(k, v)| (*k, v.as_str()));
@@ -205,9 +209,14 @@ impl Record {
         let mut fields = Fields(pairs);
 
         let script = fields.take("script").ok_or("the script key is missing")?;
-        let port_text = fields.take("port").ok_or("the port key is missing")?;
-        let port = crate::port::parse_port(&port_text)
-            .ok_or_else(|| format!("port {:?} is not a port number", clip(&port_text)))?;
+        // Empty (or absent): a process that listens on no PORT.
+        let port = match fields.take("port").filter(|p| !p.is_empty()) {
+            Some(text) => Some(
+                crate::port::parse_port(&text)
+                    .ok_or_else(|| format!("port {:?} is not a port number", clip(&text)))?,
+            ),
+            None => None,
+        };
         let cmd = match fields.take("cmd").filter(|c| !c.is_empty()) {
             Some(c) => {
                 shell_words::split(&c).map_err(|e| format!("cmd: unreadable quoting ({e})"))?
@@ -358,6 +367,8 @@ impl Record {
                     .min(crate::options::MAX_PORT_STEP),
                 socket: fields.parse("socket")?.unwrap_or(false),
             },
+            file: fields.take("file").filter(|f| !f.is_empty()),
+            app: fields.take("app").filter(|a| !a.is_empty()),
             script,
         };
         let state = State {
@@ -448,7 +459,7 @@ mod tests {
             "/srv/my app/server.sh".into(),
             vec!["bash".into(), "/srv/my app/server.sh".into(), "it's".into()],
             "/srv/my app".into(),
-            3000,
+            Some(3000),
         ));
         r.id = Some(7);
         r.spec.env = vec![
@@ -486,7 +497,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             (cli.spec.port, cli.state.pid, cli.spec.kind.as_str()),
-            (3000, Some(12345), "cli")
+            (Some(3000), Some(12345), "cli")
         );
         assert_eq!(cli.spec.cmd, ["/path/to/script.sh"]);
         // No pid_start: the pid can never be verified, so it is never signalled.
@@ -513,7 +524,6 @@ mod tests {
     fn corrupt_records_are_errors_not_panics() {
         for (text, says) in [
             ("", "script key is missing"),
-            ("script=x", "port key is missing"),
             ("script=x port=abc", "not a port"),
             ("script=x port=3000 pid=12x", "pid"),
             ("script=x port=3000 script=y", "twice"),
@@ -527,6 +537,23 @@ mod tests {
             let err = Record::parse(text).unwrap_err();
             assert!(err.contains(says), "{text:?}: {err}");
         }
+    }
+
+    #[test]
+    fn a_process_without_a_port_has_the_port_key_empty() {
+        let mut r = sample();
+        r.spec.port = None;
+        r.spec.file = Some("/srv/ecosystem.config.js".into());
+        r.spec.app = Some("Test es6 modules".into());
+        let line = r.to_line("worker");
+        assert!(line.contains(" port='' "), "{line}");
+        assert!(line.contains(" app='Test es6 modules'"), "{line}");
+        let back = Record::parse(&line).unwrap();
+        assert_eq!(back.spec.port, None);
+        assert_eq!(back.spec.file, r.spec.file);
+        assert_eq!(back.spec.app, r.spec.app);
+        // Absent, as a hand-written record may have it: no PORT either.
+        assert_eq!(Record::parse("script=x").unwrap().spec.port, None);
     }
 
     #[test]

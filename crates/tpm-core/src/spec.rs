@@ -26,7 +26,9 @@ pub struct Spec {
     /// Variables set for the process (`--env`, an app's `env`), over the caller's
     /// environment.
     pub env: Vec<(String, String)>,
-    pub port: u16,
+    /// The PORT it listens on; `None` for a process that listens on none (a worker, a bot,
+    /// a cron job), named by its name alone.
+    pub port: Option<u16>,
     /// [`KIND_CLI`], [`KIND_ECOSYSTEM`] for an app from a file, [`KIND_PM2`] for one
     /// imported from pm2; other tools' values are
     /// kept as they are.
@@ -46,6 +48,12 @@ pub struct Spec {
     pub wanted: bool,
     /// Instances, the listening socket tpm holds: see [`Cluster`].
     pub cluster: Cluster,
+    /// The ecosystem file it was started from (absolute): `tpm stop FILE` finds it by
+    /// this, whatever the file (or the environment it reads) names it now.
+    pub file: Option<String>,
+    /// Its app's `name` as the file or a piped record wrote it (`Test es6 modules`, where
+    /// the process is `Test-es6-modules`).
+    pub app: Option<String>,
 }
 
 /// How a process is one of several copies of an app, and whether tpm holds its socket.
@@ -61,16 +69,17 @@ pub struct Cluster {
 }
 
 impl Spec {
-    /// The app's PORT, the one in its name: instance 0's.
-    pub fn base_port(&self) -> u16 {
+    /// The app's PORT, the one in its name: instance 0's (`None` without a PORT).
+    pub fn base_port(&self) -> Option<u16> {
+        let port = self.port?;
         let offset = self.cluster.instance.unwrap_or(0) * self.cluster.port_step;
-        u16::try_from(u32::from(self.port).saturating_sub(offset)).unwrap_or(self.port)
+        Some(u16::try_from(u32::from(port).saturating_sub(offset)).unwrap_or(port))
     }
 }
 
 impl Spec {
     /// A spec with default policies for `cmd`, run in `cwd`.
-    pub fn new(script: String, cmd: Vec<String>, cwd: String, port: u16) -> Spec {
+    pub fn new(script: String, cmd: Vec<String>, cwd: String, port: Option<u16>) -> Spec {
         Spec {
             script,
             cmd,
@@ -85,6 +94,8 @@ impl Spec {
             watch: None,
             wanted: true,
             cluster: Cluster::default(),
+            file: None,
+            app: None,
         }
     }
 

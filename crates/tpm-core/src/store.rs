@@ -620,7 +620,7 @@ mod tests {
             "s.sh".into(),
             vec!["bash".into()],
             "/".into(),
-            3000,
+            Some(3000),
         ));
         for name in &names {
             store.write(name, &record).unwrap();
@@ -674,7 +674,7 @@ mod tests {
                     "s".into(),
                     vec!["s".into()],
                     "/".into(),
-                    1,
+                    Some(1),
                 )),
             )
             .unwrap();
@@ -691,7 +691,7 @@ mod tests {
             "s".into(),
             vec!["s".into()],
             "/".into(),
-            1,
+            Some(1),
         ));
         for i in 0..50 {
             rec.state.restarts = i;
@@ -716,7 +716,7 @@ mod tests {
                     "s".into(),
                     vec!["s".into()],
                     "/".into(),
-                    1,
+                    Some(1),
                 )),
             )
             .unwrap();
@@ -749,7 +749,7 @@ mod tests {
                         "s".into(),
                         vec!["s".into()],
                         "/".into(),
-                        1,
+                        Some(1),
                     )),
                 )
                 .unwrap();

@@ -21,7 +21,7 @@ fn a_shell_tpm_record_reads_as_a_stopped_script() {
     let r = fixture("shell-cli.meta");
     assert_eq!(r.spec.script, "/path/to/script.sh");
     assert_eq!(r.spec.cmd, ["/path/to/script.sh"]);
-    assert_eq!(r.spec.port, 3000);
+    assert_eq!(r.spec.port, Some(3000));
     assert_eq!(r.spec.kind, "cli");
     assert_eq!(r.state.status, Status::Stopped);
     // A pid with no start time can never be verified, so it is never signalled.

@@ -52,7 +52,7 @@ prop_compose! {
         cmd in vec(text(), 1..5),
         cwd in text(),
         env in vec(("[A-Za-z_][A-Za-z0-9_]{0,8}", text()), 0..4),
-        port in 1u16..,
+        port in option::of(1u16..),
         kind in "[a-z]{1,9}",
         status in status(),
         pids in (option::of(any::<u32>()), option::of(any::<u64>()), option::of(any::<u32>()), option::of(any::<u64>())),
@@ -92,6 +92,8 @@ prop_compose! {
                 ready: Default::default(),
                 cron_restart: None,
                 watch: None,
+                file: None,
+                app: None,
             },
             state: State {
                 status,
@@ -145,7 +147,7 @@ proptest! {
 
     #[test]
     fn a_derived_name_is_always_valid(base in any::<String>(), port in 1u16..) {
-        let name = Name::with_port(&base, port, true).unwrap();
+        let name = Name::with_port(&base, Some(port), true).unwrap();
         let suffix = format!("-{port}");
         prop_assert!(name.as_str().ends_with(&suffix));
     }

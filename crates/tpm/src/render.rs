@@ -157,7 +157,7 @@ pub fn table(processes: &[ProcessInfo]) -> String {
                 plain(shown(&p.name).into_owned()),
                 paint(p.status, color),
                 plain(or_dash(p.pid)),
-                plain(p.port.to_string()),
+                plain(or_dash(p.port)),
                 plain(p.uptime.map_or("-".into(), uptime)),
                 plain(p.restarts.to_string()),
                 plain(p.cpu.map_or("-".into(), |c| format!("{c:.1}%"))),

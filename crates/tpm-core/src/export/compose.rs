@@ -76,14 +76,17 @@ fn service(app: &Prepared, image: &str, notes: &mut Vec<String>) -> Json {
     );
     s.insert("working_dir".into(), json!(literal(&app.spec.cwd)));
     s.insert("environment".into(), Json::Object(env));
-    s.insert(
-        "ports".into(),
-        json!([{
-            "target": app.spec.port,
-            "published": app.spec.port.to_string(),
-            "protocol": "tcp",
-        }]),
-    );
+    // A process without a PORT (a worker) publishes none.
+    if let Some(port) = app.spec.port {
+        s.insert(
+            "ports".into(),
+            json!([{
+                "target": port,
+                "published": port.to_string(),
+                "protocol": "tcp",
+            }]),
+        );
+    }
     s.insert(
         "restart".into(),
         json!(if p.autorestart {

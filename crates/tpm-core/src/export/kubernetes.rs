@@ -51,7 +51,9 @@ pub(super) fn render(
             )));
         }
         names.push((name.clone(), app.name.as_str()));
-        for doc in [deployment(app, &name, image, notes), service(app, &name)] {
+        // A process without a PORT (a worker) has no Service: nothing connects to it.
+        let service = app.spec.port.map(|port| service(app, &name, port));
+        for doc in std::iter::once(deployment(app, &name, image, notes)).chain(service) {
             let yaml = yaml_serde::to_string(&doc)
                 .map_err(|e| Error::Usage(format!("cannot write the manifests: {e}")))?;
             text.push_str("---\n");
@@ -164,12 +166,15 @@ fn deployment(app: &Prepared, name: &str, image: &str, notes: &mut Vec<String>) 
                         // Not expanded by Kubernetes: written as it is.
                         "workingDir": app.spec.cwd,
                         "env": env,
-                        "ports": [{ "name": "app", "containerPort": app.spec.port, "protocol": "TCP" }],
                     }],
                 },
             },
         },
     });
+    if let Some(port) = app.spec.port {
+        deployment["spec"]["template"]["spec"]["containers"][0]["ports"] =
+            json!([{ "name": "app", "containerPort": port, "protocol": "TCP" }]);
+    }
     if let Some(probe) = readiness_probe(app) {
         deployment["spec"]["template"]["spec"]["containers"][0]["readinessProbe"] = probe;
     }
@@ -177,9 +182,9 @@ fn deployment(app: &Prepared, name: &str, image: &str, notes: &mut Vec<String>) 
 }
 
 /// The readiness check as a Kubernetes probe; none (ready once running) for
-/// `--no-ready-check`.
+/// `--no-ready-check` or a process without a PORT.
 fn readiness_probe(app: &Prepared) -> Option<Json> {
-    let port = app.spec.port;
+    let port = app.spec.port?;
     match &app.spec.ready.check {
         ReadyCheck::Http(path) => Some(json!({
             "httpGet": { "path": path, "port": port },
@@ -193,7 +198,7 @@ fn readiness_probe(app: &Prepared) -> Option<Json> {
     }
 }
 
-fn service(app: &Prepared, name: &str) -> Json {
+fn service(app: &Prepared, name: &str, port: u16) -> Json {
     json!({
         "apiVersion": "v1",
         "kind": "Service",
@@ -206,8 +211,8 @@ fn service(app: &Prepared, name: &str) -> Json {
             "selector": { "app.kubernetes.io/name": name },
             "ports": [{
                 "name": "app",
-                "port": app.spec.port,
-                "targetPort": app.spec.port,
+                "port": port,
+                "targetPort": port,
                 "protocol": "TCP",
             }],
         },

@@ -295,7 +295,9 @@ impl<'a> Prepared<'a> {
                 set(&mut env, "PATH", path);
             }
         }
-        set(&mut env, "PORT", &spec.port.to_string());
+        if let Some(port) = spec.port {
+            set(&mut env, "PORT", &port.to_string());
+        }
         set(&mut env, ENV_NAME, app.name.as_str());
         let mut argv = spec.cmd.clone();
         if engine.on_host() {
@@ -313,23 +315,36 @@ impl<'a> Prepared<'a> {
             }
         }
         let step = spec.cluster.port_step;
-        if app.instances > 1 && matches!(engine, Engine::Systemd | Engine::Compose) {
+        let port = spec.port.unwrap_or_default();
+        if app.instances > 1
+            && spec.port.is_none()
+            && matches!(engine, Engine::Systemd | Engine::Compose)
+        {
+            notes.push(format!(
+                "{}: {} instances under tpm; {} gets one: run more copies of it if it needs them",
+                app.name,
+                app.instances,
+                engine.as_str()
+            ));
+        } else if spec.port.is_none() {
+            // A worker: its copies share nothing that could collide.
+        } else if app.instances > 1 && matches!(engine, Engine::Systemd | Engine::Compose) {
             notes.push(if step == 0 {
                 format!(
                     "{}: {} instances under tpm; {} gets one (copies would each bind port {}): run more where the PORT is free",
                     app.name,
                     app.instances,
                     engine.as_str(),
-                    spec.port
+                    port
                 )
             } else {
                 format!(
                     "{}: {} instances under tpm, on ports {} and on, {step} apart; {} gets the first, on port {}",
                     app.name,
                     app.instances,
-                    spec.port,
+                    port,
                     engine.as_str(),
-                    spec.port
+                    port
                 )
             });
         } else if app.instances > 1 && step > 0 {
@@ -337,8 +352,8 @@ impl<'a> Prepared<'a> {
                 "{}: its {} instances have ports {step} apart under tpm ({} and on); here every copy gets PORT {}, each in its own {}",
                 app.name,
                 app.instances,
-                spec.port,
-                spec.port,
+                port,
+                port,
                 if engine == Engine::Nomad {
                     "allocation (two on one client would collide: give the group a dynamic port, or a constraint distinct_hosts)"
                 } else {
@@ -485,11 +500,13 @@ mod tests {
             cmd.join(" "),
             cmd.iter().map(|s| s.to_string()).collect(),
             "/srv/app dir".into(),
-            name.as_str()
-                .rsplit('-')
-                .next()
-                .and_then(|p| p.parse().ok())
-                .unwrap_or(3000),
+            Some(
+                name.as_str()
+                    .rsplit('-')
+                    .next()
+                    .and_then(|p| p.parse().ok())
+                    .unwrap_or(3000),
+            ),
         );
         spec.env = env
             .iter()

@@ -192,27 +192,28 @@ fn hcl(apps: &[Prepared], notes: &mut Vec<String>) -> String {
                     .attr("max_file_size", Value::Int(mb as i64)),
             );
         }
-        let mut group = Body::new()
-            .attr("count", Value::Int(i64::from(app.instances)))
-            .block(
+        let mut group = Body::new().attr("count", Value::Int(i64::from(app.instances)));
+        // A process without a PORT (a worker) reserves none.
+        if let Some(port) = app.spec.port {
+            group = group.block(
                 "network",
                 &[],
                 Body::new().block(
                     "port",
                     &[PORT_LABEL],
-                    Body::new().attr("static", Value::Int(i64::from(app.spec.port))),
+                    Body::new().attr("static", Value::Int(i64::from(port))),
                 ),
-            )
-            .comment(restart_comment(app.policy(), &r))
-            .block(
-                "restart",
-                &[],
-                Body::new()
-                    .attr("attempts", Value::Int(i64::from(r.attempts)))
-                    .attr("interval", Value::str(duration(r.interval)))
-                    .attr("delay", Value::str(duration(r.delay)))
-                    .attr("mode", Value::str(r.mode)),
             );
+        }
+        let mut group = group.comment(restart_comment(app.policy(), &r)).block(
+            "restart",
+            &[],
+            Body::new()
+                .attr("attempts", Value::Int(i64::from(r.attempts)))
+                .attr("interval", Value::str(duration(r.interval)))
+                .attr("delay", Value::str(duration(r.delay)))
+                .attr("mode", Value::str(r.mode)),
+        );
         if r.gives_up() {
             group = group.block(
                 "reschedule",
@@ -304,7 +305,6 @@ fn api_json(apps: &[Prepared], notes: &mut Vec<String>) -> Json {
             let mut group = json!({
                 "Name": app.name.as_str(),
                 "Count": app.instances,
-                "Networks": [{ "ReservedPorts": [{ "Label": PORT_LABEL, "Value": app.spec.port }] }],
                 "RestartPolicy": {
                     "Attempts": r.attempts,
                     "Interval": ns(r.interval),
@@ -313,6 +313,10 @@ fn api_json(apps: &[Prepared], notes: &mut Vec<String>) -> Json {
                 },
                 "Tasks": [task],
             });
+            if let Some(port) = app.spec.port {
+                group["Networks"] =
+                    json!([{ "ReservedPorts": [{ "Label": PORT_LABEL, "Value": port }] }]);
+            }
             if r.gives_up() {
                 group["ReschedulePolicy"] = json!({ "Attempts": 0, "Unlimited": false });
             }

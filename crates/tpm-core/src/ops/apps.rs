@@ -75,9 +75,10 @@ pub struct AppStart {
 
 /// Options that name or place one process: given with a file, they would apply to every
 /// app at once, which is never meant.
-const PER_APP: [Opt; 6] = [
+const PER_APP: [Opt; 7] = [
     Opt::Name,
     Opt::Port,
+    Opt::NoPort,
     Opt::Cwd,
     Opt::Interpreter,
     Opt::InterpreterArgs,
@@ -96,7 +97,14 @@ impl Tpm {
     /// the file or in any app, is the error.
     pub fn plan_file(&self, file: &str, choice: &FileChoice) -> Result<FilePlan> {
         let document = ecosystem::read(Path::new(file), &self.ctx)?;
-        self.plan_document(document, choice)
+        let mut plan = self.plan_document(document, choice)?;
+        // Kept on each record, so that `tpm stop FILE` finds the apps the file started
+        // whatever the file, or the environment it reads, names them now.
+        let path = plan.document.path.to_string_lossy().into_owned();
+        for p in &mut plan.plans {
+            p.spec.file = Some(path.clone());
+        }
+        Ok(plan)
     }
 
     /// [`Tpm::plan_file`] for apps already read (see `ecosystem::document_from_value`).
@@ -118,7 +126,12 @@ impl Tpm {
             let (app_plans, app_warnings, sections) = self.plan_app(&document, app, choice)?;
             warnings.extend(app_warnings);
             sections_seen.extend(sections);
-            for plan in app_plans {
+            for mut plan in app_plans {
+                warnings.extend(
+                    std::mem::take(&mut plan.warnings)
+                        .into_iter()
+                        .map(|w| format!("{}: {}: {w}", document.path.display(), app.label())),
+                );
                 if let Some(twin) = plans.iter().position(|p| p.name == plan.name) {
                     return Err(Error::Ecosystem {
                         file: document.path.clone(),
@@ -267,14 +280,24 @@ fn chosen<'d>(document: &'d Document, only: &[String]) -> Result<Vec<&'d RawApp>
         .collect())
 }
 
-/// Whether `--only wanted` picks `app`: its `name`, or that name with its port suffix.
+/// Whether `--only wanted` picks `app`: its `name` as written or as its process is named
+/// (`Test es6 modules`, `Test-es6-modules`), or that name with its port suffix.
 fn picks(app: &RawApp, wanted: &str) -> bool {
     let label = app.label();
-    label == wanted
-        || wanted
-            .strip_prefix(label.as_str())
-            .and_then(|rest| rest.strip_prefix('-'))
-            .is_some_and(|port| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()))
+    let safe = crate::name::safe_name(&label);
+    let picked = [Some(label.as_str()), safe.as_deref()]
+        .into_iter()
+        .flatten()
+        .any(|name| {
+            name == wanted
+                || wanted
+                    .strip_prefix(name)
+                    .and_then(|rest| rest.strip_prefix('-'))
+                    .is_some_and(|port| {
+                        !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit())
+                    })
+        });
+    picked
 }
 
 /// An error planning an app, said as the file's: which file, which app.

@@ -122,8 +122,8 @@ impl Tpm {
         };
         // A description is of this moment: whether the tree listens is looked at now, not
         // taken from the supervisor's last look.
-        if process.pid.is_some() && spec.port > 0 {
-            let inodes = crate::sockdiag::listening_inodes(spec.port);
+        if let (Some(_), Some(port)) = (process.pid, spec.port) {
+            let inodes = crate::sockdiag::listening_inodes(port);
             process.listening =
                 Some(!inodes.is_empty() && tree.iter().any(|t| proc::holds_socket(t.pid, &inodes)));
         }

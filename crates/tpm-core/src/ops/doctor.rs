@@ -109,7 +109,11 @@ impl Tpm {
         let listening = proc::listening_ports();
         let table = proc::all();
         for p in &listing.processes {
-            if !listening.contains(&p.port) {
+            // A process without a PORT (a worker) is not expected to listen.
+            let Some(port) = p.port else {
+                continue;
+            };
+            if !listening.contains(&port) {
                 if p.status == Status::Online && p.uptime.is_some_and(|u| u >= LISTEN_GRACE_SECS) {
                     let mut f = Finding::new(
                         "listening",
@@ -118,7 +122,7 @@ impl Tpm {
                             "{} has been online {}s, but nothing listens on its port {}",
                             p.name,
                             p.uptime.unwrap_or(0),
-                            p.port
+                            port
                         ),
                     )
                     .help(format!(
@@ -135,7 +139,7 @@ impl Tpm {
                 .supervisor
                 .map(|s| proc::descendants(s, &table))
                 .unwrap_or_default();
-            for holder in proc::port_holders(p.port) {
+            for holder in proc::port_holders(port) {
                 if ours.contains(&holder) {
                     continue;
                 }
@@ -152,7 +156,7 @@ impl Tpm {
                     Severity::Problem,
                     format!(
                         "port {} of {} is held by pid {holder} `{}`{by}",
-                        p.port,
+                        port,
                         p.name,
                         proc::cmdline(holder)
                     ),

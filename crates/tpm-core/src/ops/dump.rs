@@ -84,8 +84,15 @@ pub fn app(name: &Name, spec: &Spec) -> Map<String, Json> {
         if def.id == Opt::Name {
             continue;
         }
-        if let Some(value) = options.get(def.id) {
-            fields.insert(def.field.into(), value.to_json());
+        match options.get(def.id) {
+            // Written as pm2 files say it, and read back so.
+            Some(Value::Bool(true)) if def.id == Opt::NoPort => {
+                fields.insert(Opt::Port.def().field.into(), Json::Bool(false));
+            }
+            Some(value) => {
+                fields.insert(def.field.into(), value.to_json());
+            }
+            None => {}
         }
     }
     fields
@@ -132,7 +139,10 @@ pub fn options_of(name: &Name, spec: &Spec) -> (String, Options) {
         }
     };
     o.set(Opt::Name, Value::Text(name.to_string()));
-    o.set(Opt::Port, Value::Port(spec.port));
+    match spec.port {
+        Some(port) => o.set(Opt::Port, Value::Port(port)),
+        None => o.set(Opt::NoPort, Value::Bool(true)),
+    }
     o.set(Opt::Cwd, Value::Dir(spec.cwd.clone().into()));
     if !spec.env.is_empty() {
         o.set(
@@ -224,7 +234,7 @@ mod tests {
             script.into(),
             cmd.iter().map(|s| s.to_string()).collect(),
             "/srv".into(),
-            3000,
+            Some(3000),
         )
     }
 

@@ -159,18 +159,22 @@ impl Tpm {
         Ok(Some(with_history(info, &self.store, name)))
     }
 
-    /// The PORT of every process, and whether something listens on it.
+    /// The PORT of every process that has one, and whether something listens on it. A
+    /// process without a PORT (a worker) has no line: `tpm list` shows it.
     pub fn ports(&self) -> Result<(Vec<PortInfo>, Vec<Problem>)> {
         let listing = self.list()?;
         let listening = proc::listening_ports();
         let ports = listing
             .processes
             .into_iter()
-            .map(|p| PortInfo {
-                listening: listening.contains(&p.port),
-                name: p.name,
-                port: p.port,
-                status: p.status,
+            .filter_map(|p| {
+                let port = p.port?;
+                Some(PortInfo {
+                    listening: listening.contains(&port),
+                    name: p.name,
+                    port,
+                    status: p.status,
+                })
             })
             .collect();
         Ok((ports, listing.problems))
@@ -309,7 +313,12 @@ mod tests {
         let tpm = Tpm::new(ctx, "/nonexistent/tpm-supervisor".into()).unwrap();
         tpm.store.ensure().unwrap();
         let name = Name::parse("crash-4300").unwrap();
-        let spec = Spec::new("crash.sh".into(), vec!["bash".into()], "/".into(), 4300);
+        let spec = Spec::new(
+            "crash.sh".into(),
+            vec!["bash".into()],
+            "/".into(),
+            Some(4300),
+        );
         // The supervisor that wrote both records: a process that has exited.
         let gone = std::process::Command::new("true").spawn().unwrap();
         let spid = gone.id();

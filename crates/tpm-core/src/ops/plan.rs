@@ -35,6 +35,10 @@ pub struct StartRequest {
     pub kind: String,
     /// Start even when another process listens on its PORT (`--force`).
     pub force: bool,
+    /// An app of a file or a record piped in, under pm2's rules: it may name no PORT (then
+    /// it has none), and a `name` that is no safe file name is made into one. A command
+    /// line's must name a PORT or say `--no-port` (exit 65), and its `--name` be safe.
+    pub app: bool,
 }
 
 impl StartRequest {
@@ -47,6 +51,7 @@ impl StartRequest {
             script_in_cwd: false,
             kind: KIND_CLI.into(),
             force: false,
+            app: false,
         }
     }
 
@@ -59,6 +64,7 @@ impl StartRequest {
             script_in_cwd: true,
             kind: KIND_ECOSYSTEM.into(),
             force: false,
+            app: true,
         }
     }
 
@@ -67,6 +73,7 @@ impl StartRequest {
     pub fn record(target: impl Into<String>, options: Options) -> StartRequest {
         StartRequest {
             script_in_cwd: true,
+            app: true,
             ..StartRequest::new(target, options)
         }
     }
@@ -79,6 +86,8 @@ pub struct Plan {
     pub spec: Spec,
     /// Start even when another process listens on its PORT.
     pub force: bool,
+    /// What is worth telling the user (a name made safe).
+    pub warnings: Vec<String>,
 }
 
 impl Tpm {
@@ -135,20 +144,27 @@ impl Tpm {
                 .var("PORT")
                 .map(|v| v.to_string_lossy().into_owned()),
         };
-        let detected = port::detect(&PortInputs {
-            flag: opts.port(),
-            args: target.args(),
-            env: env_port.as_deref(),
-            script: target.script_path.as_deref(),
-            target: &req.target,
-        })
-        .or_else(|e| match port::known_default(&target.cmd) {
-            Some(port) => Ok(port::Detected {
-                port,
-                source: port::PortSource::ProgramDefault,
-            }),
-            None => Err(e),
-        })?;
+        let port = if opts.no_port() {
+            check_no_port(opts)?;
+            None
+        } else {
+            match port::detect(&PortInputs {
+                flag: opts.port(),
+                args: target.args(),
+                env: env_port.as_deref(),
+                script: target.script_path.as_deref(),
+                target: &req.target,
+            }) {
+                Ok(found) => Some(found.port),
+                Err(e) => match port::known_default(&target.cmd) {
+                    Some(port) => Some(port),
+                    // pm2's apps mostly name no PORT (workers, bots, `npm start`): such an
+                    // app has none. A PORT given that is no number stays an error.
+                    None if req.app && env_port.as_deref().is_none_or(str::is_empty) => None,
+                    None => return Err(e),
+                },
+            }
+        };
         let cwd = cwd
             .to_str()
             .ok_or_else(|| Error::Usage(format!("{}: tpm needs UTF-8 paths", cwd.display())))?
@@ -165,11 +181,26 @@ impl Tpm {
                 )));
             }
         }
+        let mut warnings = Vec::new();
         let name = match opts.text(Opt::Name) {
-            Some(custom) => Name::with_port(custom, detected.port, false)?,
-            None => Name::with_port(&target.base, detected.port, true)?,
+            Some(custom) if req.app => match crate::name::safe_name(custom) {
+                Some(safe) => {
+                    if safe != custom {
+                        warnings.push(format!(
+                            "the name {custom:?} is not a safe file name: its process is named {safe} (the name as written is kept, and picks it with --only and in the file)"
+                        ));
+                    }
+                    Name::with_port(&safe, port, false)?
+                }
+                None => Name::with_port(custom, port, false)?,
+            },
+            Some(custom) => Name::with_port(custom, port, false)?,
+            None => Name::with_port(&target.base, port, true)?,
         };
-        let mut spec = Spec::new(target.script, target.cmd, cwd, detected.port);
+        let mut spec = Spec::new(target.script, target.cmd, cwd, port);
+        if req.app {
+            spec.app = opts.text(Opt::Name).map(str::to_string);
+        }
         spec.env = env;
         spec.kind = req.kind.clone();
         spec.policy = Policy {
@@ -265,6 +296,7 @@ impl Tpm {
             name,
             spec,
             force: req.force,
+            warnings,
         })
     }
 
@@ -279,18 +311,36 @@ impl Tpm {
     }
 }
 
+/// `--no-port` leaves out what only a PORT means: given with it, said as a usage error.
+fn check_no_port(opts: &Options) -> Result<()> {
+    for opt in [Opt::Port, Opt::PortStep, Opt::Socket, Opt::ReadyHttp] {
+        if opts.get(opt).is_some() {
+            let def = opt.def();
+            return Err(Error::Usage(format!(
+                "--{} needs a PORT, and --no-port (port: false) says it has none: give one of them",
+                def.flag.unwrap_or(def.field)
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Instance `i` of the app `app` plans (whose name and spec are the app's, instance 0's
 /// PORT): its own name, number and PORT.
 pub(crate) fn instance_plan(app: &Plan, i: u32) -> Result<Plan> {
     let mut plan = app.clone();
-    let base = app.spec.base_port();
     let step = app.spec.cluster.port_step;
-    let port = u32::from(base) + step * i;
-    plan.spec.port = u16::try_from(port).map_err(|_| {
-        Error::Usage(format!(
-            "instance {i} would listen on port {port}, past 65535: use fewer instances or a smaller --port-step"
-        ))
-    })?;
+    if let Some(base) = app.spec.base_port() {
+        let port = u32::from(base) + step * i;
+        plan.spec.port = Some(u16::try_from(port).map_err(|_| {
+            Error::Usage(format!(
+                "instance {i} would listen on port {port}, past 65535: use fewer instances or a smaller --port-step"
+            ))
+        })?);
+    }
+    if i > 0 {
+        plan.warnings.clear();
+    }
     plan.spec.cluster.instance = Some(i);
     plan.name = crate::name::instance_name(&app.name, i)?;
     // Instances that share the PORT share it with instance 0, which alone is checked.
@@ -306,12 +356,13 @@ mod tests {
     use crate::spec::Spec;
 
     fn app(port: u16, step: u32) -> Plan {
-        let mut spec = Spec::new("s".into(), vec!["s".into()], "/".into(), port);
+        let mut spec = Spec::new("s".into(), vec!["s".into()], "/".into(), Some(port));
         spec.cluster.port_step = step;
         Plan {
             name: Name::parse(&format!("api-{port}")).unwrap(),
             spec,
             force: false,
+            warnings: Vec::new(),
         }
     }
 
@@ -319,15 +370,23 @@ mod tests {
     fn instance_i_is_named_numbered_and_placed_on_its_port() {
         let p = instance_plan(&app(3000, 0), 2).unwrap();
         assert_eq!(p.name.as_str(), "api-3000-2");
-        assert_eq!((p.spec.port, p.spec.cluster.instance), (3000, Some(2)));
+        assert_eq!(
+            (p.spec.port, p.spec.cluster.instance),
+            (Some(3000), Some(2))
+        );
         assert!(p.force, "a shared PORT is checked for instance 0 alone");
         let p = instance_plan(&app(3000, 10), 2).unwrap();
-        assert_eq!((p.spec.port, p.force), (3020, false));
-        assert_eq!(p.spec.base_port(), 3000);
+        assert_eq!((p.spec.port, p.force), (Some(3020), false));
+        assert_eq!(p.spec.base_port(), Some(3000));
         let i0 = instance_plan(&app(3000, 10), 0).unwrap();
         assert!(!i0.force);
         let err = instance_plan(&app(65530, 10), 1).unwrap_err();
         assert_eq!(err.exit_code(), 64);
         assert!(err.to_string().contains("65540"), "{err}");
+        let mut worker = app(3000, 0);
+        worker.spec.port = None;
+        worker.name = Name::parse("worker").unwrap();
+        let p = instance_plan(&worker, 1).unwrap();
+        assert_eq!((p.name.as_str(), p.spec.port), ("worker-1", None));
     }
 }

@@ -109,6 +109,7 @@ impl Tpm {
         // A process that did not listen on its PORT before (a worker) is not waited for to
         // listen after: it is ready once it has stayed up a moment.
         let listened = !cluster.socket
+            && record.spec.port.is_some()
             && (record.state.ready == Some(true)
                 || record
                     .state
@@ -258,8 +259,11 @@ const IGNORED_AFTER: Duration = Duration::from_secs(5);
 /// ready: a process that dies at once is caught.
 const SETTLE: Duration = Duration::from_millis(500);
 
-/// Whether `pid` or a process of its tree listens on `port`.
-fn tree_listens(pid: u32, port: u16) -> bool {
+/// Whether `pid` or a process of its tree listens on `port` (never without a PORT).
+fn tree_listens(pid: u32, port: Option<u16>) -> bool {
+    let Some(port) = port else {
+        return false;
+    };
     let mut tree = crate::proc::tree(pid);
     tree.push(pid);
     crate::proc::any_listens(&tree, port)
@@ -304,7 +308,7 @@ fn wait_ready(tpm: &Tpm, name: &Name, must_listen: bool, timeout: Duration) -> R
         if Instant::now() >= deadline {
             return Err(not_ready(format!(
                 "its new process (pid {pid}) did not listen on port {} within {}s",
-                first.spec.port,
+                first.spec.port.unwrap_or_default(),
                 timeout.as_secs_f64()
             )));
         }

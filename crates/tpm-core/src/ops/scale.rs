@@ -139,6 +139,7 @@ impl Tpm {
                 name: app_name.clone(),
                 spec: template.spec.clone(),
                 force: false,
+                warnings: Vec::new(),
             };
             let mut plans = Vec::new();
             let mut i = 0;

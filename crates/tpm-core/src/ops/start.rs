@@ -98,11 +98,13 @@ impl Tpm {
         count_restart: bool,
         env: &[(OsString, OsString)],
     ) -> Result<ProcessInfo> {
-        let Plan { name, spec, force } = plan;
+        let Plan {
+            name, spec, force, ..
+        } = plan;
         self.store.ensure()?;
         let held = self.lock_for_start(&name)?;
-        if !force {
-            check_port(&name, spec.port)?;
+        if let (false, Some(port)) = (force, spec.port) {
+            check_port(&name, port)?;
         }
         let mut record = Record::new(spec);
         if let Some(mut prev) = self.store.read(&name).ok().flatten() {
@@ -364,7 +366,10 @@ fn check_port_of(name: &Name, spec: &crate::spec::Spec) -> Result<()> {
         Some(_) if spec.cluster.port_step == 0 => name.as_str().rsplit_once('-').map(|(a, _)| a),
         _ => None,
     };
-    check_port_but(name, spec.port, |holder| {
+    let Some(port) = spec.port else {
+        return Ok(());
+    };
+    check_port_but(name, port, |holder| {
         app.zip(holder.name.as_deref()).is_some_and(|(app, other)| {
             other
                 .strip_prefix(app)

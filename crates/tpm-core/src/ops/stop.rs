@@ -366,7 +366,7 @@ fn corrupt_info(name: &Name) -> ProcessInfo {
         id: None,
         status: crate::status::Status::Stopped,
         pid: None,
-        port: 0,
+        port: None,
         ready: None,
         listening: None,
         uptime: None,

@@ -103,15 +103,16 @@ impl Tpm {
                     "not ready after {} ({})",
                     crate::supervisor::human(timeout),
                     match &record.spec.ready.check {
-                        crate::readiness::ReadyCheck::Port => {
-                            format!("nothing of it listens on port {}", record.spec.port)
-                        }
+                        crate::readiness::ReadyCheck::Port => match record.spec.port {
+                            Some(port) => format!("nothing of it listens on port {port}"),
+                            None => "it did not stay running".to_string(),
+                        },
                         crate::readiness::ReadyCheck::Line(re) => {
                             format!("no line of its output matched /{re}/")
                         }
                         crate::readiness::ReadyCheck::Http(path) => format!(
                             "http://127.0.0.1:{}{path} did not answer 2xx",
-                            record.spec.port
+                            record.spec.port.map_or("?".into(), |p| p.to_string())
                         ),
                         crate::readiness::ReadyCheck::None => "no check".to_string(),
                     }

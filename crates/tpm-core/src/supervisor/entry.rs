@@ -129,13 +129,12 @@ fn new(args: &[OsString]) -> Result<Supervisor, String> {
     let me = Identity::of(std::process::id()).ok_or("cannot read /proc/self/stat")?;
     // The socket first: a PORT that cannot be bound is this start's failure, said to the
     // command that launched it.
-    let listener = if record.spec.cluster.socket {
-        match super::socket::bind(record.spec.port) {
+    let listener = match record.spec.port.filter(|_| record.spec.cluster.socket) {
+        Some(port) => match super::socket::bind(port) {
             Ok(sock) => Some(sock),
             Err(e) => {
                 let message = format!(
-                    "cannot hold port {} for --socket: {e} (another process listens on it without SO_REUSEPORT?)",
-                    record.spec.port
+                    "cannot hold port {port} for --socket: {e} (another process listens on it without SO_REUSEPORT?)",
                 );
                 handshake::send(
                     ready,
@@ -147,9 +146,8 @@ fn new(args: &[OsString]) -> Result<Supervisor, String> {
                 );
                 return Err(message);
             }
-        }
-    } else {
-        None
+        },
+        None => None,
     };
     let env = child_env(&name, &record, &me);
     let cgroup = match std::env::var_os(ENV_CGROUP) {
@@ -208,7 +206,10 @@ fn child_env(name: &Name, record: &Record, me: &Identity) -> Vec<(OsString, OsSt
     for (k, v) in &record.spec.env {
         set(k, v.clone());
     }
-    set("PORT", record.spec.port.to_string());
+    // Without a PORT of its own, whatever PORT its environment has is left as it is.
+    if let Some(port) = record.spec.port {
+        set("PORT", port.to_string());
+    }
     set(ENV_NAME, name.to_string());
     if let Some(id) = record.id {
         set(ENV_ID, id.to_string());

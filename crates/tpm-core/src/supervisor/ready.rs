@@ -42,7 +42,8 @@ impl Supervisor {
             ReadyCheck::Line(re) => regex_lite::Regex::new(re).ok(),
             _ => None,
         });
-        let at_once = matches!(check, ReadyCheck::None);
+        let at_once = matches!(check, ReadyCheck::None)
+            || (matches!(check, ReadyCheck::Port) && self.record.spec.port.is_none());
         self.record.state.ready = Some(false);
         if at_once {
             self.set_ready(true);
@@ -62,13 +63,21 @@ impl Supervisor {
         }
         let ready = match &self.record.spec.ready.check {
             ReadyCheck::None => true,
-            ReadyCheck::Port => self.record.state.listening == Some(true),
+            // A process without a PORT (a worker) is ready once it runs.
+            ReadyCheck::Port => {
+                self.record.spec.port.is_none() || self.record.state.listening == Some(true)
+            }
             ReadyCheck::Line(_) => self.output.line_matched(),
             ReadyCheck::Http(path) => {
                 if self.record.state.ready == Some(true) {
                     true
                 } else if self.readiness.next_http.is_some_and(|at| now >= at) {
-                    let ok = http_ok(self.record.spec.port, path);
+                    // Refused at start without a PORT; a record edited so is never ready.
+                    let ok = self
+                        .record
+                        .spec
+                        .port
+                        .is_some_and(|port| http_ok(port, path));
                     self.readiness.next_http = (!ok).then(|| Instant::now() + HTTP_EVERY);
                     ok
                 } else {

@@ -60,12 +60,12 @@ impl Sampler {
 impl Supervisor {
     /// A run began: the CPU time so far is the baseline (the supervisor's children's time
     /// holds the earlier runs').
-    pub(super) fn sampling_begins(&mut self, port: u16) {
+    pub(super) fn sampling_begins(&mut self, port: Option<u16>) {
         let now = Instant::now();
         self.sampler = Sampler {
             since: Some(now),
             ticks: 0,
-            fast: (port > 0).then_some(now + FAST_EVERY),
+            fast: port.map(|_| now + FAST_EVERY),
             last: Some((now, children_micros())),
             settled: false,
         };
@@ -89,7 +89,7 @@ impl Supervisor {
             _ if now.duration_since(since) < EARLY => LISTEN_EVERY,
             _ => LISTEN_LATER_EVERY,
         };
-        let listen = self.record.spec.port > 0 && ticks.is_multiple_of(every);
+        let listen = self.record.spec.port.is_some() && ticks.is_multiple_of(every);
         self.sample(now, usage, listen);
         if !self.sampler.settled && now.duration_since(since) >= FAST_FOR {
             // The spawn, the readiness wait and the fast looks are over: what they faulted
@@ -145,8 +145,7 @@ impl Supervisor {
             }
             state.mem = Some(mem);
         }
-        if listen {
-            let port = self.record.spec.port;
+        if let (true, Some(port)) = (listen, self.record.spec.port) {
             let holder = listener(port, &stats);
             let listening = holder.is_some();
             let before = self.record.state.listening;

@@ -146,7 +146,7 @@ mod tests {
             id: Some(0),
             status: Status::Online,
             pid: None,
-            port: 1,
+            port: Some(1),
             ready: None,
             listening: None,
             uptime: None,

@@ -58,15 +58,17 @@ fn show(d: tpm_core::ops::Description) {
     row("tracking", p.tracking.as_str().to_string());
     row(
         "port",
-        format!(
-            "{} ({})",
-            p.port,
-            match p.listening {
-                Some(true) => "listening",
-                Some(false) => "not listening",
-                None => "not running",
-            }
-        ),
+        match p.port {
+            Some(port) => format!(
+                "{port} ({})",
+                match p.listening {
+                    Some(true) => "listening",
+                    Some(false) => "not listening",
+                    None => "not running",
+                }
+            ),
+            None => "none (it listens on no PORT)".to_string(),
+        },
     );
     row("uptime", p.uptime.map_or("-".into(), render::uptime));
     row(

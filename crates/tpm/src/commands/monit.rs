@@ -253,7 +253,7 @@ impl Monit {
                 Span::raw(shown(&p.name).into_owned()),
                 Span::styled(p.status.to_string(), status_style(p.status)),
                 Span::raw(render::or_dash(p.pid)),
-                Span::raw(p.port.to_string()),
+                Span::raw(render::or_dash(p.port)),
                 Span::raw(p.cpu.map_or("-".into(), |c| format!("{c:5.1}%"))),
                 Span::styled(
                     sparkline(&cpu_line, Some(100.0), 20),

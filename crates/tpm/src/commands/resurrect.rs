@@ -30,7 +30,7 @@ pub fn run(tpm: &Tpm, args: ResurrectArgs) -> tpm_core::Result<i32> {
                         "started {name} (id {}, pid {}, port {})",
                         render::or_dash(app.info.id),
                         render::or_dash(app.info.pid),
-                        app.info.port
+                        render::or_dash(app.info.port)
                     ));
                 }
                 started.push(app.info);

@@ -18,7 +18,7 @@ pub fn run(tpm: &Tpm, args: ScaleArgs) -> tpm_core::Result<i32> {
                         "started {name} (id {}, pid {}, port {})",
                         render::or_dash(info.id),
                         render::or_dash(info.pid),
-                        info.port
+                        render::or_dash(info.port)
                     ));
                 }
                 started.push(info);

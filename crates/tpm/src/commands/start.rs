@@ -104,6 +104,6 @@ fn started(info: &tpm_core::ProcessInfo) -> String {
         info.name,
         render::or_dash(info.id),
         render::or_dash(info.pid),
-        info.port
+        render::or_dash(info.port)
     )
 }
