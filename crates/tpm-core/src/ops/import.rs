@@ -201,13 +201,6 @@ impl Tpm {
                 plan.plans
             }
             Err(e) => {
-                if e.exit_code() == crate::error::EXIT_NO_PORT {
-                    notes.push(format!(
-                        "{}: {pm2_name}: no PORT in its env, script or arguments, and this tpm runs a process only with one: start it with `tpm start {} --name {pm2_name} --port N`",
-                        file.display(),
-                        script.as_deref().unwrap_or("SCRIPT"),
-                    ));
-                }
                 return AppImport {
                     pm2_name,
                     notes,

@@ -60,7 +60,7 @@ fn line(row: &ImportRow, info: &tpm_core::ProcessInfo) -> String {
             render::or_dash(info.id),
             info.status,
             render::or_dash(info.pid),
-            info.port
+            render::or_dash(info.port)
         ),
     }
 }

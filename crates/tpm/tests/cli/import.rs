@@ -82,7 +82,8 @@ struct Ports {
 
 /// Four apps as a pm2 user writes them, started by pm2, saved, and pm2 killed: `web` (two
 /// instances in cluster mode, a PORT in its env), `worker` (a bash script with a secret),
-/// `py` (python3 with interpreter arguments and arguments, in its own cwd).
+/// `py` (python3 with interpreter arguments and arguments, in its own cwd), and `Mail
+/// Queue` (no PORT, a name with a space, as pm2 users write them).
 fn saved_by_pm2(s: &Sandbox, pm2: &Pm2) -> Ports {
     let ports = Ports {
         web: free_port(),
@@ -110,6 +111,7 @@ fn saved_by_pm2(s: &Sandbox, pm2: &Pm2) -> Ports {
         {"name": "py", "script": s.path().join("app/srv.py"), "interpreter": "python3",
          "interpreter_args": "-u", "args": "--flag value", "cwd": s.path().join("py-home"),
          "env": {"PORT": ports.py, "GREETING": "hi there"}},
+        {"name": "Mail Queue", "script": "app/worker.sh", "env": {"QUEUE": "outbox"}},
     ]});
     s.file("ecosystem.json", &apps.to_string(), 0o644);
     pm2.run(&["start", "ecosystem.json"]).ok();
@@ -120,7 +122,11 @@ fn saved_by_pm2(s: &Sandbox, pm2: &Pm2) -> Ports {
         .iter()
         .map(|p| p["pm2_env"]["status"].as_str().unwrap())
         .collect();
-    assert_eq!(statuses.len(), 4, "pm2 runs web twice, worker and py");
+    assert_eq!(
+        statuses.len(),
+        5,
+        "pm2 runs web twice, worker, py and Mail Queue"
+    );
     pm2.run(&["save"]).ok();
     pm2.run(&["kill"]).ok();
     assert!(pm2.dump().is_file());
@@ -163,13 +169,17 @@ fn a_list_saved_by_pm2_is_imported_and_started_as_pm2_ran_it() {
     }
     // Said once, for the app whose instances shared a port through Node's cluster module.
     assert!(out.stderr.contains("cluster mode"), "{}", out.stderr);
+    // And for the name made into a file name.
+    assert!(out.stderr.contains("Mail-Queue"), "{}", out.stderr);
     assert!(!out.stdout.contains(SECRET) && !out.stderr.contains(SECRET));
 
     let list = by_name(&s.tpm(["list", "--json"]).ok().json());
-    let names: Vec<&String> = list.keys().collect();
+    let names: Vec<&str> = list.keys().map(String::as_str).collect();
     let web0 = format!("{web}-0");
     let web1 = format!("{web}-1");
-    assert_eq!(names, [&py, &web0, &web1, &worker]);
+    let queue = "Mail-Queue".to_string();
+    assert_eq!(names, [&queue, &py, &web0, &web1, &worker]);
+    assert_eq!(list[&queue]["port"], Value::Null);
     for p in list.values() {
         assert_eq!(p["status"], "online", "{p}");
         assert_eq!(p["type"], "pm2", "{p}");
@@ -213,6 +223,7 @@ fn a_list_saved_by_pm2_is_imported_and_started_as_pm2_ran_it() {
     assert_eq!(w.get("API_TOKEN").map(String::as_str), Some(SECRET));
     assert_eq!(w.get("QUEUE").map(String::as_str), Some("mail"));
     assert_eq!(w.get("PORT"), Some(&p.worker.to_string()));
+    assert_eq!(env(&queue).get("QUEUE").map(String::as_str), Some("outbox"));
     let y = env(&py);
     assert_eq!(y.get("GREETING").map(String::as_str), Some("hi there"));
     for name in [&web0, &web1] {
@@ -254,7 +265,7 @@ fn a_list_saved_by_pm2_is_imported_and_started_as_pm2_ran_it() {
     again.ok();
     let rows = again.json();
     let rows = rows.as_array().unwrap();
-    assert_eq!(rows.len(), 4);
+    assert_eq!(rows.len(), 5);
     assert!(rows.iter().all(|r| r["action"] == "exists"), "{rows:?}");
     let after = by_name(&s.tpm(["list", "--json"]).ok().json());
     let pids_after: Vec<Value> = after.values().map(|p| p["pid"].clone()).collect();
@@ -272,14 +283,14 @@ fn without_start_the_apps_are_created_stopped_and_start_by_name() {
     out.ok();
     let rows = out.json();
     let rows = rows.as_array().unwrap();
-    assert_eq!(rows.len(), 4);
+    assert_eq!(rows.len(), 5);
     for row in rows {
         assert_eq!(row["action"], "created", "{row}");
         assert_eq!(row["status"], "stopped", "{row}");
     }
     assert!(s.processes().is_empty(), "nothing runs");
     let list = by_name(&s.tpm(["list", "--json"]).ok().json());
-    assert_eq!(list.len(), 4);
+    assert_eq!(list.len(), 5);
     assert!(list.values().all(|p| p["status"] == "stopped"));
 
     // Started later, from a shell that lacks the app's variables: they are its own.
@@ -305,7 +316,7 @@ fn without_start_the_apps_are_created_stopped_and_start_by_name() {
         })
         .collect();
     assert_eq!(actions[&worker], "exists");
-    assert_eq!(actions.values().filter(|a| *a == "started").count(), 3);
+    assert_eq!(actions.values().filter(|a| *a == "started").count(), 4);
 }
 
 #[test]
