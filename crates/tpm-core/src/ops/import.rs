@@ -484,8 +484,19 @@ fn convert(
     if let Some(cwd) = first.get("pm_cwd").filter(|v| v.is_string()) {
         fields.insert("cwd".into(), cwd.clone());
     }
-    if let Some(interpreter) = first.get("exec_interpreter").filter(|v| v.is_string()) {
-        fields.insert("interpreter".into(), interpreter.clone());
+    if let Some(Json::String(interpreter)) = first.get("exec_interpreter") {
+        let script = text("pm_exec_path");
+        match misread_by_node(interpreter, Path::new(script)) {
+            Some(line) => {
+                notes.push(format!(
+                    "{label}: pm2 ran {script} with node, which its first line ({line}) does not name, so it could only fail; tpm runs it as that line says"
+                ));
+                fields.insert("interpreter".into(), Json::String("none".into()));
+            }
+            None => {
+                fields.insert("interpreter".into(), Json::String(interpreter.clone()));
+            }
+        }
     }
     for (from, to) in [("args", "args"), ("node_args", "interpreter_args")] {
         match first.get(from) {
@@ -563,6 +574,20 @@ fn convert(
         notes,
         online,
     }
+}
+
+/// The first line of `script` when pm2 gave it to node but it is a script for another
+/// program (`#!/usr/bin/env bash`): pm2 takes any file that is not a binary for JavaScript,
+/// so a command on PATH that is a shell script (pyenv's `python3`, say) ran under node.
+fn misread_by_node(interpreter: &str, script: &Path) -> Option<String> {
+    if Path::new(interpreter).file_name()? != "node" {
+        return None;
+    }
+    let mut head = [0u8; 256];
+    let n = std::io::Read::read(&mut std::fs::File::open(script).ok()?, &mut head).ok()?;
+    let first = head[..n].split(|&b| b == b'\n').next()?;
+    let line = std::str::from_utf8(first).ok()?.trim_end();
+    (line.starts_with("#!") && !line.contains("node")).then(|| line.to_string())
 }
 
 /// `field` in the recorded environment: pm2 copies every variable to the entry's top level
@@ -667,6 +692,26 @@ mod tests {
         );
         assert_eq!(c.notes.len(), 1, "{:?}", c.notes);
         assert!(c.notes[0].contains("`BAD KEY`"), "{:?}", c.notes);
+    }
+
+    #[test]
+    fn a_shell_script_pm2_gave_to_node_runs_as_its_first_line_says() {
+        let dir = std::env::temp_dir().join(format!("tpm-import-sh-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let shim = dir.join("python3");
+        std::fs::write(&shim, "#!/usr/bin/env bash\nexec python3 \"$@\"\n").unwrap();
+        let js = dir.join("npm");
+        std::fs::write(&js, "#!/usr/bin/env node\nrequire('x')\n").unwrap();
+        let e = |script: &Path| {
+            entry(json!({"name": "a", "pm_exec_path": script, "exec_interpreter": "/usr/bin/node"}))
+        };
+        let c = convert(&[&e(&shim)], &[], &dir);
+        assert_eq!(c.fields["interpreter"], "none");
+        assert!(c.notes[0].contains("#!/usr/bin/env bash"), "{:?}", c.notes);
+        let c = convert(&[&e(&js)], &[], &dir);
+        assert_eq!(c.fields["interpreter"], "/usr/bin/node");
+        assert!(c.notes.is_empty(), "{:?}", c.notes);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
