@@ -186,10 +186,6 @@ impl Tpm {
             mut notes,
             online,
         } = app;
-        let script = fields
-            .get("script")
-            .and_then(Json::as_str)
-            .map(str::to_string);
         let document = Document {
             path: file.to_path_buf(),
             dir: file.parent().map(Path::to_path_buf).unwrap_or_default(),
