@@ -63,6 +63,9 @@ pub struct FilePlan {
     pub plans: Vec<Plan>,
     /// What the file holds that tpm ignored (unknown fields, an `--env` name no app has).
     pub warnings: Vec<String>,
+    /// Processes the file's chosen apps started that the file now names otherwise (it
+    /// reads a variable that changed): `restart FILE` stops them as it starts the new.
+    pub replaced: Vec<Name>,
 }
 
 /// What `start FILE` did with one app.
@@ -104,7 +107,44 @@ impl Tpm {
         for p in &mut plan.plans {
             p.spec.file = Some(path.clone());
         }
+        let started = self.started_from(&path);
+        for (old, app) in &started {
+            let Some(new) = plan
+                .plans
+                .iter()
+                .find(|p| p.spec.app.is_some() && p.spec.app == *app)
+            else {
+                continue;
+            };
+            if plan.plans.iter().any(|p| &p.name == old) {
+                continue;
+            }
+            plan.warnings.push(format!(
+                "{}: {} was started from this file as {}, which it now names {}: `tpm restart` of the file stops {}, `tpm start` of it leaves it running",
+                path,
+                old,
+                app.as_deref().unwrap_or_default(),
+                new.name,
+                old
+            ));
+            plan.replaced.push(old.clone());
+        }
         Ok(plan)
+    }
+
+    /// The processes started from the ecosystem file at `path` (absolute), with the name
+    /// of the app that started each as the file wrote it.
+    fn started_from(&self, path: &str) -> Vec<(Name, Option<String>)> {
+        let Ok((names, _)) = self.store.names() else {
+            return Vec::new();
+        };
+        names
+            .into_iter()
+            .filter_map(|n| {
+                let record = self.store.read(&n).ok().flatten()?;
+                (record.spec.file.as_deref() == Some(path)).then_some((n, record.spec.app))
+            })
+            .collect()
     }
 
     /// [`Tpm::plan_file`] for apps already read (see `ecosystem::document_from_value`).
@@ -159,6 +199,7 @@ impl Tpm {
             document,
             plans,
             warnings,
+            replaced: Vec::new(),
         })
     }
 
@@ -206,6 +247,11 @@ impl Tpm {
     /// `tpm restart FILE`: each app is stopped if it runs, then started as the file now
     /// says.
     pub fn restart_file(&self, plan: FilePlan) -> Each<ProcessInfo> {
+        // What the file started under names it no longer gives is stopped, not left
+        // running beside its replacement.
+        if !plan.replaced.is_empty() {
+            let _ = self.stop(&plan.replaced);
+        }
         plan.plans
             .into_iter()
             .map(|p| {
@@ -223,14 +269,35 @@ impl Tpm {
             .collect()
     }
 
-    /// The processes of a file's chosen apps that exist, for `stop` and `delete`. An app
-    /// whose name cannot be worked out (its script is gone, say) is skipped with a warning:
-    /// stopping what can be found beats stopping nothing.
+    /// The processes of a file's chosen apps that exist, for `stop`, `delete`, `reload`
+    /// and `restart`. An app is found by what started it (each record keeps the file and
+    /// the app's name in it), so a process the file names otherwise now (it reads a
+    /// variable that changed) is still found; one the file no longer has is named in a
+    /// warning and left alone. An app never started from this file (by an older tpm) is
+    /// found by the name the file gives it now; one whose name cannot be worked out (its
+    /// script is gone, say) is skipped with a warning: stopping what can be found beats
+    /// stopping nothing.
     pub fn file_names(&self, file: &str, choice: &FileChoice) -> Result<(Vec<Name>, Vec<String>)> {
         let document = ecosystem::read(Path::new(file), &self.ctx)?;
+        let path = document.path.to_string_lossy().into_owned();
+        let started = self.started_from(&path);
         let mut names = Vec::new();
         let mut warnings = Vec::new();
         for app in chosen(&document, &choice.only)? {
+            let written = written_name(app);
+            let mut found = false;
+            for (name, _) in started
+                .iter()
+                .filter(|(_, a)| written.is_some() && a.as_deref() == written)
+            {
+                found = true;
+                if !names.contains(name) {
+                    names.push(name.clone());
+                }
+            }
+            if found {
+                continue;
+            }
             match self.plan_app(&document, app, choice) {
                 Ok((plans, _, _)) => {
                     for plan in plans {
@@ -249,8 +316,31 @@ impl Tpm {
                 Err(e) => warnings.push(format!("{e}; skipped")),
             }
         }
+        if choice.only.is_empty() {
+            for (name, app) in &started {
+                let in_file = app
+                    .as_deref()
+                    .is_some_and(|a| document.apps.iter().any(|d| written_name(d) == Some(a)));
+                if !names.contains(name) && !in_file {
+                    warnings.push(format!(
+                        "{}: {name} was started from this file{}, which it no longer has: left as it is (`tpm stop {name}` acts on it)",
+                        document.path.display(),
+                        app.as_deref()
+                            .map_or_else(String::new, |a| format!(" as app {a:?}")),
+                    ));
+                }
+            }
+        }
         Ok((names, warnings))
     }
+}
+
+/// An app's `name` as the file wrote it.
+fn written_name(app: &RawApp) -> Option<&str> {
+    app.fields
+        .get("name")
+        .and_then(serde_json::Value::as_str)
+        .filter(|n| !n.is_empty())
 }
 
 /// The apps `--only` picks (all without it); a name in `--only` that no app has is an

@@ -15,6 +15,7 @@ mod lifecycle;
 mod logs;
 mod monit;
 mod naming_and_port;
+mod no_port;
 mod readiness;
 mod real_servers;
 mod restart_policy;
