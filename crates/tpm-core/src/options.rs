@@ -582,10 +582,9 @@ impl OptionDef {
     /// flag `no-FIELD` turns FIELD off); `--wait` and `--no-port` (field `no_port`) set
     /// theirs to true.
     pub fn switch_value(&self) -> bool {
-        !self
-            .flag
+        self.flag
             .and_then(|f| f.strip_prefix("no-"))
-            .is_some_and(|rest| rest.replace('-', "_") == self.field)
+            .is_none_or(|rest| rest.replace('-', "_") != self.field)
     }
 
     /// Parses one command-line value of this option.

@@ -7,7 +7,8 @@ use std::process::Command;
 use serde_json::Value;
 use tpm_testkit::{free_port, program, wait_for, Sandbox};
 
-const WORKER: &str = "#!/usr/bin/env bash\necho \"worker up PORT=${PORT:-none}\"\nwhile true; do sleep 1; done\n";
+const WORKER: &str =
+    "#!/usr/bin/env bash\necho \"worker up PORT=${PORT:-none}\"\nwhile true; do sleep 1; done\n";
 
 fn names(s: &Sandbox) -> Vec<String> {
     let mut names: Vec<String> = s
@@ -49,7 +50,11 @@ fn a_worker_runs_through_list_ports_describe_reload_and_events() {
     });
     // Ready once it runs: nothing to listen on.
     wait_for("worker ready", || s.get("worker").unwrap()["ready"] == true);
-    assert!(s.record("worker").contains(" port='' "), "{}", s.record("worker"));
+    assert!(
+        s.record("worker").contains(" port='' "),
+        "{}",
+        s.record("worker")
+    );
     // tpm ports lists ports: a worker has none, so no line.
     let ports = s.tpm(["ports", "--json"]).ok().json();
     assert_eq!(ports, serde_json::json!([]));
@@ -77,7 +82,8 @@ fn worker_and_worker_3000_are_two_processes() {
     s.file("worker.sh", WORKER, 0o755);
     s.tpm(["start", "worker.sh", "--no-port"]).ok();
     let port = free_port().to_string();
-    s.tpm(["start", "worker.sh", "--port", &port, "--force"]).ok();
+    s.tpm(["start", "worker.sh", "--port", &port, "--force"])
+        .ok();
     let with_port = format!("worker-{port}");
     assert_eq!(names(&s), [String::from("worker"), with_port.clone()]);
     s.wait_status("worker", "online");
@@ -115,9 +121,15 @@ fn ecosystem_apps_without_a_port_start_without_one_and_scale() {
         s.log("queue-1", "out").contains("worker up PORT=none")
     });
     let out = s.tpm(["scale", "queue", "3", "--json"]).ok().json();
-    assert_eq!((out["from"].as_u64(), out["to"].as_u64()), (Some(2), Some(3)));
+    assert_eq!(
+        (out["from"].as_u64(), out["to"].as_u64()),
+        (Some(2), Some(3))
+    );
     let added = s.wait_status("queue-2", "online");
-    assert_eq!((added["port"].clone(), added["instance"].clone()), (Value::Null, 2.into()));
+    assert_eq!(
+        (added["port"].clone(), added["instance"].clone()),
+        (Value::Null, 2.into())
+    );
     let reload = s.tpm(["reload", "queue", "--json"]);
     reload.ok();
     // tpm dump writes it as pm2 files say it.
@@ -134,14 +146,20 @@ fn a_worker_is_resurrected_from_its_record_and_from_the_dump() {
     let first = s.wait_status("worker", "online");
     // Its supervisor killed: the process goes with it, the record says it was wanted.
     let spid = first["supervisor"].as_u64().unwrap().to_string();
-    Command::new("kill").args(["-KILL", &spid]).status().unwrap();
+    Command::new("kill")
+        .args(["-KILL", &spid])
+        .status()
+        .unwrap();
     wait_for("the worker to be down", || {
         s.get("worker").unwrap()["status"] != "online"
     });
     let out = s.tpm(["resurrect"]);
     out.ok();
     let back = s.wait_status("worker", "online");
-    assert_eq!((back["port"].clone(), back["id"].clone()), (Value::Null, first["id"].clone()));
+    assert_eq!(
+        (back["port"].clone(), back["id"].clone()),
+        (Value::Null, first["id"].clone())
+    );
     // From the dump, into an empty store.
     s.tpm(["save"]).ok();
     s.tpm(["delete", "all"]).ok();
@@ -173,7 +191,8 @@ fn pm2_names_with_spaces_and_emoji_are_made_safe_and_still_pick_their_apps() {
     );
     assert_eq!(names(&s), ["Test-es6-modules"]);
     assert!(
-        s.record("Test-es6-modules").contains("app='Test es6 modules'"),
+        s.record("Test-es6-modules")
+            .contains("app='Test es6 modules'"),
         "{}",
         s.record("Test-es6-modules")
     );
@@ -219,8 +238,11 @@ fn stop_file_finds_what_the_file_started_whatever_the_environment_says_now() {
     );
     let port = free_port().to_string();
     let api = format!("api-{port}");
-    s.tpm_env(&[("API_PORT", &port)], ["start", "ecosystem.config.js", "--force"])
-        .ok();
+    s.tpm_env(
+        &[("API_PORT", &port)],
+        ["start", "ecosystem.config.js", "--force"],
+    )
+    .ok();
     s.wait_status(&api, "online");
     s.wait_status("jobs", "online");
     // A shell without API_PORT: the file now names it api-5000, yet stops what it started.
@@ -229,8 +251,11 @@ fn stop_file_finds_what_the_file_started_whatever_the_environment_says_now() {
     assert!(!run.stderr.contains("api-5000"), "{}", run.stderr);
     assert_eq!(s.get(&api).unwrap()["status"], "stopped");
     assert_eq!(s.get("jobs").unwrap()["status"], "stopped");
-    s.tpm_env(&[("API_PORT", &port)], ["start", "ecosystem.config.js", "--force"])
-        .ok();
+    s.tpm_env(
+        &[("API_PORT", &port)],
+        ["start", "ecosystem.config.js", "--force"],
+    )
+    .ok();
     s.wait_status(&api, "online");
     // An app the file no longer has is named, and left alone.
     s.file(
