@@ -358,7 +358,7 @@ pub struct DumpArgs {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Names, scripts, arguments, interpreters, cwd, environment, instances and restart options are carried over;\na line per app says what could not be. Of the environment pm2 recorded, the variables this shell has\nwith the same value are left to come from the shell that starts the process; the others are kept,\nprivately, as the app's own (secrets masked in output). A name tpm has already is left as it is, so\na second import changes nothing (with --start, imported processes that are stopped are started).\nExamples:\n  pm2 save && tpm import pm2 --start && pm2 kill\n  tpm import pm2 ~/old-server/.pm2/dump.pm2"
+    after_help = "Names, scripts, arguments, interpreters, cwd, environment, instances and restart options are carried over;\na line per app says what could not be. Of the environment pm2 recorded, the variables this shell has\nwith the same value are left to come from the shell that starts the process; the others are kept,\nprivately, as the app's own (secrets masked in output). A name tpm has already is left as it is, so\na second import changes nothing (with --start, imported processes that are stopped are started).\nExamples:\n  pm2 save && pm2 kill && tpm import pm2 --start\n  tpm import pm2 ~/old-server/.pm2/dump.pm2"
 )]
 pub struct ImportArgs {
     /// The process manager to import from
