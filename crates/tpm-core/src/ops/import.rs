@@ -185,6 +185,7 @@ impl Tpm {
             fields,
             mut notes,
             online,
+            autostart,
         } = app;
         let document = Document {
             path: file.to_path_buf(),
@@ -204,13 +205,13 @@ impl Tpm {
                 };
             }
         };
-        let start = start && online;
-        if !online {
+        if start && !online {
             notes.push(format!(
                 "{}: {pm2_name}: pm2 had it stopped; imported stopped",
                 file.display()
             ));
         }
+        let start = start && online && autostart;
         let processes = plans
             .into_iter()
             .map(|mut plan| {
@@ -380,6 +381,8 @@ struct Converted {
     notes: Vec<String>,
     /// pm2 had it running (any of its instances).
     online: bool,
+    /// pm2 would start it (`autostart`, true unless said otherwise).
+    autostart: bool,
 }
 
 /// pm2's bookkeeping: what it knows of a run, not of what to run.
@@ -562,13 +565,13 @@ fn convert(
     }
     let online = instances
         .iter()
-        .any(|e| e.get("status").and_then(Json::as_str) == Some("online"))
-        && first.get("autostart") != Some(&Json::Bool(false));
+        .any(|e| e.get("status").and_then(Json::as_str) == Some("online"));
     Converted {
         pm2_name,
         fields,
         notes,
         online,
+        autostart: first.get("autostart") != Some(&Json::Bool(false)),
     }
 }
 
