@@ -7,9 +7,10 @@
 #
 # The tests start real bash scripts and real python3 and node servers, and drive bash
 # (with bash-completion), zsh, fish, tmux, a headless Chromium (the dashboard's browser
-# test) and the real Nushell (the version the plugin's nu crates are pinned to). Debian
+# test), the real Nushell (the version the plugin's nu crates are pinned to) and the real
+# pm2 (whose saved list `tpm import pm2` reads; the version bench/run pins). Debian
 # packages are installed with apt-get when this runs as root or with password-less sudo;
-# Nushell comes from npm, and the validators the export tests run (check-jsonschema,
+# Nushell and pm2 come from npm, and the validators the export tests run (check-jsonschema,
 # kubernetes-validate, python-hcl2, pinned in .ci/validators.txt) from PyPI into a venv,
 # both in the git-ignored .ci/cache, which needs no root. Where something cannot be
 # installed, nothing is built: one message lists what is missing and the command that
@@ -38,6 +39,9 @@ root=${root%/}
 nu_version=0.115.1
 nu_cache=.ci/cache
 npm_install_nu="npm install --prefix $nu_cache --no-audit --no-fund --loglevel=error nushell@$nu_version"
+# pm2, as bench/run pins it, beside Nushell.
+pm2_version=7.0.4
+npm_install_pm2="npm install --prefix $nu_cache --no-audit --no-fund --loglevel=error pm2@$pm2_version"
 venv=$nu_cache/validators
 # The validators' versions, as .ci/validators.txt pins them.
 validators="check-jsonschema==0.39.0 kubernetes-validate==1.37.0 python-hcl2==8.1.4"
@@ -78,6 +82,26 @@ find_nu() {
   return 1
 }
 
+# The pm2 launcher the import tests run (the same search as crates/tpm/tests/cli/import.rs):
+# $TPM_TEST_PM2, else npm's copy in .ci/cache; only the pinned version counts.
+find_pm2() {
+  local pm2=${TPM_TEST_PM2:-$PWD/$nu_cache/node_modules/.bin/pm2}
+  [[ -x $pm2 ]] || return 1
+  # Its package.json, beside npm's .bin/ or above the package's own bin/ (asking `pm2
+  # --version` would start its daemon).
+  local dir package version
+  dir=$(dirname "$pm2")
+  for package in "$dir/../pm2/package.json" "$dir/../package.json"; do
+    [[ -f $package ]] || continue
+    version=$(sed -n 's/^  "version": "\(.*\)",$/\1/p' "$package")
+    if [[ $version == "$pm2_version" ]]; then
+      echo "$pm2"
+      return 0
+    fi
+  done
+  return 1
+}
+
 # The venv with the pinned validators (the same search as crates/tpm/tests/cli/export.rs):
 # $TPM_TEST_VENV, else .ci/cache/validators; only the pinned versions count.
 find_venv() {
@@ -107,6 +131,7 @@ survey() {
     packages+=(python3-venv)
   fi
   nu_bin=$(find_nu) || nu_bin=""
+  pm2_bin=$(find_pm2) || pm2_bin=""
   venv_dir=$(find_venv) || venv_dir=""
 }
 
@@ -138,6 +163,13 @@ if [[ -z $nu_bin ]] && ((check_only == 0)) && have npm; then
   survey
 fi
 
+if [[ -z $pm2_bin ]] && ((check_only == 0)) && have npm && [[ -z ${TPM_TEST_PM2-} ]]; then
+  echo "test.sh: installing pm2 $pm2_version (npm) into $nu_cache"
+  mkdir -p "$nu_cache"
+  $npm_install_pm2
+  survey
+fi
+
 if [[ -z $venv_dir ]] && ((check_only == 0)) && have python3 && [[ -z ${TPM_TEST_VENV-} ]]; then
   echo "test.sh: installing $validators (PyPI) into $venv"
   mkdir -p "$nu_cache"
@@ -146,11 +178,12 @@ if [[ -z $venv_dir ]] && ((check_only == 0)) && have python3 && [[ -z ${TPM_TEST
   survey
 fi
 
-if ((${#missing[@]})) || [[ -z $nu_bin ]] || [[ -z $venv_dir ]]; then
+if ((${#missing[@]})) || [[ -z $nu_bin ]] || [[ -z $pm2_bin ]] || [[ -z $venv_dir ]]; then
   {
     echo "test.sh: the tests need programs this machine does not have:"
     for m in ${missing[@]+"${missing[@]}"}; do echo "  - $m"; done
     [[ -n $nu_bin ]] || echo "  - nu $nu_version (Nushell, for the plugin's tests)"
+    [[ -n $pm2_bin ]] || echo "  - pm2 $pm2_version (npm, for the pm2 import tests)"
     [[ -n $venv_dir ]] || echo "  - $validators (PyPI, in a venv, for the export tests)"
     echo "Install them, then run ./test.sh again:"
     if ((${#packages[@]})); then
@@ -164,6 +197,7 @@ if ((${#missing[@]})) || [[ -z $nu_bin ]] || [[ -z $venv_dir ]]; then
       have npm || [[ " ${packages[*]} " == *" npm "* ]] || echo "  (npm, from Node.js, is needed for the next line)"
       echo "  $npm_install_nu"
     fi
+    [[ -n $pm2_bin ]] || echo "  $npm_install_pm2"
     [[ -n $venv_dir ]] || echo "  $pip_install_validators"
     if [[ $how == no ]] && ((check_only == 0)); then
       echo "(./test.sh installs them itself when run as root or with password-less sudo on Debian or Ubuntu.)"
@@ -171,10 +205,11 @@ if ((${#missing[@]})) || [[ -z $nu_bin ]] || [[ -z $venv_dir ]]; then
   } >&2
   exit 69
 fi
-echo "test.sh: every tool is here (nu $nu_version at $nu_bin, the validators in $venv_dir)"
+echo "test.sh: every tool is here (nu $nu_version at $nu_bin, pm2 $pm2_version at $pm2_bin, the validators in $venv_dir)"
 ((check_only == 0)) || exit 0
 
 export TPM_TEST_NU="$nu_bin"
+export TPM_TEST_PM2="$pm2_bin"
 export TPM_TEST_VENV="$venv_dir"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -77,6 +77,7 @@ tetra_tpm_describe() { _tetra_tpm_run describe ${1+"$@"}; }
 tetra_tpm_doctor() { _tetra_tpm_run doctor ${1+"$@"}; }
 tetra_tpm_monit() { _tetra_tpm_run monit ${1+"$@"}; }
 tetra_tpm_export() { _tetra_tpm_run export ${1+"$@"}; }
+tetra_tpm_import() { _tetra_tpm_run import ${1+"$@"}; }
 tetra_tpm_help() { _tetra_tpm_run help ${1+"$@"}; }
 tetra_tpm_completions() { _tetra_tpm_run completions ${1+"$@"}; }
 tetra_tpm_serve() { _tetra_tpm_run serve ${1+"$@"}; }
@@ -89,7 +90,8 @@ _tetra_tpm_each_function() {
         tetra_tpm_save tetra_tpm_resurrect tetra_tpm_startup tetra_tpm_unstartup \
         tetra_tpm_events tetra_tpm_describe tetra_tpm_doctor tetra_tpm_monit \
         tetra_tpm_export tetra_tpm_help tetra_tpm_completions tetra_tpm_serve \
-        tetra_tpm_reload tetra_tpm_scale tetra_tpm_flush tetra_tpm_metrics
+        tetra_tpm_reload tetra_tpm_scale tetra_tpm_flush tetra_tpm_metrics \
+        tetra_tpm_import
 }
 
 # Completion. The binary writes the registration for the running shell

@@ -68,6 +68,8 @@ fn label_and_code(e: &Error) -> (&'static str, &'static str) {
         Error::EmptyDump { .. } => ("would empty the dump", "tpm::empty_dump"),
         Error::PortTaken { .. } => ("its port is taken", "tpm::port_taken"),
         Error::RecordTooLarge { .. } => ("too large to keep", "tpm::record_too_large"),
+        Error::NoPm2Dump { .. } => ("no pm2 process list here", "tpm::no_pm2_dump"),
+        Error::BadPm2Dump { .. } => ("not pm2's process list", "tpm::bad_pm2_dump"),
     }
 }
 
@@ -85,6 +87,8 @@ fn span_for(e: &Error, b: &Blame) -> Span {
         | Error::CommandNotFound { .. }
         | Error::Ecosystem { .. }
         | Error::NodeMissing { .. }
+        | Error::NoPm2Dump { .. }
+        | Error::BadPm2Dump { .. }
         | Error::App { .. }
         | Error::Problems { .. } => b.target,
         Error::EmptyDump { .. } => None,

@@ -108,6 +108,15 @@ pub enum Error {
     #[error("no process is meant to run, and saving would empty {}, which lists some (or cannot be read)", file.display())]
     EmptyDump { file: PathBuf },
 
+    /// `tpm import pm2` with no saved list where pm2 keeps it (or where it was said to be).
+    #[error("no pm2 process list at {}", file.display())]
+    NoPm2Dump { file: PathBuf },
+
+    /// A file given as pm2's saved list that is not one (or is damaged): nothing is
+    /// imported from it.
+    #[error("{}: not pm2's saved process list: {message}", file.display())]
+    BadPm2Dump { file: PathBuf, message: String },
+
     /// A wait for readiness that failed: the process exited first, or was not ready in
     /// time. `log` holds its last log lines.
     #[error("{name} is not ready: {why}{}", log_text(log))]
@@ -202,7 +211,9 @@ impl Error {
             | Error::NotExecutable { .. }
             | Error::CommandNotFound { .. }
             | Error::CwdNotFound { .. }
-            | Error::ExecFailed { .. } => EXIT_NOT_RUNNABLE,
+            | Error::ExecFailed { .. }
+            // What was to be read is not there (sysexits' EX_NOINPUT).
+            | Error::NoPm2Dump { .. } => EXIT_NOT_RUNNABLE,
             Error::NotFound { .. }
             | Error::AlreadyRunning { .. }
             | Error::Busy { .. }
@@ -218,7 +229,9 @@ impl Error {
             Error::NodeMissing { .. } => EXIT_NOT_RUNNABLE,
             Error::App { source, .. } => source.exit_code(),
             Error::Problems { problems } => problems.first().map_or(EXIT_USAGE, Error::exit_code),
-            Error::EmptyDump { .. } | Error::PortTaken { .. } => EXIT_FAILURE,
+            Error::EmptyDump { .. } | Error::PortTaken { .. } | Error::BadPm2Dump { .. } => {
+                EXIT_FAILURE
+            }
         }
     }
 
@@ -286,6 +299,13 @@ impl Error {
                 "a record is at most 64 KiB (65536 bytes), 4 KiB of which a new spec leaves for its state; large values do not belong in it: export the variable in the shell that runs tpm (that environment is kept beside the record, in envs/NAME.env, with no such limit), or put the value in a file the program reads".into()
             }
             Error::Problems { problems } => return problems.first().and_then(Error::help),
+            Error::NoPm2Dump { .. } => {
+                "run `pm2 save` where pm2 runs your apps (it writes $PM2_HOME/dump.pm2, ~/.pm2/dump.pm2 by default), or give the file: `tpm import pm2 FILE`".into()
+            }
+            Error::BadPm2Dump { file, .. } => format!(
+                "pm2 keeps the list before its last save beside it: `tpm import pm2 {}.bak`; or run `pm2 save` again",
+                file.display()
+            ),
             Error::App { source, .. } => return source.help().map(|h| {
                 format!("{h} (relative paths in an ecosystem file are taken from its folder, a script from its app's cwd)")
             }),

@@ -12,6 +12,8 @@ use crate::rotation::LogLimits;
 /// How a process came to be: the record's `type` key.
 pub const KIND_CLI: &str = "cli";
 pub const KIND_ECOSYSTEM: &str = "ecosystem";
+/// A process `tpm import pm2` made from pm2's saved list.
+pub const KIND_PM2: &str = "pm2";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Spec {
@@ -27,7 +29,8 @@ pub struct Spec {
     /// The PORT it listens on; `None` for a process that listens on none (a worker, a bot,
     /// a cron job), named by its name alone.
     pub port: Option<u16>,
-    /// [`KIND_CLI`], or [`KIND_ECOSYSTEM`] for an app from a file; other tools' values are
+    /// [`KIND_CLI`], [`KIND_ECOSYSTEM`] for an app from a file, [`KIND_PM2`] for one
+    /// imported from pm2; other tools' values are
     /// kept as they are.
     pub kind: String,
     /// What to do when it exits, and how to stop it.

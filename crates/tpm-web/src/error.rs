@@ -201,7 +201,9 @@ fn status_of(e: &Error) -> StatusCode {
         | Error::Ecosystem { .. }
         | Error::RelativeStore { .. }
         | Error::RecordTooLarge { .. }
-        | Error::NodeMissing { .. } => StatusCode::BAD_REQUEST,
+        | Error::NodeMissing { .. }
+        | Error::NoPm2Dump { .. }
+        | Error::BadPm2Dump { .. } => StatusCode::BAD_REQUEST,
         Error::App { source, .. } => status_of(source),
         Error::Problems { problems } => problems.first().map_or(StatusCode::BAD_REQUEST, status_of),
         Error::NotFound { .. } => StatusCode::NOT_FOUND,

@@ -67,6 +67,8 @@ pub enum Command {
     Init(InitArgs),
     /// Print processes as an ecosystem file that `tpm start` reads back
     Dump(DumpArgs),
+    /// Create pm2's saved processes (`pm2 save`'s dump.pm2) in tpm: stopped, or started with --start
+    Import(ImportArgs),
     /// Write processes as files another engine runs: systemd, Nomad, compose, Kubernetes
     Export(ExportArgs),
     /// Print the shell script that makes Tab complete tpm's commands and process names
@@ -371,6 +373,31 @@ pub struct DumpArgs {
     /// The same as --format json
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Names, scripts, arguments, interpreters, cwd, environment, instances and restart options are carried over;\na line per app says what could not be. Of the environment pm2 recorded, the variables this shell has\nwith the same value are left to come from the shell that starts the process; the others are kept,\nprivately, as the app's own (secrets masked in output). A name tpm has already is left as it is, so\na second import changes nothing (with --start, imported processes that are stopped are started).\nExamples:\n  pm2 save && pm2 kill && tpm import pm2 --start\n  tpm import pm2 ~/old-server/.pm2/dump.pm2"
+)]
+pub struct ImportArgs {
+    /// The process manager to import from
+    #[arg(value_enum)]
+    pub from: ImportSource,
+    /// Its saved list (default: $PM2_HOME/dump.pm2, else ~/.pm2/dump.pm2)
+    #[arg(value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub file: Option<std::path::PathBuf>,
+    /// Start the apps pm2 was running (default: create them stopped)
+    #[arg(long)]
+    pub start: bool,
+    /// Print what was imported as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The process managers `tpm import` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImportSource {
+    Pm2,
 }
 
 #[derive(Debug, Args)]

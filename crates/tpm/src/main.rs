@@ -90,6 +90,7 @@ fn run() -> i32 {
         Command::Unstartup(args) => commands::startup::remove(&tpm, args),
         Command::Init(args) => commands::init::run(&tpm, args),
         Command::Dump(args) => commands::dump::run(&tpm, args),
+        Command::Import(args) => commands::import::run(&tpm, args),
         Command::Export(args) => commands::export::run(&tpm, args),
         Command::Serve(args) => commands::serve::run(&tpm, args),
         Command::Completions(_) => unreachable!("answered above"),

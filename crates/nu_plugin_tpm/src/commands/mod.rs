@@ -6,7 +6,8 @@
 //! server.sh on 4000, and `worker`: worker.sh on 4001, each with an `env_production`), with
 //! `server-3000` and `api-8080` running (for `tpm start` and `tpm init`: nothing running yet). The tests build that world, check every
 //! result in-process (`PluginTest::test_examples`, as `test_command_examples` does), and run
-//! every example in a real `nu`.
+//! every example in a real `nu`. `tpm import`'s run in nu only, with nothing running and
+//! pm2's list in `pm2/dump.pm2` (`web`: server.sh on 4500), which its test writes.
 
 mod completions;
 mod delete;
@@ -16,6 +17,7 @@ mod dump;
 mod events;
 mod export;
 mod flush;
+mod import;
 mod init;
 mod list;
 mod logs;
@@ -63,13 +65,14 @@ pub fn all() -> Vec<Box<dyn PluginCommand<Plugin = TpmPlugin>>> {
         Box::new(startup::Unstartup),
         Box::new(init::Init),
         Box::new(dump::Dump),
+        Box::new(import::Import),
         Box::new(export::Export),
         Box::new(completions::Completions),
     ]
 }
 
 /// The names of the subcommands, for `tpm`'s "no such command" help.
-pub const SUBCOMMANDS: [&str; 24] = [
+pub const SUBCOMMANDS: [&str; 25] = [
     "list",
     "ls",
     "ports",
@@ -92,6 +95,7 @@ pub const SUBCOMMANDS: [&str; 24] = [
     "unstartup",
     "init",
     "dump",
+    "import",
     "export",
     "completions",
 ];

@@ -126,3 +126,23 @@ fn examples_of_tpm_reload_and_scale_run_in_nu() {
     run_examples("tpm reload", World::files);
     run_examples("tpm scale", World::files);
 }
+
+#[test]
+fn examples_of_tpm_import_run_in_nu() {
+    // pm2's saved list as `pm2 save` writes it (the fields tpm reads, and some it drops):
+    // `web`, server.sh with PORT 4500 and a secret, and $env.PM2_HOME pointing at it.
+    let prelude = |world: &World| {
+        let dir = world.path().display().to_string();
+        let home = world.path().join("pm2");
+        std::fs::create_dir_all(&home).unwrap();
+        let dump = serde_json::json!([{
+            "name": "web", "pm_exec_path": format!("{dir}/server.sh"), "pm_cwd": dir,
+            "exec_interpreter": "bash", "node_args": [], "exec_mode": "fork_mode",
+            "status": "online", "autorestart": true, "vizion": true, "pm_id": 0,
+            "unique_id": "0b7c", "env": {"PORT": 4500, "API_TOKEN": "t0k", "PM2_USAGE": "CLI"}
+        }]);
+        std::fs::write(home.join("dump.pm2"), dump.to_string()).unwrap();
+        format!("$env.PM2_HOME = '{}'; ", home.display())
+    };
+    run_examples_after("tpm import", World::files, prelude);
+}

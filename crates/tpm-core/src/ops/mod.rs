@@ -14,6 +14,7 @@ mod dump;
 mod export;
 mod flush;
 mod history;
+mod import;
 mod list;
 mod plan;
 mod reload;
@@ -30,6 +31,9 @@ pub use apps::{AppStart, FileChoice, FilePlan};
 pub use describe::{Description, LogFile, TreeProcess};
 pub use doctor::{Finding, Severity};
 pub use flush::Flushed;
+pub use import::{
+    pm2_dump_path, AppImport, ImportAction, ImportRow, Imported, Pm2Import, IMPORTED_REASON,
+};
 
 pub use list::{Listing, PortInfo};
 pub use plan::{Plan, StartRequest};

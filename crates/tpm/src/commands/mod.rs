@@ -8,6 +8,7 @@ pub mod dump;
 pub mod events;
 pub mod export;
 pub mod flush;
+pub mod import;
 pub mod init;
 pub mod list;
 pub mod logs;

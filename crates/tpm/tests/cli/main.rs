@@ -8,6 +8,7 @@ mod ecosystem;
 mod exit_codes;
 mod export;
 mod history;
+mod import;
 mod instances;
 mod interactive_completion;
 mod lifecycle;

@@ -92,6 +92,7 @@ fn the_check_names_each_missing_tool_and_the_apt_and_npm_commands() {
         "  - bash-completion\n",
         "  - chromium\n",
         "  - nu 0.115.1",
+        "  - pm2 7.0.4 (npm, for the pm2 import tests)\n",
     ] {
         assert!(err.contains(missing), "{missing:?} not in:\n{err}");
     }
@@ -103,6 +104,12 @@ fn the_check_names_each_missing_tool_and_the_apt_and_npm_commands() {
     assert!(
         err.contains(
             "  npm install --prefix .ci/cache --no-audit --no-fund --loglevel=error nushell@0.115.1\n"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "  npm install --prefix .ci/cache --no-audit --no-fund --loglevel=error pm2@7.0.4\n"
         ),
         "{err}"
     );
@@ -147,6 +154,17 @@ fn the_check_passes_when_every_tool_is_there() {
         .join(".ci/cache/node_modules/@nushell/linux-x64/bin/nu");
     fs::create_dir_all(nu.parent().unwrap()).unwrap();
     m.stub(&nu, "echo 0.115.1");
+    // The pinned pm2, where npm puts it (its version read from its package.json).
+    let pm2 = m.dir.path().join(".ci/cache/node_modules/.bin/pm2");
+    fs::create_dir_all(pm2.parent().unwrap()).unwrap();
+    m.stub(&pm2, "exit 0");
+    let package = m.dir.path().join(".ci/cache/node_modules/pm2/package.json");
+    fs::create_dir_all(package.parent().unwrap()).unwrap();
+    fs::write(
+        &package,
+        "{\n  \"name\": \"pm2\",\n  \"version\": \"7.0.4\",\n}\n",
+    )
+    .unwrap();
     // The validators' venv, with the pinned versions.
     let python = m.dir.path().join(".ci/cache/validators/bin/python");
     fs::create_dir_all(python.parent().unwrap()).unwrap();
@@ -178,6 +196,20 @@ fn the_check_passes_when_every_tool_is_there() {
     let out = m.check();
     assert_eq!(out.status.code(), Some(69));
     assert!(String::from_utf8_lossy(&out.stderr).contains("  - check-jsonschema==0.39.0"));
+
+    // Nor does another pm2: the import tests read the list this one writes.
+    m.stub(
+        &python,
+        "echo check-jsonschema==0.39.0 kubernetes-validate==1.37.0 python-hcl2==8.1.4",
+    );
+    fs::write(
+        &package,
+        "{\n  \"name\": \"pm2\",\n  \"version\": \"6.0.0\",\n}\n",
+    )
+    .unwrap();
+    let out = m.check();
+    assert_eq!(out.status.code(), Some(69));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("  - pm2 7.0.4"));
 }
 
 #[test]
