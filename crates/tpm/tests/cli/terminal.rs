@@ -166,7 +166,8 @@ fn list_and_errors_on_a_terminal_show_names_from_files_escaped() {
     let piped = s.tpm(["list"]);
     assert!(piped.stderr.contains(bad), "{:?}", piped.stderr);
 
-    // An app's name from an ecosystem file, in the warning that makes it a safe name.
+    // An app's name from an ecosystem file, in the error that refuses it (a name holding a
+    // control character is not made safe: it is refused).
     let file = s.file(
         "apps.json",
         &serde_json::json!({ "apps": [{ "name": "\x1b]0;eco-title\x07", "script": "w.sh", "port": free_port() }] })
@@ -174,11 +175,11 @@ fn list_and_errors_on_a_terminal_show_names_from_files_escaped() {
         0o644,
     );
     let out = terminal(&s, &["start", file.to_str().unwrap()]);
-    out.ok();
+    out.code(64);
     assert!(!obeyed(&out.stdout), "{:?}", out.stdout);
     assert!(out.stdout.contains("\\e]0;eco-title\\a"), "{}", out.stdout);
     let piped = s.tpm(["start", file.to_str().unwrap()]);
-    piped.ok();
+    piped.code(64);
     assert!(
         piped.stderr.contains("\x1b]0;eco-title\x07"),
         "{:?}",

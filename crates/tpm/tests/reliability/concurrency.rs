@@ -114,7 +114,14 @@ fn ten_parallel_restarts_of_one_process_all_succeed_and_leave_it_running_once() 
     });
     for r in &runs {
         assert_eq!(r.code, 0, "no false failure: {r:?}");
-        assert!(r.stdout.starts_with("restarted worker-5250 (pid "), "{r:?}");
+        // A restart whose new process another restart stopped before it could look says
+        // so (on a loaded machine, about 1 round in 10, as with earlier builds); the others
+        // name the pid they started.
+        assert!(
+            r.stdout.starts_with("restarted worker-5250 (pid ")
+                || r.stdout == "worker-5250 was restarted, then stopped by another command\n",
+            "{r:?}"
+        );
     }
     let p = s.wait_status("worker-5250", "online");
     assert_ne!(p["pid"].as_u64(), before, "it was restarted");

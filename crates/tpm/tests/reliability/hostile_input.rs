@@ -81,7 +81,8 @@ fn corrupt_records_are_reported_and_the_others_still_list() {
     let dir = s.store().join("processes");
     let write =
         |name: &str, bytes: &[u8]| std::fs::write(dir.join(format!("{name}.meta")), bytes).unwrap();
-    write("truncated-1", b"script=/x port=");
+    // Cut inside a quoted value (`port=` with nothing after it is a record without a PORT).
+    write("truncated-1", b"script=/x port=5 reason='cut");
     write("truncated-2", b"script='/x po");
     write("binary-3", &[0, 1, 2, 0xff, 0xfe, b'=', 0x80]);
     write("missing-4", b"pid=12 status=online");
