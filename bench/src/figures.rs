@@ -410,7 +410,9 @@ fn scrapes(tpm: &Tpm, n: usize, runs: usize, env: &Env) -> Result<(Samples, Samp
     let scraped = (|| -> Result<Samples, String> {
         let mut line = String::new();
         let stdout = server.stdout.take().ok_or("tpm serve: no stdout")?;
-        BufReader::new(stdout)
+        // Kept open while the server runs: a closed pipe would end it at its next line.
+        let mut stdout = BufReader::new(stdout);
+        stdout
             .read_line(&mut line)
             .map_err(|e| format!("tpm serve: {e}"))?;
         let addr: std::net::SocketAddr = line

@@ -63,21 +63,21 @@ pub fn run(tpm: &Tpm, args: ServeArgs) -> tpm_core::Result<i32> {
     let rule = config.token_rule();
     let asked = config.max_connections;
     let served = tpm_web::serve(start_context(tpm.context()), exe, config, |addr, limits| {
-        crate::render::line(&format!(
-            "tpm serve: the dashboard is at http://{addr}/ and the API under http://{addr}/api/ (Ctrl-C stops it)"
-        ));
-        crate::render::line(&format!("tpm serve: {rule}: `tpm serve --token` prints it"));
         let lowered = if limits.cap < asked {
             " (half the open-file limit, `ulimit -n`)"
         } else {
             ""
         };
-        crate::render::line(&format!(
-            "tpm serve: at most {} connections{lowered}; one without a request for {} is closed",
+        let idle = crate::render::millis(
+            u64::try_from(limits.idle_timeout.as_millis()).unwrap_or(u64::MAX),
+        );
+        // One write: a launcher that reads the address line and then closes the pipe must
+        // not find the server killed by SIGPIPE on a later line.
+        crate::render::text(&format!(
+            "tpm serve: the dashboard is at http://{addr}/ and the API under http://{addr}/api/ (Ctrl-C stops it)\n\
+             tpm serve: {rule}: `tpm serve --token` prints it\n\
+             tpm serve: at most {} connections{lowered}; one without a request for {idle} is closed\n",
             limits.cap,
-            crate::render::millis(
-                u64::try_from(limits.idle_timeout.as_millis()).unwrap_or(u64::MAX)
-            )
         ));
     });
     Ok(match served {
