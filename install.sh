@@ -21,7 +21,7 @@ if ((build)); then
   echo "install.sh: building tpm, tpm-supervisor and the Nushell plugin (release; about 6 minutes on 2 cores the first time)"
   # Statically linked (static-pie, so ASLR stays) on glibc Linux: one supervisor runs per
   # managed process, and this way each keeps less resident (no dynamic loader, no libc.so
-  # mapped: 2.2 MiB dynamically linked when this was measured; see README, Benchmarks). The plugin is built with
+  # mapped: 2.2 MiB dynamically linked when this was measured; see bench/README.md). The plugin is built with
   # the same flags, so the crates they share are compiled once. `--target` keeps the flag
   # off build scripts. Where static glibc is missing, the ordinary build is installed.
   host=$(rustc -vV | sed -n 's/^host: //p')
