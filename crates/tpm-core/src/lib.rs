@@ -95,7 +95,10 @@ mod module_table {
     fn modules(lib: &str) -> Vec<String> {
         lib.lines()
             .map(str::trim)
-            .filter_map(|l| l.strip_prefix("pub mod ").or_else(|| l.strip_prefix("mod ")))
+            .filter_map(|l| {
+                l.strip_prefix("pub mod ")
+                    .or_else(|| l.strip_prefix("mod "))
+            })
             .filter_map(|rest| rest.strip_suffix(';'))
             .map(str::to_string)
             .collect()

@@ -28,7 +28,10 @@ pub fn run(dir: Option<&Path>) -> i32 {
             0
         }
         Err(e) => {
-            crate::render::eline(&format!("tpm: cannot write the manual pages into {}: {e}", dir.display()));
+            crate::render::eline(&format!(
+                "tpm: cannot write the manual pages into {}: {e}",
+                dir.display()
+            ));
             1
         }
     }
@@ -50,7 +53,9 @@ pub fn write_pages(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 }
 
 fn page(dir: &Path, cmd: clap::Command, source: &str) -> std::io::Result<PathBuf> {
-    let man = clap_mangen::Man::new(cmd).source(source).manual("tpm manual");
+    let man = clap_mangen::Man::new(cmd)
+        .source(source)
+        .manual("tpm manual");
     let path = dir.join(man.get_filename());
     let mut roff = Vec::new();
     man.render(&mut roff)?;

@@ -123,7 +123,9 @@ fn problems(root: &Path, doc: &Path) -> Vec<String> {
             let file = if path.is_empty() {
                 doc.to_path_buf()
             } else if path.starts_with('/') || path.starts_with('~') {
-                found.push(format!("{shown}:{n}: {target} is a path on one machine, not in the repository"));
+                found.push(format!(
+                    "{shown}:{n}: {target} is a path on one machine, not in the repository"
+                ));
                 continue;
             } else {
                 doc.parent().expect("a document's folder").join(path)
@@ -153,7 +155,12 @@ fn every_relative_link_of_the_documents_resolves_inside_the_repository() {
     let docs = documents(&root);
     assert!(docs.len() > 10, "documents found: {docs:?}");
     let found: Vec<String> = docs.iter().flat_map(|d| problems(&root, d)).collect();
-    assert!(found.is_empty(), "{} broken link(s):\n{}", found.len(), found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "{} broken link(s):\n{}",
+        found.len(),
+        found.join("\n")
+    );
 }
 
 /// The check itself: a dead file, a dead anchor, a path outside and an absolute path are
@@ -165,7 +172,11 @@ fn the_link_check_finds_what_is_broken_and_only_that() {
     std::fs::create_dir_all(root.join("docs")).unwrap();
     // A file beside the repository: it exists, and is still no place to send a reader.
     std::fs::write(dir.path().join("x.md"), "# X\n").unwrap();
-    std::fs::write(root.join("docs/b.md"), "# Title\n\n## A `tpm start` flag: --x\n").unwrap();
+    std::fs::write(
+        root.join("docs/b.md"),
+        "# Title\n\n## A `tpm start` flag: --x\n",
+    )
+    .unwrap();
     std::fs::write(
         root.join("a.md"),
         "# A\n[ok](docs/b.md#a-tpm-start-flag---x) [self](#a) [web](https://example.com/#x)\n\
@@ -178,9 +189,15 @@ fn the_link_check_finds_what_is_broken_and_only_that() {
     for (problem, what) in [
         ("docs/c.md: no such file", "a dead file"),
         ("docs/b.md#nope: no heading #nope", "a dead anchor"),
-        ("../x.md is outside the repository", "a path above the repository"),
+        (
+            "../x.md is outside the repository",
+            "a path above the repository",
+        ),
         ("/etc/passwd is a path on one machine", "an absolute path"),
     ] {
-        assert!(found.iter().any(|f| f.contains(problem)), "{what} not found: {found:#?}");
+        assert!(
+            found.iter().any(|f| f.contains(problem)),
+            "{what} not found: {found:#?}"
+        );
     }
 }

@@ -52,7 +52,11 @@ fn tpm_man_writes_a_page_per_command_that_man_renders() {
     s.tpm(["__man", dir.to_str().unwrap()]).ok();
     let names = commands(&s);
     assert!(names.len() > 20, "commands read from --help: {names:?}");
-    for name in names.iter().map(|n| format!("tpm-{n}.1")).chain(["tpm.1".into()]) {
+    for name in names
+        .iter()
+        .map(|n| format!("tpm-{n}.1"))
+        .chain(["tpm.1".into()])
+    {
         assert!(dir.join(&name).is_file(), "{name} was not written");
     }
     // Read as a file...
@@ -66,9 +70,15 @@ fn tpm_man_writes_a_page_per_command_that_man_renders() {
     }
     // ...and by name, as a user asks for it.
     let page = man(&["tpm-reload"], Some(&s.path().join("man")));
-    assert!(page.contains("tpm-reload - Restart processes one at a time"), "{page}");
+    assert!(
+        page.contains("tpm-reload - Restart processes one at a time"),
+        "{page}"
+    );
     let page = man(&["tpm"], Some(&s.path().join("man")));
-    assert!(page.contains("tpm-start(1)") || page.contains("tpm-start"), "{page}");
+    assert!(
+        page.contains("tpm-start(1)") || page.contains("tpm-start"),
+        "{page}"
+    );
     // Needs no store.
     assert!(!s.tetra_dir().exists());
 }
@@ -87,13 +97,19 @@ fn tpm_man_without_a_folder_is_a_usage_error() {
 fn install_sh_installs_the_pages_where_man_finds_them() {
     let s = Sandbox::new();
     let bin = s.tpm_binary().parent().unwrap().to_path_buf();
-    let path = std::env::join_paths(
-        std::iter::once(bin).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
-    )
+    let path = std::env::join_paths(std::iter::once(bin).chain(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    )))
     .unwrap();
     let mut install = Command::new(program("bash"));
     s.apply_env(&mut install);
-    for var in ["XDG_DATA_HOME", "XDG_CONFIG_HOME", "BASH_COMPLETION_USER_DIR", "MANPATH", "CARGO_HOME"] {
+    for var in [
+        "XDG_DATA_HOME",
+        "XDG_CONFIG_HOME",
+        "BASH_COMPLETION_USER_DIR",
+        "MANPATH",
+        "CARGO_HOME",
+    ] {
         install.env_remove(var);
     }
     let out = install
@@ -104,10 +120,17 @@ fn install_sh_installs_the_pages_where_man_finds_them() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "install.sh: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "install.sh: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let pages = s.path().join(".local/share/man");
     assert!(pages.join("man1/tpm-start.1").is_file(), "{stdout}");
-    assert!(stdout.contains("export MANPATH=\"$HOME/.local/share/man:\""), "{stdout}");
+    assert!(
+        stdout.contains("export MANPATH=\"$HOME/.local/share/man:\""),
+        "{stdout}"
+    );
     let page = man(&["tpm-logs"], Some(&pages));
     assert!(page.contains("tpm-logs - Show the last lines"), "{page}");
 }
