@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds and installs tpm and its Nushell plugin into cargo's bin folder (~/.cargo/bin by
-# default), then tpm's shell completions and the tetra module shell/tpm.sh, and registers
-# the plugin with Nushell when `nu` is on PATH.
+# default), then tpm's shell completions, its manual pages and the tetra module shell/tpm.sh,
+# and registers the plugin with Nushell when `nu` is on PATH.
 # Usage: ./install.sh              (then: tpm start examples/server.sh && tpm list)
-#        ./install.sh --no-build   only the completions and the module, for the tpm in PATH
+#        ./install.sh --no-build   only the completions, the pages and the module, for the tpm in PATH
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -21,7 +21,7 @@ if ((build)); then
   echo "install.sh: building tpm, tpm-supervisor and the Nushell plugin (release; about 6 minutes on 2 cores the first time)"
   # Statically linked (static-pie, so ASLR stays) on glibc Linux: one supervisor runs per
   # managed process, and this way each keeps less resident (no dynamic loader, no libc.so
-  # mapped: 2.2 MiB dynamically linked when this was measured; see README, Benchmarks). The plugin is built with
+  # mapped: 2.2 MiB dynamically linked when this was measured; see bench/README.md). The plugin is built with
   # the same flags, so the crates they share are compiled once. `--target` keeps the flag
   # off build scripts. Where static glibc is missing, the ordinary build is installed.
   host=$(rustc -vV | sed -n 's/^host: //p')
@@ -73,6 +73,26 @@ if command -v zsh >/dev/null 2>&1; then
 fi
 if command -v fish >/dev/null 2>&1; then
   "$bin" completions fish | put "$config/fish/completions/tpm.fish"
+fi
+
+# The manual pages (`man tpm`, `man tpm-start`, ...), from the binary's own definition. man
+# finds pages through PATH: for a bin folder on it, the share/man beside it. So beside
+# cargo's bin folder, where the build installs tpm; a tpm from elsewhere gets them in the
+# XDG data folder, which man reads only through MANPATH (said below when it does not).
+cargo_bin="${CARGO_HOME:-$HOME/.cargo}/bin"
+if [[ "$(dirname "$bin")" -ef "$cargo_bin" ]]; then
+  man_dir="$(dirname "$cargo_bin")/share/man"
+else
+  man_dir="$data/man"
+fi
+echo "manual pages (man tpm, man tpm-start, ...):"
+if "$bin" __man "$man_dir/man1" >/dev/null; then
+  echo "  $man_dir/man1 ($(ls "$man_dir/man1" | grep -c '^tpm.*\.1$') pages)"
+  if ! manpath 2>/dev/null | tr ':' '\n' | grep -qxF "$man_dir"; then
+    echo "    man does not look there yet: add to ~/.bashrc or ~/.zshrc: export MANPATH=\"${man_dir/#"$HOME"/\$HOME}:\""
+  fi
+else
+  echo "    this tpm cannot write its manual pages (built before they existed): rebuild with ./install.sh" >&2
 fi
 
 module="$data/tpm/tpm.sh"

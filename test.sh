@@ -6,7 +6,7 @@
 #   --check   only check for the tools; never install; exit 69 when one is missing
 #
 # The tests start real bash scripts and real python3 and node servers, and drive bash
-# (with bash-completion), zsh, fish, tmux, a headless Chromium (the dashboard's browser
+# (with bash-completion), zsh, fish, tmux, man (the manual pages), a headless Chromium (the dashboard's browser
 # test), the real Nushell (the version the plugin's nu crates are pinned to) and the real
 # pm2 (whose saved list `tpm import pm2` reads; the version bench/run pins). Debian
 # packages are installed with apt-get when this runs as root or with password-less sudo;
@@ -48,7 +48,7 @@ validators="check-jsonschema==0.39.0 kubernetes-validate==1.37.0 python-hcl2==8.
 pip_install_validators="python3 -m venv $venv && $venv/bin/pip install --quiet -r .ci/validators.txt"
 
 # A tool the tests run, and the Debian package that has it.
-tools=(bash:bash python3:python3 node:nodejs npm:npm setsid:util-linux zsh:zsh fish:fish tmux:tmux systemd-analyze:systemd prometheus:prometheus promtool:prometheus)
+tools=(bash:bash python3:python3 node:nodejs npm:npm setsid:util-linux zsh:zsh fish:fish tmux:tmux systemd-analyze:systemd prometheus:prometheus promtool:prometheus man:man-db)
 # A file the tests need, and its package.
 files=(/usr/share/bash-completion/bash_completion:bash-completion /usr/bin/chromium:chromium)
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # How many processes pm2 and tpm each start from the files pm2 users write (the fixtures
-# in crates/tpm/tests/fixtures/pm2/), side by side (see README, Guarantees).
+# in crates/tpm/tests/fixtures/pm2/), side by side (see docs/guarantees.md).
 #
 #   bench/pm2-files.sh     uses target/debug/tpm (TPM=PATH for another) and the pinned pm2
 #                          of bench/run (installed into bench/.cache/npm on first use)

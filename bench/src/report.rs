@@ -94,7 +94,7 @@ impl Report {
         self.rows.iter().find(|r| r.key == key)
     }
 
-    /// The summary: facts, the table, the targets (what the README shows).
+    /// The summary: facts, the table, the targets (what bench/README.md shows).
     pub fn summary(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "{}\n", self.heading);

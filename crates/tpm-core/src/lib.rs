@@ -5,6 +5,8 @@
 //!
 //! | module | owns |
 //! |---|---|
+//! | `context` | where the store is (`TETRA_DIR`) and who asks: the environment a command runs in |
+//! | `error` | the one error type: each variant's message, `help:` line and exit code |
 //! | `name` | name validation, `basename-PORT`, `*` selectors |
 //! | `port` | PORT detection |
 //! | `target` | what a start runs: script or command string, interpreters |
@@ -76,3 +78,44 @@ pub use options::{Opt, Options};
 pub use spec::Spec;
 pub use status::Status;
 pub use store::Stream;
+
+#[cfg(test)]
+mod module_table {
+    /// The names in the first column of the module map above.
+    fn rows(lib: &str) -> Vec<String> {
+        lib.lines()
+            .filter_map(|l| l.strip_prefix("//! | `"))
+            .filter_map(|row| row.split(" | ").next())
+            .flat_map(|first| first.split(", "))
+            .map(|cell| cell.trim_matches('`').to_string())
+            .collect()
+    }
+
+    /// The modules declared below it.
+    fn modules(lib: &str) -> Vec<String> {
+        lib.lines()
+            .map(str::trim)
+            .filter_map(|l| {
+                l.strip_prefix("pub mod ")
+                    .or_else(|| l.strip_prefix("mod "))
+            })
+            .filter_map(|rest| rest.strip_suffix(';'))
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The map is the first thing a newcomer reads: a module without its row, or a row
+    /// for a module that is gone, would send them to the wrong place.
+    #[test]
+    fn the_module_map_has_a_row_for_each_module_and_no_other() {
+        let lib = include_str!("lib.rs");
+        let (rows, modules) = (rows(lib), modules(lib));
+        assert!(modules.len() > 10, "modules read: {modules:?}");
+        let missing: Vec<_> = modules.iter().filter(|m| !rows.contains(m)).collect();
+        let stale: Vec<_> = rows.iter().filter(|r| !modules.contains(r)).collect();
+        assert!(
+            missing.is_empty() && stale.is_empty(),
+            "lib.rs's module map: no row for {missing:?}; rows without a module: {stale:?}"
+        );
+    }
+}

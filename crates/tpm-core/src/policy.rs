@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 
-/// Defaults, as documented in the README.
+/// Defaults, as documented in docs/commands.md (`tpm start`).
 pub const DEFAULT_RESTART_DELAY: Duration = Duration::from_millis(100);
 pub const DEFAULT_MAX_RESTARTS: u32 = 10;
 pub const DEFAULT_KILL_TIMEOUT: Duration = Duration::from_millis(3000);

@@ -2,8 +2,8 @@
 //!
 //! A record joins a process's [`Spec`] (what should run) and its [`State`] (what is
 //! happening), with its id. Values are quoted with POSIX shell rules, so
-//! `eval "$(cat NAME.meta)"` in bash sets one variable per key. The keys of the README's
-//! file contract come first (`script pid port start_time type cwd node_env`, as the shell
+//! `eval "$(cat NAME.meta)"` in bash sets one variable per key. The keys of the
+//! file contract (docs/supervision.md) come first (`script pid port start_time type cwd node_env`, as the shell
 //! version of tpm wrote them); tpm's own follow; keys this version does not know are kept,
 //! in order, when the record is rewritten. Every known key is always written (empty when it
 //! has no value), so a shell loop that evals several records never sees a stale value.

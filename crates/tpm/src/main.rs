@@ -3,6 +3,7 @@
 mod cli;
 mod commands;
 mod complete;
+mod man;
 mod render;
 mod start_options;
 
@@ -34,6 +35,11 @@ fn main() -> ExitCode {
 }
 
 fn run() -> i32 {
+    // `tpm __man DIR` (install.sh): the manual pages, from the definition parsed below.
+    let mut args = std::env::args_os().skip(1);
+    if args.next().is_some_and(|a| a == man::REQUEST) {
+        return man::run(args.next().as_deref().map(std::path::Path::new));
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

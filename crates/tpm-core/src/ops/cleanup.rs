@@ -5,7 +5,7 @@
 //! members, whatever they did to their group, session or environment. Otherwise they are
 //! found two ways: by process group (the main pid was the group leader) and by the
 //! `TPM_SUPERVISOR` marker every process of the tree inherited (a process that cleared its
-//! environment and left the group cannot be found: the README says so). Nothing is
+//! environment and left the group cannot be found: docs/guarantees.md says so). Nothing is
 //! signalled unless it is provably part of that tree.
 
 use std::time::{Duration, Instant};

@@ -320,7 +320,7 @@ fn the_dashboard_shows_the_processes_follows_a_cli_stop_without_reload_and_escap
         "document.querySelector('#chart-mem .line').getAttribute('d').length > 0",
     );
     if std::env::var_os("TPM_README_SCREENSHOT").is_some() {
-        // For the README: a quarter of a minute of samples, so the charts show a shape.
+        // For docs/web.md: a quarter of a minute of samples, so the charts show a shape.
         chrome.wait(
             "8 samples",
             "(state.history.get(state.selected) || []).length >= 8",

@@ -225,7 +225,7 @@ fn completion_answers_in_a_few_milliseconds() {
         })
         .collect();
     times.sort();
-    // A debug build answers in about 3 ms here (README); the bound only catches a
+    // A debug build answers in about 3 ms here (docs/shells.md); the bound only catches a
     // completer that does real work, like sampling CPU, on every Tab.
     let median = times[times.len() / 2];
     assert!(median < Duration::from_millis(150), "median {median:?}");

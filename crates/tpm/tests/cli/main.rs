@@ -4,6 +4,7 @@
 //! One test binary with a module per behaviour keeps link time down.
 
 mod completion;
+mod docs;
 mod ecosystem;
 mod exit_codes;
 mod export;
@@ -13,6 +14,7 @@ mod instances;
 mod interactive_completion;
 mod lifecycle;
 mod logs;
+mod man;
 mod monit;
 mod naming_and_port;
 mod no_port;

@@ -1,4 +1,4 @@
-//! `basename-PORT` naming and PORT detection, as the README's tables show them.
+//! `basename-PORT` naming and PORT detection, as docs/commands.md shows them.
 
 use tpm_testkit::{free_port, Sandbox};
 

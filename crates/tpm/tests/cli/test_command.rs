@@ -79,6 +79,7 @@ const ALL_BUT_FISH_AND_NU: &[&str] = &[
     "systemd-analyze",
     "prometheus",
     "promtool",
+    "man",
 ];
 
 #[test]
@@ -133,7 +134,7 @@ fn without_apt_the_check_names_the_packages_for_any_package_manager() {
     assert_eq!(out.status.code(), Some(69), "{err}");
     assert!(
         err.contains(
-            "with your system's package manager: npm zsh fish systemd prometheus bash-completion chromium\n"
+            "with your system's package manager: npm zsh fish systemd prometheus man-db bash-completion chromium\n"
         ),
         "{err}"
     );

@@ -538,7 +538,7 @@ fn a_single_process_without_a_socket_is_restarted_and_told_so() {
 fn a_node_server_takes_the_socket_as_the_readme_says_and_restarts_refusing_nothing() {
     let s = Sandbox::new();
     let port = free_port();
-    // The README's Node lines, and a TERM that lets the request in hand finish.
+    // docs/instances.md's Node lines, and a TERM that lets the request in hand finish.
     s.file(
         "server.js",
         "const http = require('http');\n\
@@ -770,7 +770,7 @@ fn a_reload_without_socket_says_once_what_queued_connections_risk() {
 /// The zero of a reload of instances, at a sample large enough to show a loss of 1 in
 /// several thousand: about 15 000 requests (8 clients, each up to 100 a second) through
 /// reloads back to back, with the instances binding the PORT themselves (`SO_REUSEPORT`)
-/// and with `--socket`. Prints the figures (the README's); asserts nothing.
+/// and with `--socket`. Prints the figures (docs/instances.md's); asserts nothing.
 /// `TPM_RELOAD_SAMPLE=N` takes N requests per mode instead.
 ///
 /// `cargo test -p tpm --test cli zero_downtime::reload_loss -- --ignored --nocapture`

@@ -1,6 +1,6 @@
 //! The reliability suite: what users fear from a process manager, each as a test on real
-//! processes. Run it alone with `cargo test -p tpm --test reliability`; the README's
-//! "Guarantees" section states what it proves.
+//! processes. Run it alone with `cargo test -p tpm --test reliability`;
+//! docs/guarantees.md states what it proves.
 
 mod bounds;
 mod concurrency;

@@ -1,7 +1,7 @@
 //! Scale: hundreds of processes, started one by one, then stopped, restarted and deleted
 //! with `*`: every command exits 0, every process ends in the state asked for, and nothing
 //! is left running. 300 processes here (CI); `TPM_SCALE_N=1000` runs it at 1 000, and
-//! `bench/run` measures both 100 and 1 000 (see the README's Benchmarks).
+//! `bench/run` measures both 100 and 1 000 (see bench/README.md).
 
 use std::collections::HashSet;
 

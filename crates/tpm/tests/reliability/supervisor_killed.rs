@@ -162,7 +162,7 @@ fn a_daemon_that_clears_its_environment_and_calls_setsid_is_gone_after_the_next_
     if !cgroups_here() {
         eprintln!(
             "no writable cgroup2 hierarchy here: such a daemon can only be found through its \
-             cgroup (the README says so); skipped"
+             cgroup (docs/guarantees.md says so); skipped"
         );
         return;
     }
