@@ -185,11 +185,14 @@ impl Tpm {
         let mut labels: Vec<String> = Vec::with_capacity(apps.len());
         let mut sections_seen = Vec::new();
         let mut units: Vec<Unit> = Vec::new();
+        // Apps with problems of their own: a dependency on one is no further problem.
+        let mut unplanned: Vec<&RawApp> = Vec::new();
         for app in apps {
             let planned = match self.plan_app(&document, app, choice) {
                 Ok(planned) => planned,
                 Err(e) => {
                     problems.push(e);
+                    unplanned.push(app);
                     continue;
                 }
             };
@@ -233,7 +236,7 @@ impl Tpm {
             }
             units.push(unit);
         }
-        problems.extend(self.resolve_depends(&document, &units, &mut plans));
+        problems.extend(self.resolve_depends(&document, &units, &unplanned, &mut plans));
         if let Some(e) = Error::all(problems) {
             return Err(e);
         }
@@ -261,6 +264,7 @@ impl Tpm {
         &self,
         document: &Document,
         units: &[Unit<'_>],
+        unplanned: &[&RawApp],
         plans: &mut [Plan],
     ) -> Vec<Error> {
         let mut problems = Vec::new();
@@ -301,13 +305,14 @@ impl Tpm {
                         name: n.to_string(),
                         condition: dep.condition,
                     })),
-                    // An app of the file left out (`--only`, `autostart: false`, or a
-                    // problem of its own, listed already) must run already.
+                    Err(_) if unplanned.iter().any(|a| picks(a, &dep.name)) => {}
+                    // An app of the file left out (`--only`, `autostart: false`) must run
+                    // already.
                     Err(_) if document.apps.iter().any(|a| picks(a, &dep.name)) => {
                         problems.push(problem(
                             unit,
                             format!(
-                                "`depends_on`: {} is an app of this file that is not started with it (--only, autostart: false, or a problem of its own) and does not run",
+                                "`depends_on`: {} is an app of this file that is not started with it (--only, or autostart: false) and does not run",
                                 dep.name
                             ),
                         ))

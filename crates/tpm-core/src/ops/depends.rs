@@ -27,12 +27,15 @@ struct Board {
 }
 
 impl Board {
-    fn finish(&self, unit: usize, ok: bool) {
+    /// Records how `unit` ended; returns how many were through before it.
+    fn finish(&self, unit: usize, ok: bool) -> usize {
         let mut done = self.done.lock().unwrap_or_else(|p| p.into_inner());
+        let before = done.iter().filter(|d| d.is_some()).count();
         if done[unit].is_none() {
             done[unit] = Some(ok);
         }
         self.changed.notify_all();
+        before
     }
 
     fn wait(&self, unit: usize) -> bool {
@@ -55,14 +58,14 @@ struct Finished<'b> {
 
 impl Drop for Finished<'_> {
     fn drop(&mut self) {
-        self.board.finish(self.unit, false);
+        let _ = self.board.finish(self.unit, false);
     }
 }
 
 impl Tpm {
     /// `tpm start FILE` for a file whose apps depend on each other: each app (its
     /// instances one after the other) in a thread of its own that first waits for its
-    /// dependencies; results in the plans' order. An app whose dependency fails is not
+    /// dependencies; results in the order the apps were through. An app whose dependency fails is not
     /// started (the error says which and why); what started stays running.
     pub(super) fn start_in_order(
         &self,
@@ -122,15 +125,18 @@ impl Tpm {
                                 .map(|p| (p.name.clone(), start(p)))
                                 .collect(),
                         };
-                        board.finish(u, results.iter().all(|(_, r)| r.is_ok()));
-                        results
+                        let ticket = board.finish(u, results.iter().all(|(_, r)| r.is_ok()));
+                        (ticket, results)
                     })
                 })
                 .collect();
-            handles
+            let mut done: Vec<(usize, Each<AppStart>)> = handles
                 .into_iter()
-                .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                .collect()
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect();
+            // In the order they were through: what a user reads is the order they started.
+            done.sort_by_key(|(ticket, _)| *ticket);
+            done.into_iter().flat_map(|(_, r)| r).collect()
         })
     }
 
