@@ -329,7 +329,10 @@ pub fn describe(d: &Description, span: Span) -> Value {
             span,
         ),
         Value::list(
-            d.dependants.iter().map(|n| Value::string(n, span)).collect(),
+            d.dependants
+                .iter()
+                .map(|n| Value::string(n, span))
+                .collect(),
             span,
         ),
         d.created

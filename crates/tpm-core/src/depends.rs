@@ -255,7 +255,8 @@ mod tests {
             "queue": null,
         }))
         .unwrap();
-        let got: Vec<(&str, Condition)> = map.iter().map(|d| (d.name.as_str(), d.condition)).collect();
+        let got: Vec<(&str, Condition)> =
+            map.iter().map(|d| (d.name.as_str(), d.condition)).collect();
         assert!(got.contains(&("db", Condition::Healthy)));
         assert!(got.contains(&("migrate", Condition::Completed)));
         assert!(got.contains(&("cache", Condition::Started)));

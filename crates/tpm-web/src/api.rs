@@ -238,7 +238,8 @@ async fn act(s: AppState, path: Result<Path<String>, PathRejection>, action: Act
             }
         }
         let results = action.run(&s, target.names());
-        if let (Target::One(_), false) = (&target, matches!(action, Action::RestartWithDependants)) {
+        if let (Target::One(_), false) = (&target, matches!(action, Action::RestartWithDependants))
+        {
             return match results.into_iter().next() {
                 Some((_, result)) => Ok(json(StatusCode::OK, &result?)),
                 None => Err(ApiError::internal("the core returned no result")),

@@ -232,13 +232,11 @@ fn hcl(apps: &[Prepared], notes: &mut Vec<String>) -> String {
             );
         }
         if !app.depends_on.is_empty() {
-            group = group
-                .comment(depends_comment(app))
-                .block(
-                    "meta",
-                    &[],
-                    Body::new().attr("tpm_depends_on", Value::str(depends_meta(app))),
-                );
+            group = group.comment(depends_comment(app)).block(
+                "meta",
+                &[],
+                Body::new().attr("tpm_depends_on", Value::str(depends_meta(app))),
+            );
             notes.push(depends_note(app));
         }
         group = group.block("task", &[app.name.as_str()], task);

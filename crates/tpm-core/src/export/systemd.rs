@@ -91,12 +91,16 @@ fn service(app: &Prepared, options: &ExportOptions, notes: &mut Vec<String>) -> 
     for (dep, condition) in &app.depends_on {
         let unit = format!("tpm-{dep}.service");
         use crate::depends::Condition;
-        let _ = writeln!(t, "# tpm starts it once {dep} is {}", match condition {
-            Condition::Started => "started",
-            Condition::Ready => "ready",
-            Condition::Healthy => "healthy",
-            Condition::Completed => "done, with code 0",
-        });
+        let _ = writeln!(
+            t,
+            "# tpm starts it once {dep} is {}",
+            match condition {
+                Condition::Started => "started",
+                Condition::Ready => "ready",
+                Condition::Healthy => "healthy",
+                Condition::Completed => "done, with code 0",
+            }
+        );
         let _ = writeln!(t, "After={unit}");
         // `started`: it may run without its dependency, as tpm lets it once started.
         let needs = if *condition == Condition::Started {

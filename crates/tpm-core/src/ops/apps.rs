@@ -343,7 +343,11 @@ impl Tpm {
     /// The running processes a dependency that is not an app of the file names: a process
     /// by its name, an app's instances, or the processes started as that app of a file.
     /// The error says why there are none.
-    fn running_dependency(&self, name: &str, all: &[Name]) -> std::result::Result<Vec<Name>, String> {
+    fn running_dependency(
+        &self,
+        name: &str,
+        all: &[Name],
+    ) -> std::result::Result<Vec<Name>, String> {
         let mut found: Vec<Name> = all.iter().filter(|n| n.as_str() == name).cloned().collect();
         if found.is_empty() {
             found = self.instances_of(name, all);

@@ -77,7 +77,11 @@ impl Tpm {
             .iter()
             .map(|u| u.iter().map(|p| p.name.clone()).collect())
             .collect();
-        let unit_of = |dep: &str| names.iter().position(|u| u.iter().any(|n| n.as_str() == dep));
+        let unit_of = |dep: &str| {
+            names
+                .iter()
+                .position(|u| u.iter().any(|n| n.as_str() == dep))
+        };
         let board = Board {
             done: Mutex::new(vec![None; units.len()]),
             changed: Condvar::new(),
@@ -160,7 +164,11 @@ impl Tpm {
         }
     }
 
-    fn ready_for_dependants(&self, name: &Name, timeout: Duration) -> std::result::Result<(), String> {
+    fn ready_for_dependants(
+        &self,
+        name: &Name,
+        timeout: Duration,
+    ) -> std::result::Result<(), String> {
         match self.ensure_ready(name, timeout) {
             Ok(_) => Ok(()),
             Err(Error::NotReady { why, .. }) => Err(format!("is not ready: {why}")),
@@ -171,7 +179,11 @@ impl Tpm {
     /// The `healthy` condition: ready, and (once processes have liveness checks) its last
     /// check passed. Liveness is not in the record yet, so this is readiness alone; the
     /// check's verdict is to be read here, and nowhere else.
-    pub(crate) fn healthy(&self, name: &Name, timeout: Duration) -> std::result::Result<(), String> {
+    pub(crate) fn healthy(
+        &self,
+        name: &Name,
+        timeout: Duration,
+    ) -> std::result::Result<(), String> {
         self.ready_for_dependants(name, timeout)
     }
 
@@ -332,7 +344,12 @@ impl Tpm {
         }
         all.into_iter()
             .zip(results)
-            .map(|(n, r)| (n, r.unwrap_or_else(|| Err(Error::Usage("not restarted".into())))))
+            .map(|(n, r)| {
+                (
+                    n,
+                    r.unwrap_or_else(|| Err(Error::Usage("not restarted".into()))),
+                )
+            })
             .collect()
     }
 }
@@ -342,10 +359,9 @@ fn units_of(plans: Vec<Plan>) -> Vec<Vec<Plan>> {
     let mut units: Vec<Vec<Plan>> = Vec::new();
     for plan in plans {
         let joins = plan.spec.cluster.instance.is_some_and(|i| i > 0)
-            && units
-                .last()
-                .and_then(|u| u.last())
-                .is_some_and(|prev| prev.spec.app == plan.spec.app && prev.spec.file == plan.spec.file);
+            && units.last().and_then(|u| u.last()).is_some_and(|prev| {
+                prev.spec.app == plan.spec.app && prev.spec.file == plan.spec.file
+            });
         match units.last_mut() {
             Some(unit) if joins => unit.push(plan),
             _ => units.push(vec![plan]),

@@ -45,7 +45,11 @@ fn a_stack_starts_in_dependency_order_and_stops_in_reverse() {
         ),
         0o644,
     );
-    let (db, api, web) = (format!("db-{db}"), format!("api-{api}"), format!("web-{web}"));
+    let (db, api, web) = (
+        format!("db-{db}"),
+        format!("api-{api}"),
+        format!("web-{web}"),
+    );
     let out = s.tpm(["start", "stack.yaml"]);
     out.ok();
     assert!(!out.stderr.contains("unknown field"), "{}", out.stderr);
@@ -58,9 +62,17 @@ fn a_stack_starts_in_dependency_order_and_stops_in_reverse() {
         event_time(&s, &api, "ready", false) <= event_time(&s, &web, "start_requested", false),
         "web was started before api was ready"
     );
-    assert!(s.log(&api, "out").contains("db was up"), "{}", s.log(&api, "out"));
+    assert!(
+        s.log(&api, "out").contains("db was up"),
+        "{}",
+        s.log(&api, "out")
+    );
     // The record keeps them; describe shows them, and the dependants.
-    assert!(s.record(&api).contains(&format!("depends_on={db}:ready")), "{}", s.record(&api));
+    assert!(
+        s.record(&api).contains(&format!("depends_on={db}:ready")),
+        "{}",
+        s.record(&api)
+    );
     let d = s.tpm(["describe", &api, "--json"]).ok().json();
     assert_eq!(d["depends_on"][0]["name"], Value::from(db.clone()));
     assert_eq!(d["depends_on"][0]["condition"], "ready");
@@ -127,7 +139,11 @@ fn a_cycle_and_a_missing_dependency_are_refused_before_anything_starts() {
         out.stderr
     );
     assert!(out.stderr.contains("help:"), "{}", out.stderr);
-    assert!(s.list().is_empty(), "nothing is in the store: {:?}", s.list());
+    assert!(
+        s.list().is_empty(),
+        "nothing is in the store: {:?}",
+        s.list()
+    );
     assert!(s.managed().is_empty(), "nothing runs");
 
     // An unknown condition or key is listed with the file's other problems (TOML here).
@@ -138,7 +154,11 @@ fn a_cycle_and_a_missing_dependency_are_refused_before_anything_starts() {
     );
     let out = s.tpm(["start", "bad.toml"]);
     out.code(64);
-    for says in ["unknown condition \"up\"", "unknown key `restart`", "missing.sh"] {
+    for says in [
+        "unknown condition \"up\"",
+        "unknown key `restart`",
+        "missing.sh",
+    ] {
         assert!(out.stderr.contains(says), "{says}: {}", out.stderr);
     }
     assert!(s.list().is_empty(), "nothing is in the store");

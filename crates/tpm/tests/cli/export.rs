@@ -807,7 +807,11 @@ fn dependencies_are_exported_as_each_engine_says_them_and_pass_each_validator() 
         out.stderr
     );
 
-    let compose = export_to(&s, "compose", &["compose", "--image", "python:3.11-slim", file]);
+    let compose = export_to(
+        &s,
+        "compose",
+        &["compose", "--image", "python:3.11-slim", file],
+    );
     let path = compose.join("compose.yaml");
     let out = run(Command::new(validator("check-jsonschema"))
         .args(["--builtin-schema", "vendor.compose-spec"])
@@ -827,7 +831,11 @@ fn dependencies_are_exported_as_each_engine_says_them_and_pass_each_validator() 
         "service_started"
     );
 
-    let k8s = export_to(&s, "k8s", &["kubernetes", "--image", "registry.example/app:1.0", file]);
+    let k8s = export_to(
+        &s,
+        "k8s",
+        &["kubernetes", "--image", "registry.example/app:1.0", file],
+    );
     let path = k8s.join("tpm-apps.yaml");
     let out = run(Command::new(validator("kubernetes-validate"))
         .arg("--strict")
@@ -847,7 +855,8 @@ fn dependencies_are_exported_as_each_engine_says_them_and_pass_each_validator() 
     let out = export(&s, &["kubernetes", "--image", "x", file]);
     out.ok();
     assert!(
-        out.stderr.contains("Kubernetes starts every Deployment at once"),
+        out.stderr
+            .contains("Kubernetes starts every Deployment at once"),
         "{}",
         out.stderr
     );
@@ -874,9 +883,13 @@ fn dependencies_are_exported_as_each_engine_says_them_and_pass_each_validator() 
         .iter()
         .find(|g| g["Name"] == "api-4000")
         .unwrap();
-    assert_eq!(api["Meta"]["tpm_depends_on"], "db-5432:ready,migrate:completed");
+    assert_eq!(
+        api["Meta"]["tpm_depends_on"],
+        "db-5432:ready,migrate:completed"
+    );
     assert!(
-        out.stderr.contains("Nomad orders tasks only within a group"),
+        out.stderr
+            .contains("Nomad orders tasks only within a group"),
         "{}",
         out.stderr
     );
