@@ -485,6 +485,9 @@ impl Tpm {
         if !plan.replaced.is_empty() {
             let _ = self.stop(&plan.replaced);
         }
+        if plan.plans.iter().any(|p| !p.spec.depends_on.is_empty()) {
+            return self.restart_in_order(plan.plans);
+        }
         plan.plans
             .into_iter()
             .map(|p| {
@@ -500,6 +503,38 @@ impl Tpm {
                 (name, result)
             })
             .collect()
+    }
+
+    /// `restart FILE` of apps that depend on each other: all stopped (dependants first),
+    /// then started as the file says, each once its dependencies meet their condition.
+    fn restart_in_order(&self, plans: Vec<Plan>) -> Each<ProcessInfo> {
+        let existing: Vec<Name> = plans
+            .iter()
+            .filter(|p| self.store.exists(&p.name))
+            .map(|p| p.name.clone())
+            .collect();
+        let mut failed: Each<ProcessInfo> = self
+            .stop(&existing)
+            .into_iter()
+            .filter(|(_, r)| r.is_err())
+            .collect();
+        let plans: Vec<Plan> = plans
+            .into_iter()
+            .filter(|p| !failed.iter().any(|(n, _)| n == &p.name))
+            .collect();
+        let started = self.start_in_order(plans, |p| {
+            let again = existing.contains(&p.name);
+            self.start_plan(p, again).map(|info| AppStart {
+                info,
+                unchanged: false,
+            })
+        });
+        let mut out: Each<ProcessInfo> = started
+            .into_iter()
+            .map(|(n, r)| (n, r.map(|a| a.info)))
+            .collect();
+        out.append(&mut failed);
+        out
     }
 
     /// The processes of a file's chosen apps that exist, for `stop`, `delete`, `reload`

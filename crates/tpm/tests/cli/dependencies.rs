@@ -102,6 +102,17 @@ fn a_stack_starts_in_dependency_order_and_stops_in_reverse() {
         "api was started again before db was ready again"
     );
 
+    // `restart FILE`: stopped in reverse, started again in order.
+    s.tpm(["restart", "stack.yaml"]).ok();
+    assert!(
+        event_time(&s, &web, "stopped", true) <= event_time(&s, &db, "stop_requested", true),
+        "db was asked to stop before web had stopped"
+    );
+    assert!(
+        event_time(&s, &db, "ready", true) <= event_time(&s, &api, "start_requested", true),
+        "api was started again before db was ready again"
+    );
+
     // Stopped in reverse: each asked to stop once what depends on it had stopped.
     s.tpm(["stop", "stack.yaml"]).ok();
     assert!(
