@@ -56,6 +56,7 @@ fn label_and_code(e: &Error) -> (&'static str, &'static str) {
         Error::NotAnswering { .. } => ("its supervisor does not answer", "tpm::not_answering"),
         Error::NotReady { .. } => ("not ready", "tpm::not_ready"),
         Error::Overtaken { .. } => ("undone by another command", "tpm::overtaken"),
+        Error::DependencyFailed { .. } => ("a dependency failed", "tpm::dependency_failed"),
         Error::Io { .. } => ("input/output error", "tpm::io"),
         Error::Ecosystem { .. } => ("in this ecosystem file", "tpm::ecosystem"),
         Error::NodeMissing { .. } => ("needs node to be read", "tpm::node_missing"),
@@ -99,6 +100,7 @@ fn span_for(e: &Error, b: &Blame) -> Span {
         | Error::Supervisor { name, .. }
         | Error::NotAnswering { name, .. }
         | Error::NotReady { name, .. }
+        | Error::DependencyFailed { name, .. }
         | Error::Overtaken { name, .. } => b.selector(name).or(b.target),
         Error::CorruptRecord { .. }
         | Error::ForeignStore { .. }

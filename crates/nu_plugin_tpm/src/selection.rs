@@ -302,13 +302,16 @@ pub fn act(
     let tpm = tpm.waiting_at_most(wait_timeout(call)?);
     let results = match action {
         Action::Stop => tpm.stop(&names),
+        Action::Restart if call.has_flag("with-dependants")? => {
+            waited(&tpm, call, tpm.restart_with_dependants(&names))?
+        }
         Action::Restart => waited(&tpm, call, tpm.restart(&names))?,
         Action::Delete => tpm.delete(&names),
     };
     rows(error::each(results, &blame, action.verb())?)
 }
 
-/// `--wait` and `--wait-timeout` of `tpm restart`: the flags.
+/// `--wait`, `--wait-timeout` and `--with-dependants` of `tpm restart`: the flags.
 pub fn wait_flags(sig: nu_protocol::Signature) -> nu_protocol::Signature {
     sig.switch(
         "wait",
@@ -322,6 +325,11 @@ pub fn wait_flags(sig: nu_protocol::Signature) -> nu_protocol::Signature {
             nu_protocol::SyntaxShape::Int,
         ]),
         "How long --wait waits (a duration, or milliseconds; default: the process's own, 30sec unless started with another).",
+        None,
+    )
+    .switch(
+        "with-dependants",
+        "Also restart the running processes that depend on these (depends_on), stopped first and started again once these meet their condition.",
         None,
     )
 }

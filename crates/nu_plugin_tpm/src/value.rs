@@ -219,7 +219,7 @@ pub fn event(e: &Event, span: Span) -> Value {
 }
 
 /// The columns `tpm describe` adds after the process's row (the CLI's `describe --json`).
-pub const DESCRIBE_COLUMNS: [&str; 26] = [
+pub const DESCRIBE_COLUMNS: [&str; 28] = [
     "interpreter",
     "env",
     "max_restarts",
@@ -245,6 +245,8 @@ pub const DESCRIBE_COLUMNS: [&str; 26] = [
     "log_files",
     "tree",
     "events",
+    "depends_on",
+    "dependants",
     "created",
 ];
 
@@ -314,6 +316,25 @@ pub fn describe(d: &Description, span: Span) -> Value {
         ),
         Value::list(d.tree.iter().map(|t| tree_process(t, span)).collect(), span),
         Value::list(d.events.iter().map(|e| event(e, span)).collect(), span),
+        Value::list(
+            d.depends_on
+                .iter()
+                .map(|dep| {
+                    let mut r = Record::new();
+                    r.push("name", Value::string(&dep.name, span));
+                    r.push("condition", Value::string(dep.condition.as_str(), span));
+                    Value::record(r, span)
+                })
+                .collect(),
+            span,
+        ),
+        Value::list(
+            d.dependants
+                .iter()
+                .map(|n| Value::string(n, span))
+                .collect(),
+            span,
+        ),
         d.created
             .map_or_else(|| Value::nothing(span), |t| Value::date(t, span)),
     ];
@@ -647,6 +668,11 @@ mod tests {
                 rss: 4096,
             }],
             events: vec![full_event()],
+            depends_on: vec![tpm_core::depends::Dependency {
+                name: "db-5432".into(),
+                condition: tpm_core::depends::Condition::Ready,
+            }],
+            dependants: vec!["web-8081".into()],
             created: sample().started,
         };
         let v = describe(&d, Span::test_data());

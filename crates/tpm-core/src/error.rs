@@ -151,6 +151,17 @@ pub enum Error {
     #[error("{} problems, nothing was done:{}", problems.len(), problems_text(problems))]
     Problems { problems: Vec<Error> },
 
+    /// A process not started because a process it depends on (`depends_on`) did not meet
+    /// its condition: it failed to start, was not ready in time, or did not complete
+    /// with code 0. What already runs is left running.
+    #[error("{name} was not started: it depends on {dependency} ({condition}), which {why}")]
+    DependencyFailed {
+        name: String,
+        dependency: String,
+        condition: String,
+        why: String,
+    },
+
     /// An app of an ecosystem file that cannot be started as written (its script is
     /// missing, it has no PORT, ...): the error says which file and which app, and keeps
     /// the exit code and help of what went wrong.
@@ -223,6 +234,7 @@ impl Error {
             | Error::NotAnswering { .. }
             | Error::NotReady { .. }
             | Error::Overtaken { .. }
+            | Error::DependencyFailed { .. }
             | Error::Io { .. } => EXIT_FAILURE,
             Error::Ecosystem { .. } | Error::RecordTooLarge { .. } => EXIT_USAGE,
             // Like a script whose interpreter is missing.
@@ -275,6 +287,9 @@ impl Error {
             ),
             Error::Overtaken { name, .. } => format!(
                 "the later command stands; `tpm describe {name}` shows how it is now, `tpm start {name}` runs it again"
+            ),
+            Error::DependencyFailed { dependency, .. } => format!(
+                "see `tpm logs {dependency}` and `tpm describe {dependency}`; what started is left running, and `tpm start FILE` again starts the rest"
             ),
             Error::Io { .. } => return None,
             Error::Ecosystem { line: Some(n), .. } => format!(

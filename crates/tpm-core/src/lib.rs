@@ -40,6 +40,7 @@ pub mod cgroup;
 pub mod claim;
 pub mod complete;
 pub mod context;
+pub mod depends;
 pub mod ecosystem;
 pub mod error;
 pub mod events;

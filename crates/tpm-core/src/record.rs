@@ -34,7 +34,7 @@ const MAX_REASON: usize = 512;
 const NAMED_FIELD: usize = 1024;
 
 /// Every key tpm writes, in the order it writes them: the file contract's first.
-pub const KEYS: [&str; 61] = [
+pub const KEYS: [&str; 62] = [
     "script",
     "pid",
     "port",
@@ -96,6 +96,7 @@ pub const KEYS: [&str; 61] = [
     "app",
     "discard_out",
     "discard_err",
+    "depends_on",
 ];
 
 /// A record as stored. The name is the file name, not a field.
@@ -280,6 +281,7 @@ impl Record {
             opt(spec.app.clone()),
             flag(spec.discard.out),
             flag(spec.discard.err),
+            crate::depends::to_text(&spec.depends_on),
         ];
         let known = KEYS.iter().zip(&values).map(|(k, v)| (*k, v.as_str()));
         let extra = self.extra.iter().map(|(k, v)| (k.as_str(), v.as_str()));
@@ -474,6 +476,10 @@ impl Record {
             },
             file: fields.take("file").filter(|f| !f.is_empty()),
             app: fields.take("app").filter(|a| !a.is_empty()),
+            depends_on: match fields.take("depends_on") {
+                Some(text) => crate::depends::from_text(&text)?,
+                None => Vec::new(),
+            },
             script,
         };
         let state = State {

@@ -58,6 +58,9 @@ pub struct Spec {
     /// Its app's `name` as the file or a piped record wrote it (`Test es6 modules`, where
     /// the process is `Test-es6-modules`).
     pub app: Option<String>,
+    /// The processes it needs, and what each must have reached before it starts
+    /// (`depends_on`; see [`crate::depends`]).
+    pub depends_on: Vec<crate::depends::Dependency>,
 }
 
 /// Which of a process's streams are thrown away rather than logged.
@@ -113,6 +116,7 @@ impl Spec {
             discard: Discard::default(),
             file: None,
             app: None,
+            depends_on: Vec::new(),
         }
     }
 

@@ -96,6 +96,7 @@ prop_compose! {
                 watch: None,
                 file: None,
                 app: None,
+                depends_on: Vec::new(),
             },
             state: State {
                 status,

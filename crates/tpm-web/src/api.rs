@@ -172,6 +172,8 @@ enum Action {
     Start,
     Stop,
     Restart,
+    /// A restart with the running processes that depend on it (`?with_dependants=true`).
+    RestartWithDependants,
     Delete,
 }
 
@@ -180,7 +182,7 @@ impl Action {
         match self {
             Action::Start => "start",
             Action::Stop => "stop",
-            Action::Restart => "restart",
+            Action::Restart | Action::RestartWithDependants => "restart",
             Action::Delete => "delete",
         }
     }
@@ -189,7 +191,7 @@ impl Action {
         match self {
             Action::Start => "started",
             Action::Stop => "stopped",
-            Action::Restart => "restarted",
+            Action::Restart | Action::RestartWithDependants => "restarted",
             Action::Delete => "deleted",
         }
     }
@@ -208,6 +210,7 @@ impl Action {
                 .collect(),
             Action::Stop => s.tpm.stop(names),
             Action::Restart => s.tpm.restart(names),
+            Action::RestartWithDependants => s.tpm.restart_with_dependants(names),
             Action::Delete => s.tpm.delete(names),
         }
     }
@@ -225,7 +228,7 @@ async fn act(s: AppState, path: Result<Path<String>, PathRejection>, action: Act
                 (None, _) => {}
                 (Some(own), Target::One(_)) => {
                     return match action {
-                        Action::Restart => own.restart(),
+                        Action::Restart | Action::RestartWithDependants => own.restart(),
                         _ => Err(own.refuse(action.verb())),
                     };
                 }
@@ -235,7 +238,8 @@ async fn act(s: AppState, path: Result<Path<String>, PathRejection>, action: Act
             }
         }
         let results = action.run(&s, target.names());
-        if let Target::One(_) = target {
+        if let (Target::One(_), false) = (&target, matches!(action, Action::RestartWithDependants))
+        {
             return match results.into_iter().next() {
                 Some((_, result)) => Ok(json(StatusCode::OK, &result?)),
                 None => Err(ApiError::internal("the core returned no result")),
@@ -277,11 +281,24 @@ pub(crate) async fn stop(
 }
 
 /// `POST /api/processes/{name}/restart`; of the server's own process, 202 (see `own`).
+/// With `?with_dependants=true`, the running processes that depend on it too: the answer
+/// is then a list (it, then them).
 pub(crate) async fn restart(
     State(s): State<AppState>,
     path: Result<Path<String>, PathRejection>,
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Reply {
-    act(s, path, Action::Restart).await
+    let action = match query(q)?.get("with_dependants").map(String::as_str) {
+        None | Some("false" | "0") => Action::Restart,
+        Some("true" | "1" | "") => Action::RestartWithDependants,
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                format!("with_dependants={other:?} is not true or false"),
+                "give with_dependants=true to restart what depends on it too",
+            ))
+        }
+    };
+    act(s, path, action).await
 }
 
 /// `DELETE /api/processes/{name}`: stopped, then its files removed; answers the process as

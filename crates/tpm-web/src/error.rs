@@ -212,6 +212,7 @@ fn status_of(e: &Error) -> StatusCode {
         | Error::PortTaken { .. }
         | Error::NotAnswering { .. }
         | Error::NotReady { .. }
+        | Error::DependencyFailed { .. }
         | Error::Overtaken { .. }
         | Error::EmptyDump { .. } => StatusCode::CONFLICT,
         Error::ExecFailed { .. }

@@ -126,6 +126,10 @@ pub struct RestartArgs {
     /// 30s unless it was started with another)
     #[arg(long, value_name = "MS", value_parser = wait_timeout)]
     pub wait_timeout: Option<std::time::Duration>,
+    /// Also restart the running processes that depend on these (`depends_on`), stopped
+    /// first and started again once these meet their condition
+    #[arg(long)]
+    pub with_dependants: bool,
 }
 
 /// `--wait-timeout`, read as the start option of the same name is.

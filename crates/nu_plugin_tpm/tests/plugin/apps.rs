@@ -578,3 +578,27 @@ fn records_and_the_no_port_flag_start_workers_without_a_port() {
     assert_eq!(ports, json!(0));
     assert_eq!(cli_names(&world), ["bg", "cron", "solo"]);
 }
+
+#[test]
+fn records_piped_in_start_in_dependency_order_and_restart_with_their_dependants() {
+    let world = World::files();
+    // Written dependant first; started after what it depends on.
+    let started = world.nu_json(
+        "[{name: b, script: worker.sh, port: false, depends_on: {a: {condition: started}}}, \
+         {name: a, script: worker.sh, port: false}] | tpm start | get name",
+    );
+    assert_eq!(strings(&started), ["a", "b"]);
+    let deps = world.nu_json("tpm describe b | get depends_on");
+    assert_eq!(deps, json!([{"name": "a", "condition": "started"}]));
+    let dependants = world.nu_json("tpm describe a | get dependants");
+    assert_eq!(strings(&dependants), ["b"]);
+    let restarted = world.nu_json("tpm restart a --with-dependants | get name");
+    assert_eq!(strings(&restarted), ["a", "b"]);
+    // A cycle is refused before anything starts.
+    let run = world.nu(
+        "[{name: c, script: worker.sh, port: false, depends_on: [d]}, \
+         {name: d, script: worker.sh, port: false, depends_on: [c]}] | tpm start",
+    );
+    assert!(run.stderr.contains("c → d → c"), "{}", run.stderr);
+    assert!(world.sandbox.get("c").is_none(), "c has no record");
+}

@@ -102,6 +102,9 @@ pub struct AppRequest {
     pub env_sections: Vec<String>,
     /// pm2's `autostart: false`: `start FILE` leaves it out unless `--only` names it.
     pub autostart: bool,
+    /// `depends_on`: the apps it needs, by the names the file gives them (resolved to
+    /// processes when the file is planned).
+    pub depends_on: Vec<crate::depends::Dependency>,
 }
 
 /// Reads one app of the file at `file` (whose folder is `dir`). `env_names` are the
@@ -169,6 +172,7 @@ fn read_app(
     let mut named_env: Vec<(usize, &serde_json::Map<String, Json>)> = Vec::new();
     let mut env_files = Vec::new();
     let mut autostart = true;
+    let mut depends_on = Vec::new();
     let mut watch_off = false;
     for (field, value) in &app.fields {
         let field = field.as_str();
@@ -233,6 +237,15 @@ fn read_app(
                             crate::options::describe(other)
                         ),
                     )),
+                }
+                continue;
+            }
+            "depends_on" => {
+                match crate::depends::parse(value) {
+                    Ok(deps) => depends_on = deps,
+                    Err(list) => {
+                        problems.extend(list.into_iter().map(|p| (field.to_string(), p)));
+                    }
                 }
                 continue;
             }
@@ -367,6 +380,7 @@ fn read_app(
         warnings,
         env_sections,
         autostart,
+        depends_on,
     })
 }
 

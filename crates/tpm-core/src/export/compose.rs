@@ -30,6 +30,7 @@
 use serde_json::{json, Map, Value as Json};
 
 use super::{duration, ExportFile, Prepared, MARKER, SET};
+use crate::depends::Condition;
 use crate::error::{Error, Result};
 
 pub(super) fn render(
@@ -40,6 +41,34 @@ pub(super) fn render(
     let mut services = Map::new();
     for app in apps {
         services.insert(app.name.to_string(), service(app, image, notes));
+    }
+    // After every service exists: a condition on health needs the dependency's healthcheck.
+    for app in apps {
+        if app.depends_on.is_empty() {
+            continue;
+        }
+        let mut depends = Map::new();
+        for (dep, condition) in &app.depends_on {
+            let checked = services
+                .get(dep)
+                .is_some_and(|s| s.get("healthcheck").is_some());
+            let said = match condition {
+                Condition::Started => "service_started",
+                Condition::Completed => "service_completed_successfully",
+                Condition::Ready | Condition::Healthy if checked => "service_healthy",
+                Condition::Ready | Condition::Healthy => {
+                    notes.push(format!(
+                        "compose.yaml: {} waits for {dep} to be {condition} under tpm; compose has no healthcheck for {dep}, so it waits only until {dep} is started (give {dep} a healthcheck and the condition service_healthy)",
+                        app.name
+                    ));
+                    "service_started"
+                }
+            };
+            depends.insert(dep.clone(), json!({ "condition": said }));
+        }
+        if let Some(Json::Object(s)) = services.get_mut(app.name.as_str()) {
+            s.insert("depends_on".into(), Json::Object(depends));
+        }
     }
     let doc = json!({ "name": SET, "services": services });
     let yaml = yaml_serde::to_string(&doc)

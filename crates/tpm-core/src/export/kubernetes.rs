@@ -54,6 +54,14 @@ pub(super) fn render(
         names.push((name.clone(), app.name.as_str()));
         // A process without a PORT (a worker) has no Service: nothing connects to it.
         let service = app.spec.port.map(|port| service(app, &name, port));
+        if !app.depends_on.is_empty() {
+            notes.push(format!(
+                "{SET}.yaml: {} depends on {}; Kubernetes starts every Deployment at once (the annotation tpm/depends-on says the order): an initContainer that waits for each, or a readinessProbe on them and retries in {}, does what tpm's order did",
+                app.name,
+                said(&app.depends_on),
+                app.name
+            ));
+        }
         for doc in std::iter::once(deployment(app, &name, image, notes)).chain(service) {
             let yaml = yaml_serde::to_string(&doc)
                 .map_err(|e| Error::Usage(format!("cannot write the manifests: {e}")))?;
@@ -65,6 +73,14 @@ pub(super) fn render(
         path: format!("{SET}.yaml").into(),
         text,
     }])
+}
+
+/// `db (ready), cache (started)`: dependencies as a note or an annotation says them.
+fn said(deps: &[(String, crate::depends::Condition)]) -> String {
+    deps.iter()
+        .map(|(n, c)| format!("{n} ({c})"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `name` as a DNS label: lowercase letters, digits and `-`, beginning with a letter.
@@ -143,13 +159,17 @@ fn deployment(app: &Prepared, name: &str, image: &str, notes: &mut Vec<String>) 
             p.restart_delay.as_millis()
         )
     };
+    let mut annotations = json!({ "tpm/name": app.name.as_str(), "tpm/restart": policy_note });
+    if !app.depends_on.is_empty() {
+        annotations["tpm/depends-on"] = json!(said(&app.depends_on));
+    }
     let mut deployment = json!({
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": {
             "name": name,
             "labels": labels(name),
-            "annotations": { "tpm/name": app.name.as_str(), "tpm/restart": policy_note },
+            "annotations": annotations,
         },
         "spec": {
             "replicas": app.instances,

@@ -227,10 +227,13 @@ pub fn render(engine: Engine, apps: &[App], options: &ExportOptions) -> Result<E
         )));
     }
     let mut notes = Vec::new();
-    let prepared: Vec<Prepared> = apps
+    let mut prepared: Vec<Prepared> = apps
         .iter()
         .map(|app| Prepared::new(app, engine, &mut notes))
         .collect();
+    for i in 0..prepared.len() {
+        prepared[i].depends_on = dependencies(&prepared, i, engine, &mut notes);
+    }
     let files = match engine {
         Engine::Systemd => systemd::render(&prepared, options, &mut notes)?,
         Engine::Nomad => nomad::render(&prepared, options, &mut notes)?,
@@ -238,6 +241,40 @@ pub fn render(engine: Engine, apps: &[App], options: &ExportOptions) -> Result<E
         Engine::Kubernetes => kubernetes::render(&prepared, image(engine, options)?, &mut notes)?,
     };
     Ok(Export { files, notes })
+}
+
+/// The apps of the export that `apps[i]` depends on, by their exported names (an
+/// instance's dependency is its app), each once. A dependency left out of the export is a
+/// note: the engine would not know to wait for it.
+fn dependencies(
+    apps: &[Prepared],
+    i: usize,
+    engine: Engine,
+    notes: &mut Vec<String>,
+) -> Vec<(String, crate::depends::Condition)> {
+    let mut out: Vec<(String, crate::depends::Condition)> = Vec::new();
+    for dep in &apps[i].spec.depends_on {
+        let found = apps.iter().find(|a| {
+            a.name.as_str() == dep.name
+                || (a.instances > 1
+                    && crate::name::split_instance(&dep.name)
+                        .is_some_and(|(base, _)| base == a.name.as_str()))
+        });
+        match found {
+            Some(a) if !out.iter().any(|(n, _)| n == a.name.as_str()) => {
+                out.push((a.name.to_string(), dep.condition))
+            }
+            Some(_) => {}
+            None => notes.push(format!(
+                "{}: it depends on {} ({}), which is not exported with it: {} will not wait for it",
+                apps[i].name,
+                dep.name,
+                dep.condition,
+                engine.as_str()
+            )),
+        }
+    }
+    out
 }
 
 fn image(engine: Engine, options: &ExportOptions) -> Result<&str> {
@@ -263,6 +300,9 @@ struct Prepared<'a> {
     secrets: Vec<String>,
     /// How many copies run.
     instances: u32,
+    /// The exported apps it depends on (`depends_on`), by their names here, with the
+    /// condition tpm waits for (see [`Prepared::depends_on`]).
+    depends_on: Vec<(String, crate::depends::Condition)>,
 }
 
 impl<'a> Prepared<'a> {
@@ -368,6 +408,7 @@ impl<'a> Prepared<'a> {
             env,
             secrets: secrets_found,
             instances: app.instances,
+            depends_on: Vec::new(),
         }
     }
 

@@ -231,10 +231,51 @@ fn hcl(apps: &[Prepared], notes: &mut Vec<String>) -> String {
                 Body::new().attr("size", Value::Int(mb as i64)),
             );
         }
+        if !app.depends_on.is_empty() {
+            group = group.comment(depends_comment(app)).block(
+                "meta",
+                &[],
+                Body::new().attr("tpm_depends_on", Value::str(depends_meta(app))),
+            );
+            notes.push(depends_note(app));
+        }
         group = group.block("task", &[app.name.as_str()], task);
         job = job.block("group", &[app.name.as_str()], group);
     }
     top.block("job", &[SET], job).render()
+}
+
+/// `db-5432:ready,cache:started`, as the record keeps them.
+fn depends_meta(app: &Prepared) -> String {
+    app.depends_on
+        .iter()
+        .map(|(n, c)| format!("{n}:{c}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn depends_comment(app: &Prepared) -> String {
+    format!(
+        "tpm: starts once {} (meta tpm_depends_on); Nomad starts a job's groups at once",
+        app.depends_on
+            .iter()
+            .map(|(n, c)| format!("{n} is {c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+fn depends_note(app: &Prepared) -> String {
+    format!(
+        "{SET}.nomad: {} depends on {}; Nomad orders tasks only within a group (lifecycle prestart/poststart hooks), not groups: it starts them all at once, and {} must retry until they serve",
+        app.name,
+        app.depends_on
+            .iter()
+            .map(|(n, c)| format!("{n} ({c})"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        app.name
+    )
 }
 
 fn restart_comment(p: &Policy, r: &Restart) -> String {
@@ -317,6 +358,10 @@ fn api_json(apps: &[Prepared], notes: &mut Vec<String>) -> Json {
             if let Some(port) = app.spec.port {
                 group["Networks"] =
                     json!([{ "ReservedPorts": [{ "Label": PORT_LABEL, "Value": port }] }]);
+            }
+            if !app.depends_on.is_empty() {
+                group["Meta"] = json!({ "tpm_depends_on": depends_meta(app) });
+                notes.push(depends_note(app));
             }
             if r.gives_up() {
                 group["ReschedulePolicy"] = json!({ "Attempts": 0, "Unlimited": false });

@@ -88,6 +88,34 @@ fn service(app: &Prepared, options: &ExportOptions, notes: &mut Vec<String>) -> 
         escape_percent(&format!("tpm app {}", app.name))
     );
     let _ = writeln!(t, "PartOf={SET}.target");
+    for (dep, condition) in &app.depends_on {
+        let unit = format!("tpm-{dep}.service");
+        use crate::depends::Condition;
+        let _ = writeln!(
+            t,
+            "# tpm starts it once {dep} is {}",
+            match condition {
+                Condition::Started => "started",
+                Condition::Ready => "ready",
+                Condition::Healthy => "healthy",
+                Condition::Completed => "done, with code 0",
+            }
+        );
+        let _ = writeln!(t, "After={unit}");
+        // `started`: it may run without its dependency, as tpm lets it once started.
+        let needs = if *condition == Condition::Started {
+            "Wants"
+        } else {
+            "Requires"
+        };
+        let _ = writeln!(t, "{needs}={unit}");
+        if *condition != Condition::Started {
+            notes.push(format!(
+                "{}: After={unit} waits until {dep} runs (Type=exec), not until it is {condition} as tpm does; a program that speaks systemd's notify protocol can be Type=notify",
+                unit_name(app)
+            ));
+        }
+    }
     if let Some((exits, span)) = p.verdict() {
         let _ = writeln!(
             t,

@@ -10,6 +10,7 @@ use std::path::Path;
 
 use super::plan::{Plan, StartRequest};
 use super::{Each, Tpm};
+use crate::depends::{self, Dependency};
 use crate::ecosystem::{self, Document, RawApp};
 use crate::error::{Error, Result};
 use crate::info::ProcessInfo;
@@ -76,6 +77,16 @@ struct AppPlans {
     /// The `env_` sections it has.
     env_sections: Vec<String>,
     autostart: bool,
+    /// `depends_on`, as the file names the apps.
+    depends_on: Vec<Dependency>,
+}
+
+/// An app of a file and the plans made for it, while a file is planned.
+struct Unit<'d> {
+    app: &'d RawApp,
+    depends_on: Vec<Dependency>,
+    /// Indices into the file's plans.
+    plans: Vec<usize>,
 }
 
 /// What `start FILE` did with one app.
@@ -173,11 +184,15 @@ impl Tpm {
         let mut plans: Vec<Plan> = Vec::with_capacity(apps.len());
         let mut labels: Vec<String> = Vec::with_capacity(apps.len());
         let mut sections_seen = Vec::new();
+        let mut units: Vec<Unit> = Vec::new();
+        // Apps with problems of their own: a dependency on one is no further problem.
+        let mut unplanned: Vec<&RawApp> = Vec::new();
         for app in apps {
             let planned = match self.plan_app(&document, app, choice) {
                 Ok(planned) => planned,
                 Err(e) => {
                     problems.push(e);
+                    unplanned.push(app);
                     continue;
                 }
             };
@@ -192,7 +207,13 @@ impl Tpm {
                 ));
                 continue;
             }
+            let mut unit = Unit {
+                app,
+                depends_on: planned.depends_on,
+                plans: Vec::new(),
+            };
             for mut plan in planned.plans {
+                unit.plans.push(plans.len());
                 warnings.extend(
                     std::mem::take(&mut plan.warnings)
                         .into_iter()
@@ -213,7 +234,9 @@ impl Tpm {
                 plans.push(plan);
                 labels.push(app.label());
             }
+            units.push(unit);
         }
+        problems.extend(self.resolve_depends(&document, &units, &unplanned, &mut plans));
         if let Some(e) = Error::all(problems) {
             return Err(e);
         }
@@ -231,6 +254,140 @@ impl Tpm {
             warnings,
             replaced: Vec::new(),
         })
+    }
+
+    /// Turns each app's `depends_on` (apps as the file names them) into the processes
+    /// they are, on each plan's spec: the plans of a chosen app of the file, else
+    /// processes that run. A name that is neither, and a cycle, are problems (naming the
+    /// chain), so nothing starts.
+    fn resolve_depends(
+        &self,
+        document: &Document,
+        units: &[Unit<'_>],
+        unplanned: &[&RawApp],
+        plans: &mut [Plan],
+    ) -> Vec<Error> {
+        let mut problems = Vec::new();
+        if units.iter().all(|u| u.depends_on.is_empty()) {
+            return problems;
+        }
+        let line = |unit: &Unit<'_>| {
+            let text = document.text.as_deref()?;
+            let name = written_name(unit.app)?;
+            let next = document
+                .apps
+                .get(unit.app.index + 1)
+                .and_then(|a| a.fields.get("name")?.as_str());
+            ecosystem::field_line(text, name, next, "depends_on")
+        };
+        let problem = |unit: &Unit<'_>, message: String| Error::Ecosystem {
+            file: document.path.clone(),
+            app: Some(unit.app.label()),
+            line: line(unit),
+            message,
+        };
+        // Which unit each app's dependency is, when it is one of the file's.
+        let mut edges: Vec<Vec<usize>> = vec![Vec::new(); units.len()];
+        let running = self.store.names().map(|(n, _)| n).unwrap_or_default();
+        for (u, unit) in units.iter().enumerate() {
+            let mut resolved = Vec::new();
+            for dep in &unit.depends_on {
+                if let Some(d) = units.iter().position(|other| picks(other.app, &dep.name)) {
+                    edges[u].push(d);
+                    resolved.extend(units[d].plans.iter().map(|&p| Dependency {
+                        name: plans[p].name.to_string(),
+                        condition: dep.condition,
+                    }));
+                    continue;
+                }
+                match self.running_dependency(&dep.name, &running) {
+                    Ok(names) => resolved.extend(names.into_iter().map(|n| Dependency {
+                        name: n.to_string(),
+                        condition: dep.condition,
+                    })),
+                    Err(_) if unplanned.iter().any(|a| picks(a, &dep.name)) => {}
+                    // An app of the file left out (`--only`, `autostart: false`) must run
+                    // already.
+                    Err(_) if document.apps.iter().any(|a| picks(a, &dep.name)) => {
+                        problems.push(problem(
+                            unit,
+                            format!(
+                                "`depends_on`: {} is an app of this file that is not started with it (--only, or autostart: false) and does not run",
+                                dep.name
+                            ),
+                        ))
+                    }
+                    Err(why) => problems.push(problem(
+                        unit,
+                        format!("`depends_on`: {} {why}", dep.name),
+                    )),
+                }
+            }
+            for &p in &unit.plans {
+                plans[p].spec.depends_on = resolved.clone();
+            }
+        }
+        if let Err(cycle) = depends::order(units.len(), |i| edges[i].clone()) {
+            let chain: Vec<String> = cycle.iter().map(|&u| units[u].app.label()).collect();
+            problems.push(problem(
+                &units[cycle[0]],
+                format!(
+                    "`depends_on` makes a cycle: {} (each waits for the next, so none could start)",
+                    chain.join(" → ")
+                ),
+            ));
+        }
+        problems
+    }
+
+    /// The running processes a dependency that is not an app of the file names: a process
+    /// by its name, an app's instances, or the processes started as that app of a file.
+    /// The error says why there are none.
+    fn running_dependency(
+        &self,
+        name: &str,
+        all: &[Name],
+    ) -> std::result::Result<Vec<Name>, String> {
+        let mut found: Vec<Name> = all.iter().filter(|n| n.as_str() == name).cloned().collect();
+        if found.is_empty() {
+            found = self.instances_of(name, all);
+        }
+        if found.is_empty() {
+            found = all
+                .iter()
+                .filter(|n| {
+                    self.store
+                        .read(n)
+                        .ok()
+                        .flatten()
+                        .is_some_and(|r| r.spec.app.as_deref() == Some(name))
+                })
+                .cloned()
+                .collect();
+        }
+        if found.is_empty() {
+            return Err("is neither an app of this file nor a process tpm runs".into());
+        }
+        let stopped: Vec<String> = found
+            .iter()
+            .filter(|n| {
+                !self
+                    .store
+                    .read(n)
+                    .ok()
+                    .flatten()
+                    .is_some_and(|r| r.state.status.is_active())
+            })
+            .map(|n| n.to_string())
+            .collect();
+        if !stopped.is_empty() {
+            return Err(format!(
+                "is not an app of this file, and {} is not running (`tpm start {}` first)",
+                stopped.join(", "),
+                stopped[0]
+            ));
+        }
+        Ok(found)
     }
 
     /// One app's plans (one per instance), its warnings and the `env_` sections it has.
@@ -255,6 +412,7 @@ impl Tpm {
             warnings: read.warnings,
             env_sections: read.env_sections,
             autostart: read.autostart,
+            depends_on: read.depends_on,
         })
     }
 
@@ -294,24 +452,28 @@ impl Tpm {
 
     /// `tpm start FILE`: starts the apps that are not running; those that are stay as
     /// they are.
+    /// Apps with `depends_on` start once what they depend on meets its condition.
     pub fn start_file(&self, plan: FilePlan) -> Each<AppStart> {
+        let start = |p: Plan| {
+            let name = p.name.clone();
+            match self.start_planned(p) {
+                Ok(info) => Ok(AppStart {
+                    info,
+                    unchanged: false,
+                }),
+                Err(Error::AlreadyRunning { .. }) => self.info(&name).map(|info| AppStart {
+                    info,
+                    unchanged: true,
+                }),
+                Err(e) => Err(e),
+            }
+        };
+        if plan.plans.iter().any(|p| !p.spec.depends_on.is_empty()) {
+            return self.start_in_order(plan.plans, start);
+        }
         plan.plans
             .into_iter()
-            .map(|p| {
-                let name = p.name.clone();
-                let result = match self.start_planned(p) {
-                    Ok(info) => Ok(AppStart {
-                        info,
-                        unchanged: false,
-                    }),
-                    Err(Error::AlreadyRunning { .. }) => self.info(&name).map(|info| AppStart {
-                        info,
-                        unchanged: true,
-                    }),
-                    Err(e) => Err(e),
-                };
-                (name, result)
-            })
+            .map(|p| (p.name.clone(), start(p)))
             .collect()
     }
 
@@ -322,6 +484,9 @@ impl Tpm {
         // running beside its replacement.
         if !plan.replaced.is_empty() {
             let _ = self.stop(&plan.replaced);
+        }
+        if plan.plans.iter().any(|p| !p.spec.depends_on.is_empty()) {
+            return self.restart_in_order(plan.plans);
         }
         plan.plans
             .into_iter()
@@ -338,6 +503,38 @@ impl Tpm {
                 (name, result)
             })
             .collect()
+    }
+
+    /// `restart FILE` of apps that depend on each other: all stopped (dependants first),
+    /// then started as the file says, each once its dependencies meet their condition.
+    fn restart_in_order(&self, plans: Vec<Plan>) -> Each<ProcessInfo> {
+        let existing: Vec<Name> = plans
+            .iter()
+            .filter(|p| self.store.exists(&p.name))
+            .map(|p| p.name.clone())
+            .collect();
+        let mut failed: Each<ProcessInfo> = self
+            .stop(&existing)
+            .into_iter()
+            .filter(|(_, r)| r.is_err())
+            .collect();
+        let plans: Vec<Plan> = plans
+            .into_iter()
+            .filter(|p| !failed.iter().any(|(n, _)| n == &p.name))
+            .collect();
+        let started = self.start_in_order(plans, |p| {
+            let again = existing.contains(&p.name);
+            self.start_plan(p, again).map(|info| AppStart {
+                info,
+                unchanged: false,
+            })
+        });
+        let mut out: Each<ProcessInfo> = started
+            .into_iter()
+            .map(|(n, r)| (n, r.map(|a| a.info)))
+            .collect();
+        out.append(&mut failed);
+        out
     }
 
     /// The processes of a file's chosen apps that exist, for `stop`, `delete`, `reload`

@@ -71,6 +71,12 @@ pub struct Description {
     pub tree: Vec<TreeProcess>,
     /// Its last events, oldest first.
     pub events: Vec<Event>,
+    /// The processes it depends on (`depends_on`), each with the condition it waits for
+    /// (`started`, `ready`, `healthy`, `completed`).
+    pub depends_on: Vec<crate::depends::Dependency>,
+    /// The running processes that depend on it: what `restart --with-dependants` restarts
+    /// with it.
+    pub dependants: Vec<String>,
     /// When the record was first created.
     pub created: Option<chrono::DateTime<chrono::FixedOffset>>,
 }
@@ -164,6 +170,12 @@ impl Tpm {
             log_files: self.log_files(name),
             tree,
             events: history,
+            depends_on: spec.depends_on.clone(),
+            dependants: self
+                .dependants(std::slice::from_ref(name))
+                .into_iter()
+                .map(|n| n.to_string())
+                .collect(),
             created: record.created_at.and_then(crate::info::local_time),
             process,
         })

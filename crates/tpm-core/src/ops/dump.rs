@@ -95,6 +95,18 @@ pub fn app(name: &Name, spec: &Spec) -> Map<String, Json> {
             None => {}
         }
     }
+    // So that `tpm start` of the dump (and `resurrect`) starts them in order again.
+    if !spec.depends_on.is_empty() {
+        let deps: Map<String, Json> = spec
+            .depends_on
+            .iter()
+            .map(|d| {
+                let condition = serde_json::json!({ "condition": d.condition.as_str() });
+                (d.name.clone(), condition)
+            })
+            .collect();
+        fields.insert("depends_on".into(), Json::Object(deps));
+    }
     fields
 }
 

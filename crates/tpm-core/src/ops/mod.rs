@@ -8,6 +8,7 @@
 
 mod apps;
 mod cleanup;
+mod depends;
 mod describe;
 mod doctor;
 mod dump;

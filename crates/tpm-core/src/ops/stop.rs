@@ -59,7 +59,21 @@ impl Tpm {
         self.stop_then(names, Then::Record)
     }
 
+    /// Stops `names`, dependants before what they depend on (see `Tpm::stop_waves`).
     fn stop_then(&self, names: &[Name], then: Then) -> Each<ProcessInfo> {
+        let waves = self.stop_waves(names);
+        if waves.len() == 1 {
+            return self.stop_wave(names, then);
+        }
+        let mut done: Each<ProcessInfo> = waves
+            .iter()
+            .flat_map(|wave| self.stop_wave(wave, then))
+            .collect();
+        done.sort_by_key(|(n, _)| names.iter().position(|m| m == n));
+        done
+    }
+
+    fn stop_wave(&self, names: &[Name], then: Then) -> Each<ProcessInfo> {
         let asked: Vec<(Name, Result<Asked>)> = names
             .iter()
             .map(|n| (n.clone(), self.ask_to_stop(n, then)))
@@ -127,7 +141,7 @@ impl Tpm {
     }
 
     /// The start half of a restart, among other commands acting on the same process.
-    fn start_again(&self, name: &Name) -> Result<ProcessInfo> {
+    pub(super) fn start_again(&self, name: &Name) -> Result<ProcessInfo> {
         const ATTEMPTS: usize = 5;
         for _ in 1..ATTEMPTS {
             match self.start_existing(name, true) {

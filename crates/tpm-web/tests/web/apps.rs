@@ -283,3 +283,39 @@ fn an_event_stream_for_an_apps_name_carries_every_instance_and_nothing_else() {
         }
     }
 }
+
+#[test]
+fn restart_with_dependants_restarts_what_depends_on_it_and_answers_a_list() {
+    let s = Sandbox::new();
+    s.file("job.sh", "exec sleep 100000\n", 0o644);
+    s.file(
+        "apps.json",
+        r#"[{"name": "b", "script": "job.sh", "depends_on": {"a": {"condition": "started"}}},
+            {"name": "a", "script": "job.sh"}]"#,
+        0o644,
+    );
+    s.tpm(["start", "apps.json"]).ok();
+    let server = Server::start(&s, &[]);
+    let described = server.get("/api/processes/a").status(200).json();
+    assert_eq!(described["dependants"], serde_json::json!(["b"]));
+    let b_pid = s.get("b").unwrap()["pid"].clone();
+    // Without it, a alone, as an object.
+    let one = server
+        .authed("POST", "/api/processes/a/restart")
+        .send()
+        .status(200)
+        .json();
+    assert_eq!(one["name"], "a");
+    assert_eq!(s.get("b").unwrap()["pid"], b_pid);
+    let both = server
+        .authed("POST", "/api/processes/a/restart?with_dependants=true")
+        .send()
+        .status(200)
+        .json();
+    assert_eq!(names(&both), ["a", "b"]);
+    assert_ne!(s.get("b").unwrap()["pid"], b_pid);
+    server
+        .authed("POST", "/api/processes/a/restart?with_dependants=maybe")
+        .send()
+        .error(400);
+}

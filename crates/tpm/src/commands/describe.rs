@@ -132,6 +132,23 @@ fn show(d: tpm_core::ops::Description) {
             }
         ),
     );
+    if !d.depends_on.is_empty() {
+        let deps: Vec<String> = d
+            .depends_on
+            .iter()
+            .map(|dep| format!("{} ({})", dep.name, dep.condition))
+            .collect();
+        row("depends on", deps.join(", "));
+    }
+    if !d.dependants.is_empty() {
+        row(
+            "dependants",
+            format!(
+                "{} (restarted with it by `restart --with-dependants`)",
+                d.dependants.join(", ")
+            ),
+        );
+    }
     if !d.watch.is_empty() {
         let ignoring = if d.ignore_watch.is_empty() {
             String::new()

@@ -18,6 +18,12 @@ pub fn restart(tpm: &Tpm, args: RestartArgs) -> tpm_core::Result<i32> {
     // A timeout given here wins over the one a process was started with, also for the wait
     // a process declared with --wait does at each restart.
     let tpm = tpm.clone().waiting_at_most(args.wait_timeout);
+    if args.with_dependants {
+        let selected = tpm.select(&args.targets.names, &file_choice(args.targets.file)?)?;
+        warn_all(&selected.warnings);
+        let results = waited(&tpm, tpm.restart_with_dependants(&selected.names), wait);
+        return Ok(report(results, Action::Restart, args.targets.json));
+    }
     run_with(&tpm, args.targets, Action::Restart, wait)
 }
 

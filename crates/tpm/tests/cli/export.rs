@@ -759,3 +759,139 @@ fn a_worker_without_a_port_is_exported_without_a_port_and_passes_each_validator(
     assert!(container.get("ports").is_none(), "{container}");
     assert!(container.get("readinessProbe").is_none(), "{container}");
 }
+
+#[test]
+fn dependencies_are_exported_as_each_engine_says_them_and_pass_each_validator() {
+    let s = Sandbox::new();
+    s.file("srv.sh", "#!/usr/bin/env bash\nexec sleep 100000\n", 0o755);
+    s.file(
+        "stack.json",
+        r#"{"apps": [
+            {"name": "db", "script": "srv.sh", "port": 5432},
+            {"name": "migrate", "script": "srv.sh", "port": false, "autorestart": false},
+            {"name": "api", "script": "srv.sh", "port": 4000,
+             "depends_on": {"db": {"condition": "ready"}, "migrate": {"condition": "completed"}}},
+            {"name": "web", "script": "srv.sh", "port": 7777,
+             "depends_on": {"api": {"condition": "service_started"}}}
+        ]}"#,
+        0o644,
+    );
+    let file = s.path().join("stack.json");
+    let file = file.to_str().unwrap();
+
+    let units = export_to(&s, "systemd", &["systemd", "--user", file]);
+    let api = fs::read_to_string(units.join("tpm-api-4000.service")).unwrap();
+    for line in [
+        "After=tpm-db-5432.service\nRequires=tpm-db-5432.service\n",
+        "After=tpm-migrate.service\nRequires=tpm-migrate.service\n",
+    ] {
+        assert!(api.contains(line), "{line}: {api}");
+    }
+    let web = fs::read_to_string(units.join("tpm-web-7777.service")).unwrap();
+    assert!(
+        web.contains("After=tpm-api-4000.service\nWants=tpm-api-4000.service\n"),
+        "{web}"
+    );
+    let runtime = tempfile::tempdir().unwrap();
+    let mut verify = Command::new(program("systemd-analyze"));
+    verify
+        .env("XDG_RUNTIME_DIR", runtime.path())
+        .args(["--user", "verify"]);
+    for unit in fs::read_dir(&units).unwrap() {
+        verify.arg(unit.unwrap().path());
+    }
+    let out = run(&mut verify);
+    assert!(
+        out.code == 0 && out.stderr.trim().is_empty(),
+        "{}\n{api}",
+        out.stderr
+    );
+
+    let compose = export_to(
+        &s,
+        "compose",
+        &["compose", "--image", "python:3.11-slim", file],
+    );
+    let path = compose.join("compose.yaml");
+    let out = run(Command::new(validator("check-jsonschema"))
+        .args(["--builtin-schema", "vendor.compose-spec"])
+        .arg(&path));
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let doc = &python_json(YAML_TO_JSON, &path)[0];
+    assert_eq!(
+        doc["services"]["api-4000"]["depends_on"],
+        serde_json::json!({
+            // No healthcheck on db: compose can wait for its start alone (a note says so).
+            "db-5432": {"condition": "service_started"},
+            "migrate": {"condition": "service_completed_successfully"},
+        })
+    );
+    assert_eq!(
+        doc["services"]["web-7777"]["depends_on"]["api-4000"]["condition"],
+        "service_started"
+    );
+
+    let k8s = export_to(
+        &s,
+        "k8s",
+        &["kubernetes", "--image", "registry.example/app:1.0", file],
+    );
+    let path = k8s.join("tpm-apps.yaml");
+    let out = run(Command::new(validator("kubernetes-validate"))
+        .arg("--strict")
+        .arg(&path));
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let docs = python_json(YAML_TO_JSON, &path);
+    let api = docs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["kind"] == "Deployment" && d["metadata"]["name"] == "api-4000")
+        .expect("api's Deployment");
+    assert_eq!(
+        api["metadata"]["annotations"]["tpm/depends-on"],
+        "db-5432 (ready), migrate (completed)"
+    );
+    let out = export(&s, &["kubernetes", "--image", "x", file]);
+    out.ok();
+    assert!(
+        out.stderr
+            .contains("Kubernetes starts every Deployment at once"),
+        "{}",
+        out.stderr
+    );
+
+    let nomad = export_to(&s, "nomad", &["nomad", file]);
+    let job = python_json(HCL_TO_JSON, &nomad.join("tpm-apps.nomad.hcl"));
+    let group = job["job"][0]["tpm-apps"]["group"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|g| g.get("api-4000"))
+        .expect("api's group")
+        .clone();
+    assert_eq!(
+        group["meta"][0]["tpm_depends_on"],
+        "db-5432:ready,migrate:completed"
+    );
+    let out = export(&s, &["nomad", "--format", "json", file]);
+    out.ok();
+    let groups = out.json()["Job"]["TaskGroups"].clone();
+    let api = groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["Name"] == "api-4000")
+        .unwrap();
+    assert_eq!(
+        api["Meta"]["tpm_depends_on"],
+        "db-5432:ready,migrate:completed"
+    );
+    assert!(
+        out.stderr
+            .contains("Nomad orders tasks only within a group"),
+        "{}",
+        out.stderr
+    );
+    assert!(s.list().is_empty(), "exported without starting anything");
+}

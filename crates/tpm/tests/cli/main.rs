@@ -4,6 +4,7 @@
 //! One test binary with a module per behaviour keeps link time down.
 
 mod completion;
+mod dependencies;
 mod docs;
 mod ecosystem;
 mod exit_codes;
