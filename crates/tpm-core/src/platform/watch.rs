@@ -13,7 +13,9 @@ pub(crate) use super::watch_notify::Notifier;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Added {
     Yes,
-    /// The user's limit on watches is reached (Linux's `fs.inotify.max_user_watches`).
+    /// The user's limit on watches is reached (Linux's `fs.inotify.max_user_watches`;
+    /// FSEvents has none).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     Limit,
     /// Not watched (gone, unreadable).
     No,
