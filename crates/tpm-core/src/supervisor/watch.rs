@@ -24,8 +24,9 @@ const AT_MOST: Duration = Duration::from_secs(2);
 
 pub(super) struct Watcher {
     notifier: Notifier,
-    /// The watched paths.
-    roots: Vec<PathBuf>,
+    /// The watched paths, as given and as the OS may name them (symbolic links resolved:
+    /// FSEvents reports `/private/tmp/x` for a watch of `/tmp`).
+    roots: Vec<(PathBuf, PathBuf)>,
     ignore: Ignore,
     /// tpm's own store, never watched (logs and records change all the time).
     store: PathBuf,
@@ -44,7 +45,14 @@ impl Watcher {
     pub(super) fn new(paths: &[String], ignore: Ignore, store: &Path) -> Result<Watcher, String> {
         let mut w = Watcher {
             notifier: Notifier::new()?,
-            roots: paths.iter().map(PathBuf::from).collect(),
+            roots: paths
+                .iter()
+                .map(|p| {
+                    let given = PathBuf::from(p);
+                    let real = given.canonicalize().unwrap_or_else(|_| given.clone());
+                    (given, real)
+                })
+                .collect(),
             ignore,
             store: store.to_path_buf(),
             first: None,
@@ -53,7 +61,7 @@ impl Watcher {
             pending: false,
             refused: false,
         };
-        for root in w.roots.clone() {
+        for (root, _) in w.roots.clone() {
             w.add_tree(&root, &root);
         }
         Ok(w)
@@ -107,7 +115,7 @@ impl Watcher {
                 }
                 Change::Path { path, new_dir } => (path, new_dir),
             };
-            let Some(root) = self.roots.iter().find(|r| path.starts_with(r)).cloned() else {
+            let Some((root, path)) = self.under_root(path) else {
                 continue;
             };
             if path.starts_with(&self.store) || self.ignore.ignores(&root, &path) {
@@ -118,6 +126,16 @@ impl Watcher {
             }
             self.note(now, Some(path));
         }
+    }
+
+    /// The root `path` is under, and `path` named from that root as given.
+    fn under_root(&self, path: PathBuf) -> Option<(PathBuf, PathBuf)> {
+        if let Some((given, _)) = self.roots.iter().find(|(given, _)| path.starts_with(given)) {
+            return Some((given.clone(), path));
+        }
+        let (given, real) = self.roots.iter().find(|(_, real)| path.starts_with(real))?;
+        let rest = path.strip_prefix(real).ok()?;
+        Some((given.clone(), given.join(rest)))
     }
 
     fn note(&mut self, now: Instant, path: Option<PathBuf>) {
@@ -200,5 +218,32 @@ impl Supervisor {
             None => "files changed".to_string(),
         };
         self.planned_restart("watch", &why);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_reported_under_the_resolved_root_is_named_from_the_root_given() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().canonicalize().unwrap().join("app");
+        std::fs::create_dir(&real).unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let store = dir.path().join("store");
+        let roots = [link.to_string_lossy().into_owned()];
+        let w = Watcher::new(&roots, Ignore::new(&[]).unwrap(), &store).unwrap();
+        // As FSEvents names it: the link resolved.
+        assert_eq!(
+            w.under_root(real.join("src/a.js")),
+            Some((link.clone(), link.join("src/a.js")))
+        );
+        assert_eq!(
+            w.under_root(link.join("b.js")),
+            Some((link.clone(), link.join("b.js")))
+        );
+        assert_eq!(w.under_root(dir.path().join("elsewhere.js")), None);
     }
 }
