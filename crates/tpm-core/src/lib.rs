@@ -20,8 +20,8 @@
 //! | `store` | the folder layout, atomic writes, permissions |
 //! | `lock` | the supervisor-alive lock |
 //! | `claim` | the claim on a name that outlives a wiped store (an abstract socket) |
-//! | `proc` | `/proc`: identities, stats, trees |
-//! | `sockdiag` | which sockets listen on a port, asked of the kernel cheaply |
+//! | `proc` | processes: identities, stats, trees, who listens on a port |
+//! | `platform` | what the OS says about processes (Linux, macOS), file watching |
 //! | `cgroup` | a cgroup per process where the hierarchy is writable; how a tree is tracked |
 //! | `status`, `policy` | the status enum; the restart policy |
 //! | `readiness` | how a process is judged ready (port, line, http) |
@@ -52,6 +52,7 @@ pub mod metrics;
 pub mod name;
 pub mod ops;
 pub mod options;
+pub mod platform;
 pub mod policy;
 pub mod port;
 pub mod proc;
@@ -59,7 +60,6 @@ pub mod readiness;
 pub mod record;
 pub mod rotation;
 pub mod secrets;
-pub mod sockdiag;
 pub mod spec;
 pub mod startup;
 pub mod state;

@@ -1,17 +1,19 @@
-//! What the kernel says about processes, read from Linux's `/proc`.
+//! What the operating system says about processes (`crate::platform::query` asks it:
+//! `/proc` on Linux, libproc and sysctl on macOS).
 //!
 //! A pid alone is never trusted: tpm records each pid with its start time (clock ticks
 //! after boot) and the boot id, and treats a pid whose start time or boot differs as dead.
 
 use std::collections::HashMap;
 use std::fs;
-use std::io::Read;
 use std::sync::OnceLock;
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-/// The fields of `/proc/PID/stat` tpm uses.
+use crate::platform::query;
+
+/// What tpm reads of a process (on Linux, the fields of `/proc/PID/stat` of these names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stat {
     pub pid: u32,
@@ -23,39 +25,17 @@ pub struct Stat {
     pub cpu_ticks: u64,
     /// The same of its children that it waited for (and theirs), in clock ticks.
     pub children_ticks: u64,
-    /// Start time in clock ticks after boot.
+    /// Start time in clock ticks after boot (on macOS, of the clock that stops while the
+    /// machine sleeps, as [`uptime_seconds`] does).
     pub start_ticks: u64,
     /// Resident set size in pages.
     pub rss_pages: u64,
 }
 
 impl Stat {
-    /// Reads `/proc/PID/stat`; `None` when the process does not exist (or is unreadable).
+    /// The process now; `None` when it does not exist (or is unreadable).
     pub fn read(pid: u32) -> Option<Stat> {
-        let mut buf = [0u8; 1024];
-        let mut file = fs::File::open(format!("/proc/{pid}/stat")).ok()?;
-        let n = file.read(&mut buf).ok()?;
-        Stat::parse(pid, &buf[..n])
-    }
-
-    /// The command name may hold spaces and parentheses: fields start after the last `)`.
-    fn parse(pid: u32, raw: &[u8]) -> Option<Stat> {
-        let close = raw.iter().rposition(|&b| b == b')')?;
-        let rest = std::str::from_utf8(raw.get(close + 2..)?).ok()?;
-        let f: Vec<&str> = rest.split_ascii_whitespace().collect();
-        // `rest` starts at field 3 (state); field N is f[N - 3].
-        let num = |n: usize| f.get(n - 3).and_then(|v| v.parse::<u64>().ok());
-        Some(Stat {
-            pid,
-            state: *f.first()?.as_bytes().first()?,
-            ppid: num(4)? as u32,
-            pgrp: num(5)? as u32,
-            session: num(6)? as u32,
-            cpu_ticks: num(14)? + num(15)?,
-            children_ticks: num(16)? + num(17)?,
-            start_ticks: num(22)?,
-            rss_pages: num(24)?,
-        })
+        query::stat(pid)
     }
 
     /// A zombie has exited and only waits to be reaped.
@@ -116,9 +96,6 @@ impl Identity {
     }
 }
 
-/// Where the kernel gives the current boot's id.
-const BOOT_ID: &str = "/proc/sys/kernel/random/boot_id";
-
 /// Names another file to read the boot id from: how tests simulate a reboot. The one
 /// place tpm-core reads its own process's environment (it describes the machine, not the
 /// user's request).
@@ -127,11 +104,11 @@ pub const BOOT_ID_FILE_VAR: &str = "TPM_BOOT_ID_FILE";
 /// The current boot's id ("" where the kernel does not give one).
 pub fn boot_id() -> &'static str {
     static ID: OnceLock<String> = OnceLock::new();
-    ID.get_or_init(|| {
-        let file = std::env::var_os(BOOT_ID_FILE_VAR).unwrap_or_else(|| BOOT_ID.into());
-        fs::read_to_string(file)
+    ID.get_or_init(|| match std::env::var_os(BOOT_ID_FILE_VAR) {
+        Some(file) => fs::read_to_string(file)
             .map(|s| s.trim().to_string())
-            .unwrap_or_default()
+            .unwrap_or_default(),
+        None => query::boot_id().unwrap_or_default(),
     })
 }
 
@@ -158,69 +135,30 @@ pub fn page_size() -> u64 {
     })
 }
 
-/// Seconds since boot, from `/proc/uptime`.
+/// Seconds since boot, on the clock [`Stat::start_ticks`] counts on.
 pub fn uptime_seconds() -> Option<f64> {
-    let text = fs::read_to_string("/proc/uptime").ok()?;
-    text.split_ascii_whitespace().next()?.parse().ok()
+    query::uptime_seconds()
 }
 
 /// Every process's stat, read once, for tree walks.
 pub fn all() -> Vec<Stat> {
-    let Ok(dir) = fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter_map(Stat::read)
-        .collect()
-}
-
-/// Whether this kernel lists each thread's children in `/proc/PID/task/TID/children`
-/// (`CONFIG_PROC_CHILDREN`, on in every mainstream distribution's kernel).
-fn has_children_files() -> bool {
-    static HAS: OnceLock<bool> = OnceLock::new();
-    *HAS.get_or_init(|| {
-        let me = std::process::id();
-        fs::metadata(format!("/proc/{me}/task/{me}/children")).is_ok()
-    })
-}
-
-/// The children of `pid`: each of its threads lists those it forked. Empty when the
-/// process is gone.
-fn children(pid: u32, out: &mut Vec<u32>) {
-    let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
-        return;
-    };
-    let mut buf = String::new();
-    for task in tasks.flatten() {
-        let mut path = task.path();
-        path.push("children");
-        buf.clear();
-        if fs::File::open(&path)
-            .and_then(|mut f| f.read_to_string(&mut buf))
-            .is_ok()
-        {
-            out.extend(
-                buf.split_ascii_whitespace()
-                    .filter_map(|p| p.parse::<u32>().ok()),
-            );
-        }
-    }
+    query::pids().into_iter().filter_map(Stat::read).collect()
 }
 
 /// Every descendant of `root` (not `root` itself), parents before children, found by
 /// walking down from `root`: a few reads per process of the tree, whatever else runs on
-/// the machine. (Where the kernel has no children files, every process's stat is read.)
+/// the machine. (Where the OS cannot list a process's children, every process's stat is
+/// read.)
 pub fn tree(root: u32) -> Vec<u32> {
-    if !has_children_files() {
+    let mut out = Vec::new();
+    if !query::children(root, &mut out) {
         return descendants(root, &all());
     }
-    let mut out = Vec::new();
-    children(root, &mut out);
     let mut i = 0;
     while i < out.len() {
         let pid = out[i];
         let before = out.len();
-        children(pid, &mut out);
+        query::children(pid, &mut out);
         // A pid seen twice (it exited and the number came back between two reads) is
         // walked once.
         let mut j = before;
@@ -260,25 +198,22 @@ pub fn descendants(root: u32, table: &[Stat]) -> Vec<u32> {
 
 /// The value of `key` in a process's environment, if this user may read it.
 pub fn env_value(pid: u32, key: &str) -> Option<String> {
-    let env = fs::read(format!("/proc/{pid}/environ")).ok()?;
+    let env = query::environ(pid)?;
     let prefix = format!("{key}=");
     env.split(|&b| b == 0)
         .find_map(|e| e.strip_prefix(prefix.as_bytes()))
         .map(|v| String::from_utf8_lossy(v).into_owned())
 }
 
-/// Reads `/proc/PID/environ` and tells whether it holds `KEY=VALUE` exactly.
+/// Whether a process's environment holds `KEY=VALUE` exactly.
 pub fn has_env(pid: u32, entry: &[u8]) -> bool {
-    match fs::read(format!("/proc/{pid}/environ")) {
-        Ok(env) => env.split(|&b| b == 0).any(|e| e == entry),
-        Err(_) => false,
-    }
+    query::environ(pid).is_some_and(|env| env.split(|&b| b == 0).any(|e| e == entry))
 }
 
 /// A process's command line, its arguments joined by spaces ("" when unreadable, as for
 /// a kernel thread or a process gone).
 pub fn cmdline(pid: u32) -> String {
-    fs::read(format!("/proc/{pid}/cmdline"))
+    query::cmdline(pid)
         .map(|raw| {
             String::from_utf8_lossy(&raw)
                 .split('\0')
@@ -289,151 +224,36 @@ pub fn cmdline(pid: u32) -> String {
         .unwrap_or_default()
 }
 
-/// The listening TCP sockets of `port`: their inodes, from `/proc/net/tcp` and `tcp6`
-/// (`sockdiag` asks the kernel more cheaply; this is its fallback).
-pub(crate) fn listening_inodes(port: u16) -> Vec<u64> {
-    let mut inodes = Vec::new();
-    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-        let Some(text) = read_net_table(table) else {
-            continue;
-        };
-        for line in text.lines().skip(1) {
-            let cols: Vec<&str> = line.split_ascii_whitespace().collect();
-            let local_port = cols
-                .get(1)
-                .and_then(|l| l.rsplit_once(':'))
-                .and_then(|(_, p)| u16::from_str_radix(p, 16).ok());
-            if cols.get(3) == Some(&"0A") && local_port == Some(port) {
-                if let Some(inode) = cols.get(9).and_then(|i| i.parse().ok()) {
-                    inodes.push(inode);
-                }
-            }
-        }
-    }
-    inodes
+/// Whether anything listens on TCP `port`: cheap (the kernel is asked about that port).
+pub fn port_taken(port: u16) -> bool {
+    query::port_taken(port)
 }
 
-/// The processes holding a listening socket on `port` (those whose descriptors this user
-/// may read). Reads every process's descriptors: for the rare case a port is taken, never
-/// on a hot path.
+/// The processes holding a listening socket on `port` (those this user may look into).
+/// Looks into every process: for the rare case a port is taken, never on a hot path.
 pub fn port_holders(port: u16) -> Vec<u32> {
-    let inodes = crate::sockdiag::listening_inodes(port);
-    if inodes.is_empty() {
-        return Vec::new();
-    }
-    let Ok(dir) = fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|&pid| holds_socket(pid, &inodes))
-        .collect()
+    query::port_holders(port)
 }
 
-/// Whether process `pid` has a descriptor open on one of the sockets `inodes`.
-pub fn holds_socket(pid: u32, inodes: &[u64]) -> bool {
-    sockets(pid).iter().any(|i| inodes.contains(i))
+/// The first of `pids` that holds a TCP socket listening on `port`: a look at their
+/// descriptors only (a process's tree listens, whatever else does).
+pub fn listener(port: u16, pids: &[u32]) -> Option<u32> {
+    query::listener(port, pids)
 }
 
-/// The inodes of the sockets process `pid` has open (those this user may read).
-pub fn sockets(pid: u32) -> Vec<u64> {
-    let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else {
-        return Vec::new();
-    };
-    fds.flatten()
-        .filter_map(|fd| {
-            let target = fs::read_link(fd.path()).ok()?;
-            let target = target.as_os_str().as_encoded_bytes();
-            let inode = target.strip_prefix(b"socket:[")?.strip_suffix(b"]")?;
-            std::str::from_utf8(inode).ok()?.parse().ok()
-        })
-        .collect()
-}
-
-/// Whether one of `pids` holds a listening socket on `port`: a read of their descriptors
-/// only (a process's tree listens, whatever else does).
+/// Whether one of `pids` holds a listening socket on `port`.
 pub fn any_listens(pids: &[u32], port: u16) -> bool {
-    let inodes = listening_inodes(port);
-    if inodes.is_empty() {
-        return false;
-    }
-    let wanted: Vec<String> = inodes.iter().map(|i| format!("socket:[{i}]")).collect();
-    pids.iter().any(|pid| {
-        fs::read_dir(format!("/proc/{pid}/fd")).is_ok_and(|fds| {
-            fds.flatten().any(|fd| {
-                fs::read_link(fd.path())
-                    .is_ok_and(|target| wanted.iter().any(|w| target.as_os_str() == w.as_str()))
-            })
-        })
-    })
+    listener(port, pids).is_some()
 }
 
-/// A `/proc/net` table in as few reads as it takes. Each read of one walks the kernel's whole
-/// socket hash table (2 ms here, with a single socket open), so reading in small pieces and
-/// then once more for the end, as `read_to_string` does, made every `tpm start` 8 ms
-/// slower. One large read returns every line; a read that comes back well short of the room
-/// it had is the end.
-fn read_net_table(path: &str) -> Option<String> {
-    const ROOM: usize = 1 << 20;
-    let mut file = fs::File::open(path).ok()?;
-    let mut buf = Vec::new();
-    loop {
-        let start = buf.len();
-        buf.resize(start + ROOM, 0);
-        let n = loop {
-            match file.read(&mut buf[start..]) {
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                other => break other.ok()?,
-            }
-        };
-        buf.truncate(start + n);
-        // A line is at most a few hundred bytes: short by more than that is the end.
-        if n == 0 || n + 4096 < ROOM {
-            break;
-        }
-    }
-    String::from_utf8(buf).ok()
-}
-
-/// TCP ports with a socket in the LISTEN state, from `/proc/net/tcp` and `tcp6`.
+/// TCP ports with a socket in the LISTEN state.
 pub fn listening_ports() -> Vec<u16> {
-    let mut ports = Vec::new();
-    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-        let Some(text) = read_net_table(table) else {
-            continue;
-        };
-        for line in text.lines().skip(1) {
-            let mut cols = line.split_ascii_whitespace();
-            let local = cols.nth(1);
-            let state = cols.nth(1);
-            if state != Some("0A") {
-                continue;
-            }
-            if let Some(port) = local
-                .and_then(|l| l.rsplit_once(':'))
-                .and_then(|(_, p)| u16::from_str_radix(p, 16).ok())
-            {
-                if !ports.contains(&port) {
-                    ports.push(port);
-                }
-            }
-        }
-    }
-    ports
+    query::listening_ports()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn stat_parses_names_with_spaces_and_parens() {
-        let raw = b"42 (a) b (c)) S 1 42 42 0 -1 4194560 1 0 0 0 7 3 0 0 20 0 1 0 5555 1000 250 18446744073709551615";
-        let s = Stat::parse(42, raw).unwrap();
-        assert_eq!((s.state, s.ppid, s.pgrp, s.session), (b'S', 1, 42, 42));
-        assert_eq!((s.cpu_ticks, s.start_ticks, s.rss_pages), (10, 5555, 250));
-        assert!(Stat::parse(1, b"garbage").is_none());
-        assert!(Stat::parse(1, b"1 (x) S 1").is_none());
-    }
 
     #[test]
     fn our_own_identity_is_alive_and_a_forged_one_is_not() {
@@ -456,16 +276,30 @@ mod tests {
     }
 
     #[test]
-    fn a_process_s_sockets_are_found_by_inode() {
-        use std::os::fd::AsRawFd;
-        use std::os::unix::fs::MetadataExt;
+    fn a_listener_is_found_among_the_pids_given_and_only_there() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let inode = fs::metadata(format!("/proc/self/fd/{}", listener.as_raw_fd()))
-            .unwrap()
-            .ino();
-        assert!(sockets(std::process::id()).contains(&inode));
-        assert!(holds_socket(std::process::id(), &[inode]));
-        assert!(!holds_socket(std::process::id(), &[inode + 1_000_000]));
+        let port = listener.local_addr().unwrap().port();
+        let me = std::process::id();
+        assert!(port_taken(port));
+        assert_eq!(super::listener(port, &[1, me]), Some(me));
+        assert!(port_holders(port).contains(&me));
+        assert!(listening_ports().contains(&port));
+        assert_eq!(super::listener(port, &[1]), None);
+        drop(listener);
+        assert!(!port_taken(port));
+        assert_eq!(super::listener(port, &[me]), None);
+    }
+
+    #[test]
+    fn our_own_command_line_and_environment_are_read() {
+        let me = std::process::id();
+        let args: Vec<String> = std::env::args().collect();
+        assert_eq!(cmdline(me), args.join(" "));
+        // Cargo gives every test binary its package's name.
+        assert_eq!(env_value(me, "CARGO_PKG_NAME").as_deref(), Some("tpm-core"));
+        assert!(has_env(me, b"CARGO_PKG_NAME=tpm-core"));
+        assert!(!has_env(me, b"CARGO_PKG_NAME=tpm"));
+        assert!(env_value(me, "TPM_NO_SUCH_VARIABLE_EVER").is_none());
     }
 
     #[test]

@@ -129,9 +129,8 @@ impl Tpm {
         // A description is of this moment: whether the tree listens is looked at now, not
         // taken from the supervisor's last look.
         if let (Some(_), Some(port)) = (process.pid, spec.port) {
-            let inodes = crate::sockdiag::listening_inodes(port);
-            process.listening =
-                Some(!inodes.is_empty() && tree.iter().any(|t| proc::holds_socket(t.pid, &inodes)));
+            let pids: Vec<u32> = tree.iter().map(|t| t.pid).collect();
+            process.listening = Some(proc::any_listens(&pids, port));
         }
         let mut history = events::read(&self.store, name, 0);
         let skip = history.len().saturating_sub(LAST_EVENTS);

@@ -358,7 +358,7 @@ impl Tpm {
 }
 
 /// Refuses a new process's PORT when another process listens on it, naming the holder. One
-/// question to the kernel about that port (`sockdiag`); the holder is looked for only when
+/// question to the kernel about that port (`proc::port_taken`); the holder is looked for only when
 /// the port is taken.
 fn check_port(name: &Name, port: u16) -> Result<()> {
     check_port_but(name, port, |_| false)
@@ -390,7 +390,7 @@ fn check_port_but(
     port: u16,
     allowed: impl Fn(&crate::error::Holder) -> bool,
 ) -> Result<()> {
-    if crate::sockdiag::listening_inodes(port).is_empty() {
+    if !crate::proc::port_taken(port) {
         return Ok(());
     }
     let holders: Vec<crate::error::Holder> = crate::proc::port_holders(port)

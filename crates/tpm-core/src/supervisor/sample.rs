@@ -12,7 +12,7 @@
 //! Costs, per look: the tree's members (the cgroup's list, or a walk down from the
 //! supervisor) and one `stat` each. For listening, the tree's descriptors are read for
 //! sockets; only a tree that has one asks the kernel, by sock_diag, which sockets listen on
-//! the port (`crate::sockdiag`, about 90 µs here). The looks ride on the supervisor's once-a-second wake-up
+//! the port (on Linux by sock_diag, about 90 µs here: `crate::proc::listener`). The looks ride on the supervisor's once-a-second wake-up
 //! (`heal`), so an idle supervisor wakes no more often than it did: CPU and memory every
 //! second wake-up; listening, while not found, every second one in the first minute of a
 //! run and every tenth after, and once found every twentieth, to notice it closing. Only
@@ -209,20 +209,10 @@ pub(super) fn children_micros() -> u64 {
     micros(usage.ru_utime) + micros(usage.ru_stime)
 }
 
-/// The process of the tree that holds a socket listening on `port`, if any. The tree's
-/// sockets first: a tree without one (most that never listen) costs the kernel nothing.
+/// The process of the tree that holds a socket listening on `port`, if any.
 fn listener(port: u16, tree: &[Stat]) -> Option<u32> {
-    let held: Vec<(u32, u64)> = tree
-        .iter()
-        .flat_map(|s| proc::sockets(s.pid).into_iter().map(move |i| (s.pid, i)))
-        .collect();
-    if held.is_empty() {
-        return None;
-    }
-    let listening = crate::sockdiag::listening_inodes(port);
-    held.iter()
-        .find(|(_, inode)| listening.contains(inode))
-        .map(|&(pid, _)| pid)
+    let pids: Vec<u32> = tree.iter().map(|s| s.pid).collect();
+    proc::listener(port, &pids)
 }
 
 /// A CPU figure worth writing: half a point away from the last written, or leaving or

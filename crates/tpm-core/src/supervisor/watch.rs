@@ -1,23 +1,20 @@
-//! `--watch`: inotify on every folder under the watched paths (less what
-//! `crate::watch::Ignore` leaves out), read from the supervisor's one `poll`. Changes are
-//! debounced: a restart comes once they have been quiet for [`QUIET`], or [`AT_MOST`] after
-//! the first, so a burst (`git checkout`, a build) is one restart. Changes seen while a
-//! restart is under way make one more restart once the new run has begun, never a storm.
+//! `--watch`: the OS's file watch (`crate::platform::watch`: inotify on every folder under
+//! the watched paths less what `crate::watch::Ignore` leaves out on Linux, FSEvents on each
+//! root on macOS), read from the supervisor's one `poll`. Changes are debounced: a restart
+//! comes once they have been quiet for [`QUIET`], or [`AT_MOST`] after the first, so a
+//! burst (`git checkout`, a build) is one restart. Changes seen while a restart is under
+//! way make one more restart once the new run has begun, never a storm.
 //!
-//! Made only for a spec that watches: a supervisor that does not watch has no inotify
-//! instance and no table of folders.
+//! Made only for a spec that watches: a supervisor that does not watch has no watch of the
+//! OS's and no table of folders.
 
-use std::collections::HashMap;
-use std::ffi::OsStr;
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::BorrowedFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use nix::errno::Errno;
-use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify, WatchDescriptor};
-
 use super::phase::Phase;
 use super::run::Supervisor;
+use crate::platform::watch::{Added, Change, Notifier};
 use crate::watch::Ignore;
 
 /// Quiet time after the last change before the restart.
@@ -26,9 +23,10 @@ const QUIET: Duration = Duration::from_millis(400);
 const AT_MOST: Duration = Duration::from_secs(2);
 
 pub(super) struct Watcher {
-    inotify: Inotify,
-    /// Each watched folder, by its watch, with the root it is under.
-    dirs: HashMap<WatchDescriptor, (PathBuf, PathBuf)>,
+    notifier: Notifier,
+    /// The watched paths, as given and as the OS may name them (symbolic links resolved:
+    /// FSEvents reports `/private/tmp/x` for a watch of `/tmp`).
+    roots: Vec<(PathBuf, PathBuf)>,
     ignore: Ignore,
     /// tpm's own store, never watched (logs and records change all the time).
     store: PathBuf,
@@ -45,11 +43,16 @@ pub(super) struct Watcher {
 impl Watcher {
     /// The watcher for `paths` with `ignore`; the error says why there is none.
     pub(super) fn new(paths: &[String], ignore: Ignore, store: &Path) -> Result<Watcher, String> {
-        let inotify = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC)
-            .map_err(|e| format!("cannot watch files: {e}"))?;
         let mut w = Watcher {
-            inotify,
-            dirs: HashMap::new(),
+            notifier: Notifier::new()?,
+            roots: paths
+                .iter()
+                .map(|p| {
+                    let given = PathBuf::from(p);
+                    let real = given.canonicalize().unwrap_or_else(|_| given.clone());
+                    (given, real)
+                })
+                .collect(),
             ignore,
             store: store.to_path_buf(),
             first: None,
@@ -58,44 +61,37 @@ impl Watcher {
             pending: false,
             refused: false,
         };
-        for p in paths {
-            let root = PathBuf::from(p);
+        for (root, _) in w.roots.clone() {
             w.add_tree(&root, &root);
         }
         Ok(w)
     }
 
     pub(super) fn fd(&self) -> BorrowedFd<'_> {
-        self.inotify.as_fd()
+        self.notifier.fd()
     }
 
-    /// How many folders (or files) are watched.
+    /// How many folders (or files, or whole roots where the OS watches a tree) are watched.
     pub(super) fn watched(&self) -> usize {
-        self.dirs.len()
+        self.notifier.watched()
     }
 
-    /// Watches `dir` and every folder under it that is not left out.
+    /// Watches `dir` and, where the OS needs each folder added, every folder under it that
+    /// is not left out.
     fn add_tree(&mut self, root: &Path, dir: &Path) {
         if dir.starts_with(&self.store) || (dir != root && self.ignore.ignores(root, dir)) {
             return;
         }
-        let mask = AddWatchFlags::IN_CLOSE_WRITE
-            | AddWatchFlags::IN_MODIFY
-            | AddWatchFlags::IN_CREATE
-            | AddWatchFlags::IN_DELETE
-            | AddWatchFlags::IN_MOVED_FROM
-            | AddWatchFlags::IN_MOVED_TO
-            | AddWatchFlags::IN_DONT_FOLLOW;
-        match self.inotify.add_watch(dir, mask) {
-            Ok(wd) => {
-                self.dirs
-                    .insert(wd, (root.to_path_buf(), dir.to_path_buf()));
-            }
-            Err(Errno::ENOSPC) => {
+        match self.notifier.add(dir) {
+            Added::Yes => {}
+            Added::Limit => {
                 self.refused = true;
                 return;
             }
-            Err(_) => return,
+            Added::No => return,
+        }
+        if Notifier::RECURSIVE {
+            return;
         }
         let Ok(entries) = std::fs::read_dir(dir) else {
             return;
@@ -109,35 +105,37 @@ impl Watcher {
 
     /// Reads what changed; notes changes that count.
     fn read(&mut self, now: Instant) {
-        loop {
-            let events = match self.inotify.read_events() {
-                Ok(events) if !events.is_empty() => events,
-                _ => return,
-            };
-            for e in events {
-                if e.mask.contains(AddWatchFlags::IN_Q_OVERFLOW) {
+        let mut changes = Vec::new();
+        self.notifier.read(&mut changes);
+        for change in changes {
+            let (path, new_dir) = match change {
+                Change::Lost => {
                     self.note(now, None);
                     continue;
                 }
-                let Some((root, dir)) = self.dirs.get(&e.wd).cloned() else {
-                    continue;
-                };
-                let path = match &e.name {
-                    Some(name) if name.as_os_str() != OsStr::new("") => dir.join(name),
-                    _ => dir.clone(),
-                };
-                if path.starts_with(&self.store) || self.ignore.ignores(&root, &path) {
-                    continue;
-                }
-                let new_dir = e.mask.contains(AddWatchFlags::IN_ISDIR)
-                    && e.mask
-                        .intersects(AddWatchFlags::IN_CREATE | AddWatchFlags::IN_MOVED_TO);
-                if new_dir {
-                    self.add_tree(&root, &path);
-                }
-                self.note(now, Some(path));
+                Change::Path { path, new_dir } => (path, new_dir),
+            };
+            let Some((root, path)) = self.under_root(path) else {
+                continue;
+            };
+            if path.starts_with(&self.store) || self.ignore.ignores(&root, &path) {
+                continue;
             }
+            if new_dir && !Notifier::RECURSIVE {
+                self.add_tree(&root, &path);
+            }
+            self.note(now, Some(path));
         }
+    }
+
+    /// The root `path` is under, and `path` named from that root as given.
+    fn under_root(&self, path: PathBuf) -> Option<(PathBuf, PathBuf)> {
+        if let Some((given, _)) = self.roots.iter().find(|(given, _)| path.starts_with(given)) {
+            return Some((given.clone(), path));
+        }
+        let (given, real) = self.roots.iter().find(|(_, real)| path.starts_with(real))?;
+        let rest = path.strip_prefix(real).ok()?;
+        Some((given.clone(), given.join(rest)))
     }
 
     fn note(&mut self, now: Instant, path: Option<PathBuf>) {
@@ -178,7 +176,7 @@ impl Supervisor {
         }
     }
 
-    /// The inotify descriptor had something to read.
+    /// The watch's descriptor had something to read.
     pub(super) fn watch_readable(&mut self) {
         if let Some(w) = self.watcher.as_mut() {
             w.read(Instant::now());
@@ -220,5 +218,32 @@ impl Supervisor {
             None => "files changed".to_string(),
         };
         self.planned_restart("watch", &why);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_reported_under_the_resolved_root_is_named_from_the_root_given() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().canonicalize().unwrap().join("app");
+        std::fs::create_dir(&real).unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let store = dir.path().join("store");
+        let roots = [link.to_string_lossy().into_owned()];
+        let w = Watcher::new(&roots, Ignore::new(&[]).unwrap(), &store).unwrap();
+        // As FSEvents names it: the link resolved.
+        assert_eq!(
+            w.under_root(real.join("src/a.js")),
+            Some((link.clone(), link.join("src/a.js")))
+        );
+        assert_eq!(
+            w.under_root(link.join("b.js")),
+            Some((link.clone(), link.join("b.js")))
+        );
+        assert_eq!(w.under_root(dir.path().join("elsewhere.js")), None);
     }
 }

@@ -43,10 +43,10 @@ struct Request {
 }
 
 /// The inodes of the TCP sockets listening on `port` (IPv4 and IPv6).
-pub fn listening_inodes(port: u16) -> Vec<u64> {
+pub(crate) fn listening_inodes(port: u16) -> Vec<u64> {
     match ask(port) {
         Ok(inodes) => inodes,
-        Err(_) => crate::proc::listening_inodes(port),
+        Err(_) => crate::platform::query_linux::listening_inodes(port),
     }
 }
 
@@ -184,7 +184,7 @@ mod tests {
         let found = ask(port).expect("netlink sock_diag answers");
         assert_eq!(found, vec![inode(v4.as_raw_fd())]);
         // The /proc/net tables agree.
-        assert_eq!(crate::proc::listening_inodes(port), found);
+        assert_eq!(crate::platform::query_linux::listening_inodes(port), found);
         // A connected socket on that port is not a listener.
         let _client = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
         assert_eq!(ask(port).unwrap().len(), 1);
@@ -215,7 +215,7 @@ mod cost {
         eprintln!("sock_diag: {:?} per look", t.elapsed() / 1000);
         let t = std::time::Instant::now();
         for _ in 0..100 {
-            let _ = crate::proc::listening_inodes(31999);
+            let _ = crate::platform::query_linux::listening_inodes(31999);
         }
         eprintln!("/proc/net: {:?} per look", t.elapsed() / 100);
         let t = std::time::Instant::now();
