@@ -11,6 +11,7 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use tpm_core::command::Action;
 use tpm_core::ecosystem::document_from_value;
 use tpm_core::ops::Each;
 use tpm_core::{FileChoice, Name, Options, ProcessInfo, StartRequest, Tpm};
@@ -167,49 +168,21 @@ pub(crate) async fn get_one(
     .await
 }
 
-#[derive(Clone, Copy)]
-enum Action {
-    Start,
-    Stop,
-    Restart,
-    Delete,
-}
-
-impl Action {
-    fn verb(self) -> &'static str {
-        match self {
-            Action::Start => "start",
-            Action::Stop => "stop",
-            Action::Restart => "restart",
-            Action::Delete => "delete",
-        }
-    }
-
-    fn done(self) -> &'static str {
-        match self {
-            Action::Start => "started",
-            Action::Stop => "stopped",
-            Action::Restart => "restarted",
-            Action::Delete => "deleted",
-        }
-    }
-
-    /// Each process's result, in order.
-    fn run(self, s: &AppState, names: &[Name]) -> Each<ProcessInfo> {
-        match self {
-            // Through the starter (see `AppState::starter`), one by one, as `tpm start APP`
-            // starts an app's existing instances.
-            Action::Start => names
-                .iter()
-                .map(|n| {
-                    let req = StartRequest::new(n.as_str(), Options::default());
-                    (n.clone(), s.starter.start(&req))
-                })
-                .collect(),
-            Action::Stop => s.tpm.stop(names),
-            Action::Restart => s.tpm.restart(names),
-            Action::Delete => s.tpm.delete(names),
-        }
+/// Each process's result, in order.
+fn run(action: Action, s: &AppState, names: &[Name]) -> Each<ProcessInfo> {
+    match action {
+        // Through the starter (see `AppState::starter`), one by one, as `tpm start APP`
+        // starts an app's existing instances.
+        Action::Start => names
+            .iter()
+            .map(|n| {
+                let req = StartRequest::new(n.as_str(), Options::default());
+                (n.clone(), s.starter.start(&req))
+            })
+            .collect(),
+        Action::Stop => s.tpm.stop(names),
+        Action::Restart => s.tpm.restart(names),
+        Action::Delete => s.tpm.delete(names),
     }
 }
 
@@ -234,7 +207,7 @@ async fn act(s: AppState, path: Result<Path<String>, PathRejection>, action: Act
                 (Some(own), Target::App(_)) => return Err(own.refuse_app(&raw, action.verb())),
             }
         }
-        let results = action.run(&s, target.names());
+        let results = run(action, &s, target.names());
         if let Target::One(_) = target {
             return match results.into_iter().next() {
                 Some((_, result)) => Ok(json(StatusCode::OK, &result?)),
@@ -346,13 +319,12 @@ pub(crate) async fn create(State(s): State<AppState>, req: Request) -> Reply {
             .plans
             .iter()
             .any(|p| p.spec.cluster.instance.is_some());
-        // One at a time, in order: instance 0 first, since the others may share its PORT,
-        // which is checked for it alone. (The core's parallel `start_plans` is not public.)
+        // Instance 0 first, since the others may share its PORT, which is checked for it
+        // alone; then the others, a few at a time, as `tpm start` starts them.
         let mut started = Vec::new();
         let mut failed = Vec::new();
-        for plan in planned.plans {
-            let name = plan.name.clone();
-            match s.tpm.start_planned(plan) {
+        for (name, result) in s.tpm.start_plans(planned.plans) {
+            match result {
                 Ok(info) => started.push(info),
                 Err(e) => failed.push((name, ApiError::from(e))),
             }

@@ -759,3 +759,20 @@ fn a_worker_without_a_port_is_exported_without_a_port_and_passes_each_validator(
     assert!(container.get("ports").is_none(), "{container}");
     assert!(container.get("readinessProbe").is_none(), "{container}");
 }
+
+#[test]
+fn only_and_env_without_a_file_are_a_usage_error_as_for_stop() {
+    let s = Sandbox::new();
+    started(&s);
+    for flag in [["--env", "production"], ["--only", "x"]] {
+        let out = export(&s, &["systemd", "api-4000", flag[0], flag[1]]);
+        out.code(64);
+        assert!(
+            out.stderr
+                .contains("--only and --env choose apps of an ecosystem file, and none was given"),
+            "{}",
+            out.stderr
+        );
+        assert!(out.stdout.is_empty(), "{}", out.stdout);
+    }
+}
