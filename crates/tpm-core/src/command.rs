@@ -49,6 +49,27 @@ pub const NEEDS_FILE: &str =
 /// What a command that selected nothing says.
 pub const NO_PROCESSES: &str = "no processes";
 
+/// `tpm start TARGET --only ...` where TARGET is no ecosystem file.
+pub fn only_without_file(target: &str) -> Error {
+    Error::Usage(format!(
+        "--only picks apps of an ecosystem file, and {target} is not one"
+    ))
+}
+
+/// `tpm start FILE NAME` or `tpm start FILE -- ARGS`: those are each app's, in the file.
+pub fn per_app_argument(file: &str) -> Error {
+    Error::Usage(format!(
+        "{file}: a name or arguments go in the file, for each app (`name`, `args`)"
+    ))
+}
+
+/// `tpm describe` of a selector that names several processes.
+pub fn describe_takes_one(selector: &str, count: usize) -> Error {
+    Error::Usage(format!(
+        "{selector} names {count} processes; describe takes one name or id"
+    ))
+}
+
 /// `--wait` and `--wait-timeout` of `restart`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Wait {
