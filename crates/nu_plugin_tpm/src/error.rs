@@ -35,45 +35,6 @@ impl Blame {
     }
 }
 
-/// The label under the argument, and a short code naming the kind of error.
-fn label_and_code(e: &Error) -> (&'static str, &'static str) {
-    match e {
-        Error::Usage(_) => ("invalid usage", "tpm::usage"),
-        Error::InvalidName { .. } => ("not a valid process name", "tpm::invalid_name"),
-        Error::NoPort { .. } => ("no PORT found for this", "tpm::no_port"),
-        Error::ScriptNotFound { .. } => ("no such script", "tpm::script_not_found"),
-        Error::NotExecutable { .. } => ("cannot be run", "tpm::not_executable"),
-        Error::CommandNotFound { .. } => ("no such command", "tpm::command_not_found"),
-        Error::CwdNotFound { .. } => ("no such directory", "tpm::cwd_not_found"),
-        Error::ExecFailed { .. } => ("could not be started", "tpm::exec_failed"),
-        Error::NotFound { .. } => ("no such process", "tpm::not_found"),
-        Error::AlreadyRunning { .. } => ("already running", "tpm::already_running"),
-        Error::Busy { .. } => ("busy", "tpm::busy"),
-        Error::CorruptRecord { .. } => ("unreadable record", "tpm::corrupt_record"),
-        Error::Supervisor { .. } => ("the supervisor failed", "tpm::supervisor"),
-        Error::ForeignStore { .. } => ("another user's store", "tpm::foreign_store"),
-        Error::RelativeStore { .. } => ("not an absolute path", "tpm::relative_store"),
-        Error::NotAnswering { .. } => ("its supervisor does not answer", "tpm::not_answering"),
-        Error::NotReady { .. } => ("not ready", "tpm::not_ready"),
-        Error::Overtaken { .. } => ("undone by another command", "tpm::overtaken"),
-        Error::DependencyFailed { .. } => ("a dependency failed", "tpm::dependency_failed"),
-        Error::Io { .. } => ("input/output error", "tpm::io"),
-        Error::Ecosystem { .. } => ("in this ecosystem file", "tpm::ecosystem"),
-        Error::NodeMissing { .. } => ("needs node to be read", "tpm::node_missing"),
-        // An app of a file that cannot start: what went wrong is what the label says.
-        Error::App { source, .. } => label_and_code(source),
-        // Every problem of a file: the first's label and code.
-        Error::Problems { problems } => problems
-            .first()
-            .map_or(("in this ecosystem file", "tpm::ecosystem"), label_and_code),
-        Error::EmptyDump { .. } => ("would empty the dump", "tpm::empty_dump"),
-        Error::PortTaken { .. } => ("its port is taken", "tpm::port_taken"),
-        Error::RecordTooLarge { .. } => ("too large to keep", "tpm::record_too_large"),
-        Error::NoPm2Dump { .. } => ("no pm2 process list here", "tpm::no_pm2_dump"),
-        Error::BadPm2Dump { .. } => ("not pm2's process list", "tpm::bad_pm2_dump"),
-    }
-}
-
 /// The span of the argument at fault, or the command's head.
 fn span_for(e: &Error, b: &Blame) -> Span {
     let found = match e {
@@ -112,10 +73,10 @@ fn span_for(e: &Error, b: &Blame) -> Span {
 
 /// One core error, pointed at its argument.
 pub fn labeled(e: &Error, blame: &Blame) -> LabeledError {
-    let (label, code) = label_and_code(e);
+    let class = e.class();
     let mut error = LabeledError::new(e.to_string())
-        .with_label(label, span_for(e, blame))
-        .with_code(code);
+        .with_label(class.label, span_for(e, blame))
+        .with_code(class.code());
     if let Some(help) = e.help() {
         error = error.with_help(help);
     }

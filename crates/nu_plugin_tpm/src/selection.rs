@@ -9,7 +9,8 @@ use nu_plugin::EvaluatedCall;
 use nu_protocol::{
     LabeledError, PipelineData, ShellError, Signature, Span, Spanned, SyntaxShape, Type, Value,
 };
-use tpm_core::options::{Opt, Options};
+pub use tpm_core::command::Action;
+use tpm_core::command::{ActRequest, Wait};
 use tpm_core::{FileChoice, Name, Tpm};
 
 use crate::error::{self, Blame};
@@ -103,31 +104,25 @@ fn words(value: &Value, flag: &str) -> Result<Vec<String>, LabeledError> {
 }
 
 /// `--only` and `--env NAME` of `stop`, `restart`, `delete`, and the span of the first of
-/// them given (for "they need a file").
+/// them given (for "they need a file"). What they may hold is the core's rule
+/// (`FileChoice::from_flags`).
 pub fn file_choice(call: &EvaluatedCall) -> Result<(FileChoice, Option<Span>), LabeledError> {
     let only = only(call)?;
-    let mut options = Options::new();
     let env = call.get_flag_value("env");
-    if let Some(value) = &env {
-        let def = Opt::Env.def();
-        for name in words(value, "--env")? {
-            let parsed = def.parse_text(&name).map_err(|e| {
-                LabeledError::new(format!("--env {name}: {e}"))
-                    .with_label("not an env name", value.span())
-                    .with_code("tpm::usage")
-            })?;
-            options.set(Opt::Env, parsed);
-        }
-        if !options.env_vars().is_empty() {
-            return Err(LabeledError::new("--env here takes a NAME, not variables")
-                .with_label("KEY=VALUE", value.span())
-                .with_code("tpm::usage")
-                .with_help("it applies the file's env_NAME; variables go in the file, or with `tpm start --env {KEY: value}`"));
-        }
-    }
-    let span = only.as_ref().map(|o| o.span).or(env.map(|e| e.span()));
-    let only = only.map(|o| o.item).unwrap_or_default();
-    Ok((FileChoice::from_options(options, only), span))
+    let env_words = match &env {
+        Some(value) => words(value, "--env")?,
+        None => Vec::new(),
+    };
+    let span = only
+        .as_ref()
+        .map(|o| o.span)
+        .or(env.as_ref().map(Value::span));
+    let choice = FileChoice::from_flags(only.map(|o| o.item).unwrap_or_default(), &env_words)
+        .map_err(|e| {
+            let at = env.as_ref().map_or(call.head, Value::span);
+            error::labeled(&e, &Blame::at(at))
+        })?;
+    Ok((choice, span))
 }
 
 /// The names, ids, patterns and files of this call, each with where it came from. None at
@@ -209,13 +204,19 @@ pub fn resolve(
     selectors: Vec<Spanned<String>>,
     choice: &FileChoice,
 ) -> Result<(Vec<Name>, Blame), LabeledError> {
+    resolve_picked(tpm, head, selectors, choice, None)
+}
+
+/// [`resolve`], where `flag` is where `--only`/`--env` were given.
+pub fn resolve_picked(
+    tpm: &Tpm,
+    head: Span,
+    selectors: Vec<Spanned<String>>,
+    choice: &FileChoice,
+    flag: Option<Span>,
+) -> Result<(Vec<Name>, Blame), LabeledError> {
     let raw: Vec<String> = selectors.iter().map(|s| s.item.clone()).collect();
-    let blame = Blame {
-        head,
-        target: first_file(tpm, &selectors),
-        selectors,
-        ..Blame::default()
-    };
+    let blame = blame(tpm, head, selectors, flag);
     match tpm.select(&raw, choice) {
         Ok(selected) => {
             error::warn_all(&selected.warnings);
@@ -233,25 +234,19 @@ fn first_file(tpm: &Tpm, selectors: &[Spanned<String>]) -> Option<Span> {
         .map(|s| s.span)
 }
 
-/// What `act` does to the processes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    Stop,
-    Restart,
-    Delete,
-}
-
-impl Action {
-    fn verb(self) -> &'static str {
-        match self {
-            Action::Stop => "stopped",
-            Action::Restart => "restarted",
-            Action::Delete => "deleted",
-        }
+/// Where an error of a selection points: at the ecosystem file among the selectors, else
+/// at `--only`/`--env` (which need one), else at the selector it names.
+fn blame(tpm: &Tpm, head: Span, selectors: Vec<Spanned<String>>, flag: Option<Span>) -> Blame {
+    Blame {
+        head,
+        target: first_file(tpm, &selectors).or(flag),
+        selectors,
+        ..Blame::default()
     }
 }
 
-/// Runs `stop`, `restart` or `delete` on the processes of this call; returns their records.
+/// Runs `stop`, `restart` or `delete` (`Tpm::act`) on the processes of this call; returns
+/// their records.
 pub fn act(
     plugin: &crate::TpmPlugin,
     engine: &nu_plugin::EngineInterface,
@@ -260,55 +255,29 @@ pub fn act(
     action: Action,
 ) -> Result<PipelineData, LabeledError> {
     let head = call.head;
-    let (choice, flag_span) = file_choice(call)?;
+    let (choice, flag) = file_choice(call)?;
     let selectors = selectors(call, input)?;
     let tpm = crate::context::open(plugin, engine, head)?;
-    let file = first_file(&tpm, &selectors);
-    if let (None, Some(flag)) = (file, flag_span) {
-        return Err(LabeledError::new(
-            "--only and --env choose apps of an ecosystem file, and none was given",
-        )
-        .with_label("needs an ecosystem file among the names", flag)
-        .with_code("tpm::usage")
-        .with_help("give the file too: tpm stop ecosystem.json --only web"));
-    }
-    let rows = |done: Vec<tpm_core::ProcessInfo>| {
-        let rows = done
-            .iter()
-            .map(|p| crate::value::process(p, head))
-            .collect();
-        Ok(PipelineData::value(Value::list(rows, head), None))
+    let wait = Wait {
+        wait: call.has_flag("wait")?,
+        timeout: wait_timeout(call)?,
     };
-    // `restart FILE` reads the file again, as the CLI does: an edited app restarts as it
-    // now is (a plain restart would keep the command it was started with).
-    if let (Action::Restart, [only_file]) = (action, selectors.as_slice()) {
-        if file.is_some() {
-            let blame = Blame {
-                head,
-                target: file,
-                selectors: selectors.clone(),
-                ..Blame::default()
-            };
-            let plan = tpm
-                .plan_file(&only_file.item, &choice)
-                .map_err(|e| error::labeled(&e, &blame))?;
-            error::warn_all(&plan.warnings);
-            let tpm = tpm.waiting_at_most(wait_timeout(call)?);
-            let results = waited(&tpm, call, tpm.restart_file(plan))?;
-            return rows(error::each(results, &blame, action.verb())?);
-        }
-    }
-    let (names, blame) = resolve(&tpm, head, selectors, &choice)?;
-    let tpm = tpm.waiting_at_most(wait_timeout(call)?);
-    let results = match action {
-        Action::Stop => tpm.stop(&names),
-        Action::Restart if call.has_flag("with-dependants")? => {
-            waited(&tpm, call, tpm.restart_with_dependants(&names))?
-        }
-        Action::Restart => waited(&tpm, call, tpm.restart(&names))?,
-        Action::Delete => tpm.delete(&names),
+    let request = ActRequest {
+        action,
+        selectors: selectors.iter().map(|s| s.item.clone()).collect(),
+        choice,
+        wait,
+        with_dependants: action == Action::Restart && call.has_flag("with-dependants")?,
     };
-    rows(error::each(results, &blame, action.verb())?)
+    let blame = blame(&tpm, head, selectors, flag);
+    let acted = tpm.act(request).map_err(|e| error::labeled(&e, &blame))?;
+    error::warn_all(&acted.warnings);
+    let done = error::each(acted.results, &blame, action.done())?;
+    let rows = done
+        .iter()
+        .map(|p| crate::value::process(p, head))
+        .collect();
+    Ok(PipelineData::value(Value::list(rows, head), None))
 }
 
 /// `--wait`, `--wait-timeout` and `--with-dependants` of `tpm restart`: the flags.
@@ -346,19 +315,6 @@ fn wait_timeout(call: &EvaluatedCall) -> Result<Option<std::time::Duration>, Lab
             _ => None,
         },
     )
-}
-
-/// The restarts, waited for when `--wait` or `--wait-timeout` is given.
-fn waited(
-    tpm: &tpm_core::Tpm,
-    call: &EvaluatedCall,
-    results: tpm_core::ops::Each<tpm_core::ProcessInfo>,
-) -> Result<tpm_core::ops::Each<tpm_core::ProcessInfo>, LabeledError> {
-    let timeout = wait_timeout(call)?;
-    if !call.has_flag("wait")? && timeout.is_none() {
-        return Ok(results);
-    }
-    Ok(tpm.wait_each(results, timeout))
 }
 
 #[cfg(test)]

@@ -14,7 +14,8 @@ use tpm_core::logs::LogLine;
 use tpm_core::ops::{AppStart, Description, LogFile, PortInfo, TreeProcess};
 use tpm_core::ProcessInfo;
 
-/// The columns of a process row, in order (the CLI's `--json` fields).
+/// The columns of a process row, in order: the CLI's `--json` fields, which the rows are
+/// made from (kept here for the tests and the docs that check them).
 pub const PROCESS_COLUMNS: [&str; 26] = [
     "name",
     "id",
@@ -49,54 +50,33 @@ pub fn process(p: &ProcessInfo, span: Span) -> Value {
     Value::record(process_record(p, span), span)
 }
 
+/// The row is the core's serde fields, in their order, so a field the core adds is a column
+/// at once; only the columns with a richer type than JSON's are typed here.
 fn process_record(p: &ProcessInfo, span: Span) -> Record {
-    let int = |v: Option<i64>| v.map_or_else(|| Value::nothing(span), |v| Value::int(v, span));
-    let text = |v: &Option<String>| {
-        v.as_ref()
-            .map_or_else(|| Value::nothing(span), |v| Value::string(v, span))
+    let mut record = match serde_json::to_value(p).map(|json| from_json(&json, span)) {
+        Ok(Value::Record { val, .. }) => val.into_owned(),
+        // A struct of plain fields always serializes to an object.
+        _ => Record::new(),
     };
-    let values = [
-        Value::string(&p.name, span),
-        int(p.id.map(i64::from)),
-        Value::string(p.status.as_str(), span),
-        int(p.pid.map(i64::from)),
-        int(p.port.map(i64::from)),
-        p.ready
-            .map_or_else(|| Value::nothing(span), |r| Value::bool(r, span)),
-        p.listening
-            .map_or_else(|| Value::nothing(span), |l| Value::bool(l, span)),
-        p.uptime.map_or_else(
-            || Value::nothing(span),
-            |secs| Value::duration(nanos(secs), span),
+    let or_nothing = |v: Option<Value>| v.unwrap_or_else(|| Value::nothing(span));
+    let typed = [
+        (
+            "uptime",
+            or_nothing(p.uptime.map(|secs| Value::duration(nanos(secs), span))),
         ),
-        Value::int(i64::from(p.restarts), span),
-        p.cpu
-            .map_or_else(|| Value::nothing(span), |c| Value::float(c, span)),
-        p.mem
-            .map_or_else(|| Value::nothing(span), |b| bytes(b, span)),
-        p.started
-            .map_or_else(|| Value::nothing(span), |t| Value::date(t, span)),
-        Value::string(&p.script, span),
-        Value::list(p.cmd.iter().map(|a| Value::string(a, span)).collect(), span),
-        Value::string(&p.cwd, span),
-        Value::string(&p.kind, span),
-        int(p.exit_code.map(i64::from)),
-        text(&p.reason),
-        int(p.supervisor.map(i64::from)),
-        Value::bool(p.autorestart, span),
-        bytes(p.log_dropped, span),
-        Value::bool(p.wanted, span),
-        Value::int(i64::from(p.restarts_24h), span),
-        p.uptime_pct_24h
-            .map_or_else(|| Value::nothing(span), |v| Value::float(v, span)),
-        Value::string(p.tracking.as_str(), span),
-        int(p.instance.map(i64::from)),
+        ("mem", or_nothing(p.mem.map(|b| bytes(b, span)))),
+        (
+            "started",
+            or_nothing(p.started.map(|t| Value::date(t, span))),
+        ),
+        ("log_dropped", bytes(p.log_dropped, span)),
     ];
-    PROCESS_COLUMNS
-        .iter()
-        .map(|c| c.to_string())
-        .zip(values)
-        .collect()
+    for (column, value) in typed {
+        if let Some(slot) = record.get_mut(column) {
+            *slot = value;
+        }
+    }
+    record
 }
 
 /// The column `tpm start FILE` adds to each process row: true when the app was running

@@ -15,6 +15,55 @@ pub const EXIT_FAILURE: i32 = 1;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// What kind of error an [`Error`] is, as each front end says it (see [`Error::class`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Class {
+    /// The plugin's label under the argument at fault.
+    pub label: &'static str,
+    /// The plugin's error code, `tpm::` and this.
+    pub kind: &'static str,
+    /// The CLI's exit code.
+    pub exit_code: i32,
+    /// The web API's HTTP status: what the caller sent is wrong (400), names nothing
+    /// (404), or clashes with what is happening (409: running already, busy, its PORT held
+    /// by another process); the rest is the server's side (500).
+    pub http_status: u16,
+}
+
+impl Class {
+    const fn caller(label: &'static str, kind: &'static str, exit_code: i32) -> Class {
+        Class {
+            label,
+            kind,
+            exit_code,
+            http_status: 400,
+        }
+    }
+
+    const fn conflict(label: &'static str, kind: &'static str) -> Class {
+        Class {
+            label,
+            kind,
+            exit_code: EXIT_FAILURE,
+            http_status: 409,
+        }
+    }
+
+    const fn server(label: &'static str, kind: &'static str, exit_code: i32) -> Class {
+        Class {
+            label,
+            kind,
+            exit_code,
+            http_status: 500,
+        }
+    }
+
+    /// The plugin's code: `tpm::usage`.
+    pub fn code(&self) -> String {
+        format!("tpm::{}", self.kind)
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{0}")]
@@ -215,35 +264,85 @@ fn holders_text(holders: &[Holder]) -> String {
 impl Error {
     /// The documented exit code for this error.
     pub fn exit_code(&self) -> i32 {
+        self.class().exit_code
+    }
+
+    /// What kind of error this is, for every front end at once: the CLI's exit code, the
+    /// plugin's label and code, the web's HTTP status. One table, so they cannot drift.
+    pub fn class(&self) -> Class {
+        use Class as C;
         match self {
-            Error::Usage(_) | Error::InvalidName { .. } | Error::RelativeStore { .. } => EXIT_USAGE,
-            Error::NoPort { .. } => EXIT_NO_PORT,
-            Error::ScriptNotFound { .. }
-            | Error::NotExecutable { .. }
-            | Error::CommandNotFound { .. }
-            | Error::CwdNotFound { .. }
-            | Error::ExecFailed { .. }
-            // What was to be read is not there (sysexits' EX_NOINPUT).
-            | Error::NoPm2Dump { .. } => EXIT_NOT_RUNNABLE,
-            Error::NotFound { .. }
-            | Error::AlreadyRunning { .. }
-            | Error::Busy { .. }
-            | Error::CorruptRecord { .. }
-            | Error::Supervisor { .. }
-            | Error::ForeignStore { .. }
-            | Error::NotAnswering { .. }
-            | Error::NotReady { .. }
-            | Error::Overtaken { .. }
-            | Error::DependencyFailed { .. }
-            | Error::Io { .. } => EXIT_FAILURE,
-            Error::Ecosystem { .. } | Error::RecordTooLarge { .. } => EXIT_USAGE,
-            // Like a script whose interpreter is missing.
-            Error::NodeMissing { .. } => EXIT_NOT_RUNNABLE,
-            Error::App { source, .. } => source.exit_code(),
-            Error::Problems { problems } => problems.first().map_or(EXIT_USAGE, Error::exit_code),
-            Error::EmptyDump { .. } | Error::PortTaken { .. } | Error::BadPm2Dump { .. } => {
-                EXIT_FAILURE
+            Error::Usage(_) => C::caller("invalid usage", "usage", EXIT_USAGE),
+            Error::InvalidName { .. } => {
+                C::caller("not a valid process name", "invalid_name", EXIT_USAGE)
             }
+            Error::RelativeStore { .. } => {
+                C::caller("not an absolute path", "relative_store", EXIT_USAGE)
+            }
+            Error::Ecosystem { .. } => C::caller("in this ecosystem file", "ecosystem", EXIT_USAGE),
+            Error::RecordTooLarge { .. } => {
+                C::caller("too large to keep", "record_too_large", EXIT_USAGE)
+            }
+            Error::NoPort { .. } => C::caller("no PORT found for this", "no_port", EXIT_NO_PORT),
+            Error::ScriptNotFound { .. } => {
+                C::caller("no such script", "script_not_found", EXIT_NOT_RUNNABLE)
+            }
+            Error::NotExecutable { .. } => {
+                C::caller("cannot be run", "not_executable", EXIT_NOT_RUNNABLE)
+            }
+            Error::CommandNotFound { .. } => {
+                C::caller("no such command", "command_not_found", EXIT_NOT_RUNNABLE)
+            }
+            Error::CwdNotFound { .. } => {
+                C::caller("no such directory", "cwd_not_found", EXIT_NOT_RUNNABLE)
+            }
+            // Like a script whose interpreter is missing.
+            Error::NodeMissing { .. } => {
+                C::caller("needs node to be read", "node_missing", EXIT_NOT_RUNNABLE)
+            }
+            // What was to be read is not there (sysexits' EX_NOINPUT).
+            Error::NoPm2Dump { .. } => {
+                C::caller("no pm2 process list here", "no_pm2_dump", EXIT_NOT_RUNNABLE)
+            }
+            Error::BadPm2Dump { .. } => {
+                C::caller("not pm2's process list", "bad_pm2_dump", EXIT_FAILURE)
+            }
+            Error::ExecFailed { .. } => {
+                C::server("could not be started", "exec_failed", EXIT_NOT_RUNNABLE)
+            }
+            Error::NotFound { .. } => Class {
+                http_status: 404,
+                ..C::caller("no such process", "not_found", EXIT_FAILURE)
+            },
+            Error::AlreadyRunning { .. } => C::conflict("already running", "already_running"),
+            Error::Busy { .. } => C::conflict("busy", "busy"),
+            Error::NotAnswering { .. } => {
+                C::conflict("its supervisor does not answer", "not_answering")
+            }
+            Error::NotReady { .. } => C::conflict("not ready", "not_ready"),
+            Error::Overtaken { .. } => C::conflict("undone by another command", "overtaken"),
+            Error::DependencyFailed { .. } => {
+                C::conflict("a dependency failed", "dependency_failed")
+            }
+            Error::EmptyDump { .. } => C::conflict("would empty the dump", "empty_dump"),
+            Error::PortTaken { .. } => C::conflict("its port is taken", "port_taken"),
+            Error::CorruptRecord { .. } => {
+                C::server("unreadable record", "corrupt_record", EXIT_FAILURE)
+            }
+            Error::Supervisor { .. } => {
+                C::server("the supervisor failed", "supervisor", EXIT_FAILURE)
+            }
+            Error::ForeignStore { .. } => {
+                C::server("another user's store", "foreign_store", EXIT_FAILURE)
+            }
+            Error::Io { .. } => C::server("input/output error", "io", EXIT_FAILURE),
+            // An app of a file that cannot start: what went wrong is what it is.
+            Error::App { source, .. } => source.class(),
+            // Every problem of a file: the first's.
+            Error::Problems { problems } => problems.first().map_or(
+                C::caller("in this ecosystem file", "ecosystem", EXIT_USAGE),
+                Error::class,
+            ),
         }
     }
 

@@ -33,11 +33,13 @@
 //! | `events` | the event history: what happened to each process |
 //! | `metrics` | every process as Prometheus series: the text `tpm metrics` and `/metrics` serve |
 //! | `ecosystem` | ecosystem files (JS, JSON, YAML, TOML) read into raw apps; `tpm init` starters |
+//! | `command` | every command declared once; what stop/restart/delete do, for every front end |
 //! | `ops` | the operations: start, list, stop, restart, delete, logs, ports |
 //! | `supervisor` | the per-process supervisor |
 
 pub mod cgroup;
 pub mod claim;
+pub mod command;
 pub mod complete;
 pub mod context;
 pub mod depends;

@@ -126,11 +126,42 @@ pub struct OptionDef {
     pub default: Default,
     /// The placeholder in usage lines (`MS`, `SIZE`).
     pub value_name: &'static str,
+    /// The largest value a numeric option (`Count`, `Millis`, `Size`) accepts, in its unit
+    /// (the smallest is 0); `None` for the others. Every numeric option has one (a test
+    /// checks), documented in the README.
+    pub max: Option<u64>,
     pub help: &'static str,
 }
 
+/// A duration as the milliseconds a row's `max` is in.
+const fn ms(d: Duration) -> u64 {
+    d.as_millis() as u64
+}
+
+/// Where each option's row is in [`START_OPTIONS`], by the option's discriminant, worked out
+/// when tpm is compiled: a row missing in the middle of the options or given twice fails
+/// the build, so that [`Opt::def`] can never answer with another option's row.
+const ROWS: [usize; START_OPTIONS.len()] = {
+    let mut rows = [usize::MAX; START_OPTIONS.len()];
+    let mut i = 0;
+    while i < START_OPTIONS.len() {
+        let id = START_OPTIONS[i].id as usize;
+        assert!(
+            id < START_OPTIONS.len(),
+            "an option without a row in START_OPTIONS"
+        );
+        assert!(
+            rows[id] == usize::MAX,
+            "an option with two rows in START_OPTIONS"
+        );
+        rows[id] = i;
+        i += 1;
+    }
+    rows
+};
+
 /// Every start option. The order is the order of `--help` and of `tpm dump`'s fields.
-pub static START_OPTIONS: &[OptionDef] = &[
+pub const START_OPTIONS: &[OptionDef] = &[
     OptionDef {
         id: Opt::Name,
         flag: Some("name"),
@@ -140,6 +171,7 @@ pub static START_OPTIONS: &[OptionDef] = &[
         kind: Kind::Text,
         default: Default::None,
         value_name: "NAME",
+        max: None,
         help: "Custom name, used instead of the script's base name (NAME-PORT)",
     },
     OptionDef {
@@ -151,6 +183,7 @@ pub static START_OPTIONS: &[OptionDef] = &[
         kind: Kind::Port,
         default: Default::None,
         value_name: "PORT",
+        max: None,
         help: "The PORT (otherwise: the command's own --port/-p/number argument, $PORT, or a PORT= line in the script)",
     },
     OptionDef {
@@ -162,6 +195,7 @@ pub static START_OPTIONS: &[OptionDef] = &[
         kind: Kind::Bool,
         default: Default::Bool(false),
         value_name: "BOOL",
+        max: None,
         help: "It listens on no PORT (a worker, a bot, a cron job): named by its name alone, instances NAME-0, NAME-1 ... (in a file: port: false or null, or no PORT anywhere)",
     },
     OptionDef {
@@ -173,6 +207,7 @@ pub static START_OPTIONS: &[OptionDef] = &[
         kind: Kind::Dir,
         default: Default::None,
         value_name: "DIR",
+        max: None,
         help: "Working directory of the process (default: the current directory; in a file, the file's folder)",
     },
     OptionDef {
@@ -184,6 +219,7 @@ pub static START_OPTIONS: &[OptionDef] = &[
         kind: Kind::Env,
         default: Default::None,
         value_name: "KEY=VALUE",
+        max: None,
         help: "Set an environment variable for the process (repeatable); with an ecosystem file, a NAME without '=' also applies the file's env_NAME",
     },
     OptionDef {
@@ -195,6 +231,7 @@ pub static START_OPTIONS: &[OptionDef] = &[
         kind: Kind::Text,
         default: Default::None,
         value_name: "PROGRAM",
+        max: None,
         help: "Program that runs the script (default: bash for .sh, python3 for .py, node for .js; none: run it directly)",
     },
     OptionDef {
@@ -206,6 +243,7 @@ pub static START_OPTIONS: &[OptionDef] = &[
         kind: Kind::Words,
         default: Default::None,
         value_name: "ARGS",
+        max: None,
         help: "Arguments for the interpreter, before the script (split like a shell would)",
     },
     OptionDef {
@@ -217,6 +255,7 @@ pub static START_OPTIONS: &[OptionDef] = &[
         kind: Kind::Words,
         default: Default::None,
         value_name: "ARGS",
+        max: None,
         help: "Arguments for the script (on the command line: after --)",
     },
     OptionDef {
@@ -228,6 +267,7 @@ pub static START_OPTIONS: &[OptionDef] = &[
         kind: Kind::Bool,
         default: Default::Bool(true),
         value_name: "BOOL",
+        max: None,
         help: "Do not restart the process when it exits",
     },
     OptionDef {
@@ -239,6 +279,7 @@ pub static START_OPTIONS: &[OptionDef] = &[
         kind: Kind::Count,
         default: Default::Count(policy::DEFAULT_MAX_RESTARTS),
         value_name: "N",
+        max: Some(policy::MAX_MAX_RESTARTS as u64),
         help: "Quick exits (within 1s of starting) in a row before the process is marked errored (0: never give up)",
     },
     OptionDef {
@@ -251,6 +292,7 @@ pub static START_OPTIONS: &[OptionDef] = &[
         kind: Kind::Millis,
         default: Default::Millis(policy::DEFAULT_RESTART_DELAY),
         value_name: "MS",
+        max: Some(ms(policy::MAX_RESTART_DELAY)),
         help: "First restart delay (milliseconds, or 500ms, 2s); doubles on each restart, up to 15s",
     },
     OptionDef {
@@ -262,6 +304,7 @@ pub static START_OPTIONS: &[OptionDef] = &[
         kind: Kind::Millis,
         default: Default::Millis(policy::DEFAULT_KILL_TIMEOUT),
         value_name: "MS",
+        max: Some(ms(policy::MAX_KILL_TIMEOUT)),
         help: "Time between the stop signal and KILL when stopping (milliseconds, or 500ms, 2s)",
     },
     OptionDef {
@@ -273,6 +316,7 @@ pub static START_OPTIONS: &[OptionDef] = &[
         kind: Kind::Millis,
         default: Default::Millis(policy::DEFAULT_MIN_UPTIME),
         value_name: "MS",
+        max: Some(ms(policy::MAX_MIN_UPTIME)),
         help: "A run shorter than this is a quick exit; quick exits in a row for 3 times this long make the process errored (milliseconds, or 500ms, 2s)",
     },
     OptionDef {
@@ -284,6 +328,7 @@ pub static START_OPTIONS: &[OptionDef] = &[
         kind: Kind::Signal,
         default: Default::None,
         value_name: "SIGNAL",
+        max: None,
         help: "Signal that asks the process to stop (default: TERM; nginx wants QUIT, many apps INT)",
     },
     OptionDef {
@@ -295,6 +340,7 @@ pub static START_OPTIONS: &[OptionDef] = &[
         kind: Kind::Codes,
         default: Default::None,
         value_name: "CODES",
+        max: None,
         help: "Exit codes that are a normal end, not restarted (0,143)",
     },
     OptionDef {
@@ -306,6 +352,7 @@ pub static START_OPTIONS: &[OptionDef] = &[
         kind: Kind::Text,
         default: Default::None,
         value_name: "REGEX",
+        max: None,
         help: "Ready once a line of its output matches this regular expression (default: once its tree listens on the PORT)",
     },
     OptionDef {
@@ -317,6 +364,7 @@ pub static START_OPTIONS: &[OptionDef] = &[
         kind: Kind::Text,
         default: Default::None,
         value_name: "PATH",
+        max: None,
         help: "Ready once http://127.0.0.1:PORT/PATH answers 2xx",
     },
     OptionDef {
@@ -328,6 +376,7 @@ pub static START_OPTIONS: &[OptionDef] = &[
         kind: Kind::Bool,
         default: Default::Bool(true),
         value_name: "BOOL",
+        max: None,
         help: "No readiness check: ready as soon as it runs",
     },
     OptionDef {
@@ -339,6 +388,7 @@ pub static START_OPTIONS: &[OptionDef] = &[
         kind: Kind::Bool,
         default: Default::Bool(false),
         value_name: "BOOL",
+        max: None,
         help: "Return once the process is ready; fail (exit 1, with its last log lines) if it exits or is not ready in time; its restarts wait too",
     },
     OptionDef {
@@ -350,6 +400,7 @@ pub static START_OPTIONS: &[OptionDef] = &[
         kind: Kind::Millis,
         default: Default::Millis(crate::readiness::DEFAULT_WAIT_TIMEOUT),
         value_name: "MS",
+        max: Some(ms(crate::readiness::MAX_WAIT_TIMEOUT)),
         help: "How long --wait waits for the process to be ready (milliseconds, or 500ms, 2s, 1m)",
     },
     OptionDef {
@@ -361,6 +412,7 @@ pub static START_OPTIONS: &[OptionDef] = &[
         kind: Kind::Size,
         default: Default::Size(0),
         value_name: "SIZE",
+        max: Some(policy::MAX_MAX_MEMORY),
         help: "Restart it when its tree's resident memory stays above this (50M, 1G; 0: never)",
     },
     OptionDef {
@@ -372,6 +424,7 @@ pub static START_OPTIONS: &[OptionDef] = &[
         kind: Kind::Text,
         default: Default::None,
         value_name: "EXPR",
+        max: None,
         help: "Restart it on this schedule (cron, local time: \"0 4 * * *\" is 04:00 daily; a sixth field in front is seconds, as pm2 takes)",
     },
     OptionDef {
@@ -383,6 +436,7 @@ pub static START_OPTIONS: &[OptionDef] = &[
         kind: Kind::Paths,
         default: Default::None,
         value_name: "PATH",
+        max: None,
         help: "Restart it when files under PATH change (without PATH: its cwd; a PATH is joined with '=' and may be repeated); .git, node_modules and tpm's own files are left out",
     },
     OptionDef {
@@ -394,6 +448,7 @@ pub static START_OPTIONS: &[OptionDef] = &[
         kind: Kind::Paths,
         default: Default::None,
         value_name: "GLOB",
+        max: None,
         help: "With --watch: leave out files and folders matching GLOB (*.log, tmp; repeatable)",
     },
     OptionDef {
@@ -405,6 +460,7 @@ pub static START_OPTIONS: &[OptionDef] = &[
         kind: Kind::Size,
         default: Default::Size(rotation::DEFAULT_MAX_SIZE),
         value_name: "SIZE",
+        max: Some(rotation::MAX_SIZE),
         help: "Rotate a log file when it would grow past this size (10M, 512K, bytes; 0: never)",
     },
     OptionDef {
@@ -416,6 +472,7 @@ pub static START_OPTIONS: &[OptionDef] = &[
         kind: Kind::Count,
         default: Default::Count(rotation::DEFAULT_KEEP),
         value_name: "N",
+        max: Some(rotation::MAX_KEEP as u64),
         help: "Rotated log files kept per stream (NAME.out.1 is the newest)",
     },
     OptionDef {
@@ -427,6 +484,7 @@ pub static START_OPTIONS: &[OptionDef] = &[
         kind: Kind::Instances,
         default: Default::None,
         value_name: "N|max",
+        max: None,
         help: "Run N copies, named NAME-PORT-0 ... NAME-PORT-(N-1), each with TPM_INSTANCE and NODE_APP_INSTANCE set: 1 to 256; max or 0: one per core; -N: one per core but N (at least one), as pm2",
     },
     OptionDef {
@@ -438,6 +496,7 @@ pub static START_OPTIONS: &[OptionDef] = &[
         kind: Kind::Count,
         default: Default::Count(0),
         value_name: "K",
+        max: Some(MAX_PORT_STEP as u64),
         help: "With instances: instance i gets PORT + K*i (pm2's increment_var; 0: all share the PORT)",
     },
     OptionDef {
@@ -449,6 +508,7 @@ pub static START_OPTIONS: &[OptionDef] = &[
         kind: Kind::Bool,
         default: Default::Bool(false),
         value_name: "BOOL",
+        max: None,
         help: "tpm holds the PORT's listening socket and passes it as fd 3 (LISTEN_FDS=1, systemd's protocol): restarts and crashes queue connections instead of refusing them",
     },
     OptionDef {
@@ -460,6 +520,7 @@ pub static START_OPTIONS: &[OptionDef] = &[
         kind: Kind::Text,
         default: Default::None,
         value_name: "WHEN",
+        max: None,
         help: "Also rotate the logs at each turn of the local hour or day: hourly, daily or none (default: by size only)",
     },
     OptionDef {
@@ -471,6 +532,7 @@ pub static START_OPTIONS: &[OptionDef] = &[
         kind: Kind::Millis,
         default: Default::Millis(Duration::ZERO),
         value_name: "AGE",
+        max: Some(ms(rotation::MAX_AGE)),
         help: "Remove rotated log files last written longer ago than this (7d, 12h; 0: keep them)",
     },
     OptionDef {
@@ -482,6 +544,7 @@ pub static START_OPTIONS: &[OptionDef] = &[
         kind: Kind::Size,
         default: Default::Size(0),
         value_name: "SIZE",
+        max: Some(rotation::MAX_SIZE),
         help: "All of the process's log files together stay under this size, the oldest removed first (0: no limit but max-log-size x (log-keep + 1) per stream)",
     },
     OptionDef {
@@ -493,6 +556,7 @@ pub static START_OPTIONS: &[OptionDef] = &[
         kind: Kind::Bool,
         default: Default::Bool(rotation::DEFAULT_COMPRESS),
         value_name: "BOOL",
+        max: None,
         help: "Keep rotated log files plain (by default NAME.out.2 on are gzip-compressed: NAME.out.2.gz)",
     },
     OptionDef {
@@ -504,6 +568,7 @@ pub static START_OPTIONS: &[OptionDef] = &[
         kind: Kind::Text,
         default: Default::None,
         value_name: "VAR",
+        max: None,
         help: "With instances: a variable that also carries the instance number (besides TPM_INSTANCE and NODE_APP_INSTANCE)",
     },
     OptionDef {
@@ -515,6 +580,7 @@ pub static START_OPTIONS: &[OptionDef] = &[
         kind: Kind::Text,
         default: Default::None,
         value_name: "VAR",
+        max: None,
         help: "With instances: instance i gets this variable's value plus i (PORT: port_step 1)",
     },
     OptionDef {
@@ -526,6 +592,7 @@ pub static START_OPTIONS: &[OptionDef] = &[
         kind: Kind::Text,
         default: Default::None,
         value_name: "PATH",
+        max: None,
         help: "pm2's file for the output: /dev/null (or NULL) throws it away; tpm keeps any other in its own log file",
     },
     OptionDef {
@@ -537,6 +604,7 @@ pub static START_OPTIONS: &[OptionDef] = &[
         kind: Kind::Text,
         default: Default::None,
         value_name: "PATH",
+        max: None,
         help: "pm2's file for the errors: /dev/null (or NULL) throws them away; tpm keeps any other in its own log file",
     },
 ];
@@ -552,11 +620,9 @@ pub const MAX_PORT_STEP: u32 = 1000;
 impl Opt {
     /// This option's definition.
     pub fn def(self) -> &'static OptionDef {
-        // Every `Opt` has exactly one row (a test checks).
-        START_OPTIONS
-            .iter()
-            .find(|d| d.id == self)
-            .unwrap_or(&START_OPTIONS[0])
+        // Every `Opt` has exactly one row (checked as `ROWS` is built, and by a test for
+        // the last option).
+        &START_OPTIONS[ROWS[self as usize]]
     }
 }
 
@@ -564,22 +630,7 @@ impl OptionDef {
     /// The accepted values of a numeric option (`Count`, `Millis`, `Size`); `None` for the
     /// others. Every numeric option has one (a test checks), documented in the README.
     pub fn range(&self) -> Option<Range> {
-        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-        let max = match self.id {
-            Opt::MaxRestarts => u64::from(policy::MAX_MAX_RESTARTS),
-            Opt::RestartDelay => ms(policy::MAX_RESTART_DELAY),
-            Opt::KillTimeout => ms(policy::MAX_KILL_TIMEOUT),
-            Opt::MinUptime => ms(policy::MAX_MIN_UPTIME),
-            Opt::WaitTimeout => ms(crate::readiness::MAX_WAIT_TIMEOUT),
-            Opt::MaxMemory => policy::MAX_MAX_MEMORY,
-            Opt::MaxLogSize => rotation::MAX_SIZE,
-            Opt::LogKeep => u64::from(rotation::MAX_KEEP),
-            Opt::PortStep => u64::from(MAX_PORT_STEP),
-            Opt::LogMaxAge => ms(rotation::MAX_AGE),
-            Opt::LogMaxTotal => rotation::MAX_SIZE,
-            _ => return None,
-        };
-        Some(Range { min: 0, max })
+        self.max.map(|max| Range { min: 0, max })
     }
 
     /// The range as the user reads it: `0 to 600000 ms (10 min)`, `0 to 1G`.

@@ -11,6 +11,7 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use tpm_core::command::Action;
 use tpm_core::ecosystem::document_from_value;
 use tpm_core::ops::Each;
 use tpm_core::{FileChoice, Name, Options, ProcessInfo, StartRequest, Tpm};
@@ -167,56 +168,33 @@ pub(crate) async fn get_one(
     .await
 }
 
-#[derive(Clone, Copy)]
-enum Action {
-    Start,
-    Stop,
-    Restart,
-    /// A restart with the running processes that depend on it (`?with_dependants=true`).
-    RestartWithDependants,
-    Delete,
-}
-
-impl Action {
-    fn verb(self) -> &'static str {
-        match self {
-            Action::Start => "start",
-            Action::Stop => "stop",
-            Action::Restart | Action::RestartWithDependants => "restart",
-            Action::Delete => "delete",
-        }
-    }
-
-    fn done(self) -> &'static str {
-        match self {
-            Action::Start => "started",
-            Action::Stop => "stopped",
-            Action::Restart | Action::RestartWithDependants => "restarted",
-            Action::Delete => "deleted",
-        }
-    }
-
-    /// Each process's result, in order.
-    fn run(self, s: &AppState, names: &[Name]) -> Each<ProcessInfo> {
-        match self {
-            // Through the starter (see `AppState::starter`), one by one, as `tpm start APP`
-            // starts an app's existing instances.
-            Action::Start => names
-                .iter()
-                .map(|n| {
-                    let req = StartRequest::new(n.as_str(), Options::default());
-                    (n.clone(), s.starter.start(&req))
-                })
-                .collect(),
-            Action::Stop => s.tpm.stop(names),
-            Action::Restart => s.tpm.restart(names),
-            Action::RestartWithDependants => s.tpm.restart_with_dependants(names),
-            Action::Delete => s.tpm.delete(names),
-        }
+/// Each process's result, in order.
+fn run(action: Action, dependants: bool, s: &AppState, names: &[Name]) -> Each<ProcessInfo> {
+    match action {
+        // Through the starter (see `AppState::starter`), one by one, as `tpm start APP`
+        // starts an app's existing instances.
+        Action::Start => names
+            .iter()
+            .map(|n| {
+                let req = StartRequest::new(n.as_str(), Options::default());
+                (n.clone(), s.starter.start(&req))
+            })
+            .collect(),
+        Action::Stop => s.tpm.stop(names),
+        Action::Restart if dependants => s.tpm.restart_with_dependants(names),
+        Action::Restart => s.tpm.restart(names),
+        Action::Delete => s.tpm.delete(names),
     }
 }
 
-async fn act(s: AppState, path: Result<Path<String>, PathRejection>, action: Action) -> Reply {
+/// `dependants`: a restart takes the running processes that depend on it too (the answer is
+/// then a list).
+async fn act(
+    s: AppState,
+    path: Result<Path<String>, PathRejection>,
+    action: Action,
+    dependants: bool,
+) -> Reply {
     let raw = path_name(path)?;
     blocking(move || {
         let target = target(&s.tpm, &raw)?;
@@ -228,7 +206,7 @@ async fn act(s: AppState, path: Result<Path<String>, PathRejection>, action: Act
                 (None, _) => {}
                 (Some(own), Target::One(_)) => {
                     return match action {
-                        Action::Restart | Action::RestartWithDependants => own.restart(),
+                        Action::Restart => own.restart(),
                         _ => Err(own.refuse(action.verb())),
                     };
                 }
@@ -237,9 +215,8 @@ async fn act(s: AppState, path: Result<Path<String>, PathRejection>, action: Act
                 (Some(own), Target::App(_)) => return Err(own.refuse_app(&raw, action.verb())),
             }
         }
-        let results = action.run(&s, target.names());
-        if let (Target::One(_), false) = (&target, matches!(action, Action::RestartWithDependants))
-        {
+        let results = run(action, dependants, &s, target.names());
+        if let (Target::One(_), false) = (&target, dependants) {
             return match results.into_iter().next() {
                 Some((_, result)) => Ok(json(StatusCode::OK, &result?)),
                 None => Err(ApiError::internal("the core returned no result")),
@@ -269,7 +246,7 @@ pub(crate) async fn start(
     State(s): State<AppState>,
     path: Result<Path<String>, PathRejection>,
 ) -> Reply {
-    act(s, path, Action::Start).await
+    act(s, path, Action::Start, false).await
 }
 
 /// `POST /api/processes/{name}/stop`.
@@ -277,7 +254,7 @@ pub(crate) async fn stop(
     State(s): State<AppState>,
     path: Result<Path<String>, PathRejection>,
 ) -> Reply {
-    act(s, path, Action::Stop).await
+    act(s, path, Action::Stop, false).await
 }
 
 /// `POST /api/processes/{name}/restart`; of the server's own process, 202 (see `own`).
@@ -288,9 +265,9 @@ pub(crate) async fn restart(
     path: Result<Path<String>, PathRejection>,
     q: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Reply {
-    let action = match query(q)?.get("with_dependants").map(String::as_str) {
-        None | Some("false" | "0") => Action::Restart,
-        Some("true" | "1" | "") => Action::RestartWithDependants,
+    let dependants = match query(q)?.get("with_dependants").map(String::as_str) {
+        None | Some("false" | "0") => false,
+        Some("true" | "1" | "") => true,
         Some(other) => {
             return Err(ApiError::bad_request(
                 format!("with_dependants={other:?} is not true or false"),
@@ -298,7 +275,7 @@ pub(crate) async fn restart(
             ))
         }
     };
-    act(s, path, action).await
+    act(s, path, Action::Restart, dependants).await
 }
 
 /// `DELETE /api/processes/{name}`: stopped, then its files removed; answers the process as
@@ -307,7 +284,7 @@ pub(crate) async fn delete(
     State(s): State<AppState>,
     path: Result<Path<String>, PathRejection>,
 ) -> Reply {
-    act(s, path, Action::Delete).await
+    act(s, path, Action::Delete, false).await
 }
 
 /// `POST /api/processes`: starts one app, given as JSON with an ecosystem file's fields
@@ -363,13 +340,12 @@ pub(crate) async fn create(State(s): State<AppState>, req: Request) -> Reply {
             .plans
             .iter()
             .any(|p| p.spec.cluster.instance.is_some());
-        // One at a time, in order: instance 0 first, since the others may share its PORT,
-        // which is checked for it alone. (The core's parallel `start_plans` is not public.)
+        // Instance 0 first, since the others may share its PORT, which is checked for it
+        // alone; then the others, a few at a time, as `tpm start` starts them.
         let mut started = Vec::new();
         let mut failed = Vec::new();
-        for plan in planned.plans {
-            let name = plan.name.clone();
-            match s.tpm.start_planned(plan) {
+        for (name, result) in s.tpm.start_plans(planned.plans) {
+            match result {
                 Ok(info) => started.push(info),
                 Err(e) => failed.push((name, ApiError::from(e))),
             }

@@ -186,41 +186,9 @@ impl From<Error> for ApiError {
     }
 }
 
-/// The HTTP status for a core error: what the caller sent is wrong (400), names nothing
-/// (404), or clashes with what is happening (409: running already, busy, its PORT held by
-/// another process); the rest is the server's side (500).
+/// The HTTP status for a core error: the core's class of it (see `Error::class`).
 fn status_of(e: &Error) -> StatusCode {
-    match e {
-        Error::Usage(_)
-        | Error::InvalidName { .. }
-        | Error::NoPort { .. }
-        | Error::ScriptNotFound { .. }
-        | Error::NotExecutable { .. }
-        | Error::CommandNotFound { .. }
-        | Error::CwdNotFound { .. }
-        | Error::Ecosystem { .. }
-        | Error::RelativeStore { .. }
-        | Error::RecordTooLarge { .. }
-        | Error::NodeMissing { .. }
-        | Error::NoPm2Dump { .. }
-        | Error::BadPm2Dump { .. } => StatusCode::BAD_REQUEST,
-        Error::App { source, .. } => status_of(source),
-        Error::Problems { problems } => problems.first().map_or(StatusCode::BAD_REQUEST, status_of),
-        Error::NotFound { .. } => StatusCode::NOT_FOUND,
-        Error::AlreadyRunning { .. }
-        | Error::Busy { .. }
-        | Error::PortTaken { .. }
-        | Error::NotAnswering { .. }
-        | Error::NotReady { .. }
-        | Error::DependencyFailed { .. }
-        | Error::Overtaken { .. }
-        | Error::EmptyDump { .. } => StatusCode::CONFLICT,
-        Error::ExecFailed { .. }
-        | Error::CorruptRecord { .. }
-        | Error::Supervisor { .. }
-        | Error::ForeignStore { .. }
-        | Error::Io { .. } => StatusCode::INTERNAL_SERVER_ERROR,
-    }
+    StatusCode::from_u16(e.class().http_status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 impl IntoResponse for ApiError {

@@ -508,4 +508,42 @@ mod tests {
     fn the_clap_definition_is_consistent() {
         Cli::command().debug_assert();
     }
+
+    /// The flags each shared group of the core's table stands for, by their long names.
+    fn group_flags(group: tpm_core::command::Group) -> &'static [&'static str] {
+        use tpm_core::command::Group;
+        match group {
+            Group::Json => &["json"],
+            Group::File => &["only", "env"],
+            Group::Wait => &["wait", "wait-timeout"],
+        }
+    }
+
+    #[test]
+    fn every_subcommand_is_the_core_tables_with_its_aliases_and_groups() {
+        let cli = Cli::command();
+        let mut seen = Vec::new();
+        for sub in cli.get_subcommands() {
+            let name = sub.get_name();
+            let Some(def) = tpm_core::command::find(name) else {
+                panic!("tpm {name} is not in tpm_core::command::COMMANDS");
+            };
+            assert_eq!(def.name, name);
+            let aliases: Vec<&str> = sub.get_visible_aliases().collect();
+            assert_eq!(aliases, def.aliases, "the aliases of tpm {name}");
+            let longs: Vec<&str> = sub.get_arguments().filter_map(|a| a.get_long()).collect();
+            for group in def.groups {
+                for flag in group_flags(*group) {
+                    assert!(
+                        longs.contains(flag),
+                        "tpm {name} lacks --{flag} ({group:?})"
+                    );
+                }
+            }
+            seen.push(name);
+        }
+        for def in tpm_core::command::COMMANDS {
+            assert!(seen.contains(&def.name), "the CLI lacks tpm {}", def.name);
+        }
+    }
 }

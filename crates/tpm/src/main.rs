@@ -77,9 +77,9 @@ fn run() -> i32 {
     let result = match command {
         Command::Start(args) => commands::start::run(&tpm, args),
         Command::List(args) => commands::list::run(&tpm, args),
-        Command::Stop(args) => commands::stop::run(&tpm, args, commands::stop::Action::Stop),
+        Command::Stop(args) => commands::stop::run(&tpm, args, tpm_core::command::Action::Stop),
         Command::Restart(args) => commands::stop::restart(&tpm, args),
-        Command::Delete(args) => commands::stop::run(&tpm, args, commands::stop::Action::Delete),
+        Command::Delete(args) => commands::stop::run(&tpm, args, tpm_core::command::Action::Delete),
         Command::Reload(args) => commands::reload::run(&tpm, args),
         Command::Scale(args) => commands::scale::run(&tpm, args),
         Command::Logs(args) => commands::logs::run(&tpm, args),

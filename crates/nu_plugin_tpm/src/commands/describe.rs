@@ -148,11 +148,9 @@ fn run(
         return Ok(Value::list(rows, head));
     }
     let [one] = names.as_slice() else {
-        return Err(LabeledError::new(format!(
-            "{} names {} processes; describe takes one name or id",
-            name.item,
-            names.len()
-        ))
+        return Err(LabeledError::new(
+            tpm_core::command::describe_takes_one(&name.item, names.len()).to_string(),
+        )
         .with_label("more than one process", name.span)
         .with_code("tpm::usage")
         .with_help(format!(

@@ -34,6 +34,7 @@ mod stop;
 mod tpm;
 
 use nu_plugin::PluginCommand;
+use tpm_core::command::{Fronts, COMMANDS};
 
 use crate::TpmPlugin;
 
@@ -71,37 +72,78 @@ pub fn all() -> Vec<Box<dyn PluginCommand<Plugin = TpmPlugin>>> {
     ]
 }
 
-/// The names of the subcommands, for `tpm`'s "no such command" help.
-pub const SUBCOMMANDS: [&str; 25] = [
-    "list",
-    "ls",
-    "ports",
-    "metrics",
-    "start",
-    "stop",
-    "restart",
-    "delete",
-    "del",
-    "logs",
-    "flush",
-    "events",
-    "describe",
-    "show",
-    "info",
-    "doctor",
-    "resurrect",
-    "save",
-    "startup",
-    "unstartup",
-    "init",
-    "dump",
-    "import",
-    "export",
-    "completions",
-];
+/// The words of the subcommands (names and aliases), as the core's command table lists
+/// them: for `tpm help WORD` and `tpm`'s "no such command".
+pub fn subcommands() -> Vec<&'static str> {
+    words_of(Fronts::Both)
+}
 
 /// The CLI's commands the plugin does not have: `tpm WORD` in Nushell says to run
-/// `^tpm WORD`. `monit` is a full-screen terminal program: in Nushell it runs as `^tpm monit`. The parity test checks this list against the CLI's `--help`: a command added
-/// to the CLI goes here until the plugin has it. `serve` is a server that runs on its own
-/// (`^tpm serve`); Nushell reads its API with `http get`.
-pub const CLI_ONLY: [&str; 2] = ["monit", "serve"];
+/// `^tpm WORD`. `monit` is a full-screen terminal program; `serve` is a server that runs on
+/// its own (Nushell reads its API with `http get`).
+pub fn cli_only() -> Vec<&'static str> {
+    words_of(Fronts::CliOnly)
+}
+
+fn words_of(fronts: Fronts) -> Vec<&'static str> {
+    COMMANDS
+        .iter()
+        .filter(|c| c.fronts == fronts)
+        .flat_map(|c| c.words())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    #[test]
+    fn the_plugin_has_every_command_of_the_table_and_no_other() {
+        let registered: BTreeSet<String> = all()
+            .iter()
+            .filter_map(|c| c.name().strip_prefix("tpm ").map(String::from))
+            .collect();
+        let table: BTreeSet<String> = subcommands().into_iter().map(String::from).collect();
+        assert_eq!(registered, table);
+        for word in cli_only() {
+            assert!(!registered.contains(word), "{word} is CLI-only");
+        }
+    }
+
+    /// The shared flag groups of the table, in each command that has them, with the CLI's
+    /// meaning: `--only`/`--env NAME` take values (`-e` for `--env`), `--wait` is a switch
+    /// and `--wait-timeout` a value. (`--json` is the CLI's: the plugin returns data.)
+    #[test]
+    fn every_command_has_the_flag_groups_of_the_table() {
+        use tpm_core::command::Group;
+        for command in all() {
+            let Some(def) = command
+                .name()
+                .strip_prefix("tpm ")
+                .and_then(tpm_core::command::find)
+            else {
+                continue;
+            };
+            let sig = command.signature();
+            let flag = |long: &str| sig.named.iter().find(|f| f.long == long);
+            for group in def.groups {
+                let expected: &[(&str, bool, Option<char>)] = match group {
+                    Group::Json => &[],
+                    Group::File => &[("only", true, None), ("env", true, Some('e'))],
+                    Group::Wait => &[("wait", false, None), ("wait-timeout", true, None)],
+                };
+                for (long, takes_value, short) in expected {
+                    let Some(f) = flag(long) else {
+                        panic!("{} lacks --{long}", command.name());
+                    };
+                    assert_eq!(f.arg.is_some(), *takes_value, "{} --{long}", command.name());
+                    if long == &"env" && def.name != "start" {
+                        assert_eq!(f.short, *short, "{} --{long}", command.name());
+                    }
+                }
+            }
+        }
+    }
+}

@@ -104,10 +104,10 @@ running as they were, and the command fails."
                     .with_help("give a duration (10sec, 2min) or milliseconds"))
             }
         };
-        let (choice, _) = selection::file_choice(call)?;
+        let (choice, flag) = selection::file_choice(call)?;
         let selectors = selection::selectors(call, input)?;
         let tpm = context::open(plugin, engine, head)?;
-        let (names, blame) = selection::resolve(&tpm, head, selectors, &choice)?;
+        let (names, blame) = selection::resolve_picked(&tpm, head, selectors, &choice, flag)?;
         let reload = tpm.reload(&names, timeout);
         for note in &reload.notes {
             eprintln!("tpm: {note}");

@@ -214,10 +214,9 @@ directory."
             return start_apps(&tpm, plan, &blame);
         }
         if let Some(only) = only {
-            return Err(LabeledError::new(format!(
-                "--only picks apps of an ecosystem file, and {} is not one",
-                target.item
-            ))
+            return Err(LabeledError::new(
+                tpm_core::command::only_without_file(&target.item).to_string(),
+            )
             .with_label("not an ecosystem file", target.span)
             .with_label("needs an ecosystem file", only.span)
             .with_code("tpm::usage")
@@ -278,13 +277,10 @@ directory."
 /// A custom name or script arguments given with an ecosystem file: they belong to one app,
 /// so they go in the file, as the CLI says.
 fn per_app_argument(file: &Spanned<String>, at: Span) -> LabeledError {
-    LabeledError::new(format!(
-        "{}: a name or arguments go in the file, for each app (`name`, `args`)",
-        file.item
-    ))
-    .with_label("not with an ecosystem file", at)
-    .with_code("tpm::usage")
-    .with_help("set `name` and `args` for each app in the file, or pipe the apps in as records")
+    LabeledError::new(tpm_core::command::per_app_argument(&file.item).to_string())
+        .with_label("not with an ecosystem file", at)
+        .with_code("tpm::usage")
+        .with_help("set `name` and `args` for each app in the file, or pipe the apps in as records")
 }
 
 /// `[{name: web, script: server.sh}] | tpm start`, `open ecosystem.json | tpm start`: the

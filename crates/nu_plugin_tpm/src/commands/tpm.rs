@@ -4,7 +4,7 @@ use nu_protocol::{
     Value,
 };
 
-use super::{CLI_ONLY, SUBCOMMANDS};
+use super::subcommands;
 use crate::TpmPlugin;
 
 /// The bare `tpm`: its help, and a clear error for a subcommand that does not exist.
@@ -112,7 +112,7 @@ fn help_of(
     let Some(first) = words.first() else {
         return Ok(Value::string(engine.get_help()?, head));
     };
-    if !SUBCOMMANDS.contains(&first.item.as_str()) {
+    if !subcommands().contains(&first.item.as_str()) {
         return Err(no_such_command(first));
     }
     let Some(help) = engine.find_decl("help")? else {
@@ -131,10 +131,11 @@ fn help_of(
 }
 
 fn no_such_command(word: &Spanned<String>) -> LabeledError {
-    if CLI_ONLY.contains(&word.item.as_str()) {
+    if super::cli_only().contains(&word.item.as_str()) {
         return cli_only(word);
     }
-    let close = SUBCOMMANDS
+    let commands = subcommands();
+    let close = commands
         .iter()
         .map(|c| (distance(c, &word.item), c))
         .filter(|&(d, _)| d <= 2)
@@ -144,7 +145,7 @@ fn no_such_command(word: &Spanned<String>) -> LabeledError {
         Some(c) => format!("did you mean `tpm {c}`? `help tpm` lists the commands"),
         None => format!(
             "the commands are: {}; `help tpm` shows them",
-            SUBCOMMANDS.join(", ")
+            commands.join(", ")
         ),
     };
     LabeledError::new(format!("tpm has no command `{}`", word.item))

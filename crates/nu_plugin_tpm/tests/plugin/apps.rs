@@ -461,6 +461,26 @@ fn stop_restart_and_delete_take_a_file_with_only_and_env() {
 }
 
 #[test]
+fn reload_with_only_or_env_and_no_file_is_the_clis_usage_error() {
+    let world = World::running();
+    let before = world.sandbox.get("server-3000").unwrap()["pid"].clone();
+    let message = "--only and --env choose apps of an ecosystem file, and none was given";
+    for flag in [["--only", "x"], ["--env", "production"]] {
+        let cli = world
+            .sandbox
+            .tpm(["reload", "server-3000", flag[0], flag[1]]);
+        cli.code(64);
+        assert!(cli.stderr.contains(message), "{}", cli.stderr);
+        let plugin = world.nu(&format!("tpm reload server-3000 {} {}", flag[0], flag[1]));
+        assert_ne!(plugin.code, 0, "{flag:?} was taken: {}", plugin.stdout);
+        assert!(said(&plugin.stderr).contains(message), "{}", plugin.stderr);
+        assert!(plugin.stderr.contains("tpm::usage"), "{}", plugin.stderr);
+    }
+    // Nothing was reloaded.
+    assert_eq!(world.sandbox.get("server-3000").unwrap()["pid"], before);
+}
+
+#[test]
 fn dump_saved_then_delete_all_then_start_restores_the_same_processes() {
     let world = World::running();
     world

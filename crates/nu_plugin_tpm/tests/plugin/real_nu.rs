@@ -456,3 +456,20 @@ fn start_takes_an_id_and_all_like_stop() {
     let started = world.nu_json("tpm start all | get name");
     assert_eq!(started, json!(["api-8080", "server-3000"]));
 }
+
+#[test]
+fn tpm_help_knows_every_command_of_the_plugin_reload_and_scale_too() {
+    let world = World::files();
+    for (command, says) in [
+        ("reload", "Restart processes one at a time"),
+        ("scale", "Run more or fewer instances of an app"),
+    ] {
+        let run = world.nu(&format!("tpm help {command}"));
+        assert_eq!(run.code, 0, "tpm help {command}: {}", run.stderr);
+        assert!(
+            run.stdout.contains(says),
+            "tpm help {command}: {}",
+            run.stdout
+        );
+    }
+}

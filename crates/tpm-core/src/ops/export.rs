@@ -14,6 +14,7 @@ impl Tpm {
         selectors: &[String],
         choice: &FileChoice,
     ) -> Result<(Vec<App>, Vec<String>)> {
+        self.check_file_flags(selectors, choice)?;
         let all = [super::ALL.to_string()];
         let selectors = if selectors.is_empty() {
             &all[..]

@@ -118,7 +118,9 @@ impl Tpm {
 
     /// [`Tpm::resolve`], where a selector may also be an ecosystem file: its apps (those
     /// `choice` picks) that exist.
+    /// `--only` or `--env NAME` in `choice` without a file among `selectors` is a usage error.
     pub fn select(&self, selectors: &[String], choice: &FileChoice) -> Result<Selected> {
+        self.check_file_flags(selectors, choice)?;
         let (all, _) = self.store.names()?;
         let mut ids: Option<Vec<(u32, Name)>> = None;
         let mut out = Selected::default();

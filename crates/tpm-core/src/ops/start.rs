@@ -64,8 +64,8 @@ impl Tpm {
     }
 
     /// Starts every plan, a few at a time (instance 0 first: the others may share its PORT,
-    /// checked for it alone).
-    pub(super) fn start_plans(&self, mut plans: Vec<Plan>) -> super::Each<ProcessInfo> {
+    /// checked for it alone). Each plan's outcome, in order.
+    pub fn start_plans(&self, mut plans: Vec<Plan>) -> super::Each<ProcessInfo> {
         if plans.is_empty() {
             return Vec::new();
         }

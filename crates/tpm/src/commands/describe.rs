@@ -1,4 +1,4 @@
-use tpm_core::{Error, Tpm};
+use tpm_core::Tpm;
 
 use crate::cli::DescribeArgs;
 use crate::render;
@@ -25,11 +25,10 @@ pub fn run(tpm: &Tpm, args: DescribeArgs) -> tpm_core::Result<i32> {
         return Ok(0);
     }
     let [name] = names.as_slice() else {
-        return Err(Error::Usage(format!(
-            "{} names {} processes; describe takes one name or id",
-            args.name,
-            names.len()
-        )));
+        return Err(tpm_core::command::describe_takes_one(
+            &args.name,
+            names.len(),
+        ));
     };
     let d = tpm.describe(name)?;
     if args.json {

@@ -1,7 +1,6 @@
 use std::path::PathBuf;
 
 use tpm_core::export::{self, Engine, ExportOptions, NomadFormat};
-use tpm_core::ops::FileChoice;
 use tpm_core::Tpm;
 
 use crate::cli::{ExportArgs, ExportEngine, NomadFormatArg};
@@ -25,11 +24,7 @@ pub fn run(tpm: &Tpm, args: ExportArgs) -> tpm_core::Result<i32> {
         }),
     };
     let options = ExportOptions::from_asked(engine, &asked, tpm.context())?;
-    let choice = FileChoice {
-        only: args.file.only.clone(),
-        env_names: args.file.env.clone(),
-        ..FileChoice::default()
-    };
+    let choice = super::stop::file_choice(args.file)?;
     let (apps, warnings) = tpm.export_apps(&args.targets, &choice)?;
     super::warn_all(&warnings);
     let out = export::render(engine, &apps, &options)?;

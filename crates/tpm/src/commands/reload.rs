@@ -1,5 +1,6 @@
+use tpm_core::command::NO_PROCESSES;
 use tpm_core::ops::ReloadKind;
-use tpm_core::{Error, Tpm};
+use tpm_core::Tpm;
 
 use super::warn_all;
 use crate::cli::ReloadArgs;
@@ -8,19 +9,13 @@ use crate::render;
 pub fn run(tpm: &Tpm, args: ReloadArgs) -> tpm_core::Result<i32> {
     let targets = args.targets;
     let choice = super::stop::file_choice(targets.file)?;
-    let has_file = targets.names.iter().any(|n| tpm.is_ecosystem_file(n));
-    if !has_file && (!choice.only.is_empty() || !choice.env_names.is_empty()) {
-        return Err(Error::Usage(
-            "--only and --env choose apps of an ecosystem file, and none was given".into(),
-        ));
-    }
     let selected = tpm.select(&targets.names, &choice)?;
     warn_all(&selected.warnings);
     if selected.names.is_empty() {
         if targets.json {
             render::json(&Vec::<()>::new());
         } else {
-            render::line("no processes");
+            render::line(NO_PROCESSES);
         }
         return Ok(0);
     }

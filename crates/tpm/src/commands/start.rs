@@ -1,5 +1,5 @@
 use tpm_core::options::{Opt, Value};
-use tpm_core::{Error, FileChoice, StartRequest, Tpm};
+use tpm_core::{FileChoice, StartRequest, Tpm};
 
 use super::{first_failure, warn_all};
 use crate::cli::StartArgs;
@@ -10,10 +10,7 @@ pub fn run(tpm: &Tpm, args: StartArgs) -> tpm_core::Result<i32> {
         return start_file(tpm, args);
     }
     if !args.only.is_empty() {
-        return Err(Error::Usage(format!(
-            "--only picks apps of an ecosystem file, and {} is not one",
-            args.target
-        )));
+        return Err(tpm_core::command::only_without_file(&args.target));
     }
     let mut options = args.options.0;
     if let Some(name) = args.custom_name {
@@ -58,10 +55,7 @@ pub fn run(tpm: &Tpm, args: StartArgs) -> tpm_core::Result<i32> {
 /// `tpm start FILE`: every app checked first, then those not running started.
 fn start_file(tpm: &Tpm, args: StartArgs) -> tpm_core::Result<i32> {
     if args.custom_name.is_some() || !args.args.is_empty() {
-        return Err(Error::Usage(format!(
-            "{}: a name or arguments go in the file, for each app (`name`, `args`)",
-            args.target
-        )));
+        return Err(tpm_core::command::per_app_argument(&args.target));
     }
     let mut choice = FileChoice::from_options(args.options.0, args.only);
     choice.force = args.force;

@@ -895,3 +895,20 @@ fn dependencies_are_exported_as_each_engine_says_them_and_pass_each_validator() 
     );
     assert!(s.list().is_empty(), "exported without starting anything");
 }
+
+#[test]
+fn only_and_env_without_a_file_are_a_usage_error_as_for_stop() {
+    let s = Sandbox::new();
+    started(&s);
+    for flag in [["--env", "production"], ["--only", "x"]] {
+        let out = export(&s, &["systemd", "api-4000", flag[0], flag[1]]);
+        out.code(64);
+        assert!(
+            out.stderr
+                .contains("--only and --env choose apps of an ecosystem file, and none was given"),
+            "{}",
+            out.stderr
+        );
+        assert!(out.stdout.is_empty(), "{}", out.stdout);
+    }
+}
