@@ -49,6 +49,7 @@ pub mod metrics;
 pub mod name;
 pub mod ops;
 pub mod options;
+pub mod platform;
 pub mod policy;
 pub mod port;
 pub mod proc;
