@@ -174,9 +174,15 @@ pub fn claim_listens_at_bind() -> bool {
     !on_linux()
 }
 
-/// Gives up a claim socket for good: its file (under `posix`) goes first, then the socket.
-pub fn claim_release(fd: OwnedFd) {
-    pick!(drop(fd), posix::claim_release(fd))
+/// Gives up a claim socket for good, just before it closes: its file (under `posix`) goes
+/// while the socket still listens, so no other start takes the name and then loses its file.
+pub fn claim_release(fd: BorrowedFd<'_>) {
+    pick!(
+        {
+            let _ = fd;
+        },
+        posix::claim_release(fd)
+    )
 }
 
 /// The pid of the process at the other end of a connected Unix socket, when it runs as

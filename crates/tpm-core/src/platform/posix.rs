@@ -243,9 +243,8 @@ pub(super) fn listen(fd: BorrowedFd<'_>) {
     unsafe { libc::listen(fd.as_raw_fd(), 16) };
 }
 
-/// The socket's file first (found by `getsockname`), while the socket still listens, so
-/// no other start takes the name and then loses its file to us.
-pub(super) fn claim_release(fd: OwnedFd) {
+/// The socket's file (found by `getsockname`).
+pub(super) fn claim_release(fd: BorrowedFd<'_>) {
     // SAFETY: sockaddr_un is a plain C struct; getsockname fills at most `len` bytes.
     let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
     let mut len = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
@@ -267,7 +266,6 @@ pub(super) fn claim_release(fd: OwnedFd) {
             let _ = std::fs::remove_file(Path::new(OsStr::from_bytes(&bytes)));
         }
     }
-    drop(fd);
 }
 
 #[cfg(any(target_os = "linux", target_os = "android"))]

@@ -1,20 +1,21 @@
 //! Signalling the managed process's whole tree.
 //!
-//! The supervisor is a child subreaper, so every descendant of the managed process, even
-//! one that double-forks and `setsid`s away, is re-parented to it when its parent dies.
-//! That makes "`waitpid` says there are no children" exactly "the whole tree is gone",
-//! which is when a stop (or a restart) may proceed.
+//! On Linux the supervisor is a child subreaper, so every descendant of the managed process,
+//! even one that double-forks and `setsid`s away, is re-parented to it when its parent
+//! dies. That makes "`waitpid` says there are no children" exactly "the whole tree is
+//! gone", which is when a stop (or a restart) may proceed. Under the POSIX backend there is
+//! no subreaper: orphans go to init, and the tree is the process group and what is still
+//! below the supervisor (see `platform`).
 //!
 //! The tree is found without reading the whole process table: it is the process's cgroup
 //! where it has one, else the supervisor's descendants walked down from the supervisor
 //! (`proc::tree`), so stopping costs the same with 1 or 1 000 processes on the machine.
 
-use nix::errno::Errno;
 use nix::sys::signal::{kill, Signal};
-use nix::sys::wait::{waitid, Id, WaitPidFlag};
 use nix::unistd::Pid;
 
 use crate::cgroup::Cgroup;
+use crate::platform;
 use crate::proc;
 
 /// Signals the main process's group (`group`, while it is unreaped) and every other process
@@ -34,7 +35,7 @@ pub(super) fn signal(
     // Without a single child there is no descendant either (a subreaper adopts them
     // all). This is the common case of a process that exits leaving nothing behind, on
     // the way to its restart.
-    if !has_children() {
+    if !platform::has_children() {
         return 0;
     }
     if let (Some(cg), Signal::SIGKILL) = (cgroup, signal) {
@@ -52,10 +53,4 @@ pub(super) fn signal(
         }
     }
     members.len()
-}
-
-/// Whether this process has any child, running or exited, without reaping one.
-fn has_children() -> bool {
-    let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
-    !matches!(waitid(Id::All, flags), Err(Errno::ECHILD))
 }
