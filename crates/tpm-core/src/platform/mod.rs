@@ -259,6 +259,11 @@ pub fn become_subreaper() -> io::Result<bool> {
     pick!(linux::become_subreaper(), Ok(false))
 }
 
+/// Whether orphans of a supervisor's tree come back to it (see [`become_subreaper`]).
+pub fn has_subreaper() -> bool {
+    pick!(true, false)
+}
+
 /// Whether this process has any child, running or exited, without reaping one.
 pub fn has_children() -> bool {
     posix::has_children()
