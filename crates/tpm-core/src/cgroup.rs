@@ -50,9 +50,8 @@ impl Tracking {
 pub fn available() -> Result<PathBuf, String> {
     if !crate::platform::has_cgroups() {
         return Err(format!(
-            "the {} backend has no cgroups (see {})",
-            crate::platform::backend().as_str(),
-            crate::platform::ENV_PLATFORM
+            "the {} backend has no cgroups",
+            crate::platform::backend().as_str()
         ));
     }
     let Some(mount) = mount() else {
