@@ -35,6 +35,29 @@ pub(super) unsafe fn cloexec_from(first: RawFd) {
     }
 }
 
+pub(super) fn stream_socket(family: libc::c_int) -> io::Result<OwnedFd> {
+    // SAFETY: socket opens a descriptor that becomes ours alone.
+    let fd = unsafe { libc::socket(family, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+    if fd == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: as above.
+    Ok(unsafe { std::os::fd::FromRawFd::from_raw_fd(fd) })
+}
+
+pub(super) fn grow_pipe(fd: BorrowedFd<'_>, size: i32) -> io::Result<()> {
+    fcntl(fd, FcntlArg::F_SETPIPE_SZ(size))?;
+    Ok(())
+}
+
+pub(super) fn lower_thread_priority() {
+    // SAFETY: setpriority on this thread's own id; no memory is involved.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, 19);
+    }
+}
+
 pub(super) fn preallocate(file: &File, len: u64) -> bool {
     // SAFETY: fallocate on a descriptor we own; it only allocates.
     unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, len as libc::off_t) == 0 }

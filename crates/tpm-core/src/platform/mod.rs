@@ -117,6 +117,26 @@ pub unsafe fn cloexec_from(first: RawFd) {
     pick!(linux::cloexec_from(first), posix::cloexec_from(first))
 }
 
+/// A stream socket of `family` (`AF_INET`, `AF_INET6`, `AF_UNIX`), close-on-exec.
+pub fn stream_socket(family: libc::c_int) -> io::Result<OwnedFd> {
+    pick!(linux::stream_socket(family), posix::stream_socket(family))
+}
+
+/// Lets the kernel grow a pipe to `size` bytes, where it can (Linux's `F_SETPIPE_SZ`; a
+/// POSIX pipe keeps its size). Refusals are the caller's to ignore.
+pub fn grow_pipe(fd: BorrowedFd<'_>, size: i32) -> io::Result<()> {
+    pick!(linux::grow_pipe(fd, size), {
+        let _ = (fd, size);
+        Ok(())
+    })
+}
+
+/// Gives the calling thread the lowest CPU priority (nice 19), where threads have their
+/// own (Linux); elsewhere nothing changes.
+pub fn lower_thread_priority() {
+    pick!(linux::lower_thread_priority(), ())
+}
+
 /// The calling thread's `errno`: async-signal-safe.
 pub fn errno() -> i32 {
     posix::errno()
@@ -217,10 +237,9 @@ impl Signals {
 
     /// Readable when a signal came.
     pub fn fd(&self) -> BorrowedFd<'_> {
-        use std::os::fd::AsFd;
         match &self.inner {
             #[cfg(target_os = "linux")]
-            SignalsInner::Fd(fd) => fd.as_fd(),
+            SignalsInner::Fd(fd) => std::os::fd::AsFd::as_fd(fd),
             SignalsInner::Pipe(pipe) => pipe.fd(),
         }
     }

@@ -179,11 +179,16 @@ fn sockaddr(path: &Path) -> io::Result<(libc::sockaddr_un, libc::socklen_t)> {
     Ok((addr, len))
 }
 
-fn stream() -> io::Result<OwnedFd> {
+/// `socket` then `fcntl(FD_CLOEXEC)` (macOS has no `SOCK_CLOEXEC`).
+pub(super) fn stream_socket(family: libc::c_int) -> io::Result<OwnedFd> {
     // SAFETY: socket opens a descriptor that becomes ours alone.
-    let fd =
-        unsafe { OwnedFd::from_raw_fd(check(libc::socket(libc::AF_UNIX, libc::SOCK_STREAM, 0))?) };
+    let fd = unsafe { OwnedFd::from_raw_fd(check(libc::socket(family, libc::SOCK_STREAM, 0))?) };
     cloexec(fd.as_raw_fd())?;
+    Ok(fd)
+}
+
+fn stream() -> io::Result<OwnedFd> {
+    let fd = stream_socket(libc::AF_UNIX)?;
     nonblocking(fd.as_raw_fd())?;
     Ok(fd)
 }
