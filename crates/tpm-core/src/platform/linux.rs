@@ -152,6 +152,8 @@ pub(super) fn become_subreaper() -> io::Result<bool> {
     Ok(true)
 }
 
+// `f_type` is 32 bits wide on some architectures, 64 on others.
+#[allow(clippy::unnecessary_cast)]
 pub(super) fn is_cgroup2(dir: &Path) -> bool {
     nix::sys::statfs::statfs(dir)
         .is_ok_and(|fs| fs.filesystem_type().0 as i64 == CGROUP2_SUPER_MAGIC)

@@ -229,7 +229,7 @@ fn spawn_into(
     if got == errno.len() {
         // It exited at once: reap it here, so the supervisor does not see an exit of a run
         // that never began.
-        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid as i32), None);
+        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
         return Err(io::Error::from_raw_os_error(i32::from_ne_bytes(errno)));
     }
     Ok(Some(Spawned {
