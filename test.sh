@@ -216,6 +216,16 @@ trap 'rm -f "$log"' EXIT
 set +e
 cargo test --workspace --locked --no-fail-fast ${cargo_args[@]+"${cargo_args[@]}"} 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+# The same binaries again on the POSIX backend (what macOS runs: flock, a self-pipe, fork,
+# process groups, a claim socket file; no cgroups, no subreaper, no death signal), for the
+# suites whose guarantees a Mac gets: the core, the CLI, reliability, the plugin. Tests
+# that cannot hold without cgroups say so and skip (see README's Guarantees table).
+if [[ $(uname -s) == Linux ]]; then
+  echo "test.sh: again on the POSIX backend (TPM_PLATFORM=posix)"
+  TPM_PLATFORM=posix cargo test --locked --no-fail-fast -p tpm-core -p tpm -p nu_plugin_tpm ${cargo_args[@]+"${cargo_args[@]}"} 2>&1 | tee -a "$log"
+  posix_status=${PIPESTATUS[0]}
+  ((status != 0)) || status=$posix_status
+fi
 set -e
 # cargo's last lines are doc-test runs (often "0 passed"): end with the total instead.
 total=$(awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "%d passed, %d failed, %d ignored", p, f, i }' "$log")

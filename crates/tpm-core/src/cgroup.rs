@@ -24,9 +24,6 @@ use serde::Serialize;
 
 use crate::name::Name;
 
-/// `statfs` magic of a cgroup2 file system.
-const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
-
 /// How a process's tree is found, to stop it and to clean up after a dead supervisor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -51,6 +48,12 @@ impl Tracking {
 /// Where this process's supervisors would make their processes' cgroups (this process's own
 /// cgroup, which they inherit), if they may: `Err` says why not. For `tpm doctor`.
 pub fn available() -> Result<PathBuf, String> {
+    if !crate::platform::has_cgroups() {
+        return Err(format!(
+            "the {} backend has no cgroups",
+            crate::platform::backend().as_str()
+        ));
+    }
     let Some(mount) = mount() else {
         return Err("no cgroup2 file system is mounted".into());
     };
@@ -110,8 +113,7 @@ impl Cgroup {
         if !plain || dir.file_name()?.to_str()? != leaf(name, spid, start) {
             return None;
         }
-        let fs = nix::sys::statfs::statfs(&dir).ok()?;
-        (fs.filesystem_type().0 as i64 == CGROUP2_SUPER_MAGIC).then_some(Cgroup { dir })
+        crate::platform::is_cgroup2(&dir).then_some(Cgroup { dir })
     }
 
     pub fn path(&self) -> &Path {
@@ -269,6 +271,9 @@ fn unified_path(text: &str) -> Option<&str> {
 
 /// This process's own cgroup folder, when there is a cgroup2 mount that shows it.
 fn own_dir() -> Option<PathBuf> {
+    if !crate::platform::has_cgroups() {
+        return None;
+    }
     let text = fs::read_to_string("/proc/self/cgroup").ok()?;
     let own = unified_path(&text)?;
     mount()?.dir_of(own)

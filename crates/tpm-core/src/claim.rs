@@ -1,24 +1,23 @@
-//! The claim on a name that no file operation can undo: an abstract Unix socket.
+//! The claim on a name that no file operation can undo: a Unix socket.
 //!
 //! The lock file (`pids/NAME.lock`, see `lock`) is the store's contract: a held lock means
 //! "supervised". But `rm -rf $TETRA_DIR/tpm` takes the file with it, and a new `tpm start`
-//! would then find the name free while its supervisor still runs. So a start also binds an
-//! abstract socket named for the store and the process (abstract sockets live in the
-//! kernel, not in a folder, and vanish with their last descriptor), hands it to the
-//! supervisor with the lock, and the supervisor holds it for life, listening: a second
-//! start of the same name finds the address taken, and connecting to it tells which
-//! process holds it (`SO_PEERCRED`), even when the store is gone or its record is junk.
+//! would then find the name free while its supervisor still runs. So a start also binds a
+//! socket named for the store and the process, outside the store (see `platform`: an
+//! abstract socket on Linux, which lives in the kernel and vanishes with its last
+//! descriptor; a socket file in a private folder under POSIX), hands it to the supervisor
+//! with the lock, and the supervisor holds it for life, listening: a second start of the
+//! same name finds the address taken, and connecting to it tells which process holds it
+//! (the socket's peer), even when the store is gone or its record is junk.
 
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
-use nix::errno::Errno;
-use nix::sys::socket::{
-    accept, bind, connect, getsockopt, listen, socket, sockopt, AddressFamily, Backlog, SockFlag,
-    SockType, UnixAddr,
-};
+use nix::sys::socket::accept;
+use std::os::fd::AsRawFd;
 
 use crate::name::Name;
+use crate::platform;
 
 /// A held claim; dropping it releases the name.
 #[derive(Debug)]
@@ -35,9 +34,9 @@ pub enum Taken {
     Starting,
 }
 
-/// The socket's abstract address: `tpm/` and a 128-bit digest of the store root and name
-/// (both may be long; an abstract address holds 107 bytes).
-fn address(root: &Path, name: &Name) -> Option<UnixAddr> {
+/// The socket's key: a 128-bit digest of the store root and name (both may be long; an
+/// address holds about 100 bytes).
+fn key(root: &Path, name: &Name) -> String {
     let mut key = root.as_os_str().as_encoded_bytes().to_vec();
     key.push(0);
     key.extend_from_slice(name.as_str().as_bytes());
@@ -48,20 +47,10 @@ fn address(root: &Path, name: &Name) -> Option<UnixAddr> {
             (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
         })
     };
-    let text = format!(
-        "tpm/{:016x}{:016x}",
+    format!(
+        "{:016x}{:016x}",
         fnv(0xcbf2_9ce4_8422_2325),
         fnv(0x6c62_272e_07bb_0142)
-    );
-    UnixAddr::new_abstract(text.as_bytes()).ok()
-}
-
-fn stream() -> nix::Result<OwnedFd> {
-    socket(
-        AddressFamily::Unix,
-        SockType::Stream,
-        SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
-        None,
     )
 }
 
@@ -69,15 +58,10 @@ impl Claim {
     /// Takes the claim on `name` in the store at `root`. `Ok(None)` where sockets cannot be
     /// had at all (the lock file alone then guards the name, as before).
     pub fn take(root: &Path, name: &Name) -> Result<Option<Claim>, Taken> {
-        let Some(addr) = address(root, name) else {
-            return Ok(None);
-        };
-        let Ok(fd) = stream() else {
-            return Ok(None);
-        };
-        match bind(fd.as_raw_fd(), &addr) {
-            Ok(()) => Ok(Some(Claim { fd })),
-            Err(Errno::EADDRINUSE) => match holder(&addr) {
+        let key = key(root, name);
+        match platform::claim_bind(&key) {
+            Ok(fd) => Ok(Some(Claim { fd })),
+            Err(e) if e.raw_os_error() == Some(libc::EADDRINUSE) => match holder(&key) {
                 Some(Holder::Listening(pid)) => Err(Taken::By(pid)),
                 Some(Holder::NotListening) => Err(Taken::Starting),
                 // Held by another user's process: a name squatter, not a supervisor of ours.
@@ -89,7 +73,7 @@ impl Claim {
 
     /// The pid of the supervisor holding the claim on `name`, if one does.
     pub fn holder(root: &Path, name: &Name) -> Option<u32> {
-        match holder(&address(root, name)?)? {
+        match holder(&key(root, name))? {
             Holder::Listening(pid) => Some(pid),
             Holder::NotListening => None,
         }
@@ -97,23 +81,33 @@ impl Claim {
 
     /// The supervisor's side: answer connections from now on (see [`Claim::holder`]).
     pub fn listen(&self) {
-        let _ = listen(&self.fd, Backlog::new(16).unwrap_or(Backlog::MAXCONN));
+        platform::claim_listen(self.as_fd());
     }
 
     /// Accepts and closes every pending connection (they only wanted to know who we are).
     pub fn answer(&self) {
-        while let Ok(conn) = accept(self.fd.as_raw_fd()) {
+        while let Ok(conn) = accept(self.as_fd().as_raw_fd()) {
             // SAFETY: accept returned a new descriptor that we alone own.
             drop(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(conn) });
         }
     }
 
+    /// Hands the socket on (to a supervisor) without releasing the claim.
     pub fn into_fd(self) -> OwnedFd {
-        self.fd
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: `this` is never dropped, so the descriptor is moved out exactly once.
+        unsafe { std::ptr::read(&this.fd) }
     }
 
     pub fn from_fd(fd: OwnedFd) -> Claim {
         Claim { fd }
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        // Before the socket closes (the field is dropped after this).
+        platform::claim_release(self.fd.as_fd());
     }
 }
 
@@ -128,18 +122,15 @@ enum Holder {
     NotListening,
 }
 
-/// Who holds `addr`: a listener of our own user (its pid), a binder that does not listen
-/// yet, or `None` for another user's socket.
-fn holder(addr: &UnixAddr) -> Option<Holder> {
+/// Who holds the socket of `key`: a listener of our own user (its pid), a binder that does
+/// not listen yet, or `None` for another user's socket.
+fn holder(key: &str) -> Option<Holder> {
     // Non-blocking: a full backlog (a supervisor that does not answer) must not hang us.
-    let fd = stream().ok()?;
-    match connect(fd.as_raw_fd(), addr) {
-        Ok(()) => {
-            let cred = getsockopt(&fd, sockopt::PeerCredentials).ok()?;
-            (cred.uid() == nix::unistd::geteuid().as_raw())
-                .then(|| Holder::Listening(cred.pid() as u32))
+    match platform::claim_connect(key) {
+        Ok(fd) => platform::peer_pid(fd.as_fd()).map(Holder::Listening),
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ECONNREFUSED | libc::EAGAIN)) => {
+            Some(Holder::NotListening)
         }
-        Err(Errno::ECONNREFUSED | Errno::EAGAIN) => Some(Holder::NotListening),
         Err(_) => None,
     }
 }
@@ -155,8 +146,10 @@ mod tests {
         let claim = Claim::take(dir.path(), &name)
             .unwrap()
             .expect("sockets here");
-        assert_eq!(Claim::take(dir.path(), &name).unwrap_err(), Taken::Starting);
-        assert_eq!(Claim::holder(dir.path(), &name), None);
+        if !platform::claim_listens_at_bind() {
+            assert_eq!(Claim::take(dir.path(), &name).unwrap_err(), Taken::Starting);
+            assert_eq!(Claim::holder(dir.path(), &name), None);
+        }
         claim.listen();
         assert_eq!(
             Claim::take(dir.path(), &name).unwrap_err(),

@@ -1,12 +1,11 @@
-//! Locks on files, Linux open-file-description (OFD) locks.
+//! Locks on files that belong to the open file (see `platform::lock`: open-file-description
+//! locks on Linux, `flock` under POSIX).
 //!
 //! A supervisor holds the write lock on `pids/NAME.lock` for its whole life: a held lock,
 //! not a pid, is how a reader knows it is alive (the kernel drops the lock when the last
-//! descriptor closes, however the supervisor dies). OFD locks are chosen over `flock`
-//! because a reader can *test* one (`F_OFD_GETLK`) without taking it, so `tpm list` never
-//! makes a concurrent `tpm start` fail, and over classic POSIX locks because they belong
-//! to the open file, so `tpm start` can take the lock and hand it to the supervisor it
-//! spawns: two starts of one name can never both win.
+//! descriptor closes, however the supervisor dies). Because the lock belongs to the open
+//! file, `tpm start` can take the lock and hand it to the supervisor it spawns: two starts
+//! of one name can never both win.
 
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -14,8 +13,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use nix::errno::Errno;
-use nix::fcntl::{fcntl, FcntlArg};
+use crate::platform;
 
 /// A held write lock; dropping it releases the lock.
 ///
@@ -29,14 +27,6 @@ pub struct FileLock {
     file: File,
     /// Where the file is, if it goes with the lock.
     remove: Option<PathBuf>,
-}
-
-fn whole_file(kind: libc::c_short) -> libc::flock {
-    // SAFETY: flock is a plain C struct; all-zero is a valid value for every field.
-    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
-    fl.l_type = kind;
-    fl.l_whence = libc::SEEK_SET as libc::c_short;
-    fl
 }
 
 impl FileLock {
@@ -83,17 +73,8 @@ impl FileLock {
                 .mode(0o600)
                 .custom_flags(libc::O_CLOEXEC)
                 .open(path)?;
-            let fl = whole_file(libc::F_WRLCK as libc::c_short);
-            let arg = if wait {
-                FcntlArg::F_OFD_SETLKW(&fl)
-            } else {
-                FcntlArg::F_OFD_SETLK(&fl)
-            };
-            match fcntl(&file, arg) {
-                Ok(_) => {}
-                Err(Errno::EAGAIN | Errno::EACCES) => return Ok(None),
-                Err(Errno::EINTR) => continue,
-                Err(e) => return Err(e.into()),
+            if !platform::lock(&file, wait)? {
+                return Ok(None);
             }
             // The file may have been unlinked (by `tpm delete`) between our open and our
             // lock; a lock on a file no longer at `path` protects nothing, so try again.
@@ -119,9 +100,7 @@ impl FileLock {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
             Err(e) => return Err(e),
         };
-        let mut fl = whole_file(libc::F_WRLCK as libc::c_short);
-        fcntl(&file, FcntlArg::F_OFD_GETLK(&mut fl))?;
-        Ok(fl.l_type != libc::F_UNLCK as libc::c_short)
+        platform::lock_is_held(&file)
     }
 
     /// Gives up this handle without releasing the lock: the descriptor (and with it the

@@ -16,7 +16,6 @@
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, DirBuilder, OpenOptions};
 use std::io::{self, Read, Write};
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::{DirBuilderExt, FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -329,8 +328,7 @@ impl Store {
             .mode(0o600)
             .open(&path)
             .and_then(|f| {
-                // SAFETY: fallocate on a descriptor we own; it only allocates.
-                if unsafe { libc::fallocate(f.as_raw_fd(), 0, 0, room as libc::off_t) } == 0 {
+                if crate::platform::preallocate(&f, room) {
                     Ok(())
                 } else {
                     // File systems without fallocate: zeros take the room just as well.

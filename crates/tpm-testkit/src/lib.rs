@@ -81,6 +81,13 @@ pub fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
 
+/// Whether the tests run against the POSIX backend (`TPM_PLATFORM=posix`, what macOS
+/// runs): no cgroups, no subreaper, no parent-death signal. Tests of what only those give
+/// skip there, saying why.
+pub fn posix_backend() -> bool {
+    std::env::var_os("TPM_PLATFORM").is_some_and(|v| v == "posix")
+}
+
 /// Whether a process with this pid exists (and is not a zombie).
 pub fn alive(pid: u32) -> bool {
     Proc::read(pid).is_some()

@@ -29,8 +29,13 @@ fn kill_every_supervisor(world: &World) {
             (pid("supervisor"), pid("pid"))
         })
         .collect();
-    for &(supervisor, _) in &pids {
+    for &(supervisor, process) in &pids {
         kill(Pid::from_raw(supervisor as i32), Signal::SIGKILL).expect("kill the supervisor");
+        // The POSIX backend has no parent-death signal: the process would live on until
+        // the next command; a crash of the machine takes it too.
+        if tpm_testkit::posix_backend() {
+            let _ = kill(Pid::from_raw(process as i32), Signal::SIGKILL);
+        }
     }
     wait_for("the supervisors and their processes to be gone", || {
         pids.iter().all(|&(s, p)| !alive(s) && !alive(p))

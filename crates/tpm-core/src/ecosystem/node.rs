@@ -27,7 +27,6 @@ use std::time::{Duration, Instant};
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{SigSet, SigmaskHow, Signal};
-use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 use serde::Deserialize;
 use serde_json::Value;
@@ -118,12 +117,9 @@ pub(super) fn evaluate(path: &Path, dir: &Path, ctx: &Context, timeout: Duration
             }
             // The caller may block signals (a supervisor does); node must not inherit that.
             nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)?;
-            // If tpm dies (Ctrl-C at the terminal reaches tpm's group, not node's), node goes too.
-            nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
-            if nix::unistd::getppid() != parent {
-                return Err(io::Error::other("tpm exited"));
-            }
-            Ok(())
+            // If tpm dies (Ctrl-C at the terminal reaches tpm's group, not node's), node goes
+            // too, where the OS can do that; elsewhere the sweep by marker finds it later.
+            crate::platform::die_with_parent(parent.as_raw())
         });
     }
     let run = run(cmd, timeout, &marks);
@@ -267,8 +263,7 @@ fn run(mut cmd: Command, timeout: Duration, marks: &Marks) -> io::Result<Run> {
 /// Whether node has exited, without reaping it: while it is unreaped its pid, and so its
 /// process group's id, cannot be reused, and the group can be killed safely.
 fn has_exited(pid: Pid) -> bool {
-    let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
-    !matches!(waitid(Id::Pid(pid), flags), Ok(WaitStatus::StillAlive))
+    crate::platform::has_exited(pid.as_raw() as u32)
 }
 
 fn kill_group(pid: Pid) {

@@ -345,6 +345,10 @@ fn check_tracking(out: &mut Vec<Finding>) {
                 "no cgroup for processes ({why}): trees are tracked by ancestry, and after a supervisor is killed, a daemon that left its process group and cleared its environment is not found"
             ),
         )
-        .help("run tpm as root, or from a delegated cgroup (systemd: a user service with Delegate=yes), to give each process a cgroup".into()),
+        .help(if crate::platform::has_cgroups() {
+            "run tpm as root, or from a delegated cgroup (systemd: a user service with Delegate=yes), to give each process a cgroup".into()
+        } else {
+            format!("the POSIX backend (macOS, or {}=posix on Linux) has no cgroups; on Linux, leave {} unset to have them", crate::platform::ENV_PLATFORM, crate::platform::ENV_PLATFORM)
+        }),
     });
 }

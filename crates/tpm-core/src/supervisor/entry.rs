@@ -1,6 +1,6 @@
 //! The supervisor's entry: checking it was launched by the same build, taking over the
-//! descriptors the launcher handed it (the name's lock, the handshake pipe), blocking the
-//! signals it reads from a signalfd, and loading the record.
+//! descriptors the launcher handed it (the name's lock, the handshake pipe), catching the
+//! signals it reads in its loop (`platform::Signals`), and loading the record.
 
 use std::ffi::{OsStr, OsString};
 use std::os::fd::{FromRawFd, OwnedFd};
@@ -8,8 +8,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use nix::fcntl::{fcntl, FcntlArg, FdFlag};
-use nix::sys::signal::{SigSet, SigmaskHow, Signal};
-use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::signal::Signal;
 
 use super::handshake::{self, Outcome, Reply};
 use super::phase::Phase;
@@ -21,6 +20,7 @@ use crate::claim::Claim;
 use crate::error::EXIT_FAILURE;
 use crate::lock::FileLock;
 use crate::name::Name;
+use crate::platform;
 use crate::policy::Tracker;
 use crate::proc::Identity;
 use crate::record::Record;
@@ -87,24 +87,16 @@ fn new(args: &[OsString]) -> Result<Supervisor, String> {
         raw => Some(Claim::from_fd(adopt(raw.map(OsString::from).as_ref())?)),
     };
 
-    let mask = {
-        let mut m = SigSet::empty();
-        for s in [
-            Signal::SIGCHLD,
-            Signal::SIGTERM,
-            Signal::SIGINT,
-            Signal::SIGQUIT,
-            Signal::SIGHUP,
-        ] {
-            m.add(s);
-        }
-        m
-    };
-    nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&mask), None)
-        .map_err(|e| e.to_string())?;
-    let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
-        .map_err(|e| format!("signalfd: {e}"))?;
-    nix::sys::prctl::set_child_subreaper(true).map_err(|e| format!("subreaper: {e}"))?;
+    let signals = platform::Signals::catch(&[
+        Signal::SIGCHLD,
+        Signal::SIGTERM,
+        Signal::SIGINT,
+        Signal::SIGQUIT,
+        Signal::SIGHUP,
+    ])
+    .map_err(|e| format!("signals: {e}"))?;
+    // Orphans of the tree come back to us where the OS can do that (see `tree`).
+    platform::become_subreaper().map_err(|e| format!("subreaper: {e}"))?;
     // Past RLIMIT_FSIZE a write raises SIGXFSZ, which would kill us; ignored, the write
     // fails with EFBIG and the bytes are counted as dropped. (`spawn` restores it.)
     // SAFETY: setting a disposition to SIG_IGN installs no handler.

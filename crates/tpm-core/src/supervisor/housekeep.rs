@@ -145,11 +145,7 @@ impl Housekeeper {
             .stack_size(128 * 1024)
             .spawn(move || {
                 if nice {
-                    // SAFETY: setpriority on this thread's own id; no memory is involved.
-                    unsafe {
-                        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-                        libc::setpriority(libc::PRIO_PROCESS, tid, 19);
-                    }
+                    crate::platform::lower_thread_priority();
                 }
                 job(&bases, &limits, &lock);
             })

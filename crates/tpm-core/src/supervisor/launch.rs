@@ -24,14 +24,13 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use nix::fcntl::OFlag;
-
 use super::handshake::{self, Outcome, Reply};
 use super::{BUILD, ENV_ID, ENV_NAME, ENV_SUPERVISOR, SUPERVISE_ARG, SUPERVISOR_BIN};
 use crate::claim::Claim;
 use crate::error::{Error, Result};
 use crate::lock::FileLock;
 use crate::name::Name;
+use crate::platform;
 use crate::store::{Store, Stream};
 
 /// How long `tpm start` waits for the supervisor's first word.
@@ -110,8 +109,8 @@ fn start(
         name: name.to_string(),
         message,
     };
-    let (ready_r, ready_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC)
-        .map_err(|e| fail(format!("cannot create a pipe: {e}")))?;
+    let (ready_r, ready_w) =
+        platform::pipe().map_err(|e| fail(format!("cannot create a pipe: {e}")))?;
     // -1: no claim (sockets could not be had); the supervisor then goes without.
     let claim = held.claim.map_or(-1, |c| c.as_raw_fd());
     let inherit = [held.lock.as_raw_fd(), ready_w.as_raw_fd(), claim];
@@ -144,6 +143,12 @@ fn start(
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(err_log);
+    // One start, one backend: the supervisor runs on the launcher's (see `platform`), whatever
+    // the environment handed to it says.
+    match platform::backend() {
+        platform::Backend::Posix => cmd.env(platform::ENV_PLATFORM, "posix"),
+        platform::Backend::Linux => cmd.env_remove(platform::ENV_PLATFORM),
+    };
     // The supervisor must see the boot this launcher sees, not the one a kept environment
     // was captured in (only tests set it: see `proc::boot_id`).
     if let Some(file) = std::env::var_os(crate::proc::BOOT_ID_FILE_VAR) {
@@ -190,32 +195,9 @@ fn detach(fds: &[RawFd]) -> io::Result<()> {
     }
     // Whatever else the caller left open (a test harness's fd 3, a pipe a script reads
     // until its end, a jobserver) must not live on in a supervisor and every process it
-    // runs: a reader of that pipe would wait for ever. close_range (Linux 5.11) marks them
-    // all close-on-exec in one call; where it is missing, each is marked in turn.
-    // SAFETY: a plain system call.
-    let marked = unsafe {
-        libc::syscall(
-            libc::SYS_close_range,
-            3u32,
-            u32::MAX,
-            libc::CLOSE_RANGE_CLOEXEC,
-        )
-    };
-    if marked != 0 {
-        // SAFETY: getrlimit and fcntl are async-signal-safe.
-        let mut limit = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        let top = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
-            limit.rlim_cur.min(1 << 16) as RawFd
-        } else {
-            1024
-        };
-        for fd in 3..top {
-            unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
-        }
-    }
+    // runs: a reader of that pipe would wait for ever.
+    // SAFETY: only async-signal-safe calls; the descriptors to keep are unmarked below.
+    unsafe { platform::cloexec_from(3) };
     for &fd in fds.iter().filter(|&&fd| fd >= 0) {
         // SAFETY: plain fcntl on a descriptor we own; clears FD_CLOEXEC.
         if unsafe { libc::fcntl(fd, libc::F_SETFD, 0) } == -1 {

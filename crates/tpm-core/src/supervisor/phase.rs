@@ -144,7 +144,9 @@ impl Supervisor {
             }
         };
         if no_children {
-            if let Phase::Draining { .. } = self.phase {
+            if let Phase::Draining { deadline, .. } = self.phase {
+                // Without a subreaper, orphans of the tree are not our children.
+                tree::sweep_strays(&self.me, deadline);
                 self.drained();
             }
         }
@@ -351,7 +353,7 @@ impl Supervisor {
 
     fn signal_tree(&mut self, signal: Signal) -> usize {
         tree::signal(
-            self.me.pid,
+            &self.me,
             self.main.map(|(pid, _)| pid),
             self.cgroup.as_ref(),
             signal,

@@ -157,7 +157,7 @@ impl Output {
                     // A full read: the writer may be waiting on us. (Refused beyond the
                     // user's pipe memory limit: then the pipe keeps its size.)
                     pipe.grown = true;
-                    let _ = fcntl(&pipe.fd, FcntlArg::F_SETPIPE_SZ(BUSY_PIPE));
+                    let _ = crate::platform::grow_pipe(pipe.fd.as_fd(), BUSY_PIPE);
                 }
                 self.buf.clear();
                 pipe.split

@@ -1,4 +1,4 @@
-//! The supervisor's life: a single-threaded loop over one `poll` of a signalfd (SIGCHLD,
+//! The supervisor's life: a single-threaded loop over one `poll` of its signals (SIGCHLD,
 //! stop requests), the claim socket and the child's output pipes. What each wake-up means
 //! for the process is the phase machine's (`phase`); the pipes are `pipes`'; the tree is
 //! `tree`'s; keeping the store true is `heal`'s.
@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::Signal;
-use nix::sys::signalfd::SignalFd;
 
 use super::heal::FileId;
 use super::phase::Phase;
@@ -34,7 +33,7 @@ pub(super) struct Supervisor {
     pub(super) record: Record,
     pub(super) lock: FileLock,
     pub(super) me: Identity,
-    pub(super) signals: SignalFd,
+    pub(super) signals: crate::platform::Signals,
     pub(super) output: Output,
     pub(super) tracker: Tracker,
     pub(super) phase: Phase,
@@ -132,11 +131,11 @@ impl Supervisor {
         });
         let (signal_ready, claim_ready, ready_pipes, watch_ready) = {
             let mut fds: Vec<PollFd<'_>> = Vec::with_capacity(4);
-            fds.push(PollFd::new(self.signals.as_fd(), PollFlags::POLLIN));
+            fds.push(PollFd::new(self.signals.fd(), PollFlags::POLLIN));
             // Always two entries before the pipes; a missing claim polls the signalfd twice.
             let claim = match &self.claim {
                 Some(c) => c.as_fd(),
-                None => self.signals.as_fd(),
+                None => self.signals.fd(),
             };
             fds.push(PollFd::new(claim, PollFlags::POLLIN));
             fds.extend(self.output.poll_fds());
@@ -176,14 +175,14 @@ impl Supervisor {
 
     fn handle_signals(&mut self) {
         let mut reap = false;
-        while let Ok(Some(info)) = self.signals.read_signal() {
-            match Signal::try_from(info.ssi_signo as i32) {
-                Ok(Signal::SIGCHLD) => reap = true,
-                Ok(Signal::SIGTERM | Signal::SIGINT | Signal::SIGQUIT) => self.request_stop(),
+        while let Some(signal) = self.signals.read() {
+            match signal {
+                Signal::SIGCHLD => reap = true,
+                Signal::SIGTERM | Signal::SIGINT | Signal::SIGQUIT => self.request_stop(),
                 // There is no terminal to lose: SIGHUP is `tpm reload`'s (and a --socket
                 // process's `tpm restart`): a new process, behind the same supervisor and
                 // socket.
-                Ok(Signal::SIGHUP) => self.request_restart(),
+                Signal::SIGHUP => self.request_restart(),
                 _ => {}
             }
         }

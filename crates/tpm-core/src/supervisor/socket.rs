@@ -11,7 +11,7 @@
 //! machine has IPv6, else `0.0.0.0`.
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 
 /// The descriptor the process finds the socket at (`SD_LISTEN_FDS_START`).
 pub const LISTEN_FD: i32 = 3;
@@ -42,13 +42,8 @@ fn bind_family(family: libc::c_int, port: u16) -> io::Result<OwnedFd> {
     };
     // SAFETY: plain socket calls on a descriptor owned here; the address structs are
     // zeroed and filled in full before use.
+    let sock = crate::platform::stream_socket(family)?;
     unsafe {
-        let fd = check(libc::socket(
-            family,
-            libc::SOCK_STREAM | libc::SOCK_CLOEXEC,
-            0,
-        ))?;
-        let sock = OwnedFd::from_raw_fd(fd);
         let on: libc::c_int = 1;
         let off: libc::c_int = 0;
         let set = |level, opt, value: &libc::c_int| {

@@ -1,17 +1,15 @@
 //! Spawning the managed process, from the supervisor.
 //!
 //! The child gets its own process group (so a stop can signal the whole group), stdin from
-//! `/dev/null`, stdout and stderr into pipes the supervisor drains, and a parent-death
-//! signal: if the supervisor dies, the kernel kills the child. The `getppid` check after
-//! `PR_SET_PDEATHSIG` closes the race where the supervisor died before the call.
-//! Spawning happens on the supervisor's only thread: the death signal fires when the
-//! *thread* that forked exits, so it must be one that lives as long as the supervisor.
+//! `/dev/null`, stdout and stderr into pipes the supervisor drains, and, where the OS has
+//! one, a parent-death signal: if the supervisor dies, the kernel kills the child (see
+//! `platform::die_with_parent`). Spawning happens on the supervisor's only thread: the
+//! death signal fires when the *thread* that forked exits, so it must be one that lives as
+//! long as the supervisor.
 //!
-//! Where the process has a cgroup (see `crate::cgroup`), the child is born in it:
-//! `clone3(CLONE_INTO_CGROUP)`, so nothing it ever forks starts outside it. (Moving a child
-//! in by writing to `cgroup.procs` would do the same, but that write waits for an RCU grace
-//! period, 5 to 20 ms on a busy machine, at every restart.) Elsewhere, and where `clone3`
-//! is refused (kernels before 5.7, seccomp filters), the standard library spawns it.
+//! Where the process has a cgroup (see `crate::cgroup`), the child is born in it
+//! (`platform::fork_into`), so nothing it ever forks starts outside it. Elsewhere, and
+//! where the kernel refuses that, the standard library spawns it.
 //!
 //! A process with a socket held for it (`--socket`) gets it as fd 3, with `LISTEN_PID` set
 //! to its own pid: only known after the fork, so the variable is written into the prepared
@@ -25,10 +23,9 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use nix::sys::signal::{SigSet, SigmaskHow, Signal};
+use nix::sys::signal::{SigSet, SigmaskHow};
 
-/// Linux's `CLONE_INTO_CGROUP` (5.7).
-const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+use crate::platform;
 
 /// A freshly spawned child.
 pub struct Spawned {
@@ -86,16 +83,12 @@ fn spawn_std(cmd: &[String], cwd: &str, env: &[(OsString, OsString)]) -> io::Res
     // child.
     unsafe {
         command.pre_exec(move || {
-            // The supervisor blocks the signals it reads from a signalfd; the child must not
+            // The supervisor may block the signals it reads (a signalfd); the child must not
             // inherit that mask.
             nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)?;
             // The supervisor ignores SIGXFSZ (see `run`); ignored signals survive exec.
             libc::signal(libc::SIGXFSZ, libc::SIG_DFL);
-            nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
-            if nix::unistd::getppid() != supervisor {
-                return Err(io::Error::other("the supervisor exited"));
-            }
-            Ok(())
+            platform::die_with_parent(supervisor.as_raw())
         });
     }
     let mut child = command.spawn()?;
@@ -111,23 +104,6 @@ fn spawn_std(cmd: &[String], cwd: &str, env: &[(OsString, OsString)]) -> io::Res
         stderr: stderr.into(),
         in_cgroup: false,
     })
-}
-
-/// `clone3(2)`'s arguments (`struct clone_args`, version 2: with `cgroup`).
-#[repr(C)]
-#[derive(Default)]
-struct CloneArgs {
-    flags: u64,
-    pidfd: u64,
-    child_tid: u64,
-    parent_tid: u64,
-    exit_signal: u64,
-    stack: u64,
-    stack_size: u64,
-    tls: u64,
-    set_tid: u64,
-    set_tid_size: u64,
-    cgroup: u64,
 }
 
 /// A NUL-terminated array of C strings, and the strings it points into.
@@ -151,10 +127,6 @@ impl CArray {
     }
 }
 
-fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(io::Error::from)
-}
-
 /// Where `program` is, as `execvp` would find it on the child's `PATH`.
 fn find_program(program: &str, cwd: &str, env: &[(OsString, OsString)]) -> io::Result<PathBuf> {
     if program.contains('/') {
@@ -174,11 +146,10 @@ fn find_program(program: &str, cwd: &str, env: &[(OsString, OsString)]) -> io::R
         .ok_or_else(|| io::Error::from_raw_os_error(libc::ENOENT))
 }
 
-/// Spawns the child into the cgroup open at `dir`, by `clone3`, or (no `dir`) by `fork`.
-/// Everything the child needs is made before the clone: between clone and exec it makes
-/// only async-signal-safe calls. `Ok(None)` when the kernel refuses the clone itself (no
-/// `clone3` or no `CLONE_INTO_CGROUP` before Linux 5.7, a seccomp filter, no right to the
-/// cgroup).
+/// Spawns the child into the cgroup open at `dir`, or (no `dir`) by `fork` (see
+/// `platform::fork_into`). Everything the child needs is made before the fork: between fork
+/// and exec it makes only async-signal-safe calls. `Ok(None)` when the kernel refuses to
+/// clone into the cgroup.
 fn spawn_into(
     cmd: &[String],
     cwd: &str,
@@ -217,9 +188,9 @@ fn spawn_into(
         .then(|| CString::new(cwd).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL)))
         .transpose()?;
     let null = OwnedFd::from(std::fs::File::open("/dev/null")?);
-    let (out_r, out_w) = pipe()?;
-    let (err_r, err_w) = pipe()?;
-    let (report_r, report_w) = pipe()?;
+    let (out_r, out_w) = platform::pipe()?;
+    let (err_r, err_w) = platform::pipe()?;
+    let (report_r, report_w) = platform::pipe()?;
     let supervisor = nix::unistd::getpid().as_raw();
     let child = Child {
         path: &path,
@@ -232,44 +203,14 @@ fn spawn_into(
         supervisor,
         listen: listen.map(|l| (l.as_raw_fd(), pid_slot)),
     };
-    let pid = match dir {
-        Some(dir) => {
-            let args = CloneArgs {
-                flags: CLONE_INTO_CGROUP,
-                exit_signal: libc::SIGCHLD as u64,
-                cgroup: dir.as_raw_fd() as u64,
-                ..CloneArgs::default()
-            };
-            // SAFETY: clone3 without CLONE_VM and without a stack is a fork: the child runs
-            // on a copy of this (single) thread's stack, and goes straight to `Child::exec`,
-            // which only makes async-signal-safe calls on memory prepared above and never
-            // returns.
-            unsafe {
-                libc::syscall(
-                    libc::SYS_clone3,
-                    &args as *const CloneArgs,
-                    std::mem::size_of::<CloneArgs>(),
-                )
-            }
-        }
-        // SAFETY: the supervisor has one thread; the child goes straight to `Child::exec`.
-        None => unsafe { libc::fork() as libc::c_long },
+    // SAFETY: the supervisor has one thread; the child goes straight to `Child::exec`,
+    // which only makes async-signal-safe calls on memory prepared above and never returns.
+    let Some(pid) = (unsafe { platform::fork_into(dir) })? else {
+        return Ok(None);
     };
     if pid == 0 {
         // SAFETY: in the child, see above.
         unsafe { child.exec() }
-    }
-    if pid < 0 && dir.is_none() {
-        return Err(io::Error::last_os_error());
-    }
-    if pid < 0 {
-        let e = io::Error::last_os_error();
-        return match e.raw_os_error() {
-            Some(libc::ENOSYS | libc::E2BIG | libc::EINVAL | libc::EPERM | libc::EACCES) => {
-                Ok(None)
-            }
-            _ => Err(e),
-        };
     }
     drop((null, out_w, err_w, report_w));
     drop(listen_pid);
@@ -288,14 +229,14 @@ fn spawn_into(
     if got == errno.len() {
         // It exited at once: reap it here, so the supervisor does not see an exit of a run
         // that never began.
-        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid as i32), None);
+        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
         return Err(io::Error::from_raw_os_error(i32::from_ne_bytes(errno)));
     }
     Ok(Some(Spawned {
         pid: pid as u32,
         stdout: out_r,
         stderr: err_r,
-        in_cgroup: true,
+        in_cgroup: dir.is_some(),
     }))
 }
 
@@ -324,9 +265,7 @@ impl Child<'_> {
     /// async-signal-safe calls and never returns.
     unsafe fn exec(&self) -> ! {
         let fail = || -> ! {
-            let errno = io::Error::last_os_error()
-                .raw_os_error()
-                .unwrap_or(libc::EIO);
+            let errno = platform::errno();
             libc::write(self.report, errno.to_ne_bytes().as_ptr().cast(), 4);
             libc::_exit(127)
         };
@@ -367,11 +306,8 @@ impl Child<'_> {
         libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
         libc::signal(libc::SIGXFSZ, libc::SIG_DFL);
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-            fail();
-        }
-        if libc::getppid() != self.supervisor {
-            *libc::__errno_location() = libc::ESRCH;
+        if let Err(e) = platform::die_with_parent(self.supervisor) {
+            platform::set_errno(e.raw_os_error().unwrap_or(libc::ESRCH));
             fail();
         }
         libc::execve(
@@ -379,7 +315,7 @@ impl Child<'_> {
             self.argv.ptrs.as_ptr(),
             self.envp.ptrs.as_ptr(),
         );
-        if *libc::__errno_location() == libc::ENOEXEC {
+        if platform::errno() == libc::ENOEXEC {
             libc::execve(
                 c"/bin/sh".as_ptr(),
                 self.sh_argv.ptrs.as_ptr(),
