@@ -135,7 +135,9 @@ impl Supervisor {
             && self.record.state.listening != Some(true)
             && now.duration_since(since) < EARLY;
         let memory = self.record.spec.policy.max_memory > 0;
-        if self.sampler.looked(now) || memory || seeking {
+        // Without file notifications no look is ever told: the supervisor looks always.
+        let untold = self.notify.is_none();
+        if self.sampler.looked(now) || memory || seeking || untold {
             Some(now + TICK)
         } else if !self.sampler.settled {
             Some(since + FAST_FOR)
