@@ -28,9 +28,12 @@ pub(super) struct Seen {
 pub(super) enum Role {
     /// A folder of the store: only its own removal or move matters (not its files').
     Folder,
-    /// A file the supervisor keeps (lock, pid, reserve, environment, logs): removed,
-    /// moved, or its attributes changed (a removal drops its link count).
+    /// A file the supervisor keeps (lock, pid, reserve, environment): removed, moved, or
+    /// its attributes changed (a removal drops its link count).
     File,
+    /// A log file: removed (not moved: a rotation moves it, and the file that takes its
+    /// place is watched at the next heal; the moved one's removal, later, is one).
+    Log,
     /// The record: as a file, and any write into it (junk).
     Record,
     /// The `looking` marker.
@@ -57,6 +60,7 @@ mod imp {
         match role {
             Role::Folder => gone | F::IN_ONLYDIR,
             Role::File => gone | F::IN_ATTRIB,
+            Role::Log => F::IN_DELETE_SELF | F::IN_ATTRIB,
             Role::Record => gone | F::IN_ATTRIB | F::IN_MODIFY | F::IN_CLOSE_WRITE,
             Role::Marker => gone | F::IN_ATTRIB | F::IN_CLOSE_WRITE,
         }
@@ -171,12 +175,19 @@ pub(crate) fn marker_path(store_root: &Path) -> std::path::PathBuf {
 }
 
 /// Says that someone looks: touches the marker when there is one (the supervisors make
-/// it; a store without running supervisors has nothing to wake). Never fails a command.
+/// it; a store without running supervisors has nothing to wake), one `utimensat`. Never
+/// fails a command.
 pub(crate) fn touch_marker(store_root: &Path) {
+    use nix::sys::stat::{utimensat, UtimensatFlags};
+    use nix::sys::time::TimeSpec;
     let path = marker_path(store_root);
-    if let Ok(f) = std::fs::OpenOptions::new().write(true).open(&path) {
-        let _ = f.set_modified(std::time::SystemTime::now());
-    }
+    let _ = utimensat(
+        nix::fcntl::AT_FDCWD,
+        &path,
+        &TimeSpec::UTIME_NOW,
+        &TimeSpec::UTIME_NOW,
+        UtimensatFlags::FollowSymlink,
+    );
 }
 
 #[cfg(all(test, target_os = "linux"))]

@@ -116,14 +116,14 @@ impl Supervisor {
         // missing one is looked for at the next heal, whatever wakes it.
         let out = self.store.log_path(&self.name, crate::store::Stream::Out);
         let err = self.store.log_path(&self.name, crate::store::Stream::Err);
-        for path in [
-            self.store.pid_path(&self.name),
-            self.store.reserve_path(&self.name),
-            self.store.env_path(&self.name),
-            out,
-            err,
+        for (path, role) in [
+            (self.store.pid_path(&self.name), Role::File),
+            (self.store.reserve_path(&self.name), Role::File),
+            (self.store.env_path(&self.name), Role::File),
+            (out, Role::Log),
+            (err, Role::Log),
         ] {
-            if n.watch(&path, Role::File) {
+            if n.watch(&path, role) {
                 if let Some(parent) = path.parent() {
                     n.watch(parent, Role::Folder);
                 }
