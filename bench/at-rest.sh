@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# What supervisors do at rest: N sleeps (100 by default) under a tpm binary, then, 20 s
-# after the last start (nothing looks meanwhile: the records are read as files), over S
+# What supervisors do at rest: N sleeps (100 by default) under a tpm binary, then, 70 s
+# after the last start (past a run's first minute; nothing looks meanwhile: the records are read as files), over S
 # seconds (30 by default): their wake-ups (voluntary + involuntary context switches of
 # every thread, /proc/PID/task/*/status) and their CPU (schedstat run time); then the
 # time of `tpm list --json` (mean of 20). A scratch TETRA_DIR in /dev/shm, removed at the
@@ -20,7 +20,7 @@ trap '"$tpm" delete all >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
 for i in $(seq 1 "$n"); do
   "$tpm" start "sleep 100000" --name "rest$i" --port $((30000 + i)) >/dev/null
 done
-sleep 20
+sleep 70
 spids=$(sed -n 's/.* spid=\([0-9]*\) .*/\1/p' "$TETRA_DIR"/tpm/processes/*.meta)
 switches() { for p in $spids; do cat /proc/"$p"/task/*/status; done |
   awk '/ctxt_switches:/ {s += $2} END {print s}'; }
