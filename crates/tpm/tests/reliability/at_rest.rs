@@ -22,6 +22,37 @@ fn switches(pid: u32) -> u64 {
         .sum()
 }
 
+/// Inotify descriptors held by `pid`.
+fn inotify_fds(pid: &str) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+        .filter(|target| target.to_string_lossy() == "anon_inode:inotify")
+        .count()
+}
+
+/// Whether the machine's inotify instances are (nearly) all taken: the user's
+/// `fs.inotify.max_user_instances`, 128 by default, is shared with every other program
+/// (tests beside this one included), and a supervisor that gets none looks at its files
+/// every second, as documented.
+fn inotify_exhausted() -> bool {
+    let max: usize = std::fs::read_to_string("/proc/sys/fs/inotify/max_user_instances")
+        .ok()
+        .and_then(|m| m.trim().parse().ok())
+        .unwrap_or(usize::MAX);
+    let held: usize = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        .map(|pid| inotify_fds(&pid))
+        .sum();
+    held + 2 >= max
+}
+
 #[test]
 fn an_idle_supervisor_makes_no_wake_up_while_nothing_is_due() {
     let s = Sandbox::new();
