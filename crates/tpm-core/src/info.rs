@@ -26,8 +26,8 @@ pub struct ProcessInfo {
     /// `None`: it listens on no PORT (a worker).
     pub port: Option<u16>,
     /// Whether a process of its tree listens on the PORT, as its supervisor last looked
-    /// (within a second early in a run, then every 20 s); `None` when not running, without
-    /// a PORT, or before the first look.
+    /// (within a second early in a run, then while someone looks: a listing, `monit`, the
+    /// web page); `None` when not running, without a PORT, or before the first look.
     /// Whether it serves (see `readiness`: it listens on its PORT, printed its ready line,
     /// or answers HTTP); `None` when not running.
     pub ready: Option<bool>,
@@ -35,9 +35,11 @@ pub struct ProcessInfo {
     /// Seconds since the current run began; `None` when not running.
     pub uptime: Option<u64>,
     pub restarts: u32,
-    /// CPU use of the whole tree in percent of one core, over the last few seconds (the
-    /// supervisor looks every 2 s). Before its first look, the main process's average over
-    /// its run, as `ps` shows it.
+    /// CPU use of the whole tree in percent of one core, over the last few seconds while
+    /// someone looks (a listing wakes the supervisors, which then look every 2 s for 30 s;
+    /// an idle supervisor nobody looks at never looks, and the first listing after a rest
+    /// shows the figure of the last look, whose time the record keeps as `cpu_at`). Before
+    /// its first look, the main process's average over its run, as `ps` shows it.
     pub cpu: Option<f64>,
     /// Resident memory in bytes, summed over the tree's processes (pages they share are
     /// counted in each, as pm2 and `ps` sums do). Before the supervisor's first look, the

@@ -34,7 +34,7 @@ const MAX_REASON: usize = 512;
 const NAMED_FIELD: usize = 1024;
 
 /// Every key tpm writes, in the order it writes them: the file contract's first.
-pub const KEYS: [&str; 62] = [
+pub const KEYS: [&str; 63] = [
     "script",
     "pid",
     "port",
@@ -97,6 +97,7 @@ pub const KEYS: [&str; 62] = [
     "discard_out",
     "discard_err",
     "depends_on",
+    "cpu_at",
 ];
 
 /// A record as stored. The name is the file name, not a field.
@@ -282,6 +283,7 @@ impl Record {
             flag(spec.discard.out),
             flag(spec.discard.err),
             crate::depends::to_text(&spec.depends_on),
+            opt(state.cpu_at.map(|v| v.to_string())),
         ];
         let known = KEYS.iter().zip(&values).map(|(k, v)| (*k, v.as_str()));
         let extra = self.extra.iter().map(|(k, v)| (k.as_str(), v.as_str()));
@@ -506,6 +508,7 @@ impl Record {
                 .parse::<f64>("cpu")
                 .unwrap_or(None)
                 .filter(|c| c.is_finite() && *c >= 0.0),
+            cpu_at: fields.parse("cpu_at").unwrap_or(None),
             mem: fields.parse("mem").unwrap_or(None),
             listening: fields.parse("listening").unwrap_or(None),
             ready: fields.parse("ready").unwrap_or(None),

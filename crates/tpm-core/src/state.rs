@@ -42,6 +42,9 @@ pub struct State {
     /// percent of one core over the last few seconds, and resident memory in bytes summed
     /// over the tree's processes.
     pub cpu: Option<f64>,
+    /// When `cpu` was measured, in milliseconds since the epoch: the supervisor looks only
+    /// while someone does (see `supervisor::sample`), so a figure can be old.
+    pub cpu_at: Option<i64>,
     pub mem: Option<u64>,
     /// Whether a process of the tree listens on the PORT; `None` without a PORT or before
     /// the first look.
@@ -69,6 +72,7 @@ impl Default for State {
             cpu_time_ms: 0,
             cgroup: None,
             cpu: None,
+            cpu_at: None,
             mem: None,
             listening: None,
             ready: None,
@@ -91,6 +95,7 @@ impl State {
         self.pid = None;
         self.pid_start = None;
         self.cpu = None;
+        self.cpu_at = None;
         self.mem = None;
         self.listening = None;
         self.ready = None;

@@ -468,8 +468,9 @@ impl Sandbox {
     /// while the process runs (what it sees of the tree: `cpu`, `mem`, `listening`,
     /// `ready`), so "no command changed it" can be asserted while it runs.
     pub fn record_as_commanded(&self, name: &str) -> String {
-        const SEEN: [&str; 6] = [
+        const SEEN: [&str; 7] = [
             "cpu=",
+            "cpu_at=",
             "mem=",
             "listening=",
             "ready=",

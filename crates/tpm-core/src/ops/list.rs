@@ -68,6 +68,9 @@ impl Tpm {
     }
 
     fn observe_everything(&self, history: bool) -> Result<Observed> {
+        // Whoever lists looks: the supervisors look at their trees for a while, so the
+        // next listings show recent CPU and memory (an idle one otherwise never looks).
+        crate::supervisor::touch_marker(self.store.root());
         let (names, mut problems) = self.store.names()?;
         let clock = Clock::now();
         let threads = std::thread::available_parallelism()
@@ -110,6 +113,7 @@ impl Tpm {
 
     /// One process as `list` shows it.
     pub fn info(&self, name: &Name) -> Result<ProcessInfo> {
+        crate::supervisor::touch_marker(self.store.root());
         let (mut found, mut problems) =
             self.observe_all(std::slice::from_ref(name), Clock::now(), true);
         match (found.pop(), problems.pop()) {

@@ -2,7 +2,8 @@
 //! `log_keep`, `log_max_age` or `log_max_total`.
 //!
 //! It runs on a short-lived thread of its own (named `tpm-compress`, at the lowest CPU
-//! priority), started after each rotation, at the supervisor's start and once an hour, so
+//! priority), started after each rotation, at the supervisor's start and, with a
+//! `log_max_age`, once a tenth of it (an hour at most), so
 //! the pump never waits for a compression: the pump only renames. The two meet at one
 //! mutex, which the pump only ever *tries* (a rotation that finds it taken waits for the
 //! next write) and the threads hold only for a few renames or removals.
@@ -29,6 +30,8 @@ use crate::rotation::{self, LogLimits};
 /// its age goes within a tenth of it.
 const PERIOD: Duration = Duration::from_secs(3600);
 const SHORTEST_PERIOD: Duration = Duration::from_secs(10);
+/// How often a running thread is looked at, to be joined once it ended.
+const REAP_EVERY: Duration = Duration::from_secs(1);
 
 fn period(limits: &LogLimits) -> Duration {
     if limits.max_age.is_zero() {
@@ -53,6 +56,10 @@ pub struct Housekeeper {
     /// Asked while the compressor was running: start another when it ends.
     again: bool,
     next: Instant,
+    /// A compressor ran once (at the start: what an earlier run left).
+    ran: bool,
+    /// When `poll` last ran: a running thread is joined at the first one after it ends.
+    polled: Instant,
 }
 
 impl Housekeeper {
@@ -73,6 +80,8 @@ impl Housekeeper {
             trimmer: None,
             again: false,
             next: Instant::now(),
+            polled: Instant::now(),
+            ran: false,
         }
     }
 
@@ -119,15 +128,30 @@ impl Housekeeper {
         }
     }
 
+    /// When `poll` is next wanted: a second after the last while a thread runs (to join it
+    /// and return its memory), else when the period ends (files still age).
+    pub fn due(&self) -> Option<Instant> {
+        if self.compressor.is_some() || self.trimmer.is_some() || self.again {
+            Some(self.polled + REAP_EVERY)
+        } else if self.limits.max_age.is_zero() && self.ran {
+            // Nothing ages: only a rotation (`request`) gives work.
+            None
+        } else {
+            Some(self.next)
+        }
+    }
+
     /// Starts the compressor if it was asked for (or is due) and is not running; called
-    /// after each rotation and from the supervisor's periodic heal.
+    /// after each rotation and when `due`.
     pub fn poll(&mut self) {
+        self.polled = Instant::now();
         self.reap();
         if self.compressor.is_some() || (!self.again && Instant::now() < self.next) {
             return;
         }
         self.again = false;
         self.next = Instant::now() + period(&self.limits);
+        self.ran = true;
         self.compressor = self.spawn("tpm-compress", true, run);
     }
 

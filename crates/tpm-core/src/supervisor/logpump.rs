@@ -182,6 +182,11 @@ impl LogFile {
         log
     }
 
+    /// Whether rotations wait to be told to the event history.
+    pub fn rotations_pending(&self) -> bool {
+        self.rotations != [0; 2]
+    }
+
     /// The rotations since the last call, as an event's reason and count (`by size`,
     /// `hourly`, `daily`; the more frequent first when both happened).
     pub fn take_rotations(&mut self) -> Option<(&'static str, u32)> {

@@ -7,7 +7,8 @@
 //! - `tree` signals the whole process tree; `pipes` drains the output into the logs
 //!   (`logpump`);
 //! - `handshake` is the one message it sends back to the command that launched it;
-//! - `heal` keeps the store true to what it knows (a wiped store, a junk record, a full disk);
+//! - `heal` keeps the store true to what it knows (a wiped store, a junk record, a full disk),
+//!   told by `fsnotify` when its files change;
 //! - `sample` looks at the running tree: recent CPU, whole memory, listening on the PORT.
 //! - `watch` restarts it when files change (`--watch`, inotify, debounced).
 //! - `triggers` restarts it for what is not a crash: its memory limit, a cron schedule.
@@ -19,6 +20,7 @@
 //! re-executed as a supervisor when that binary is missing or from another build.
 
 mod entry;
+mod fsnotify;
 mod handshake;
 mod heal;
 mod housekeep;
@@ -36,6 +38,7 @@ mod tree;
 mod triggers;
 mod watch;
 
+pub(crate) use fsnotify::touch_marker;
 pub use handshake::Outcome;
 pub use launch::{launch, HANDSHAKE_TIMEOUT};
 pub use logpump::Stamp;

@@ -371,7 +371,8 @@ impl Supervisor {
         [
             phase,
             self.dropped_due(),
-            Some(self.next_heal),
+            self.next_heal,
+            self.output.due(),
             self.sampler.due(),
             self.readiness.due(),
             self.triggers.due(),
@@ -389,13 +390,14 @@ impl Supervisor {
             GiveUp,
         }
         let now = Instant::now();
-        if now >= self.next_heal {
+        if self.next_heal.is_some_and(|due| now >= due) {
             self.heal();
-            self.sample_tick(now);
         }
-        if self.sampler.due().is_some_and(|due| now >= due) {
-            self.sample_fast(now);
+        if self.output.due().is_some_and(|due| now >= due) {
+            self.output.housekeep();
+            self.tell_rotations(false);
         }
+        self.sample_due(now);
         self.check_ready(now);
         self.check_cron(now);
         self.check_watch(now);

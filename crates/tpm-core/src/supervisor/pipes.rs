@@ -28,6 +28,8 @@ const BUSY_READS: usize = 8;
 /// process writes on while the supervisor logs, instead of the two taking turns.
 const BUSY_PIPE: i32 = 1024 * 1024;
 
+/// A stream quiet this long gives its big buffers back.
+const QUIET: Duration = Duration::from_secs(1);
 /// Rotations are told to the event history at most this often (see `take_rotations`).
 const ROTATIONS_TOLD_EVERY: Duration = Duration::from_secs(60);
 
@@ -67,6 +69,8 @@ pub(super) struct Output {
     rotations_told: Option<Instant>,
     /// Streams read and thrown away (pm2's `out_file: "/dev/null"`).
     discard: crate::spec::Discard,
+    /// When `housekeep` last ran: the big buffers go back a quiet second after.
+    housekept: Instant,
 }
 
 impl Output {
@@ -99,6 +103,7 @@ impl Output {
             line_matched: false,
             rotations_told: None,
             discard,
+            housekept: Instant::now(),
         }
     }
 
@@ -260,8 +265,24 @@ impl Output {
         self.err.heal();
     }
 
+    /// When `housekeep` (and the telling of rotations) is next wanted: the housekeeping's
+    /// own time, a second after the last while the big buffers are held, a minute after
+    /// rotations were last told while some wait. Nothing else: an idle pump has no timer.
+    pub(super) fn due(&self) -> Option<Instant> {
+        let buffers = (self.chunk.len() > READ_CHUNK).then(|| self.housekept + QUIET);
+        let rotations = (self.out.rotations_pending() || self.err.rotations_pending()).then(|| {
+            self.rotations_told
+                .map_or(self.housekept, |t| t + ROTATIONS_TOLD_EVERY)
+        });
+        [self.keeper.borrow().due(), buffers, rotations]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
     /// Starts the log housekeeping if it was asked for or is due (see `housekeep`).
     pub(super) fn housekeep(&mut self) {
+        self.housekept = Instant::now();
         self.keeper.borrow_mut().poll();
         // A quiet second: the big buffers go back (an idle supervisor stays small).
         if self.full_reads == 0 && self.chunk.len() > READ_CHUNK {

@@ -53,15 +53,20 @@ pub(super) struct Supervisor {
     /// write failed (it is retried at the next heal).
     pub(super) written: Option<FileId>,
     pub(super) dirty: bool,
-    /// When the store is next checked (see `heal`), how many times it was, and the lock
-    /// file's identity (to tell it from one made after it was removed).
-    pub(super) next_heal: Instant,
+    /// When the store is next checked (see `heal`; `None`: when the kernel says a file
+    /// changed), how many times it was, and the lock file's identity (to tell it from one
+    /// made after it was removed).
+    pub(super) next_heal: Option<Instant>,
+    /// The kernel's word that the supervisor's files changed, or that someone looks
+    /// (see `fsnotify`); `None` where there is none (the store is then looked at every
+    /// second).
+    pub(super) notify: Option<super::fsnotify::FsNotify>,
     pub(super) heals: u32,
     pub(super) lock_id: Option<(u64, u64)>,
     /// A record write found the lock file gone and made it again: the next heal restores
     /// the rest.
     pub(super) relocked: bool,
-    /// The record's and the lock's paths, made once (they are looked at every second).
+    /// The record's and the lock's paths, made once (they are looked at at each heal).
     pub(super) meta_path: std::path::PathBuf,
     pub(super) lock_path: std::path::PathBuf,
     /// The handshake pipe, until the first spawn is reported.
@@ -105,6 +110,8 @@ impl Supervisor {
         self.save();
         self.start_watching();
         self.start_child();
+        // The files are all there now: from here the kernel says when one changes.
+        self.heal();
         self.schedule_cron();
         super::resident::release_code();
         while !matches!(self.phase, Phase::Done) {
@@ -129,7 +136,7 @@ impl Supervisor {
             // Round up, so a timer is never polled a millisecond early, in a loop.
             PollTimeout::from(u16::try_from(left.as_millis() + 1).unwrap_or(u16::MAX))
         });
-        let (signal_ready, claim_ready, ready_pipes, watch_ready) = {
+        let (signal_ready, claim_ready, ready_pipes, watch_ready, notify_ready) = {
             let mut fds: Vec<PollFd<'_>> = Vec::with_capacity(4);
             fds.push(PollFd::new(self.signals.fd(), PollFlags::POLLIN));
             // Always two entries before the pipes; a missing claim polls the signalfd twice.
@@ -143,6 +150,10 @@ impl Supervisor {
             if let Some(w) = &self.watcher {
                 fds.push(PollFd::new(w.fd(), PollFlags::POLLIN));
             }
+            let notify_at = fds.len();
+            if let Some(n) = &self.notify {
+                fds.push(PollFd::new(n.fd(), PollFlags::POLLIN));
+            }
             match poll(&mut fds, timeout) {
                 Ok(_) => {}
                 Err(Errno::EINTR) => return,
@@ -154,9 +165,13 @@ impl Supervisor {
             }
             let ready = |f: &PollFd| f.revents().is_some_and(|r| !r.is_empty());
             let pipes: Vec<bool> = fds[2..pipes_end].iter().map(ready).collect();
-            let watch = fds.get(pipes_end).is_some_and(ready);
-            (ready(&fds[0]), ready(&fds[1]), pipes, watch)
+            let watch = self.watcher.is_some() && fds.get(pipes_end).is_some_and(ready);
+            let notify = self.notify.is_some() && fds.get(notify_at).is_some_and(ready);
+            (ready(&fds[0]), ready(&fds[1]), pipes, watch, notify)
         };
+        if notify_ready {
+            self.notified();
+        }
         if watch_ready {
             self.watch_readable();
         }
@@ -229,7 +244,7 @@ impl Supervisor {
         // The rest of what was lost is the next heal's, made due now.
         if self.relock() {
             self.relocked = true;
-            self.next_heal = Instant::now();
+            self.next_heal = Some(Instant::now());
         }
         self.saved_dropped = self.output.dropped();
         self.record.state.log_dropped = self.dropped_base + self.saved_dropped;
@@ -247,6 +262,7 @@ impl Supervisor {
             Ok(()) => {
                 self.dirty = false;
                 self.written = FileId::of(&self.meta_path);
+                self.rewatch_record();
             }
             Err(e) => {
                 if !self.dirty && !e.is_no_space() {

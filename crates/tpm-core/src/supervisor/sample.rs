@@ -12,12 +12,19 @@
 //! Costs, per look: the tree's members (the cgroup's list, or a walk down from the
 //! supervisor) and one `stat` each. For listening, the tree's descriptors are read for
 //! sockets; only a tree that has one asks the kernel, by sock_diag, which sockets listen on
-//! the port (on Linux by sock_diag, about 90 µs here: `crate::proc::listener`). The looks ride on the supervisor's once-a-second wake-up
-//! (`heal`), so an idle supervisor wakes no more often than it did: CPU and memory every
-//! second wake-up; listening, while not found, every second one in the first minute of a
-//! run and every tenth after, and once found every twentieth, to notice it closing. Only
-//! the first ten seconds of a run have a timer of their own: listening is looked for five
-//! times a second then, so a command waiting for the port hears of it soon after it opens.
+//! the port (on Linux by sock_diag, about 90 µs here: `crate::proc::listener`).
+//!
+//! When it looks: only while there is a reason, so an idle supervisor that nobody looks at
+//! does not wake at all. The reasons: someone looks (`tpm list`, `monit`, the web page, a
+//! metrics scrape touch the store's `looking` marker, whose inotify event wakes every
+//! supervisor: it looks at once, then once a second for [`LOOKED_FOR`]); a memory limit
+//! (`--max-memory`, looked at every 2 s); and the first minute of a run while its PORT is
+//! not listened on (looked for five times a second in the first ten seconds, so a command
+//! waiting for the port hears of it soon after it opens, then every 2 s). On these
+//! once-a-second ticks: CPU and memory every second one; listening, while not found, every
+//! second one in the first minute of a run and every tenth after, and once found every
+//! twentieth, to notice it closing. The record says when the CPU figure was measured
+//! (`cpu_at`), so a reader can tell a recent figure from an old one.
 
 use std::time::{Duration, Instant};
 
@@ -25,7 +32,11 @@ use super::run::Supervisor;
 use crate::events::{Event, Kind};
 use crate::proc::{self, Stat};
 
-/// In wake-ups of the supervisor (`heal::HEAL_EVERY`, a second): how often CPU and memory
+/// How often the supervisor looks while it has a reason to.
+const TICK: Duration = Duration::from_secs(1);
+/// How long one touch of the `looking` marker keeps the supervisors looking.
+pub(super) const LOOKED_FOR: Duration = Duration::from_secs(30);
+/// In ticks ([`TICK`], a second): how often CPU and memory
 /// are looked at, and listening while not found (early, then later), and once found.
 const USAGE_EVERY: u32 = 2;
 const LISTEN_EVERY: u32 = 2;
@@ -50,12 +61,20 @@ pub(super) struct Sampler {
     last: Option<(Instant, u64)>,
     /// The code the run's start and its early looks faulted back in was released again.
     settled: bool,
+    /// When the next tick is due; `None`: there is no reason to look.
+    next_tick: Option<Instant>,
+    /// Someone looks until then (the `looking` marker was touched).
+    looked_until: Option<Instant>,
 }
 
 impl Sampler {
-    /// When the fast look for listening is due, early in a run.
+    /// When the next look is due: the fast one for listening early in a run, or a tick.
     pub(super) fn due(&self) -> Option<Instant> {
-        self.fast
+        [self.fast, self.next_tick].into_iter().flatten().min()
+    }
+
+    fn looked(&self, now: Instant) -> bool {
+        self.looked_until.is_some_and(|until| now < until)
     }
 }
 
@@ -70,16 +89,65 @@ impl Supervisor {
             fast: port.map(|_| now + FAST_EVERY),
             last: Some((now, children_micros())),
             settled: false,
+            next_tick: Some(now + TICK),
+            looked_until: self.sampler.looked_until,
         };
     }
 
     /// The run ended: nothing to look at until the next one.
     pub(super) fn sampling_ends(&mut self) {
-        self.sampler = Sampler::default();
+        self.sampler = Sampler {
+            looked_until: self.sampler.looked_until,
+            ..Sampler::default()
+        };
     }
 
-    /// The once-a-second wake-up: takes the looks that are due at this one.
-    pub(super) fn sample_tick(&mut self, now: Instant) {
+    /// Takes the looks that are due now, and sets the next.
+    pub(super) fn sample_due(&mut self, now: Instant) {
+        if self.sampler.fast.is_some_and(|due| now >= due) {
+            self.sample_fast(now);
+        }
+        if self.sampler.next_tick.is_some_and(|due| now >= due) {
+            self.sample_tick(now);
+            self.sampler.next_tick = self.next_tick(now);
+        }
+    }
+
+    /// Someone looks (the `looking` marker was touched): a look now, then ticks for
+    /// [`LOOKED_FOR`].
+    pub(super) fn looked_at(&mut self, now: Instant) {
+        let was = self.sampler.looked(now);
+        self.sampler.looked_until = Some(now + LOOKED_FOR);
+        if was || self.sampler.since.is_none() {
+            return;
+        }
+        // What changed at rest (the CPU figure is then over the whole rest: `cpu_at` and
+        // the next tick's make it recent).
+        let port = self.record.spec.port.is_some();
+        self.sample(now, true, port);
+        self.sampler.next_tick = Some(now + TICK);
+    }
+
+    /// When the next tick is wanted, if there is a reason for one.
+    fn next_tick(&self, now: Instant) -> Option<Instant> {
+        let since = self.sampler.since?;
+        let seeking = self.record.spec.port.is_some()
+            && self.record.state.listening != Some(true)
+            && now.duration_since(since) < EARLY;
+        let memory = self.record.spec.policy.max_memory > 0;
+        // Without file notifications no look is ever told: the supervisor looks always.
+        let untold = self.notify.is_none();
+        if self.sampler.looked(now) || memory || seeking || untold {
+            Some(now + TICK)
+        } else if !self.sampler.settled {
+            Some(since + FAST_FOR)
+        } else {
+            None
+        }
+    }
+
+    /// A tick: takes the looks that are due at this one.
+    fn sample_tick(&mut self, now: Instant) {
         let Some(since) = self.sampler.since else {
             return;
         };
@@ -95,8 +163,7 @@ impl Supervisor {
         self.sample(now, usage, listen);
         if !self.sampler.settled && now.duration_since(since) >= FAST_FOR {
             // The spawn, the readiness wait and the fast looks are over: what they faulted
-            // back in of the binary leaves the resident set, and only the code of the
-            // once-a-second wake-up comes back.
+            // back in of the binary leaves the resident set.
             self.sampler.settled = true;
             super::resident::release_code();
         }
@@ -107,7 +174,7 @@ impl Supervisor {
     }
 
     /// The fast look for listening, early in a run.
-    pub(super) fn sample_fast(&mut self, now: Instant) {
+    fn sample_fast(&mut self, now: Instant) {
         let early = self
             .sampler
             .since
@@ -138,6 +205,9 @@ impl Supervisor {
                 }
             });
             self.sampler.last = Some((now, total));
+            if cpu.is_some() {
+                self.record.state.cpu_at = Some(crate::events::now_ms());
+            }
             self.cpu_seen = self.cpu_seen.max(total);
             // The counters (CPU time, log bytes written) are written with the rest, and at
             // least every so often while they grow: a scrape reads them from the record.

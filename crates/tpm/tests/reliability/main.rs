@@ -2,6 +2,7 @@
 //! processes. Run it alone with `cargo test -p tpm --test reliability`;
 //! docs/guarantees.md states what it proves.
 
+mod at_rest;
 mod bounds;
 mod concurrency;
 mod crash_loops;
