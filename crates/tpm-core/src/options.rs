@@ -54,6 +54,16 @@ pub enum Opt {
     IncrementVar,
     OutFile,
     ErrorFile,
+    ReadyNotify,
+    Watchdog,
+    HealthHttp,
+    HealthTcp,
+    HealthCmd,
+    HealthInterval,
+    HealthTimeout,
+    HealthRetries,
+    HealthStartPeriod,
+    HealthAction,
 }
 
 /// What values an option takes.
@@ -539,6 +549,116 @@ pub static START_OPTIONS: &[OptionDef] = &[
         value_name: "PATH",
         help: "pm2's file for the errors: /dev/null (or NULL) throws them away; tpm keeps any other in its own log file",
     },
+    OptionDef {
+        id: Opt::ReadyNotify,
+        flag: Some("ready-notify"),
+        short: None,
+        field: "ready_notify",
+        aliases: &[],
+        kind: Kind::Bool,
+        default: Default::Bool(false),
+        value_name: "BOOL",
+        help: "Ready once it sends READY=1 on NOTIFY_SOCKET (systemd's notify protocol, Type=notify)",
+    },
+    OptionDef {
+        id: Opt::Watchdog,
+        flag: Some("watchdog"),
+        short: None,
+        field: "watchdog",
+        aliases: &["watchdog_sec"],
+        kind: Kind::Millis,
+        default: Default::None,
+        value_name: "MS",
+        help: "Restart it when its WATCHDOG=1 pings on NOTIFY_SOCKET stop for this long (WATCHDOG_USEC is set; 30s)",
+    },
+    OptionDef {
+        id: Opt::HealthHttp,
+        flag: Some("health-http"),
+        short: None,
+        field: "health_http",
+        aliases: &[],
+        kind: Kind::Text,
+        default: Default::None,
+        value_name: "PATH",
+        help: "Liveness check for its whole life: http://127.0.0.1:PORT/PATH answers 2xx",
+    },
+    OptionDef {
+        id: Opt::HealthTcp,
+        flag: Some("health-tcp"),
+        short: None,
+        field: "health_tcp",
+        aliases: &[],
+        kind: Kind::Bool,
+        default: Default::Bool(false),
+        value_name: "BOOL",
+        help: "Liveness check for its whole life: 127.0.0.1:PORT accepts a connection",
+    },
+    OptionDef {
+        id: Opt::HealthCmd,
+        flag: Some("health-cmd"),
+        short: None,
+        field: "health_cmd",
+        aliases: &[],
+        kind: Kind::Text,
+        default: Default::None,
+        value_name: "CMD",
+        help: "Liveness check for its whole life: this command (sh -c, in its folder and environment) exits 0",
+    },
+    OptionDef {
+        id: Opt::HealthInterval,
+        flag: Some("health-interval"),
+        short: None,
+        field: "health_interval",
+        aliases: &[],
+        kind: Kind::Millis,
+        default: Default::Millis(crate::health::DEFAULT_INTERVAL),
+        value_name: "MS",
+        help: "How often the liveness check runs",
+    },
+    OptionDef {
+        id: Opt::HealthTimeout,
+        flag: Some("health-timeout"),
+        short: None,
+        field: "health_timeout",
+        aliases: &[],
+        kind: Kind::Millis,
+        default: Default::Millis(crate::health::DEFAULT_TIMEOUT),
+        value_name: "MS",
+        help: "How long one liveness check may take before it counts as failed",
+    },
+    OptionDef {
+        id: Opt::HealthRetries,
+        flag: Some("health-retries"),
+        short: None,
+        field: "health_retries",
+        aliases: &[],
+        kind: Kind::Count,
+        default: Default::Count(crate::health::DEFAULT_RETRIES),
+        value_name: "N",
+        help: "Failed liveness checks in a row that make it unhealthy",
+    },
+    OptionDef {
+        id: Opt::HealthStartPeriod,
+        flag: Some("health-start-period"),
+        short: None,
+        field: "health_start_period",
+        aliases: &[],
+        kind: Kind::Millis,
+        default: Default::Millis(std::time::Duration::ZERO),
+        value_name: "MS",
+        help: "After each start, failed liveness checks in this window do not count",
+    },
+    OptionDef {
+        id: Opt::HealthAction,
+        flag: Some("health-action"),
+        short: None,
+        field: "health_action",
+        aliases: &[],
+        kind: Kind::Text,
+        default: Default::None,
+        value_name: "ACTION",
+        help: "What an unhealthy process gets: restart (the default) or mark (only shown)",
+    },
 ];
 
 /// The most instances one app may have.
@@ -577,9 +697,20 @@ impl OptionDef {
             Opt::PortStep => u64::from(MAX_PORT_STEP),
             Opt::LogMaxAge => ms(rotation::MAX_AGE),
             Opt::LogMaxTotal => rotation::MAX_SIZE,
+            Opt::Watchdog | Opt::HealthInterval | Opt::HealthStartPeriod => {
+                ms(crate::health::MAX_INTERVAL)
+            }
+            Opt::HealthTimeout => ms(crate::health::MAX_TIMEOUT),
+            Opt::HealthRetries => u64::from(crate::health::MAX_RETRIES),
             _ => return None,
         };
-        Some(Range { min: 0, max })
+        // A check is work in the supervisor: never a busy loop, never zero failures.
+        let min = match self.id {
+            Opt::Watchdog | Opt::HealthInterval => ms(crate::health::MIN_INTERVAL),
+            Opt::HealthTimeout | Opt::HealthRetries => 1,
+            _ => 0,
+        };
+        Some(Range { min, max })
     }
 
     /// The range as the user reads it: `0 to 600000 ms (10 min)`, `0 to 1G`.
@@ -652,6 +783,9 @@ impl OptionDef {
                 }
                 if matches!(self.id, Opt::InstanceVar | Opt::IncrementVar) {
                     check_env_key(raw)?;
+                }
+                if self.id == Opt::HealthAction {
+                    crate::health::HealthAction::parse(raw)?;
                 }
                 Value::Text(raw.to_string())
             }
@@ -1256,6 +1390,16 @@ mod tests {
             Opt::IncrementVar,
             Opt::OutFile,
             Opt::ErrorFile,
+            Opt::ReadyNotify,
+            Opt::Watchdog,
+            Opt::HealthHttp,
+            Opt::HealthTcp,
+            Opt::HealthCmd,
+            Opt::HealthInterval,
+            Opt::HealthTimeout,
+            Opt::HealthRetries,
+            Opt::HealthStartPeriod,
+            Opt::HealthAction,
         ];
         assert_eq!(all.len(), START_OPTIONS.len());
         for opt in all {

@@ -192,7 +192,7 @@ fn readiness_probe(app: &Prepared) -> Option<Json> {
             "periodSeconds": 5,
         })),
         ReadyCheck::None => None,
-        ReadyCheck::Port | ReadyCheck::Line(_) => Some(json!({
+        ReadyCheck::Notify | ReadyCheck::Port | ReadyCheck::Line(_) => Some(json!({
             "tcpSocket": { "port": port },
             "periodSeconds": 5,
         })),

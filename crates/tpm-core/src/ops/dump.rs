@@ -213,6 +213,7 @@ pub fn options_of(name: &Name, spec: &Spec) -> (String, Options) {
         ReadyCheck::Line(re) => o.set(Opt::ReadyLine, Value::Text(re.clone())),
         ReadyCheck::Http(path) => o.set(Opt::ReadyHttp, Value::Text(path.clone())),
         ReadyCheck::None => o.set(Opt::ReadyCheck, Value::Bool(false)),
+        ReadyCheck::Notify => o.set(Opt::ReadyNotify, Value::Bool(true)),
     }
     for (opt, value) in [
         (Opt::Wait, Value::Bool(r.wait)),

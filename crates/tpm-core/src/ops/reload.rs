@@ -292,7 +292,10 @@ impl Tpm {
             match record.spec.ready.check {
                 // The readiness its spec declares (a line of output, an HTTP answer, none):
                 // the supervisor judges it (see `crate::readiness`).
-                ReadyCheck::Line(_) | ReadyCheck::Http(_) | ReadyCheck::None => {
+                ReadyCheck::Line(_)
+                | ReadyCheck::Http(_)
+                | ReadyCheck::Notify
+                | ReadyCheck::None => {
                     self.ensure_ready(name, timeout).map(|_| kind)
                 }
                 // The default, its PORT: looked at here, more often than the supervisor's

@@ -191,6 +191,8 @@ fn new(args: &[OsString]) -> Result<Supervisor, String> {
         readiness: Default::default(),
         triggers: Default::default(),
         watcher: None,
+        health: Default::default(),
+        notify: None,
     })
 }
 

@@ -88,6 +88,10 @@ pub(super) struct Supervisor {
     pub(super) triggers: super::triggers::Triggers,
     /// `--watch`: boxed, so a supervisor that does not watch carries one pointer.
     pub(super) watcher: Option<Box<super::watch::Watcher>>,
+    /// The liveness check's timer and command (see `health`).
+    pub(super) health: super::health::HealthWatch,
+    /// `NOTIFY_SOCKET`, when the spec uses the notify protocol (see `notify`).
+    pub(super) notify: Option<super::notify::NotifySocket>,
 }
 
 impl Supervisor {
@@ -105,6 +109,7 @@ impl Supervisor {
         self.reserve();
         self.save();
         self.start_watching();
+        self.notify_open();
         self.start_child();
         self.schedule_cron();
         super::resident::release_code();
@@ -130,7 +135,7 @@ impl Supervisor {
             // Round up, so a timer is never polled a millisecond early, in a loop.
             PollTimeout::from(u16::try_from(left.as_millis() + 1).unwrap_or(u16::MAX))
         });
-        let (signal_ready, claim_ready, ready_pipes, watch_ready) = {
+        let (signal_ready, claim_ready, ready_pipes, watch_ready, notify_ready) = {
             let mut fds: Vec<PollFd<'_>> = Vec::with_capacity(4);
             fds.push(PollFd::new(self.signals.as_fd(), PollFlags::POLLIN));
             // Always two entries before the pipes; a missing claim polls the signalfd twice.
@@ -144,6 +149,10 @@ impl Supervisor {
             if let Some(w) = &self.watcher {
                 fds.push(PollFd::new(w.fd(), PollFlags::POLLIN));
             }
+            let notify_at = fds.len();
+            if let Some(n) = &self.notify {
+                fds.push(PollFd::new(n.fd(), PollFlags::POLLIN));
+            }
             match poll(&mut fds, timeout) {
                 Ok(_) => {}
                 Err(Errno::EINTR) => return,
@@ -155,14 +164,18 @@ impl Supervisor {
             }
             let ready = |f: &PollFd| f.revents().is_some_and(|r| !r.is_empty());
             let pipes: Vec<bool> = fds[2..pipes_end].iter().map(ready).collect();
-            let watch = fds.get(pipes_end).is_some_and(ready);
-            (ready(&fds[0]), ready(&fds[1]), pipes, watch)
+            let watch = self.watcher.is_some() && fds.get(pipes_end).is_some_and(ready);
+            let notify = self.notify.is_some() && fds.get(notify_at).is_some_and(ready);
+            (ready(&fds[0]), ready(&fds[1]), pipes, watch, notify)
         };
         if watch_ready {
             self.watch_readable();
         }
         // Output first: a child's last lines belong before the news of its exit.
         self.output.pumped(&ready_pipes);
+        if notify_ready {
+            self.notify_readable();
+        }
         if claim_ready {
             if let Some(claim) = &self.claim {
                 claim.answer();
