@@ -7,6 +7,7 @@ mod completion;
 mod ecosystem;
 mod exit_codes;
 mod export;
+mod health;
 mod history;
 mod import;
 mod instances;
