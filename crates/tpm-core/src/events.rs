@@ -536,6 +536,8 @@ mod tests {
             Kind::ReloadFailed => 13,
             Kind::LogRotated => 14,
             Kind::Reloaded => 15,
+            Kind::Health => 16,
+            Kind::Notify => 17,
         };
         for (i, k) in Kind::ALL.iter().enumerate() {
             assert_eq!(place(*k), i, "{k:?}");
