@@ -244,3 +244,64 @@ fn only_the_process_tree_is_heard_on_notify_socket() {
     );
     s.tpm(["stop", "mute"]).ok();
 }
+
+/// What a liveness check costs a supervisor at the default interval (30 s): two
+/// supervisors side by side for 60 s, one of a server with `--health-http` and one of the
+/// same server without; their wake-ups (context switches) and CPU time are printed.
+/// Asserts nothing: `cargo test -p tpm --test cli health::cost -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn cost_of_a_health_check_at_the_default_interval() {
+    let s = Sandbox::new();
+    s.file("srv.py", HANGING_SERVER, 0o644);
+    let mut names = Vec::new();
+    for with in [true, false] {
+        let port = free_port();
+        let mut args = vec![
+            "start".to_string(),
+            format!("python3 srv.py {port}"),
+            "--name".into(),
+            if with { "checked" } else { "plain" }.into(),
+            "--port".into(),
+            port.to_string(),
+            "--wait".into(),
+        ];
+        if with {
+            args.extend(["--health-http".into(), "/healthz".into()]);
+        }
+        s.tpm(&args).ok();
+        names.push(format!("{}-{port}", if with { "checked" } else { "plain" }));
+    }
+    // Past the start's fast sampling, so both are at rest.
+    std::thread::sleep(Duration::from_secs(12));
+    let look = |pid: u64| {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let switches: u64 = status
+            .lines()
+            .filter(|l| l.contains("ctxt_switches"))
+            .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+            .sum();
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        let after = &stat[stat.rfind(')').unwrap() + 2..];
+        let f: Vec<u64> = after
+            .split_whitespace()
+            .map(|x| x.parse().unwrap_or(0))
+            .collect();
+        (switches, f[11] + f[12])
+    };
+    let spids: Vec<u64> = names
+        .iter()
+        .map(|n| s.get(n).unwrap()["supervisor"].as_u64().unwrap())
+        .collect();
+    let before: Vec<_> = spids.iter().map(|p| look(*p)).collect();
+    std::thread::sleep(Duration::from_secs(60));
+    let after: Vec<_> = spids.iter().map(|p| look(*p)).collect();
+    for (i, name) in names.iter().enumerate() {
+        println!(
+            "{name}: {} wake-ups (context switches), {} ms CPU in 60 s; health {}",
+            after[i].0 - before[i].0,
+            (after[i].1 - before[i].1) * 10,
+            s.get(name).unwrap()["health"]
+        );
+    }
+}
