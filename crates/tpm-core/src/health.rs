@@ -125,7 +125,10 @@ impl Health {
         let start = if self.start_period.is_zero() {
             String::new()
         } else {
-            format!(", start period {}", crate::supervisor::human(self.start_period))
+            format!(
+                ", start period {}",
+                crate::supervisor::human(self.start_period)
+            )
         };
         format!(
             "{} every {}, timeout {}, {} failure(s): {}{start}",

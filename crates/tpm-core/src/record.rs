@@ -596,7 +596,9 @@ fn read_health(fields: &mut Fields) -> Result<Option<Health>, String> {
         timeout: timeout
             .unwrap_or(h::DEFAULT_TIMEOUT)
             .clamp(Duration::from_millis(1), h::MAX_TIMEOUT),
-        retries: retries.unwrap_or(h::DEFAULT_RETRIES).clamp(1, h::MAX_RETRIES),
+        retries: retries
+            .unwrap_or(h::DEFAULT_RETRIES)
+            .clamp(1, h::MAX_RETRIES),
         start_period: start_period.unwrap_or_default().min(h::MAX_INTERVAL),
         action,
     }))

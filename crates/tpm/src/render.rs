@@ -6,10 +6,10 @@
 //! `tpm_core::terminal::shown`, so control sequences are shown and not obeyed; to a pipe or
 //! a file it is written as it is.
 
-use tpm_core::health::HealthState;
 use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
 use std::sync::OnceLock;
+use tpm_core::health::HealthState;
 
 use serde::Serialize;
 use tpm_core::{Error, ProcessInfo, Status};

@@ -112,8 +112,7 @@ fn service(app: &Prepared, image: &str, notes: &mut Vec<String>) -> Json {
             ));
         }
     }
-    if app.spec.ready.check == crate::readiness::ReadyCheck::Notify || app.spec.watchdog.is_some()
-    {
+    if app.spec.ready.check == crate::readiness::ReadyCheck::Notify || app.spec.watchdog.is_some() {
         notes.push(format!(
             "compose.yaml: {} speaks systemd's notify protocol (READY=1, WATCHDOG=1); compose has no NOTIFY_SOCKET, so it is ready once started and has no watchdog",
             app.name

@@ -44,9 +44,9 @@
 use serde_json::{json, Map, Value as Json};
 
 use super::hcl::{Body, Value};
-use crate::health::{Health, HealthAction, HealthCheck};
 use super::{duration, ExportFile, ExportOptions, NomadFormat, Prepared, MARKER, SET};
 use crate::error::Result;
+use crate::health::{Health, HealthAction, HealthCheck};
 use crate::policy::{Policy, STABLE_AFTER};
 
 /// Nomad's shortest restart interval.
@@ -256,7 +256,13 @@ fn service_name(app: &Prepared) -> String {
         .name
         .as_str()
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect();
     let name = name.trim_matches('-').to_string();
     if name.starts_with(|c: char| c.is_ascii_alphabetic()) {
@@ -289,7 +295,10 @@ fn service_hcl(app: &Prepared, h: &Health, notes: &mut Vec<String>) -> Body {
             check
                 .attr("type", Value::str("script"))
                 .attr("command", Value::str("/bin/sh"))
-                .attr("args", Value::List(vec![Value::str("-c"), Value::str(cmd.as_str())]))
+                .attr(
+                    "args",
+                    Value::List(vec![Value::str("-c"), Value::str(cmd.as_str())]),
+                )
         }
     };
     check = check
@@ -339,8 +348,7 @@ fn service_json(app: &Prepared, h: &Health) -> Json {
 }
 
 fn notify_note(app: &Prepared, notes: &mut Vec<String>) {
-    if app.spec.ready.check == crate::readiness::ReadyCheck::Notify || app.spec.watchdog.is_some()
-    {
+    if app.spec.ready.check == crate::readiness::ReadyCheck::Notify || app.spec.watchdog.is_some() {
         notes.push(format!(
             "{SET}.nomad.hcl: {} speaks systemd's notify protocol (READY=1, WATCHDOG=1), which Nomad does not: no check stands for it",
             app.name

@@ -151,9 +151,7 @@ impl Tpm {
             wait_timeout: spec.ready.wait_timeout.as_millis() as u64,
             health_check: spec.health.as_ref().map(|h| h.describe()),
             watchdog: spec.watchdog.map(|w| w.as_millis() as u64),
-            notify_status: process
-                .pid
-                .and(record.state.notify_status.clone()),
+            notify_status: process.pid.and(record.state.notify_status.clone()),
             max_memory: spec.policy.max_memory,
             cron_restart: spec.cron_restart.clone(),
             watch: spec

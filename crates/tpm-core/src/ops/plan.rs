@@ -443,15 +443,15 @@ mod tests {
 }
 
 /// The liveness check the options ask for, if any; every problem with them at once.
-fn health(
-    opts: &Options,
-    port: Option<u16>,
-) -> Result<Option<crate::health::Health>, String> {
+fn health(opts: &Options, port: Option<u16>) -> Result<Option<crate::health::Health>, String> {
     use crate::health::{Health, HealthAction, HealthCheck};
     let mut problems = Vec::new();
     let mut checks = Vec::new();
     if let Some(path) = opts.text(Opt::HealthHttp) {
-        checks.push(("--health-http", HealthCheck::Http(readiness::http_path(path))));
+        checks.push((
+            "--health-http",
+            HealthCheck::Http(readiness::http_path(path)),
+        ));
     }
     if opts.bool(Opt::HealthTcp) {
         checks.push(("--health-tcp", HealthCheck::Tcp));
@@ -461,10 +461,7 @@ fn health(
     }
     if checks.len() > 1 {
         let flags: Vec<&str> = checks.iter().map(|(f, _)| *f).collect();
-        problems.push(format!(
-            "{}: give one liveness check",
-            flags.join(" and ")
-        ));
+        problems.push(format!("{}: give one liveness check", flags.join(" and ")));
     }
     if port.is_none() {
         for (flag, check) in &checks {

@@ -295,9 +295,7 @@ impl Tpm {
                 ReadyCheck::Line(_)
                 | ReadyCheck::Http(_)
                 | ReadyCheck::Notify
-                | ReadyCheck::None => {
-                    self.ensure_ready(name, timeout).map(|_| kind)
-                }
+                | ReadyCheck::None => self.ensure_ready(name, timeout).map(|_| kind),
                 // The default, its PORT: looked at here, more often than the supervisor's
                 // sampler does, and only where the old process listened (see `wait_ready`).
                 ReadyCheck::Port => wait_ready(self, name, must_listen, timeout).map(|()| kind),

@@ -177,10 +177,7 @@ impl Supervisor {
             self.record.state.health_failures = 0;
             self.record.state.health = Some(HealthState::Healthy);
         } else {
-            let starting = self
-                .health
-                .since
-                .is_some_and(|s| now < s + h.start_period)
+            let starting = self.health.since.is_some_and(|s| now < s + h.start_period)
                 && before != Some(HealthState::Healthy);
             if !starting {
                 self.record.state.health_failures = failures_before.saturating_add(1);

@@ -63,19 +63,24 @@ impl Supervisor {
     /// Before the first spawn: binds the socket when the spec uses the protocol and sets
     /// the process's environment for it.
     pub(super) fn notify_open(&mut self) {
-        self.env
-            .retain(|(k, _)| !VARS.iter().any(|v| k.as_os_str() == std::ffi::OsStr::new(v)));
+        self.env.retain(|(k, _)| {
+            !VARS
+                .iter()
+                .any(|v| k.as_os_str() == std::ffi::OsStr::new(v))
+        });
         let spec = &self.record.spec;
-        let wanted = spec.ready.check == crate::readiness::ReadyCheck::Notify
-            || spec.watchdog.is_some();
+        let wanted =
+            spec.ready.check == crate::readiness::ReadyCheck::Notify || spec.watchdog.is_some();
         if !wanted {
             return;
         }
         let address = format!("tpm-notify/{}.{}", self.me.pid, self.me.start_ticks);
         match bind(&address) {
             Ok(fd) => {
-                self.env
-                    .push(("NOTIFY_SOCKET".into(), OsString::from(format!("@{address}"))));
+                self.env.push((
+                    "NOTIFY_SOCKET".into(),
+                    OsString::from(format!("@{address}")),
+                ));
                 if let Some(w) = spec.watchdog {
                     self.env
                         .push(("WATCHDOG_USEC".into(), w.as_micros().to_string().into()));
@@ -222,7 +227,9 @@ impl Supervisor {
     }
 
     fn notify_event(&mut self, pid: u32, reason: String) {
-        let e = Event::now(&self.name, Kind::Notify).pid(pid).reason(&reason);
+        let e = Event::now(&self.name, Kind::Notify)
+            .pid(pid)
+            .reason(&reason);
         self.history(e);
     }
 }

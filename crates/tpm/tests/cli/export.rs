@@ -815,7 +815,12 @@ fn health_checks_and_the_notify_protocol_are_exported_and_pass_each_validator() 
     let hc = &doc["services"]["api-4100"]["healthcheck"];
     assert_eq!(hc["test"][5], "http://127.0.0.1:4100/healthz", "{hc}");
     assert_eq!(
-        (&hc["interval"], &hc["timeout"], &hc["retries"], &hc["start_period"]),
+        (
+            &hc["interval"],
+            &hc["timeout"],
+            &hc["retries"],
+            &hc["start_period"]
+        ),
         (&"10s".into(), &"2s".into(), &4.into(), &"15s".into()),
         "{hc}"
     );
@@ -842,7 +847,12 @@ fn health_checks_and_the_notify_protocol_are_exported_and_pass_each_validator() 
     let api = probe("api-4100");
     assert_eq!(api["httpGet"]["path"], "/healthz", "{api}");
     assert_eq!(
-        (&api["periodSeconds"], &api["timeoutSeconds"], &api["failureThreshold"], &api["initialDelaySeconds"]),
+        (
+            &api["periodSeconds"],
+            &api["timeoutSeconds"],
+            &api["failureThreshold"],
+            &api["initialDelaySeconds"]
+        ),
         (&10.into(), &2.into(), &4.into(), &15.into()),
         "{api}"
     );
@@ -864,7 +874,11 @@ fn health_checks_and_the_notify_protocol_are_exported_and_pass_each_validator() 
             .unwrap()
     };
     let check = &task("api-4100")["service"][0]["check"][0];
-    assert_eq!((&check["type"], &check["path"]), (&"http".into(), &"/healthz".into()), "{check}");
+    assert_eq!(
+        (&check["type"], &check["path"]),
+        (&"http".into(), &"/healthz".into()),
+        "{check}"
+    );
     assert_eq!(check["check_restart"][0]["limit"], 4, "{check}");
     let db = &task("db-4200")["service"][0]["check"][0];
     assert_eq!(db["type"], "tcp", "{db}");

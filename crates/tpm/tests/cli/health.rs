@@ -68,7 +68,12 @@ fn a_server_that_stops_answering_its_health_path_is_restarted_after_the_failures
     // Still alive and listening, answering nothing.
     s.file("hang", "", 0o644);
     wait_for("a restart by the health check", || {
-        has_event(&events(&s, &name), "restart_scheduled", Some("health"), "liveness check")
+        has_event(
+            &events(&s, &name),
+            "restart_scheduled",
+            Some("health"),
+            "liveness check",
+        )
     });
     std::fs::remove_file(s.path().join("hang")).unwrap();
     wait_for("healthy again, in a new process", || {
@@ -78,8 +83,14 @@ fn a_server_that_stops_answering_its_health_path_is_restarted_after_the_failures
     let p = s.get(&name).unwrap();
     assert!(p["restarts"].as_u64() >= Some(1), "{p}");
     let ev = events(&s, &name);
-    assert!(has_event(&ev, "health", None, "unhealthy: 2 check(s) in a row failed"), "{ev:?}");
-    assert!(has_event(&ev, "health", None, "healthy: http://127.0.0.1"), "{ev:?}");
+    assert!(
+        has_event(&ev, "health", None, "unhealthy: 2 check(s) in a row failed"),
+        "{ev:?}"
+    );
+    assert!(
+        has_event(&ev, "health", None, "healthy: http://127.0.0.1"),
+        "{ev:?}"
+    );
     // Not a crash: the restart policy's count of quick exits is left alone.
     assert_eq!(p["status"], "online", "{p}");
     let d = s.tpm(["describe", &name, "--json"]);
@@ -115,9 +126,14 @@ fn health_mark_only_marks_and_a_command_check_sees_the_environment() {
     .ok();
     wait_for("healthy", || s.get("work").unwrap()["health"] == "healthy");
     s.file("down", "", 0o644);
-    wait_for("unhealthy", || s.get("work").unwrap()["health"] == "unhealthy");
+    wait_for("unhealthy", || {
+        s.get("work").unwrap()["health"] == "unhealthy"
+    });
     let p = s.get("work").unwrap();
-    assert_eq!((p["restarts"].as_u64(), &p["status"]), (Some(0), &Value::from("online")));
+    assert_eq!(
+        (p["restarts"].as_u64(), &p["status"]),
+        (Some(0), &Value::from("online"))
+    );
     let table = s.tpm(["list"]);
     assert!(table.stdout.contains("unhealthy"), "{}", table.stdout);
 }
@@ -135,8 +151,16 @@ fn health_options_without_a_check_or_a_port_are_refused_all_at_once() {
         "--health-tcp",
     ]);
     out.code(64);
-    assert!(out.stderr.contains("give one liveness check"), "{}", out.stderr);
-    assert!(out.stderr.contains("--health-tcp checks the PORT"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("give one liveness check"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("--health-tcp checks the PORT"),
+        "{}",
+        out.stderr
+    );
     let out = s.tpm(["start", "work.sh", "--no-port", "--health-retries", "2"]);
     out.code(64);
     assert!(out.stderr.contains("none was given"), "{}", out.stderr);
@@ -197,11 +221,19 @@ fn a_notify_program_is_ready_on_ready_1_shows_its_status_and_is_restarted_when_p
     assert!(s.log("notifier", "out").contains("WATCHDOG_USEC=2000000"));
     let ev = events(&s, "notifier");
     assert!(has_event(&ev, "ready", None, "notify"), "{ev:?}");
-    assert!(has_event(&ev, "notify", None, "MAINPID=1 refused"), "{ev:?}");
+    assert!(
+        has_event(&ev, "notify", None, "MAINPID=1 refused"),
+        "{ev:?}"
+    );
     // Pings stop; the process stays alive: the watchdog restarts it.
     s.file("hang", "", 0o644);
     wait_for("a restart by the watchdog", || {
-        has_event(&events(&s, "notifier"), "restart_scheduled", Some("watchdog"), "no WATCHDOG=1")
+        has_event(
+            &events(&s, "notifier"),
+            "restart_scheduled",
+            Some("watchdog"),
+            "no WATCHDOG=1",
+        )
     });
     std::fs::remove_file(s.path().join("hang")).unwrap();
     wait_for("ready again", || {
@@ -218,7 +250,8 @@ fn only_the_process_tree_is_heard_on_notify_socket() {
     let s = Sandbox::new();
     // Never says READY=1 itself.
     s.file("mute.sh", "while true; do sleep 1; done\n", 0o644);
-    s.tpm(["start", "mute.sh", "--no-port", "--ready-notify"]).ok();
+    s.tpm(["start", "mute.sh", "--no-port", "--ready-notify"])
+        .ok();
     let pid = s.get("mute").unwrap()["pid"].as_u64().unwrap();
     let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
     let socket = environ
@@ -239,7 +272,8 @@ fn only_the_process_tree_is_heard_on_notify_socket() {
         .unwrap();
     assert!(sent.success());
     assert!(
-        !holds_within(Duration::from_secs(1), || s.get("mute").unwrap()["ready"] == true),
+        !holds_within(Duration::from_secs(1), || s.get("mute").unwrap()["ready"]
+            == true),
         "a stranger's READY=1 made it ready"
     );
     s.tpm(["stop", "mute"]).ok();
