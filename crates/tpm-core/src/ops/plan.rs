@@ -401,47 +401,6 @@ pub(crate) fn instance_plan(app: &Plan, i: u32) -> Result<Plan> {
     Ok(plan)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::spec::Spec;
-
-    fn app(port: u16, step: u32) -> Plan {
-        let mut spec = Spec::new("s".into(), vec!["s".into()], "/".into(), Some(port));
-        spec.cluster.port_step = step;
-        Plan {
-            name: Name::parse(&format!("api-{port}")).unwrap(),
-            spec,
-            force: false,
-            warnings: Vec::new(),
-        }
-    }
-
-    #[test]
-    fn instance_i_is_named_numbered_and_placed_on_its_port() {
-        let p = instance_plan(&app(3000, 0), 2).unwrap();
-        assert_eq!(p.name.as_str(), "api-3000-2");
-        assert_eq!(
-            (p.spec.port, p.spec.cluster.instance),
-            (Some(3000), Some(2))
-        );
-        assert!(p.force, "a shared PORT is checked for instance 0 alone");
-        let p = instance_plan(&app(3000, 10), 2).unwrap();
-        assert_eq!((p.spec.port, p.force), (Some(3020), false));
-        assert_eq!(p.spec.base_port(), Some(3000));
-        let i0 = instance_plan(&app(3000, 10), 0).unwrap();
-        assert!(!i0.force);
-        let err = instance_plan(&app(65530, 10), 1).unwrap_err();
-        assert_eq!(err.exit_code(), 64);
-        assert!(err.to_string().contains("65540"), "{err}");
-        let mut worker = app(3000, 0);
-        worker.spec.port = None;
-        worker.name = Name::parse("worker").unwrap();
-        let p = instance_plan(&worker, 1).unwrap();
-        assert_eq!((p.name.as_str(), p.spec.port), ("worker-1", None));
-    }
-}
-
 /// The liveness check the options ask for, if any; every problem with them at once.
 fn health(opts: &Options, port: Option<u16>) -> Result<Option<crate::health::Health>, String> {
     use crate::health::{Health, HealthAction, HealthCheck};
@@ -513,4 +472,45 @@ fn health(opts: &Options, port: Option<u16>) -> Result<Option<crate::health::Hea
         start_period: opts.millis(Opt::HealthStartPeriod),
         action,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::Spec;
+
+    fn app(port: u16, step: u32) -> Plan {
+        let mut spec = Spec::new("s".into(), vec!["s".into()], "/".into(), Some(port));
+        spec.cluster.port_step = step;
+        Plan {
+            name: Name::parse(&format!("api-{port}")).unwrap(),
+            spec,
+            force: false,
+            warnings: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn instance_i_is_named_numbered_and_placed_on_its_port() {
+        let p = instance_plan(&app(3000, 0), 2).unwrap();
+        assert_eq!(p.name.as_str(), "api-3000-2");
+        assert_eq!(
+            (p.spec.port, p.spec.cluster.instance),
+            (Some(3000), Some(2))
+        );
+        assert!(p.force, "a shared PORT is checked for instance 0 alone");
+        let p = instance_plan(&app(3000, 10), 2).unwrap();
+        assert_eq!((p.spec.port, p.force), (Some(3020), false));
+        assert_eq!(p.spec.base_port(), Some(3000));
+        let i0 = instance_plan(&app(3000, 10), 0).unwrap();
+        assert!(!i0.force);
+        let err = instance_plan(&app(65530, 10), 1).unwrap_err();
+        assert_eq!(err.exit_code(), 64);
+        assert!(err.to_string().contains("65540"), "{err}");
+        let mut worker = app(3000, 0);
+        worker.spec.port = None;
+        worker.name = Name::parse("worker").unwrap();
+        let p = instance_plan(&worker, 1).unwrap();
+        assert_eq!((p.name.as_str(), p.spec.port), ("worker-1", None));
+    }
 }
