@@ -351,7 +351,10 @@ mod tests {
         assert_eq!(fields["health_retries"], 5);
         assert_eq!(fields["health_action"], "mark");
         assert_eq!(fields["ready_notify"], true);
-        assert!(fields.get("health_interval").is_none(), "a default: {fields:?}");
+        assert!(
+            fields.get("health_interval").is_none(),
+            "a default: {fields:?}"
+        );
         assert!(fields.contains_key("watchdog"), "{fields:?}");
         // And the record keeps them, read back whole.
         let mut r = crate::record::Record::new(s.clone());
@@ -362,6 +365,9 @@ mod tests {
         assert_eq!(back.spec, s);
         assert_eq!(back.state.health, r.state.health);
         assert_eq!(back.state.health_failures, 5);
-        assert_eq!(back.state.notify_status.as_deref(), Some("serving 3 queues"));
+        assert_eq!(
+            back.state.notify_status.as_deref(),
+            Some("serving 3 queues")
+        );
     }
 }
