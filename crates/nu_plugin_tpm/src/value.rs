@@ -16,7 +16,7 @@ use tpm_core::ProcessInfo;
 
 /// The columns of a process row, in order: the CLI's `--json` fields, which the rows are
 /// made from (kept here for the tests and the docs that check them).
-pub const PROCESS_COLUMNS: [&str; 26] = [
+pub const PROCESS_COLUMNS: [&str; 27] = [
     "name",
     "id",
     "status",
@@ -43,6 +43,7 @@ pub const PROCESS_COLUMNS: [&str; 26] = [
     "uptime_pct_24h",
     "tracking",
     "instance",
+    "health",
 ];
 
 /// A process as a record.
@@ -199,7 +200,7 @@ pub fn event(e: &Event, span: Span) -> Value {
 }
 
 /// The columns `tpm describe` adds after the process's row (the CLI's `describe --json`).
-pub const DESCRIBE_COLUMNS: [&str; 28] = [
+pub const DESCRIBE_COLUMNS: [&str; 31] = [
     "interpreter",
     "env",
     "max_restarts",
@@ -211,6 +212,9 @@ pub const DESCRIBE_COLUMNS: [&str; 28] = [
     "ready_check",
     "wait_ready",
     "wait_timeout",
+    "health_check",
+    "watchdog",
+    "notify_status",
     "max_memory",
     "cron_restart",
     "watch",
@@ -266,6 +270,14 @@ pub fn describe(d: &Description, span: Span) -> Value {
         Value::string(&d.ready_check, span),
         Value::bool(d.wait_ready, span),
         duration_ms(d.wait_timeout, span),
+        d.health_check
+            .as_ref()
+            .map_or_else(|| Value::nothing(span), |h| Value::string(h, span)),
+        d.watchdog
+            .map_or_else(|| Value::nothing(span), |w| duration_ms(w, span)),
+        d.notify_status
+            .as_ref()
+            .map_or_else(|| Value::nothing(span), |s| Value::string(s, span)),
         bytes(d.max_memory, span),
         d.cron_restart
             .as_ref()
@@ -414,6 +426,7 @@ mod tests {
             uptime_pct_24h: Some(99.5),
             tracking: tpm_core::cgroup::Tracking::Cgroup,
             instance: None,
+            health: None,
         }
     }
 
@@ -625,6 +638,9 @@ mod tests {
             ready_check: "port".into(),
             wait_ready: false,
             wait_timeout: 30_000,
+            health_check: None,
+            watchdog: None,
+            notify_status: None,
             max_memory: 0,
             cron_restart: None,
             watch: vec![],

@@ -67,6 +67,12 @@ pub enum Kind {
     /// `socket`, `restart`, `started`). Written before the reload looks for a stop that
     /// raced it, so a stop after this line came after the reload said it was done.
     Reloaded,
+    /// Its liveness check changed its verdict (`reason`: `healthy` or `unhealthy`, and
+    /// what the check said).
+    Health,
+    /// It said something on `NOTIFY_SOCKET` worth keeping (`reason`: `stopping`,
+    /// `reloading`, a refused `MAINPID=` and why).
+    Notify,
 }
 
 impl Kind {
@@ -88,6 +94,8 @@ impl Kind {
             Kind::ReloadFailed => "reload_failed",
             Kind::LogRotated => "log_rotated",
             Kind::Reloaded => "reloaded",
+            Kind::Health => "health",
+            Kind::Notify => "notify",
         }
     }
 
@@ -95,12 +103,13 @@ impl Kind {
     pub fn counted(self) -> &'static str {
         match self {
             Kind::LogRotated => "rotation(s)",
+            Kind::Health => "failure(s)",
             _ => "process(es)",
         }
     }
 
     /// Every kind, in the order of the history's documentation.
-    pub const ALL: [Kind; 16] = [
+    pub const ALL: [Kind; 18] = [
         Kind::StartRequested,
         Kind::Spawned,
         Kind::SpawnFailed,
@@ -117,6 +126,8 @@ impl Kind {
         Kind::ReloadFailed,
         Kind::LogRotated,
         Kind::Reloaded,
+        Kind::Health,
+        Kind::Notify,
     ];
 }
 
@@ -525,6 +536,8 @@ mod tests {
             Kind::ReloadFailed => 13,
             Kind::LogRotated => 14,
             Kind::Reloaded => 15,
+            Kind::Health => 16,
+            Kind::Notify => 17,
         };
         for (i, k) in Kind::ALL.iter().enumerate() {
             assert_eq!(place(*k), i, "{k:?}");

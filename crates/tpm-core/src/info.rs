@@ -71,6 +71,9 @@ pub struct ProcessInfo {
     pub tracking: Tracking,
     /// Its instance number, for one of an app's instances (`NAME-PORT-i`).
     pub instance: Option<u32>,
+    /// What its liveness check last said (`unknown`, `healthy`, `unhealthy`; see
+    /// `health`); `None` without a check, or when not running.
+    pub health: Option<crate::health::HealthState>,
 }
 
 /// Time, read once for a whole listing.
@@ -188,6 +191,7 @@ pub(crate) fn observe_seen(
         uptime_pct_24h: None,
         tracking: record.state.tracking(),
         instance: record.spec.cluster.instance,
+        health: live.and(state.health),
     }
 }
 

@@ -24,7 +24,8 @@
 //! | `platform` | what the OS says about processes (Linux, macOS), file watching |
 //! | `cgroup` | a cgroup per process where the hierarchy is writable; how a tree is tracked |
 //! | `status`, `policy` | the status enum; the restart policy |
-//! | `readiness` | how a process is judged ready (port, line, http) |
+//! | `readiness` | how a process is judged ready (port, line, http, notify) |
+//! | `health` | liveness checks for a process's whole life (http, tcp, cmd) |
 //! | `watch` | what `--watch` watches and leaves out |
 //! | `info` | the observed view front ends render |
 //! | `complete` | process-name completion for every front end |
@@ -47,6 +48,7 @@ pub mod ecosystem;
 pub mod error;
 pub mod events;
 pub mod export;
+pub mod health;
 pub mod info;
 pub mod lock;
 pub mod logs;

@@ -7,6 +7,8 @@
 //!   sampler looks, five times a second in a run's first ten seconds).
 //! - `line`: a line of its output (stdout or stderr) matches a regular expression.
 //! - `http`: `GET http://127.0.0.1:PORT/PATH` answers 2xx.
+//! - `notify`: the process sends `READY=1` on `NOTIFY_SOCKET` (systemd's notify protocol,
+//!   `Type=notify`; see `supervisor::notify`).
 //! - `none`: ready as soon as it runs.
 
 use std::time::Duration;
@@ -26,6 +28,8 @@ pub enum ReadyCheck {
     Line(String),
     /// `GET http://127.0.0.1:PORT` + this path answers 2xx.
     Http(String),
+    /// It sends `READY=1` on `NOTIFY_SOCKET`.
+    Notify,
     /// Ready as soon as it runs.
     None,
 }
@@ -37,6 +41,7 @@ impl ReadyCheck {
             ReadyCheck::Port => "port",
             ReadyCheck::Line(_) => "line",
             ReadyCheck::Http(_) => "http",
+            ReadyCheck::Notify => "notify",
             ReadyCheck::None => "none",
         }
     }
@@ -47,6 +52,7 @@ impl ReadyCheck {
             ReadyCheck::Port => "port".into(),
             ReadyCheck::Line(re) => format!("line /{re}/"),
             ReadyCheck::Http(path) => format!("http {path}"),
+            ReadyCheck::Notify => "notify".into(),
             ReadyCheck::None => "none".into(),
         }
     }

@@ -10,6 +10,7 @@
 
 use std::time::Duration;
 
+use crate::health::{Health, HealthCheck};
 use crate::policy::{self, Policy};
 use crate::readiness::{self, Readiness, ReadyCheck};
 use crate::rotation::{self, LogLimits};
@@ -34,7 +35,7 @@ const MAX_REASON: usize = 512;
 const NAMED_FIELD: usize = 1024;
 
 /// Every key tpm writes, in the order it writes them: the file contract's first.
-pub const KEYS: [&str; 63] = [
+pub const KEYS: [&str; 75] = [
     "script",
     "pid",
     "port",
@@ -98,6 +99,18 @@ pub const KEYS: [&str; 63] = [
     "discard_err",
     "depends_on",
     "cpu_at",
+    "health_check",
+    "health_http",
+    "health_cmd",
+    "health_interval",
+    "health_timeout",
+    "health_retries",
+    "health_start_period",
+    "health_action",
+    "watchdog",
+    "health",
+    "health_failures",
+    "notify_status",
 ];
 
 /// A record as stored. The name is the file name, not a field.
@@ -208,6 +221,7 @@ impl Record {
             }
         };
         let (spec, state) = (&self.spec, &self.state);
+        let health = spec.health.as_ref();
         let values: [String; KEYS.len()] = [
             // The file contract's keys, in its order.
             spec.script.clone(),
@@ -284,6 +298,31 @@ impl Record {
             flag(spec.discard.err),
             crate::depends::to_text(&spec.depends_on),
             opt(state.cpu_at.map(|v| v.to_string())),
+            // A liveness check's settings are written only with a check.
+            health.map_or("", |h| h.check.kind()).to_string(),
+            match health.map(|h| &h.check) {
+                Some(HealthCheck::Http(path)) => path.clone(),
+                _ => String::new(),
+            },
+            match health.map(|h| &h.check) {
+                Some(HealthCheck::Cmd(cmd)) => cmd.clone(),
+                _ => String::new(),
+            },
+            opt(health.map(|h| h.interval.as_millis().to_string())),
+            opt(health.map(|h| h.timeout.as_millis().to_string())),
+            opt(health.map(|h| h.retries.to_string())),
+            opt(health.map(|h| h.start_period.as_millis().to_string())),
+            health.map_or("", |h| h.action.as_str()).to_string(),
+            opt(spec.watchdog.map(|w| w.as_millis().to_string())),
+            state.health.map_or("", |h| h.as_str()).to_string(),
+            match state.health_failures {
+                0 => String::new(),
+                n => n.to_string(),
+            },
+            clip_bytes(
+                one_line(state.notify_status.as_deref().unwrap_or("")),
+                MAX_REASON,
+            ),
         ];
         let known = KEYS.iter().zip(&values).map(|(k, v)| (*k, v.as_str()));
         let extra = self.extra.iter().map(|(k, v)| (k.as_str(), v.as_str()));
@@ -421,6 +460,7 @@ impl Record {
             None | Some("" | "port") => ReadyCheck::Port,
             Some("line") => ReadyCheck::Line(ready_line),
             Some("http") => ReadyCheck::Http(ready_http),
+            Some("notify") => ReadyCheck::Notify,
             Some("none") => ReadyCheck::None,
             Some(other) => return Err(format!("ready_check {:?} is not valid", clip(other))),
         };
@@ -433,6 +473,11 @@ impl Record {
                 .unwrap_or(readiness::DEFAULT_WAIT_TIMEOUT)
                 .min(readiness::MAX_WAIT_TIMEOUT),
         };
+        let health = read_health(&mut fields)?;
+        let watchdog = fields
+            .parse("watchdog")?
+            .map(Duration::from_millis)
+            .map(|w: Duration| w.min(crate::health::MAX_WATCHDOG));
         // The name is the file's; a `name` key is only for shell readers.
         fields.take("name");
         let spec = Spec {
@@ -447,6 +492,8 @@ impl Record {
             policy,
             logs,
             ready,
+            health,
+            watchdog,
             cron_restart: fields.take("cron_restart").filter(|c| !c.is_empty()),
             watch: {
                 let words = |key: &str, fields: &mut Fields| -> Result<Vec<String>, String> {
@@ -512,6 +559,11 @@ impl Record {
             mem: fields.parse("mem").unwrap_or(None),
             listening: fields.parse("listening").unwrap_or(None),
             ready: fields.parse("ready").unwrap_or(None),
+            health: fields
+                .take("health")
+                .and_then(|h| crate::health::HealthState::parse(&h)),
+            health_failures: fields.parse("health_failures").unwrap_or(None).unwrap_or(0),
+            notify_status: fields.take("notify_status").filter(|s| !s.is_empty()),
         };
         Ok(Record {
             id: fields.parse("id")?,
@@ -521,6 +573,44 @@ impl Record {
             extra: fields.0,
         })
     }
+}
+
+/// A liveness check's keys; values past the options' ranges are read as the nearest
+/// allowed (a supervisor never checks in a busy loop, nor waits for ever).
+fn read_health(fields: &mut Fields) -> Result<Option<Health>, String> {
+    use crate::health as h;
+    let http = fields.take("health_http").unwrap_or_default();
+    let cmd = fields.take("health_cmd").unwrap_or_default();
+    let check = match fields.take("health_check").as_deref() {
+        None | Some("") => None,
+        Some("http") => Some(HealthCheck::Http(http)),
+        Some("tcp") => Some(HealthCheck::Tcp),
+        Some("cmd") => Some(HealthCheck::Cmd(cmd)),
+        Some(other) => return Err(format!("health_check {:?} is not valid", clip(other))),
+    };
+    let ms = |v: Option<u64>| v.map(Duration::from_millis);
+    let interval = ms(fields.parse("health_interval")?);
+    let timeout = ms(fields.parse("health_timeout")?);
+    let retries: Option<u32> = fields.parse("health_retries")?;
+    let start_period = ms(fields.parse("health_start_period")?);
+    let action = match fields.take("health_action").filter(|a| !a.is_empty()) {
+        Some(a) => h::HealthAction::parse(&a).map_err(|e| format!("health_action: {e}"))?,
+        None => h::HealthAction::Restart,
+    };
+    Ok(check.map(|check| Health {
+        check,
+        interval: interval
+            .unwrap_or(h::DEFAULT_INTERVAL)
+            .clamp(h::MIN_INTERVAL, h::MAX_INTERVAL),
+        timeout: timeout
+            .unwrap_or(h::DEFAULT_TIMEOUT)
+            .clamp(Duration::from_millis(1), h::MAX_TIMEOUT),
+        retries: retries
+            .unwrap_or(h::DEFAULT_RETRIES)
+            .clamp(1, h::MAX_RETRIES),
+        start_period: start_period.unwrap_or_default().min(h::MAX_INTERVAL),
+        action,
+    }))
 }
 
 /// The key=value pairs not yet taken; what is left over is `extra`.

@@ -39,6 +39,11 @@ pub struct Spec {
     pub logs: LogLimits,
     /// When it is ready, and whether starts wait for it.
     pub ready: Readiness,
+    /// A liveness check run for its whole life (see `crate::health`).
+    pub health: Option<crate::health::Health>,
+    /// `--watchdog`: with the notify protocol, restarted when `WATCHDOG=1` pings stop
+    /// coming for this long (`WATCHDOG_USEC` is set for it).
+    pub watchdog: Option<std::time::Duration>,
     /// Restart it on this schedule (cron: 5 fields, or 6 with seconds; local time).
     pub cron_restart: Option<String>,
     /// Restart it when files change (`--watch`).
@@ -109,6 +114,8 @@ impl Spec {
             policy: Policy::default(),
             logs: LogLimits::default(),
             ready: Readiness::default(),
+            health: None,
+            watchdog: None,
             cron_restart: None,
             watch: None,
             wanted: true,

@@ -51,6 +51,12 @@ pub struct State {
     pub listening: Option<bool>,
     /// Whether the running process is ready (see `readiness`); `None` when none runs.
     pub ready: Option<bool>,
+    /// What its liveness check last said (see `health`); `None` without a check or a run.
+    pub health: Option<crate::health::HealthState>,
+    /// Failed liveness checks in a row.
+    pub health_failures: u32,
+    /// The last `STATUS=` the process sent on `NOTIFY_SOCKET` (see `supervisor::notify`).
+    pub notify_status: Option<String>,
 }
 
 impl Default for State {
@@ -76,6 +82,9 @@ impl Default for State {
             mem: None,
             listening: None,
             ready: None,
+            health: None,
+            health_failures: 0,
+            notify_status: None,
         }
     }
 }
@@ -99,6 +108,9 @@ impl State {
         self.mem = None;
         self.listening = None;
         self.ready = None;
+        self.health = None;
+        self.health_failures = 0;
+        self.notify_status = None;
     }
 }
 

@@ -92,6 +92,8 @@ prop_compose! {
                     ..Default::default()
                 },
                 ready: Default::default(),
+                health: None,
+                watchdog: None,
                 cron_restart: None,
                 watch: None,
                 file: None,

@@ -10,6 +10,8 @@ const ACTIVE = new Set(['launching', 'online', 'waiting', 'stopping']);
 
 const state = {
   processes: [],            // the latest list, as GET /api/processes has it
+  described: {},            // of the process shown: what only its description has
+  describedOf: null,
   byName: new Map(),
   listening: new Set(),
   cpuNow: {},
@@ -168,9 +170,11 @@ function fillRow(tr, p) {
     name.dataset.v = p.name + '|' + p.id;
   }
   const status = cell(tr, 'status');
-  if (status.dataset.status !== p.status) {
-    status.dataset.status = p.status;
-    status.replaceChildren(badge(p.status));
+  // A running process that fails its liveness check says so where one looks first.
+  const shown = p.status === 'online' && p.health === 'unhealthy' ? 'unhealthy' : p.status;
+  if (status.dataset.status !== shown) {
+    status.dataset.status = shown;
+    status.replaceChildren(badge(shown));
   }
   setText(cell(tr, 'pid'), p.pid === null ? '–' : p.pid);
   const port = cell(tr, 'port');
@@ -302,6 +306,10 @@ function renderDetail() {
   ];
   if (p.exit_code !== null) facts.push(['last exit', p.exit_code]);
   if (p.reason) facts.push(['reason', p.reason]);
+  const extra = state.describedOf === p.name ? state.described : {};
+  if (extra.health_check) facts.push(['health', (p.health ? p.health + ': ' : '') + extra.health_check]);
+  if (extra.watchdog) facts.push(['watchdog', 'restarted after ' + fmtMs(extra.watchdog) + ' without WATCHDOG=1']);
+  if (extra.notify_status && p.pid !== null) facts.push(['status (notify)', extra.notify_status]);
   const dl = $('d-facts');
   const text = JSON.stringify(facts);
   if (dl.dataset.v !== text) {
@@ -382,6 +390,7 @@ const EVENT_WORDS = {
   restart_scheduled: 'restart scheduled', errored: 'errored', stop_requested: 'stop asked',
   killed: 'killed', stopped: 'stopped', listening: 'listening', supervisor_lost: 'supervisor lost', restart_requested: 'restart requested', reload_failed: 'reload failed',
   ready: 'ready', log_rotated: 'log rotated', reloaded: 'reloaded',
+  health: 'health', notify: 'notify',
 };
 
 function eventDetail(e) {
@@ -469,7 +478,11 @@ async function followLogs(name) {
   try {
     // The last events, from `describe`; those that came on the stream meanwhile follow.
     const res = await fetch('/api/processes/' + encodeURIComponent(name), { headers: authHeaders(), signal: ctl.signal });
-    described = res.ok ? (await res.json()).events || [] : [];
+    const body = res.ok ? await res.json() : {};
+    described = body.events || [];
+    // What the list does not carry: the liveness check, the watchdog, the last STATUS=.
+    state.described = { health_check: body.health_check, watchdog: body.watchdog, notify_status: body.notify_status };
+    state.describedOf = name;
   } catch (_) {
     described = [];
   }

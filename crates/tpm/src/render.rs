@@ -9,6 +9,7 @@
 use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
 use std::sync::OnceLock;
+use tpm_core::health::HealthState;
 
 use serde::Serialize;
 use tpm_core::{Error, ProcessInfo, Status};
@@ -125,12 +126,20 @@ pub fn mem(bytes: u64) -> String {
     }
 }
 
-fn paint(status: Status, color: bool) -> (String, usize) {
-    let text = status.as_str();
+fn paint(status: Status, health: Option<HealthState>, color: bool) -> (String, usize) {
+    // A process that runs but fails its liveness check (marked, or about to be
+    // restarted) says so where a reader looks first.
+    let unhealthy = status == Status::Online && health == Some(HealthState::Unhealthy);
+    let text = if unhealthy {
+        "unhealthy"
+    } else {
+        status.as_str()
+    };
     if !color {
         return (text.to_string(), text.len());
     }
     let code = match status {
+        Status::Online if unhealthy => "31",
         Status::Online => "32",
         Status::Launching | Status::Waiting | Status::Stopping => "33",
         Status::Errored => "31",
@@ -155,7 +164,7 @@ pub fn table(processes: &[ProcessInfo]) -> String {
             vec![
                 plain(or_dash(p.id)),
                 plain(shown(&p.name).into_owned()),
-                paint(p.status, color),
+                paint(p.status, p.health, color),
                 plain(or_dash(p.pid)),
                 plain(or_dash(p.port)),
                 plain(p.uptime.map_or("-".into(), uptime)),

@@ -31,10 +31,12 @@ impl PluginCommand for Events {
         "The columns are the fields of the CLI's `tpm events --json`: time (a date), name, \
 event, pid, code (the exit code, or 128 + the signal), signal (SIGKILL...), ran (how long the \
 run lasted) and after (the delay before a restart) as durations, by (user, policy or system), \
-count (processes killed, or log rotations) and reason; a field an event does not have is \
-nothing. Events: start_requested, spawned, spawn_failed, exited, restart_scheduled, errored, \
-stop_requested, killed, stopped, listening, ready, supervisor_lost, restart_requested, \
-reload_failed, log_rotated, reloaded. \
+count (processes killed, log rotations, or failed liveness checks) and reason; a field an \
+event does not have is nothing. Events: start_requested, spawned, spawn_failed, exited, \
+restart_scheduled, errored, stop_requested, killed, stopped, listening, ready, \
+supervisor_lost, restart_requested, reload_failed, log_rotated, reloaded, health (its liveness \
+check changed its verdict), notify (STOPPING=1, RELOADING=1 or a refused MAINPID= on \
+NOTIFY_SOCKET). \
 With no names (or `all`), every process. --since takes a duration back (1hr, or the CLI's \
 text: 90s, 30m, 1h, 2d) or a date (2026-12-02T10:00:00+01:00, or text: \"2026-12-02 10:00\"). \
 With --follow the table is a stream that goes on as events happen, until interrupted (ctrl-c) \

@@ -97,7 +97,8 @@ fn plugin_rows_have_the_clis_json_fields_with_nushell_types() {
          restarts: int, cpu: float, mem: filesize, started: datetime, script: string, \
          cmd: list<string>, cwd: string, type: string, exit_code: nothing, reason: nothing, \
          supervisor: int, autorestart: bool, log_dropped: filesize, wanted: bool, \
-         restarts_24h: int, uptime_pct_24h: float, tracking: string, instance: nothing>"
+         restarts_24h: int, uptime_pct_24h: float, tracking: string, instance: nothing, \
+         health: nothing>"
     );
 }
 

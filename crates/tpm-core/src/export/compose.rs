@@ -26,6 +26,11 @@
 //! - Secrets: `${KEY:?...}`, which compose fills from the shell's environment or a `.env`
 //!   file beside `compose.yaml`, and refuses to start without.
 //! - `$` in values is written `$$` (compose interpolates `$VAR` in every value).
+//! - A liveness check → `healthcheck:` (`test`, `interval`, `timeout`, `retries`,
+//!   `start_period`): HTTP as `curl -fsS` and TCP as bash's `/dev/tcp` (the image needs
+//!   curl or bash), a command as `CMD-SHELL`. Docker only marks a container `unhealthy`; it
+//!   restarts none for it (Swarm does): a note says so where tpm would restart.
+//! - The notify protocol (`--ready-notify`, `--watchdog`) has no compose equivalent: a note.
 
 use serde_json::{json, Map, Value as Json};
 
@@ -127,7 +132,52 @@ fn service(app: &Prepared, image: &str, notes: &mut Vec<String>) -> Json {
     );
     s.insert("stop_signal".into(), json!(p.stop_signal.as_str()));
     s.insert("stop_grace_period".into(), json!(duration(p.kill_timeout)));
+    if let Some(h) = &app.spec.health {
+        s.insert("healthcheck".into(), healthcheck(app, h));
+        if h.action == crate::health::HealthAction::Restart {
+            notes.push(format!(
+                "compose.yaml: {} is marked unhealthy by its healthcheck, not restarted (Docker restarts for it only under Swarm; tpm restarts it)",
+                app.name
+            ));
+        }
+    }
+    if app.spec.ready.check == crate::readiness::ReadyCheck::Notify || app.spec.watchdog.is_some() {
+        notes.push(format!(
+            "compose.yaml: {} speaks systemd's notify protocol (READY=1, WATCHDOG=1); compose has no NOTIFY_SOCKET, so it is ready once started and has no watchdog",
+            app.name
+        ));
+    }
     Json::Object(s)
+}
+
+/// A liveness check as compose's `healthcheck`.
+fn healthcheck(app: &Prepared, h: &crate::health::Health) -> Json {
+    use crate::health::HealthCheck;
+    let port = app.spec.port.unwrap_or_default();
+    let test = match &h.check {
+        HealthCheck::Http(path) => json!([
+            "CMD",
+            "curl",
+            "-fsS",
+            "-o",
+            "/dev/null",
+            literal(&format!("http://127.0.0.1:{port}{path}"))
+        ]),
+        HealthCheck::Tcp => json!([
+            "CMD",
+            "bash",
+            "-c",
+            format!("exec 3<>/dev/tcp/127.0.0.1/{port}")
+        ]),
+        HealthCheck::Cmd(cmd) => json!(["CMD-SHELL", literal(cmd)]),
+    };
+    json!({
+        "test": test,
+        "interval": duration(h.interval),
+        "timeout": duration(h.timeout),
+        "retries": h.retries,
+        "start_period": duration(h.start_period),
+    })
 }
 
 /// `value` as compose reads it back: `$` doubled, so nothing is interpolated.

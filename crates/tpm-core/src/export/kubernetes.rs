@@ -20,6 +20,10 @@
 //!   `terminationGracePeriodSeconds` (the kill timeout, in whole seconds, rounded up), then
 //!   KILL. A shell script as process 1 ignores TERM: the image should run an init (tini).
 //! - `replicas` is the number of instances (1).
+//! - A liveness check → a `livenessProbe` (`httpGet`, `tcpSocket`, or `exec` of `sh -c`),
+//!   its interval, timeout and start period in whole seconds (rounded up, at least 1), its
+//!   retries as `failureThreshold`. Kubernetes restarts the container; `--health-action
+//!   mark` has no counterpart (a note says so). The notify protocol has none either.
 //! - `$` in values is written `$$` where Kubernetes expands `$(VAR)` (command, args and env
 //!   values: `$$` reads back as `$`), and as it is in `workingDir`, which it does not expand.
 //!
@@ -199,6 +203,20 @@ fn deployment(app: &Prepared, name: &str, image: &str, notes: &mut Vec<String>) 
     if let Some(probe) = readiness_probe(app) {
         deployment["spec"]["template"]["spec"]["containers"][0]["readinessProbe"] = probe;
     }
+    if let Some(h) = &app.spec.health {
+        deployment["spec"]["template"]["spec"]["containers"][0]["livenessProbe"] =
+            liveness_probe(app, h);
+        if h.action == crate::health::HealthAction::Mark {
+            notes.push(format!(
+                "{name}: its liveness check only marks it under tpm; a Kubernetes livenessProbe restarts the container"
+            ));
+        }
+    }
+    if app.spec.ready.check == ReadyCheck::Notify || app.spec.watchdog.is_some() {
+        notes.push(format!(
+            "{name}: it speaks systemd's notify protocol (READY=1, WATCHDOG=1), which Kubernetes does not: no probe stands for it"
+        ));
+    }
     deployment
 }
 
@@ -212,11 +230,29 @@ fn readiness_probe(app: &Prepared) -> Option<Json> {
             "periodSeconds": 5,
         })),
         ReadyCheck::None => None,
-        ReadyCheck::Port | ReadyCheck::Line(_) => Some(json!({
+        ReadyCheck::Notify | ReadyCheck::Port | ReadyCheck::Line(_) => Some(json!({
             "tcpSocket": { "port": port },
             "periodSeconds": 5,
         })),
     }
+}
+
+/// A liveness check as a Kubernetes probe.
+fn liveness_probe(app: &Prepared, h: &crate::health::Health) -> Json {
+    use crate::health::HealthCheck;
+    // Whole seconds, rounded up: Kubernetes takes nothing finer.
+    let secs = |d: std::time::Duration, min: u64| d.as_millis().div_ceil(1000).max(min.into());
+    let port = app.spec.port.unwrap_or_default();
+    let mut probe = match &h.check {
+        HealthCheck::Http(path) => json!({ "httpGet": { "path": path, "port": port } }),
+        HealthCheck::Tcp => json!({ "tcpSocket": { "port": port } }),
+        HealthCheck::Cmd(cmd) => json!({ "exec": { "command": ["sh", "-c", cmd] } }),
+    };
+    probe["periodSeconds"] = json!(secs(h.interval, 1));
+    probe["timeoutSeconds"] = json!(secs(h.timeout, 1));
+    probe["failureThreshold"] = json!(h.retries);
+    probe["initialDelaySeconds"] = json!(secs(h.start_period, 0));
+    probe
 }
 
 fn service(app: &Prepared, name: &str, port: u16) -> Json {

@@ -30,6 +30,13 @@
 //!   `NOMAD_VAR_name`); the API's JSON has no variables, so it holds a placeholder to
 //!   replace.
 //!
+//! - A liveness check → the task's `service` with one `check` (`http` on the path, `tcp`,
+//!   or `script` running `sh -c`), `interval` and `timeout` as tpm's; `check_restart` with
+//!   `limit` the retries and `grace` the start period restarts the task, unless the action
+//!   is `mark`. HTTP and TCP checks use Nomad's own service provider; a script check needs
+//!   Consul (`provider = "consul"`, a note says so). The notify protocol has no Nomad
+//!   equivalent (a note).
+//!
 //! Values may hold `${...}`: HCL reads it literally (it is escaped), and Nomad then
 //! interpolates its runtime variables (`${NOMAD_...}`, `${node...}`) in `config` and `env`;
 //! other names are left as they are.
@@ -39,6 +46,7 @@ use serde_json::{json, Map, Value as Json};
 use super::hcl::{Body, Value};
 use super::{duration, ExportFile, ExportOptions, NomadFormat, Prepared, MARKER, SET};
 use crate::error::Result;
+use crate::health::{Health, HealthAction, HealthCheck};
 use crate::policy::{Policy, STABLE_AFTER};
 
 /// Nomad's shortest restart interval.
@@ -184,6 +192,10 @@ fn hcl(apps: &[Prepared], notes: &mut Vec<String>) -> String {
             )
             .block("config", &[], config)
             .attr("env", Value::Object(env));
+        if let Some(h) = &app.spec.health {
+            task = task.block("service", &[], service_hcl(app, h, notes));
+        }
+        notify_note(app, notes);
         if let Some((files, mb)) = logs(app) {
             task = task.block(
                 "logs",
@@ -278,6 +290,113 @@ fn depends_note(app: &Prepared) -> String {
     )
 }
 
+/// The service a liveness check is registered as: the app's name as Nomad wants one
+/// (letters, digits and `-`).
+fn service_name(app: &Prepared) -> String {
+    let name: String = app
+        .name
+        .as_str()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let name = name.trim_matches('-').to_string();
+    if name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        name
+    } else {
+        format!("tpm-{name}")
+    }
+}
+
+/// Nomad's own provider checks HTTP and TCP; a script check is Consul's.
+fn provider(h: &Health) -> &'static str {
+    match h.check {
+        HealthCheck::Cmd(_) => "consul",
+        _ => "nomad",
+    }
+}
+
+fn service_hcl(app: &Prepared, h: &Health, notes: &mut Vec<String>) -> Body {
+    let mut check = Body::new();
+    check = match &h.check {
+        HealthCheck::Http(path) => check
+            .attr("type", Value::str("http"))
+            .attr("path", Value::str(path.as_str())),
+        HealthCheck::Tcp => check.attr("type", Value::str("tcp")),
+        HealthCheck::Cmd(cmd) => {
+            notes.push(format!(
+                "{SET}.nomad.hcl: {}'s liveness command is a script check, which Nomad runs only with Consul (provider \"consul\")",
+                app.name
+            ));
+            check
+                .attr("type", Value::str("script"))
+                .attr("command", Value::str("/bin/sh"))
+                .attr(
+                    "args",
+                    Value::List(vec![Value::str("-c"), Value::str(cmd.as_str())]),
+                )
+        }
+    };
+    check = check
+        .attr("interval", Value::str(duration(h.interval)))
+        .attr("timeout", Value::str(duration(h.timeout)));
+    if h.action == HealthAction::Restart {
+        check = check.block(
+            "check_restart",
+            &[],
+            Body::new()
+                .attr("limit", Value::Int(i64::from(h.retries)))
+                .attr("grace", Value::str(duration(h.start_period))),
+        );
+    }
+    let mut service = Body::new()
+        .attr("name", Value::str(service_name(app)))
+        .attr("provider", Value::str(provider(h)));
+    if app.spec.port.is_some() {
+        service = service.attr("port", Value::str(PORT_LABEL));
+    }
+    service.block("check", &[], check)
+}
+
+fn service_json(app: &Prepared, h: &Health) -> Json {
+    let mut check = match &h.check {
+        HealthCheck::Http(path) => json!({ "Type": "http", "Path": path }),
+        HealthCheck::Tcp => json!({ "Type": "tcp" }),
+        HealthCheck::Cmd(cmd) => {
+            json!({ "Type": "script", "Command": "/bin/sh", "Args": ["-c", cmd] })
+        }
+    };
+    check["Name"] = json!(format!("{}-health", service_name(app)));
+    check["Interval"] = ns(h.interval);
+    check["Timeout"] = ns(h.timeout);
+    if h.action == HealthAction::Restart {
+        check["CheckRestart"] = json!({ "Limit": h.retries, "Grace": ns(h.start_period) });
+    }
+    let mut service = json!({
+        "Name": service_name(app),
+        "Provider": provider(h),
+        "Checks": [check],
+    });
+    if app.spec.port.is_some() {
+        service["PortLabel"] = json!(PORT_LABEL);
+    }
+    service
+}
+
+fn notify_note(app: &Prepared, notes: &mut Vec<String>) {
+    if app.spec.ready.check == crate::readiness::ReadyCheck::Notify || app.spec.watchdog.is_some() {
+        notes.push(format!(
+            "{SET}.nomad.hcl: {} speaks systemd's notify protocol (READY=1, WATCHDOG=1), which Nomad does not: no check stands for it",
+            app.name
+        ));
+    }
+}
+
 fn restart_comment(p: &Policy, r: &Restart) -> String {
     if !p.autorestart {
         "tpm: no restart (autorestart off); a failed app stays down".into()
@@ -341,6 +460,9 @@ fn api_json(apps: &[Prepared], notes: &mut Vec<String>) -> Json {
                 "KillSignal": app.policy().stop_signal.as_str(),
                 "KillTimeout": ns(app.policy().kill_timeout),
             });
+            if let Some(h) = &app.spec.health {
+                task["Services"] = json!([service_json(app, h)]);
+            }
             if let Some((files, mb)) = logs(app) {
                 task["LogConfig"] = json!({ "MaxFiles": files, "MaxFileSizeMB": mb });
             }

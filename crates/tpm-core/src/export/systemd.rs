@@ -25,6 +25,11 @@
 //! - `stop_exit_codes` → `SuccessExitStatus=` and `RestartPreventExitStatus=` (a normal end,
 //!   not restarted).
 //! - Log rotation sizes are not per unit in systemd: journald's own limits apply.
+//! - `--ready-notify` → `Type=notify` with `NotifyAccess=all` (tpm hears the whole tree);
+//!   `--watchdog` → `WatchdogSec=` (systemd restarts on it with `Restart=always`, or with
+//!   `Restart=on-watchdog` for an app without autorestart, as tpm does).
+//! - A liveness check (`--health-*`) has no systemd equivalent: systemd asks nothing of a
+//!   running service but its watchdog pings. The unit says so in a comment, and a note.
 //!
 //! Values are quoted for systemd, each setting by its own rule (`systemd.syntax(7)`,
 //! "COMMAND LINES" in `systemd.service(5)`), and checked with `systemd-analyze verify`:
@@ -128,8 +133,37 @@ fn service(app: &Prepared, options: &ExportOptions, notes: &mut Vec<String>) -> 
     }
 
     t.push_str("\n[Service]\n");
-    // `exec`: started once the program is executed, so a missing program fails the start.
-    t.push_str("Type=exec\n");
+    if app.spec.ready.check == crate::readiness::ReadyCheck::Notify {
+        // Ready on READY=1, from any process of the unit, as tpm hears any of its tree.
+        t.push_str("Type=notify\nNotifyAccess=all\n");
+    } else {
+        // `exec`: started once the program is executed, so a missing program fails the
+        // start.
+        t.push_str("Type=exec\n");
+    }
+    if let Some(w) = app.spec.watchdog {
+        if app.spec.ready.check != crate::readiness::ReadyCheck::Notify {
+            t.push_str("NotifyAccess=all\n");
+        }
+        let _ = writeln!(t, "WatchdogSec={}", duration(w));
+    }
+    if let Some(h) = &app.spec.health {
+        let _ = writeln!(
+            t,
+            "# tpm's liveness check ({}) has no systemd equivalent: systemd asks a running service nothing but its watchdog pings",
+            escape_percent(&h.describe()).replace('\n', " ")
+        );
+        notes.push(format!(
+            "{}: its liveness check ({}) has no systemd equivalent; the unit restarts it only when it exits{}",
+            unit_name(app),
+            h.check.describe(),
+            if app.spec.watchdog.is_some() {
+                " or its watchdog pings stop"
+            } else {
+                ""
+            }
+        ));
+    }
     if options.scope == UnitScope::System {
         if let Some(user) = &options.user {
             let _ = writeln!(t, "User={}", escape_percent(user));
@@ -176,7 +210,13 @@ fn service(app: &Prepared, options: &ExportOptions, notes: &mut Vec<String>) -> 
             app.secrets.join(", ")
         ));
     }
-    let _ = writeln!(t, "Restart={}", if p.autorestart { "always" } else { "no" });
+    let restart = match (p.autorestart, app.spec.watchdog.is_some()) {
+        (true, _) => "always",
+        // tpm restarts a process whose pings stop even without autorestart.
+        (false, true) => "on-watchdog",
+        (false, false) => "no",
+    };
+    let _ = writeln!(t, "Restart={restart}");
     let _ = writeln!(t, "RestartSec={}", duration(p.restart_delay));
     let steps = p.steps_to_cap();
     if p.autorestart && steps > 0 {

@@ -176,15 +176,39 @@ impl Tpm {
         }
     }
 
-    /// The `healthy` condition: ready, and (once processes have liveness checks) its last
-    /// check passed. Liveness is not in the record yet, so this is readiness alone; the
-    /// check's verdict is to be read here, and nowhere else.
+    /// The `healthy` condition: ready, and, when it has a liveness check, that check's
+    /// verdict `healthy` (its first passing check after the start period), within
+    /// `timeout` in all. Without a check, ready is healthy (compose's `service_healthy`
+    /// needs a healthcheck; here an app without one is not refused for it).
     pub(crate) fn healthy(
         &self,
         name: &Name,
         timeout: Duration,
     ) -> std::result::Result<(), String> {
-        self.ready_for_dependants(name, timeout)
+        let deadline = Instant::now() + timeout;
+        self.ready_for_dependants(name, timeout)?;
+        loop {
+            let record = self.store.load(name).map_err(|e| e.to_string())?;
+            let Some(check) = &record.spec.health else {
+                return Ok(());
+            };
+            let verdict = record.state.health;
+            if verdict == Some(crate::health::HealthState::Healthy) {
+                return Ok(());
+            }
+            if !record.state.status.is_active() {
+                return Err(format!("is {} before its health check passed", record.state.status));
+            }
+            if Instant::now() >= deadline {
+                let now = verdict.map_or("unknown", crate::health::HealthState::as_str);
+                return Err(format!(
+                    "was not healthy after {} (its wait_timeout; health check {}: {now})",
+                    crate::supervisor::human(timeout),
+                    check.check.kind()
+                ));
+            }
+            std::thread::sleep(POLL);
+        }
     }
 
     /// The `completed` condition: its current run ended with code 0 within `timeout`.

@@ -44,6 +44,13 @@ pub struct Description {
     /// Whether starts and restarts wait for it to be ready, and how long (milliseconds).
     pub wait_ready: bool,
     pub wait_timeout: u64,
+    /// Its liveness check and settings (`http /healthz every 30s, timeout 5.0s, 3
+    /// failure(s): restart`), if any.
+    pub health_check: Option<String>,
+    /// Milliseconds without a `WATCHDOG=1` before it is restarted (`--watchdog`), if set.
+    pub watchdog: Option<u64>,
+    /// The last `STATUS=` it sent on `NOTIFY_SOCKET`, while it runs.
+    pub notify_status: Option<String>,
     /// Bytes: it is restarted when its tree stays over this (0: never).
     pub max_memory: u64,
     /// Its restart schedule (cron), if any.
@@ -147,6 +154,9 @@ impl Tpm {
             ready_check: spec.ready.check.describe(),
             wait_ready: spec.ready.wait,
             wait_timeout: spec.ready.wait_timeout.as_millis() as u64,
+            health_check: spec.health.as_ref().map(|h| h.describe()),
+            watchdog: spec.watchdog.map(|w| w.as_millis() as u64),
+            notify_status: process.pid.and(record.state.notify_status.clone()),
             max_memory: spec.policy.max_memory,
             cron_restart: spec.cron_restart.clone(),
             watch: spec

@@ -225,6 +225,7 @@ pub fn options_of(name: &Name, spec: &Spec) -> (String, Options) {
         ReadyCheck::Line(re) => o.set(Opt::ReadyLine, Value::Text(re.clone())),
         ReadyCheck::Http(path) => o.set(Opt::ReadyHttp, Value::Text(path.clone())),
         ReadyCheck::None => o.set(Opt::ReadyCheck, Value::Bool(false)),
+        ReadyCheck::Notify => o.set(Opt::ReadyNotify, Value::Bool(true)),
     }
     for (opt, value) in [
         (Opt::Wait, Value::Bool(r.wait)),
@@ -236,6 +237,30 @@ pub fn options_of(name: &Name, spec: &Spec) -> (String, Options) {
     }
     if let Some(every) = l.every {
         o.set(Opt::LogRotate, Value::Text(every.as_str().into()));
+    }
+    if let Some(w) = spec.watchdog {
+        o.set(Opt::Watchdog, Value::Millis(w));
+    }
+    if let Some(h) = &spec.health {
+        use crate::health::{HealthAction, HealthCheck};
+        match &h.check {
+            HealthCheck::Http(path) => o.set(Opt::HealthHttp, Value::Text(path.clone())),
+            HealthCheck::Tcp => o.set(Opt::HealthTcp, Value::Bool(true)),
+            HealthCheck::Cmd(cmd) => o.set(Opt::HealthCmd, Value::Text(cmd.clone())),
+        }
+        for (opt, value) in [
+            (Opt::HealthInterval, Value::Millis(h.interval)),
+            (Opt::HealthTimeout, Value::Millis(h.timeout)),
+            (Opt::HealthRetries, Value::Count(h.retries)),
+            (Opt::HealthStartPeriod, Value::Millis(h.start_period)),
+        ] {
+            if !is_default(opt, &value) {
+                o.set(opt, value);
+            }
+        }
+        if h.action == HealthAction::Mark {
+            o.set(Opt::HealthAction, Value::Text("mark".into()));
+        }
     }
     (target, o)
 }
@@ -320,5 +345,41 @@ mod tests {
             ]
         );
         assert_eq!(fields["kill_timeout"], 500);
+    }
+
+    #[test]
+    fn a_liveness_check_and_the_watchdog_are_written_back() {
+        use crate::health::{Health, HealthAction, HealthCheck};
+        let name = Name::parse("w-1").unwrap();
+        let mut s = spec("sleep 9", &["sleep", "9"]);
+        let mut h = Health::new(HealthCheck::Http("/healthz".into()));
+        h.retries = 5;
+        h.action = HealthAction::Mark;
+        s.health = Some(h);
+        s.watchdog = Some(Duration::from_secs(30));
+        s.ready.check = ReadyCheck::Notify;
+        let fields = app(&name, &s);
+        assert_eq!(fields["health_http"], "/healthz");
+        assert_eq!(fields["health_retries"], 5);
+        assert_eq!(fields["health_action"], "mark");
+        assert_eq!(fields["ready_notify"], true);
+        assert!(
+            fields.get("health_interval").is_none(),
+            "a default: {fields:?}"
+        );
+        assert!(fields.contains_key("watchdog"), "{fields:?}");
+        // And the record keeps them, read back whole.
+        let mut r = crate::record::Record::new(s.clone());
+        r.state.health = Some(crate::health::HealthState::Unhealthy);
+        r.state.health_failures = 5;
+        r.state.notify_status = Some("serving 3 queues".into());
+        let back = crate::record::Record::parse(&r.to_line("w-1")).unwrap();
+        assert_eq!(back.spec, s);
+        assert_eq!(back.state.health, r.state.health);
+        assert_eq!(back.state.health_failures, 5);
+        assert_eq!(
+            back.state.notify_status.as_deref(),
+            Some("serving 3 queues")
+        );
     }
 }

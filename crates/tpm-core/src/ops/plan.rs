@@ -268,8 +268,21 @@ impl Tpm {
                 ReadyCheck::Line(re.to_string())
             }
             (true, None, Some(path)) => ReadyCheck::Http(readiness::http_path(path)),
+            (true, None, None) if opts.bool(Opt::ReadyNotify) => ReadyCheck::Notify,
             (true, None, None) => ReadyCheck::Port,
         };
+        if opts.bool(Opt::ReadyNotify) && check != ReadyCheck::Notify {
+            return Err(Error::Usage(format!(
+                "--ready-notify and {}: give one way to tell it is ready",
+                match check {
+                    ReadyCheck::None => "--no-ready-check",
+                    ReadyCheck::Line(_) => "--ready-line",
+                    _ => "--ready-http",
+                }
+            )));
+        }
+        spec.health = health(opts, spec.port).map_err(Error::Usage)?;
+        spec.watchdog = opts.get(Opt::Watchdog).map(|_| opts.millis(Opt::Watchdog));
         spec.ready = Readiness {
             check,
             wait: opts.bool(Opt::Wait),
@@ -386,6 +399,79 @@ pub(crate) fn instance_plan(app: &Plan, i: u32) -> Result<Plan> {
         plan.force = true;
     }
     Ok(plan)
+}
+
+/// The liveness check the options ask for, if any; every problem with them at once.
+fn health(opts: &Options, port: Option<u16>) -> Result<Option<crate::health::Health>, String> {
+    use crate::health::{Health, HealthAction, HealthCheck};
+    let mut problems = Vec::new();
+    let mut checks = Vec::new();
+    if let Some(path) = opts.text(Opt::HealthHttp) {
+        checks.push((
+            "--health-http",
+            HealthCheck::Http(readiness::http_path(path)),
+        ));
+    }
+    if opts.bool(Opt::HealthTcp) {
+        checks.push(("--health-tcp", HealthCheck::Tcp));
+    }
+    if let Some(cmd) = opts.text(Opt::HealthCmd) {
+        checks.push(("--health-cmd", HealthCheck::Cmd(cmd.to_string())));
+    }
+    if checks.len() > 1 {
+        let flags: Vec<&str> = checks.iter().map(|(f, _)| *f).collect();
+        problems.push(format!("{}: give one liveness check", flags.join(" and ")));
+    }
+    if port.is_none() {
+        for (flag, check) in &checks {
+            if !matches!(check, HealthCheck::Cmd(_)) {
+                problems.push(format!(
+                    "{flag} checks the PORT, and it has none: give --port, or use --health-cmd"
+                ));
+            }
+        }
+    }
+    let settings = [
+        Opt::HealthInterval,
+        Opt::HealthTimeout,
+        Opt::HealthRetries,
+        Opt::HealthStartPeriod,
+        Opt::HealthAction,
+    ];
+    if checks.is_empty() {
+        let given: Vec<String> = settings
+            .iter()
+            .filter(|o| opts.get(**o).is_some())
+            .map(|o| format!("--{}", o.def().flag.unwrap_or_default()))
+            .collect();
+        if !given.is_empty() {
+            problems.push(format!(
+                "{} set a liveness check, and none was given: add --health-http PATH, --health-tcp or --health-cmd CMD",
+                given.join(", ")
+            ));
+        }
+    }
+    let action = match opts.text(Opt::HealthAction) {
+        Some(a) => HealthAction::parse(a).unwrap_or_else(|e| {
+            problems.push(e);
+            HealthAction::Restart
+        }),
+        None => HealthAction::Restart,
+    };
+    if !problems.is_empty() {
+        return Err(problems.join("; "));
+    }
+    let Some((_, check)) = checks.pop() else {
+        return Ok(None);
+    };
+    Ok(Some(Health {
+        check,
+        interval: opts.millis(Opt::HealthInterval),
+        timeout: opts.millis(Opt::HealthTimeout),
+        retries: opts.count(Opt::HealthRetries),
+        start_period: opts.millis(Opt::HealthStartPeriod),
+        action,
+    }))
 }
 
 #[cfg(test)]

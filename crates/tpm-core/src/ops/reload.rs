@@ -292,9 +292,10 @@ impl Tpm {
             match record.spec.ready.check {
                 // The readiness its spec declares (a line of output, an HTTP answer, none):
                 // the supervisor judges it (see `crate::readiness`).
-                ReadyCheck::Line(_) | ReadyCheck::Http(_) | ReadyCheck::None => {
-                    self.ensure_ready(name, timeout).map(|_| kind)
-                }
+                ReadyCheck::Line(_)
+                | ReadyCheck::Http(_)
+                | ReadyCheck::Notify
+                | ReadyCheck::None => self.ensure_ready(name, timeout).map(|_| kind),
                 // The default, its PORT: looked at here, more often than the supervisor's
                 // sampler does, and only where the old process listened (see `wait_ready`).
                 ReadyCheck::Port => wait_ready(self, name, must_listen, timeout).map(|()| kind),

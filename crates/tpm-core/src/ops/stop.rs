@@ -402,6 +402,7 @@ fn corrupt_info(name: &Name) -> ProcessInfo {
         uptime_pct_24h: None,
         tracking: crate::cgroup::Tracking::ProcessTree,
         instance: None,
+        health: None,
     }
 }
 

@@ -114,6 +114,9 @@ impl Tpm {
                             "http://127.0.0.1:{}{path} did not answer 2xx",
                             record.spec.port.map_or("?".into(), |p| p.to_string())
                         ),
+                        crate::readiness::ReadyCheck::Notify => {
+                            "it sent no READY=1 on NOTIFY_SOCKET".to_string()
+                        }
                         crate::readiness::ReadyCheck::None => "no check".to_string(),
                     }
                 )

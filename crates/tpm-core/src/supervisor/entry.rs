@@ -169,7 +169,7 @@ fn new(args: &[OsString]) -> Result<Supervisor, String> {
         written: None,
         dirty: false,
         next_heal: None,
-        notify: super::fsnotify::FsNotify::new(),
+        fs_events: super::fsnotify::FsNotify::new(),
         heals: 0,
         lock_id,
         relocked: false,
@@ -184,6 +184,8 @@ fn new(args: &[OsString]) -> Result<Supervisor, String> {
         readiness: Default::default(),
         triggers: Default::default(),
         watcher: None,
+        health: Default::default(),
+        notify: None,
     })
 }
 

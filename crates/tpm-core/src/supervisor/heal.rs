@@ -52,7 +52,7 @@ impl Supervisor {
     pub(super) fn heal(&mut self) {
         self.next_heal = None;
         self.heals = self.heals.wrapping_add(1);
-        let told = self.notify.is_some();
+        let told = self.fs_events.is_some();
         // Damage a record write found first (it locks again before writing) counts too.
         let mut damaged = self.relock() | std::mem::take(&mut self.relocked);
         if self.dirty || self.written.is_none() || self.written != FileId::of(&self.meta_path) {
@@ -90,7 +90,7 @@ impl Supervisor {
     /// may be new inodes); whether the kernel watches them all (else the timer looks).
     fn watch_files(&mut self) -> bool {
         use super::fsnotify::Role;
-        let Some(n) = &mut self.notify else {
+        let Some(n) = &mut self.fs_events else {
             return false;
         };
         n.forget();
@@ -135,7 +135,7 @@ impl Supervisor {
     /// The file notifications had something to read: heal soon if it was damage, look at
     /// the tree if someone looks.
     pub(super) fn notified(&mut self) {
-        let Some(n) = &mut self.notify else {
+        let Some(n) = &mut self.fs_events else {
             return;
         };
         let seen = n.read();
@@ -151,7 +151,7 @@ impl Supervisor {
     /// The record was just written (a new inode): watched again, so the old one's events
     /// are not taken for damage.
     pub(super) fn rewatch_record(&mut self) {
-        if let Some(n) = &mut self.notify {
+        if let Some(n) = &mut self.fs_events {
             if !n.watch(&self.meta_path, super::fsnotify::Role::Record) {
                 self.next_heal = Some(Instant::now());
             }

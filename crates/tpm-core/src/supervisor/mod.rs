@@ -12,7 +12,11 @@
 //! - `sample` looks at the running tree: recent CPU, whole memory, listening on the PORT.
 //! - `watch` restarts it when files change (`--watch`, inotify, debounced).
 //! - `triggers` restarts it for what is not a crash: its memory limit, a cron schedule.
-//! - `ready` tells when the running process is ready (the PORT, a line, an HTTP answer).
+//! - `ready` tells when the running process is ready (the PORT, a line, an HTTP answer,
+//!   `READY=1`).
+//! - `health` runs the liveness check for a run's whole life (HTTP, TCP, a command).
+//! - `notify` is systemd's notify protocol: `NOTIFY_SOCKET`, `READY=1`, `STATUS=`, the
+//!   watchdog.
 //!
 //! The supervisor runs from [`SUPERVISOR_BIN`], a small binary installed beside the front
 //! ends (one runs per managed process, so its size is paid many times over). Both front-end
@@ -23,9 +27,11 @@ mod entry;
 mod fsnotify;
 mod handshake;
 mod heal;
+mod health;
 mod housekeep;
 mod launch;
 mod logpump;
+mod notify;
 mod phase;
 mod pipes;
 mod ready;

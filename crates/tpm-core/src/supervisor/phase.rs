@@ -96,6 +96,8 @@ impl Supervisor {
                 self.main = Some((child.pid, spawned_at));
                 self.sampling_begins(self.record.spec.port);
                 self.readiness_begins();
+                self.health_begins();
+                self.notify_begins();
                 self.watch_run_began();
                 self.phase = Phase::Running;
                 if let Some(ready) = self.ready.take() {
@@ -157,11 +159,15 @@ impl Supervisor {
             return;
         };
         if pid.as_raw() as u32 != main {
-            return; // an orphan of the tree, re-parented to us
+            // The liveness check's command, or an orphan of the tree, re-parented to us.
+            self.health_reaped(pid.as_raw() as u32, code);
+            return;
         }
         self.main = None;
         self.sampling_ends();
         self.readiness_ends();
+        self.health_ends();
+        self.notify_ends();
         self.output.drain();
         self.record.state.exit_code = Some(code);
         // A run that ends while its tree is being terminated was ended by tpm, whatever
@@ -377,6 +383,8 @@ impl Supervisor {
             self.readiness.due(),
             self.triggers.due(),
             self.watch_due(),
+            self.health.due(),
+            self.notify.as_ref().and_then(|n| n.due()),
         ]
         .into_iter()
         .flatten()
@@ -399,6 +407,8 @@ impl Supervisor {
         }
         self.sample_due(now);
         self.check_ready(now);
+        self.check_health(now);
+        self.check_watchdog(now);
         self.check_cron(now);
         self.check_watch(now);
         if self.dropped_due().is_some_and(|due| now >= due) {

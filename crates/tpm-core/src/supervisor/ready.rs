@@ -29,6 +29,8 @@ pub(super) struct ReadyWatch {
     next_http: Option<Instant>,
     /// When a process without a PORT has run long enough to be ready.
     settled_at: Option<Instant>,
+    /// It sent `READY=1` on `NOTIFY_SOCKET` (see `notify`).
+    pub(super) notified: bool,
 }
 
 impl ReadyWatch {
@@ -86,6 +88,7 @@ impl Supervisor {
             }
             ReadyCheck::Port => self.record.state.listening == Some(true),
             ReadyCheck::Line(_) => self.output.line_matched(),
+            ReadyCheck::Notify => self.readiness.notified,
             ReadyCheck::Http(path) => {
                 if self.record.state.ready == Some(true) {
                     true
@@ -95,7 +98,7 @@ impl Supervisor {
                         .record
                         .spec
                         .port
-                        .is_some_and(|port| http_ok(port, path));
+                        .is_some_and(|port| http_ok(port, path, HTTP_TIMEOUT));
                     self.readiness.next_http = (!ok).then(|| Instant::now() + HTTP_EVERY);
                     ok
                 } else {
@@ -123,11 +126,12 @@ impl Supervisor {
     }
 }
 
-/// Whether `GET http://127.0.0.1:port{path}` answers 2xx within [`HTTP_TIMEOUT`].
-fn http_ok(port: u16, path: &str) -> bool {
-    let deadline = Instant::now() + HTTP_TIMEOUT;
+/// Whether `GET http://127.0.0.1:port{path}` answers 2xx within `timeout` (the liveness
+/// check asks the same question, see `health`).
+pub(super) fn http_ok(port: u16, path: &str, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let Ok(mut stream) = TcpStream::connect_timeout(&addr, HTTP_TIMEOUT) else {
+    let Ok(mut stream) = TcpStream::connect_timeout(&addr, timeout) else {
         return false;
     };
     let left = deadline

@@ -60,7 +60,7 @@ pub(super) struct Supervisor {
     /// The kernel's word that the supervisor's files changed, or that someone looks
     /// (see `fsnotify`); `None` where there is none (the store is then looked at every
     /// second).
-    pub(super) notify: Option<super::fsnotify::FsNotify>,
+    pub(super) fs_events: Option<super::fsnotify::FsNotify>,
     pub(super) heals: u32,
     pub(super) lock_id: Option<(u64, u64)>,
     /// A record write found the lock file gone and made it again: the next heal restores
@@ -92,6 +92,10 @@ pub(super) struct Supervisor {
     pub(super) triggers: super::triggers::Triggers,
     /// `--watch`: boxed, so a supervisor that does not watch carries one pointer.
     pub(super) watcher: Option<Box<super::watch::Watcher>>,
+    /// The liveness check's timer and command (see `health`).
+    pub(super) health: super::health::HealthWatch,
+    /// `NOTIFY_SOCKET`, when the spec uses the notify protocol (see `notify`).
+    pub(super) notify: Option<super::notify::NotifySocket>,
 }
 
 impl Supervisor {
@@ -109,6 +113,7 @@ impl Supervisor {
         self.reserve();
         self.save();
         self.start_watching();
+        self.notify_open();
         self.start_child();
         // The files are all there now: from here the kernel says when one changes.
         self.heal();
@@ -136,7 +141,7 @@ impl Supervisor {
             // Round up, so a timer is never polled a millisecond early, in a loop.
             PollTimeout::from(u16::try_from(left.as_millis() + 1).unwrap_or(u16::MAX))
         });
-        let (signal_ready, claim_ready, ready_pipes, watch_ready, notify_ready) = {
+        let (signal_ready, claim_ready, ready_pipes, watch_ready, fs_ready, notify_ready) = {
             let mut fds: Vec<PollFd<'_>> = Vec::with_capacity(4);
             fds.push(PollFd::new(self.signals.fd(), PollFlags::POLLIN));
             // Always two entries before the pipes; a missing claim polls the signalfd twice.
@@ -149,6 +154,10 @@ impl Supervisor {
             let pipes_end = fds.len();
             if let Some(w) = &self.watcher {
                 fds.push(PollFd::new(w.fd(), PollFlags::POLLIN));
+            }
+            let fs_at = fds.len();
+            if let Some(n) = &self.fs_events {
+                fds.push(PollFd::new(n.fd(), PollFlags::POLLIN));
             }
             let notify_at = fds.len();
             if let Some(n) = &self.notify {
@@ -166,10 +175,11 @@ impl Supervisor {
             let ready = |f: &PollFd| f.revents().is_some_and(|r| !r.is_empty());
             let pipes: Vec<bool> = fds[2..pipes_end].iter().map(ready).collect();
             let watch = self.watcher.is_some() && fds.get(pipes_end).is_some_and(ready);
+            let fs = self.fs_events.is_some() && fds.get(fs_at).is_some_and(ready);
             let notify = self.notify.is_some() && fds.get(notify_at).is_some_and(ready);
-            (ready(&fds[0]), ready(&fds[1]), pipes, watch, notify)
+            (ready(&fds[0]), ready(&fds[1]), pipes, watch, fs, notify)
         };
-        if notify_ready {
+        if fs_ready {
             self.notified();
         }
         if watch_ready {
@@ -177,6 +187,9 @@ impl Supervisor {
         }
         // Output first: a child's last lines belong before the news of its exit.
         self.output.pumped(&ready_pipes);
+        if notify_ready {
+            self.notify_readable();
+        }
         if claim_ready {
             if let Some(claim) = &self.claim {
                 claim.answer();

@@ -136,7 +136,7 @@ impl Supervisor {
             && now.duration_since(since) < EARLY;
         let memory = self.record.spec.policy.max_memory > 0;
         // Without file notifications no look is ever told: the supervisor looks always.
-        let untold = self.notify.is_none();
+        let untold = self.fs_events.is_none();
         if self.sampler.looked(now) || memory || seeking || untold {
             Some(now + TICK)
         } else if !self.sampler.settled {

@@ -168,6 +168,7 @@ mod tests {
             uptime_pct_24h: None,
             tracking: tpm_core::cgroup::Tracking::ProcessTree,
             instance: None,
+            health: None,
         }
     }
 

@@ -148,6 +148,22 @@ fn show(d: tpm_core::ops::Description) {
             ),
         );
     }
+    if let Some(check) = &d.health_check {
+        let now = match p.health {
+            Some(h) => format!("{h}: "),
+            None => String::new(),
+        };
+        row("health", format!("{now}{check}"));
+    }
+    if let Some(w) = d.watchdog {
+        row(
+            "watchdog",
+            format!("restarted after {} without WATCHDOG=1", render::millis(w)),
+        );
+    }
+    if let Some(status) = &d.notify_status {
+        row("status (notify)", render::shown(status).into_owned());
+    }
     if !d.watch.is_empty() {
         let ignoring = if d.ignore_watch.is_empty() {
             String::new()

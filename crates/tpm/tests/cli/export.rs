@@ -912,3 +912,136 @@ fn only_and_env_without_a_file_are_a_usage_error_as_for_stop() {
         assert!(out.stdout.is_empty(), "{}", out.stdout);
     }
 }
+
+/// Liveness checks and the notify protocol, carried by every engine that has them and
+/// each file still passing its validator.
+#[test]
+fn health_checks_and_the_notify_protocol_are_exported_and_pass_each_validator() {
+    let s = Sandbox::new();
+    s.file("srv.sh", "#!/usr/bin/env bash\nexec sleep 100000\n", 0o755);
+    let file = s.file(
+        "apps.json",
+        &serde_json::json!({"apps": [
+            {"name": "api", "script": "srv.sh", "port": 4100, "health_http": "/healthz",
+             "health_interval": "10s", "health_timeout": "2s", "health_retries": 4,
+             "health_start_period": "15s"},
+            {"name": "db", "script": "srv.sh", "port": 4200, "health_tcp": true,
+             "health_action": "mark"},
+            {"name": "notifier", "script": "srv.sh", "port": false, "ready_notify": true,
+             "watchdog": "30s", "health_cmd": "test -e /tmp/ok"},
+        ]})
+        .to_string(),
+        0o644,
+    );
+    let file = file.to_str().unwrap();
+
+    let units = export_to(&s, "systemd", &["systemd", "--user", file]);
+    let unit = fs::read_to_string(units.join("tpm-notifier.service")).unwrap();
+    for line in ["Type=notify\n", "NotifyAccess=all\n", "WatchdogSec=30s\n"] {
+        assert!(unit.contains(line), "{line}: {unit}");
+    }
+    assert!(unit.contains("has no systemd equivalent"), "{unit}");
+    let api_unit = fs::read_to_string(units.join("tpm-api-4100.service")).unwrap();
+    assert!(api_unit.contains("Type=exec\n") && !api_unit.contains("WatchdogSec"));
+    let runtime = tempfile::tempdir().unwrap();
+    let mut verify = Command::new(program("systemd-analyze"));
+    verify
+        .env("XDG_RUNTIME_DIR", runtime.path())
+        .args(["--user", "verify"]);
+    for f in fs::read_dir(&units).unwrap() {
+        verify.arg(f.unwrap().path());
+    }
+    let out = run(&mut verify);
+    assert!(
+        out.code == 0 && out.stderr.trim().is_empty(),
+        "{}\n{unit}",
+        out.stderr
+    );
+
+    let compose = export_to(&s, "compose", &["compose", file, "--image", "x:1"]);
+    let path = compose.join("compose.yaml");
+    let out = run(Command::new(validator("check-jsonschema"))
+        .args(["--builtin-schema", "vendor.compose-spec"])
+        .arg(&path));
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let doc = &python_json(YAML_TO_JSON, &path)[0];
+    let hc = &doc["services"]["api-4100"]["healthcheck"];
+    assert_eq!(hc["test"][5], "http://127.0.0.1:4100/healthz", "{hc}");
+    assert_eq!(
+        (
+            &hc["interval"],
+            &hc["timeout"],
+            &hc["retries"],
+            &hc["start_period"]
+        ),
+        (&"10s".into(), &"2s".into(), &4.into(), &"15s".into()),
+        "{hc}"
+    );
+    assert_eq!(
+        doc["services"]["notifier"]["healthcheck"]["test"],
+        serde_json::json!(["CMD-SHELL", "test -e /tmp/ok"])
+    );
+
+    let k8s = export_to(&s, "k8s", &["kubernetes", file, "--image", "r.example/a:1"]);
+    let path = k8s.join("tpm-apps.yaml");
+    let out = run(Command::new(validator("kubernetes-validate"))
+        .arg("--strict")
+        .arg(&path));
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let docs = python_json(YAML_TO_JSON, &path);
+    let probe = |name: &str| {
+        docs.as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["kind"] == "Deployment" && d["metadata"]["name"] == name)
+            .map(|d| d["spec"]["template"]["spec"]["containers"][0]["livenessProbe"].clone())
+            .unwrap()
+    };
+    let api = probe("api-4100");
+    assert_eq!(api["httpGet"]["path"], "/healthz", "{api}");
+    assert_eq!(
+        (
+            &api["periodSeconds"],
+            &api["timeoutSeconds"],
+            &api["failureThreshold"],
+            &api["initialDelaySeconds"]
+        ),
+        (&10.into(), &2.into(), &4.into(), &15.into()),
+        "{api}"
+    );
+    assert_eq!(probe("db-4200")["tcpSocket"]["port"], 4200);
+    assert_eq!(
+        probe("notifier")["exec"]["command"],
+        serde_json::json!(["sh", "-c", "test -e /tmp/ok"])
+    );
+
+    let nomad = export_to(&s, "nomad", &["nomad", file]);
+    let job = python_json(HCL_TO_JSON, &nomad.join("tpm-apps.nomad.hcl"));
+    let task = |g: &str| {
+        job["job"][0]["tpm-apps"]["group"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find_map(|group| group.get(g))
+            .map(|group| group["task"][0][g].clone())
+            .unwrap()
+    };
+    let check = &task("api-4100")["service"][0]["check"][0];
+    assert_eq!(
+        (&check["type"], &check["path"]),
+        (&"http".into(), &"/healthz".into()),
+        "{check}"
+    );
+    assert_eq!(check["check_restart"][0]["limit"], 4, "{check}");
+    let db = &task("db-4200")["service"][0]["check"][0];
+    assert_eq!(db["type"], "tcp", "{db}");
+    assert!(db.get("check_restart").is_none(), "mark only: {db}");
+    let script = &task("notifier")["service"][0];
+    assert_eq!(script["provider"], "consul", "{script}");
+    assert_eq!(script["check"][0]["type"], "script", "{script}");
+    let api_json = export(&s, &["nomad", "--format", "json", file]);
+    api_json.ok();
+    let services = &api_json.json()["Job"]["TaskGroups"][0]["Tasks"][0]["Services"];
+    assert_eq!(services[0]["Checks"][0]["Type"], "http", "{services}");
+    assert!(s.list().is_empty());
+}

@@ -9,6 +9,7 @@ mod docs;
 mod ecosystem;
 mod exit_codes;
 mod export;
+mod health;
 mod history;
 mod import;
 mod instances;
