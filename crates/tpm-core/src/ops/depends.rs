@@ -197,7 +197,10 @@ impl Tpm {
                 return Ok(());
             }
             if !record.state.status.is_active() {
-                return Err(format!("is {} before its health check passed", record.state.status));
+                return Err(format!(
+                    "is {} before its health check passed",
+                    record.state.status
+                ));
             }
             if Instant::now() >= deadline {
                 let now = verdict.map_or("unknown", crate::health::HealthState::as_str);
