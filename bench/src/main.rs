@@ -22,8 +22,12 @@ use stats::Samples;
 
 const USAGE: &str = "usage: tpm-bench run --tpm PATH --scratch DIR --out FILE [--smoke]
          [--pm2 PATH] [--supervisord PATH --supervisorctl PATH] [--nu PATH --plugin PATH]
-         [--readme FILE] [--build TEXT] [--log-mib N]
-       tpm-bench child stamp|crash|spew ...   (the program the managers run)";
+         [--readme FILE] [--build TEXT] [--log-mib N] [--only SECTION,...]
+       tpm-bench child stamp|crash|spew ...   (the program the managers run)
+sections: memory (list, memory, idle CPU), start, scale, policy, crash, logs";
+
+/// The parts of a run `--only` may pick, in the order they run.
+const SECTIONS: [&str; 6] = ["memory", "start", "scale", "policy", "crash", "logs"];
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -58,6 +62,14 @@ struct Options {
     readme: Option<PathBuf>,
     build: Option<String>,
     log_mib: Option<u64>,
+    /// `--only`: the sections to run (all when empty), so one figure can be taken alone.
+    only: Vec<String>,
+}
+
+impl Options {
+    fn runs(&self, section: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|s| s == section)
+    }
 }
 
 impl Options {
@@ -84,6 +96,17 @@ impl Options {
                 "--out" => o.out = path,
                 "--readme" => o.readme = Some(path),
                 "--build" => o.build = Some(value.clone()),
+                "--only" => {
+                    for part in value.split(',').filter(|p| !p.is_empty()) {
+                        if !SECTIONS.contains(&part) {
+                            return Err(format!(
+                                "--only {part}: no such section (one of {})",
+                                SECTIONS.join(", ")
+                            ));
+                        }
+                        o.only.push(part.to_string());
+                    }
+                }
                 "--log-mib" => {
                     o.log_mib = Some(
                         value
@@ -155,6 +178,7 @@ fn run(o: &Options) -> Result<(), String> {
     let load_before = loadavg();
     let mut rows = Vec::new();
     let result = measure(
+        o,
         &mut managers,
         &tpm,
         nushell.as_ref(),
@@ -224,6 +248,7 @@ fn run(o: &Options) -> Result<(), String> {
 }
 
 fn measure(
+    o: &Options,
     managers: &mut [Box<dyn Manager>],
     tpm: &Tpm,
     nushell: Option<&Nushell>,
@@ -234,219 +259,231 @@ fn measure(
 ) -> Result<(), String> {
     let largest = counts.populations.iter().copied().max().unwrap_or(0);
     let mut nu_rows = Vec::new();
-    for &n in &counts.populations {
-        let procs = processes(n);
-        let mut list = Row::new(format!("list-{n}"), format!("list, {procs}"), Unit::Time);
-        let mut rss = Row::new(
-            format!("rss-{n}"),
-            format!("memory (RSS) of the manager, {procs}"),
-            Unit::KiB,
-        );
-        let mut pss = Row::new(
-            format!("pss-{n}"),
-            format!("memory (PSS) of the manager, {procs}"),
-            Unit::KiB,
-        );
-        let mut idle = Row::new(
-            format!("idle-{n}"),
-            format!("CPU of the manager at idle, {procs} (of one core)"),
-            Unit::Percent,
-        );
-        for m in managers.iter_mut() {
-            say(&format!("{}: {procs}: memory and list", m.label()));
-            let with_nu = m.label() == "tpm" && n == largest;
-            let mut nu = None;
-            let p = figures::population(m.as_mut(), n, counts, env, n == largest, |_| {
-                if let (true, Some(nushell)) = (with_nu, nushell) {
-                    say(&format!("tpm: {procs}: nu -c 'tpm list'"));
-                    nu = Some(nushell.measure(counts, env, tetra_dir)?);
+    if o.runs("memory") {
+        for &n in &counts.populations {
+            let procs = processes(n);
+            let mut list = Row::new(format!("list-{n}"), format!("list, {procs}"), Unit::Time);
+            let mut rss = Row::new(
+                format!("rss-{n}"),
+                format!("memory (RSS) of the manager, {procs}"),
+                Unit::KiB,
+            );
+            let mut pss = Row::new(
+                format!("pss-{n}"),
+                format!("memory (PSS) of the manager, {procs}"),
+                Unit::KiB,
+            );
+            let mut idle = Row::new(
+                format!("idle-{n}"),
+                format!("CPU of the manager at idle, {procs} (of one core)"),
+                Unit::Percent,
+            );
+            for m in managers.iter_mut() {
+                say(&format!("{}: {procs}: memory and list", m.label()));
+                let with_nu = m.label() == "tpm" && n == largest;
+                let mut nu = None;
+                let p = figures::population(m.as_mut(), n, counts, env, n == largest, |_| {
+                    if let (true, Some(nushell)) = (with_nu, nushell) {
+                        say(&format!("tpm: {procs}: nu -c 'tpm list'"));
+                        nu = Some(nushell.measure(counts, env, tetra_dir)?);
+                    }
+                    Ok(())
+                })?;
+                if m.label() == "tpm" && p.processes != n {
+                    return Err(format!(
+                        "tpm: {} supervisors for {n} processes",
+                        p.processes
+                    ));
                 }
-                Ok(())
-            })?;
-            if m.label() == "tpm" && p.processes != n {
-                return Err(format!(
-                    "tpm: {} supervisors for {n} processes",
-                    p.processes
-                ));
+                list.cells.push((m.label(), p.list));
+                rss.cells
+                    .push((m.label(), Samples(vec![p.memory.rss_kib as f64])));
+                pss.cells
+                    .push((m.label(), Samples(vec![p.memory.pss_kib as f64])));
+                if let Some(cpu) = p.idle_cpu {
+                    idle.cells.push((m.label(), Samples(vec![cpu])));
+                }
+                if let Some(nu) = nu {
+                    let mut cold = Row::new(
+                        "nu-cold",
+                        format!("`nu -c 'tpm list'`, {procs}, plugin cold"),
+                        Unit::Time,
+                    );
+                    cold.cells.push(("tpm", nu.cold));
+                    let mut warm = Row::new(
+                        "nu-warm",
+                        format!("`tpm list \\| table` in nu, {procs}, plugin warm"),
+                        Unit::Time,
+                    );
+                    warm.cells.push(("tpm", nu.warm));
+                    let mut alone = Row::new(
+                        "nu-alone",
+                        "`nu -c '[] \\| ignore'` (nu starting, for scale)",
+                        Unit::Time,
+                    );
+                    alone.cells.push(("tpm", nu.nu_alone));
+                    nu_rows.extend([cold, warm, alone]);
+                }
             }
-            list.cells.push((m.label(), p.list));
-            rss.cells
-                .push((m.label(), Samples(vec![p.memory.rss_kib as f64])));
-            pss.cells
-                .push((m.label(), Samples(vec![p.memory.pss_kib as f64])));
-            if let Some(cpu) = p.idle_cpu {
-                idle.cells.push((m.label(), Samples(vec![cpu])));
+            rows.extend([list, rss, pss]);
+            if !idle.cells.is_empty() {
+                rows.push(idle);
             }
-            if let Some(nu) = nu {
-                let mut cold = Row::new(
-                    "nu-cold",
-                    format!("`nu -c 'tpm list'`, {procs}, plugin cold"),
-                    Unit::Time,
-                );
-                cold.cells.push(("tpm", nu.cold));
-                let mut warm = Row::new(
-                    "nu-warm",
-                    format!("`tpm list \\| table` in nu, {procs}, plugin warm"),
-                    Unit::Time,
-                );
-                warm.cells.push(("tpm", nu.warm));
-                let mut alone = Row::new(
-                    "nu-alone",
-                    "`nu -c '[] \\| ignore'` (nu starting, for scale)",
-                    Unit::Time,
-                );
-                alone.cells.push(("tpm", nu.nu_alone));
-                nu_rows.extend([cold, warm, alone]);
-            }
-        }
-        rows.extend([list, rss, pss]);
-        if !idle.cells.is_empty() {
-            rows.push(idle);
         }
     }
 
-    let mut start = Row::new("start", "start → running", Unit::Time);
-    let mut stop = Row::new("stop", "stop → gone", Unit::Time);
-    for m in managers.iter_mut() {
-        say(&format!("{}: start and stop", m.label()));
-        let (s, t) = figures::start_stop(m.as_mut(), counts, env)?;
-        start.cells.push((m.label(), s));
-        stop.cells.push((m.label(), t));
+    if o.runs("start") {
+        let mut start = Row::new("start", "start → running", Unit::Time);
+        let mut stop = Row::new("stop", "stop → gone", Unit::Time);
+        for m in managers.iter_mut() {
+            say(&format!("{}: start and stop", m.label()));
+            let (s, t) = figures::start_stop(m.as_mut(), counts, env)?;
+            start.cells.push((m.label(), s));
+            stop.cells.push((m.label(), t));
+        }
+        // What start's check of the PORT (is someone else listening?) costs: the same start
+        // with --force, which skips it.
+        say("tpm --force: start and stop");
+        let mut unchecked = tpm.variant("tpm", &["--force"]);
+        let (s, _) = figures::start_stop(&mut unchecked, counts, env)?;
+        let mut start_forced = Row::new(
+            "start-force",
+            "start → running, tpm --force (no check of the PORT)",
+            Unit::Time,
+        );
+        start_forced.cells.push(("tpm", s));
+        rows.extend([start, start_forced, stop]);
     }
-    // What start's check of the PORT (is someone else listening?) costs: the same start
-    // with --force, which skips it.
-    say("tpm --force: start and stop");
-    let mut unchecked = tpm.variant("tpm", &["--force"]);
-    let (s, _) = figures::start_stop(&mut unchecked, counts, env)?;
-    let mut start_forced = Row::new(
-        "start-force",
-        "start → running, tpm --force (no check of the PORT)",
-        Unit::Time,
-    );
-    start_forced.cells.push(("tpm", s));
-    rows.extend([start, start_forced, stop]);
 
     let mut scaled = tpm.variant("tpm", &[]);
-    for &n in &counts.scale {
-        let procs = processes(n);
-        say(&format!(
-            "tpm: {procs}: start each, list, stop/restart/delete '*'"
-        ));
-        let f = figures::scale(&mut scaled, n, counts, env)?;
-        let row = |key: &str, title: String, samples: Samples| {
-            let mut row = Row::new(format!("{key}-{n}"), title, Unit::Time);
-            row.cells.push(("tpm", samples));
-            row
-        };
-        // A count the population figures have already has its list row.
-        if !counts.populations.contains(&n) {
-            rows.push(row("list", format!("list, {procs}"), f.list));
+    if o.runs("scale") {
+        for &n in &counts.scale {
+            let procs = processes(n);
+            say(&format!(
+                "tpm: {procs}: start each, list, stop/restart/delete '*'"
+            ));
+            let f = figures::scale(&mut scaled, n, counts, env)?;
+            let row = |key: &str, title: String, samples: Samples| {
+                let mut row = Row::new(format!("{key}-{n}"), title, Unit::Time);
+                row.cells.push(("tpm", samples));
+                row
+            };
+            // A count the population figures have already has its list row.
+            if !counts.populations.contains(&n) {
+                rows.push(row("list", format!("list, {procs}"), f.list));
+            }
+            rows.extend([
+                row(
+                    "start-each",
+                    format!("start, each of {procs} started one by one"),
+                    f.start_each,
+                ),
+                row("metrics", format!("`tpm metrics`, {procs}"), f.metrics),
+                row(
+                    "scrape",
+                    format!("`GET /metrics` of `tpm serve`, {procs}"),
+                    f.scrape,
+                ),
+                row("stop-all", format!("`stop '*'`, {procs}"), f.stop),
+                row(
+                    "restart-all",
+                    format!("`restart '*'`, {procs} running"),
+                    f.restart,
+                ),
+                row("delete-all", format!("`delete '*'`, {procs}"), f.delete),
+            ]);
         }
-        rows.extend([
-            row(
-                "start-each",
-                format!("start, each of {procs} started one by one"),
-                f.start_each,
-            ),
-            row("metrics", format!("`tpm metrics`, {procs}"), f.metrics),
-            row(
-                "scrape",
-                format!("`GET /metrics` of `tpm serve`, {procs}"),
-                f.scrape,
-            ),
-            row("stop-all", format!("`stop '*'`, {procs}"), f.stop),
-            row(
-                "restart-all",
-                format!("`restart '*'`, {procs} running"),
-                f.restart,
-            ),
-            row("delete-all", format!("`delete '*'`, {procs}"), f.delete),
-        ]);
     }
 
-    say("tpm: what readiness checks and --watch cost a supervisor");
-    for cost in figures::policy_costs(&scaled, counts, env)? {
-        let mut rss = Row::new(
-            format!("{}-rss", cost.key),
-            format!("memory (RSS): {}", cost.title),
-            Unit::KiB,
+    if o.runs("policy") {
+        say("tpm: what readiness checks and --watch cost a supervisor");
+        for cost in figures::policy_costs(&scaled, counts, env)? {
+            let mut rss = Row::new(
+                format!("{}-rss", cost.key),
+                format!("memory (RSS): {}", cost.title),
+                Unit::KiB,
+            );
+            rss.cells.push(("tpm", Samples(vec![cost.rss_kib])));
+            let mut cpu = Row::new(
+                format!("{}-idle", cost.key),
+                format!("CPU at idle: {} (of one core)", cost.title),
+                Unit::Percent,
+            );
+            cpu.cells.push(("tpm", Samples(vec![cost.idle_cpu])));
+            rows.extend([rss, cpu]);
+        }
+    }
+
+    if o.runs("crash") {
+        let mut crash = Row::new("crash", "crash → restarted, zero delay", Unit::Time);
+        for m in managers.iter_mut() {
+            say(&format!("{}: crash to restart", m.label()));
+            crash
+                .cells
+                .push((m.label(), figures::crash_restart(m.as_mut(), counts, env)?));
+        }
+        rows.push(crash);
+    }
+
+    if o.runs("logs") {
+        let size = human_bytes(counts.log_bytes);
+        let baseline = |how, key: &str, what: String| -> Result<Row, String> {
+            say(&what);
+            let runs = figures::log_baseline(how, counts, env)?;
+            let mut row = Row::new(key.to_string(), format!("{what}, fastest run"), Unit::Time);
+            row.floor = true;
+            row.cells.push((
+                "tpm",
+                Samples(runs.iter().map(|r| r.wall.as_secs_f64()).collect()),
+            ));
+            Ok(row)
+        };
+        let direct_row = baseline(
+            figures::Baseline::Direct,
+            "log-direct",
+            format!("{size} of lines straight to a file (no manager)"),
+        )?;
+        let cat_row = baseline(
+            figures::Baseline::Cat,
+            "log-cat",
+            format!("{size} of lines through a pipe and `cat` to a file (no manager)"),
+        )?;
+        let mut log = Row::new(
+            "log",
+            format!("{size} of log lines through the manager"),
+            Unit::Time,
         );
-        rss.cells.push(("tpm", Samples(vec![cost.rss_kib])));
         let mut cpu = Row::new(
-            format!("{}-idle", cost.key),
-            format!("CPU at idle: {} (of one core)", cost.title),
-            Unit::Percent,
+            "log-cpu",
+            format!("CPU time of the manager for those {size}"),
+            Unit::Time,
         );
-        cpu.cells.push(("tpm", Samples(vec![cost.idle_cpu])));
-        rows.extend([rss, cpu]);
-    }
-
-    let mut crash = Row::new("crash", "crash → restarted, zero delay", Unit::Time);
-    for m in managers.iter_mut() {
-        say(&format!("{}: crash to restart", m.label()));
-        crash
-            .cells
-            .push((m.label(), figures::crash_restart(m.as_mut(), counts, env)?));
-    }
-    rows.push(crash);
-
-    let size = human_bytes(counts.log_bytes);
-    let baseline = |how, key: &str, what: String| -> Result<Row, String> {
-        say(&what);
-        let runs = figures::log_baseline(how, counts, env)?;
-        let mut row = Row::new(key.to_string(), format!("{what}, fastest run"), Unit::Time);
-        row.floor = true;
-        row.cells.push((
+        for m in managers.iter_mut() {
+            say(&format!("{}: {size} of log lines", m.label()));
+            let runs = figures::log_throughput(m.as_mut(), counts, env)?;
+            log.cells.push((
+                m.label(),
+                Samples(runs.iter().map(|r| r.wall.as_secs_f64()).collect()),
+            ));
+            cpu.cells.push((
+                m.label(),
+                Samples(runs.iter().map(|r| r.manager_cpu).collect()),
+            ));
+        }
+        say(&format!("tpm --max-log-size 0: {size} of log lines"));
+        let mut flat = tpm.variant("tpm", &["--max-log-size", "0"]);
+        let runs = figures::log_throughput(&mut flat, counts, env)?;
+        let mut flat_row = Row::new(
+            "log-flat",
+            format!("{size} of log lines, tpm with rotation off"),
+            Unit::Time,
+        );
+        flat_row.cells.push((
             "tpm",
             Samples(runs.iter().map(|r| r.wall.as_secs_f64()).collect()),
         ));
-        Ok(row)
-    };
-    let direct_row = baseline(
-        figures::Baseline::Direct,
-        "log-direct",
-        format!("{size} of lines straight to a file (no manager)"),
-    )?;
-    let cat_row = baseline(
-        figures::Baseline::Cat,
-        "log-cat",
-        format!("{size} of lines through a pipe and `cat` to a file (no manager)"),
-    )?;
-    let mut log = Row::new(
-        "log",
-        format!("{size} of log lines through the manager"),
-        Unit::Time,
-    );
-    let mut cpu = Row::new(
-        "log-cpu",
-        format!("CPU time of the manager for those {size}"),
-        Unit::Time,
-    );
-    for m in managers.iter_mut() {
-        say(&format!("{}: {size} of log lines", m.label()));
-        let runs = figures::log_throughput(m.as_mut(), counts, env)?;
-        log.cells.push((
-            m.label(),
-            Samples(runs.iter().map(|r| r.wall.as_secs_f64()).collect()),
-        ));
-        cpu.cells.push((
-            m.label(),
-            Samples(runs.iter().map(|r| r.manager_cpu).collect()),
-        ));
+        rows.extend([log, flat_row, direct_row, cat_row, cpu]);
     }
-    say(&format!("tpm --max-log-size 0: {size} of log lines"));
-    let mut flat = tpm.variant("tpm", &["--max-log-size", "0"]);
-    let runs = figures::log_throughput(&mut flat, counts, env)?;
-    let mut flat_row = Row::new(
-        "log-flat",
-        format!("{size} of log lines, tpm with rotation off"),
-        Unit::Time,
-    );
-    flat_row.cells.push((
-        "tpm",
-        Samples(runs.iter().map(|r| r.wall.as_secs_f64()).collect()),
-    ));
-    rows.extend([log, flat_row, direct_row, cat_row, cpu]);
     rows.extend(nu_rows);
     Ok(())
 }
