@@ -57,10 +57,23 @@ pub fn release_code() {
         }
         let headers = std::slice::from_raw_parts(at as *const libc::Elf64_Phdr, count);
         // Where the program was loaded (0 unless it is position-independent).
+        // A program linked at a fixed address (static, not PIE) may have no PT_PHDR: it
+        // was loaded where it was linked if its headers are where a segment puts them.
+        let fixed = || {
+            headers
+                .iter()
+                .any(|h| {
+                    h.p_type == libc::PT_LOAD
+                        && (h.p_vaddr as usize) <= at
+                        && at < (h.p_vaddr + h.p_memsz) as usize
+                })
+                .then_some(0)
+        };
         let Some(bias) = headers
             .iter()
             .find(|h| h.p_type == libc::PT_PHDR)
             .map(|h| at.wrapping_sub(h.p_vaddr as usize))
+            .or_else(fixed)
         else {
             return;
         };
