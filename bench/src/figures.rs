@@ -367,6 +367,8 @@ pub struct Scale {
     pub stop: Samples,
     pub restart: Samples,
     pub delete: Samples,
+    /// The supervisors at rest, every process running (see [`at_rest`]).
+    pub rest: Rest,
 }
 
 /// Every command must exit 0 and leave every process in the state asked for, with nothing
@@ -392,6 +394,8 @@ pub fn scale(tpm: &mut Tpm, n: usize, counts: &Counts, env: &Env) -> Result<Scal
         list.push_duration(timed(&mut tpm.list(), env)?);
     }
     let (metrics, scrape) = scrapes(tpm, n, counts.list_runs, env)?;
+    std::thread::sleep(counts.quiet);
+    let rest = at_rest(&tpm.own_pids()?, counts);
     let star = |verb: &str| -> Result<Duration, String> { timed(tpm.tpm().args([verb, "*"]), env) };
     let stop = star("stop")?;
     all_in(tpm, n, "stopped")?;
@@ -419,6 +423,7 @@ pub fn scale(tpm: &mut Tpm, n: usize, counts: &Counts, env: &Env) -> Result<Scal
         stop: one(stop),
         restart: one(restart),
         delete: one(delete),
+        rest,
     })
 }
 

@@ -424,6 +424,20 @@ fn measure(
             // A count the population figures have already has its list row.
             if !counts.populations.contains(&n) {
                 rows.push(row("list", format!("list, {procs}"), f.list));
+                let mut idle = Row::new(
+                    format!("idle-{n}"),
+                    format!("CPU of the manager at idle, {procs} (of one core)"),
+                    Unit::Percent,
+                );
+                idle.cells.push(("tpm", Samples(vec![f.rest.cpu_percent])));
+                let mut wake = Row::new(
+                    format!("wakeups-{n}"),
+                    format!("wake-ups of the manager at rest, {procs} (context switches)"),
+                    Unit::PerSecond,
+                );
+                wake.cells
+                    .push(("tpm", Samples(vec![f.rest.wakeups_per_second])));
+                rows.extend([idle, wake]);
             }
             rows.extend([
                 row(
@@ -622,12 +636,16 @@ fn targets(r: &Report, counts: &Counts) -> Vec<Target> {
             met: Some(per <= 150.0 && runit.is_none_or(|r| per < r)),
         });
     }
-    if let Some(w) = med(&format!("wakeups-{largest}"), "tpm") {
-        out.push(Target {
-            what: format!("no wake-up at rest, {}", processes(largest)),
-            measured: Unit::PerSecond.show(w),
-            met: Some(w == 0.0),
-        });
+    let mut at_rest: Vec<usize> = vec![largest];
+    at_rest.extend(counts.scale.iter().copied().filter(|&n| n != largest));
+    for n in at_rest {
+        if let Some(w) = med(&format!("wakeups-{n}"), "tpm") {
+            out.push(Target {
+                what: format!("no wake-up at rest, {}", processes(n)),
+                measured: Unit::PerSecond.show(w),
+                met: Some(w == 0.0),
+            });
+        }
     }
     out.push(match (med(&key, "tpm"), med(&key, "pm2")) {
         (Some(t), Some(p)) => Target {
