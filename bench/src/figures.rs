@@ -32,6 +32,9 @@ pub struct Counts {
     /// processes have run past their start-up (`quiet`), for its CPU use.
     pub quiet: Duration,
     pub idle: Duration,
+    /// How long the managers of the largest population are watched at rest for their CPU
+    /// and wake-ups (the anchors' too): a minute, so that a once-a-minute timer shows.
+    pub rest: Duration,
     /// Processes for the scale figures (tpm only): starts, and `stop|restart|delete '*'`.
     pub scale: Vec<usize>,
 }
@@ -51,6 +54,7 @@ impl Counts {
             settle: Duration::from_secs(2),
             quiet: Duration::from_secs(12),
             idle: Duration::from_secs(10),
+            rest: Duration::from_secs(60),
             scale: vec![100, 1000],
         }
     }
@@ -69,6 +73,7 @@ impl Counts {
             settle: Duration::from_millis(100),
             quiet: Duration::from_millis(100),
             idle: Duration::from_millis(500),
+            rest: Duration::from_millis(500),
             scale: vec![3, 10],
         }
     }
@@ -212,6 +217,35 @@ pub struct Population {
     /// The CPU its own processes used while nothing happened, in percent of one core
     /// (measured when asked: it takes `quiet` plus `idle`).
     pub idle_cpu: Option<f64>,
+    /// Its processes' context switches per second over the same time (see [`at_rest`]).
+    pub wakeups: Option<f64>,
+}
+
+/// A manager's processes watched at rest for `counts.rest`.
+pub struct Rest {
+    /// CPU used, in percent of one core.
+    pub cpu_percent: f64,
+    /// Context switches (voluntary and not, every thread) per second, all processes
+    /// together: each is a wake-up of one of them.
+    pub wakeups_per_second: f64,
+}
+
+/// Watches `pids` (a manager's own processes) for `counts.rest` while nothing happens.
+pub fn at_rest(pids: &[u32], counts: &Counts) -> Rest {
+    let used = || -> f64 { pids.iter().filter_map(|&p| procfs::cpu_seconds(p)).sum() };
+    let switches = || -> u64 {
+        pids.iter()
+            .filter_map(|&p| procfs::context_switches(p))
+            .sum()
+    };
+    let (cpu, woken, since) = (used(), switches(), Instant::now());
+    std::thread::sleep(counts.rest);
+    let (cpu_after, woken_after) = (used(), switches());
+    let secs = since.elapsed().as_secs_f64();
+    Rest {
+        cpu_percent: (cpu_after - cpu) / secs * 100.0,
+        wakeups_per_second: woken_after.saturating_sub(woken) as f64 / secs,
+    }
 }
 
 /// Starts `n` sleeps, reads memory, times the listing, then runs `also` (the Nushell
@@ -250,12 +284,9 @@ pub fn population(
     if online != n {
         return Err(format!("{}: {online} of {n} processes online", m.label()));
     }
-    let idle_cpu = if with_idle {
+    let rest = if with_idle {
         std::thread::sleep(counts.quiet.saturating_sub(added.elapsed()));
-        let used = || -> f64 { pids.iter().filter_map(|&p| procfs::cpu_seconds(p)).sum() };
-        let (before, since) = (used(), Instant::now());
-        std::thread::sleep(counts.idle);
-        Some((used() - before) / since.elapsed().as_secs_f64() * 100.0)
+        Some(at_rest(&pids, counts))
     } else {
         None
     };
@@ -265,7 +296,8 @@ pub fn population(
         memory,
         processes: pids.len(),
         list,
-        idle_cpu,
+        idle_cpu: rest.as_ref().map(|r| r.cpu_percent),
+        wakeups: rest.map(|r| r.wakeups_per_second),
     })
 }
 
@@ -335,6 +367,8 @@ pub struct Scale {
     pub stop: Samples,
     pub restart: Samples,
     pub delete: Samples,
+    /// The supervisors at rest, every process running (see [`at_rest`]).
+    pub rest: Rest,
 }
 
 /// Every command must exit 0 and leave every process in the state asked for, with nothing
@@ -360,6 +394,8 @@ pub fn scale(tpm: &mut Tpm, n: usize, counts: &Counts, env: &Env) -> Result<Scal
         list.push_duration(timed(&mut tpm.list(), env)?);
     }
     let (metrics, scrape) = scrapes(tpm, n, counts.list_runs, env)?;
+    std::thread::sleep(counts.quiet);
+    let rest = at_rest(&tpm.own_pids()?, counts);
     let star = |verb: &str| -> Result<Duration, String> { timed(tpm.tpm().args([verb, "*"]), env) };
     let stop = star("stop")?;
     all_in(tpm, n, "stopped")?;
@@ -387,6 +423,7 @@ pub fn scale(tpm: &mut Tpm, n: usize, counts: &Counts, env: &Env) -> Result<Scal
         stop: one(stop),
         restart: one(restart),
         delete: one(delete),
+        rest,
     })
 }
 

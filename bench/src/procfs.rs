@@ -66,6 +66,27 @@ pub fn cpu_seconds(pid: u32) -> Option<f64> {
     Some(ticks as f64 / hz)
 }
 
+/// Context switches of a process, all its threads, voluntary and not: how many times it
+/// woke up (or was made to yield). None once it is gone.
+pub fn context_switches(pid: u32) -> Option<u64> {
+    let tasks = fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let mut total = 0;
+    for task in tasks.flatten() {
+        let Ok(status) = fs::read_to_string(task.path().join("status")) else {
+            continue; // a thread that ended meanwhile
+        };
+        total += status
+            .lines()
+            .filter(|l| {
+                l.starts_with("voluntary_ctxt_switches:")
+                    || l.starts_with("nonvoluntary_ctxt_switches:")
+            })
+            .filter_map(|l| l.split_once(':')?.1.trim().parse::<u64>().ok())
+            .sum::<u64>();
+    }
+    Some(total)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,6 +110,7 @@ mod tests {
         assert!(is_running(me));
         assert!(memory(me).unwrap().rss_kib > 0);
         assert!(cpu_seconds(me).is_some());
+        assert!(context_switches(me).is_some());
         assert!(!is_running(u32::MAX - 1));
     }
 }

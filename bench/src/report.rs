@@ -14,6 +14,8 @@ pub enum Unit {
     KiB,
     /// Samples in percent of one core.
     Percent,
+    /// Samples in events per second.
+    PerSecond,
 }
 
 impl Unit {
@@ -22,6 +24,7 @@ impl Unit {
             Unit::Time => human(std::time::Duration::from_secs_f64(v.max(0.0))),
             Unit::KiB => human_kib(v.round() as u64),
             Unit::Percent => format!("{v:.2}%"),
+            Unit::PerSecond => format!("{v:.1}/s"),
         }
     }
 }

@@ -96,8 +96,9 @@ impl Output {
             err,
             keeper,
             stamp: Stamp::default(),
-            chunk: vec![0; READ_CHUNK],
-            buf: Vec::with_capacity(READ_CHUNK + 1024),
+            // Made at the first read: many processes never write a line.
+            chunk: Vec::new(),
+            buf: Vec::new(),
             full_reads: 0,
             ready_line: None,
             line_matched: false,
@@ -148,6 +149,9 @@ impl Output {
     /// Reads once from pipe `i` and writes the complete lines to its log.
     fn pump(&mut self, i: usize) -> Pumped {
         let pipe = &mut self.pipes[i];
+        if self.chunk.is_empty() {
+            self.chunk = vec![0; READ_CHUNK];
+        }
         let n = loop {
             match nix::unistd::read(&pipe.fd, &mut self.chunk) {
                 Err(Errno::EINTR) => continue,
@@ -284,10 +288,11 @@ impl Output {
     pub(super) fn housekeep(&mut self) {
         self.housekept = Instant::now();
         self.keeper.borrow_mut().poll();
-        // A quiet second: the big buffers go back (an idle supervisor stays small).
-        if self.full_reads == 0 && self.chunk.len() > READ_CHUNK {
-            self.chunk = vec![0; READ_CHUNK];
-            self.buf = Vec::with_capacity(READ_CHUNK + 1024);
+        // A quiet second: the buffers go back (an idle supervisor stays small; mapped on
+        // their own, see `resident::tune_allocator`, they leave no hole in the heap).
+        if self.full_reads == 0 && !self.chunk.is_empty() {
+            self.chunk = Vec::new();
+            self.buf = Vec::new();
         }
         self.full_reads = 0;
     }

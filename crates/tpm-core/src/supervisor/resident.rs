@@ -7,6 +7,38 @@
 //! page the kernel maps at a fault. [`release_code`] unmaps this binary's read-only
 //! segments from the process: the pages stay in the page cache (one copy for every
 //! supervisor), and whatever the supervisor runs next faults back in as it is used.
+//!
+//! The heap is kept small the same way: what starting up allocated and freed goes back
+//! ([`release_heap`]), and the large buffers of a busy log stream are mapped on their own
+//! ([`tune_allocator`]), so that freeing them returns them to the system at once.
+
+/// Allocations at least this large get a mapping of their own (glibc's `M_MMAP_THRESHOLD`):
+/// a log stream's read buffer (64 KiB, 1 MiB when busy) is then untouched until a read fills
+/// it, and unmapped when it is freed after a quiet second, instead of staying resident in
+/// the heap. Set, it also stops glibc from raising the threshold after such a free.
+const MMAP_THRESHOLD: i32 = 64 * 1024;
+
+/// Tunes the allocator for a long-lived process that is idle most of its life; call it
+/// before the first large allocation it should apply to.
+pub fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets allocator parameters; the supervisor is single-threaded
+    // here (its short-lived threads start later).
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
+    }
+}
+
+/// Returns the heap's free pages to the system (glibc's `malloc_trim`): starting up (the
+/// record, the environment, the first spawn) leaves free memory among the chunks in use,
+/// resident until something allocates it again.
+pub fn release_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory; no pointer in use is invalidated.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
 
 /// Drops this binary's never-written segments (code and constants: `PT_LOAD` without
 /// `PF_W`) from the process's page tables. Harmless: those pages are file-backed and
@@ -25,10 +57,23 @@ pub fn release_code() {
         }
         let headers = std::slice::from_raw_parts(at as *const libc::Elf64_Phdr, count);
         // Where the program was loaded (0 unless it is position-independent).
+        // A program linked at a fixed address (static, not PIE) may have no PT_PHDR: it
+        // was loaded where it was linked if its headers are where a segment puts them.
+        let fixed = || {
+            headers
+                .iter()
+                .any(|h| {
+                    h.p_type == libc::PT_LOAD
+                        && (h.p_vaddr as usize) <= at
+                        && at < (h.p_vaddr + h.p_memsz) as usize
+                })
+                .then_some(0)
+        };
         let Some(bias) = headers
             .iter()
             .find(|h| h.p_type == libc::PT_PHDR)
             .map(|h| at.wrapping_sub(h.p_vaddr as usize))
+            .or_else(fixed)
         else {
             return;
         };

@@ -100,6 +100,7 @@ pub(super) struct Supervisor {
 
 impl Supervisor {
     pub(super) fn run(&mut self) {
+        super::resident::tune_allocator();
         self.record.state.spid = Some(self.me.pid);
         self.record.state.spid_start = Some(self.me.start_ticks);
         self.record.state.boot_id = Some(self.me.boot_id.clone());
@@ -119,6 +120,7 @@ impl Supervisor {
         self.heal();
         self.schedule_cron();
         super::resident::release_code();
+        super::resident::release_heap();
         while !matches!(self.phase, Phase::Done) {
             self.wait_and_dispatch();
         }
