@@ -36,6 +36,7 @@ use crate::events::{Event, Kind};
 /// The variables of the protocol, removed from what the process inherits.
 const VARS: [&str; 3] = ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"];
 /// The largest datagram read (systemd's own limit is larger; a status line is short).
+#[cfg(target_os = "linux")]
 const MAX_DATAGRAM: usize = 4096;
 /// The longest `STATUS=` kept.
 const MAX_STATUS: usize = 256;
