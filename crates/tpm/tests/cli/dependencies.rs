@@ -216,3 +216,45 @@ fn a_failing_dependency_stops_the_start_there_and_leaves_the_rest_running() {
         "api was started before the migration ended"
     );
 }
+
+/// `healthy` waits for the dependency's liveness check to pass, not only for it to be
+/// ready: a check that never passes stops the start at the dependency's wait timeout, and
+/// one that passes lets the dependant start after the check's `health` event.
+#[test]
+fn a_healthy_condition_waits_for_the_liveness_check() {
+    let s = Sandbox::new();
+    s.file("db.sh", "exec sleep 100000\n", 0o644);
+    s.file("api.sh", "exec sleep 100000\n", 0o644);
+    let file = |wanted: &str| {
+        format!(
+            r#"[
+                {{"name": "db", "script": "db.sh", "health_cmd": "test -e {wanted}",
+                  "health_interval": "200ms", "health_retries": 1, "health_action": "mark",
+                  "wait_timeout": "3s"}},
+                {{"name": "api", "script": "api.sh",
+                  "depends_on": {{"db": {{"condition": "service_healthy"}}}}}}
+            ]"#
+        )
+    };
+    // Ready (running, no PORT to wait for) but never healthy.
+    s.file("apps.json", &file("never-there"), 0o644);
+    let out = s.tpm(["start", "apps.json"]);
+    out.code(1);
+    assert!(
+        out.stderr
+            .contains("api was not started: it depends on db (healthy), which was not healthy"),
+        "{}",
+        out.stderr
+    );
+    assert!(s.get("api").is_none(), "api has no record: {:?}", s.list());
+    s.tpm(["delete", "db"]).ok();
+
+    s.file("ok", "", 0o644);
+    s.file("apps.json", &file("ok"), 0o644);
+    s.tpm(["start", "apps.json"]).ok();
+    s.wait_status("api", "online");
+    assert!(
+        event_time(&s, "db", "health", false) <= event_time(&s, "api", "start_requested", false),
+        "api was started before db's check passed"
+    );
+}
