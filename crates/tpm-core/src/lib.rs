@@ -19,9 +19,9 @@
 //! | `startup` | running `tpm resurrect` at boot (a systemd user unit, or cron) |
 //! | `store` | the folder layout, atomic writes, permissions |
 //! | `lock` | the supervisor-alive lock |
-//! | `claim` | the claim on a name that outlives a wiped store (an abstract socket) |
+//! | `claim` | the claim on a name that outlives a wiped store (see `platform`) |
 //! | `proc` | processes: identities, stats, trees, who listens on a port |
-//! | `platform` | what the OS says about processes (Linux, macOS), file watching |
+//! | `platform` | what tpm needs of the OS: supervision's mechanics (Linux, POSIX), what the OS says about processes (Linux, macOS), file watching |
 //! | `cgroup` | a cgroup per process where the hierarchy is writable; how a tree is tracked |
 //! | `status`, `policy` | the status enum; the restart policy |
 //! | `readiness` | how a process is judged ready (port, line, http, notify) |
@@ -33,6 +33,7 @@
 //! | `terminal` | what a terminal is shown of text tpm did not write |
 //! | `events` | the event history: what happened to each process |
 //! | `metrics` | every process as Prometheus series: the text `tpm metrics` and `/metrics` serve |
+//! | `depends` | `depends_on` between apps: its spellings, conditions, order and cycles |
 //! | `ecosystem` | ecosystem files (JS, JSON, YAML, TOML) read into raw apps; `tpm init` starters |
 //! | `command` | every command declared once; what stop/restart/delete do, for every front end |
 //! | `ops` | the operations: start, list, stop, restart, delete, logs, ports |
