@@ -45,6 +45,9 @@ use std::sync::OnceLock;
 mod linux;
 mod posix;
 
+#[cfg(test)]
+mod boundary;
+
 pub(crate) mod query;
 #[cfg(target_os = "linux")]
 pub(crate) mod query_linux;
