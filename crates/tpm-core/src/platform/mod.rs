@@ -45,6 +45,9 @@ use std::sync::OnceLock;
 mod linux;
 mod posix;
 
+#[cfg(test)]
+mod boundary;
+
 pub(crate) mod query;
 #[cfg(target_os = "linux")]
 pub(crate) mod query_linux;
@@ -58,6 +61,15 @@ pub(crate) mod sockdiag;
 pub(crate) mod watch;
 #[cfg(target_os = "linux")]
 mod watch_inotify;
+
+// What the supervisor uses beside the mechanics, with what each system gets: store events
+// (inotify; a timer elsewhere), systemd's notify socket (Linux only), the allocator's
+// tuning (glibc only). Each is used on both backends: see each module for why.
+pub(crate) mod allocator;
+pub(crate) mod notify_socket;
+pub(crate) mod store_events;
+#[cfg(target_os = "linux")]
+mod store_events_inotify;
 #[cfg(any(target_os = "macos", all(test, target_os = "linux")))]
 pub(crate) mod watch_notify;
 

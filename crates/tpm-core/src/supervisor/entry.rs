@@ -169,7 +169,7 @@ fn new(args: &[OsString]) -> Result<Supervisor, String> {
         written: None,
         dirty: false,
         next_heal: None,
-        fs_events: super::fsnotify::FsNotify::new(),
+        fs_events: super::fsnotify::StoreEvents::new(),
         heals: 0,
         lock_id,
         relocked: false,

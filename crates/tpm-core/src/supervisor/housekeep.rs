@@ -67,11 +67,7 @@ impl Housekeeper {
     pub fn new(out: PathBuf, err: PathBuf, limits: LogLimits) -> Housekeeper {
         // One malloc arena: a thread's allocations come back to the main one, where
         // `malloc_trim` returns them, instead of staying in an arena of its own.
-        #[cfg(target_env = "gnu")]
-        // SAFETY: mallopt only sets an allocator parameter.
-        unsafe {
-            libc::mallopt(libc::M_ARENA_MAX, 1);
-        }
+        crate::platform::allocator::one_arena();
         Housekeeper {
             bases: [out, err],
             limits,
@@ -118,11 +114,7 @@ impl Housekeeper {
             }
         }
         if ended {
-            #[cfg(target_env = "gnu")]
-            // SAFETY: malloc_trim only releases free memory; no pointer is invalidated.
-            unsafe {
-                libc::malloc_trim(0);
-            }
+            super::resident::release_heap();
             // The compressor's code, faulted in, leaves the resident set again.
             super::resident::release_code();
         }

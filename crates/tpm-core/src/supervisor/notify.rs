@@ -8,6 +8,10 @@
 //! start` run from a `Type=notify` unit would otherwise let the process speak for that
 //! unit).
 //!
+//! The socket is `platform::notify_socket`'s: Linux's, on both backends. Elsewhere
+//! (macOS) there is none: the start goes on, the err log says why (`--ready-notify` then
+//! never becomes ready; `--watchdog` never fires), and the process gets no `NOTIFY_SOCKET`.
+//!
 //! Every datagram carries the sender's credentials (`SO_PASSCRED`): only a process of this
 //! supervisor's tree (it is their subreaper), of the same user, is heard; anything else
 //! is dropped. What is understood:
@@ -35,9 +39,6 @@ use crate::events::{Event, Kind};
 
 /// The variables of the protocol, removed from what the process inherits.
 const VARS: [&str; 3] = ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"];
-/// The largest datagram read (systemd's own limit is larger; a status line is short).
-#[cfg(target_os = "linux")]
-const MAX_DATAGRAM: usize = 4096;
 /// The longest `STATUS=` kept.
 const MAX_STATUS: usize = 256;
 
@@ -76,7 +77,7 @@ impl Supervisor {
             return;
         }
         let address = format!("tpm-notify/{}.{}", self.me.pid, self.me.start_ticks);
-        match bind(&address) {
+        match crate::platform::notify_socket::bind(&address) {
             Ok(fd) => {
                 self.env.push((
                     "NOTIFY_SOCKET".into(),
@@ -91,6 +92,10 @@ impl Supervisor {
                     watchdog_at: None,
                     watchdog: None,
                 });
+            }
+            // No such socket on this system: the reason says it all, and what to use.
+            Err(e) if e.kind() == std::io::ErrorKind::Unsupported => {
+                self.event(&format!("no NOTIFY_SOCKET given to the process: {e}"));
             }
             Err(e) => {
                 self.event(&format!(
@@ -136,7 +141,7 @@ impl Supervisor {
     pub(super) fn notify_readable(&mut self) {
         for _ in 0..64 {
             let Some(n) = &self.notify else { return };
-            let Some((pid, uid, text)) = receive(n) else {
+            let Some((pid, uid, text)) = crate::platform::notify_socket::receive(n.fd()) else {
                 return;
             };
             if uid != nix::unistd::getuid().as_raw() || !self.in_tree(pid) {
@@ -233,65 +238,4 @@ impl Supervisor {
             .reason(&reason);
         self.history(e);
     }
-}
-
-#[cfg(target_os = "linux")]
-fn bind(address: &str) -> nix::Result<std::os::fd::OwnedFd> {
-    use nix::sys::socket::{
-        bind, setsockopt, socket, sockopt, AddressFamily, SockFlag, SockType, UnixAddr,
-    };
-    use std::os::fd::AsRawFd;
-    let fd = socket(
-        AddressFamily::Unix,
-        SockType::Datagram,
-        SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
-        None,
-    )?;
-    setsockopt(&fd, sockopt::PassCred, &true)?;
-    bind(fd.as_raw_fd(), &UnixAddr::new_abstract(address.as_bytes())?)?;
-    Ok(fd)
-}
-
-#[cfg(not(target_os = "linux"))]
-fn bind(_address: &str) -> nix::Result<std::os::fd::OwnedFd> {
-    // Abstract addresses and SO_PASSCRED are Linux's; elsewhere the process gets no
-    // NOTIFY_SOCKET, and the start says why.
-    Err(nix::errno::Errno::ENOTSUP)
-}
-
-/// One datagram: the sender's pid and uid, and its text; `None` when none is waiting (or
-/// it came without credentials).
-#[cfg(target_os = "linux")]
-fn receive(n: &NotifySocket) -> Option<(u32, u32, String)> {
-    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, UnixAddr};
-    use std::io::IoSliceMut;
-    use std::os::fd::AsRawFd;
-    let mut buf = [0u8; MAX_DATAGRAM];
-    let mut space = nix::cmsg_space!(nix::sys::socket::UnixCredentials);
-    let (len, creds) = {
-        let mut iov = [IoSliceMut::new(&mut buf)];
-        let msg = recvmsg::<UnixAddr>(
-            n.fd.as_raw_fd(),
-            &mut iov,
-            Some(&mut space),
-            MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_CMSG_CLOEXEC,
-        )
-        .ok()?;
-        let mut creds = None;
-        for c in msg.cmsgs().ok()? {
-            if let ControlMessageOwned::ScmCredentials(u) = c {
-                creds = Some((u.pid() as u32, u.uid()));
-            }
-        }
-        (msg.bytes, creds)
-    };
-    // A datagram without credentials is read (so it is gone) and not heard: `Some` with
-    // pid 0, which no tree has.
-    let (pid, uid) = creds.unwrap_or((0, u32::MAX));
-    Some((pid, uid, String::from_utf8_lossy(&buf[..len]).into_owned()))
-}
-
-#[cfg(not(target_os = "linux"))]
-fn receive(_n: &NotifySocket) -> Option<(u32, u32, String)> {
-    None
 }

@@ -11,6 +11,9 @@
 //! The heap is kept small the same way: what starting up allocated and freed goes back
 //! ([`release_heap`]), and the large buffers of a busy log stream are mapped on their own
 //! ([`tune_allocator`]), so that freeing them returns them to the system at once.
+//!
+//! How is the OS's and its C library's (`platform::allocator`: glibc on Linux; elsewhere
+//! these do nothing and the supervisor keeps more resident).
 
 /// Allocations at least this large get a mapping of their own (glibc's `M_MMAP_THRESHOLD`):
 /// a log stream's read buffer (64 KiB, 1 MiB when busy) is then untouched until a read fills
@@ -21,113 +24,18 @@ const MMAP_THRESHOLD: i32 = 64 * 1024;
 /// Tunes the allocator for a long-lived process that is idle most of its life; call it
 /// before the first large allocation it should apply to.
 pub fn tune_allocator() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets allocator parameters; the supervisor is single-threaded
-    // here (its short-lived threads start later).
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
-    }
+    crate::platform::allocator::mmap_threshold(MMAP_THRESHOLD);
 }
 
 /// Returns the heap's free pages to the system (glibc's `malloc_trim`): starting up (the
 /// record, the environment, the first spawn) leaves free memory among the chunks in use,
 /// resident until something allocates it again.
 pub fn release_heap() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only releases free memory; no pointer in use is invalidated.
-    unsafe {
-        libc::malloc_trim(0);
-    }
+    crate::platform::allocator::release_heap();
 }
 
-/// Drops this binary's never-written segments (code and constants: `PT_LOAD` without
-/// `PF_W`) from the process's page tables. Harmless: those pages are file-backed and
-/// unmodified, so a later access reads them again from the page cache. Writable segments
-/// (data, and RELRO, which was written when it was relocated) are left alone.
+/// Drops this binary's code and constants from the process's page tables (they fault back
+/// in from the page cache as they are used).
 pub fn release_code() {
-    #[cfg(all(target_os = "linux", target_pointer_width = "64"))]
-    // SAFETY: the kernel gives AT_PHDR/AT_PHNUM for the running program; the headers are
-    // mapped for the life of the process. MADV_DONTNEED on a private file mapping whose
-    // pages were never written only drops their mappings.
-    unsafe {
-        let at = libc::getauxval(libc::AT_PHDR) as usize;
-        let count = libc::getauxval(libc::AT_PHNUM) as usize;
-        if at == 0 || count == 0 {
-            return;
-        }
-        let headers = std::slice::from_raw_parts(at as *const libc::Elf64_Phdr, count);
-        // Where the program was loaded (0 unless it is position-independent).
-        // A program linked at a fixed address (static, not PIE) may have no PT_PHDR: it
-        // was loaded where it was linked if its headers are where a segment puts them.
-        let fixed = || {
-            headers
-                .iter()
-                .any(|h| {
-                    h.p_type == libc::PT_LOAD
-                        && (h.p_vaddr as usize) <= at
-                        && at < (h.p_vaddr + h.p_memsz) as usize
-                })
-                .then_some(0)
-        };
-        let Some(bias) = headers
-            .iter()
-            .find(|h| h.p_type == libc::PT_PHDR)
-            .map(|h| at.wrapping_sub(h.p_vaddr as usize))
-            .or_else(fixed)
-        else {
-            return;
-        };
-        let page = libc::sysconf(libc::_SC_PAGESIZE).max(4096) as usize;
-        for h in headers
-            .iter()
-            .filter(|h| h.p_type == libc::PT_LOAD && h.p_flags & libc::PF_W == 0)
-        {
-            let start = bias.wrapping_add(h.p_vaddr as usize) & !(page - 1);
-            let end =
-                (bias.wrapping_add((h.p_vaddr + h.p_memsz) as usize) + page - 1) & !(page - 1);
-            libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED);
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Resident KiB of this binary's code mappings, from /proc/self/smaps.
-    fn code_rss_kib() -> u64 {
-        let exe = std::fs::read_link("/proc/self/exe").unwrap();
-        let exe = exe.to_string_lossy().into_owned();
-        let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
-        let mut ours = false;
-        let mut total = 0;
-        for line in smaps.lines() {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            if fields
-                .first()
-                .is_some_and(|f| f.contains('-') && !f.ends_with(':'))
-            {
-                ours = fields.get(1).is_some_and(|p| p.starts_with("r-x")) && line.ends_with(&exe);
-            } else if ours && fields.first() == Some(&"Rss:") {
-                total += fields[1].parse::<u64>().unwrap();
-            }
-        }
-        total
-    }
-
-    #[test]
-    fn code_pages_are_released_and_fault_back_in_when_run() {
-        let before = code_rss_kib();
-        assert!(before > 0, "the test binary's code is resident");
-        release_code();
-        let after = code_rss_kib();
-        // Other test threads run code meanwhile, faulting a little back in.
-        assert!(
-            after < before,
-            "{after} KiB resident after, {before} KiB before"
-        );
-        // And the code still runs: formatting, allocation, the file system.
-        assert_eq!(format!("{:?}", vec![1, 2]), "[1, 2]");
-        assert!(std::fs::read_to_string("/proc/self/stat").is_ok());
-    }
+    crate::platform::allocator::release_code();
 }

@@ -60,7 +60,7 @@ pub(super) struct Supervisor {
     /// The kernel's word that the supervisor's files changed, or that someone looks
     /// (see `fsnotify`); `None` where there is none (the store is then looked at every
     /// second).
-    pub(super) fs_events: Option<super::fsnotify::FsNotify>,
+    pub(super) fs_events: Option<super::fsnotify::StoreEvents>,
     pub(super) heals: u32,
     pub(super) lock_id: Option<(u64, u64)>,
     /// A record write found the lock file gone and made it again: the next heal restores
