@@ -186,9 +186,7 @@ impl Tpm {
         let names = selected.names;
         let results = match req.action {
             Action::Stop => tpm.stop(&names),
-            Action::Restart if req.with_dependants => {
-                waited(tpm.restart_with_dependants(&names))
-            }
+            Action::Restart if req.with_dependants => waited(tpm.restart_with_dependants(&names)),
             Action::Restart => waited(tpm.restart(&names)),
             Action::Delete => tpm.delete(&names),
             Action::Start => {

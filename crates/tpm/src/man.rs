@@ -5,8 +5,6 @@
 
 use std::path::{Path, PathBuf};
 
-
-
 /// The argument that asks for the pages, before clap parses anything (it is no subcommand,
 /// so it is not in `--help` nor in the completions).
 pub const REQUEST: &str = "__man";

@@ -23,7 +23,7 @@ impl PluginCommand for Reload {
     }
 
     fn description(&self) -> &str {
-        "Restart processes one at a time, each new one ready before the next: no refused connection with instances or --socket."
+        super::about(self.name())
     }
 
     fn extra_description(&self) -> &str {
@@ -38,7 +38,7 @@ running as they were, and the command fails."
     }
 
     fn signature(&self) -> Signature {
-        selection::file_flags(selection::names_arg(Signature::build(self.name())))
+        selection::with_groups(selection::names_arg(Signature::build(self.name())))
             .named(
                 "timeout",
                 SyntaxShape::OneOf(vec![SyntaxShape::Duration, SyntaxShape::Int]),
@@ -50,7 +50,7 @@ running as they were, and the command fails."
     }
 
     fn search_terms(&self) -> Vec<&str> {
-        vec!["rolling", "zero-downtime", "graceful", "restart"]
+        super::search_terms(self.name())
     }
 
     fn examples(&self) -> Vec<Example<'_>> {

@@ -11,7 +11,13 @@ pub fn restart(tpm: &Tpm, args: RestartArgs) -> tpm_core::Result<i32> {
         wait: args.wait,
         timeout: args.wait_timeout,
     };
-    run_with(tpm, args.targets, Action::Restart, wait, args.with_dependants)
+    run_with(
+        tpm,
+        args.targets,
+        Action::Restart,
+        wait,
+        args.with_dependants,
+    )
 }
 
 pub fn run(tpm: &Tpm, args: Targets, action: Action) -> tpm_core::Result<i32> {
