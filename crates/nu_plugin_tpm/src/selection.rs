@@ -71,22 +71,32 @@ pub fn only(call: &EvaluatedCall) -> Result<Option<Spanned<Vec<String>>>, Labele
         return Ok(None);
     };
     let span = value.span();
-    Ok(Some(Spanned {
-        item: words(&value, "--only")?,
-        span,
-    }))
+    let item = tpm_core::command::only_apps(texts(&value)?).map_err(|e| {
+        error::labeled(
+            &e,
+            &error::Blame {
+                target: Some(span),
+                ..error::Blame::at(span)
+            },
+        )
+    })?;
+    Ok(Some(Spanned { item, span }))
 }
 
-/// A list of strings, or comma-separated text (as the CLI's `--only a,b`), empty words
-/// left out.
-fn words(value: &Value, flag: &str) -> Result<Vec<String>, LabeledError> {
-    let texts: Vec<String> = match value {
+/// A list of strings, or one.
+fn texts(value: &Value) -> Result<Vec<String>, LabeledError> {
+    match value {
         Value::List { vals, .. } => vals
             .iter()
             .map(|v| v.coerce_string().map_err(LabeledError::from))
-            .collect::<Result<_, _>>()?,
-        other => vec![other.coerce_string().map_err(LabeledError::from)?],
-    };
+            .collect(),
+        other => Ok(vec![other.coerce_string().map_err(LabeledError::from)?]),
+    }
+}
+
+/// `--env`'s names: a list of strings, or comma-separated text, empty words left out.
+fn words(value: &Value, flag: &str) -> Result<Vec<String>, LabeledError> {
+    let texts = texts(value)?;
     let words: Vec<String> = texts
         .iter()
         .flat_map(|t| t.split(','))

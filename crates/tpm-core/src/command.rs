@@ -56,6 +56,25 @@ pub fn only_without_file(target: &str) -> Error {
     ))
 }
 
+/// `--only`'s app names as given, comma-separated (`--only web,api`) or one by one:
+/// blanks are left out, and an `--only` that names no app is a usage error (it would
+/// otherwise pick nothing, or everything).
+pub fn only_apps(given: Vec<String>) -> Result<Vec<String>> {
+    let apps: Vec<String> = given
+        .iter()
+        .flat_map(|text| text.split(','))
+        .map(str::trim)
+        .filter(|app| !app.is_empty())
+        .map(String::from)
+        .collect();
+    if apps.is_empty() && !given.is_empty() {
+        return Err(Error::Usage(
+            "--only names no app: give their names, --only web,api".into(),
+        ));
+    }
+    Ok(apps)
+}
+
 /// `tpm start FILE NAME` or `tpm start FILE -- ARGS`: those are each app's, in the file.
 pub fn per_app_argument(file: &str) -> Error {
     Error::Usage(format!(
@@ -68,6 +87,18 @@ pub fn describe_takes_one(selector: &str, count: usize) -> Error {
     Error::Usage(format!(
         "{selector} names {count} processes; describe takes one name or id"
     ))
+}
+
+/// `reload --timeout`: how long each new process has to become ready, 30s unless given.
+/// Zero would give none the time: the reload would stop at its first process.
+pub fn reload_timeout(timeout: Option<Duration>) -> Result<Duration> {
+    match timeout {
+        None => Ok(crate::ops::DEFAULT_READY_TIMEOUT),
+        Some(t) if t.is_zero() => Err(Error::Usage(
+            "--timeout must be a positive duration (30s, 2m, or milliseconds)".into(),
+        )),
+        Some(t) => Ok(t),
+    }
 }
 
 /// `--wait` and `--wait-timeout` of `restart`.
@@ -131,6 +162,7 @@ impl FileChoice {
     /// `--only` and `--env NAME`s of the commands that take a file among their targets:
     /// `--env` there names the file's `env_NAME` sections, never variables.
     pub fn from_flags(only: Vec<String>, env: &[String]) -> Result<FileChoice> {
+        let only = only_apps(only)?;
         let mut options = Options::new();
         let def = Opt::Env.def();
         for raw in env {
@@ -527,6 +559,31 @@ mod tests {
         assert_eq!(words.len(), count, "a word names two commands");
         assert_eq!(find("del").map(|c| c.name), Some("delete"));
         assert_eq!(find("frobnicate"), None);
+    }
+
+    #[test]
+    fn only_takes_commas_or_words_and_at_least_one_app() {
+        let given = |w: &[&str]| only_apps(w.iter().map(|s| s.to_string()).collect());
+        assert_eq!(
+            given(&["web, api", "worker"]).ok(),
+            Some(vec!["web".to_string(), "api".into(), "worker".into()])
+        );
+        assert_eq!(given(&[]).ok(), Some(vec![]));
+        assert!(matches!(given(&[" , "]), Err(Error::Usage(_))));
+        assert!(matches!(given(&[""]), Err(Error::Usage(_))));
+    }
+
+    #[test]
+    fn a_reload_timeout_is_positive_and_30s_unless_given() {
+        assert_eq!(reload_timeout(None).ok(), Some(Duration::from_secs(30)));
+        assert_eq!(
+            reload_timeout(Some(Duration::from_millis(5))).ok(),
+            Some(Duration::from_millis(5))
+        );
+        assert!(matches!(
+            reload_timeout(Some(Duration::ZERO)),
+            Err(Error::Usage(_))
+        ));
     }
 
     #[test]

@@ -138,7 +138,7 @@ fn wait_timeout(raw: &str) -> Result<std::time::Duration, String> {
 #[derive(Debug, Args)]
 pub struct FileArgs {
     /// With an ecosystem file: only these apps, by name (comma-separated or repeated)
-    #[arg(long, value_name = "APP", value_delimiter = ',')]
+    #[arg(long, value_name = "APP")]
     pub only: Vec<String>,
     /// With an ecosystem file: apply its apps' env_NAME over their env (repeatable)
     #[arg(long = "env", short = 'e', value_name = "NAME")]
@@ -161,7 +161,7 @@ pub struct StartArgs {
     #[command(flatten)]
     pub options: StartOptions,
     /// With an ecosystem file: only these apps, by name (comma-separated or repeated)
-    #[arg(long, value_name = "APP", value_delimiter = ',')]
+    #[arg(long, value_name = "APP")]
     pub only: Vec<String>,
     /// Start even when another process listens on the PORT
     #[arg(long)]
