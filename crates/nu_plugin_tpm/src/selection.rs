@@ -96,14 +96,7 @@ fn texts(value: &Value) -> Result<Vec<String>, LabeledError> {
 
 /// `--env`'s names: a list of strings, or comma-separated text, empty words left out.
 fn words(value: &Value, flag: &str) -> Result<Vec<String>, LabeledError> {
-    let texts = texts(value)?;
-    let words: Vec<String> = texts
-        .iter()
-        .flat_map(|t| t.split(','))
-        .map(str::trim)
-        .filter(|w| !w.is_empty())
-        .map(String::from)
-        .collect();
+    let words = tpm_core::command::comma_words(&texts(value)?);
     if words.is_empty() {
         return Err(LabeledError::new(format!("{flag} names no app"))
             .with_label("no app name here", value.span())

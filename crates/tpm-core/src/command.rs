@@ -56,17 +56,22 @@ pub fn only_without_file(target: &str) -> Error {
     ))
 }
 
+/// Words given comma-separated (`web,api`) or one by one, blanks left out.
+pub fn comma_words(given: &[String]) -> Vec<String> {
+    given
+        .iter()
+        .flat_map(|text| text.split(','))
+        .map(str::trim)
+        .filter(|word| !word.is_empty())
+        .map(String::from)
+        .collect()
+}
+
 /// `--only`'s app names as given, comma-separated (`--only web,api`) or one by one:
 /// blanks are left out, and an `--only` that names no app is a usage error (it would
 /// otherwise pick nothing, or everything).
 pub fn only_apps(given: Vec<String>) -> Result<Vec<String>> {
-    let apps: Vec<String> = given
-        .iter()
-        .flat_map(|text| text.split(','))
-        .map(str::trim)
-        .filter(|app| !app.is_empty())
-        .map(String::from)
-        .collect();
+    let apps = comma_words(&given);
     if apps.is_empty() && !given.is_empty() {
         return Err(Error::Usage(
             "--only names no app: give their names, --only web,api".into(),
