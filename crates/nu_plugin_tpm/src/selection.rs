@@ -53,7 +53,7 @@ pub fn only_flag(signature: Signature) -> Signature {
 
 /// Adds `--only` and `--env NAME` for the ecosystem files among the names (the CLI's
 /// `stop|restart|delete FILE --only a,b --env production`).
-pub fn file_flags(signature: Signature) -> Signature {
+fn file_flags(signature: Signature) -> Signature {
     only_flag(signature).named(
         "env",
         SyntaxShape::OneOf(vec![
@@ -71,29 +71,32 @@ pub fn only(call: &EvaluatedCall) -> Result<Option<Spanned<Vec<String>>>, Labele
         return Ok(None);
     };
     let span = value.span();
-    Ok(Some(Spanned {
-        item: words(&value, "--only")?,
-        span,
-    }))
+    let item = tpm_core::command::only_apps(texts(&value)?).map_err(|e| {
+        error::labeled(
+            &e,
+            &error::Blame {
+                target: Some(span),
+                ..error::Blame::at(span)
+            },
+        )
+    })?;
+    Ok(Some(Spanned { item, span }))
 }
 
-/// A list of strings, or comma-separated text (as the CLI's `--only a,b`), empty words
-/// left out.
-fn words(value: &Value, flag: &str) -> Result<Vec<String>, LabeledError> {
-    let texts: Vec<String> = match value {
+/// A list of strings, or one.
+fn texts(value: &Value) -> Result<Vec<String>, LabeledError> {
+    match value {
         Value::List { vals, .. } => vals
             .iter()
             .map(|v| v.coerce_string().map_err(LabeledError::from))
-            .collect::<Result<_, _>>()?,
-        other => vec![other.coerce_string().map_err(LabeledError::from)?],
-    };
-    let words: Vec<String> = texts
-        .iter()
-        .flat_map(|t| t.split(','))
-        .map(str::trim)
-        .filter(|w| !w.is_empty())
-        .map(String::from)
-        .collect();
+            .collect(),
+        other => Ok(vec![other.coerce_string().map_err(LabeledError::from)?]),
+    }
+}
+
+/// `--env`'s names: a list of strings, or comma-separated text, empty words left out.
+fn words(value: &Value, flag: &str) -> Result<Vec<String>, LabeledError> {
+    let words = tpm_core::command::comma_words(&texts(value)?);
     if words.is_empty() {
         return Err(LabeledError::new(format!("{flag} names no app"))
             .with_label("no app name here", value.span())
@@ -280,8 +283,8 @@ pub fn act(
     Ok(PipelineData::value(Value::list(rows, head), None))
 }
 
-/// `--wait`, `--wait-timeout` and `--with-dependants` of `tpm restart`: the flags.
-pub fn wait_flags(sig: nu_protocol::Signature) -> nu_protocol::Signature {
+/// The wait group: `--wait` and `--wait-timeout`.
+fn wait_flags(sig: Signature) -> Signature {
     sig.switch(
         "wait",
         "Return once each process is ready; fail if it exits or is not ready in time.",
@@ -289,18 +292,32 @@ pub fn wait_flags(sig: nu_protocol::Signature) -> nu_protocol::Signature {
     )
     .named(
         "wait-timeout",
-        nu_protocol::SyntaxShape::OneOf(vec![
-            nu_protocol::SyntaxShape::Duration,
-            nu_protocol::SyntaxShape::Int,
-        ]),
+        SyntaxShape::OneOf(vec![SyntaxShape::Duration, SyntaxShape::Int]),
         "How long --wait waits (a duration, or milliseconds; default: the process's own, 30sec unless started with another).",
         None,
     )
-    .switch(
-        "with-dependants",
-        "Also restart the running processes that depend on these (depends_on), stopped first and started again once these meet their condition.",
-        None,
-    )
+}
+
+/// A command's shared flags, from the groups the core's table gives it (each group's
+/// flags are declared once, here), by the command's name.
+pub fn with_groups(sig: Signature) -> Signature {
+    use tpm_core::command::{Group, Positional};
+    let Some(def) = sig
+        .name
+        .strip_prefix("tpm ")
+        .and_then(tpm_core::command::find)
+    else {
+        return sig;
+    };
+    def.groups.iter().fold(sig, |sig, group| match group {
+        // The plugin returns data: `--json` is the CLI's.
+        Group::Json => sig,
+        Group::File => file_flags(sig),
+        // `tpm start`'s --wait and --wait-timeout are start options (options.rs), added
+        // with the others.
+        Group::Wait if def.positional == Positional::Target => sig,
+        Group::Wait => wait_flags(sig),
+    })
 }
 
 /// `--wait-timeout`, when given (it wins over each process's own).

@@ -11,7 +11,7 @@ use chrono::{DateTime, FixedOffset, Local, TimeZone};
 use nu_protocol::{Record, Span, Value};
 use tpm_core::events::Event;
 use tpm_core::logs::LogLine;
-use tpm_core::ops::{AppStart, Description, LogFile, PortInfo, TreeProcess};
+use tpm_core::ops::{AppStart, Description, PortInfo};
 use tpm_core::ProcessInfo;
 
 /// The columns of a process row, in order: the CLI's `--json` fields, which the rows are
@@ -51,33 +51,162 @@ pub fn process(p: &ProcessInfo, span: Span) -> Value {
     Value::record(process_record(p, span), span)
 }
 
+/// How a JSON field becomes a column of a richer type than JSON's.
+#[derive(Clone, Copy)]
+enum As {
+    /// Bytes: a file size.
+    Size,
+    /// Seconds: a duration.
+    Secs,
+    /// Milliseconds: a duration.
+    Millis,
+    /// Milliseconds since the epoch: a date.
+    DateMs,
+    /// An RFC 3339 time: a date.
+    Date,
+    /// A list of rows, each by its own spec.
+    Rows(&'static Spec),
+}
+
+/// The typed fields of a core type's JSON: (field, column, type). A field not listed is
+/// a column as its JSON is, under its own name.
+struct Spec {
+    typed: &'static [(&'static str, &'static str, As)],
+    /// Columns a row always has, in this order (`nothing` where the JSON leaves the field
+    /// out); the other fields follow.
+    always: &'static [&'static str],
+}
+
+const PROCESS: Spec = Spec {
+    typed: &[
+        ("uptime", "uptime", As::Secs),
+        ("mem", "mem", As::Size),
+        ("started", "started", As::Date),
+        ("log_dropped", "log_dropped", As::Size),
+    ],
+    always: &[],
+};
+
+const EVENT: Spec = Spec {
+    typed: &[
+        ("time_ms", "time", As::DateMs),
+        ("ran_ms", "ran", As::Millis),
+        ("after_ms", "after", As::Millis),
+    ],
+    always: &EVENT_COLUMNS,
+};
+
+const LOG_FILE: Spec = Spec {
+    typed: &[("bytes", "size", As::Size)],
+    always: &[],
+};
+
+const TREE: Spec = Spec {
+    typed: &[("rss", "rss", As::Size)],
+    always: &[],
+};
+
+const DESCRIPTION: Spec = Spec {
+    typed: &[
+        ("uptime", "uptime", As::Secs),
+        ("mem", "mem", As::Size),
+        ("started", "started", As::Date),
+        ("log_dropped", "log_dropped", As::Size),
+        ("restart_delay", "restart_delay", As::Millis),
+        ("kill_timeout", "kill_timeout", As::Millis),
+        ("min_uptime", "min_uptime", As::Millis),
+        ("wait_timeout", "wait_timeout", As::Millis),
+        ("watchdog", "watchdog", As::Millis),
+        ("max_memory", "max_memory", As::Size),
+        ("log_max_size", "log_max_size", As::Size),
+        ("log_max_age", "log_max_age", As::Millis),
+        ("log_max_total", "log_max_total", As::Size),
+        ("log_rotate_size", "log_rotate_size", As::Size),
+        ("log_files", "log_files", As::Rows(&LOG_FILE)),
+        ("tree", "tree", As::Rows(&TREE)),
+        ("events", "events", As::Rows(&EVENT)),
+        ("created", "created", As::Date),
+    ],
+    always: &[],
+};
+
+const PLAIN: Spec = Spec {
+    typed: &[],
+    always: &[],
+};
+
+const LOG_LINE: Spec = Spec {
+    typed: &[("time", "time", As::Date)],
+    always: &[],
+};
+
+/// A core value as a row: its serde fields (the CLI's `--json`), in their order, so a field
+/// the core adds is a column at once; `spec` types the fields JSON cannot.
+fn serde_record(value: &impl serde::Serialize, spec: &Spec, span: Span) -> Record {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::Object(fields)) => json_record(&fields, spec, span),
+        // A struct of plain fields always serializes to an object.
+        _ => Record::new(),
+    }
+}
+
+fn json_record(
+    fields: &serde_json::Map<String, serde_json::Value>,
+    spec: &Spec,
+    span: Span,
+) -> Record {
+    let mut record: Record = fields
+        .iter()
+        .map(
+            |(field, json)| match spec.typed.iter().find(|t| t.0 == field) {
+                Some(&(_, column, kind)) => (column.to_string(), typed(json, kind, span)),
+                None => (field.clone(), from_json(json, span)),
+            },
+        )
+        .collect();
+    if !spec.always.is_empty() {
+        let mut ordered = Record::new();
+        for column in spec.always {
+            let value = record
+                .remove(*column)
+                .unwrap_or_else(|| Value::nothing(span));
+            ordered.push(*column, value);
+        }
+        ordered.extend(record);
+        record = ordered;
+    }
+    record
+}
+
+fn typed(json: &serde_json::Value, kind: As, span: Span) -> Value {
+    use serde_json::Value as J;
+    let nothing = || Value::nothing(span);
+    match (kind, json) {
+        (As::Size, J::Number(n)) => n.as_u64().map_or_else(nothing, |b| bytes(b, span)),
+        (As::Secs, J::Number(n)) => n
+            .as_u64()
+            .map_or_else(nothing, |s| Value::duration(nanos(s), span)),
+        (As::Millis, J::Number(n)) => n.as_u64().map_or_else(nothing, |ms| duration_ms(ms, span)),
+        (As::DateMs, J::Number(n)) => n.as_i64().map_or_else(nothing, |ms| date_ms(ms, span)),
+        (As::Date, J::String(t)) => DateTime::parse_from_rfc3339(t)
+            .map_or_else(|_| Value::string(t, span), |t| Value::date(t, span)),
+        (As::Rows(spec), J::Array(rows)) => Value::list(
+            rows.iter()
+                .map(|row| match row {
+                    J::Object(fields) => Value::record(json_record(fields, spec, span), span),
+                    other => from_json(other, span),
+                })
+                .collect(),
+            span,
+        ),
+        (_, other) => from_json(other, span),
+    }
+}
+
 /// The row is the core's serde fields, in their order, so a field the core adds is a column
 /// at once; only the columns with a richer type than JSON's are typed here.
 fn process_record(p: &ProcessInfo, span: Span) -> Record {
-    let mut record = match serde_json::to_value(p).map(|json| from_json(&json, span)) {
-        Ok(Value::Record { val, .. }) => val.into_owned(),
-        // A struct of plain fields always serializes to an object.
-        _ => Record::new(),
-    };
-    let or_nothing = |v: Option<Value>| v.unwrap_or_else(|| Value::nothing(span));
-    let typed = [
-        (
-            "uptime",
-            or_nothing(p.uptime.map(|secs| Value::duration(nanos(secs), span))),
-        ),
-        ("mem", or_nothing(p.mem.map(|b| bytes(b, span)))),
-        (
-            "started",
-            or_nothing(p.started.map(|t| Value::date(t, span))),
-        ),
-        ("log_dropped", bytes(p.log_dropped, span)),
-    ];
-    for (column, value) in typed {
-        if let Some(slot) = record.get_mut(column) {
-            *slot = value;
-        }
-    }
-    record
+    serde_record(p, &PROCESS, span)
 }
 
 /// The column `tpm start FILE` adds to each process row: true when the app was running
@@ -122,53 +251,21 @@ pub fn from_json(json: &serde_json::Value, span: Span) -> Value {
 pub const PORT_COLUMNS: [&str; 4] = ["name", "port", "status", "listening"];
 
 pub fn port(p: &PortInfo, span: Span) -> Value {
-    let values = [
-        Value::string(&p.name, span),
-        Value::int(i64::from(p.port), span),
-        Value::string(p.status.as_str(), span),
-        Value::bool(p.listening, span),
-    ];
-    row(&PORT_COLUMNS, values, span)
+    Value::record(serde_record(p, &PLAIN, span), span)
 }
 
 /// The columns of a `tpm metrics` row (the CLI's `tpm metrics --json` fields).
 pub const METRIC_COLUMNS: [&str; 4] = ["metric", "type", "labels", "value"];
 
 pub fn metric(r: &tpm_core::metrics::Row, span: Span) -> Value {
-    let labels: Record = r
-        .labels
-        .iter()
-        .map(|(k, v)| (k.clone(), Value::string(v, span)))
-        .collect();
-    let kind = match r.kind {
-        tpm_core::metrics::Kind::Gauge => "gauge",
-        tpm_core::metrics::Kind::Counter => "counter",
-        tpm_core::metrics::Kind::Info => "info",
-    };
-    let values = [
-        Value::string(&r.metric, span),
-        Value::string(kind, span),
-        Value::record(labels, span),
-        match r.value {
-            tpm_core::metrics::Number::Int(n) => Value::int(n, span),
-            tpm_core::metrics::Number::Float(f) => Value::float(f, span),
-        },
-    ];
-    row(&METRIC_COLUMNS, values, span)
+    Value::record(serde_record(r, &PLAIN, span), span)
 }
 
 /// The columns of a `tpm logs` row (the CLI's `tpm logs --json` fields).
 pub const LOG_COLUMNS: [&str; 4] = ["name", "time", "stream", "line"];
 
 pub fn log_line(l: &LogLine, span: Span) -> Value {
-    let values = [
-        Value::string(&l.name, span),
-        l.time
-            .map_or_else(|| Value::nothing(span), |t| Value::date(t, span)),
-        Value::string(l.stream.as_str(), span),
-        Value::string(&l.line, span),
-    ];
-    row(&LOG_COLUMNS, values, span)
+    Value::record(serde_record(l, &LOG_LINE, span), span)
 }
 
 /// The columns of a `tpm events` row: the CLI's `tpm events --json` fields, `time_ms`,
@@ -179,24 +276,7 @@ pub const EVENT_COLUMNS: [&str; 11] = [
 ];
 
 pub fn event(e: &Event, span: Span) -> Value {
-    let nothing = || Value::nothing(span);
-    let int = |v: Option<i64>| v.map_or_else(nothing, |v| Value::int(v, span));
-    let text = |v: &Option<String>| v.as_ref().map_or_else(nothing, |v| Value::string(v, span));
-    let millis = |v: Option<u64>| v.map_or_else(nothing, |ms| duration_ms(ms, span));
-    let values = [
-        date_ms(e.time_ms, span),
-        Value::string(&e.name, span),
-        Value::string(e.event.as_str(), span),
-        int(e.pid.map(i64::from)),
-        int(e.code.map(i64::from)),
-        text(&e.signal),
-        millis(e.ran_ms),
-        millis(e.after_ms),
-        text(&e.by),
-        int(e.count.map(i64::from)),
-        text(&e.reason),
-    ];
-    row(&EVENT_COLUMNS, values, span)
+    Value::record(serde_record(e, &EVENT, span), span)
 }
 
 /// The columns `tpm describe` adds after the process's row (the CLI's `describe --json`).
@@ -239,120 +319,12 @@ pub const LOG_FILE_COLUMNS: [&str; 3] = ["path", "stream", "size"];
 /// The columns of a process of `tpm describe`'s tree (`rss` a file size).
 pub const TREE_COLUMNS: [&str; 4] = ["pid", "ppid", "command", "rss"];
 
-/// A process described: its `tpm list` row, then the spec and the state around it. The
-/// restart delay and kill timeout are durations, the log size a file size (0: never
-/// rotated), `env` a record (secrets masked by the core), and `log_files`, `tree` and
-/// `events` tables.
+/// A process described: its `tpm list` row, then the spec and the state around it (the
+/// core's serde fields, as the CLI's `describe --json`). The restart delay and kill timeout
+/// are durations, the log size a file size (0: never rotated), `env` a record (secrets
+/// masked by the core), and `log_files`, `tree` and `events` tables.
 pub fn describe(d: &Description, span: Span) -> Value {
-    let mut record = process_record(&d.process, span);
-    let env: Record = d
-        .env
-        .iter()
-        .map(|(k, v)| (k.clone(), Value::string(v, span)))
-        .collect();
-    let values = [
-        d.interpreter
-            .as_ref()
-            .map_or_else(|| Value::nothing(span), |i| Value::string(i, span)),
-        Value::record(env, span),
-        Value::int(i64::from(d.max_restarts), span),
-        duration_ms(d.restart_delay, span),
-        duration_ms(d.kill_timeout, span),
-        duration_ms(d.min_uptime, span),
-        Value::string(&d.stop_signal, span),
-        Value::list(
-            d.stop_exit_codes
-                .iter()
-                .map(|&c| Value::int(i64::from(c), span))
-                .collect(),
-            span,
-        ),
-        Value::string(&d.ready_check, span),
-        Value::bool(d.wait_ready, span),
-        duration_ms(d.wait_timeout, span),
-        d.health_check
-            .as_ref()
-            .map_or_else(|| Value::nothing(span), |h| Value::string(h, span)),
-        d.watchdog
-            .map_or_else(|| Value::nothing(span), |w| duration_ms(w, span)),
-        d.notify_status
-            .as_ref()
-            .map_or_else(|| Value::nothing(span), |s| Value::string(s, span)),
-        bytes(d.max_memory, span),
-        d.cron_restart
-            .as_ref()
-            .map_or_else(|| Value::nothing(span), |c| Value::string(c, span)),
-        Value::list(
-            d.watch.iter().map(|p| Value::string(p, span)).collect(),
-            span,
-        ),
-        Value::list(
-            d.ignore_watch
-                .iter()
-                .map(|p| Value::string(p, span))
-                .collect(),
-            span,
-        ),
-        bytes(d.log_max_size, span),
-        Value::int(i64::from(d.log_keep), span),
-        d.log_rotate
-            .as_ref()
-            .map_or_else(|| Value::nothing(span), |r| Value::string(r, span)),
-        duration_ms(d.log_max_age, span),
-        bytes(d.log_max_total, span),
-        Value::bool(d.log_compress, span),
-        bytes(d.log_rotate_size, span),
-        Value::list(
-            d.log_files.iter().map(|f| log_file(f, span)).collect(),
-            span,
-        ),
-        Value::list(d.tree.iter().map(|t| tree_process(t, span)).collect(), span),
-        Value::list(d.events.iter().map(|e| event(e, span)).collect(), span),
-        Value::list(
-            d.depends_on
-                .iter()
-                .map(|dep| {
-                    let mut r = Record::new();
-                    r.push("name", Value::string(&dep.name, span));
-                    r.push("condition", Value::string(dep.condition.as_str(), span));
-                    Value::record(r, span)
-                })
-                .collect(),
-            span,
-        ),
-        Value::list(
-            d.dependants
-                .iter()
-                .map(|n| Value::string(n, span))
-                .collect(),
-            span,
-        ),
-        d.created
-            .map_or_else(|| Value::nothing(span), |t| Value::date(t, span)),
-    ];
-    for (column, value) in DESCRIBE_COLUMNS.iter().zip(values) {
-        record.push(*column, value);
-    }
-    Value::record(record, span)
-}
-
-fn log_file(f: &LogFile, span: Span) -> Value {
-    let values = [
-        Value::string(f.path.to_string_lossy(), span),
-        Value::string(f.stream.as_str(), span),
-        bytes(f.bytes, span),
-    ];
-    row(&LOG_FILE_COLUMNS, values, span)
-}
-
-fn tree_process(t: &TreeProcess, span: Span) -> Value {
-    let values = [
-        Value::int(i64::from(t.pid), span),
-        Value::int(i64::from(t.ppid), span),
-        Value::string(&t.command, span),
-        bytes(t.rss, span),
-    ];
-    row(&TREE_COLUMNS, values, span)
+    Value::record(serde_record(d, &DESCRIPTION, span), span)
 }
 
 /// A time in milliseconds since the Unix epoch, as a date in the local time zone.
@@ -375,11 +347,6 @@ fn duration_ms(ms: u64, span: Span) -> Value {
     Value::duration(nanos, span)
 }
 
-fn row<const N: usize>(columns: &[&str; N], values: [Value; N], span: Span) -> Value {
-    let record: Record = columns.iter().map(|c| c.to_string()).zip(values).collect();
-    Value::record(record, span)
-}
-
 fn nanos(secs: u64) -> i64 {
     i64::try_from(secs)
         .ok()
@@ -395,6 +362,7 @@ fn bytes(n: u64, span: Span) -> Value {
 mod tests {
     use super::*;
     use chrono::{FixedOffset, TimeZone};
+    use tpm_core::ops::{LogFile, TreeProcess};
     use tpm_core::{Status, Stream};
 
     fn sample() -> ProcessInfo {

@@ -56,6 +56,30 @@ pub fn only_without_file(target: &str) -> Error {
     ))
 }
 
+/// Words given comma-separated (`web,api`) or one by one, blanks left out.
+pub fn comma_words(given: &[String]) -> Vec<String> {
+    given
+        .iter()
+        .flat_map(|text| text.split(','))
+        .map(str::trim)
+        .filter(|word| !word.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// `--only`'s app names as given, comma-separated (`--only web,api`) or one by one:
+/// blanks are left out, and an `--only` that names no app is a usage error (it would
+/// otherwise pick nothing, or everything).
+pub fn only_apps(given: Vec<String>) -> Result<Vec<String>> {
+    let apps = comma_words(&given);
+    if apps.is_empty() && !given.is_empty() {
+        return Err(Error::Usage(
+            "--only names no app: give their names, --only web,api".into(),
+        ));
+    }
+    Ok(apps)
+}
+
 /// `tpm start FILE NAME` or `tpm start FILE -- ARGS`: those are each app's, in the file.
 pub fn per_app_argument(file: &str) -> Error {
     Error::Usage(format!(
@@ -68,6 +92,18 @@ pub fn describe_takes_one(selector: &str, count: usize) -> Error {
     Error::Usage(format!(
         "{selector} names {count} processes; describe takes one name or id"
     ))
+}
+
+/// `reload --timeout`: how long each new process has to become ready, 30s unless given.
+/// Zero would give none the time: the reload would stop at its first process.
+pub fn reload_timeout(timeout: Option<Duration>) -> Result<Duration> {
+    match timeout {
+        None => Ok(crate::ops::DEFAULT_READY_TIMEOUT),
+        Some(t) if t.is_zero() => Err(Error::Usage(
+            "--timeout must be a positive duration (30s, 2m, or milliseconds)".into(),
+        )),
+        Some(t) => Ok(t),
+    }
 }
 
 /// `--wait` and `--wait-timeout` of `restart`.
@@ -131,6 +167,7 @@ impl FileChoice {
     /// `--only` and `--env NAME`s of the commands that take a file among their targets:
     /// `--env` there names the file's `env_NAME` sections, never variables.
     pub fn from_flags(only: Vec<String>, env: &[String]) -> Result<FileChoice> {
+        let only = only_apps(only)?;
         let mut options = Options::new();
         let def = Opt::Env.def();
         for raw in env {
@@ -240,6 +277,11 @@ pub enum Fronts {
 pub struct CommandDef {
     pub name: &'static str,
     pub aliases: &'static [&'static str],
+    /// The one-line help, a sentence with its period: the plugin shows it as it is, the
+    /// CLI (clap's `--help`, the completions, the man page) without the period.
+    pub about: &'static str,
+    /// More words Nushell's `help --find` finds the command by.
+    pub search: &'static [&'static str],
     pub positional: Positional,
     pub groups: &'static [Group],
     pub fronts: Fronts,
@@ -250,6 +292,22 @@ impl CommandDef {
     pub fn words(&self) -> impl Iterator<Item = &'static str> {
         std::iter::once(self.name).chain(self.aliases.iter().copied())
     }
+
+    /// The one-line help as a command line shows it: without the period.
+    pub fn about_line(&self) -> &'static str {
+        self.about.strip_suffix('.').unwrap_or(self.about)
+    }
+
+    const fn search(self, search: &'static [&'static str]) -> CommandDef {
+        CommandDef { search, ..self }
+    }
+
+    const fn cli_only(self) -> CommandDef {
+        CommandDef {
+            fronts: Fronts::CliOnly,
+            ..self
+        }
+    }
 }
 
 const fn def(
@@ -257,54 +315,234 @@ const fn def(
     aliases: &'static [&'static str],
     positional: Positional,
     groups: &'static [Group],
+    about: &'static str,
 ) -> CommandDef {
     CommandDef {
         name,
         aliases,
+        about,
+        search: &[],
         positional,
         groups,
         fronts: Fronts::Both,
     }
 }
 
-/// Every command of tpm, in the order the plugin's `tpm` lists them. The front ends are checked
-/// against it (a CLI subcommand or a plugin command missing here fails a test), and the
+/// Every command of tpm, in the order the plugin's `tpm` lists them. The CLI's subcommands
+/// and the plugin's commands take their help and aliases from here and their shared flags
+/// from the groups; a CLI subcommand or a plugin command missing here fails a test, and the
 /// plugin's `tpm help`, its "no such command" and its CLI-only list read it.
 pub const COMMANDS: &[CommandDef] = {
     use Group::{File, Json, Wait};
     use Positional::{None as NoArg, Other, Processes, Target};
     &[
-        def("list", &["ls"], NoArg, &[Json]),
-        def("ports", &[], NoArg, &[Json]),
-        def("metrics", &[], NoArg, &[Json]),
-        def("start", &[], Target, &[Json, Wait]),
-        def("stop", &[], Processes, &[Json, File]),
-        def("restart", &[], Processes, &[Json, File, Wait]),
-        def("reload", &[], Processes, &[Json, File]),
-        def("scale", &[], Other, &[Json]),
-        def("delete", &["del"], Processes, &[Json, File]),
-        def("logs", &[], Processes, &[Json]),
-        def("flush", &[], Processes, &[Json]),
-        def("events", &[], Processes, &[Json]),
-        def("describe", &["show", "info"], Processes, &[Json]),
-        def("doctor", &[], NoArg, &[Json]),
-        def("resurrect", &[], Other, &[Json]),
-        def("save", &[], Other, &[Json]),
-        def("startup", &[], NoArg, &[Json]),
-        def("unstartup", &[], NoArg, &[Json]),
-        def("init", &[], Other, &[Json]),
-        def("dump", &[], Processes, &[Json]),
-        def("import", &[], Other, &[Json]),
-        def("export", &[], Other, &[Json, File]),
-        def("completions", &[], Other, &[]),
-        CommandDef {
-            fronts: Fronts::CliOnly,
-            ..def("monit", &[], NoArg, &[])
-        },
-        CommandDef {
-            fronts: Fronts::CliOnly,
-            ..def("serve", &[], NoArg, &[])
-        },
+        def("list", &["ls"], NoArg, &[Json], "List processes.")
+            .search(&["ls", "ps", "processes", "status", "pm2"]),
+        def("ports", &[], NoArg, &[Json], "Show the PORT of every process.")
+            .search(&["port", "listen", "network"]),
+        def(
+            "metrics",
+            &[],
+            NoArg,
+            &[Json],
+            "Print every process's metrics for Prometheus (what `tpm serve` answers at /metrics).",
+        )
+        .search(&["prometheus", "openmetrics", "monitoring", "grafana"]),
+        def(
+            "start",
+            &[],
+            Target,
+            &[Json, Wait],
+            "Start a script or a command under supervision.",
+        )
+        .search(&[
+            "run",
+            "launch",
+            "spawn",
+            "supervise",
+            "daemon",
+            "pm2",
+            "ecosystem",
+            "apps",
+        ]),
+        def(
+            "stop",
+            &[],
+            Processes,
+            &[Json, File],
+            "Stop processes (TERM to the whole tree, KILL after the kill timeout).",
+        )
+        .search(&["kill", "terminate", "halt"]),
+        def(
+            "restart",
+            &[],
+            Processes,
+            &[Json, File, Wait],
+            "Restart processes (stop, then start again with a new pid).",
+        )
+        .search(&["reload", "reboot", "bounce"]),
+        def(
+            "reload",
+            &[],
+            Processes,
+            &[Json, File],
+            "Restart processes one at a time, each new one ready before the next: no refused connection with instances or --socket.",
+        )
+        .search(&["rolling", "zero-downtime", "graceful", "restart"]),
+        def(
+            "scale",
+            &[],
+            Other,
+            &[Json],
+            "Run more or fewer instances of an app (N, +N or -N; the highest numbers go first).",
+        )
+        .search(&["instances", "cluster", "replicas"]),
+        def(
+            "delete",
+            &["del"],
+            Processes,
+            &[Json, File],
+            "Stop processes and remove their record, pid file and logs.",
+        )
+        .search(&["del", "remove", "rm", "forget"]),
+        def(
+            "logs",
+            &[],
+            Processes,
+            &[Json],
+            "Show the last lines of processes' stdout and stderr.",
+        )
+        .search(&["log", "output", "stdout", "stderr", "tail"]),
+        def(
+            "flush",
+            &[],
+            Processes,
+            &[Json],
+            "Empty processes' logs: the current files truncated, rotated ones removed (all without a name).",
+        )
+        .search(&["log", "clear", "truncate", "empty"]),
+        def(
+            "events",
+            &[],
+            Processes,
+            &[Json],
+            "Show what happened: starts, exits, restarts, verdicts, stops (newest last).",
+        )
+        .search(&[
+            "history", "exits", "crashes", "restarts", "audit", "timeline",
+        ]),
+        def(
+            "describe",
+            &["show", "info"],
+            Processes,
+            &[Json],
+            "Everything about one process: spec, state, process tree, logs, last events.",
+        )
+        .search(&["show", "info", "inspect", "details", "tree", "pm2"]),
+        def(
+            "doctor",
+            &[],
+            NoArg,
+            &[Json],
+            "Check the store and the machine: ports held by others, orphans, unreadable records.",
+        )
+        .search(&["check", "health", "diagnose", "orphan", "port"]),
+        def(
+            "resurrect",
+            &[],
+            Other,
+            &[Json],
+            "Start every process meant to run that is not running (after a reboot), or a file's apps.",
+        )
+        .search(&["reboot", "restore", "boot", "revive", "pm2"]),
+        def(
+            "save",
+            &[],
+            Other,
+            &[Json],
+            "Write the processes meant to run to $TETRA_DIR/tpm/dump.json (or FILE), for resurrect.",
+        )
+        .search(&["dump", "backup", "persist", "reboot", "pm2"]),
+        def(
+            "startup",
+            &[],
+            NoArg,
+            &[Json],
+            "Run `tpm resurrect` at boot: a systemd user unit, or a crontab line without systemd.",
+        )
+        .search(&["boot", "reboot", "systemd", "cron", "service", "pm2"]),
+        def(
+            "unstartup",
+            &[],
+            NoArg,
+            &[Json],
+            "Remove what `tpm startup` added.",
+        )
+        .search(&["boot", "systemd", "cron", "remove", "pm2"]),
+        def(
+            "init",
+            &[],
+            Other,
+            &[Json],
+            "Write a commented starter ecosystem file (ecosystem.config.js, or --format).",
+        )
+        .search(&["ecosystem", "config", "new", "starter", "template", "pm2"]),
+        def(
+            "dump",
+            &[],
+            Processes,
+            &[Json],
+            "Print processes as an ecosystem file that `tpm start` reads back.",
+        )
+        .search(&["save", "export", "ecosystem", "backup", "pm2"]),
+        def(
+            "import",
+            &[],
+            Other,
+            &[Json],
+            "Create pm2's saved processes (`pm2 save`'s dump.pm2) in tpm: stopped, or started with --start.",
+        )
+        .search(&["pm2", "migrate", "dump", "move", "resurrect"]),
+        def(
+            "export",
+            &[],
+            Other,
+            &[Json, File],
+            "Write processes as files another engine runs: systemd, Nomad, compose, Kubernetes.",
+        )
+        .search(&[
+            "systemd",
+            "nomad",
+            "docker",
+            "compose",
+            "kubernetes",
+            "k8s",
+            "deploy",
+        ]),
+        def(
+            "completions",
+            &[],
+            Other,
+            &[],
+            "Print the shell script that makes Tab complete tpm's commands and process names.",
+        )
+        .search(&["completion", "tab", "bash", "zsh", "fish"]),
+        def(
+            "monit",
+            &[],
+            NoArg,
+            &[],
+            "A live view of every process: CPU and memory over the last minute, logs, keys to act.",
+        )
+        .cli_only(),
+        def(
+            "serve",
+            &[],
+            NoArg,
+            &[],
+            "Serve the web dashboard and the HTTP API (http://127.0.0.1:4444/).",
+        )
+        .cli_only(),
     ]
 };
 
@@ -326,5 +564,39 @@ mod tests {
         assert_eq!(words.len(), count, "a word names two commands");
         assert_eq!(find("del").map(|c| c.name), Some("delete"));
         assert_eq!(find("frobnicate"), None);
+    }
+
+    #[test]
+    fn only_takes_commas_or_words_and_at_least_one_app() {
+        let given = |w: &[&str]| only_apps(w.iter().map(|s| s.to_string()).collect());
+        assert_eq!(
+            given(&["web, api", "worker"]).ok(),
+            Some(vec!["web".to_string(), "api".into(), "worker".into()])
+        );
+        assert_eq!(given(&[]).ok(), Some(vec![]));
+        assert!(matches!(given(&[" , "]), Err(Error::Usage(_))));
+        assert!(matches!(given(&[""]), Err(Error::Usage(_))));
+    }
+
+    #[test]
+    fn a_reload_timeout_is_positive_and_30s_unless_given() {
+        assert_eq!(reload_timeout(None).ok(), Some(Duration::from_secs(30)));
+        assert_eq!(
+            reload_timeout(Some(Duration::from_millis(5))).ok(),
+            Some(Duration::from_millis(5))
+        );
+        assert!(matches!(
+            reload_timeout(Some(Duration::ZERO)),
+            Err(Error::Usage(_))
+        ));
+    }
+
+    #[test]
+    fn every_command_has_a_one_line_sentence() {
+        for c in COMMANDS {
+            assert!(c.about.ends_with('.'), "{}", c.name);
+            assert!(!c.about.contains('\n'), "{}", c.name);
+            assert!(!c.about_line().ends_with('.'), "{}", c.name);
+        }
     }
 }

@@ -19,62 +19,56 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+/// The subcommands' arguments; their help and aliases are the core's table's, set by
+/// [`command`].
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Start a script or a command under supervision
     Start(StartArgs),
-    /// List processes
-    #[command(visible_alias = "ls")]
     List(JsonFlag),
-    /// Stop processes (TERM to the whole tree, KILL after the kill timeout)
     Stop(Targets),
-    /// Restart processes (stop, then start again with a new pid)
     Restart(RestartArgs),
-    /// Stop processes and remove their record, pid file and logs
-    #[command(visible_alias = "del")]
     Delete(Targets),
-    /// Restart processes one at a time, each new one ready before the next: no refused
-    /// connection with instances or --socket
     Reload(ReloadArgs),
-    /// Run more or fewer instances of an app (N, +N or -N; the highest numbers go first)
     Scale(ScaleArgs),
-    /// Show the last lines of processes' stdout and stderr
     Logs(LogsArgs),
-    /// Empty processes' logs: the current files truncated, rotated ones removed (all without a name)
     Flush(FlushArgs),
-    /// Show the PORT of every process
     Ports(JsonFlag),
-    /// Print every process's metrics for Prometheus (what `tpm serve` answers at /metrics)
     Metrics(MetricsArgs),
-    /// Show what happened: starts, exits, restarts, verdicts, stops (newest last)
     Events(EventsArgs),
-    /// A live view of every process: CPU and memory over the last minute, logs, keys to act
     Monit,
-    /// Check the store and the machine: ports held by others, orphans, unreadable records
     Doctor(JsonFlag),
-    /// Everything about one process: spec, state, process tree, logs, last events
-    #[command(visible_aliases = ["show", "info"])]
     Describe(DescribeArgs),
-    /// Start every process meant to run that is not running (after a reboot), or a file's apps
     Resurrect(ResurrectArgs),
-    /// Write the processes meant to run to $TETRA_DIR/tpm/dump.json (or FILE), for resurrect
     Save(SaveArgs),
-    /// Run `tpm resurrect` at boot: a systemd user unit, or a crontab line without systemd
     Startup(StartupArgs),
-    /// Remove what `tpm startup` added
     Unstartup(JsonFlag),
-    /// Write a commented starter ecosystem file (ecosystem.config.js, or --format)
     Init(InitArgs),
-    /// Print processes as an ecosystem file that `tpm start` reads back
     Dump(DumpArgs),
-    /// Create pm2's saved processes (`pm2 save`'s dump.pm2) in tpm: stopped, or started with --start
     Import(ImportArgs),
-    /// Write processes as files another engine runs: systemd, Nomad, compose, Kubernetes
     Export(ExportArgs),
-    /// Print the shell script that makes Tab complete tpm's commands and process names
     Completions(CompletionsArgs),
-    /// Serve the web dashboard and the HTTP API (http://127.0.0.1:4444/)
     Serve(crate::commands::serve::ServeArgs),
+}
+
+/// The command line: clap's definition, each subcommand's one-line help and visible
+/// aliases from `tpm_core::command::COMMANDS`, so the CLI, its completions and its man
+/// pages say what the plugin says.
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    tpm_core::command::COMMANDS
+        .iter()
+        .fold(Cli::command(), |cli, def| {
+            cli.mut_subcommand(def.name, |sub| {
+                sub.about(def.about_line()).visible_aliases(def.aliases)
+            })
+        })
+}
+
+/// The command line parsed, as [`command`] defines it.
+pub fn parse() -> Result<Cli, clap::Error> {
+    use clap::FromArgMatches;
+    let mut matches = command().try_get_matches()?;
+    Cli::from_arg_matches_mut(&mut matches)
 }
 
 #[derive(Debug, Args)]
@@ -144,7 +138,7 @@ fn wait_timeout(raw: &str) -> Result<std::time::Duration, String> {
 #[derive(Debug, Args)]
 pub struct FileArgs {
     /// With an ecosystem file: only these apps, by name (comma-separated or repeated)
-    #[arg(long, value_name = "APP", value_delimiter = ',')]
+    #[arg(long, value_name = "APP")]
     pub only: Vec<String>,
     /// With an ecosystem file: apply its apps' env_NAME over their env (repeatable)
     #[arg(long = "env", short = 'e', value_name = "NAME")]
@@ -167,7 +161,7 @@ pub struct StartArgs {
     #[command(flatten)]
     pub options: StartOptions,
     /// With an ecosystem file: only these apps, by name (comma-separated or repeated)
-    #[arg(long, value_name = "APP", value_delimiter = ',')]
+    #[arg(long, value_name = "APP")]
     pub only: Vec<String>,
     /// Start even when another process listens on the PORT
     #[arg(long)]
@@ -502,11 +496,10 @@ pub enum Shell {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn the_clap_definition_is_consistent() {
-        Cli::command().debug_assert();
+        command().debug_assert();
     }
 
     /// The flags each shared group of the core's table stands for, by their long names.
@@ -521,7 +514,7 @@ mod tests {
 
     #[test]
     fn every_subcommand_is_the_core_tables_with_its_aliases_and_groups() {
-        let cli = Cli::command();
+        let cli = command();
         let mut seen = Vec::new();
         for sub in cli.get_subcommands() {
             let name = sub.get_name();
@@ -531,6 +524,11 @@ mod tests {
             assert_eq!(def.name, name);
             let aliases: Vec<&str> = sub.get_visible_aliases().collect();
             assert_eq!(aliases, def.aliases, "the aliases of tpm {name}");
+            assert_eq!(
+                sub.get_about().map(ToString::to_string).as_deref(),
+                Some(def.about_line()),
+                "the help of tpm {name}"
+            );
             let longs: Vec<&str> = sub.get_arguments().filter_map(|a| a.get_long()).collect();
             for group in def.groups {
                 for flag in group_flags(*group) {

@@ -10,18 +10,17 @@ mod start_options;
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
 use tpm_core::error::EXIT_USAGE;
 use tpm_core::{Context, Tpm};
 
-use crate::cli::{Cli, Command};
+use crate::cli::Command;
 
 fn main() -> ExitCode {
     // First: this binary may have been re-executed as a process's supervisor.
     tpm_core::supervisor::run_if_requested();
     // Second: a shell asking for completions (`COMPLETE=bash tpm -- tpm stop w`) is
     // answered, and the process exits, before anything else is read or printed.
-    clap_complete::CompleteEnv::with_factory(Cli::command).complete();
+    clap_complete::CompleteEnv::with_factory(cli::command).complete();
     // Like other Unix tools, die quietly when the reader of our output goes away
     // (`tpm logs -f | head`). Rust ignores SIGPIPE by default.
     // SAFETY: setting a signal's disposition to the default before any thread exists.
@@ -40,7 +39,7 @@ fn run() -> i32 {
     if args.next().is_some_and(|a| a == man::REQUEST) {
         return man::run(args.next().as_deref().map(std::path::Path::new));
     }
-    let cli = match Cli::try_parse() {
+    let cli = match cli::parse() {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { EXIT_USAGE } else { 0 };
@@ -60,7 +59,7 @@ fn run() -> i32 {
         }
     };
     let Some(command) = cli.command else {
-        let _ = Cli::command().print_help();
+        let _ = cli::command().print_help();
         return 0;
     };
     // Needs no store: answered before one is opened.

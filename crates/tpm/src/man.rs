@@ -5,10 +5,6 @@
 
 use std::path::{Path, PathBuf};
 
-use clap::CommandFactory;
-
-use crate::cli::Cli;
-
 /// The argument that asks for the pages, before clap parses anything (it is no subcommand,
 /// so it is not in `--help` nor in the completions).
 pub const REQUEST: &str = "__man";
@@ -42,7 +38,7 @@ pub fn run(dir: Option<&Path>) -> i32 {
 pub fn write_pages(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
     // Built, clap names each subcommand `tpm-start` (its display name), as git's pages are.
-    let mut cmd = Cli::command().disable_help_subcommand(true);
+    let mut cmd = crate::cli::command().disable_help_subcommand(true);
     cmd.build();
     let source = format!("tpm {}", env!("CARGO_PKG_VERSION"));
     let mut written = vec![page(dir, cmd.clone(), &source)?];

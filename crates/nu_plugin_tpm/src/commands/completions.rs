@@ -22,7 +22,7 @@ impl SimplePluginCommand for Completions {
     }
 
     fn description(&self) -> &str {
-        "Print the tpm binary's completion script for bash, zsh or fish."
+        super::about(self.name())
     }
 
     fn extra_description(&self) -> &str {
@@ -39,7 +39,7 @@ this plugin, then on PATH. Nushell needs no script: the plugin completes its own
     }
 
     fn search_terms(&self) -> Vec<&str> {
-        vec!["completion", "tab", "bash", "zsh", "fish"]
+        super::search_terms(self.name())
     }
 
     fn examples(&self) -> Vec<Example<'_>> {

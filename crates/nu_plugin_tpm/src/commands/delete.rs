@@ -10,7 +10,6 @@ use crate::{complete, TpmPlugin};
 /// `tpm delete`: stop, then forget.
 pub struct Delete;
 
-const DESCRIPTION: &str = "Stop processes and remove their record, pid file and logs.";
 const EXTRA: &str = "Returns each deleted process as it was just before it was removed. \
 A record that cannot be read is removed too. A process is named by its name, its id, a \
 pattern, or `all`; an ecosystem file names its apps that were started.";
@@ -23,7 +22,7 @@ impl PluginCommand for Delete {
     }
 
     fn description(&self) -> &str {
-        DESCRIPTION
+        super::about(self.name())
     }
 
     fn extra_description(&self) -> &str {
@@ -35,7 +34,7 @@ impl PluginCommand for Delete {
     }
 
     fn search_terms(&self) -> Vec<&str> {
-        vec!["del", "remove", "rm", "forget"]
+        super::search_terms(self.name())
     }
 
     fn examples(&self) -> Vec<Example<'_>> {
@@ -92,7 +91,7 @@ impl PluginCommand for Delete {
 }
 
 fn signature(name: &str) -> Signature {
-    selection::file_flags(selection::names_arg(Signature::build(name)))
+    selection::with_groups(selection::names_arg(Signature::build(name)))
         .input_output_types(selection::input_types(Type::table()))
         .category(Category::System)
 }

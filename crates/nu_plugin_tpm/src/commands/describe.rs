@@ -31,7 +31,7 @@ impl SimplePluginCommand for Describe {
     }
 
     fn description(&self) -> &str {
-        "Everything about one process: spec, state, process tree, log files, last events."
+        super::about(SimplePluginCommand::name(self))
     }
 
     fn extra_description(&self) -> &str {
@@ -43,7 +43,7 @@ impl SimplePluginCommand for Describe {
     }
 
     fn search_terms(&self) -> Vec<&str> {
-        vec!["show", "info", "inspect", "details", "tree", "pm2"]
+        super::search_terms(SimplePluginCommand::name(self))
     }
 
     fn examples(&self) -> Vec<Example<'_>> {

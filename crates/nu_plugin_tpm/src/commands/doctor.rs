@@ -16,7 +16,7 @@ impl SimplePluginCommand for Doctor {
     }
 
     fn description(&self) -> &str {
-        "Check the store and the machine: ports held by others, orphans, unreadable records."
+        super::about(self.name())
     }
 
     fn extra_description(&self) -> &str {
@@ -34,7 +34,7 @@ lists what needs doing."
     }
 
     fn search_terms(&self) -> Vec<&str> {
-        vec!["check", "health", "diagnose", "orphan", "port"]
+        super::search_terms(self.name())
     }
 
     fn examples(&self) -> Vec<Example<'_>> {

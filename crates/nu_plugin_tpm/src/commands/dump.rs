@@ -19,7 +19,7 @@ impl PluginCommand for Dump {
     }
 
     fn description(&self) -> &str {
-        "The processes as an ecosystem document that `tpm start` reads back: `tpm dump | save apps.json`."
+        super::about(self.name())
     }
 
     fn extra_description(&self) -> &str {
@@ -53,7 +53,7 @@ With --format, the file's text instead (js writes a module.exports)."
     }
 
     fn search_terms(&self) -> Vec<&str> {
-        vec!["save", "export", "ecosystem", "backup", "pm2"]
+        super::search_terms(self.name())
     }
 
     fn examples(&self) -> Vec<Example<'_>> {

@@ -24,7 +24,7 @@ impl PluginCommand for Events {
     }
 
     fn description(&self) -> &str {
-        "Show what happened to processes: starts, exits, restarts, verdicts, stops (oldest first)."
+        super::about(self.name())
     }
 
     fn extra_description(&self) -> &str {
@@ -77,9 +77,7 @@ too."
     }
 
     fn search_terms(&self) -> Vec<&str> {
-        vec![
-            "history", "exits", "crashes", "restarts", "audit", "timeline",
-        ]
+        super::search_terms(self.name())
     }
 
     fn examples(&self) -> Vec<Example<'_>> {

@@ -25,7 +25,7 @@ impl PluginCommand for Export {
     }
 
     fn description(&self) -> &str {
-        "Write processes as files another engine runs: systemd, Nomad, compose, Kubernetes."
+        super::about(self.name())
     }
 
     fn extra_description(&self) -> &str {
@@ -56,19 +56,11 @@ DIR that tpm export did not write is never replaced without --force."
             .switch("system", "systemd: system units, run as you (User=).", None)
             .named("systemd-version", SyntaxShape::Int, "systemd: the version of the systemd that will run the units (default: this machine's).", None)
             .named("format", SyntaxShape::String, "nomad: a job file (hcl, the default) or the HTTP API's JSON (json).", None);
-        selection::file_flags(sig).category(Category::System)
+        selection::with_groups(sig).category(Category::System)
     }
 
     fn search_terms(&self) -> Vec<&str> {
-        vec![
-            "systemd",
-            "nomad",
-            "docker",
-            "compose",
-            "kubernetes",
-            "k8s",
-            "deploy",
-        ]
+        super::search_terms(self.name())
     }
 
     fn examples(&self) -> Vec<Example<'_>> {

@@ -18,7 +18,7 @@ impl PluginCommand for Flush {
     }
 
     fn description(&self) -> &str {
-        "Empty processes' logs: the current files truncated, the rotated ones removed."
+        super::about(self.name())
     }
 
     fn extra_description(&self) -> &str {
@@ -35,7 +35,7 @@ id, a pattern or `all`."
     }
 
     fn search_terms(&self) -> Vec<&str> {
-        vec!["log", "clear", "truncate", "empty"]
+        super::search_terms(self.name())
     }
 
     fn examples(&self) -> Vec<Example<'_>> {

@@ -20,7 +20,7 @@ impl SimplePluginCommand for Import {
     }
 
     fn description(&self) -> &str {
-        "Create pm2's saved processes (`pm2 save`'s dump.pm2) in tpm: stopped, or started with --start."
+        super::about(self.name())
     }
 
     fn extra_description(&self) -> &str {
@@ -57,7 +57,7 @@ be read creates nothing."
     }
 
     fn search_terms(&self) -> Vec<&str> {
-        vec!["pm2", "migrate", "dump", "move", "resurrect"]
+        super::search_terms(self.name())
     }
 
     fn examples(&self) -> Vec<Example<'_>> {

@@ -23,7 +23,7 @@ impl SimplePluginCommand for Init {
     }
 
     fn description(&self) -> &str {
-        "Write a commented starter ecosystem file (ecosystem.config.js, or --format)."
+        super::about(self.name())
     }
 
     fn extra_description(&self) -> &str {
@@ -52,7 +52,7 @@ is kept unless --force."
     }
 
     fn search_terms(&self) -> Vec<&str> {
-        vec!["ecosystem", "config", "new", "starter", "template", "pm2"]
+        super::search_terms(self.name())
     }
 
     fn examples(&self) -> Vec<Example<'_>> {

@@ -14,7 +14,7 @@ impl SimplePluginCommand for List {
     }
 
     fn description(&self) -> &str {
-        "List every process tpm knows, as a table."
+        super::about(SimplePluginCommand::name(self))
     }
 
     fn extra_description(&self) -> &str {
@@ -35,7 +35,7 @@ Statuses: launching, online, waiting, stopping, stopped, errored."
     }
 
     fn search_terms(&self) -> Vec<&str> {
-        vec!["ls", "ps", "processes", "status", "pm2"]
+        super::search_terms(SimplePluginCommand::name(self))
     }
 
     fn examples(&self) -> Vec<Example<'_>> {

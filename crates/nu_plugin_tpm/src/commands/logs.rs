@@ -23,7 +23,7 @@ impl PluginCommand for Logs {
     }
 
     fn description(&self) -> &str {
-        "Show the last lines of processes' stdout and stderr, merged in time order."
+        super::about(self.name())
     }
 
     fn extra_description(&self) -> &str {
@@ -77,7 +77,7 @@ interrupted (ctrl-c) or no longer read (`first 10`). A process is named by its n
     }
 
     fn search_terms(&self) -> Vec<&str> {
-        vec!["log", "output", "stdout", "stderr", "tail"]
+        super::search_terms(self.name())
     }
 
     fn examples(&self) -> Vec<Example<'_>> {

@@ -15,7 +15,7 @@ impl SimplePluginCommand for Metrics {
     }
 
     fn description(&self) -> &str {
-        "Every process's metrics for Prometheus: one row per series."
+        super::about(self.name())
     }
 
     fn extra_description(&self) -> &str {
@@ -47,7 +47,7 @@ node_exporter's textfile collector, and nothing is returned. docs/metrics.md lis
     }
 
     fn search_terms(&self) -> Vec<&str> {
-        vec!["prometheus", "openmetrics", "monitoring", "grafana"]
+        super::search_terms(self.name())
     }
 
     fn examples(&self) -> Vec<Example<'_>> {

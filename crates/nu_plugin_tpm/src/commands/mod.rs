@@ -34,7 +34,7 @@ mod stop;
 mod tpm;
 
 use nu_plugin::PluginCommand;
-use tpm_core::command::{Fronts, COMMANDS};
+use tpm_core::command::{CommandDef, Fronts, COMMANDS};
 
 use crate::TpmPlugin;
 
@@ -85,6 +85,23 @@ pub fn cli_only() -> Vec<&'static str> {
     words_of(Fronts::CliOnly)
 }
 
+/// The core table's row of a plugin command (`tpm stop`), by its name.
+fn row(command: &str) -> Option<&'static CommandDef> {
+    command
+        .strip_prefix("tpm ")
+        .and_then(tpm_core::command::find)
+}
+
+/// A command's one-line help, as the core's table has it (the CLI's, with its period).
+fn about(command: &str) -> &'static str {
+    row(command).map_or("", |def| def.about)
+}
+
+/// The words `help --find` finds a command by, from the core's table.
+fn search_terms(command: &str) -> Vec<&'static str> {
+    row(command).map_or_else(Vec::new, |def| def.search.to_vec())
+}
+
 fn words_of(fronts: Fronts) -> Vec<&'static str> {
     COMMANDS
         .iter()
@@ -109,6 +126,29 @@ mod tests {
         assert_eq!(registered, table);
         for word in cli_only() {
             assert!(!registered.contains(word), "{word} is CLI-only");
+        }
+    }
+
+    /// Each command says what the CLI's says, from the same row: a help sentence of the
+    /// table (aliases say whose they are), and its search terms.
+    #[test]
+    fn every_command_has_the_help_of_the_table() {
+        for command in all() {
+            let Some(def) = row(command.name()) else {
+                continue;
+            };
+            if command.name() == format!("tpm {}", def.name) {
+                assert_eq!(command.description(), def.about);
+                assert_eq!(command.search_terms(), def.search.to_vec());
+            } else {
+                assert!(
+                    command
+                        .description()
+                        .contains(&format!("(alias of `tpm {}`)", def.name)),
+                    "{}",
+                    command.name()
+                );
+            }
         }
     }
 

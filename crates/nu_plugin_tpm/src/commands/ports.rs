@@ -14,7 +14,7 @@ impl SimplePluginCommand for Ports {
     }
 
     fn description(&self) -> &str {
-        "Show the PORT of every process, and whether something listens on it."
+        super::about(self.name())
     }
 
     fn extra_description(&self) -> &str {
@@ -29,7 +29,7 @@ listening (whether some process listens on the port over TCP right now)."
     }
 
     fn search_terms(&self) -> Vec<&str> {
-        vec!["port", "listen", "network"]
+        super::search_terms(self.name())
     }
 
     fn examples(&self) -> Vec<Example<'_>> {

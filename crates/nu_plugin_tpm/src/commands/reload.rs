@@ -6,7 +6,6 @@ use nu_protocol::{
     Category, DynamicSuggestion, Example, LabeledError, PipelineData, Signature, SyntaxShape, Type,
     Value,
 };
-use tpm_core::ops::DEFAULT_READY_TIMEOUT;
 
 use crate::error;
 use crate::selection;
@@ -23,7 +22,7 @@ impl PluginCommand for Reload {
     }
 
     fn description(&self) -> &str {
-        "Restart processes one at a time, each new one ready before the next: no refused connection with instances or --socket."
+        super::about(self.name())
     }
 
     fn extra_description(&self) -> &str {
@@ -38,7 +37,7 @@ running as they were, and the command fails."
     }
 
     fn signature(&self) -> Signature {
-        selection::file_flags(selection::names_arg(Signature::build(self.name())))
+        selection::with_groups(selection::names_arg(Signature::build(self.name())))
             .named(
                 "timeout",
                 SyntaxShape::OneOf(vec![SyntaxShape::Duration, SyntaxShape::Int]),
@@ -50,7 +49,7 @@ running as they were, and the command fails."
     }
 
     fn search_terms(&self) -> Vec<&str> {
-        vec!["rolling", "zero-downtime", "graceful", "restart"]
+        super::search_terms(self.name())
     }
 
     fn examples(&self) -> Vec<Example<'_>> {
@@ -91,19 +90,32 @@ running as they were, and the command fails."
         input: PipelineData,
     ) -> Result<PipelineData, LabeledError> {
         let head = call.head;
-        let timeout = match call.get_flag_value("timeout") {
-            None => DEFAULT_READY_TIMEOUT,
-            Some(Value::Duration { val, .. }) if val > 0 => {
-                Duration::from_nanos(val.unsigned_abs())
+        // A negative is no positive duration either: the core says so as it does for zero.
+        let given = match call.get_flag_value("timeout") {
+            None => None,
+            Some(Value::Duration { val, .. }) => {
+                Some(Duration::from_nanos(u64::try_from(val).unwrap_or(0)))
             }
-            Some(Value::Int { val, .. }) if val > 0 => Duration::from_millis(val.unsigned_abs()),
+            Some(Value::Int { val, .. }) => {
+                Some(Duration::from_millis(u64::try_from(val).unwrap_or(0)))
+            }
             Some(other) => {
-                return Err(LabeledError::new("--timeout must be a positive duration")
-                    .with_label("not a positive duration", other.span())
+                return Err(LabeledError::new("--timeout takes a duration")
+                    .with_label("not a duration", other.span())
                     .with_code("tpm::usage")
                     .with_help("give a duration (10sec, 2min) or milliseconds"))
             }
         };
+        let timeout = tpm_core::command::reload_timeout(given).map_err(|e| {
+            let span = call.get_flag_value("timeout").map_or(head, |v| v.span());
+            error::labeled(
+                &e,
+                &error::Blame {
+                    target: Some(span),
+                    ..error::Blame::at(head)
+                },
+            )
+        })?;
         let (choice, flag) = selection::file_choice(call)?;
         let selectors = selection::selectors(call, input)?;
         let tpm = context::open(plugin, engine, head)?;

@@ -18,7 +18,7 @@ impl PluginCommand for Restart {
     }
 
     fn description(&self) -> &str {
-        "Restart processes: stop, then start again with a new pid, the same name and id."
+        super::about(self.name())
     }
 
     fn extra_description(&self) -> &str {
@@ -29,15 +29,18 @@ those --only picks) as the file now says: an edited env, script or args takes ef
     }
 
     fn signature(&self) -> Signature {
-        selection::wait_flags(selection::file_flags(selection::names_arg(
-            Signature::build(self.name()),
-        )))
-        .input_output_types(selection::input_types(Type::table()))
+        selection::with_groups(selection::names_arg(Signature::build(self.name())))
+            .switch(
+                "with-dependants",
+                "Also restart the running processes that depend on these (depends_on), stopped first and started again once these meet their condition.",
+                None,
+            )
+            .input_output_types(selection::input_types(Type::table()))
         .category(Category::System)
     }
 
     fn search_terms(&self) -> Vec<&str> {
-        vec!["reload", "reboot", "bounce"]
+        super::search_terms(self.name())
     }
 
     fn examples(&self) -> Vec<Example<'_>> {

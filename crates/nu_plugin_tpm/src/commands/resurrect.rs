@@ -18,7 +18,7 @@ impl SimplePluginCommand for Resurrect {
     }
 
     fn description(&self) -> &str {
-        "Start every process meant to run that is not running (after a reboot), or a file's apps."
+        super::about(self.name())
     }
 
     fn extra_description(&self) -> &str {
@@ -43,7 +43,7 @@ boot."
     }
 
     fn search_terms(&self) -> Vec<&str> {
-        vec!["reboot", "restore", "boot", "revive", "pm2"]
+        super::search_terms(self.name())
     }
 
     fn examples(&self) -> Vec<Example<'_>> {

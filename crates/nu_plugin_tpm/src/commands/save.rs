@@ -20,7 +20,7 @@ impl SimplePluginCommand for Save {
     }
 
     fn description(&self) -> &str {
-        "Write the processes meant to run to $env.TETRA_DIR/tpm/dump.json (or FILE), for resurrect."
+        super::about(self.name())
     }
 
     fn extra_description(&self) -> &str {
@@ -51,7 +51,7 @@ that lists processes unless --force."
     }
 
     fn search_terms(&self) -> Vec<&str> {
-        vec!["dump", "backup", "persist", "reboot", "pm2"]
+        super::search_terms(self.name())
     }
 
     fn examples(&self) -> Vec<Example<'_>> {

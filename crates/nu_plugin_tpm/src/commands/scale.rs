@@ -20,7 +20,7 @@ impl PluginCommand for Scale {
     }
 
     fn description(&self) -> &str {
-        "Run more or fewer instances of an app: N, +N or -N (the highest numbers go first)."
+        super::about(self.name())
     }
 
     fn extra_description(&self) -> &str {
@@ -47,7 +47,7 @@ app, from and to (instances before and after), started and removed (tables of pr
     }
 
     fn search_terms(&self) -> Vec<&str> {
-        vec!["instances", "cluster", "replicas"]
+        super::search_terms(self.name())
     }
 
     fn examples(&self) -> Vec<Example<'_>> {

@@ -29,7 +29,7 @@ impl SimplePluginCommand for Start {
     }
 
     fn description(&self) -> &str {
-        "Start a script or a command under supervision, named basename-PORT, or the apps of an ecosystem file or piped in."
+        super::about(SimplePluginCommand::name(self))
     }
 
     fn extra_description(&self) -> &str {
@@ -89,16 +89,7 @@ directory."
     }
 
     fn search_terms(&self) -> Vec<&str> {
-        vec![
-            "run",
-            "launch",
-            "spawn",
-            "supervise",
-            "daemon",
-            "pm2",
-            "ecosystem",
-            "apps",
-        ]
+        super::search_terms(SimplePluginCommand::name(self))
     }
 
     fn examples(&self) -> Vec<Example<'_>> {

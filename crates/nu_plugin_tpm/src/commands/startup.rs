@@ -22,7 +22,7 @@ impl SimplePluginCommand for Startup {
     }
 
     fn description(&self) -> &str {
-        "Run `tpm resurrect` at boot: a systemd user unit, or a crontab line without systemd."
+        super::about(self.name())
     }
 
     fn extra_description(&self) -> &str {
@@ -53,7 +53,7 @@ on PATH), with this $env.TETRA_DIR and $env.PATH; `tpm unstartup` removes what t
     }
 
     fn search_terms(&self) -> Vec<&str> {
-        vec!["boot", "reboot", "systemd", "cron", "service", "pm2"]
+        super::search_terms(self.name())
     }
 
     fn examples(&self) -> Vec<Example<'_>> {
@@ -150,7 +150,7 @@ impl SimplePluginCommand for Unstartup {
     }
 
     fn description(&self) -> &str {
-        "Remove what `tpm startup` added (its unit or its crontab line, and nothing else)."
+        super::about(self.name())
     }
 
     fn extra_description(&self) -> &str {
@@ -165,7 +165,7 @@ had not been run. A unit or a crontab line tpm did not write is never touched."
     }
 
     fn search_terms(&self) -> Vec<&str> {
-        vec!["boot", "systemd", "cron", "remove", "pm2"]
+        super::search_terms(self.name())
     }
 
     fn examples(&self) -> Vec<Example<'_>> {

@@ -18,7 +18,7 @@ impl PluginCommand for Stop {
     }
 
     fn description(&self) -> &str {
-        "Stop processes: TERM to the whole process tree, KILL after the kill timeout."
+        super::about(self.name())
     }
 
     fn extra_description(&self) -> &str {
@@ -29,13 +29,13 @@ were started (`--only` picks some, `--env NAME` is needed when the names depend 
     }
 
     fn signature(&self) -> Signature {
-        selection::file_flags(selection::names_arg(Signature::build(self.name())))
+        selection::with_groups(selection::names_arg(Signature::build(self.name())))
             .input_output_types(selection::input_types(Type::table()))
             .category(Category::System)
     }
 
     fn search_terms(&self) -> Vec<&str> {
-        vec!["kill", "terminate", "halt"]
+        super::search_terms(self.name())
     }
 
     fn examples(&self) -> Vec<Example<'_>> {

@@ -7,6 +7,7 @@ use crate::cli::ReloadArgs;
 use crate::render;
 
 pub fn run(tpm: &Tpm, args: ReloadArgs) -> tpm_core::Result<i32> {
+    let timeout = tpm_core::command::reload_timeout(Some(args.timeout))?;
     let targets = args.targets;
     let choice = super::stop::file_choice(targets.file)?;
     let selected = tpm.select(&targets.names, &choice)?;
@@ -19,7 +20,7 @@ pub fn run(tpm: &Tpm, args: ReloadArgs) -> tpm_core::Result<i32> {
         }
         return Ok(0);
     }
-    let reload = tpm.reload(&selected.names, args.timeout);
+    let reload = tpm.reload(&selected.names, timeout);
     let mut code = 0;
     let mut done = Vec::new();
     for (name, result) in reload.done {

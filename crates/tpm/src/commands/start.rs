@@ -57,7 +57,8 @@ fn start_file(tpm: &Tpm, args: StartArgs) -> tpm_core::Result<i32> {
     if args.custom_name.is_some() || !args.args.is_empty() {
         return Err(tpm_core::command::per_app_argument(&args.target));
     }
-    let mut choice = FileChoice::from_options(args.options.0, args.only);
+    let mut choice =
+        FileChoice::from_options(args.options.0, tpm_core::command::only_apps(args.only)?);
     choice.force = args.force;
     let plan = tpm.plan_file(&args.target, &choice)?;
     warn_all(&plan.warnings);

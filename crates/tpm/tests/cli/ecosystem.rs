@@ -582,3 +582,29 @@ fn what_a_js_config_spawns_detached_is_gone_when_start_returns() {
     }
     assert!(left.is_empty(), "outlived the evaluation: {left:#?}");
 }
+
+/// `--only` that names no app (blank, or commas alone) is a usage error, for `start` and
+/// the commands that act on a file, as in Nushell: it never picks nothing, or everything.
+#[test]
+fn only_naming_no_app_is_a_usage_error() {
+    let s = Sandbox::new();
+    server(&s, "server.sh");
+    let a = free_port();
+    s.file(
+        "apps.json",
+        &format!(r#"[{{"name": "a", "script": "server.sh", "port": {a}}}]"#),
+        0o644,
+    );
+    for only in [",", " , "] {
+        let out = s.tpm(["start", "apps.json", "--only", only]);
+        out.code(64);
+        assert!(out.stderr.contains("names no app"), "{}", out.stderr);
+        assert!(names(&s).is_empty(), "--only {only:?} started nothing");
+    }
+    s.tpm(["start", "apps.json"]).ok();
+    s.wait_status(&format!("a-{a}"), "online");
+    let out = s.tpm(["stop", "apps.json", "--only", ","]);
+    out.code(64);
+    assert!(out.stderr.contains("names no app"), "{}", out.stderr);
+    assert_eq!(s.get(&format!("a-{a}")).unwrap()["status"], "online");
+}

@@ -123,3 +123,19 @@ fn starting_an_online_name_fails_with_1_and_changes_nothing() {
     assert_eq!(s.record_as_commanded("server-3000"), before);
     assert_eq!(s.list().len(), 1);
 }
+
+/// `reload --timeout 0` gives no new process the time to be ready: a usage error, as the
+/// plugin says, and the running process is left as it was.
+#[test]
+fn a_reload_timeout_of_zero_is_a_usage_error() {
+    let s = Sandbox::new();
+    s.server_script("server.sh", 3000);
+    s.tpm(["start", "server.sh"]).ok();
+    s.wait_status("server-3000", "online");
+    let pid = s.get("server-3000").map(|p| p["pid"].clone());
+    let run = s.tpm(["reload", "server-3000", "--timeout", "0"]);
+    run.code(64);
+    assert!(run.stderr.contains("--timeout"), "{}", run.stderr);
+    assert_eq!(s.get("server-3000").map(|p| p["pid"].clone()), pid);
+    s.tpm(["delete", "all"]).ok();
+}
