@@ -25,10 +25,12 @@ const USAGE: &str = "usage: tpm-bench run --tpm PATH --scratch DIR --out FILE [-
          [--pm2 PATH] [--supervisord PATH --supervisorctl PATH] [--nu PATH --plugin PATH]
          [--readme FILE] [--build TEXT] [--log-mib N] [--only SECTION,...]
        tpm-bench child stamp|crash|spew ...   (the program the managers run)
-sections: memory (list, memory, idle CPU), start, scale, policy, crash, logs";
+sections: memory (list, memory, idle CPU), start, scale, policy, health, crash, logs";
 
 /// The parts of a run `--only` may pick, in the order they run.
-const SECTIONS: [&str; 6] = ["memory", "start", "scale", "policy", "crash", "logs"];
+const SECTIONS: [&str; 7] = [
+    "memory", "start", "scale", "policy", "health", "crash", "logs",
+];
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -478,6 +480,26 @@ fn measure(
             );
             cpu.cells.push(("tpm", Samples(vec![cost.idle_cpu])));
             rows.extend([rss, cpu]);
+        }
+    }
+
+    if o.runs("health") {
+        say("tpm: what a liveness check costs a supervisor at rest");
+        for cost in figures::health_costs(&scaled, counts, env)? {
+            let mut wake = Row::new(
+                format!("{}-wakeups", cost.key),
+                format!("wake-ups at rest: {} (context switches)", cost.title),
+                Unit::PerSecond,
+            );
+            wake.cells
+                .push(("tpm", Samples(vec![cost.rest.wakeups_per_second])));
+            let mut cpu = Row::new(
+                format!("{}-idle", cost.key),
+                format!("CPU at rest: {} (of one core)", cost.title),
+                Unit::Percent,
+            );
+            cpu.cells.push(("tpm", Samples(vec![cost.rest.cpu_percent])));
+            rows.extend([wake, cpu]);
         }
     }
 
