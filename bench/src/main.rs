@@ -498,7 +498,8 @@ fn measure(
                 format!("CPU at rest: {} (of one core)", cost.title),
                 Unit::Percent,
             );
-            cpu.cells.push(("tpm", Samples(vec![cost.rest.cpu_percent])));
+            cpu.cells
+                .push(("tpm", Samples(vec![cost.rest.cpu_percent])));
             rows.extend([wake, cpu]);
         }
     }
@@ -790,6 +791,11 @@ fn notes(c: &Counts) -> Vec<String> {
         ),
         format!(
             "at rest: the manager's own processes watched for {} once their processes have run {} (CPU time, and context switches voluntary and not of every thread, from /proc/PID/task/*/status). The anchors s6 (`s6-supervise`) and runit (`runsv`), Debian's packages, each supervise the same `sleep`s, one supervisor per process started by the harness (no scanner): their memory is the supervisors'.",
+            clock::human(c.rest),
+            clock::human(c.quiet)
+        ),
+        format!(
+            "health (tpm only): two supervisors side by side, each of a small HTTP server (`tpm-bench child serve`), one with `--health-http /healthz` at the default interval (30 s) and one without, watched together for {} once they have run {} (the same counters as at rest); the run fails if the check said `unhealthy`.",
             clock::human(c.rest),
             clock::human(c.quiet)
         ),

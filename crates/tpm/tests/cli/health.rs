@@ -153,7 +153,9 @@ fn a_check_waiting_on_a_silent_server_holds_up_neither_the_log_nor_a_stop() {
     ])
     .ok();
     let timed_out = |s: &Sandbox| has_event(&events(s, &name), "health", None, "within 5.0s");
-    wait_for("the check's connection", || s.path().join("accepted").exists());
+    wait_for("the check's connection", || {
+        s.path().join("accepted").exists()
+    });
     // What the server writes while the check waits reaches its log before the check's
     // timeout is recorded: the supervisor drains the pipe meanwhile.
     wait_for("output written during the check, in the log", || {
@@ -166,7 +168,10 @@ fn a_check_waiting_on_a_silent_server_holds_up_neither_the_log_nor_a_stop() {
     assert_eq!(s.get(&name).unwrap()["status"], "stopped");
     let ev = events(&s, &name);
     assert!(!timed_out(&s), "{ev:?}");
-    assert!(!has_event(&ev, "restart_scheduled", Some("health"), ""), "{ev:?}");
+    assert!(
+        !has_event(&ev, "restart_scheduled", Some("health"), ""),
+        "{ev:?}"
+    );
 }
 
 #[test]
