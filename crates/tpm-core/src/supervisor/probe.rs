@@ -209,3 +209,67 @@ impl Probe {
         Step::Verdict(ok)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+    use std::time::Duration;
+
+    use nix::poll::{poll, PollFd, PollTimeout};
+
+    /// Drives a probe as the loop does, by `poll`, until its verdict.
+    fn verdict(port: u16, path: Option<&str>) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let (mut probe, mut step) = match Probe::start(port, path, deadline) {
+            Ok(started) => started,
+            Err(_) => return false,
+        };
+        loop {
+            if let Step::Verdict(ok) = step {
+                return ok;
+            }
+            let (fd, flags) = probe.poll_fd();
+            let mut fds = [PollFd::new(fd, flags)];
+            poll(&mut fds, PollTimeout::from(10_000u16)).expect("poll");
+            step = probe.advance();
+        }
+    }
+
+    /// A server on a free port answering one connection with `answer`.
+    fn server(answer: &'static [u8]) -> u16 {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        std::thread::spawn(move || {
+            if let Ok((mut c, _)) = listener.accept() {
+                let mut buf = [0u8; 1024];
+                let _ = c.read(&mut buf);
+                let _ = c.write_all(answer);
+            }
+        });
+        port
+    }
+
+    #[test]
+    fn an_http_probe_judges_the_status_line() {
+        assert!(verdict(server(b"HTTP/1.0 200 OK\r\n\r\nok"), Some("/h")));
+        assert!(!verdict(
+            server(b"HTTP/1.0 404 Not Found\r\n\r\n"),
+            Some("/h")
+        ));
+        assert!(!verdict(server(b""), Some("/h")));
+    }
+
+    #[test]
+    fn a_tcp_probe_is_a_connection_and_a_closed_port_fails() {
+        assert!(verdict(server(b""), None));
+        let closed = TcpListener::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("addr")
+            .port();
+        assert!(!verdict(closed, None));
+        assert!(!verdict(closed, Some("/h")));
+    }
+}
