@@ -6,7 +6,9 @@
 //! - `crash FILE MS`: writes `start NS PID`, lives MS milliseconds, writes `exit NS`, exits 1
 //!   (crash-to-restart: the gap between an `exit` and the next `start`);
 //! - `spew FILE BYTES SENTINEL`: writes `start NS PID`, then BYTES of 100-byte lines to
-//!   stdout and a last line SENTINEL, then sleeps (log throughput).
+//!   stdout and a last line SENTINEL, then sleeps (log throughput);
+//! - `serve PORT`: answers every HTTP request on 127.0.0.1:PORT with `200 OK` (what a
+//!   liveness check costs).
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -23,8 +25,10 @@ pub fn main(args: &[String]) -> i32 {
         ["stamp", file] => stamp(file).map(|()| sleep_forever()),
         ["crash", file, ms] => crash(file, ms),
         ["spew", file, bytes, sentinel] => spew(file, bytes, sentinel).map(|()| sleep_forever()),
+        ["serve", port] => serve(port),
         _ => Err(
-            "usage: tpm-bench child stamp FILE | crash FILE MS | spew FILE BYTES SENTINEL".into(),
+            "usage: tpm-bench child stamp FILE | crash FILE MS | spew FILE BYTES SENTINEL | serve PORT"
+                .into(),
         ),
     };
     match result {
@@ -81,6 +85,28 @@ fn spew(file: &str, bytes: &str, sentinel: &str) -> Result<(), String> {
     }
     writeln!(out, "{sentinel}").map_err(|e| format!("stdout: {e}"))?;
     out.flush().map_err(|e| format!("stdout: {e}"))
+}
+
+/// One connection at a time: the request's head read, `200 OK` written, the connection
+/// closed (a check comes every 30 s; nothing here needs more).
+fn serve(port: &str) -> Result<(), String> {
+    let port: u16 = port.parse().map_err(|_| format!("bad port: {port}"))?;
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port))
+        .map_err(|e| format!("127.0.0.1:{port}: {e}"))?;
+    for conn in listener.incoming() {
+        let Ok(mut conn) = conn else { continue };
+        let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+        let mut head = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            match std::io::Read::read(&mut conn, &mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => head.extend_from_slice(&buf[..n]),
+            }
+        }
+        let _ = conn.write_all(b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    }
+    Ok(())
 }
 
 /// 655 lines of [`LINE`] bytes (64 KiB less 36 bytes): what one `write` sends.

@@ -619,6 +619,103 @@ pub fn policy_costs(tpm: &Tpm, counts: &Counts, env: &Env) -> Result<Vec<PolicyC
     Ok(out)
 }
 
+// ---- what a liveness check costs ---------------------------------------------------------
+
+/// One supervisor watched at rest (see [`HealthCost`]).
+pub struct HealthCost {
+    pub key: &'static str,
+    pub title: &'static str,
+    pub rest: Rest,
+}
+
+/// Two supervisors side by side, each of a small HTTP server on its PORT: one with
+/// `--health-http` at the default interval (30 s), one without; both watched together
+/// at rest for `counts.rest`, once past their start-up (`quiet`).
+pub fn health_costs(tpm: &Tpm, counts: &Counts, env: &Env) -> Result<Vec<HealthCost>, String> {
+    let variants: [(&str, &str, &[&str]); 2] = [
+        (
+            "health-none",
+            "a supervisor of an HTTP server, no liveness check",
+            &[],
+        ),
+        (
+            "health-http",
+            "the same, `--health-http` at the default interval (30 s)",
+            &["--health-http", "/healthz"],
+        ),
+    ];
+    let mut started = Vec::new();
+    for (i, (_, _, flags)) in variants.iter().enumerate() {
+        let name = format!("health{i}");
+        let port = 32100 + i as u16;
+        let argv = env.child(&["serve", &port.to_string()]);
+        let command = argv
+            .iter()
+            .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
+            .collect::<Vec<_>>()
+            .join(" ");
+        run_quiet(
+            tpm.tpm()
+                .args(["start", &command, "--name", &name])
+                .args(["--port", &port.to_string(), "--wait"])
+                .args(*flags),
+            env,
+        )?;
+        started.push(format!("{name}-{port}"));
+    }
+    let added = Instant::now();
+    let out_json = crate::managers::exec(tpm.tpm().args(["list", "--json"]))?;
+    let list: Vec<serde_json::Value> =
+        serde_json::from_slice(&out_json.stdout).map_err(|e| format!("tpm list --json: {e}"))?;
+    let mut spids = Vec::new();
+    for full in &started {
+        let spid = list
+            .iter()
+            .find(|p| p["name"] == full.as_str())
+            .and_then(|p| p["supervisor"].as_u64())
+            .ok_or_else(|| format!("tpm: no supervisor for {full}"))?;
+        spids.push(spid as u32);
+    }
+    std::thread::sleep(counts.quiet.saturating_sub(added.elapsed()));
+    // Both in the same window, so a busy moment of the machine falls on both alike.
+    let look = |p: u32| {
+        (
+            procfs::cpu_seconds(p).unwrap_or(0.0),
+            procfs::context_switches(p).unwrap_or(0),
+        )
+    };
+    let before: Vec<_> = spids.iter().map(|&p| look(p)).collect();
+    let since = Instant::now();
+    std::thread::sleep(counts.rest);
+    let after: Vec<_> = spids.iter().map(|&p| look(p)).collect();
+    let secs = since.elapsed().as_secs_f64();
+    // The check must have answered for its cost to be the cost of a working check.
+    let checked = crate::managers::exec(tpm.tpm().args(["list", "--json"]))?;
+    let list: Vec<serde_json::Value> =
+        serde_json::from_slice(&checked.stdout).map_err(|e| format!("tpm list --json: {e}"))?;
+    let unhealthy = list
+        .iter()
+        .any(|p| p["name"] == started[1].as_str() && p["health"] == "unhealthy");
+    for full in &started {
+        run_quiet(tpm.tpm().args(["delete", full]), env)?;
+    }
+    if unhealthy {
+        return Err(format!("tpm: {}: its liveness check failed", started[1]));
+    }
+    Ok(variants
+        .iter()
+        .enumerate()
+        .map(|(i, (key, title, _))| HealthCost {
+            key,
+            title,
+            rest: Rest {
+                cpu_percent: (after[i].0 - before[i].0) / secs * 100.0,
+                wakeups_per_second: after[i].1.saturating_sub(before[i].1) as f64 / secs,
+            },
+        })
+        .collect())
+}
+
 // ---- crash to restart ---------------------------------------------------------------------
 
 /// A process that exits with code 1 after a short life, restarted with no delay: the gap

@@ -25,10 +25,12 @@ const USAGE: &str = "usage: tpm-bench run --tpm PATH --scratch DIR --out FILE [-
          [--pm2 PATH] [--supervisord PATH --supervisorctl PATH] [--nu PATH --plugin PATH]
          [--readme FILE] [--build TEXT] [--log-mib N] [--only SECTION,...]
        tpm-bench child stamp|crash|spew ...   (the program the managers run)
-sections: memory (list, memory, idle CPU), start, scale, policy, crash, logs";
+sections: memory (list, memory, idle CPU), start, scale, policy, health, crash, logs";
 
 /// The parts of a run `--only` may pick, in the order they run.
-const SECTIONS: [&str; 6] = ["memory", "start", "scale", "policy", "crash", "logs"];
+const SECTIONS: [&str; 7] = [
+    "memory", "start", "scale", "policy", "health", "crash", "logs",
+];
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -481,6 +483,27 @@ fn measure(
         }
     }
 
+    if o.runs("health") {
+        say("tpm: what a liveness check costs a supervisor at rest");
+        for cost in figures::health_costs(&scaled, counts, env)? {
+            let mut wake = Row::new(
+                format!("{}-wakeups", cost.key),
+                format!("wake-ups at rest: {} (context switches)", cost.title),
+                Unit::PerSecond,
+            );
+            wake.cells
+                .push(("tpm", Samples(vec![cost.rest.wakeups_per_second])));
+            let mut cpu = Row::new(
+                format!("{}-idle", cost.key),
+                format!("CPU at rest: {} (of one core)", cost.title),
+                Unit::Percent,
+            );
+            cpu.cells
+                .push(("tpm", Samples(vec![cost.rest.cpu_percent])));
+            rows.extend([wake, cpu]);
+        }
+    }
+
     if o.runs("crash") {
         let mut crash = Row::new("crash", "crash → restarted, zero delay", Unit::Time);
         for m in managers.iter_mut() {
@@ -768,6 +791,11 @@ fn notes(c: &Counts) -> Vec<String> {
         ),
         format!(
             "at rest: the manager's own processes watched for {} once their processes have run {} (CPU time, and context switches voluntary and not of every thread, from /proc/PID/task/*/status). The anchors s6 (`s6-supervise`) and runit (`runsv`), Debian's packages, each supervise the same `sleep`s, one supervisor per process started by the harness (no scanner): their memory is the supervisors'.",
+            clock::human(c.rest),
+            clock::human(c.quiet)
+        ),
+        format!(
+            "health (tpm only): two supervisors side by side, each of a small HTTP server (`tpm-bench child serve`), one with `--health-http /healthz` at the default interval (30 s) and one without, watched together for {} once they have run {} (the same counters as at rest); the run fails if the check said `unhealthy`.",
             clock::human(c.rest),
             clock::human(c.quiet)
         ),

@@ -1,23 +1,26 @@
 //! Running the liveness check (see `crate::health`) for the whole life of each run.
 //!
 //! One timer in the loop's `next_timer`: the next check, `interval` after the last one
-//! ended; nothing else wakes the supervisor for it. An HTTP check is the readiness probe's
-//! request (`ready::http_ok`), a TCP check one connect, each bounded by the check's
-//! timeout; a command is a child (`sh -c`, its own process group) reaped by the loop like
+//! ended; nothing else wakes the supervisor for it. An HTTP check (a GET, its status line)
+//! and a TCP check (one connect) are a `probe::Probe`: a non-blocking socket in the loop's
+//! `poll`, its deadline (the check's timeout) one more timer, so a hung server never
+//! holds the loop; a command is a child (`sh -c`, its own process group) reaped by the loop like
 //! any other, killed at its timeout. The verdict goes into the record's state (`health`,
 //! `health_failures`) and each change into the history (`health` events); `retries`
 //! failures in a row restart the tree (as `--max-memory` does: not a crash) unless the
 //! action is `mark`.
 
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::os::fd::BorrowedFd;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
+use nix::poll::PollFlags;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
 use super::phase::Phase;
+use super::probe::{Probe, Step};
 use super::run::{human, Supervisor};
 use crate::events::{Event, Kind};
 use crate::health::{HealthAction, HealthCheck, HealthState};
@@ -30,14 +33,25 @@ pub(super) struct HealthWatch {
     since: Option<Instant>,
     /// A `--health-cmd` under way: its pid (and process group) and its deadline.
     cmd: Option<(u32, Instant)>,
+    /// An HTTP or TCP check under way (or reading the rest of an answer it judged).
+    probe: Option<Probe>,
 }
 
 impl HealthWatch {
     pub(super) fn due(&self) -> Option<Instant> {
-        match (self.next, self.cmd.map(|(_, at)| at)) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [
+            self.next,
+            self.cmd.map(|(_, at)| at),
+            self.probe.as_ref().map(Probe::deadline),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// The probe's slot in the loop's `poll`, while one is open.
+    pub(super) fn poll_fd(&self) -> Option<(BorrowedFd<'_>, PollFlags)> {
+        self.probe.as_ref().map(Probe::poll_fd)
     }
 }
 
@@ -60,10 +74,43 @@ impl Supervisor {
         if let Some((pid, _)) = self.health.cmd.take() {
             let _ = kill(Pid::from_raw(-(pid as i32)), Signal::SIGKILL);
         }
-        self.health = HealthWatch {
-            cmd: None,
-            ..HealthWatch::default()
+        // Dropping an open probe closes its socket.
+        self.health = HealthWatch::default();
+    }
+
+    /// The probe's socket is ready: it moves on, and gives its verdict when it has one.
+    pub(super) fn health_io(&mut self) {
+        let Some(probe) = &mut self.health.probe else {
+            return;
         };
+        let step = probe.advance();
+        if probe.finished() {
+            self.health.probe = None;
+        }
+        if let Step::Verdict(ok) = step {
+            self.probe_verdict(ok);
+        }
+    }
+
+    /// An HTTP or TCP check's answer, said as the blocking checks said it.
+    fn probe_verdict(&mut self, ok: bool) {
+        let Some(h) = self.record.spec.health.clone() else {
+            return;
+        };
+        let p = self.record.spec.port.unwrap_or(0);
+        let why = match (&h.check, ok) {
+            (HealthCheck::Http(path), true) => format!("http://127.0.0.1:{p}{path} answered 2xx"),
+            (HealthCheck::Http(path), false) => format!(
+                "http://127.0.0.1:{p}{path} did not answer 2xx within {}",
+                human(h.timeout)
+            ),
+            (_, true) => format!("127.0.0.1:{p} accepted a connection"),
+            (_, false) => format!(
+                "127.0.0.1:{p} accepted no connection within {}",
+                human(h.timeout)
+            ),
+        };
+        self.health_result(ok, why);
     }
 
     /// Starts a check when one is due; a command that overran its timeout fails.
@@ -80,6 +127,16 @@ impl Supervisor {
                 self.health_result(false, why);
             }
         }
+        if let Some(probe) = &self.health.probe {
+            if now >= probe.deadline() {
+                let answered = probe.answered();
+                // Closed unread if it is still talking: its time is up.
+                self.health.probe = None;
+                if !answered {
+                    self.probe_verdict(false);
+                }
+            }
+        }
         if self.health.next.is_none_or(|at| now < at)
             || self.main.is_none()
             || !matches!(self.phase, Phase::Running)
@@ -92,29 +149,25 @@ impl Supervisor {
         };
         self.health.next = None;
         let port = self.record.spec.port;
-        let addr = |p: u16| SocketAddr::from((Ipv4Addr::LOCALHOST, p));
         match (&h.check, port) {
-            (HealthCheck::Http(path), Some(p)) => {
-                let ok = super::ready::http_ok(p, path, h.timeout);
-                let why = match ok {
-                    true => format!("http://127.0.0.1:{p}{path} answered 2xx"),
-                    false => format!(
-                        "http://127.0.0.1:{p}{path} did not answer 2xx within {}",
-                        human(h.timeout)
-                    ),
+            (HealthCheck::Http(_) | HealthCheck::Tcp, Some(p)) => {
+                let path = match &h.check {
+                    HealthCheck::Http(path) => Some(path.as_str()),
+                    _ => None,
                 };
-                self.health_result(ok, why);
-            }
-            (HealthCheck::Tcp, Some(p)) => {
-                let ok = TcpStream::connect_timeout(&addr(p), h.timeout).is_ok();
-                let why = match ok {
-                    true => format!("127.0.0.1:{p} accepted a connection"),
-                    false => format!(
-                        "127.0.0.1:{p} accepted no connection within {}",
-                        human(h.timeout)
-                    ),
-                };
-                self.health_result(ok, why);
+                // A probe still reading the last answer gives way to the new one.
+                self.health.probe = None;
+                match Probe::start(p, path, now + h.timeout) {
+                    Ok((probe, step)) => {
+                        if !probe.finished() {
+                            self.health.probe = Some(probe);
+                        }
+                        if let Step::Verdict(ok) = step {
+                            self.probe_verdict(ok);
+                        }
+                    }
+                    Err(_) => self.probe_verdict(false),
+                }
             }
             (HealthCheck::Cmd(cmd), _) => self.start_health_cmd(cmd, h.timeout),
             // Refused at start without a PORT; a record edited so fails its checks.

@@ -34,6 +34,7 @@ mod logpump;
 mod notify;
 mod phase;
 mod pipes;
+mod probe;
 mod ready;
 mod resident;
 mod run;

@@ -143,7 +143,15 @@ impl Supervisor {
             // Round up, so a timer is never polled a millisecond early, in a loop.
             PollTimeout::from(u16::try_from(left.as_millis() + 1).unwrap_or(u16::MAX))
         });
-        let (signal_ready, claim_ready, ready_pipes, watch_ready, fs_ready, notify_ready) = {
+        let (
+            signal_ready,
+            claim_ready,
+            ready_pipes,
+            watch_ready,
+            fs_ready,
+            notify_ready,
+            probe_ready,
+        ) = {
             let mut fds: Vec<PollFd<'_>> = Vec::with_capacity(4);
             fds.push(PollFd::new(self.signals.fd(), PollFlags::POLLIN));
             // Always two entries before the pipes; a missing claim polls the signalfd twice.
@@ -165,6 +173,10 @@ impl Supervisor {
             if let Some(n) = &self.notify {
                 fds.push(PollFd::new(n.fd(), PollFlags::POLLIN));
             }
+            let probe_at = fds.len();
+            if let Some((fd, flags)) = self.health.poll_fd() {
+                fds.push(PollFd::new(fd, flags));
+            }
             match poll(&mut fds, timeout) {
                 Ok(_) => {}
                 Err(Errno::EINTR) => return,
@@ -179,7 +191,16 @@ impl Supervisor {
             let watch = self.watcher.is_some() && fds.get(pipes_end).is_some_and(ready);
             let fs = self.fs_events.is_some() && fds.get(fs_at).is_some_and(ready);
             let notify = self.notify.is_some() && fds.get(notify_at).is_some_and(ready);
-            (ready(&fds[0]), ready(&fds[1]), pipes, watch, fs, notify)
+            let probe = fds.get(probe_at).is_some_and(ready);
+            (
+                ready(&fds[0]),
+                ready(&fds[1]),
+                pipes,
+                watch,
+                fs,
+                notify,
+                probe,
+            )
         };
         if fs_ready {
             self.notified();
@@ -191,6 +212,9 @@ impl Supervisor {
         self.output.pumped(&ready_pipes);
         if notify_ready {
             self.notify_readable();
+        }
+        if probe_ready {
+            self.health_io();
         }
         if claim_ready {
             if let Some(claim) = &self.claim {

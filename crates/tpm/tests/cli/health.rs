@@ -104,6 +104,76 @@ fn a_server_that_stops_answering_its_health_path_is_restarted_after_the_failures
     );
 }
 
+/// A server that accepts connections and never answers them (as a server stuck before it
+/// reads a request), writing to its output all the while.
+const SILENT_SERVER: &str = r#"
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', int(sys.argv[1])))
+s.listen(16)
+s.settimeout(0.05)
+held = []
+while True:
+    try:
+        c, _ = s.accept()
+        held.append(c)
+        open('accepted', 'w').close()
+    except socket.timeout:
+        pass
+    if held:
+        print('still writing while the check waits', flush=True)
+"#;
+
+#[test]
+fn a_check_waiting_on_a_silent_server_holds_up_neither_the_log_nor_a_stop() {
+    let s = Sandbox::new();
+    let port = free_port();
+    s.file("silent.py", SILENT_SERVER, 0o644);
+    let name = format!("silent-{port}");
+    s.tpm([
+        "start",
+        &format!("python3 silent.py {port}"),
+        "--name",
+        "silent",
+        "--port",
+        &port.to_string(),
+        "--health-http",
+        "/healthz",
+        "--health-interval",
+        "200ms",
+        "--health-timeout",
+        "5s",
+        "--health-retries",
+        "1",
+        // Checks refused before the server listens do not count.
+        "--health-start-period",
+        "3s",
+        "--wait",
+    ])
+    .ok();
+    let timed_out = |s: &Sandbox| has_event(&events(s, &name), "health", None, "within 5.0s");
+    wait_for("the check's connection", || {
+        s.path().join("accepted").exists()
+    });
+    // What the server writes while the check waits reaches its log before the check's
+    // timeout is recorded: the supervisor drains the pipe meanwhile.
+    wait_for("output written during the check, in the log", || {
+        s.log(&name, "out").contains("still writing")
+    });
+    assert!(!timed_out(&s), "{:?}", events(&s, &name));
+    // A stop is answered while the check still waits: it ends the run, and the check
+    // with it, so no timeout is ever recorded.
+    s.tpm(["stop", &name]).ok();
+    assert_eq!(s.get(&name).unwrap()["status"], "stopped");
+    let ev = events(&s, &name);
+    assert!(!timed_out(&s), "{ev:?}");
+    assert!(
+        !has_event(&ev, "restart_scheduled", Some("health"), ""),
+        "{ev:?}"
+    );
+}
+
 #[test]
 fn health_mark_only_marks_and_a_command_check_sees_the_environment() {
     let s = Sandbox::new();
