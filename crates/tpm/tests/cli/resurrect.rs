@@ -31,13 +31,25 @@ fn tpm_in(s: &Sandbox, boot: &Path, extra: &[(&str, &str)], args: &[&str]) -> Ru
 
 /// Every supervisor and process of the sandbox, killed at once, as a power cut would.
 fn kill_everything(s: &Sandbox) {
-    for p in s.processes() {
+    let killed = s.processes();
+    for p in &killed {
         let _ = nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(p.pid as i32),
             nix::sys::signal::Signal::SIGKILL,
         );
     }
-    wait_for("every process to be gone", || s.processes().is_empty());
+    // Gone means dead, not only unreadable: a dying process loses its environment (so
+    // `processes` no longer sees it) before its open files, and so its lock, are released.
+    // A zombie has released them (it may stay one: nothing here reaps orphans).
+    let dead = |pid: u32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| {
+            let state = stat.rsplit_once(')').map(|(_, rest)| rest.trim_start());
+            state.is_some_and(|r| r.starts_with('Z') || r.starts_with('X'))
+        })
+    };
+    wait_for("every process to be gone", || {
+        s.processes().is_empty() && killed.iter().all(|p| dead(p.pid))
+    });
 }
 
 fn list_in(s: &Sandbox, boot: &Path) -> Vec<Value> {
