@@ -7,7 +7,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use tpm_testkit::{free_port, program, wait_for, Run, Sandbox};
+use tpm_testkit::{alive, free_port, program, wait_for, Run, Sandbox};
 
 /// A script that prints its PORT and two variables, then waits.
 fn server(s: &Sandbox) {
@@ -39,16 +39,10 @@ fn kill_everything(s: &Sandbox) {
         );
     }
     // Gone means dead, not only unreadable: a dying process loses its environment (so
-    // `processes` no longer sees it) before its open files, and so its lock, are released.
-    // A zombie has released them (it may stay one: nothing here reaps orphans).
-    let dead = |pid: u32| {
-        std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| {
-            let state = stat.rsplit_once(')').map(|(_, rest)| rest.trim_start());
-            state.is_some_and(|r| r.starts_with('Z') || r.starts_with('X'))
-        })
-    };
+    // `processes` no longer sees it) before its open files, and so its lock, are released;
+    // a zombie has released them.
     wait_for("every process to be gone", || {
-        s.processes().is_empty() && killed.iter().all(|p| dead(p.pid))
+        s.processes().is_empty() && killed.iter().all(|p| !alive(p.pid))
     });
 }
 

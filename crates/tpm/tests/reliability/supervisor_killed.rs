@@ -61,6 +61,10 @@ fn the_whole_tree_goes_by_the_next_command(cgroup: &str) {
         std::thread::sleep(Duration::from_millis(5));
     }
 
+    // A supervisor is gone once dead: while it exits it still holds its lock (the main
+    // process's death above comes after that, so only the POSIX backend can be here first).
+    wait_for("the supervisor dead", || !alive(spid));
+
     // The next command, whatever it is, stops the rest and records why.
     let p = s.get("tree-4800").unwrap();
     assert_eq!(p["status"], "errored");
