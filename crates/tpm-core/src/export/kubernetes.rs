@@ -37,9 +37,6 @@ use super::{ExportFile, Prepared, MARKER, SET};
 use crate::error::{Error, Result};
 use crate::readiness::ReadyCheck;
 
-/// The longest DNS label.
-const MAX_NAME: usize = 63;
-
 pub(super) fn render(
     apps: &[Prepared],
     image: &str,
@@ -48,7 +45,7 @@ pub(super) fn render(
     let mut names: Vec<(String, &str)> = Vec::new();
     let mut text = format!("# {MARKER}: running it again replaces this file.\n");
     for app in apps {
-        let name = dns_name(app.name.as_str());
+        let name = super::dns_name(app.name.as_str());
         if let Some((_, other)) = names.iter().find(|(n, _)| *n == name) {
             return Err(Error::Usage(format!(
                 "{} and {other} would both be named {name} in Kubernetes (lowercase letters, digits and '-'); rename one",
@@ -62,7 +59,7 @@ pub(super) fn render(
             notes.push(format!(
                 "{SET}.yaml: {} depends on {}; Kubernetes starts every Deployment at once (the annotation tpm/depends-on says the order): an initContainer that waits for each, or a readinessProbe on them and retries in {}, does what tpm's order did",
                 app.name,
-                said(&app.depends_on),
+                super::said(&app.depends_on),
                 app.name
             ));
         }
@@ -77,36 +74,6 @@ pub(super) fn render(
         path: format!("{SET}.yaml").into(),
         text,
     }])
-}
-
-/// `db (ready), cache (started)`: dependencies as a note or an annotation says them.
-fn said(deps: &[(String, crate::depends::Condition)]) -> String {
-    deps.iter()
-        .map(|(n, c)| format!("{n} ({c})"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// `name` as a DNS label: lowercase letters, digits and `-`, beginning with a letter.
-fn dns_name(name: &str) -> String {
-    let mut out: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    if !out.starts_with(|c: char| c.is_ascii_lowercase()) {
-        out.insert_str(0, "tpm-");
-    }
-    out.truncate(MAX_NAME);
-    while out.ends_with('-') {
-        out.pop();
-    }
-    out
 }
 
 fn labels(name: &str) -> Json {
@@ -165,7 +132,7 @@ fn deployment(app: &Prepared, name: &str, image: &str, notes: &mut Vec<String>) 
     };
     let mut annotations = json!({ "tpm/name": app.name.as_str(), "tpm/restart": policy_note });
     if !app.depends_on.is_empty() {
-        annotations["tpm/depends-on"] = json!(said(&app.depends_on));
+        annotations["tpm/depends-on"] = json!(super::said(&app.depends_on));
     }
     let mut deployment = json!({
         "apiVersion": "apps/v1",
@@ -284,8 +251,7 @@ fn literal(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::super::tests::app;
-    use super::super::{render, Engine, ExportOptions};
-    use super::*;
+    use super::super::{dns_name, render, Engine, ExportOptions, MAX_NAME};
 
     #[test]
     fn names_become_dns_labels() {

@@ -531,6 +531,39 @@ pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// The longest DNS label (RFC 1123): a Kubernetes object's name, a Nomad service's.
+const MAX_NAME: usize = 63;
+
+/// `name` as a DNS label: lowercase letters, digits and `-`, beginning with a letter.
+pub(super) fn dns_name(name: &str) -> String {
+    let mut out: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    if !out.starts_with(|c: char| c.is_ascii_lowercase()) {
+        out.insert_str(0, "tpm-");
+    }
+    out.truncate(MAX_NAME);
+    while out.ends_with('-') {
+        out.pop();
+    }
+    out
+}
+
+/// `db (ready), cache (started)`: dependencies as a note or an annotation says them.
+pub(super) fn said(deps: &[(String, crate::depends::Condition)]) -> String {
+    deps.iter()
+        .map(|(n, c)| format!("{n} ({c})"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

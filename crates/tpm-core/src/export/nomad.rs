@@ -281,36 +281,15 @@ fn depends_note(app: &Prepared) -> String {
     format!(
         "{SET}.nomad: {} depends on {}; Nomad orders tasks only within a group (lifecycle prestart/poststart hooks), not groups: it starts them all at once, and {} must retry until they serve",
         app.name,
-        app.depends_on
-            .iter()
-            .map(|(n, c)| format!("{n} ({c})"))
-            .collect::<Vec<_>>()
-            .join(", "),
+        super::said(&app.depends_on),
         app.name
     )
 }
 
 /// The service a liveness check is registered as: the app's name as Nomad wants one
-/// (letters, digits and `-`).
+/// (a DNS label, as Consul resolves it).
 fn service_name(app: &Prepared) -> String {
-    let name: String = app
-        .name
-        .as_str()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    let name = name.trim_matches('-').to_string();
-    if name.starts_with(|c: char| c.is_ascii_alphabetic()) {
-        name
-    } else {
-        format!("tpm-{name}")
-    }
+    super::dns_name(app.name.as_str())
 }
 
 /// Nomad's own provider checks HTTP and TCP; a script check is Consul's.

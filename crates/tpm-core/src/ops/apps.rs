@@ -450,23 +450,33 @@ impl Tpm {
         ))
     }
 
+    /// A start's row: what it started, or, when it was running already, the process as it
+    /// is, marked unchanged (`tpm start FILE`, `tpm resurrect`).
+    pub(super) fn started_or_unchanged(
+        &self,
+        name: &Name,
+        started: Result<ProcessInfo>,
+    ) -> Result<AppStart> {
+        match started {
+            Ok(info) => Ok(AppStart {
+                info,
+                unchanged: false,
+            }),
+            Err(Error::AlreadyRunning { .. }) => self.info(name).map(|info| AppStart {
+                info,
+                unchanged: true,
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
     /// `tpm start FILE`: starts the apps that are not running; those that are stay as
     /// they are.
     /// Apps with `depends_on` start once what they depend on meets its condition.
     pub fn start_file(&self, plan: FilePlan) -> Each<AppStart> {
         let start = |p: Plan| {
             let name = p.name.clone();
-            match self.start_planned(p) {
-                Ok(info) => Ok(AppStart {
-                    info,
-                    unchanged: false,
-                }),
-                Err(Error::AlreadyRunning { .. }) => self.info(&name).map(|info| AppStart {
-                    info,
-                    unchanged: true,
-                }),
-                Err(e) => Err(e),
-            }
+            self.started_or_unchanged(&name, self.start_planned(p))
         };
         if plan.plans.iter().any(|p| !p.spec.depends_on.is_empty()) {
             return self.start_in_order(plan.plans, start);

@@ -78,17 +78,7 @@ impl Tpm {
             if !record.spec.wanted {
                 continue;
             }
-            let result = match self.start_existing(&name, false) {
-                Ok(info) => Ok(AppStart {
-                    info,
-                    unchanged: false,
-                }),
-                Err(Error::AlreadyRunning { .. }) => self.info(&name).map(|info| AppStart {
-                    info,
-                    unchanged: true,
-                }),
-                Err(e) => Err(e),
-            };
+            let result = self.started_or_unchanged(&name, self.start_existing(&name, false));
             processes.push((name, result));
         }
         Ok(Resurrection {
